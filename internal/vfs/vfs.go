@@ -1,0 +1,68 @@
+// Package vfs is the small filesystem interface that Eddy's storage engine
+// runs on. Production code uses [OS]; tests use an in-memory implementation
+// that can simulate power loss (keeping only what was fsynced) and inject
+// faults (EIO, ENOSPC) on chosen operations.
+//
+// Every method is safe for concurrent use on distinct files. A single File is
+// not safe for concurrent writes; concurrent ReadAt calls are allowed.
+//
+// Usage:
+//
+//	fs := vfs.OS()
+//	f, err := fs.OpenFile(filepath.Join(dir, "00000000000000000000.log"), os.O_RDWR|os.O_CREATE, 0o644)
+//	...
+//	_, err = f.Write(batch)
+//	err = f.Sync()
+//	err = fs.SyncDir(dir) // make the new directory entry durable
+package vfs
+
+import (
+	"io"
+	"os"
+)
+
+// File is an open file. It mirrors the subset of *os.File the engine needs.
+type File interface {
+	io.Reader
+	io.ReaderAt
+	io.Writer
+	io.WriterAt
+	io.Seeker
+	io.Closer
+	// Sync flushes the file's data to stable storage (fsync). After a failed
+	// Sync the caller must treat every byte written since the last successful
+	// Sync as lost: the kernel may have dropped the dirty pages (the Linux
+	// "fsyncgate" lesson).
+	Sync() error
+	// Truncate changes the file's size. It is not durable until Sync.
+	Truncate(size int64) error
+	// Stat returns the file's metadata; Size() is the current logical size.
+	Stat() (os.FileInfo, error)
+	// Name returns the path the file was opened with.
+	Name() string
+}
+
+// FS is a filesystem. Paths are ordinary OS paths joined with filepath.Join.
+type FS interface {
+	// OpenFile opens a file with os.OpenFile flag semantics.
+	OpenFile(name string, flag int, perm os.FileMode) (File, error)
+	// Open opens a file read-only.
+	Open(name string) (File, error)
+	// Remove deletes a file or an empty directory. The removal is durable only
+	// after SyncDir of the parent.
+	Remove(name string) error
+	// RemoveAll deletes a path and everything below it.
+	RemoveAll(name string) error
+	// Rename atomically replaces newname with oldname. It is durable only after
+	// SyncDir of the parent directory.
+	Rename(oldname, newname string) error
+	// MkdirAll creates a directory and its parents.
+	MkdirAll(dir string, perm os.FileMode) error
+	// ReadDir returns the names of the entries in dir, sorted.
+	ReadDir(dir string) ([]string, error)
+	// Stat describes a path.
+	Stat(name string) (os.FileInfo, error)
+	// SyncDir fsyncs a directory so that entries created, renamed or removed
+	// in it survive power loss.
+	SyncDir(dir string) error
+}
