@@ -1,0 +1,211 @@
+// Package config holds the configuration of `eddy serve`: one Config struct,
+// its defaults, its validation, and loading with the precedence
+// flags > EDDY_* environment variables > config file > defaults.
+//
+// Every setting has one key used everywhere: the flag `--max-request-bytes`,
+// the environment variable `EDDY_MAX_REQUEST_BYTES` and the config-file key
+// `max-request-bytes`. All three sources are parsed by the same code, so
+// `100MiB` and `30s` mean the same thing in a flag, in the environment and in
+// the file.
+//
+// A Config is a plain value; nothing in this package is shared or mutable
+// after Load returns, so it is safe to use from any goroutine.
+//
+// Usage:
+//
+//	fl := config.BindFlags(cmd.Flags())   // when building the command
+//	...
+//	loaded, err := config.Load(fl, os.LookupEnv)
+//	if err != nil { /* exit 2: err names every bad key */ }
+//	cfg := loaded.Config
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+)
+
+// Fsync policies accepted by the fsync setting.
+const (
+	FsyncAlways   = "always"
+	FsyncInterval = "interval"
+	FsyncNever    = "never"
+)
+
+// Log formats and levels accepted by log-format and log-level.
+const (
+	LogFormatText = "text"
+	LogFormatJSON = "json"
+)
+
+// Config is the effective configuration of one `eddy serve` process.
+type Config struct {
+	// DataDir is the directory holding every partition log and the metadata
+	// store. One process owns it at a time (a lock file enforces this).
+	DataDir string
+	// KafkaAddr is the Kafka protocol listen address, host:port.
+	KafkaAddr string
+	// AdvertisedAddr is the host:port that Metadata responses return to
+	// clients; empty means derive it from KafkaAddr.
+	AdvertisedAddr string
+	// HTTPAddr is the HTTP listen address (health, metrics, REST API).
+	HTTPAddr string
+	// MaxRequestBytes caps the size of one Kafka request frame; larger frames
+	// are refused before anything is allocated for them.
+	MaxRequestBytes int64
+	// AutoCreateTopics creates unknown topics on Metadata requests that allow it.
+	AutoCreateTopics bool
+	// DefaultPartitions is the partition count of auto-created topics and of
+	// CreateTopics requests that leave it to the server.
+	DefaultPartitions int
+	// Fsync is the default durability policy of new topics: always, interval
+	// or never. Topics can override it with the eddy.fsync config.
+	Fsync string
+	// FsyncInterval is how often logs under the interval policy are synced.
+	FsyncInterval time.Duration
+	// LogFormat is text or json.
+	LogFormat string
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+	// ShutdownTimeout bounds how long a graceful shutdown waits for in-flight
+	// requests before closing connections.
+	ShutdownTimeout time.Duration
+	// MaxConnections caps concurrently open Kafka connections.
+	MaxConnections int
+	// MaxInflightPerConn caps requests read from one connection and not yet
+	// answered; past it the server stops reading that socket.
+	MaxInflightPerConn int
+	// ProduceBytesBudget caps produce bytes held in memory while waiting to
+	// be written and fsynced, across all connections; past it the server
+	// stops reading from producers (TCP backpressure).
+	ProduceBytesBudget int64
+}
+
+// Default returns the configuration used when nothing else is set.
+func Default() Config {
+	return Config{
+		DataDir:            "eddy-data",
+		KafkaAddr:          ":9092",
+		HTTPAddr:           ":8080",
+		MaxRequestBytes:    100 << 20,
+		AutoCreateTopics:   true,
+		DefaultPartitions:  1,
+		Fsync:              FsyncAlways,
+		FsyncInterval:      100 * time.Millisecond,
+		LogFormat:          LogFormatText,
+		LogLevel:           "info",
+		ShutdownTimeout:    30 * time.Second,
+		MaxConnections:     10000,
+		MaxInflightPerConn: 32,
+		ProduceBytesBudget: 256 << 20,
+	}
+}
+
+// Limits enforced by Validate.
+const (
+	minRequestBytes   = 1 << 10
+	maxRequestBytes   = 1<<31 - 1 // a Kafka frame length is an int32
+	maxPartitions     = 10000
+	maxInflightPerCon = 1000
+)
+
+// Validate reports every invalid setting at once, joined with errors.Join.
+// Each joined error is a *KeyError naming the setting's key and saying what
+// is allowed.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &KeyError{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	if c.DataDir == "" {
+		bad("data-dir", "must not be empty")
+	}
+	if err := checkListenAddr(c.KafkaAddr); err != nil {
+		bad("kafka-addr", "%q: %v; want host:port, e.g. :9092 or 127.0.0.1:9092", c.KafkaAddr, err)
+	}
+	if c.AdvertisedAddr != "" {
+		if err := checkAdvertisedAddr(c.AdvertisedAddr); err != nil {
+			bad("advertised-addr", "%q: %v; want host:port with a host clients can reach, e.g. broker1.example.com:9092", c.AdvertisedAddr, err)
+		}
+	}
+	if err := checkListenAddr(c.HTTPAddr); err != nil {
+		bad("http-addr", "%q: %v; want host:port, e.g. :8080 or 127.0.0.1:8080", c.HTTPAddr, err)
+	} else if c.HTTPAddr == c.KafkaAddr && !hasPortZero(c.HTTPAddr) {
+		bad("http-addr", "%q is also kafka-addr; the two listeners need different ports", c.HTTPAddr)
+	}
+	if c.MaxRequestBytes < minRequestBytes || c.MaxRequestBytes > maxRequestBytes {
+		bad("max-request-bytes", "%d is out of range; allowed %s to %d bytes", c.MaxRequestBytes, formatBytes(minRequestBytes), int64(maxRequestBytes))
+	}
+	if c.DefaultPartitions < 1 || c.DefaultPartitions > maxPartitions {
+		bad("default-partitions", "%d is out of range; allowed 1 to %d", c.DefaultPartitions, maxPartitions)
+	}
+	switch c.Fsync {
+	case FsyncAlways, FsyncInterval, FsyncNever:
+	default:
+		bad("fsync", "%q is not allowed; use always, interval or never", c.Fsync)
+	}
+	if c.FsyncInterval < time.Millisecond || c.FsyncInterval > time.Hour {
+		bad("fsync-interval", "%s is out of range; allowed 1ms to 1h", c.FsyncInterval)
+	}
+	switch c.LogFormat {
+	case LogFormatText, LogFormatJSON:
+	default:
+		bad("log-format", "%q is not allowed; use text or json", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log-level", "%q is not allowed; use debug, info, warn or error", c.LogLevel)
+	}
+	if c.ShutdownTimeout <= 0 || c.ShutdownTimeout > time.Hour {
+		bad("shutdown-timeout", "%s is out of range; allowed more than 0s up to 1h", c.ShutdownTimeout)
+	}
+	if c.MaxConnections < 1 {
+		bad("max-connections", "%d is out of range; must be at least 1", c.MaxConnections)
+	}
+	if c.MaxInflightPerConn < 1 || c.MaxInflightPerConn > maxInflightPerCon {
+		bad("max-inflight-per-conn", "%d is out of range; allowed 1 to %d", c.MaxInflightPerConn, maxInflightPerCon)
+	}
+	if c.ProduceBytesBudget < c.MaxRequestBytes {
+		bad("produce-bytes-budget", "%s is below max-request-bytes (%s); it must hold at least one maximal request", formatBytes(c.ProduceBytesBudget), formatBytes(c.MaxRequestBytes))
+	}
+	return errors.Join(errs...)
+}
+
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("not host:port")
+	}
+	return checkPort(port, true)
+}
+
+func checkAdvertisedAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("not host:port")
+	}
+	if host == "" {
+		return errors.New("missing host")
+	}
+	return checkPort(port, false)
+}
+
+func checkPort(port string, zeroOK bool) error {
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 || (n == 0 && !zeroOK) {
+		if zeroOK {
+			return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+		}
+		return fmt.Errorf("port %q is not a number from 1 to 65535", port)
+	}
+	return nil
+}
+
+func hasPortZero(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	return err == nil && port == "0"
+}

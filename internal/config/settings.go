@@ -1,0 +1,171 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// setting binds one key to one Config field: how to parse a raw string into
+// it (the same parser for flags, environment and file) and how to print it.
+type setting struct {
+	key   string
+	typ   string // shown in --help: string, bool, int, bytes, duration
+	usage string
+	set   func(c *Config, raw string) error
+	get   func(c *Config) string
+}
+
+// EnvVar returns the environment variable that sets key: EDDY_ and the key
+// upper-cased with dashes turned into underscores.
+func EnvVar(key string) string {
+	return "EDDY_" + strings.ToUpper(strings.ReplaceAll(key, "-", "_"))
+}
+
+// settings lists every key in the order --print-config and --help show them.
+var settings = []setting{
+	str("data-dir", "directory holding Eddy's data (one eddy serve per directory)", func(c *Config) *string { return &c.DataDir }),
+	str("kafka-addr", "Kafka protocol listen address, host:port", func(c *Config) *string { return &c.KafkaAddr }),
+	str("advertised-addr", "host:port returned to clients in Metadata (default: derived from kafka-addr)", func(c *Config) *string { return &c.AdvertisedAddr }),
+	str("http-addr", "HTTP listen address for /healthz, /readyz, /metrics and the REST API", func(c *Config) *string { return &c.HTTPAddr }),
+	byteSize("max-request-bytes", "largest Kafka request frame accepted (e.g. 100MiB)", func(c *Config) *int64 { return &c.MaxRequestBytes }),
+	boolean("auto-create-topics", "create unknown topics on Metadata requests that allow it", func(c *Config) *bool { return &c.AutoCreateTopics }),
+	integer("default-partitions", "partition count of auto-created topics", func(c *Config) *int { return &c.DefaultPartitions }),
+	str("fsync", "default durability policy of topics: always, interval or never", func(c *Config) *string { return &c.Fsync }),
+	duration("fsync-interval", "how often logs under fsync=interval are synced", func(c *Config) *time.Duration { return &c.FsyncInterval }),
+	str("log-format", "log format: text or json", func(c *Config) *string { return &c.LogFormat }),
+	str("log-level", "log level: debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
+	duration("shutdown-timeout", "how long a graceful shutdown waits for in-flight requests", func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
+	integer("max-connections", "maximum concurrently open Kafka connections", func(c *Config) *int { return &c.MaxConnections }),
+	integer("max-inflight-per-conn", "maximum unanswered requests per Kafka connection before the server stops reading it", func(c *Config) *int { return &c.MaxInflightPerConn }),
+	byteSize("produce-bytes-budget", "produce bytes held in memory awaiting write+fsync, across all connections, before producers are slowed by TCP backpressure", func(c *Config) *int64 { return &c.ProduceBytesBudget }),
+}
+
+// Keys returns every configuration key in display order.
+func Keys() []string {
+	keys := make([]string, len(settings))
+	for i, s := range settings {
+		keys[i] = s.key
+	}
+	return keys
+}
+
+func lookup(key string) (*setting, bool) {
+	for i := range settings {
+		if settings[i].key == key {
+			return &settings[i], true
+		}
+	}
+	return nil, false
+}
+
+func str(key, usage string, field func(*Config) *string) setting {
+	return setting{key: key, typ: "string", usage: usage,
+		set: func(c *Config, raw string) error { *field(c) = raw; return nil },
+		get: func(c *Config) string { return *field(c) },
+	}
+}
+
+func boolean(key, usage string, field func(*Config) *bool) setting {
+	return setting{key: key, typ: "bool", usage: usage,
+		set: func(c *Config, raw string) error {
+			v, err := strconv.ParseBool(raw)
+			if err != nil {
+				return errors.New("want true or false")
+			}
+			*field(c) = v
+			return nil
+		},
+		get: func(c *Config) string { return strconv.FormatBool(*field(c)) },
+	}
+}
+
+func integer(key, usage string, field func(*Config) *int) setting {
+	return setting{key: key, typ: "int", usage: usage,
+		set: func(c *Config, raw string) error {
+			v, err := strconv.Atoi(raw)
+			if err != nil {
+				return errors.New("want a whole number")
+			}
+			*field(c) = v
+			return nil
+		},
+		get: func(c *Config) string { return strconv.Itoa(*field(c)) },
+	}
+}
+
+func byteSize(key, usage string, field func(*Config) *int64) setting {
+	return setting{key: key, typ: "bytes", usage: usage,
+		set: func(c *Config, raw string) error {
+			v, err := ParseBytes(raw)
+			if err != nil {
+				return err
+			}
+			*field(c) = v
+			return nil
+		},
+		get: func(c *Config) string { return formatBytes(*field(c)) },
+	}
+}
+
+func duration(key, usage string, field func(*Config) *time.Duration) setting {
+	return setting{key: key, typ: "duration", usage: usage,
+		set: func(c *Config, raw string) error {
+			v, err := time.ParseDuration(raw)
+			if err != nil {
+				return errors.New("want a duration such as 500ms, 30s or 2m")
+			}
+			*field(c) = v
+			return nil
+		},
+		get: func(c *Config) string { return (*field(c)).String() },
+	}
+}
+
+var byteUnits = []struct {
+	suffix string
+	mult   int64
+}{
+	// Longest suffixes first so "MiB" is not read as "B".
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
+	{"B", 1},
+}
+
+// ParseBytes parses a byte size: a whole number with an optional unit, one of
+// B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024).
+// "100MiB", "1048576" and "64 KB" are accepted; negative sizes are not.
+func ParseBytes(raw string) (int64, error) {
+	s := strings.TrimSpace(raw)
+	mult := int64(1)
+	for _, u := range byteUnits {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, errors.New("want a byte size such as 1048576, 64KiB or 100MiB")
+	}
+	if n > 0 && mult > 1 && n > (1<<63-1)/mult {
+		return 0, errors.New("byte size overflows int64")
+	}
+	return n * mult, nil
+}
+
+// formatBytes prints n with the largest binary unit that divides it exactly,
+// so the output parses back to the same value.
+func formatBytes(n int64) string {
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n != 0 && n%u.mult == 0 {
+			return fmt.Sprintf("%d%s", n/u.mult, u.suffix)
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
