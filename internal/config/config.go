@@ -94,7 +94,7 @@ func Default() Config {
 		AutoCreateTopics:   true,
 		DefaultPartitions:  1,
 		Fsync:              FsyncAlways,
-		FsyncInterval:      100 * time.Millisecond,
+		FsyncInterval:      time.Second,
 		LogFormat:          LogFormatText,
 		LogLevel:           "info",
 		ShutdownTimeout:    30 * time.Second,
