@@ -41,6 +41,9 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newServeCmd(),
 		newVersionCmd(),
+		newTopicCmd(),
+		newProduceCmd(),
+		newConsumeCmd(),
 	)
 	return root
 }
