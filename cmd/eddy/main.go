@@ -41,9 +41,11 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newServeCmd(),
 		newVersionCmd(),
+		newStatusCmd(),
 		newTopicCmd(),
 		newProduceCmd(),
 		newConsumeCmd(),
+		newGroupCmd(),
 	)
 	return root
 }

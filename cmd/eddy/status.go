@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/eddy-streaming/eddy/internal/httpapi"
+)
+
+// serverEnv names the environment variable holding the default HTTP address
+// of the server for HTTP clients such as `eddy status`.
+const serverEnv = "EDDY_SERVER"
+
+func newStatusCmd() *cobra.Command {
+	var (
+		server  string
+		asJSON  bool
+		timeout time.Duration
+	)
+	def := os.Getenv(serverEnv)
+	if def == "" {
+		def = "localhost:8080"
+	}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show a running server's version, uptime, topics and groups",
+		Long: `Show a running server's status from its HTTP listener (GET /v1/status):
+version, uptime, readiness, data directory, listeners, topics with partitions
+and bytes stored, and consumer groups with their total lag.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			base, err := serverURL(server)
+			if err != nil {
+				return usageError{err}
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			raw, st, err := fetchStatus(ctx, base)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				_, err := cmd.OutOrStdout().Write(raw)
+				return err
+			}
+			return printStatus(cmd.OutOrStdout(), st)
+		},
+	}
+	cmd.Flags().StringVar(&server, "server", def, "the server's HTTP address, host:port or URL (default from $"+serverEnv+")")
+	cmd.Flags().StringVar(&server, "http-addr", def, "same as --server")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the raw JSON from /v1/status")
+	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "how long to wait for the server")
+	return cmd
+}
+
+// serverURL turns "host:port", ":8080" or a URL into a base URL.
+func serverURL(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", errors.New("no server address: set --server or $" + serverEnv)
+	}
+	if strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") {
+		return strings.TrimSuffix(s, "/"), nil
+	}
+	if strings.HasPrefix(s, ":") {
+		s = "localhost" + s
+	}
+	return "http://" + s, nil
+}
+
+func fetchStatus(ctx context.Context, base string) ([]byte, httpapi.Status, error) {
+	var st httpapi.Status
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/status", nil)
+	if err != nil {
+		return nil, st, usageError{fmt.Errorf("server address %q: %w", base, err)}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, st, fmt.Errorf("cannot reach eddy at %s (is `eddy serve` running there?): %w", base, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, st, fmt.Errorf("read status from %s: %w", base, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var eb httpapi.ErrorBody
+		if json.Unmarshal(raw, &eb) == nil && eb.Error.Message != "" {
+			return nil, st, fmt.Errorf("status from %s: %s (%s)", base, eb.Error.Message, resp.Status)
+		}
+		return nil, st, fmt.Errorf("status from %s: %s", base, resp.Status)
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return nil, st, fmt.Errorf("decode status from %s: %w", base, err)
+	}
+	return raw, st, nil
+}
+
+func printStatus(w io.Writer, st httpapi.Status) error {
+	ready := "ready"
+	if !st.Ready {
+		ready = "NOT READY"
+	}
+	uptime := time.Duration(st.UptimeSeconds * float64(time.Second)).Round(time.Second)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "Eddy %s\t%s, up %s\n", st.Version, ready, uptime)
+	fmt.Fprintf(tw, "data dir\t%s\n", st.DataDir)
+	if len(st.Listeners) > 0 {
+		names := make([]string, 0, len(st.Listeners))
+		for n := range st.Listeners {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		parts := make([]string, len(names))
+		for i, n := range names {
+			parts[i] = n + " " + st.Listeners[n]
+		}
+		fmt.Fprintf(tw, "listeners\t%s\n", strings.Join(parts, ", "))
+	}
+	fmt.Fprintf(tw, "topics\t%d topics, %d partitions, %s stored\n", st.TopicCount, st.PartitionCount, humanBytes(st.BytesStored))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(st.Topics) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "TOPIC\tPARTITIONS\tRECORDS\tBYTES")
+		for _, t := range st.Topics {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", t.Name, t.Partitions, t.Records, humanBytes(t.Bytes))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if st.Groups != nil {
+		fmt.Fprintln(w)
+		if len(st.Groups) == 0 {
+			_, err := fmt.Fprintln(w, "no consumer groups")
+			return err
+		}
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "GROUP\tSTATE\tMEMBERS\tLAG")
+		for _, g := range st.Groups {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", g.Group, g.State, g.Members, g.Lag)
+		}
+		return tw.Flush()
+	}
+	return nil
+}
+
+// humanBytes prints n in binary units with one decimal.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
