@@ -1,0 +1,3 @@
+package commitlog
+
+func runChildIfRequested() bool { return false }

@@ -1,0 +1,200 @@
+package commitlog
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Write validates batches (one or more RecordBatch v2 back to back),
+// assigns offsets by rewriting each baseOffset in the caller's buffer, and
+// writes them to the active segment. It does not wait for durability: call
+// WaitDurable(next) before acknowledging under SyncAlways. If any batch is
+// invalid nothing is written and the error is a *BatchError (errors.Is
+// ErrInvalidBatch). base is the first assigned offset and next the offset
+// after the last record.
+func (l *Log) Write(batches []byte) (base, next int64, err error) {
+	if len(batches) == 0 {
+		return 0, 0, &BatchError{Reason: "no record batches"}
+	}
+	records := int64(0)
+	for pos := 0; pos < len(batches); {
+		h, err := CheckBatch(batches[pos:])
+		if err != nil {
+			var be *BatchError
+			if errors.As(err, &be) {
+				be.Pos = pos
+			}
+			return 0, 0, err
+		}
+		records += int64(h.LastOffsetDelta) + 1
+		pos += h.Size()
+	}
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return 0, 0, ErrClosed
+	}
+	if l.syncErr != nil || l.writeBroken {
+		if err := l.repairLocked(); err != nil {
+			return 0, 0, err
+		}
+	}
+	a := l.active()
+	n := int64(len(batches))
+	if a.size > 0 && (a.size+n > l.opts.SegmentBytes ||
+		l.next-a.base+records > math.MaxInt32 ||
+		(l.opts.SegmentAge > 0 && l.opts.Now().Sub(a.created) >= l.opts.SegmentAge)) {
+		if err := l.rollLocked(); err != nil {
+			return 0, 0, err
+		}
+		a = l.active()
+	}
+	if a.size+n > math.MaxInt32 {
+		return 0, 0, &BatchError{Reason: fmt.Sprintf("%d bytes do not fit in a segment", n)}
+	}
+	base = l.next
+	off := base
+	for pos := 0; pos < len(batches); {
+		b := batches[pos:]
+		SetBaseOffset(b, off)
+		h, _ := ParseBatchHeader(b)
+		off += int64(h.LastOffsetDelta) + 1
+		pos += h.Size()
+	}
+	if _, err := a.f.WriteAt(batches, a.size); err != nil {
+		// A short write may have left part of the batches: cut it off.
+		if terr := a.f.Truncate(a.size); terr != nil {
+			l.writeBroken = true
+		}
+		return 0, 0, fmt.Errorf("write %s: %w", a.logPath, err)
+	}
+	a.imu.Lock()
+	for pos := 0; pos < len(batches); {
+		h, _ := ParseBatchHeader(batches[pos:])
+		a.trackBatch(&h, a.size+int64(pos), l.opts.IndexIntervalBytes)
+		pos += h.Size()
+	}
+	if len(a.idx)-a.idxDone >= idxFlushBytes {
+		if err := a.flushIndex(false); err != nil {
+			l.log.Warn("index write failed; it will be rewritten", "segment", a.idxPath, "err", err)
+		}
+	}
+	a.imu.Unlock()
+	a.size += n
+	a.modTime = l.opts.Now()
+	l.next = off
+	l.pendingAppends++
+	if l.opts.Sync != SyncAlways {
+		l.hw, l.hwPos = l.next, a.size
+	}
+	return base, off, nil
+}
+
+// Append is Write followed by WaitDurable: under SyncAlways it returns once
+// the batches are fsynced.
+func (l *Log) Append(batches []byte) (base int64, err error) {
+	base, next, err := l.Write(batches)
+	if err != nil {
+		return 0, err
+	}
+	if err := l.WaitDurable(next); err != nil {
+		return 0, err
+	}
+	return base, nil
+}
+
+// rollLocked fsyncs and seals the active segment and starts a new one at
+// the log end offset. Closed segments are therefore always durable.
+func (l *Log) rollLocked() error {
+	a := l.active()
+	a.imu.Lock()
+	a.sealTimeIndex()
+	ierr := a.flushIndex(true)
+	a.imu.Unlock()
+	if ierr != nil {
+		return fmt.Errorf("roll: %w", ierr)
+	}
+	if err := l.syncActiveLocked(); err != nil {
+		return fmt.Errorf("roll: %w", err)
+	}
+	s, err := createSegment(l.fs, l.dir, l.next, l.opts.Now())
+	if err != nil {
+		return fmt.Errorf("roll: %w", err)
+	}
+	if err := l.fs.SyncDir(l.dir); err != nil {
+		s.remove()
+		return fmt.Errorf("roll: sync log dir: %w", err)
+	}
+	l.segs = append(l.segs, s)
+	l.dur, l.durPos = l.next, 0
+	l.hw, l.hwPos = l.next, 0
+	l.pendingAppends = 0
+	l.cond.Broadcast()
+	l.noteLoaded(a)
+	return nil
+}
+
+// syncActiveLocked fsyncs the active segment while holding mu (roll and
+// repair paths, which are rare). A failure marks the tail lost.
+func (l *Log) syncActiveLocked() error {
+	a := l.active()
+	start := l.opts.Now()
+	err := a.f.Sync()
+	l.metrics.fsync.Observe(l.opts.Now().Sub(start).Seconds())
+	if err != nil {
+		l.metrics.fsyncErrors.Inc()
+		l.syncErr = fmt.Errorf("fsync %s: %w", a.logPath, err)
+		l.failEpoch++
+		l.cond.Broadcast()
+		return l.syncErr
+	}
+	if l.next > l.dur {
+		l.dur, l.durPos = l.next, a.size
+		l.hw, l.hwPos = l.next, a.size
+	}
+	return nil
+}
+
+// repairLocked cuts the active segment back to its durable end after a
+// failed fsync (the kernel may have dropped those pages) or to its known
+// size after a failed write, and fsyncs the result.
+func (l *Log) repairLocked() error {
+	a := l.active()
+	cut := a.size
+	why := "write failed"
+	if l.syncErr != nil {
+		cut = l.durPos
+		why = "fsync failed: " + l.syncErr.Error()
+	}
+	if err := a.f.Truncate(cut); err != nil {
+		l.writeBroken = true
+		return fmt.Errorf("repair %s: truncate: %w", a.logPath, err)
+	}
+	if err := a.f.Sync(); err != nil {
+		return fmt.Errorf("repair %s: fsync: %w", a.logPath, err)
+	}
+	if lost := a.size - cut; lost > 0 {
+		l.log.Warn("dropped unsynced tail", "segment", a.logPath, "bytes", lost, "from_offset", l.dur, "reason", why)
+		l.metrics.truncated.Add(float64(lost))
+	}
+	a.size = cut
+	a.imu.Lock()
+	idx := append([]byte(nil), a.idx...)
+	tidx := append([]byte(nil), a.tidx...)
+	err := l.recoverTail(a, idx, tidx, why)
+	a.imu.Unlock()
+	if err != nil {
+		return err
+	}
+	l.syncErr, l.writeBroken = nil, false
+	l.next = a.next
+	l.pendingAppends = 0
+	l.dur, l.durPos = l.next, a.size
+	if l.hw > l.next || l.opts.Sync != SyncAlways {
+		l.hw, l.hwPos = l.next, a.size
+	}
+	l.cond.Broadcast()
+	return nil
+}

@@ -1,0 +1,264 @@
+package commitlog
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Read returns whole batches starting with the one containing offset, up
+// to the high watermark and maxBytes, but always at least one whole batch
+// (Kafka's rule, so a consumer never gets stuck behind a big batch). Only
+// one segment is read per call. It returns (nil, nil) at the high
+// watermark and ErrOffsetOutOfRange below LogStartOffset or above it.
+func (l *Log) Read(offset int64, maxBytes int) ([]byte, error) {
+	b, err := l.ReadInto(nil, offset, maxBytes)
+	if len(b) == 0 {
+		return nil, err
+	}
+	return b, err
+}
+
+// ReadInto is Read appending to dst; with enough capacity in dst it does
+// not allocate.
+func (l *Log) ReadInto(dst []byte, offset int64, maxBytes int) ([]byte, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return dst, ErrClosed
+	}
+	if offset < l.start || offset > l.hw {
+		return dst, fmt.Errorf("%w: offset %d, log start %d, high watermark %d", ErrOffsetOutOfRange, offset, l.start, l.hw)
+	}
+	if offset == l.hw {
+		return dst, nil
+	}
+	orig := len(dst)
+	dst = slices.Grow(dst, BatchHeaderSize)
+	scratch := dst[orig : orig+BatchHeaderSize]
+	for i := l.segmentFor(offset); i < len(l.segs); i++ {
+		s, limit := l.segs[i], l.limitOf(i)
+		if err := l.ensureLoaded(s); err != nil {
+			return dst[:orig], err
+		}
+		pos, err := s.findPos(scratch, offset, limit)
+		if err != nil {
+			return dst[:orig], err
+		}
+		if pos >= limit {
+			continue
+		}
+		return l.readFrom(dst[:orig], s, pos, limit, maxBytes)
+	}
+	return dst[:orig], nil
+}
+
+// readFrom appends whole batches from s between pos and limit.
+func (l *Log) readFrom(dst []byte, s *segment, pos, limit int64, maxBytes int) ([]byte, error) {
+	orig := len(dst)
+	want := min(int64(max(maxBytes, BatchHeaderSize)), limit-pos)
+	dst = slices.Grow(dst, int(want))
+	buf := dst[orig : orig+int(want)]
+	if _, err := s.f.ReadAt(buf, pos); err != nil {
+		return dst[:orig], fmt.Errorf("read %s at %d: %w", s.logPath, pos, err)
+	}
+	// Keep whole batches only.
+	keep := 0
+	for keep+BatchHeaderSize <= len(buf) {
+		h, _ := ParseBatchHeader(buf[keep:])
+		size := h.Size()
+		if h.BatchLength <= 0 {
+			return dst[:orig], &CorruptionError{Segment: s.logPath, Offset: pos + int64(keep), Reason: "non-positive batch length"}
+		}
+		if keep+size > len(buf) {
+			if keep == 0 {
+				// The first batch alone exceeds maxBytes: return it whole.
+				if pos+int64(size) > limit {
+					return dst[:orig], &CorruptionError{Segment: s.logPath, Offset: pos, Reason: "batch runs past the segment end"}
+				}
+				dst = slices.Grow(dst[:orig], size)
+				whole := dst[orig : orig+size]
+				if _, err := s.f.ReadAt(whole, pos); err != nil {
+					return dst[:orig], fmt.Errorf("read %s at %d: %w", s.logPath, pos, err)
+				}
+				return dst[:orig+size], nil
+			}
+			break
+		}
+		keep += size
+	}
+	if keep == 0 {
+		return dst[:orig], &CorruptionError{Segment: s.logPath, Offset: pos, Reason: "no whole batch before the segment end"}
+	}
+	return dst[:orig+keep], nil
+}
+
+// ScanBatches calls fn for every stored batch from the one containing
+// offset from up to the high watermark. batch is only valid during the call;
+// an error from fn stops the scan and is returned. Producer-state and index
+// rebuilds use it. fn must not call methods of l that write.
+func (l *Log) ScanBatches(from int64, fn func(h BatchHeader, batch []byte) error) error {
+	var buf []byte
+	for {
+		var err error
+		buf, err = l.ReadInto(buf[:0], from, 1<<20)
+		if err != nil {
+			return err
+		}
+		if len(buf) == 0 {
+			return nil
+		}
+		for pos := 0; pos < len(buf); {
+			h, err := ParseBatchHeader(buf[pos:])
+			if err != nil {
+				return err
+			}
+			b := buf[pos : pos+h.Size()]
+			if err := fn(h, b); err != nil {
+				return err
+			}
+			from = h.LastOffset() + 1
+			pos += h.Size()
+		}
+	}
+}
+
+// OffsetForTime returns the base offset of the first batch below the high
+// watermark whose max timestamp is >= ts: the batch holding the first record
+// with a timestamp >= ts (consumers skip earlier records of that batch).
+// When there is none it returns (-1, ErrNotFound), which Kafka's ListOffsets
+// reports as offset -1.
+func (l *Log) OffsetForTime(ts int64) (int64, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return -1, ErrClosed
+	}
+	var scratch [BatchHeaderSize]byte
+	for i, s := range l.segs {
+		if s.maxTs < ts && i < len(l.segs)-1 {
+			continue
+		}
+		if err := l.ensureLoaded(s); err != nil {
+			return -1, err
+		}
+		limit := l.limitOf(i)
+		s.imu.Lock()
+		rel, ok := tidxLookup(s.tidx, ts)
+		pos := int64(0)
+		if ok {
+			pos = idxLookup(s.idx, rel)
+		}
+		s.imu.Unlock()
+		for pos+BatchHeaderSize <= limit {
+			h, err := s.readHeader(scratch[:], pos)
+			if err != nil {
+				return -1, err
+			}
+			if h.BatchLength <= 0 {
+				return -1, &CorruptionError{Segment: s.logPath, Offset: pos, Reason: "non-positive batch length"}
+			}
+			if h.MaxTimestamp >= ts {
+				return max(h.BaseOffset, l.start), nil
+			}
+			pos += int64(h.Size())
+		}
+	}
+	return -1, ErrNotFound
+}
+
+// MaxTimestamp returns the greatest batch max timestamp below the high
+// watermark and the base offset of the batch that holds it (ListOffsets
+// timestamp -3), or (-1, -1) for an empty log.
+func (l *Log) MaxTimestamp() (ts, offset int64) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return -1, -1
+	}
+	best := -1
+	for i, s := range l.segs {
+		if s.maxTsOf != -1 && (best < 0 || s.maxTs > l.segs[best].maxTs) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return -1, -1
+	}
+	s := l.segs[best]
+	if s.maxTsOf >= 0 && s.maxTsOf < l.hw {
+		return s.maxTs, s.maxTsOf
+	}
+	// Find the batch: the first one reaching the max, below the high
+	// watermark (an unsynced batch may hold the in-memory max).
+	var scratch [BatchHeaderSize]byte
+	limit := l.limitOf(best)
+	var bestTs, bestOff int64 = -1, -1
+	for pos := int64(0); pos+BatchHeaderSize <= limit; {
+		h, err := s.readHeader(scratch[:], pos)
+		if err != nil || h.BatchLength <= 0 {
+			break
+		}
+		if h.MaxTimestamp > bestTs {
+			bestTs, bestOff = h.MaxTimestamp, h.BaseOffset
+		}
+		pos += int64(h.Size())
+	}
+	return bestTs, bestOff
+}
+
+// ensureLoaded loads a closed segment's indexes on first use, rebuilding
+// them from the log when damaged, and keeps at most maxLoadedIndex closed
+// segments' indexes in memory so the heap does not grow with data stored.
+func (l *Log) ensureLoaded(s *segment) error {
+	s.imu.Lock()
+	s.lastUse = l.useClock.Add(1)
+	if s.loaded {
+		s.imu.Unlock()
+		return nil
+	}
+	idx, ok1 := readIndexFile(l.fs, s.idxPath, idxMagic, idxEntrySize)
+	tidx, ok2 := readIndexFile(l.fs, s.tidxPath, tidxMagic, tidxEntrySize)
+	if ok1 && ok2 && validIdxPrefix(idx, s.size) == len(idx) && validTidxPrefix(tidx, s.next-s.base) == len(tidx) && (len(idx) > 0 || s.size == 0) {
+		s.idx, s.tidx, s.idxDone, s.tidxDone = idx, tidx, len(idx), len(tidx)
+		s.loaded = true
+		s.imu.Unlock()
+	} else {
+		s.imu.Unlock()
+		l.log.Warn("rebuilding damaged index of closed segment", "segment", s.idxPath)
+		if err := l.rebuildClosedIndex(s); err != nil {
+			return err
+		}
+	}
+	l.noteLoaded(s)
+	return nil
+}
+
+// noteLoaded records that a closed segment's index is in memory and evicts
+// the least recently used beyond maxLoadedIndex.
+func (l *Log) noteLoaded(s *segment) {
+	l.loadedMu.Lock()
+	defer l.loadedMu.Unlock()
+	if !slices.Contains(l.loaded, s) {
+		l.loaded = append(l.loaded, s)
+	}
+	for len(l.loaded) > maxLoadedIndex {
+		lru := 0
+		for i, c := range l.loaded {
+			c.imu.Lock()
+			u := c.lastUse
+			c.imu.Unlock()
+			l.loaded[lru].imu.Lock()
+			lu := l.loaded[lru].lastUse
+			l.loaded[lru].imu.Unlock()
+			if u < lu {
+				lru = i
+			}
+		}
+		v := l.loaded[lru]
+		v.imu.Lock()
+		v.idx, v.tidx, v.loaded = nil, nil, false
+		v.idxDone, v.tidxDone = 0, 0
+		v.imu.Unlock()
+		l.loaded = slices.Delete(l.loaded, lru, lru+1)
+	}
+}

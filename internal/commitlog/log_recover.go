@@ -1,0 +1,311 @@
+package commitlog
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// scanChunk is the read size of the recovery scanner.
+const scanChunk = 1 << 20
+
+// scanBatches reads batches from r between pos and end, checking each with
+// CheckBatch and that its base offset is expectBase (then the previous
+// batch's last offset + 1). fn, if not nil, sees each valid batch. It stops
+// at the first invalid or incomplete batch and returns the end of the valid
+// prefix, the next offset, and why it stopped (nil when it reached end
+// exactly). buf is scratch space and may be nil.
+func scanBatches(r io.ReaderAt, pos, end, expectBase int64, buf []byte, fn func(h *BatchHeader, pos int64)) (validEnd, next int64, reason error) {
+	next = expectBase
+	if cap(buf) < scanChunk {
+		buf = make([]byte, 0, scanChunk)
+	}
+	var bufPos int64 // file position of buf[0]
+	buf = buf[:0]
+	for pos < end {
+		if end-pos < BatchHeaderSize {
+			return pos, next, fmt.Errorf("%d trailing bytes are shorter than a batch header", end-pos)
+		}
+		// Make sure the header is in buf.
+		if pos < bufPos || pos+BatchHeaderSize > bufPos+int64(len(buf)) {
+			n := min(int64(cap(buf)), end-pos)
+			buf = buf[:n]
+			if _, err := r.ReadAt(buf, pos); err != nil && !errors.Is(err, io.EOF) {
+				return pos, next, fmt.Errorf("read at %d: %w", pos, err)
+			}
+			bufPos = pos
+		}
+		h, _ := ParseBatchHeader(buf[pos-bufPos:])
+		size := int64(h.BatchLength) + batchLengthOverhead
+		if h.BatchLength < BatchHeaderSize-batchLengthOverhead || pos+size > end {
+			return pos, next, fmt.Errorf("batch length %d at %d does not fit in the %d bytes left", h.BatchLength, pos, end-pos)
+		}
+		if pos+size > bufPos+int64(len(buf)) {
+			if int64(cap(buf)) < size {
+				buf = make([]byte, 0, size)
+			}
+			buf = buf[:min(int64(cap(buf)), end-pos)]
+			if _, err := r.ReadAt(buf, pos); err != nil && !errors.Is(err, io.EOF) {
+				return pos, next, fmt.Errorf("read at %d: %w", pos, err)
+			}
+			bufPos = pos
+		}
+		b := buf[pos-bufPos : pos-bufPos+size]
+		if _, err := CheckBatch(b); err != nil {
+			return pos, next, err
+		}
+		if h.BaseOffset != next {
+			return pos, next, fmt.Errorf("batch at %d has base offset %d, want %d", pos, h.BaseOffset, next)
+		}
+		if fn != nil {
+			fn(&h, pos)
+		}
+		next = h.LastOffset() + 1
+		pos += size
+	}
+	return pos, next, nil
+}
+
+// recover loads the directory: closed segments are trusted (they were
+// fsynced at roll), the active one is trusted after a clean stop and
+// tail-scanned otherwise.
+func (l *Log) recover() error {
+	names, err := l.fs.ReadDir(l.dir)
+	if err != nil {
+		return fmt.Errorf("list: %w", err)
+	}
+	var bases []int64
+	for _, n := range names {
+		if base, ok := parseSegmentName(n); ok {
+			bases = append(bases, base)
+		} else if strings.HasSuffix(n, ".tmp") {
+			l.fs.Remove(filepath.Join(l.dir, n))
+		}
+	}
+	slices.Sort(bases)
+	marker, valid, present, err := takeCleanMarker(l.fs, l.dir)
+	if err != nil {
+		return err
+	}
+	now := l.opts.Now()
+	if len(bases) == 0 {
+		s, err := createSegment(l.fs, l.dir, 0, now)
+		if err != nil {
+			return err
+		}
+		l.segs = []*segment{s}
+		if err := l.fs.SyncDir(l.dir); err != nil {
+			return fmt.Errorf("sync log dir: %w", err)
+		}
+		return nil
+	}
+	for i, base := range bases {
+		s, err := openSegmentFile(l.fs, l.dir, base)
+		if err != nil {
+			return err
+		}
+		l.segs = append(l.segs, s)
+		if i == len(bases)-1 {
+			break
+		}
+		s.next = bases[i+1]
+		if ts, _, ok := readLastTimeEntry(l.fs, s.tidxPath); ok {
+			s.maxTs, s.maxTsOf = ts, -2
+			if ts < 0 {
+				s.maxTsOf = -1
+			}
+		} else {
+			l.log.Warn("rebuilding index of closed segment", "segment", s.logPath, "reason", "missing or damaged .timeindex")
+			if err := l.rebuildClosedIndex(s); err != nil {
+				return err
+			}
+		}
+	}
+	a := l.active()
+	clean := valid && marker.activeBase == a.base && marker.activeSize == a.size
+	if present && !clean {
+		l.log.Warn("ignoring clean-shutdown marker that does not match the files", "valid", valid)
+	}
+	if clean && l.loadCleanActive(a, marker.next) {
+		l.log.Debug("opened after clean shutdown", "next", a.next)
+	} else {
+		idx, _ := readIndexFile(l.fs, a.idxPath, idxMagic, idxEntrySize)
+		tidx, _ := readIndexFile(l.fs, a.tidxPath, tidxMagic, tidxEntrySize)
+		if err := l.recoverTail(a, idx, tidx, "unclean shutdown"); err != nil {
+			return err
+		}
+	}
+	a.created = now
+	l.next = a.next
+	l.start = l.segs[0].base
+	l.hw, l.dur = l.next, l.next
+	l.hwPos, l.durPos = a.size, a.size
+	return nil
+}
+
+// loadCleanActive trusts the active segment after a clean stop, loading its
+// indexes; false means they are unusable and the tail must be scanned.
+func (l *Log) loadCleanActive(a *segment, next int64) bool {
+	idx, ok1 := readIndexFile(l.fs, a.idxPath, idxMagic, idxEntrySize)
+	tidx, ok2 := readIndexFile(l.fs, a.tidxPath, tidxMagic, tidxEntrySize)
+	if !ok1 || !ok2 || validIdxPrefix(idx, a.size) != len(idx) || validTidxPrefix(tidx, next-a.base) != len(tidx) ||
+		(a.size > 0 && len(idx) == 0) || next < a.base {
+		l.log.Warn("index of active segment damaged after clean shutdown; scanning", "segment", a.logPath)
+		return false
+	}
+	a.idx, a.tidx = idx, tidx
+	a.idxDone, a.tidxDone = len(idx), len(tidx)
+	a.loaded = true
+	a.next = next
+	if len(idx) > 0 {
+		_, pos := idxEntry(idx, len(idx)/idxEntrySize-1)
+		a.sinceIdx = int(a.size - int64(pos))
+	}
+	if ts := a.lastTidxTs(); ts >= 0 {
+		a.maxTs, a.maxTsOf = ts, -2
+	}
+	return true
+}
+
+// recoverTail validates the tail of the active segment s, whose size field
+// is the byte count to consider, against the given index contents:
+// it keeps index entries up to the last one that points at a good batch,
+// rescans from there, truncates the file after the last good batch and
+// rewrites the index files.
+func (l *Log) recoverTail(s *segment, idx, tidx []byte, why string) error {
+	idx = idx[:validIdxPrefix(idx, s.size)]
+	// Choose the last index point k covered by both indexes, whose batch
+	// verifies; everything up to k is trusted.
+	lastRel := func(b []byte, entry int) (uint32, bool) {
+		if len(b) < entry {
+			return 0, false
+		}
+		r := b[len(b)-entry:]
+		if entry == idxEntrySize {
+			rel, _ := idxEntry(r, 0)
+			return rel, true
+		}
+		_, rel := tidxEntry(r, 0)
+		return rel, true
+	}
+	var buf []byte
+	startPos, startNext := int64(0), s.base
+	s.idx, s.tidx = s.idx[:0], s.tidx[:0]
+	s.maxTs, s.maxTsOf, s.lastBase = -1, -1, -1
+	for len(idx) > 0 {
+		relK, _ := lastRel(idx, idxEntrySize)
+		tidx = tidx[:validTidxPrefix(tidx, int64(relK)+1)]
+		if relT, ok := lastRel(tidx, tidxEntrySize); ok && relT < relK {
+			relK = relT
+		} else if !ok {
+			idx = idx[:0]
+			break
+		}
+		pos := idxLookup(idx, relK)
+		if buf == nil {
+			buf = make([]byte, 0, scanChunk)
+		}
+		end, next, _ := scanBatches(s.f, pos, min(s.size, pos+int64(maxBatchProbe(s, pos))), s.base+int64(relK), buf, nil)
+		if end > pos {
+			// Keep entries up to k; the scan restarts after batch k.
+			n := sortSearchIdx(idx, relK)
+			idx = idx[:n]
+			tidx = tidx[:validTidxPrefix(tidx, int64(relK)+1)]
+			s.idx = append(s.idx, idx...)
+			s.tidx = append(s.tidx, tidx...)
+			s.maxTs = s.lastTidxTs()
+			if s.maxTs >= 0 {
+				s.maxTsOf = -2
+			}
+			s.lastBase = s.base + int64(relK)
+			s.sinceIdx = int(end - pos)
+			startPos, startNext = end, next
+			break
+		}
+		idx = idx[:sortSearchIdx(idx, relK)-idxEntrySize]
+	}
+	if startPos == 0 {
+		s.idx, s.tidx = s.idx[:0], s.tidx[:0]
+		s.sinceIdx = 0
+	}
+	validEnd, next, reason := scanBatches(s.f, startPos, s.size, startNext, buf, func(h *BatchHeader, pos int64) {
+		s.trackBatch(h, pos, l.opts.IndexIntervalBytes)
+	})
+	s.next = next
+	st, err := s.f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", s.logPath, err)
+	}
+	if fileSize := st.Size(); fileSize > validEnd {
+		cerr := &CorruptionError{Segment: s.logPath, Offset: validEnd, Reason: why, Err: reason}
+		l.log.Warn("truncating log tail", "segment", s.logPath, "at", validEnd, "bytes", fileSize-validEnd,
+			"next_offset", next, "scanned_from", startPos, "reason", cerr)
+		l.metrics.truncated.Add(float64(fileSize - validEnd))
+		if err := s.f.Truncate(validEnd); err != nil {
+			return fmt.Errorf("truncate %s: %w", s.logPath, err)
+		}
+		if err := s.f.Sync(); err != nil {
+			return fmt.Errorf("sync %s: %w", s.logPath, err)
+		}
+	}
+	s.size = validEnd
+	s.loaded = true
+	s.idxBad = true // rewrite both index files whole
+	if err := s.flushIndex(false); err != nil {
+		l.log.Warn("index rewrite failed; it will be retried", "segment", s.idxPath, "err", err)
+	}
+	return nil
+}
+
+// maxBatchProbe bounds the read that verifies the batch at an index point.
+func maxBatchProbe(s *segment, pos int64) int64 {
+	var hb [BatchHeaderSize]byte
+	if _, err := s.f.ReadAt(hb[:], pos); err != nil {
+		return 0
+	}
+	h, _ := ParseBatchHeader(hb[:])
+	if h.BatchLength < 0 {
+		return 0
+	}
+	return int64(h.BatchLength) + batchLengthOverhead
+}
+
+// sortSearchIdx returns the byte length of the entries with rel <= relK.
+func sortSearchIdx(idx []byte, relK uint32) int {
+	n := len(idx) / idxEntrySize
+	i := 0
+	for i < n {
+		r, _ := idxEntry(idx, i)
+		if r > relK {
+			break
+		}
+		i++
+	}
+	return i * idxEntrySize
+}
+
+// rebuildClosedIndex rebuilds both indexes of a closed segment from its
+// batches. A closed segment was fsynced at roll, so damage inside it is
+// reported, not truncated.
+func (l *Log) rebuildClosedIndex(s *segment) error {
+	s.imu.Lock()
+	defer s.imu.Unlock()
+	s.idx, s.tidx, s.sinceIdx = nil, nil, 0
+	s.maxTs, s.maxTsOf = -1, -1
+	end, _, reason := scanBatches(s.f, 0, s.size, s.base, nil, func(h *BatchHeader, pos int64) {
+		s.trackBatch(h, pos, l.opts.IndexIntervalBytes)
+	})
+	if end != s.size {
+		return &CorruptionError{Segment: s.logPath, Offset: end, Reason: "closed segment has invalid batches", Err: reason}
+	}
+	s.sealTimeIndex()
+	s.loaded = true
+	s.idxBad = true
+	if err := s.flushIndex(true); err != nil {
+		l.log.Warn("index rewrite failed", "segment", s.idxPath, "err", err)
+	}
+	return nil
+}

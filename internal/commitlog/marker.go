@@ -1,0 +1,120 @@
+package commitlog
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/eddy-streaming/eddy/internal/vfs"
+)
+
+// The clean-shutdown marker (.clean_shutdown, 40 bytes, big-endian):
+//
+//	0  8 magic "EDDYCLN\x00"
+//	8  2 version (1)
+//	10 2 reserved (0)
+//	12 8 next offset (log end offset at Close)
+//	20 8 active segment base offset
+//	28 8 active segment size in bytes
+//	36 4 CRC-32C of bytes 0..35
+const (
+	markerSize    = 40
+	markerVersion = 1
+)
+
+var markerMagic = [8]byte{'E', 'D', 'D', 'Y', 'C', 'L', 'N', 0}
+
+type cleanMarker struct {
+	next, activeBase, activeSize int64
+}
+
+func encodeMarker(m cleanMarker) []byte {
+	b := make([]byte, markerSize)
+	copy(b, markerMagic[:])
+	be := binary.BigEndian
+	be.PutUint16(b[8:], markerVersion)
+	be.PutUint64(b[12:], uint64(m.next))
+	be.PutUint64(b[20:], uint64(m.activeBase))
+	be.PutUint64(b[28:], uint64(m.activeSize))
+	be.PutUint32(b[36:], crc32.Checksum(b[:36], castagnoli))
+	return b
+}
+
+func decodeMarker(b []byte) (cleanMarker, error) {
+	if len(b) != markerSize {
+		return cleanMarker{}, fmt.Errorf("marker is %d bytes, want %d", len(b), markerSize)
+	}
+	be := binary.BigEndian
+	if [8]byte(b[:8]) != markerMagic {
+		return cleanMarker{}, errors.New("bad marker magic")
+	}
+	if v := be.Uint16(b[8:]); v != markerVersion {
+		return cleanMarker{}, fmt.Errorf("unknown marker version %d", v)
+	}
+	if crc32.Checksum(b[:36], castagnoli) != be.Uint32(b[36:]) {
+		return cleanMarker{}, errors.New("marker CRC mismatch")
+	}
+	return cleanMarker{
+		next:       int64(be.Uint64(b[12:])),
+		activeBase: int64(be.Uint64(b[20:])),
+		activeSize: int64(be.Uint64(b[28:])),
+	}, nil
+}
+
+// writeCleanMarker durably writes the marker: temp file, fsync, rename,
+// directory fsync.
+func writeCleanMarker(fs vfs.FS, dir string, m cleanMarker) error {
+	path := filepath.Join(dir, cleanMarkerName)
+	tmp := path + ".tmp"
+	f, err := fs.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("write clean marker: %w", err)
+	}
+	if _, err := f.Write(encodeMarker(m)); err != nil {
+		f.Close()
+		return fmt.Errorf("write clean marker: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync clean marker: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close clean marker: %w", err)
+	}
+	if err := fs.Rename(tmp, path); err != nil {
+		return fmt.Errorf("rename clean marker: %w", err)
+	}
+	if err := fs.SyncDir(dir); err != nil {
+		return fmt.Errorf("sync log dir: %w", err)
+	}
+	return nil
+}
+
+// takeCleanMarker reads and durably removes the marker, so a crash after
+// new writes can never be mistaken for a clean stop. present reports whether
+// a marker file existed; err is set only when it could not be removed.
+func takeCleanMarker(fs vfs.FS, dir string) (m cleanMarker, valid, present bool, err error) {
+	path := filepath.Join(dir, cleanMarkerName)
+	f, oerr := fs.Open(path)
+	if oerr != nil {
+		return m, false, false, nil
+	}
+	b, rerr := io.ReadAll(io.LimitReader(f, markerSize+1))
+	f.Close()
+	if rerr == nil {
+		if dm, derr := decodeMarker(b); derr == nil {
+			m, valid = dm, true
+		}
+	}
+	if err := fs.Remove(path); err != nil {
+		return m, false, true, fmt.Errorf("remove clean marker: %w", err)
+	}
+	if err := fs.SyncDir(dir); err != nil {
+		return m, false, true, fmt.Errorf("sync log dir: %w", err)
+	}
+	return m, valid, true, nil
+}

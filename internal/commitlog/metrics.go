@@ -1,0 +1,65 @@
+package commitlog
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are shared by all logs of one Committer.
+type metrics struct {
+	fsync       prometheus.Histogram
+	fsyncErrors prometheus.Counter
+	groupCommit prometheus.Histogram
+	truncated   prometheus.Counter
+	deletedSegs prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		fsync: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "eddy_log_fsync_duration_seconds",
+			Help:    "Latency of fsync calls on log segments.",
+			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 16),
+		}),
+		fsyncErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "eddy_log_fsync_errors_total",
+			Help: "Failed fsyncs of log segments; each drops the unsynced tail.",
+		}),
+		groupCommit: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "eddy_log_group_commit_appends",
+			Help:    "Appends made durable by one fsync (group commit batch size).",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 12),
+		}),
+		truncated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "eddy_log_recovery_truncated_bytes_total",
+			Help: "Bytes of torn or corrupt tail truncated by recovery or after failed fsyncs.",
+		}),
+		deletedSegs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "eddy_log_retention_deleted_segments_total",
+			Help: "Segments deleted by retention.",
+		}),
+	}
+	if reg != nil {
+		m.fsync = register(reg, m.fsync)
+		m.fsyncErrors = register(reg, m.fsyncErrors)
+		m.groupCommit = register(reg, m.groupCommit)
+		m.truncated = register(reg, m.truncated)
+		m.deletedSegs = register(reg, m.deletedSegs)
+	}
+	return m
+}
+
+// register registers c, or returns the collector already registered under
+// its name (several private committers may share one Registerer).
+func register[T prometheus.Collector](reg prometheus.Registerer, c T) T {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(T); ok {
+				return existing
+			}
+		}
+	}
+	return c
+}

@@ -1,0 +1,148 @@
+package commitlog
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/eddy-streaming/eddy/internal/vfs"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// SyncPolicy says when appended bytes are fsynced.
+type SyncPolicy uint8
+
+const (
+	// SyncAlways (the default) makes WaitDurable and Append return only after
+	// the bytes are fsynced; concurrent appenders share fsyncs through the
+	// Committer. The high watermark is the durable end.
+	SyncAlways SyncPolicy = iota
+	// SyncInterval fsyncs every Options.SyncInterval from a background
+	// flusher; a crash may lose up to one interval of acknowledged data.
+	SyncInterval
+	// SyncNever leaves flushing to the operating system (and to segment roll
+	// and Close, which always fsync).
+	SyncNever
+)
+
+// ParseSyncPolicy parses "always", "interval" or "never".
+func ParseSyncPolicy(s string) (SyncPolicy, error) {
+	switch s {
+	case "always":
+		return SyncAlways, nil
+	case "interval":
+		return SyncInterval, nil
+	case "never":
+		return SyncNever, nil
+	}
+	return 0, fmt.Errorf("%w: sync policy %q, want always, interval or never", ErrInvalidOptions, s)
+}
+
+// String returns the name ParseSyncPolicy accepts.
+func (p SyncPolicy) String() string {
+	switch p {
+	case SyncAlways:
+		return "always"
+	case SyncInterval:
+		return "interval"
+	case SyncNever:
+		return "never"
+	}
+	return fmt.Sprintf("SyncPolicy(%d)", uint8(p))
+}
+
+// Options configure a Log. Start from DefaultOptions.
+type Options struct {
+	// FS is the filesystem; nil means vfs.OS().
+	FS vfs.FS
+	// Sync is the durability policy; default SyncAlways.
+	Sync SyncPolicy
+	// SyncInterval is the flush period under SyncInterval; default 1s.
+	SyncInterval time.Duration
+	// SegmentBytes rolls the active segment when an append would grow it
+	// past this size; default 1 GiB, at most 2 GiB-1 (index positions are
+	// 32-bit).
+	SegmentBytes int64
+	// SegmentAge rolls a non-empty active segment this long after its first
+	// append (checked on Write and EnforceRetention); default 7 days, 0
+	// never rolls by age.
+	SegmentAge time.Duration
+	// IndexIntervalBytes is the number of log bytes between sparse index
+	// entries; default 4096.
+	IndexIntervalBytes int
+	// RetentionBytes deletes the oldest segments while the log would stay at
+	// least this big without them; -1 (default) is unlimited.
+	RetentionBytes int64
+	// RetentionAge deletes segments whose newest timestamp is older than
+	// this; default 7 days (Kafka retention.ms); -1 is unlimited.
+	RetentionAge time.Duration
+	// Committer is the group committer shared by every log of one data
+	// directory; nil makes the log own a private one.
+	Committer *Committer
+	// Logger receives recovery and error reports; nil discards them.
+	Logger *slog.Logger
+	// Registerer receives metrics when the log owns its Committer; nil
+	// registers nothing. A shared Committer registers its own metrics.
+	Registerer prometheus.Registerer
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// DefaultOptions returns the defaults documented on Options.
+func DefaultOptions() Options {
+	return Options{
+		Sync:               SyncAlways,
+		SyncInterval:       time.Second,
+		SegmentBytes:       1 << 30,
+		SegmentAge:         7 * 24 * time.Hour,
+		IndexIntervalBytes: 4096,
+		RetentionBytes:     -1,
+		RetentionAge:       7 * 24 * time.Hour,
+	}
+}
+
+// Validate reports every problem with o, joined; each wraps
+// ErrInvalidOptions.
+func (o Options) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidOptions}, args...)...))
+	}
+	if o.Sync > SyncNever {
+		bad("unknown sync policy %d", o.Sync)
+	}
+	if o.Sync == SyncInterval && o.SyncInterval <= 0 {
+		bad("sync interval %v must be positive", o.SyncInterval)
+	}
+	if o.SegmentBytes < BatchHeaderSize || o.SegmentBytes > math.MaxInt32 {
+		bad("segment bytes %d out of range [%d, %d]", o.SegmentBytes, BatchHeaderSize, math.MaxInt32)
+	}
+	if o.SegmentAge < 0 {
+		bad("segment age %v is negative", o.SegmentAge)
+	}
+	if o.IndexIntervalBytes < 0 {
+		bad("index interval bytes %d is negative", o.IndexIntervalBytes)
+	}
+	if o.RetentionBytes < -1 {
+		bad("retention bytes %d, want -1 or more", o.RetentionBytes)
+	}
+	if o.RetentionAge < -1 {
+		bad("retention age %v, want -1 (unlimited) or more", o.RetentionAge)
+	}
+	return errors.Join(errs...)
+}
+
+func (o Options) withDefaults() Options {
+	if o.FS == nil {
+		o.FS = vfs.OS()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}

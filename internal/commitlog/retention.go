@@ -1,0 +1,79 @@
+package commitlog
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// EnforceRetention rolls the active segment when it is older than
+// SegmentAge, then deletes whole segments from the start of the log while
+// they are older than RetentionAge (by their newest batch timestamp, or the
+// file's modification time when timestamps are missing) or while the log
+// would still hold RetentionBytes without them. The active segment is never
+// deleted, but an expired non-empty one is rolled first so it can be. The
+// broker calls it periodically. LogStartOffset moves to the first remaining
+// segment.
+func (l *Log) EnforceRetention() (deletedSegments int, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return 0, ErrClosed
+	}
+	now := l.opts.Now()
+	a := l.active()
+	if a.size > 0 {
+		ageRoll := l.opts.SegmentAge > 0 && now.Sub(a.created) >= l.opts.SegmentAge
+		expired := l.opts.RetentionAge >= 0 && l.expired(a, now)
+		if ageRoll || (expired && l.hw == l.next) {
+			if err := l.rollLocked(); err != nil {
+				return 0, fmt.Errorf("retention: %w", err)
+			}
+		}
+	}
+	total := l.sizeLocked()
+	n := 0
+	for n < len(l.segs)-1 {
+		s := l.segs[n]
+		bySize := l.opts.RetentionBytes >= 0 && total-s.size >= l.opts.RetentionBytes
+		byAge := l.opts.RetentionAge >= 0 && l.expired(s, now)
+		if !bySize && !byAge {
+			break
+		}
+		total -= s.size
+		n++
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	doomed := slices.Clone(l.segs[:n])
+	l.segs = slices.Delete(l.segs, 0, n)
+	l.start = l.segs[0].base
+	l.loadedMu.Lock()
+	l.loaded = slices.DeleteFunc(l.loaded, func(s *segment) bool { return slices.Contains(doomed, s) })
+	l.loadedMu.Unlock()
+	var firstErr error
+	for _, s := range doomed {
+		l.log.Info("retention deleted segment", "segment", s.logPath, "bytes", s.size, "next_start_offset", l.start)
+		if err := s.remove(); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	l.metrics.deletedSegs.Add(float64(n))
+	if err := l.fs.SyncDir(l.dir); err != nil && firstErr == nil {
+		firstErr = fmt.Errorf("sync log dir: %w", err)
+	}
+	if firstErr != nil {
+		return n, fmt.Errorf("retention: %w", firstErr)
+	}
+	return n, nil
+}
+
+// expired reports whether every batch of s is older than RetentionAge.
+func (l *Log) expired(s *segment, now time.Time) bool {
+	newest := s.modTime
+	if s.maxTs >= 0 {
+		newest = time.UnixMilli(s.maxTs)
+	}
+	return now.Sub(newest) > l.opts.RetentionAge
+}

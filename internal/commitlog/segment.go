@@ -1,0 +1,296 @@
+package commitlog
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/eddy-streaming/eddy/internal/vfs"
+)
+
+const (
+	logSuffix  = ".log"
+	idxSuffix  = ".index"
+	tidxSuffix = ".timeindex"
+)
+
+func segmentName(base int64, suffix string) string { return fmt.Sprintf("%020d%s", base, suffix) }
+
+// parseSegmentName returns the base offset of a "%020d.log" file name.
+func parseSegmentName(name string) (int64, bool) {
+	s, ok := strings.CutSuffix(name, logSuffix)
+	if !ok || len(s) != 20 {
+		return 0, false
+	}
+	base, err := strconv.ParseInt(s, 10, 64)
+	return base, err == nil && base >= 0
+}
+
+// segment is one .log file with its sparse indexes.
+//
+// Fields without a comment are guarded by Log.mu: written under the write
+// lock, read under the read lock. The index bytes are guarded by imu because
+// readers load closed segments' indexes lazily while holding only the read
+// lock.
+type segment struct {
+	fs       vfs.FS
+	base     int64
+	logPath  string
+	idxPath  string
+	tidxPath string
+	f        vfs.File // the .log, open for the segment's lifetime
+
+	size     int64 // bytes of valid batches
+	next     int64 // offset after the last batch
+	maxTs    int64 // greatest batch max timestamp, -1 if empty
+	maxTsOf  int64 // base offset of the batch holding maxTs, -1 if empty, -2 if not yet known
+	lastBase int64 // base offset of the last batch, -1 if unknown
+	created  time.Time
+	modTime  time.Time
+
+	imu      sync.Mutex
+	loaded   bool   // idx/tidx hold the whole index (always true for the active segment)
+	idx      []byte // .index entries without header
+	tidx     []byte // .timeindex entries without header
+	idxDone  int    // bytes of idx already written to the file
+	tidxDone int
+	idxBad   bool // the file content is unknown: rewrite it whole on flush
+	sinceIdx int  // log bytes since the last index entry
+	lastUse  int64
+	scratch  [tidxEntrySize]byte
+}
+
+func newSegmentPaths(fs vfs.FS, dir string, base int64) *segment {
+	return &segment{
+		fs:       fs,
+		base:     base,
+		logPath:  filepath.Join(dir, segmentName(base, logSuffix)),
+		idxPath:  filepath.Join(dir, segmentName(base, idxSuffix)),
+		tidxPath: filepath.Join(dir, segmentName(base, tidxSuffix)),
+		next:     base,
+		maxTs:    -1,
+		maxTsOf:  -1,
+		lastBase: -1,
+	}
+}
+
+// createSegment creates empty segment files (truncating leftovers) and
+// loads an empty index. The caller syncs the directory.
+func createSegment(fs vfs.FS, dir string, base int64, now time.Time) (*segment, error) {
+	s := newSegmentPaths(fs, dir, base)
+	f, err := fs.OpenFile(s.logPath, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create segment %d: %w", base, err)
+	}
+	s.f = f
+	s.created, s.modTime = now, now
+	s.loaded = true
+	s.idxBad = true // write headers on first flush
+	if err := s.flushIndex(true); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openSegmentFile opens an existing .log and records its size.
+func openSegmentFile(fs vfs.FS, dir string, base int64) (*segment, error) {
+	s := newSegmentPaths(fs, dir, base)
+	f, err := fs.OpenFile(s.logPath, os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open segment %d: %w", base, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("stat segment %d: %w", base, err)
+	}
+	s.f = f
+	s.size = st.Size()
+	s.modTime = st.ModTime()
+	s.created = st.ModTime()
+	return s, nil
+}
+
+func (s *segment) close() error { return s.f.Close() }
+
+// remove closes and deletes the segment's files.
+func (s *segment) remove() error {
+	err := s.f.Close()
+	for _, p := range []string{s.logPath, s.idxPath, s.tidxPath} {
+		if rerr := s.fs.Remove(p); rerr != nil && !errors.Is(rerr, os.ErrNotExist) && err == nil {
+			err = rerr
+		}
+	}
+	return err
+}
+
+// trackBatch updates the segment after the batch h was stored at pos: the
+// sparse indexes, the max timestamp and the next offset. imu must be held.
+func (s *segment) trackBatch(h *BatchHeader, pos int64, interval int) {
+	if s.sinceIdx >= interval || len(s.idx) == 0 {
+		s.idx = putIdxEntry(s.idx, uint32(h.BaseOffset-s.base), uint32(pos))
+		s.sinceIdx = 0
+		if h.MaxTimestamp > s.maxTs {
+			s.tidx = putTidxEntry(s.tidx, h.MaxTimestamp, uint32(h.BaseOffset-s.base))
+		}
+	}
+	s.sinceIdx += h.Size()
+	if h.MaxTimestamp > s.maxTs || s.maxTsOf < 0 {
+		s.maxTs, s.maxTsOf = h.MaxTimestamp, h.BaseOffset
+	}
+	s.next = h.LastOffset() + 1
+	s.lastBase = h.BaseOffset
+}
+
+// lastTidxTs is the timestamp of the last time index entry, or -1.
+func (s *segment) lastTidxTs() int64 {
+	if len(s.tidx) == 0 {
+		return -1
+	}
+	ts, _ := tidxEntry(s.tidx, len(s.tidx)/tidxEntrySize-1)
+	return ts
+}
+
+// sealTimeIndex appends a final time entry carrying the segment's max
+// timestamp at its last batch, so a closed segment's last entry is its max
+// (read on open without loading the index). imu must be held.
+func (s *segment) sealTimeIndex() {
+	if s.maxTsOf != -1 && s.maxTs > s.lastTidxTs() && s.lastBase >= s.base {
+		s.tidx = putTidxEntry(s.tidx, s.maxTs, uint32(s.lastBase-s.base))
+	}
+}
+
+// flushIndex writes pending index entries to the .index and .timeindex
+// files, optionally fsyncing them. imu must be held.
+func (s *segment) flushIndex(sync bool) error {
+	if err := s.flushOne(s.idxPath, idxMagic, idxEntrySize, s.idx, &s.idxDone, sync); err != nil {
+		s.idxBad = true
+		return err
+	}
+	if err := s.flushOne(s.tidxPath, tidxMagic, tidxEntrySize, s.tidx, &s.tidxDone, sync); err != nil {
+		s.idxBad = true
+		return err
+	}
+	s.idxBad = false
+	return nil
+}
+
+func (s *segment) flushOne(path string, magic [4]byte, entrySize int, entries []byte, done *int, sync bool) error {
+	if !s.idxBad && *done == len(entries) && !sync {
+		return nil
+	}
+	f, err := s.fs.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("open index %s: %w", path, err)
+	}
+	defer f.Close()
+	if s.idxBad || *done > len(entries) {
+		*done = 0
+		if err := f.Truncate(0); err != nil {
+			return fmt.Errorf("truncate index %s: %w", path, err)
+		}
+		if _, err := f.WriteAt(indexHeader(magic, entrySize), 0); err != nil {
+			return fmt.Errorf("write index %s: %w", path, err)
+		}
+	}
+	if *done < len(entries) {
+		if _, err := f.WriteAt(entries[*done:], int64(idxHeaderSize+*done)); err != nil {
+			return fmt.Errorf("write index %s: %w", path, err)
+		}
+		*done = len(entries)
+	}
+	if sync {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("sync index %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// readIndexFile returns the entries of an index file, or ok=false when it is
+// missing or its header or length is wrong.
+func readIndexFile(fs vfs.FS, path string, magic [4]byte, entrySize int) (entries []byte, ok bool) {
+	f, err := fs.Open(path)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() < idxHeaderSize || (st.Size()-idxHeaderSize)%int64(entrySize) != 0 {
+		return nil, false
+	}
+	b := make([]byte, st.Size())
+	if _, err := f.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, false
+	}
+	if !checkIndexHeader(b, magic, entrySize) {
+		return nil, false
+	}
+	return b[idxHeaderSize:], true
+}
+
+// readLastTimeEntry reads the last .timeindex entry of a closed segment,
+// which sealTimeIndex made its max timestamp.
+func readLastTimeEntry(fs vfs.FS, path string) (ts int64, rel uint32, ok bool) {
+	f, err := fs.Open(path)
+	if err != nil {
+		return 0, 0, false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() < idxHeaderSize || (st.Size()-idxHeaderSize)%tidxEntrySize != 0 {
+		return 0, 0, false
+	}
+	var hdr [idxHeaderSize]byte
+	if _, err := f.ReadAt(hdr[:], 0); err != nil || !checkIndexHeader(hdr[:], tidxMagic, tidxEntrySize) {
+		return 0, 0, false
+	}
+	if st.Size() == idxHeaderSize {
+		return -1, 0, true
+	}
+	var e [tidxEntrySize]byte
+	if _, err := f.ReadAt(e[:], st.Size()-tidxEntrySize); err != nil {
+		return 0, 0, false
+	}
+	return int64(binary.BigEndian.Uint64(e[:])), binary.BigEndian.Uint32(e[8:]), true
+}
+
+// readHeader reads the batch header at pos into scratch (at least
+// BatchHeaderSize bytes) and parses it.
+func (s *segment) readHeader(scratch []byte, pos int64) (BatchHeader, error) {
+	if _, err := s.f.ReadAt(scratch[:BatchHeaderSize], pos); err != nil {
+		return BatchHeader{}, fmt.Errorf("read %s at %d: %w", s.logPath, pos, err)
+	}
+	return ParseBatchHeader(scratch[:BatchHeaderSize])
+}
+
+// findPos returns the position of the batch containing offset, found by an
+// index lookup and a short header scan, or limit if offset is not below
+// limit. imu must not be held; idx must be loaded.
+func (s *segment) findPos(scratch []byte, offset, limit int64) (int64, error) {
+	s.imu.Lock()
+	pos := idxLookup(s.idx, uint32(offset-s.base))
+	s.imu.Unlock()
+	for pos+BatchHeaderSize <= limit {
+		h, err := s.readHeader(scratch, pos)
+		if err != nil {
+			return 0, err
+		}
+		if h.LastOffset() >= offset {
+			return pos, nil
+		}
+		if h.BatchLength <= 0 {
+			return 0, &CorruptionError{Segment: s.logPath, Offset: pos, Reason: "non-positive batch length"}
+		}
+		pos += int64(h.Size())
+	}
+	return limit, nil
+}
