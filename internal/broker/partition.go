@@ -1,0 +1,327 @@
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/eddy-streaming/eddy/internal/commitlog"
+)
+
+// partition is one topic partition: a commitlog plus the lock that orders
+// appends and the waiters parked on it.
+type partition struct {
+	topic string
+	id    int32
+	log   *commitlog.Log
+
+	mu struct {
+		sync.Mutex
+		cfg     TopicConfig
+		deleted bool
+	}
+
+	wmu     sync.Mutex
+	waiters map[*Waiter]struct{}
+
+	bytesIn, recordsIn, bytesOut, recordsOut prometheus.Counter
+}
+
+func newPartition(t *topic, id int32, l *commitlog.Log) *partition {
+	p := &partition{topic: t.name, id: id, log: l, waiters: make(map[*Waiter]struct{})}
+	p.mu.cfg = t.cfg
+	return p
+}
+
+func (p *partition) setConfig(c TopicConfig) {
+	p.mu.Lock()
+	p.mu.cfg = c
+	p.mu.Unlock()
+}
+
+func (p *partition) config() TopicConfig {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mu.cfg
+}
+
+func (p *partition) close() error {
+	p.mu.Lock()
+	p.mu.deleted = true
+	p.mu.Unlock()
+	p.notify()
+	if err := p.log.Close(); err != nil {
+		return fmt.Errorf("close partition %s-%d: %w", p.topic, p.id, err)
+	}
+	return nil
+}
+
+func (p *partition) delete() error {
+	p.mu.Lock()
+	p.mu.deleted = true
+	p.mu.Unlock()
+	p.notify()
+	if err := p.log.Delete(); err != nil {
+		return fmt.Errorf("delete partition %s-%d: %w", p.topic, p.id, err)
+	}
+	return nil
+}
+
+// notify wakes every waiter parked on the partition. It is called whenever
+// the high watermark may have advanced: after a write (fsync=interval or
+// never) and after a durability wait (fsync=always).
+func (p *partition) notify() {
+	p.wmu.Lock()
+	for w := range p.waiters {
+		w.wake()
+	}
+	p.wmu.Unlock()
+}
+
+// WriteResult is the outcome of Broker.Write.
+type WriteResult struct {
+	// Base is the offset assigned to the first record; Next is one past
+	// the last.
+	Base, Next int64
+	// LogAppendTime is the timestamp stamped on LogAppendTime topics, or
+	// -1 for CreateTime topics.
+	LogAppendTime int64
+	// LogStartOffset is the partition's log start offset after the write.
+	LogStartOffset int64
+	// Duplicate is true when an AppendHook recognised the batches as a
+	// retry of an earlier write and nothing was written.
+	Duplicate bool
+	// Records and Bytes count what was written.
+	Records, Bytes int
+
+	p *partition
+}
+
+// Wait blocks until the write is durable under the topic's eddy.fsync policy
+// (a group-commit fsync for always; immediately otherwise) and wakes the
+// fetches parked on the partition.
+func (w *WriteResult) Wait() error {
+	if w.p == nil {
+		return nil
+	}
+	err := w.p.log.WaitDurable(w.Next)
+	w.p.notify()
+	if err != nil {
+		return fmt.Errorf("wait durable %s-%d: %w", w.p.topic, w.p.id, err)
+	}
+	return nil
+}
+
+// Write appends one or more RecordBatch v2 batches (back to back) to a
+// partition. It validates them, enforces max.message.bytes and the codec
+// ids, stamps LogAppendTime when the topic asks for it, assigns offsets
+// (rewriting baseOffset in batches, which the caller gives up) and writes
+// them, all under the partition lock so appends are ordered. It does not
+// wait for durability: call WriteResult.Wait outside any lock, so that
+// concurrent producers share one group-commit fsync.
+//
+// This is the single seam for idempotent producers: the append runs as
+// check → Write → record under the partition lock, where check and record
+// are the broker's AppendHook (see SetAppendHook). A duplicate reported by
+// the hook is acknowledged with the original offsets and not written again.
+func (b *Broker) Write(topic string, part int32, batches []byte) (*WriteResult, error) {
+	p, err := b.partition(topic, part)
+	if err != nil {
+		return nil, err
+	}
+	hs, err := commitlog.ValidateBatches(batches)
+	if err != nil {
+		return nil, err
+	}
+	records := 0
+	for i := range hs {
+		if c := hs[i].Compression(); c > 4 {
+			return nil, fmt.Errorf("%w: codec id %d", ErrUnsupportedCompression, c)
+		}
+		records += int(hs[i].RecordCount)
+	}
+
+	p.mu.Lock()
+	if p.mu.deleted {
+		p.mu.Unlock()
+		return nil, fmt.Errorf("%w: %s", ErrUnknownTopic, topic)
+	}
+	cfg := p.mu.cfg
+	for i := range hs {
+		if int64(hs[i].Size()) > cfg.MaxMessageBytes {
+			p.mu.Unlock()
+			return nil, fmt.Errorf("%w: batch of %d bytes, max.message.bytes is %d", ErrMessageTooLarge, hs[i].Size(), cfg.MaxMessageBytes)
+		}
+	}
+	hook := b.hook
+	if hook != nil {
+		dup, err := hook.CheckAppend(topic, part, hs)
+		if err != nil {
+			p.mu.Unlock()
+			return nil, err
+		}
+		if dup != nil {
+			p.mu.Unlock()
+			return &WriteResult{Base: dup.Base, Next: dup.Next, LogAppendTime: dup.LogAppendTime,
+				LogStartOffset: p.log.LogStartOffset(), Duplicate: true, p: p}, nil
+		}
+	}
+	appendTime := int64(-1)
+	if cfg.TimestampType == TimestampLogAppendTime {
+		appendTime = b.now().UnixMilli()
+		for pos, i := 0, 0; i < len(hs); i++ {
+			commitlog.SetLogAppendTime(batches[pos:], appendTime)
+			pos += hs[i].Size()
+		}
+	}
+	base, next, err := p.log.Write(batches)
+	if err != nil {
+		p.mu.Unlock()
+		return nil, fmt.Errorf("write %s-%d: %w", topic, part, err)
+	}
+	if hook != nil {
+		hook.RecordAppend(topic, part, hs, base, appendTime)
+	}
+	p.mu.Unlock()
+
+	if cfg.Fsync != "always" {
+		p.notify()
+	}
+	p.bytesIn.Add(float64(len(batches)))
+	p.recordsIn.Add(float64(records))
+	return &WriteResult{Base: base, Next: next, LogAppendTime: appendTime, LogStartOffset: p.log.LogStartOffset(),
+		Records: records, Bytes: len(batches), p: p}, nil
+}
+
+// Append is Write followed by Wait.
+func (b *Broker) Append(topic string, part int32, batches []byte) (*WriteResult, error) {
+	w, err := b.Write(topic, part, batches)
+	if err != nil {
+		return nil, err
+	}
+	return w, w.Wait()
+}
+
+// FetchResult is what Broker.Fetch read from a partition.
+type FetchResult struct {
+	// Batches are whole stored batches starting with the one that holds
+	// the requested offset; empty when the offset is at the high
+	// watermark.
+	Batches []byte
+	// HighWatermark is the offset up to which consumers may read (under
+	// fsync=always, the fsynced end).
+	HighWatermark  int64
+	LogStartOffset int64
+	LogEndOffset   int64
+}
+
+// Fetch reads up to maxBytes of batches from offset (at least one whole
+// batch if any is readable, as KIP-74). It returns ErrOffsetOutOfRange, with
+// the offsets filled in, for an offset below the log start or above the log
+// end offset.
+func (b *Broker) Fetch(topic string, part int32, offset int64, maxBytes int) (FetchResult, error) {
+	p, err := b.partition(topic, part)
+	if err != nil {
+		return FetchResult{}, err
+	}
+	return p.fetch(offset, maxBytes)
+}
+
+func (p *partition) fetch(offset int64, maxBytes int) (FetchResult, error) {
+	r := FetchResult{HighWatermark: p.log.HighWatermark(), LogStartOffset: p.log.LogStartOffset(), LogEndOffset: p.log.LogEndOffset()}
+	if offset < r.LogStartOffset || offset > r.LogEndOffset {
+		return r, fmt.Errorf("%w: offset %d, log %s-%d holds [%d, %d]", ErrOffsetOutOfRange, offset, p.topic, p.id, r.LogStartOffset, r.LogEndOffset)
+	}
+	if offset >= r.HighWatermark {
+		return r, nil
+	}
+	data, err := p.log.Read(offset, maxBytes)
+	if err != nil {
+		if errors.Is(err, commitlog.ErrOffsetOutOfRange) {
+			r.LogStartOffset = p.log.LogStartOffset()
+			return r, fmt.Errorf("%w: offset %d: %v", ErrOffsetOutOfRange, offset, err)
+		}
+		return r, fmt.Errorf("read %s-%d at %d: %w", p.topic, p.id, offset, err)
+	}
+	r.Batches = data
+	p.bytesOut.Add(float64(len(data)))
+	records := 0
+	for pos := 0; pos+commitlog.BatchHeaderSize <= len(data); {
+		h, err := commitlog.ParseBatchHeader(data[pos:])
+		if err != nil || h.Size() <= 0 {
+			break
+		}
+		records += int(h.RecordCount)
+		pos += h.Size()
+	}
+	p.recordsOut.Add(float64(records))
+	return r, nil
+}
+
+// Offsets returns a partition's log start offset, high watermark and log end
+// offset.
+func (b *Broker) Offsets(topic string, part int32) (start, hw, end int64, err error) {
+	p, err := b.partition(topic, part)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	return p.log.LogStartOffset(), p.log.HighWatermark(), p.log.LogEndOffset(), nil
+}
+
+// Special timestamps of ListOffset, as Kafka's ListOffsets.
+const (
+	LatestTimestamp   int64 = -1 // the high watermark
+	EarliestTimestamp int64 = -2 // the log start offset
+	MaxTimestamp      int64 = -3 // the offset of the record with the largest timestamp
+)
+
+// ListOffset finds an offset by timestamp: LatestTimestamp,
+// EarliestTimestamp, MaxTimestamp, or a time in milliseconds, for which it
+// returns the first offset whose timestamp is at least ts, or -1 when no
+// record is that new. The returned timestamp is -1 for Latest and Earliest.
+func (b *Broker) ListOffset(topic string, part int32, ts int64) (offset, timestamp int64, err error) {
+	p, err := b.partition(topic, part)
+	if err != nil {
+		return -1, -1, err
+	}
+	switch ts {
+	case LatestTimestamp:
+		return p.log.HighWatermark(), -1, nil
+	case EarliestTimestamp:
+		return p.log.LogStartOffset(), -1, nil
+	case MaxTimestamp:
+		mts, off := p.log.MaxTimestamp()
+		if off < 0 {
+			return -1, -1, nil
+		}
+		return off, mts, nil
+	}
+	if ts < 0 {
+		return -1, -1, fmt.Errorf("%w: timestamp %d", ErrInvalidTimestamp, ts)
+	}
+	off, err := p.log.OffsetForTime(ts)
+	if errors.Is(err, commitlog.ErrNotFound) {
+		return -1, -1, nil
+	}
+	if err != nil {
+		return -1, -1, fmt.Errorf("offset for time %s-%d: %w", topic, part, err)
+	}
+	if off < 0 || off >= p.log.HighWatermark() {
+		return -1, -1, nil
+	}
+	// The batch holding off tells the record's timestamp bound without
+	// decompressing: its max timestamp is the first one ≥ ts when the
+	// batch holds one record, and an upper bound otherwise.
+	recTS := ts
+	if data, err := p.log.Read(off, 1); err == nil {
+		if h, err := commitlog.ParseBatchHeader(data); err == nil {
+			recTS = h.MaxTimestamp
+			if off == h.BaseOffset && h.BaseTimestamp >= ts {
+				recTS = h.BaseTimestamp
+			}
+		}
+	}
+	return off, recTS, nil
+}

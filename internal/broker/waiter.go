@@ -1,0 +1,59 @@
+package broker
+
+// Waiter parks a long-poll fetch on any number of partitions. Its channel
+// receives a token whenever the high watermark of one of them may have
+// advanced (or the partition went away), so a fetch wakes the moment data
+// arrives without polling.
+//
+// Register the partitions before reading them: a write that lands between
+// the read and the wait still leaves a token in the channel.
+//
+//	w := b.NewWaiter()
+//	defer w.Close()
+//	w.Add("orders", 0)
+//	... read; if not enough: select { case <-w.C(): re-read; case <-timer.C: }
+//
+// A Waiter is used by one goroutine; its wake-ups come from any.
+type Waiter struct {
+	b     *Broker
+	ch    chan struct{}
+	parts []*partition
+}
+
+// NewWaiter returns a Waiter watching nothing yet.
+func (b *Broker) NewWaiter() *Waiter {
+	return &Waiter{b: b, ch: make(chan struct{}, 1)}
+}
+
+// Add watches a partition. Unknown partitions are ignored (nothing would
+// wake the fetch; its own timeout ends it).
+func (w *Waiter) Add(topic string, part int32) {
+	p, err := w.b.partition(topic, part)
+	if err != nil {
+		return
+	}
+	p.wmu.Lock()
+	p.waiters[w] = struct{}{}
+	p.wmu.Unlock()
+	w.parts = append(w.parts, p)
+}
+
+// C is the wake-up channel.
+func (w *Waiter) C() <-chan struct{} { return w.ch }
+
+// Close stops watching.
+func (w *Waiter) Close() {
+	for _, p := range w.parts {
+		p.wmu.Lock()
+		delete(p.waiters, w)
+		p.wmu.Unlock()
+	}
+	w.parts = nil
+}
+
+func (w *Waiter) wake() {
+	select {
+	case w.ch <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,178 @@
+package kafka
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Fetch: v4-16
+//
+// Behaviour:
+//   - Returns stored batches as they are (the producer's codec, never
+//     recompressed), starting with the batch holding the fetch offset.
+//   - MaxBytes and PartitionMaxBytes limit the response, except that the
+//     first non-empty partition always returns at least one whole batch
+//     (KIP-74); later partitions are skipped once the budget is spent.
+//   - Long-poll: when fewer than MinBytes are available the request parks
+//     (on broker.Waiter, no polling) until a write reaches one of its
+//     partitions' high watermark, MaxWaitMillis passes, or the server
+//     shuts down. Errors answer at once.
+//   - OFFSET_OUT_OF_RANGE below the log start or above the log end offset;
+//     at the high watermark the partition is simply empty.
+//   - Fetch sessions (KIP-227) are declined: every response has SessionID 0,
+//     which franz-go and the Java client treat as "no session, keep
+//     sending full fetches"; librdkafka never asks for one. A request
+//     naming a session id gets FETCH_SESSION_ID_NOT_FOUND (the client
+//     resets to a full fetch), a new-session request with an epoch other
+//     than 0 or -1 INVALID_FETCH_SESSION_EPOCH.
+//   - read_committed equals read_uncommitted: there are no transactions,
+//     so LastStableOffset is the high watermark.
+//
+// Version notes: v4 is Kafka 4's minimum (IsolationLevel, LSO, aborted
+// txns); v5 LogStartOffset; v7 sessions; v11 rack, PreferredReadReplica;
+// v12 flexible; v13 topic ids instead of names (unknown id:
+// UNKNOWN_TOPIC_ID).
+func init() { Register(kmsg.Fetch, 4, 16, handleFetch) }
+
+type fetchPart struct {
+	topic    string
+	known    bool
+	offset   int64
+	maxBytes int32
+	out      *kmsg.FetchResponseTopicPartition
+}
+
+func handleFetch(_ context.Context, s *Server, req *Request) Reply {
+	r := req.Msg.(*kmsg.FetchRequest)
+	resp := r.ResponseKind().(*kmsg.FetchResponse)
+	resp.SessionID = 0
+	if r.SessionID != 0 {
+		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
+		s.countErr(req, resp.ErrorCode)
+		return Respond(resp)
+	}
+	if r.SessionEpoch != 0 && r.SessionEpoch != -1 {
+		resp.ErrorCode = kerr.InvalidFetchSessionEpoch.Code
+		s.countErr(req, resp.ErrorCode)
+		return Respond(resp)
+	}
+
+	var parts []fetchPart
+	resp.Topics = make([]kmsg.FetchResponseTopic, len(r.Topics))
+	for i, rt := range r.Topics {
+		t := &resp.Topics[i]
+		t.Default()
+		t.Topic, t.TopicID = rt.Topic, rt.TopicID
+		name, known := rt.Topic, true
+		if r.Version >= 13 {
+			name, known = s.b.TopicByID(rt.TopicID)
+		}
+		t.Partitions = make([]kmsg.FetchResponseTopicPartition, len(rt.Partitions))
+		for j, rp := range rt.Partitions {
+			p := &t.Partitions[j]
+			p.Default()
+			p.Partition = rp.Partition
+			parts = append(parts, fetchPart{topic: name, known: known, offset: rp.FetchOffset, maxBytes: rp.PartitionMaxBytes, out: p})
+		}
+	}
+
+	maxBytes := int64(math.MaxInt32)
+	if r.MaxBytes > 0 {
+		maxBytes = int64(r.MaxBytes)
+	}
+	read := func() (total int64, errs bool) {
+		remaining := maxBytes
+		for i := range parts {
+			fp := &parts[i]
+			p := fp.out
+			p.ErrorCode, p.RecordBatches = 0, []byte{}
+			p.HighWatermark, p.LastStableOffset, p.LogStartOffset = -1, -1, -1
+			if !fp.known {
+				p.ErrorCode = kerr.UnknownTopicID.Code
+				errs = true
+				continue
+			}
+			limit := int64(fp.maxBytes)
+			if limit > remaining {
+				limit = remaining
+			}
+			if total > 0 && limit <= 0 {
+				// Budget spent: report offsets only.
+				if start, hw, _, err := s.b.Offsets(fp.topic, p.Partition); err == nil {
+					p.HighWatermark, p.LastStableOffset, p.LogStartOffset = hw, hw, start
+				}
+				continue
+			}
+			if limit <= 0 {
+				limit = 1
+			}
+			res, err := s.b.Fetch(fp.topic, p.Partition, fp.offset, int(limit))
+			p.HighWatermark, p.LastStableOffset, p.LogStartOffset = res.HighWatermark, res.HighWatermark, res.LogStartOffset
+			if err != nil {
+				p.ErrorCode = ErrorCode(err)
+				errs = true
+				continue
+			}
+			n := int64(len(res.Batches))
+			if total > 0 && n > remaining {
+				// Only the first non-empty partition may exceed the
+				// limits (KIP-74).
+				continue
+			}
+			if n > 0 {
+				p.RecordBatches = res.Batches
+			}
+			total += n
+			remaining -= n
+		}
+		return total, errs
+	}
+	finish := func() Reply {
+		for i := range parts {
+			s.countErr(req, parts[i].out.ErrorCode)
+		}
+		return Respond(resp)
+	}
+
+	wait := time.Duration(r.MaxWaitMillis) * time.Millisecond
+	if wait <= 0 || r.MinBytes <= 0 || len(parts) == 0 {
+		read()
+		return finish()
+	}
+	// Watch before the first read so a write landing in between still
+	// wakes us.
+	w := s.b.NewWaiter()
+	for i := range parts {
+		if parts[i].known {
+			w.Add(parts[i].topic, parts[i].out.Partition)
+		}
+	}
+	total, errs := read()
+	if errs || total >= int64(r.MinBytes) {
+		w.Close()
+		return finish()
+	}
+	return Defer(func(ctx context.Context) Reply {
+		defer w.Close()
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		for {
+			select {
+			case <-w.C():
+				total, errs := read()
+				if errs || total >= int64(r.MinBytes) {
+					return finish()
+				}
+			case <-timer.C:
+				read()
+				return finish()
+			case <-ctx.Done():
+				return finish()
+			}
+		}
+	})
+}

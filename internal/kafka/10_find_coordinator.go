@@ -1,0 +1,64 @@
+package kafka
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// FindCoordinator: v0-5
+//
+// Behaviour: Eddy is one node, so it coordinates every group (and would
+// every transactional id). Key type 0 (group) and 1 (transaction) answer
+// this node; transactions themselves are refused by InitProducerId and the
+// transaction APIs. Other key types get INVALID_REQUEST. An empty group id
+// is INVALID_GROUP_ID as in Kafka. Without a plugged-in coordinator every
+// key gets COORDINATOR_NOT_AVAILABLE.
+//
+// Version notes: v0 is used by kafka-python 2.0.2 and librdkafka (group
+// consumption is only enabled when v0 is advertised); v1 key type,
+// throttle, error message; v3 flexible; v4 batched CoordinatorKeys (one
+// answer per key); v5 no change for classic groups.
+func init() { Register(kmsg.FindCoordinator, 0, 5, handleFindCoordinator) }
+
+func handleFindCoordinator(_ context.Context, s *Server, req *Request) Reply {
+	r := req.Msg.(*kmsg.FindCoordinatorRequest)
+	resp := r.ResponseKind().(*kmsg.FindCoordinatorResponse)
+	host, port := s.advertised(req.Conn)
+	answer := func(key string) (code int16, msg *string) {
+		switch {
+		case s.groups() == nil:
+			code = kerr.CoordinatorNotAvailable.Code
+		case r.CoordinatorType != 0 && r.CoordinatorType != 1:
+			code = kerr.InvalidRequest.Code
+		case r.CoordinatorType == 0 && key == "":
+			code = kerr.InvalidGroupID.Code
+		}
+		if code != 0 {
+			m := kerr.ErrorForCode(code).Error()
+			msg = &m
+			s.countErr(req, code)
+		}
+		return code, msg
+	}
+	if r.Version >= 4 {
+		for _, key := range r.CoordinatorKeys {
+			c := kmsg.NewFindCoordinatorResponseCoordinator()
+			c.Key = key
+			c.ErrorCode, c.ErrorMessage = answer(key)
+			c.NodeID, c.Host, c.Port = NodeID, host, port
+			if c.ErrorCode != 0 {
+				c.NodeID, c.Host, c.Port = -1, "", -1
+			}
+			resp.Coordinators = append(resp.Coordinators, c)
+		}
+		return Respond(resp)
+	}
+	resp.ErrorCode, resp.ErrorMessage = answer(r.CoordinatorKey)
+	resp.NodeID, resp.Host, resp.Port = NodeID, host, port
+	if resp.ErrorCode != 0 {
+		resp.NodeID, resp.Host, resp.Port = -1, "", -1
+	}
+	return Respond(resp)
+}

@@ -1,0 +1,340 @@
+package kafka
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// conn is one client connection: readLoop decodes requests and runs their
+// handlers in order; writeLoop writes the replies in the same order.
+type conn struct {
+	s      *Server
+	nc     net.Conn
+	info   ConnInfo
+	ctx    context.Context
+	cancel context.CancelFunc
+	// queue carries requests from reader to writer in arrival order; its
+	// capacity is the in-flight cap.
+	queue chan *pending
+	// deferred tracks Defer goroutines.
+	deferred sync.WaitGroup
+	// stopOnce guards stopReading.
+	stopOnce sync.Once
+	stopping chan struct{}
+}
+
+// pending is a request whose response has not been written yet.
+type pending struct {
+	corr     int32
+	key      int16
+	version  int16
+	api      *apiEntry
+	start    time.Time
+	reply    Reply
+	later    chan Reply // set for deferred replies
+	budgeted int64
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{s: s, nc: nc, queue: make(chan *pending, s.cfg.MaxInflightPerConn), stopping: make(chan struct{})}
+	c.info = ConnInfo{ID: s.nextConnID.Add(1), Remote: nc.RemoteAddr(), Local: nc.LocalAddr()}
+	c.ctx, c.cancel = context.WithCancel(s.ctx)
+	return c
+}
+
+// stopReading makes the reader stop at the next frame boundary (or now, if
+// it is blocked reading), leaving in-flight requests to finish.
+func (c *conn) stopReading() {
+	c.stopOnce.Do(func() {
+		close(c.stopping)
+		_ = c.nc.SetReadDeadline(time.Now())
+	})
+}
+
+func (c *conn) debug(msg string, args ...any) {
+	c.s.log.Debug(msg, append([]any{"conn", c.info.ID, "remote", c.info.Remote.String()}, args...)...)
+}
+
+func (c *conn) readLoop() {
+	defer c.s.connWG.Done()
+	defer close(c.queue)
+	var size [4]byte
+	for {
+		select {
+		case <-c.stopping:
+			return
+		default:
+		}
+		if _, err := io.ReadFull(c.nc, size[:]); err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, context.Canceled) {
+				c.debug("kafka read", "err", err)
+			}
+			return
+		}
+		n := int32(binary.BigEndian.Uint32(size[:]))
+		if n < 8 || n > c.s.cfg.MaxRequestBytes {
+			// Kafka closes the connection (InvalidReceiveException) before
+			// allocating anything for an oversized or impossible frame.
+			c.s.metrics.badFrames.Inc()
+			c.s.log.Warn("kafka frame rejected, closing connection", "conn", c.info.ID, "remote", c.info.Remote.String(), "size", n, "max_request_bytes", c.s.cfg.MaxRequestBytes)
+			return
+		}
+		body := make([]byte, n)
+		if _, err := io.ReadFull(c.nc, body); err != nil {
+			c.debug("kafka read body", "err", err)
+			return
+		}
+		c.s.metrics.bytesIn.Add(float64(n) + 4)
+		p, ok := c.handle(body)
+		if !ok {
+			return
+		}
+		if p == nil {
+			continue
+		}
+		c.queue <- p
+	}
+}
+
+// handle decodes one frame and runs its handler. It returns ok=false to
+// close the connection.
+func (c *conn) handle(body []byte) (p *pending, ok bool) {
+	start := time.Now()
+	hdr, rest, err := parseHeader(body)
+	if err != nil {
+		c.s.metrics.badFrames.Inc()
+		c.debug("kafka bad request header, closing", "err", err)
+		return nil, false
+	}
+	p = &pending{corr: hdr.corr, key: hdr.key, version: hdr.version, start: start}
+	api := lookupAPI(hdr.key)
+	if api == nil {
+		c.s.metrics.badFrames.Inc()
+		c.debug("kafka unknown api key, closing", "key", hdr.key, "version", hdr.version)
+		return nil, false
+	}
+	p.api = api
+	if hdr.version < api.min || hdr.version > api.max {
+		if hdr.key == int16(kmsg.ApiVersions) {
+			// KIP-511: answer in the v0 layout with our ranges so the
+			// client can retry with a version we have.
+			p.version = 0
+			p.reply = Respond(apiVersionsUnsupported())
+			c.s.metrics.countErr(api.name, kerr.UnsupportedVersion.Code)
+			return p, true
+		}
+		c.s.metrics.badFrames.Inc()
+		c.s.metrics.countErr(api.name, kerr.UnsupportedVersion.Code)
+		c.debug("kafka unsupported version, closing", "api", api.name, "version", hdr.version, "min", api.min, "max", api.max)
+		return nil, false
+	}
+	msg := kmsg.RequestForKey(hdr.key)
+	msg.SetVersion(hdr.version)
+	if err := decodeBody(msg, rest); err != nil {
+		c.s.metrics.badFrames.Inc()
+		c.debug("kafka undecodable request, closing", "api", api.name, "version", hdr.version, "err", err)
+		return nil, false
+	}
+	req := &Request{Key: hdr.key, Version: hdr.version, CorrelationID: hdr.corr, ClientID: hdr.clientID, Msg: msg, Conn: &c.info, Size: len(body) + 4}
+	if hdr.key == int16(kmsg.Produce) {
+		// Take the request's bytes from the global produce budget before
+		// reading on: when the disk is slower than the producers the
+		// reader parks here and TCP pushes back.
+		n, err := c.s.budget.acquire(c.ctx, int64(len(body)))
+		if err != nil {
+			return nil, false
+		}
+		p.budgeted = n
+	}
+	p.reply = c.call(api, req)
+	if p.reply.later != nil {
+		fn := p.reply.later
+		p.later = make(chan Reply, 1)
+		c.deferred.Add(1)
+		go func() {
+			defer c.deferred.Done()
+			p.later <- c.callDeferred(api, fn)
+		}()
+	}
+	return p, true
+}
+
+// call runs a handler, turning a panic into a closed connection: a bug in
+// one handler must not take the server down.
+func (c *conn) call(api *apiEntry, req *Request) (r Reply) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.s.log.Error("kafka handler panic", "api", api.name, "version", req.Version, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			r = CloseConn(fmt.Errorf("handler panic: %v", v))
+		}
+	}()
+	return api.handler(c.ctx, c.s, req)
+}
+
+func (c *conn) callDeferred(api *apiEntry, fn func(context.Context) Reply) (r Reply) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.s.log.Error("kafka deferred handler panic", "api", api.name, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			r = CloseConn(fmt.Errorf("handler panic: %v", v))
+		}
+	}()
+	r = fn(c.ctx)
+	if r.later != nil {
+		r = CloseConn(errors.New("deferred handler returned Defer"))
+	}
+	return r
+}
+
+func decodeBody(msg kmsg.Request, b []byte) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("decode panic: %v", v)
+		}
+	}()
+	return msg.ReadFrom(b)
+}
+
+func (c *conn) writeLoop() {
+	defer c.s.connWG.Done()
+	defer c.s.removeConn(c)
+	defer c.nc.Close()
+	defer c.cancel()
+	var (
+		buf    []byte
+		failed bool
+	)
+	for p := range c.queue {
+		r := p.reply
+		if p.later != nil {
+			r = <-p.later
+		}
+		if failed {
+			c.s.budget.release(p.budgeted)
+			continue
+		}
+		switch {
+		case r.close != nil:
+			c.debug("kafka closing connection", "api", p.api.name, "reason", r.close)
+			failed = true
+		case r.none || r.resp == nil:
+			c.s.metrics.observe(p.api.name, p.start)
+		default:
+			buf = appendResponse(buf[:0], p.corr, r.resp)
+			if _, err := c.nc.Write(buf); err != nil {
+				c.debug("kafka write", "err", err)
+				failed = true
+			} else {
+				c.s.metrics.bytesOut.Add(float64(len(buf)))
+				c.s.metrics.observe(p.api.name, p.start)
+			}
+			if cap(buf) > 1<<20 {
+				buf = nil
+			}
+		}
+		c.s.budget.release(p.budgeted)
+		if failed {
+			// Stop reading; keep draining so deferred handlers finish
+			// and budgets are returned.
+			c.cancel()
+			_ = c.nc.Close()
+		}
+	}
+	c.deferred.Wait()
+}
+
+// appendResponse frames resp: size, correlation id, the response header's
+// tagged fields when the version is flexible (never for ApiVersions, whose
+// response header stays v0 so clients can parse it before knowing our
+// versions), then the body.
+func appendResponse(dst []byte, corr int32, resp kmsg.Response) []byte {
+	dst = append(dst, 0, 0, 0, 0)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(corr))
+	if resp.IsFlexible() && resp.Key() != int16(kmsg.ApiVersions) {
+		dst = append(dst, 0)
+	}
+	dst = resp.AppendTo(dst)
+	binary.BigEndian.PutUint32(dst, uint32(len(dst)-4))
+	return dst
+}
+
+type header struct {
+	key, version int16
+	corr         int32
+	clientID     string
+}
+
+var errShortHeader = errors.New("request header truncated")
+
+// parseHeader decodes a request header (v1, or v2 with tagged fields when
+// the API version is flexible) and returns the body after it.
+func parseHeader(b []byte) (header, []byte, error) {
+	var h header
+	if len(b) < 10 {
+		return h, nil, errShortHeader
+	}
+	be := binary.BigEndian
+	h.key = int16(be.Uint16(b))
+	h.version = int16(be.Uint16(b[2:]))
+	h.corr = int32(be.Uint32(b[4:]))
+	l := int16(be.Uint16(b[8:]))
+	b = b[10:]
+	if l > 0 {
+		if int(l) > len(b) {
+			return h, nil, errShortHeader
+		}
+		h.clientID = string(b[:l])
+		b = b[l:]
+	} else if l < -1 {
+		return h, nil, fmt.Errorf("client id length %d", l)
+	}
+	if msg := kmsg.RequestForKey(h.key); msg != nil {
+		msg.SetVersion(h.version)
+		if msg.IsFlexible() {
+			var err error
+			if b, err = skipTags(b); err != nil {
+				return h, nil, err
+			}
+		}
+	}
+	return h, b, nil
+}
+
+// skipTags skips a tagged-field section.
+func skipTags(b []byte) ([]byte, error) {
+	n, b, err := uvarint(b)
+	if err != nil {
+		return nil, err
+	}
+	for ; n > 0; n-- {
+		if _, b, err = uvarint(b); err != nil {
+			return nil, err
+		}
+		var size uint64
+		if size, b, err = uvarint(b); err != nil {
+			return nil, err
+		}
+		if size > uint64(len(b)) {
+			return nil, errShortHeader
+		}
+		b = b[size:]
+	}
+	return b, nil
+}
+
+func uvarint(b []byte) (uint64, []byte, error) {
+	v, n := binary.Uvarint(b)
+	if n <= 0 {
+		return 0, nil, errShortHeader
+	}
+	return v, b[n:], nil
+}

@@ -1,0 +1,142 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sort"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Handler serves one Kafka API. It is called on the connection's reader
+// goroutine, one request at a time in arrival order, so whatever it does
+// before returning (for example appending to a partition) is ordered with
+// the connection's other requests, as in Kafka. The request's version is
+// already checked against the registered range and its body decoded into
+// req.Msg; build the response with req.Msg.ResponseKind() (its version is
+// set to the request's).
+//
+// A Handler must not block on anything slow (an fsync, a long-poll, a group
+// rebalance): return Defer(fn) and do the waiting in fn, which runs on its
+// own goroutine while later requests are read; responses still leave in
+// request order. ctx is cancelled when the connection closes or the server
+// starts shutting down; a deferred fn should then answer promptly with what
+// it has.
+type Handler func(ctx context.Context, s *Server, req *Request) Reply
+
+// Request is one decoded request.
+type Request struct {
+	// Key and Version are the API key and version from the header.
+	Key, Version int16
+	// CorrelationID is echoed in the response header.
+	CorrelationID int32
+	// ClientID is the header's client id ("" when null).
+	ClientID string
+	// Msg is the decoded body; type-assert it to the API's kmsg type, e.g.
+	// req.Msg.(*kmsg.FindCoordinatorRequest).
+	Msg kmsg.Request
+	// Conn describes the connection the request arrived on.
+	Conn *ConnInfo
+	// Size is the frame's size in bytes.
+	Size int
+}
+
+// ConnInfo describes a client connection.
+type ConnInfo struct {
+	// ID is unique per server run.
+	ID uint64
+	// Remote and Local are the connection's addresses.
+	Remote, Local net.Addr
+}
+
+// Reply is a Handler's answer: build it with Respond, Defer, NoResponse or
+// CloseConn.
+type Reply struct {
+	resp  kmsg.Response
+	later func(ctx context.Context) Reply
+	none  bool
+	close error
+}
+
+// Respond answers with resp now.
+func Respond(resp kmsg.Response) Reply { return Reply{resp: resp} }
+
+// Defer answers with what fn returns; fn runs on its own goroutine. The
+// Reply fn returns must not itself be a Defer.
+func Defer(fn func(ctx context.Context) Reply) Reply { return Reply{later: fn} }
+
+// NoResponse sends nothing back (Produce with acks=0).
+func NoResponse() Reply { return Reply{none: true} }
+
+// CloseConn closes the connection without answering, as Kafka does for
+// requests it cannot parse; err is logged at debug level.
+func CloseConn(err error) Reply {
+	if err == nil {
+		err = fmt.Errorf("connection closed by handler")
+	}
+	return Reply{close: err}
+}
+
+// apiEntry is one registered API.
+type apiEntry struct {
+	key      int16
+	min, max int16
+	handler  Handler
+	name     string
+}
+
+var registry = struct {
+	sync.RWMutex
+	apis map[int16]*apiEntry
+}{apis: map[int16]*apiEntry{}}
+
+// Register makes the server answer API key versions [min, max] with h and
+// advertises that range in ApiVersions. Call it from an init function in the
+// API's own file, NN_name.go, next to the handler:
+//
+//	// FindCoordinator: v0-4 (the group coordinator is this node)
+//	func init() { kafka.Register(kmsg.FindCoordinator, 0, 4, handleFindCoordinator) }
+//
+// (inside package kafka the call is simply Register(...)). A request for an
+// unregistered key, or for a version outside the range, closes the
+// connection as Kafka does, except ApiVersions, which answers
+// UNSUPPORTED_VERSION in the v0 layout (KIP-511). Registering a key twice
+// panics at init: it is a programming error, not input.
+func Register(key kmsg.Key, min, max int16, h Handler) {
+	if min < 0 || max < min || max > kmsg.RequestForKey(int16(key)).MaxVersion() {
+		panic(fmt.Sprintf("kafka: bad version range %d-%d for %s", min, max, key.Name()))
+	}
+	registry.Lock()
+	defer registry.Unlock()
+	if _, ok := registry.apis[int16(key)]; ok {
+		panic(fmt.Sprintf("kafka: %s registered twice", key.Name()))
+	}
+	registry.apis[int16(key)] = &apiEntry{key: int16(key), min: min, max: max, handler: h, name: key.Name()}
+}
+
+func lookupAPI(key int16) *apiEntry {
+	registry.RLock()
+	defer registry.RUnlock()
+	return registry.apis[key]
+}
+
+// APIVersion is one advertised API version range.
+type APIVersion struct {
+	Key      int16
+	Min, Max int16
+}
+
+// APIVersions returns the registered ranges sorted by key: what ApiVersions
+// advertises.
+func APIVersions() []APIVersion {
+	registry.RLock()
+	defer registry.RUnlock()
+	out := make([]APIVersion, 0, len(registry.apis))
+	for _, a := range registry.apis {
+		out = append(out, APIVersion{Key: a.key, Min: a.min, Max: a.max})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}

@@ -1,0 +1,90 @@
+package kafka
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	requests   *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	errors     *prometheus.CounterVec
+	conns      prometheus.Gauge
+	connsTotal prometheus.Counter
+	rejected   prometheus.Counter
+	badFrames  prometheus.Counter
+	bytesIn    prometheus.Counter
+	bytesOut   prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
+	const ns, sub = "eddy", "kafka"
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "requests_total",
+			Help: "Kafka requests handled, per API."}, []string{"api"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "request_duration_seconds",
+			Help:    "Time from reading a request to writing its response, per API (includes fsync and long-poll waits).",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"api"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "errors_total",
+			Help: "Kafka error codes returned (per partition or per request), per API and code."}, []string{"api", "code"}),
+		conns: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "connections",
+			Help: "Open Kafka client connections."}),
+		connsTotal: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "connections_total",
+			Help: "Kafka client connections accepted."}),
+		rejected: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "connections_rejected_total",
+			Help: "Kafka client connections closed on accept because of max connections."}),
+		badFrames: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "bad_requests_total",
+			Help: "Requests that closed their connection: oversized or malformed frames, unknown APIs, unsupported versions."}),
+		bytesIn: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "received_bytes_total",
+			Help: "Bytes of Kafka requests read."}),
+		bytesOut: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "sent_bytes_total",
+			Help: "Bytes of Kafka responses written."}),
+	}
+	budget := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "produce_budget_in_use_bytes",
+		Help: "Produce request bytes holding the global produce budget (waiting on fsync or on their response)."},
+		func() float64 {
+			if s.budget == nil {
+				return 0
+			}
+			return float64(s.budget.inUse())
+		})
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.requests, m.latency, m.errors, m.conns, m.connsTotal, m.rejected, m.badFrames, m.bytesIn, m.bytesOut, budget} {
+			if err := reg.Register(c); err != nil {
+				var are prometheus.AlreadyRegisteredError
+				if !errors.As(err, &are) {
+					s.log.Warn("kafka metrics registration", "err", err)
+				}
+			}
+		}
+	}
+	return m
+}
+
+func (m *metrics) observe(api string, start time.Time) {
+	m.requests.WithLabelValues(api).Inc()
+	m.latency.WithLabelValues(api).Observe(time.Since(start).Seconds())
+}
+
+func (m *metrics) countErr(api string, code int16) {
+	if code != 0 {
+		m.errors.WithLabelValues(api, strconv.Itoa(int(code))).Inc()
+	}
+}
+
+// countErr records a non-zero error code returned by an API.
+func (s *Server) countErr(req *Request, code int16) {
+	if code != 0 {
+		s.metrics.countErr(apiName(req.Key), code)
+	}
+}
+
+func apiName(key int16) string {
+	if a := lookupAPI(key); a != nil {
+		return a.name
+	}
+	return strconv.Itoa(int(key))
+}

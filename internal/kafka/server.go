@@ -1,0 +1,323 @@
+// Package kafka is Eddy's Kafka wire-protocol front end: a TCP listener
+// that decodes requests with franz-go's kmsg, translates them into calls on
+// internal/broker (and on services plugged in by other packages), and
+// writes the responses back in order. It holds no state of its own beyond
+// connections.
+//
+// Each API lives in its own file, NN_name.go, which registers its version
+// range and handler in init (see Register and Handler); adding an API never
+// touches another API's file. Versions, compatibility notes and error
+// mappings are documented in docs/kafka.md.
+//
+// Concurrency: each connection has a reader goroutine, which decodes
+// requests and runs handlers one at a time in arrival order, and a writer
+// goroutine, which writes responses in the same order; handlers that wait
+// (fsync, long-poll) return Defer and wait on their own goroutine, so
+// pipelined requests overlap. Every goroutine is tracked and waited for by
+// Shutdown. A Server is safe for concurrent use.
+//
+// Backpressure: at most MaxInflightPerConn requests per connection are read
+// ahead of their responses, and produce requests take their size from a
+// server-wide ProduceBytesBudget until their response is written; when
+// either is exhausted the reader stops reading, and TCP pushes back on the
+// client instead of Eddy buffering without bound.
+//
+// Usage:
+//
+//	srv := kafka.New(kafka.Config{Addr: ":9092"}, b)
+//	if err := srv.Listen(); err != nil { ... }
+//	go srv.Serve(ctx)
+//	...
+//	err := srv.Shutdown(shutdownCtx)
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/eddy-streaming/eddy/internal/broker"
+)
+
+// NodeID is the node id Eddy reports in Metadata, FindCoordinator and
+// DescribeCluster: a single node.
+const NodeID int32 = 1
+
+// Config configures a Server. Zero fields take the defaults noted.
+type Config struct {
+	// Addr is the listen address; default ":9092".
+	Addr string
+	// AdvertisedAddr is the host:port Metadata returns. Empty means the
+	// local address of the connection the request arrived on, which is
+	// right for clients that reach Eddy directly.
+	AdvertisedAddr string
+	// MaxRequestBytes caps a request frame; larger frames close the
+	// connection before any allocation. Default 100 MiB.
+	MaxRequestBytes int32
+	// MaxConnections caps open client connections; more are closed on
+	// accept. Default 0: unlimited.
+	MaxConnections int
+	// MaxInflightPerConn caps requests read from one connection ahead of
+	// their responses. Default 32.
+	MaxInflightPerConn int
+	// ProduceBytesBudget caps produce request bytes waiting on fsync (and
+	// on their responses) across all connections; readers stop reading
+	// while it is exhausted. Default 256 MiB; negative disables it.
+	ProduceBytesBudget int64
+	// Logger receives structured logs; nil discards them.
+	Logger *slog.Logger
+	// Registerer receives the server's metrics; nil disables them.
+	Registerer prometheus.Registerer
+	// Ext carries services plugged in by other packages (for example the
+	// group coordinator), which their handlers read with Server.Ext. Keys
+	// should be unexported types of the package that owns them.
+	Ext map[any]any
+}
+
+func (c *Config) setDefaults() {
+	if c.Addr == "" {
+		c.Addr = ":9092"
+	}
+	if c.MaxRequestBytes <= 0 {
+		c.MaxRequestBytes = 100 << 20
+	}
+	if c.MaxInflightPerConn <= 0 {
+		c.MaxInflightPerConn = 32
+	}
+	if c.ProduceBytesBudget == 0 {
+		c.ProduceBytesBudget = 256 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Server is a Kafka protocol listener over one Broker.
+type Server struct {
+	cfg     Config
+	b       *broker.Broker
+	log     *slog.Logger
+	metrics *metrics
+	budget  *budget
+
+	// ctx is cancelled when shutdown starts; deferred handlers and
+	// long-polls watch it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	nextConnID atomic.Uint64
+
+	mu struct {
+		sync.Mutex
+		ln       net.Listener
+		conns    map[*conn]struct{}
+		shutdown bool
+	}
+	connWG   sync.WaitGroup
+	acceptWG sync.WaitGroup
+	served   chan struct{}
+}
+
+// New returns a Server for b. It does not listen yet.
+func New(cfg Config, b *broker.Broker) *Server {
+	cfg.setDefaults()
+	s := &Server{cfg: cfg, b: b, log: cfg.Logger, served: make(chan struct{})}
+	if cfg.ProduceBytesBudget > 0 {
+		s.budget = newBudget(cfg.ProduceBytesBudget)
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.mu.conns = make(map[*conn]struct{})
+	s.metrics = newMetrics(cfg.Registerer, s)
+	return s
+}
+
+// Broker returns the broker the server fronts.
+func (s *Server) Broker() *broker.Broker { return s.b }
+
+// Logger returns the server's logger.
+func (s *Server) Logger() *slog.Logger { return s.log }
+
+// Ext returns the service registered under key in Config.Ext, or nil.
+func (s *Server) Ext(key any) any { return s.cfg.Ext[key] }
+
+// Listen opens the listener on Config.Addr.
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mu.shutdown {
+		return errors.New("kafka: server shut down")
+	}
+	if s.mu.ln != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("kafka listen %s: %w", s.cfg.Addr, err)
+	}
+	s.mu.ln = ln
+	return nil
+}
+
+// Addr returns the listener's address (nil before Listen).
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mu.ln == nil {
+		return nil
+	}
+	return s.mu.ln.Addr()
+}
+
+// Start listens (if not yet) and serves in the background until Shutdown.
+func (s *Server) Start() error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	s.acceptWG.Add(1)
+	go func() {
+		defer s.acceptWG.Done()
+		_ = s.serve()
+	}()
+	return nil
+}
+
+// Serve listens (if not yet) and accepts connections until ctx is done or
+// Shutdown is called. When ctx ends, Serve shuts the server down with no
+// grace period; call Shutdown first for a graceful stop. It returns nil
+// after a shutdown.
+func (s *Server) Serve(ctx context.Context) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() {
+		c, cancel := context.WithCancel(context.Background())
+		cancel()
+		_ = s.Shutdown(c)
+	})
+	defer stop()
+	s.acceptWG.Add(1)
+	defer s.acceptWG.Done()
+	return s.serve()
+}
+
+func (s *Server) serve() error {
+	s.mu.Lock()
+	ln := s.mu.ln
+	s.mu.Unlock()
+	s.log.Info("kafka listener started", "addr", ln.Addr().String())
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			down := s.mu.shutdown
+			s.mu.Unlock()
+			if down {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("kafka accept: %w", err)
+		}
+		s.accept(nc)
+	}
+}
+
+func (s *Server) accept(nc net.Conn) {
+	s.mu.Lock()
+	if s.mu.shutdown || (s.cfg.MaxConnections > 0 && len(s.mu.conns) >= s.cfg.MaxConnections) {
+		s.mu.Unlock()
+		s.metrics.rejected.Inc()
+		s.log.Warn("kafka connection rejected", "remote", nc.RemoteAddr().String(), "max_connections", s.cfg.MaxConnections)
+		_ = nc.Close()
+		return
+	}
+	c := newConn(s, nc)
+	s.mu.conns[c] = struct{}{}
+	s.connWG.Add(2)
+	s.mu.Unlock()
+	s.metrics.conns.Inc()
+	s.metrics.connsTotal.Inc()
+	go c.readLoop()
+	go c.writeLoop()
+}
+
+func (s *Server) removeConn(c *conn) {
+	s.mu.Lock()
+	delete(s.mu.conns, c)
+	s.mu.Unlock()
+	s.metrics.conns.Dec()
+}
+
+// Shutdown stops accepting, stops reading new requests, lets in-flight
+// requests finish and their responses be written until ctx ends, then
+// closes every connection. Parked fetches are answered at once with what
+// they have. It returns ctx.Err() if it had to cut in-flight work short.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.mu.shutdown {
+		s.mu.Unlock()
+		s.connWG.Wait()
+		return nil
+	}
+	s.mu.shutdown = true
+	ln := s.mu.ln
+	conns := make([]*conn, 0, len(s.mu.conns))
+	for c := range s.mu.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	if ln != nil {
+		_ = ln.Close()
+	}
+	s.cancel()
+	for _, c := range conns {
+		c.stopReading()
+	}
+	done := make(chan struct{})
+	go func() {
+		s.connWG.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		s.mu.Lock()
+		for c := range s.mu.conns {
+			_ = c.nc.Close()
+		}
+		s.mu.Unlock()
+		<-done
+	}
+	s.acceptWG.Wait()
+	return err
+}
+
+// advertised returns the host and port Metadata reports for a connection.
+func (s *Server) advertised(ci *ConnInfo) (string, int32) {
+	addr := s.cfg.AdvertisedAddr
+	if addr == "" && ci != nil && ci.Local != nil {
+		addr = ci.Local.String()
+	}
+	if addr == "" {
+		if a := s.Addr(); a != nil {
+			addr = a.String()
+		}
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr, 9092
+	}
+	p, _ := strconv.Atoi(port)
+	return host, int32(p)
+}
