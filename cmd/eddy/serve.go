@@ -18,8 +18,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/eddy-streaming/eddy/internal/broker"
+	"github.com/eddy-streaming/eddy/internal/commitlog"
 	"github.com/eddy-streaming/eddy/internal/config"
+	"github.com/eddy-streaming/eddy/internal/group"
 	"github.com/eddy-streaming/eddy/internal/httpapi"
+	"github.com/eddy-streaming/eddy/internal/kafka"
 	"github.com/eddy-streaming/eddy/internal/meta"
 )
 
@@ -92,9 +96,12 @@ type server struct {
 	reg     *prometheus.Registry
 	started time.Time
 
-	lock *dataDirLock
-	meta *meta.Store
-	http *httpapi.Server
+	lock   *dataDirLock
+	meta   *meta.Store
+	broker *broker.Broker
+	groups *group.Coordinator
+	kafka  *kafka.Server
+	http   *httpapi.Server
 
 	// serveErr receives the first error of a listener's Serve goroutine.
 	serveErr chan error
@@ -188,6 +195,8 @@ func (s *server) start() error {
 		DataDir:    absData,
 		StartedAt:  s.started,
 		Listeners:  s.listeners,
+		Topics:     s.topicStatus,
+		Groups:     s.groupStatus,
 	})
 	if err != nil {
 		return err
@@ -201,14 +210,57 @@ func (s *server) start() error {
 		return err
 	}
 
-	// Broker (log recovery), group coordinator and the Kafka listener are
-	// opened here, in that order, once their packages land.
+	// Opening the broker recovers every partition log.
+	bcfg := broker.DefaultConfig()
+	bcfg.DataDir = cfg.DataDir
+	bcfg.Meta = s.meta
+	bcfg.Logger = s.log.With("component", "broker")
+	bcfg.Registerer = s.reg
+	bcfg.AutoCreateTopics = cfg.AutoCreateTopics
+	bcfg.DefaultPartitions = int32(cfg.DefaultPartitions)
+	bcfg.TopicDefaults.Fsync = cfg.Fsync
+	logOpts := commitlog.DefaultOptions()
+	logOpts.SyncInterval = cfg.FsyncInterval
+	bcfg.LogOptions = &logOpts
+	if s.broker, err = broker.Open(bcfg); err != nil {
+		return fmt.Errorf("open broker: %w", err)
+	}
+	if err := registerLogCollector(s.reg, s.broker); err != nil {
+		return err
+	}
+
+	if s.groups, err = group.New(group.Config{
+		Meta:       s.meta,
+		Topics:     groupTopics{s.broker},
+		Logger:     s.log.With("component", "group"),
+		Registerer: s.reg,
+	}); err != nil {
+		return fmt.Errorf("start group coordinator: %w", err)
+	}
+
+	s.kafka = kafka.New(kafka.Config{
+		Addr:               cfg.KafkaAddr,
+		AdvertisedAddr:     cfg.AdvertisedAddr,
+		MaxRequestBytes:    int32(cfg.MaxRequestBytes), // Validate caps it at 2 GiB-1
+		MaxConnections:     cfg.MaxConnections,
+		MaxInflightPerConn: cfg.MaxInflightPerConn,
+		ProduceBytesBudget: cfg.ProduceBytesBudget,
+		Logger:             s.log.With("component", "kafka"),
+		Registerer:         s.reg,
+		Ext:                kafkaExtensions(s),
+	}, s.broker)
+	if err := s.kafka.Listen(); err != nil {
+		return err
+	}
+	s.goServe("kafka", func() error { return s.kafka.Serve(context.Background()) })
 
 	s.http.MarkReady()
 	s.log.Info("eddy started",
 		"version", versionString(),
+		"kafka_addr", s.kafka.Addr().String(),
 		"http_addr", s.http.Addr().String(),
 		"data_dir", absData,
+		"topics", len(s.broker.Topics()),
 		"startup", time.Since(s.started).Round(time.Microsecond).String(),
 	)
 	return nil
@@ -231,6 +283,9 @@ func (s *server) listeners() map[string]string {
 	if s.http != nil && s.http.Addr() != nil {
 		m["http"] = s.http.Addr().String()
 	}
+	if s.kafka != nil && s.kafka.Addr() != nil {
+		m["kafka"] = s.kafka.Addr().String()
+	}
 	return m
 }
 
@@ -243,6 +298,23 @@ func (s *server) close(ctx context.Context) error {
 	var errs []error
 	if s.http != nil {
 		s.http.MarkNotReady("shutting down")
+	}
+	if s.kafka != nil {
+		if err := s.kafka.Shutdown(ctx); err != nil {
+			// In-flight requests were cut short; what they acknowledged is
+			// durable, the rest their clients retry.
+			s.log.Warn("kafka shutdown timed out; closed remaining connections", "timeout", s.cfg.ShutdownTimeout)
+		}
+	}
+	if s.groups != nil {
+		if err := s.groups.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close group coordinator: %w", err))
+		}
+	}
+	if s.broker != nil {
+		if err := s.broker.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close broker: %w", err))
+		}
 	}
 	if s.meta != nil {
 		if err := s.meta.Close(); err != nil {

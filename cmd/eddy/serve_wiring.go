@@ -1,0 +1,141 @@
+package main
+
+// Glue between the components `eddy serve` wires together: adapters that
+// let one package use another without importing it, the /v1/status data
+// sources, and per-partition log gauges computed at scrape time.
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/eddy-streaming/eddy/internal/broker"
+	"github.com/eddy-streaming/eddy/internal/httpapi"
+)
+
+// groupTopics answers the group coordinator's questions about topics from
+// the broker.
+type groupTopics struct{ b *broker.Broker }
+
+func (g groupTopics) Partitions(topic string) (int32, bool) {
+	ti, err := g.b.Topic(topic)
+	if err != nil {
+		return 0, false
+	}
+	return ti.Partitions, true
+}
+
+func (g groupTopics) HighWatermark(topic string, partition int32) (int64, error) {
+	_, hw, _, err := g.b.Offsets(topic, partition)
+	return hw, err
+}
+
+// kafkaExtensions are the services other packages plug into the Kafka
+// front end (kafka.Config.Ext), keyed by the owning package's key.
+func kafkaExtensions(s *server) map[any]any {
+	ext := map[any]any{}
+	return ext
+}
+
+// topicStatus summarises every topic for /v1/status.
+func (s *server) topicStatus(context.Context) ([]httpapi.TopicStatus, error) {
+	if s.broker == nil {
+		return nil, nil
+	}
+	byName := map[string]*httpapi.TopicStatus{}
+	var out []httpapi.TopicStatus
+	for _, t := range s.broker.Topics() {
+		out = append(out, httpapi.TopicStatus{Name: t.Name})
+	}
+	for i := range out {
+		byName[out[i].Name] = &out[i]
+	}
+	for _, p := range s.broker.Partitions() {
+		t := byName[p.Topic]
+		if t == nil { // created between the two calls
+			continue
+		}
+		t.Partitions++
+		t.Bytes += p.Size
+		t.Records += p.HighWatermark - p.LogStartOffset
+	}
+	return out, nil
+}
+
+// groupStatus summarises every consumer group for /v1/status.
+func (s *server) groupStatus(ctx context.Context) ([]httpapi.GroupStatus, error) {
+	if s.groups == nil {
+		return nil, nil
+	}
+	list, err := s.groups.List(ctx, nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("list groups: %w", err)
+	}
+	names := make([]string, len(list))
+	for i, l := range list {
+		names[i] = l.Group
+	}
+	descs, err := s.groups.Describe(ctx, names)
+	if err != nil {
+		return nil, fmt.Errorf("describe groups: %w", err)
+	}
+	out := make([]httpapi.GroupStatus, 0, len(list))
+	for i, l := range list {
+		gs := httpapi.GroupStatus{Group: l.Group, State: l.State.String()}
+		if i < len(descs) {
+			gs.Members = len(descs[i].Members)
+		}
+		lags, err := s.groups.Lag(ctx, l.Group)
+		if err != nil {
+			return nil, fmt.Errorf("lag of group %s: %w", l.Group, err)
+		}
+		for _, pl := range lags {
+			gs.Lag += pl.Lag
+		}
+		out = append(out, gs)
+	}
+	return out, nil
+}
+
+// logCollector exposes each partition log's size, segment count and
+// offsets, read from the broker at scrape time so nothing is kept up to
+// date on the append path.
+type logCollector struct {
+	b                                 *broker.Broker
+	size, segments, start, hw, endOff *prometheus.Desc
+}
+
+func registerLogCollector(reg prometheus.Registerer, b *broker.Broker) error {
+	labels := []string{"topic", "partition"}
+	c := &logCollector{
+		b:        b,
+		size:     prometheus.NewDesc("eddy_log_size_bytes", "Bytes of stored record batches per partition, across its segments.", labels, nil),
+		segments: prometheus.NewDesc("eddy_log_segments", "Segment files per partition.", labels, nil),
+		start:    prometheus.NewDesc("eddy_log_start_offset", "First offset still stored per partition (moves with retention).", labels, nil),
+		hw:       prometheus.NewDesc("eddy_log_high_watermark", "Offset after the last durable record per partition (what consumers can read up to).", labels, nil),
+		endOff:   prometheus.NewDesc("eddy_log_end_offset", "Offset after the last written record per partition, durable or not.", labels, nil),
+	}
+	if err := reg.Register(c); err != nil {
+		return fmt.Errorf("register log metrics: %w", err)
+	}
+	return nil
+}
+
+func (c *logCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.size, c.segments, c.start, c.hw, c.endOff} {
+		ch <- d
+	}
+}
+
+func (c *logCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, p := range c.b.Partitions() {
+		part := strconv.Itoa(int(p.Partition))
+		ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(p.Size), p.Topic, part)
+		ch <- prometheus.MustNewConstMetric(c.segments, prometheus.GaugeValue, float64(p.Segments), p.Topic, part)
+		ch <- prometheus.MustNewConstMetric(c.start, prometheus.GaugeValue, float64(p.LogStartOffset), p.Topic, part)
+		ch <- prometheus.MustNewConstMetric(c.hw, prometheus.GaugeValue, float64(p.HighWatermark), p.Topic, part)
+		ch <- prometheus.MustNewConstMetric(c.endOff, prometheus.GaugeValue, float64(p.LogEndOffset), p.Topic, part)
+	}
+}
