@@ -30,6 +30,12 @@ func runCLI(t *testing.T, addr, stdin string, args ...string) cliResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	return runCLIContext(ctx, addr, stdin, args...)
+}
+
+// runCLIContext is runCLI under the caller's context; cancelling it is what
+// SIGINT does to a consumer.
+func runCLIContext(ctx context.Context, addr, stdin string, args ...string) cliResult {
 	root := newRootCmd()
 	var out, errb bytes.Buffer
 	root.SetIn(strings.NewReader(stdin))

@@ -316,7 +316,7 @@ poll:
 		fetches := cl.PollRecords(ctx, limit)
 		var fatal error
 		fetches.EachError(func(t string, p int32, err error) {
-			if errors.Is(err, context.Canceled) || errors.Is(err, kgo.ErrClientClosed) {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, kgo.ErrClientClosed) {
 				return
 			}
 			var ke *kerr.Error
