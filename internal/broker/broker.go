@@ -720,7 +720,7 @@ func (b *Broker) DescribeTopicConfigs(name string) ([]ConfigEntry, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrUnknownTopic, name)
 	}
-	return describeConfigs(b.cfg.TopicDefaults, t.overrides), nil
+	return DescribeConfigEntries(b.cfg.TopicDefaults, t.overrides), nil
 }
 
 func (b *Broker) partition(topicName string, p int32) (*partition, error) {

@@ -217,8 +217,9 @@ type ConfigEntry struct {
 	Doc     string
 }
 
-// describeConfigs lists every known config, sorted by name.
-func describeConfigs(defaults TopicConfig, overrides map[string]string) []ConfigEntry {
+// DescribeConfigEntries lists every known topic config, sorted by name,
+// with the value from overrides or else from defaults.
+func DescribeConfigEntries(defaults TopicConfig, overrides map[string]string) []ConfigEntry {
 	out := make([]ConfigEntry, 0, len(configDefs))
 	for name, d := range configDefs {
 		e := ConfigEntry{Name: name, Kind: d.kind, Doc: d.doc}

@@ -1,0 +1,79 @@
+package kafka
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/eddy-streaming/eddy/internal/group"
+)
+
+// OffsetCommit: v0-9
+//
+// Behaviour: commits are fsynced to the meta store before the response.
+// Simple consumers (generation -1, no member id) may commit to an empty or
+// unknown group; members must name their member id and generation. Errors
+// as Kafka: UNKNOWN_TOPIC_OR_PARTITION per partition for partitions that
+// do not exist, OFFSET_METADATA_TOO_LARGE over offset.metadata.max.bytes,
+// group-level ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID / FENCED_INSTANCE_ID /
+// REBALANCE_IN_PROGRESS repeated on every partition. Retention times (v2-4)
+// are ignored: offsets expire by the broker's offsets.retention.minutes, as
+// Kafka 2.1+ does. v0 commits count as simple commits.
+//
+// Version notes: v1 generation, member id, commit timestamp (librdkafka
+// needs v1-2 advertised); v2-4 retention (kafka-python 2.0.2 uses v2);
+// v3 throttle; v6 leader epoch; v7 group.instance.id; v8 flexible; v9
+// KIP-848 (same layout). v10 (topic ids) is not offered.
+func init() { Register(kmsg.OffsetCommit, 0, 9, handleOffsetCommit) }
+
+func handleOffsetCommit(_ context.Context, s *Server, req *Request) Reply {
+	r := req.Msg.(*kmsg.OffsetCommitRequest)
+	resp := r.ResponseKind().(*kmsg.OffsetCommitResponse)
+	cr := group.CommitRequest{Group: r.Group, MemberID: r.MemberID, InstanceID: strOr(r.InstanceID), Generation: r.Generation}
+	if r.Version == 0 {
+		cr.MemberID, cr.Generation = "", -1
+	}
+	for _, t := range r.Topics {
+		rt := kmsg.NewOffsetCommitResponseTopic()
+		rt.Topic = t.Topic
+		for _, p := range t.Partitions {
+			cr.Offsets = append(cr.Offsets, group.CommitOffset{
+				Topic: t.Topic, Partition: p.Partition, Offset: p.Offset,
+				LeaderEpoch: p.LeaderEpoch, Metadata: strOr(p.Metadata),
+			})
+			rp := kmsg.NewOffsetCommitResponseTopicPartition()
+			rp.Partition = p.Partition
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	fill := func(errs []error, all error) Reply {
+		i := 0
+		for ti := range resp.Topics {
+			for pi := range resp.Topics[ti].Partitions {
+				err := all
+				if errs != nil {
+					err = errs[i]
+				}
+				if err != nil {
+					code := groupErrCode(err)
+					resp.Topics[ti].Partitions[pi].ErrorCode = code
+					s.countErr(req, code)
+				}
+				i++
+			}
+		}
+		return Respond(resp)
+	}
+	c := s.groups()
+	if c == nil {
+		return fill(nil, errNoCoordinator)
+	}
+	return Defer(func(ctx context.Context) Reply {
+		errs, err := c.Commit(ctx, cr)
+		if err != nil {
+			return fill(nil, err)
+		}
+		return fill(errs, nil)
+	})
+}

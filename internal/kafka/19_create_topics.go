@@ -1,0 +1,104 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/eddy-streaming/eddy/internal/broker"
+)
+
+// CreateTopics: v2-7
+//
+// Behaviour:
+//   - NumPartitions -1 means the broker default; with a manual
+//     ReplicaAssignment the partition count is the assignment's length and
+//     every replica list must be exactly [NodeID]
+//     (INVALID_REPLICA_ASSIGNMENT otherwise).
+//   - ReplicationFactor must be -1 or 1 (INVALID_REPLICATION_FACTOR): one
+//     node.
+//   - Configs are validated against the topic configs Eddy knows
+//     (INVALID_CONFIG for unknown names or bad values); ValidateOnly checks
+//     everything and creates nothing.
+//   - A topic named twice in one request: INVALID_REQUEST for it.
+//   - v5+ returns the partition count, replication factor and the
+//     effective configs.
+//
+// Version notes: v2 is Kafka 4's minimum; v1 ValidateOnly, ErrorMessage;
+// v5 flexible, configs in the response; v7 topic ids.
+func init() { Register(kmsg.CreateTopics, 2, 7, handleCreateTopics) }
+
+func handleCreateTopics(_ context.Context, s *Server, req *Request) Reply {
+	r := req.Msg.(*kmsg.CreateTopicsRequest)
+	resp := r.ResponseKind().(*kmsg.CreateTopicsResponse)
+	seen := map[string]int{}
+	for _, rt := range r.Topics {
+		seen[rt.Topic]++
+	}
+	for _, rt := range r.Topics {
+		t := kmsg.NewCreateTopicsResponseTopic()
+		t.Topic = rt.Topic
+		err := func() error {
+			if seen[rt.Topic] > 1 {
+				t.ErrorCode = kerr.InvalidRequest.Code
+				return fmt.Errorf("topic %s is named more than once", rt.Topic)
+			}
+			if rt.ReplicationFactor != -1 && rt.ReplicationFactor != 1 && len(rt.ReplicaAssignment) == 0 {
+				return fmt.Errorf("%w: %d, Eddy has one node", broker.ErrInvalidReplicationFactor, rt.ReplicationFactor)
+			}
+			parts := rt.NumPartitions
+			if len(rt.ReplicaAssignment) > 0 {
+				if parts != -1 {
+					t.ErrorCode = kerr.InvalidRequest.Code
+					return fmt.Errorf("both a partition count and a replica assignment")
+				}
+				for i, a := range rt.ReplicaAssignment {
+					if a.Partition != int32(i) || len(a.Replicas) != 1 || a.Replicas[0] != NodeID {
+						t.ErrorCode = kerr.InvalidReplicaAssignment.Code
+						return fmt.Errorf("replica assignment of partition %d must be [%d] with partitions numbered from 0", a.Partition, NodeID)
+					}
+				}
+				parts = int32(len(rt.ReplicaAssignment))
+			}
+			configs := make(map[string]string, len(rt.Configs))
+			for _, c := range rt.Configs {
+				if c.Value == nil {
+					continue
+				}
+				configs[c.Name] = *c.Value
+			}
+			info, err := s.b.CreateTopic(rt.Topic, parts, configs, r.ValidateOnly)
+			if err != nil {
+				return err
+			}
+			t.TopicID = info.ID
+			t.NumPartitions = info.Partitions
+			t.ReplicationFactor = 1
+			if r.Version >= 5 {
+				for _, e := range broker.DescribeConfigEntries(s.b.TopicDefaults(), info.Overrides) {
+					c := kmsg.NewCreateTopicsResponseTopicConfig()
+					c.Name = e.Name
+					v := e.Value
+					c.Value = &v
+					c.Source = int8(kmsg.ConfigSourceDynamicTopicConfig)
+					if e.Default {
+						c.Source = int8(kmsg.ConfigSourceDefaultConfig)
+					}
+					t.Configs = append(t.Configs, c)
+				}
+			}
+			return nil
+		}()
+		if err != nil {
+			if t.ErrorCode == 0 {
+				t.ErrorCode = ErrorCode(err)
+			}
+			t.ErrorMessage = errMessage(err)
+			s.countErr(req, t.ErrorCode)
+		}
+		resp.Topics = append(resp.Topics, t)
+	}
+	return Respond(resp)
+}
