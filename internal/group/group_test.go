@@ -685,7 +685,7 @@ func TestOffsetsSurviveRestart(t *testing.T) {
 
 type fakeClock struct{ ns atomic.Int64 }
 
-func (f *fakeClock) now() time.Time           { return time.Unix(0, f.ns.Load()) }
+func (f *fakeClock) now() time.Time          { return time.Unix(0, f.ns.Load()) }
 func (f *fakeClock) advance(d time.Duration) { f.ns.Add(int64(d)) }
 
 func TestOffsetExpiry(t *testing.T) {
@@ -727,7 +727,11 @@ func TestOffsetExpiry(t *testing.T) {
 
 func TestStableGroupOffsetsDoNotExpire(t *testing.T) {
 	clk := &fakeClock{}
-	e := newEnv(t, func(c *Config) { c.Now = clk.now; c.OffsetsRetention = time.Hour; c.MaxSessionTimeout = 1000 * time.Hour })
+	e := newEnv(t, func(c *Config) {
+		c.Now = clk.now
+		c.OffsetsRetention = time.Hour
+		c.MaxSessionTimeout = 1000 * time.Hour
+	})
 	r := joinReq("")
 	r.SessionTimeout = 100 * time.Hour // the fake clock never expires it
 	a := e.joinFull(r)
