@@ -231,14 +231,14 @@ func (s *server) start() error {
 
 	if s.groups, err = group.New(group.Config{
 		Meta:       s.meta,
-		Topics:     groupTopics{s.broker},
+		Topics:     group.BrokerTopics(s.broker),
 		Logger:     s.log.With("component", "group"),
 		Registerer: s.reg,
 	}); err != nil {
 		return fmt.Errorf("start group coordinator: %w", err)
 	}
 
-	s.kafka = kafka.New(kafka.Config{
+	kcfg := kafka.Config{
 		Addr:               cfg.KafkaAddr,
 		AdvertisedAddr:     cfg.AdvertisedAddr,
 		MaxRequestBytes:    int32(cfg.MaxRequestBytes), // Validate caps it at 2 GiB-1
@@ -247,8 +247,9 @@ func (s *server) start() error {
 		ProduceBytesBudget: cfg.ProduceBytesBudget,
 		Logger:             s.log.With("component", "kafka"),
 		Registerer:         s.reg,
-		Ext:                kafkaExtensions(s),
-	}, s.broker)
+	}
+	kafka.WithGroups(&kcfg, s.groups)
+	s.kafka = kafka.New(kcfg, s.broker)
 	if err := s.kafka.Listen(); err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -374,4 +375,63 @@ func firstMetadata(t *testing.T) time.Duration {
 		t.Fatalf("bad Metadata response (%v): %+v", err, resp)
 	}
 	return elapsed
+}
+
+// TestServeGroupLag checks consumer lag after known traffic in /metrics,
+// /v1/status and `eddy status`: one group that consumed everything through
+// the group protocol (lag 0), one that committed 15 of 20 (lag 5).
+func TestServeGroupLag(t *testing.T) {
+	p := startEddy(t, t.TempDir())
+	const n = 20
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	prod := newClient(t, p, kgo.DefaultProduceTopic("lagged"), kgo.AllowAutoTopicCreation())
+	for i := range n {
+		if err := prod.ProduceSync(ctx, kgo.StringRecord(strconv.Itoa(i))).FirstErr(); err != nil {
+			t.Fatalf("produce: %v", err)
+		}
+	}
+
+	// "readers" consumes everything as a real group member and commits.
+	cons := newClient(t, p, kgo.ConsumerGroup("readers"), kgo.ConsumeTopics("lagged"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
+	for got := 0; got < n; {
+		fs := cons.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("group consume: got %d of %d", got, n)
+		}
+		got += fs.NumRecords()
+	}
+	if err := cons.CommitUncommittedOffsets(ctx); err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+
+	// "billing" only has a committed offset (an empty group), at 15.
+	adm := kadm.NewClient(newClient(t, p))
+	offs := kadm.Offsets{}
+	offs.Add(kadm.Offset{Topic: "lagged", Partition: 0, At: 15, LeaderEpoch: -1})
+	if resp, err := adm.CommitOffsets(ctx, "billing", offs); err != nil || resp.Error() != nil {
+		t.Fatalf("commit billing: %v %v", err, resp.Error())
+	}
+
+	m := scrape(t, p)
+	for k, want := range map[string]float64{
+		`eddy_group_lag{group="billing",partition="0",topic="lagged"}`: 5,
+		`eddy_group_lag{group="readers",partition="0",topic="lagged"}`: 0,
+	} {
+		if got, ok := m[k]; !ok || got != want {
+			t.Errorf("%s = %v (present %v), want %v", k, got, ok, want)
+		}
+	}
+
+	out, errOut, code := runEddy(t, nil, "status", "--server", p.started("http_addr"))
+	if code != 0 {
+		t.Fatalf("eddy status: %d %s", code, errOut)
+	}
+	if !regexpLine(out, `^billing\s+Empty\s+0\s+5$`) || !regexpLine(out, `^readers\s+\S+\s+1\s+0$`) {
+		t.Errorf("eddy status groups wrong:\n%s", out)
+	}
+	if !regexpLine(out, `^lagged\s+1\s+20\s+`) {
+		t.Errorf("eddy status topics wrong:\n%s", out)
+	}
 }

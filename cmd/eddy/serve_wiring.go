@@ -1,8 +1,7 @@
 package main
 
-// Glue between the components `eddy serve` wires together: adapters that
-// let one package use another without importing it, the /v1/status data
-// sources, and per-partition log gauges computed at scrape time.
+// Glue between the components `eddy serve` wires together: the /v1/status
+// data sources and per-partition log gauges computed at scrape time.
 
 import (
 	"context"
@@ -14,30 +13,6 @@ import (
 	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/httpapi"
 )
-
-// groupTopics answers the group coordinator's questions about topics from
-// the broker.
-type groupTopics struct{ b *broker.Broker }
-
-func (g groupTopics) Partitions(topic string) (int32, bool) {
-	ti, err := g.b.Topic(topic)
-	if err != nil {
-		return 0, false
-	}
-	return ti.Partitions, true
-}
-
-func (g groupTopics) HighWatermark(topic string, partition int32) (int64, error) {
-	_, hw, _, err := g.b.Offsets(topic, partition)
-	return hw, err
-}
-
-// kafkaExtensions are the services other packages plug into the Kafka
-// front end (kafka.Config.Ext), keyed by the owning package's key.
-func kafkaExtensions(s *server) map[any]any {
-	ext := map[any]any{}
-	return ext
-}
 
 // topicStatus summarises every topic for /v1/status.
 func (s *server) topicStatus(context.Context) ([]httpapi.TopicStatus, error) {
