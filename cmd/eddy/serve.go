@@ -219,6 +219,9 @@ func (s *server) start() error {
 	bcfg.AutoCreateTopics = cfg.AutoCreateTopics
 	bcfg.DefaultPartitions = int32(cfg.DefaultPartitions)
 	bcfg.TopicDefaults.Fsync = cfg.Fsync
+	bcfg.TopicDefaults.RetentionMs = cfg.RetentionMs
+	bcfg.TopicDefaults.RetentionBytes = cfg.RetentionBytes
+	bcfg.TopicDefaults.SegmentBytes = cfg.SegmentBytes
 	logOpts := commitlog.DefaultOptions()
 	logOpts.SyncInterval = cfg.FsyncInterval
 	bcfg.LogOptions = &logOpts

@@ -66,6 +66,15 @@ type Config struct {
 	Fsync string
 	// FsyncInterval is how often logs under the interval policy are synced.
 	FsyncInterval time.Duration
+	// RetentionMs is the default retention.ms of topics: segments whose
+	// newest record is older are deleted; -1 keeps forever.
+	RetentionMs int64
+	// RetentionBytes is the default retention.bytes of topics: the oldest
+	// segments of a partition larger than this are deleted; -1 is no limit.
+	RetentionBytes int64
+	// SegmentBytes is the default segment.bytes of topics: the size at
+	// which a partition rolls to a new segment file.
+	SegmentBytes int64
 	// LogFormat is text or json.
 	LogFormat string
 	// LogLevel is debug, info, warn or error.
@@ -95,6 +104,9 @@ func Default() Config {
 		DefaultPartitions:  1,
 		Fsync:              FsyncAlways,
 		FsyncInterval:      time.Second,
+		RetentionMs:        7 * 24 * 3600 * 1000,
+		RetentionBytes:     -1,
+		SegmentBytes:       1 << 30,
 		LogFormat:          LogFormatText,
 		LogLevel:           "info",
 		ShutdownTimeout:    30 * time.Second,
@@ -110,6 +122,8 @@ const (
 	maxRequestBytes   = 1<<31 - 1 // a Kafka frame length is an int32
 	maxPartitions     = 10000
 	maxInflightPerCon = 1000
+	minSegmentBytes   = 1 << 10
+	maxSegmentBytes   = 1<<31 - 1 // segment positions are 32-bit
 )
 
 // Validate reports every invalid setting at once, joined with errors.Join.
@@ -149,6 +163,15 @@ func (c Config) Validate() error {
 	}
 	if c.FsyncInterval < time.Millisecond || c.FsyncInterval > time.Hour {
 		bad("fsync-interval", "%s is out of range; allowed 1ms to 1h", c.FsyncInterval)
+	}
+	if c.RetentionMs < -1 {
+		bad("retention-ms", "%d is out of range; use -1 (keep forever) or a number of milliseconds", c.RetentionMs)
+	}
+	if c.RetentionBytes < -1 {
+		bad("retention-bytes", "%d is out of range; use -1 (no limit) or a byte size", c.RetentionBytes)
+	}
+	if c.SegmentBytes < minSegmentBytes || c.SegmentBytes > maxSegmentBytes {
+		bad("segment-bytes", "%s is out of range; allowed %s to %d bytes", formatBytes(c.SegmentBytes), formatBytes(minSegmentBytes), int64(maxSegmentBytes))
 	}
 	switch c.LogFormat {
 	case LogFormatText, LogFormatJSON:

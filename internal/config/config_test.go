@@ -82,14 +82,14 @@ func TestEveryKeyFromEverySource(t *testing.T) {
 		"http-addr": "127.0.0.1:18080", "max-request-bytes": "2MiB", "auto-create-topics": "false",
 		"default-partitions": "6", "fsync": "never", "fsync-interval": "250ms", "log-format": "json",
 		"log-level": "debug", "shutdown-timeout": "5s", "max-connections": "7", "max-inflight-per-conn": "4",
-		"produce-bytes-budget": "64MiB",
+		"produce-bytes-budget": "64MiB", "retention-ms": "-1", "retention-bytes": "10GiB", "segment-bytes": "64MiB",
 	}
 	want := Config{
 		DataDir: "/var/lib/eddy", KafkaAddr: "127.0.0.1:19092", AdvertisedAddr: "eddy.example:19092",
 		HTTPAddr: "127.0.0.1:18080", MaxRequestBytes: 2 << 20, AutoCreateTopics: false,
 		DefaultPartitions: 6, Fsync: "never", FsyncInterval: 250 * time.Millisecond, LogFormat: "json",
 		LogLevel: "debug", ShutdownTimeout: 5 * time.Second, MaxConnections: 7, MaxInflightPerConn: 4,
-		ProduceBytesBudget: 64 << 20,
+		ProduceBytesBudget: 64 << 20, RetentionMs: -1, RetentionBytes: 10 << 30, SegmentBytes: 64 << 20,
 	}
 	if len(values) != len(settings) {
 		t.Fatalf("test covers %d keys, there are %d", len(values), len(settings))
@@ -142,7 +142,7 @@ func TestInvalidValuesAllReported(t *testing.T) {
 	file := writeFile(t, "fsync: sometimes\nbogus-key: 1\nmax-connections: [1, 2]\n")
 	_, err := load(t,
 		[]string{"--config", file, "--log-format=xml", "--default-partitions=0"},
-		map[string]string{"EDDY_SHUTDOWN_TIMEOUT": "soon", "EDDY_MAX_REQUEST_BYTES": "12"},
+		map[string]string{"EDDY_SHUTDOWN_TIMEOUT": "soon", "EDDY_MAX_REQUEST_BYTES": "12", "EDDY_RETENTION_BYTES": "lots"},
 	)
 	if err == nil {
 		t.Fatal("Load accepted invalid values")
@@ -156,6 +156,7 @@ func TestInvalidValuesAllReported(t *testing.T) {
 		`default-partitions (from flag --default-partitions): 0 is out of range; allowed 1 to 10000`,
 		`shutdown-timeout (from env EDDY_SHUTDOWN_TIMEOUT): "soon": want a duration`,
 		`max-request-bytes (from env EDDY_MAX_REQUEST_BYTES): 12 is out of range`,
+		`retention-bytes (from env EDDY_RETENTION_BYTES): "lots": want -1 or a byte size`,
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q; got:\n%s", want, msg)
@@ -190,6 +191,11 @@ func TestValidate(t *testing.T) {
 		{"shutdown zero", func(c *Config) { c.ShutdownTimeout = 0 }, "shutdown-timeout"},
 		{"connections zero", func(c *Config) { c.MaxConnections = 0 }, "max-connections"},
 		{"inflight zero", func(c *Config) { c.MaxInflightPerConn = 0 }, "max-inflight-per-conn"},
+		{"retention ms -1 ok", func(c *Config) { c.RetentionMs = -1 }, ""},
+		{"retention ms -2", func(c *Config) { c.RetentionMs = -2 }, "retention-ms"},
+		{"retention bytes -2", func(c *Config) { c.RetentionBytes = -2 }, "retention-bytes"},
+		{"segment bytes too small", func(c *Config) { c.SegmentBytes = 100 }, "segment-bytes"},
+		{"segment bytes too big", func(c *Config) { c.SegmentBytes = 1 << 31 }, "segment-bytes"},
 		{"budget below request", func(c *Config) { c.ProduceBytesBudget = c.MaxRequestBytes - 1 }, "produce-bytes-budget"},
 	}
 	for _, tt := range tests {

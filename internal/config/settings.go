@@ -28,13 +28,16 @@ func EnvVar(key string) string {
 var settings = []setting{
 	str("data-dir", "directory holding Eddy's data (one eddy serve per directory)", func(c *Config) *string { return &c.DataDir }),
 	str("kafka-addr", "Kafka protocol listen address, host:port", func(c *Config) *string { return &c.KafkaAddr }),
-	str("advertised-addr", "host:port returned to clients in Metadata (default: derived from kafka-addr)", func(c *Config) *string { return &c.AdvertisedAddr }),
+	str("advertised-addr", "host:port returned to clients in Metadata (default: the address each client connected to)", func(c *Config) *string { return &c.AdvertisedAddr }),
 	str("http-addr", "HTTP listen address for /healthz, /readyz, /metrics and the REST API", func(c *Config) *string { return &c.HTTPAddr }),
 	byteSize("max-request-bytes", "largest Kafka request frame accepted (e.g. 100MiB)", func(c *Config) *int64 { return &c.MaxRequestBytes }),
 	boolean("auto-create-topics", "create unknown topics on Metadata requests that allow it", func(c *Config) *bool { return &c.AutoCreateTopics }),
 	integer("default-partitions", "partition count of auto-created topics", func(c *Config) *int { return &c.DefaultPartitions }),
 	str("fsync", "default durability policy of topics: always, interval or never", func(c *Config) *string { return &c.Fsync }),
 	duration("fsync-interval", "how often logs under fsync=interval are synced", func(c *Config) *time.Duration { return &c.FsyncInterval }),
+	integer64("retention-ms", "default retention.ms of topics: delete segments older than this; -1 keeps forever", func(c *Config) *int64 { return &c.RetentionMs }),
+	byteSizeOrUnlimited("retention-bytes", "default retention.bytes of topics: per-partition size limit, e.g. 10GiB; -1 is no limit", func(c *Config) *int64 { return &c.RetentionBytes }),
+	byteSize("segment-bytes", "default segment.bytes of topics: roll to a new segment file at this size", func(c *Config) *int64 { return &c.SegmentBytes }),
 	str("log-format", "log format: text or json", func(c *Config) *string { return &c.LogFormat }),
 	str("log-level", "log level: debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
 	duration("shutdown-timeout", "how long a graceful shutdown waits for in-flight requests", func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
@@ -94,6 +97,43 @@ func integer(key, usage string, field func(*Config) *int) setting {
 		},
 		get: func(c *Config) string { return strconv.Itoa(*field(c)) },
 	}
+}
+
+func integer64(key, usage string, field func(*Config) *int64) setting {
+	return setting{key: key, typ: "int", usage: usage,
+		set: func(c *Config, raw string) error {
+			v, err := strconv.ParseInt(raw, 10, 64)
+			if err != nil {
+				return errors.New("want a whole number")
+			}
+			*field(c) = v
+			return nil
+		},
+		get: func(c *Config) string { return strconv.FormatInt(*field(c), 10) },
+	}
+}
+
+// byteSizeOrUnlimited is a byte size that also accepts -1 for "no limit".
+func byteSizeOrUnlimited(key, usage string, field func(*Config) *int64) setting {
+	s := byteSize(key, usage, field)
+	set := s.set
+	s.set = func(c *Config, raw string) error {
+		if strings.TrimSpace(raw) == "-1" {
+			*field(c) = -1
+			return nil
+		}
+		if err := set(c, raw); err != nil {
+			return errors.New("want -1 or a byte size such as 1073741824, 512MiB or 10GiB")
+		}
+		return nil
+	}
+	s.get = func(c *Config) string {
+		if *field(c) == -1 {
+			return "-1"
+		}
+		return formatBytes(*field(c))
+	}
+	return s
 }
 
 func byteSize(key, usage string, field func(*Config) *int64) setting {
