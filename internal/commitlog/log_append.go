@@ -112,6 +112,9 @@ func (l *Log) rollLocked() error {
 	a.imu.Lock()
 	a.sealTimeIndex()
 	ierr := a.flushIndex(true)
+	if ierr == nil {
+		a.closeIndexFiles()
+	}
 	a.imu.Unlock()
 	if ierr != nil {
 		return fmt.Errorf("roll: %w", ierr)
@@ -167,6 +170,12 @@ func (l *Log) repairLocked() error {
 	if l.syncErr != nil {
 		cut = l.durPos
 		why = "fsync failed: " + l.syncErr.Error()
+		if l.opts.Sync != SyncAlways {
+			// The tail was already visible to consumers: instead of dropping
+			// it, write it again from the page cache so the next fsync
+			// covers it, keeping only what still passes its CRCs.
+			cut = l.rewriteTailLocked(a)
+		}
 	}
 	if err := a.f.Truncate(cut); err != nil {
 		l.writeBroken = true
@@ -197,4 +206,23 @@ func (l *Log) repairLocked() error {
 	}
 	l.cond.Broadcast()
 	return nil
+}
+
+// rewriteTailLocked rewrites the bytes of the active segment after the
+// durable end, re-dirtying pages a failed fsync marked clean, and returns
+// the end of the prefix that still holds valid batches.
+func (l *Log) rewriteTailLocked(a *segment) int64 {
+	end, _, _ := scanBatches(a.f, l.durPos, a.size, l.dur, nil, nil)
+	buf := make([]byte, min(scanChunk, end-l.durPos))
+	for pos := l.durPos; pos < end; {
+		n := min(int64(len(buf)), end-pos)
+		if _, err := a.f.ReadAt(buf[:n], pos); err != nil {
+			return pos
+		}
+		if _, err := a.f.WriteAt(buf[:n], pos); err != nil {
+			return pos
+		}
+		pos += n
+	}
+	return end
 }

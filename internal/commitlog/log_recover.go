@@ -307,5 +307,6 @@ func (l *Log) rebuildClosedIndex(s *segment) error {
 	if err := s.flushIndex(true); err != nil {
 		l.log.Warn("index rewrite failed", "segment", s.idxPath, "err", err)
 	}
+	s.closeIndexFiles()
 	return nil
 }

@@ -62,6 +62,8 @@ type segment struct {
 	idxDone  int    // bytes of idx already written to the file
 	tidxDone int
 	idxBad   bool // the file content is unknown: rewrite it whole on flush
+	idxF     vfs.File // open .index handle (active segment), nil when closed
+	tidxF    vfs.File
 	sinceIdx int  // log bytes since the last index entry
 	lastUse  int64
 	scratch  [tidxEntrySize]byte
@@ -119,11 +121,25 @@ func openSegmentFile(fs vfs.FS, dir string, base int64) (*segment, error) {
 	return s, nil
 }
 
-func (s *segment) close() error { return s.f.Close() }
+func (s *segment) close() error {
+	s.closeIndexFiles()
+	return s.f.Close()
+}
+
+// closeIndexFiles closes the cached index handles (kept open only while the
+// segment is active). imu must be held or the segment unshared.
+func (s *segment) closeIndexFiles() {
+	for _, fp := range []*vfs.File{&s.idxF, &s.tidxF} {
+		if *fp != nil {
+			(*fp).Close()
+			*fp = nil
+		}
+	}
+}
 
 // remove closes and deletes the segment's files.
 func (s *segment) remove() error {
-	err := s.f.Close()
+	err := s.close()
 	for _, p := range []string{s.logPath, s.idxPath, s.tidxPath} {
 		if rerr := s.fs.Remove(p); rerr != nil && !errors.Is(rerr, os.ErrNotExist) && err == nil {
 			err = rerr
@@ -171,11 +187,11 @@ func (s *segment) sealTimeIndex() {
 // flushIndex writes pending index entries to the .index and .timeindex
 // files, optionally fsyncing them. imu must be held.
 func (s *segment) flushIndex(sync bool) error {
-	if err := s.flushOne(s.idxPath, idxMagic, idxEntrySize, s.idx, &s.idxDone, sync); err != nil {
+	if err := s.flushOne(&s.idxF, s.idxPath, idxMagic, idxEntrySize, s.idx, &s.idxDone, sync); err != nil {
 		s.idxBad = true
 		return err
 	}
-	if err := s.flushOne(s.tidxPath, tidxMagic, tidxEntrySize, s.tidx, &s.tidxDone, sync); err != nil {
+	if err := s.flushOne(&s.tidxF, s.tidxPath, tidxMagic, tidxEntrySize, s.tidx, &s.tidxDone, sync); err != nil {
 		s.idxBad = true
 		return err
 	}
@@ -183,15 +199,18 @@ func (s *segment) flushIndex(sync bool) error {
 	return nil
 }
 
-func (s *segment) flushOne(path string, magic [4]byte, entrySize int, entries []byte, done *int, sync bool) error {
+func (s *segment) flushOne(fp *vfs.File, path string, magic [4]byte, entrySize int, entries []byte, done *int, sync bool) error {
 	if !s.idxBad && *done == len(entries) && !sync {
 		return nil
 	}
-	f, err := s.fs.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return fmt.Errorf("open index %s: %w", path, err)
+	if *fp == nil {
+		f, err := s.fs.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return fmt.Errorf("open index %s: %w", path, err)
+		}
+		*fp = f
 	}
-	defer f.Close()
+	f := *fp
 	if s.idxBad || *done > len(entries) {
 		*done = 0
 		if err := f.Truncate(0); err != nil {

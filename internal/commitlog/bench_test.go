@@ -1,0 +1,211 @@
+package commitlog
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+const benchBatchSize = 16 << 10
+
+// closeUnclean closes the files without a final sync or clean marker, as a
+// crash (kill -9) would leave the directory. Test helper.
+func (l *Log) closeUnclean() {
+	l.stopFlusher()
+	l.mu.Lock()
+	l.closed = true
+	for _, s := range l.segs {
+		s.close()
+	}
+	l.mu.Unlock()
+	l.cond.Broadcast()
+	l.closeCommitter()
+}
+
+func TestAppendDoesNotAllocate(t *testing.T) {
+	for _, policy := range []SyncPolicy{SyncNever, SyncAlways} {
+		o := DefaultOptions()
+		o.Sync = policy
+		l := openT(t, t.TempDir(), o)
+		b := batchOfSize(benchBatchSize, 100, 1)
+		for i := 0; i < 100; i++ { // warm up index capacity
+			l.Append(b)
+		}
+		allocs := testing.AllocsPerRun(200, func() {
+			if _, err := l.Append(b); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %.2f allocations per append, want 0", policy, allocs)
+		}
+		dst := make([]byte, 0, 1<<20)
+		allocs = testing.AllocsPerRun(200, func() {
+			if _, err := l.ReadInto(dst[:0], 50, 64<<10); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %.2f allocations per ReadInto, want 0", policy, allocs)
+		}
+		l.Close()
+	}
+}
+
+// BenchmarkAppend appends 16 KiB batches with W concurrent appenders
+// spread over L logs sharing one Committer.
+func BenchmarkAppend(b *testing.B) {
+	for _, policy := range []SyncPolicy{SyncNever, SyncAlways} {
+		for _, rec := range []int{100, 1024} {
+			for _, logs := range []int{1, 16} {
+				for _, writers := range []int{1, 4, 16} {
+					name := fmt.Sprintf("%s/rec=%d/logs=%d/writers=%d", policy, rec, logs, writers)
+					b.Run(name, func(b *testing.B) { benchAppend(b, policy, rec, logs, writers) })
+				}
+			}
+		}
+	}
+}
+
+func benchAppend(b *testing.B, policy SyncPolicy, rec, logs, writers int) {
+	dir := b.TempDir()
+	c := NewCommitter(CommitterOptions{})
+	defer c.Close()
+	ls := make([]*Log, logs)
+	for i := range ls {
+		o := DefaultOptions()
+		o.Sync = policy
+		o.Committer = c
+		l, err := Open(filepath.Join(dir, "t-"+strconv.Itoa(i)), o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer l.Close()
+		ls[i] = l
+	}
+	bufs := make([][]byte, writers)
+	for w := range bufs {
+		bufs[w] = batchOfSize(benchBatchSize, rec, 1)
+	}
+	b.SetBytes(int64(len(bufs[0])))
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	per := b.N / writers
+	for w := 0; w < writers; w++ {
+		n := per
+		if w == 0 {
+			n += b.N % writers
+		}
+		wg.Add(1)
+		go func(w, n int) {
+			defer wg.Done()
+			l := ls[w%logs]
+			for i := 0; i < n; i++ {
+				if _, err := l.Append(bufs[w]); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}(w, n)
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "batches/s")
+}
+
+// BenchmarkRead reads a 256 MiB log sequentially in 1 MiB fetches from the
+// page cache.
+func BenchmarkRead(b *testing.B) {
+	o := DefaultOptions()
+	o.Sync = SyncNever
+	l, err := Open(b.TempDir(), o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	batch := batchOfSize(benchBatchSize, 1024, 1)
+	for l.Size() < 256<<20 {
+		if _, err := l.Append(batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	dst := make([]byte, 0, 2<<20)
+	var off int64
+	b.ReportAllocs()
+	b.SetBytes(1 << 20)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		out, err := l.ReadInto(dst[:0], off, 1<<20)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(out) == 0 {
+			off = 0
+			continue
+		}
+		h, _ := ParseBatchHeader(out[len(out)-len(batch):])
+		off = h.LastOffset() + 1
+	}
+}
+
+// BenchmarkRecover reopens a log holding one big segment after a clean
+// stop and after a crash (unclean close). 64 MiB by default, 1 GiB with
+// EDDY_LONG=1. "crash-noindex" also deletes the index files, forcing a scan
+// of the whole segment.
+func BenchmarkRecover(b *testing.B) {
+	size := int64(64 << 20)
+	if os.Getenv("EDDY_LONG") == "1" {
+		size = 1 << 30
+	}
+	dir := b.TempDir()
+	o := DefaultOptions()
+	o.Sync = SyncNever
+	o.SegmentBytes = 2 << 30 >> 1 // 1 GiB
+	l, err := Open(dir, o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := batchOfSize(benchBatchSize, 1024, 1)
+	for l.Size() < size {
+		if _, err := l.Append(batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		b.Fatal(err)
+	}
+	for _, mode := range []string{"clean", "crash", "crash-noindex"} {
+		b.Run(fmt.Sprintf("%s/%dMiB", mode, size>>20), func(b *testing.B) {
+			b.SetBytes(size)
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				if mode != "clean" {
+					// Leave the directory as a crash would: no marker.
+					os.Remove(filepath.Join(dir, cleanMarkerName))
+				}
+				if mode == "crash-noindex" {
+					os.Remove(filepath.Join(dir, segmentName(0, idxSuffix)))
+					os.Remove(filepath.Join(dir, segmentName(0, tidxSuffix)))
+				}
+				b.StartTimer()
+				l, err := Open(dir, o)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if l.Size() != size && l.Size() < size {
+					b.Fatalf("recovered %d bytes, want %d", l.Size(), size)
+				}
+				if err := l.Close(); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
