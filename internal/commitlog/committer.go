@@ -15,6 +15,10 @@ type CommitterOptions struct {
 	Registerer prometheus.Registerer
 	// Logger receives fsync failures; nil discards them.
 	Logger *slog.Logger
+	// Parallelism is how many logs one group-commit round fsyncs at once;
+	// default 4. Devices with deep queues (NVMe) finish parallel fsyncs of
+	// different files in about the time of one.
+	Parallelism int
 }
 
 // Committer performs group commit for every log of one data directory: a
@@ -32,6 +36,10 @@ type Committer struct {
 	wake chan struct{}
 	quit chan struct{}
 	done chan struct{}
+
+	work    chan *Log // to fsync workers
+	workWG  sync.WaitGroup
+	workers int
 }
 
 // NewCommitter starts a committer goroutine; stop it with Close after every
@@ -40,12 +48,20 @@ func NewCommitter(opts CommitterOptions) *Committer {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Parallelism <= 0 {
+		opts.Parallelism = 4
+	}
 	c := &Committer{
 		metrics: newMetrics(opts.Registerer),
 		log:     opts.Logger,
 		wake:    make(chan struct{}, 1),
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
+		work:    make(chan *Log, 1024),
+		workers: opts.Parallelism,
+	}
+	for i := 1; i < c.workers; i++ {
+		go c.worker()
 	}
 	go c.run()
 	return c
@@ -87,8 +103,22 @@ func (c *Committer) enqueue(l *Log) bool {
 	return true
 }
 
+func (c *Committer) worker() {
+	for l := range c.work {
+		c.syncLog(l)
+		c.workWG.Done()
+	}
+}
+
+func (c *Committer) syncLog(l *Log) {
+	if err := l.syncOnce(); err != nil && err != ErrClosed {
+		c.log.Error("group commit fsync failed", "log", l.dir, "err", err)
+	}
+}
+
 func (c *Committer) run() {
 	defer close(c.done)
+	defer close(c.work)
 	var batch []*Log
 	for {
 		select {
@@ -108,13 +138,28 @@ func (c *Committer) run() {
 	}
 }
 
+// syncAll fsyncs every queued log once, up to Parallelism at a time: the
+// run goroutine does the first and hands the rest to the workers.
 func (c *Committer) syncAll(batch []*Log) {
 	for _, l := range batch {
 		l.queued.Store(false)
-		if err := l.syncOnce(); err != nil {
-			c.log.Error("group commit fsync failed", "log", l.dir, "err", err)
+	}
+	if len(batch) == 0 {
+		return
+	}
+	if c.workers > 1 && len(batch) > 1 {
+		c.workWG.Add(len(batch) - 1)
+		for _, l := range batch[1:] {
+			c.work <- l // buffered; blocks only when workers fall far behind
 		}
 	}
+	c.syncLog(batch[0])
+	if c.workers <= 1 {
+		for _, l := range batch[1:] {
+			c.syncLog(l)
+		}
+	}
+	c.workWG.Wait()
 }
 
 // syncOnce fsyncs the active segment up to the current end and moves the
