@@ -17,7 +17,8 @@
 //     2.5+ does (KIP-360), so UNKNOWN_PRODUCER_ID is never returned.
 //
 // Transactions are not supported: InitProducerId with a transactional id
-// and transactional or control batches fail with ErrTransactionsUnsupported.
+// fails with ErrTransactionsUnsupported, transactional or control batches
+// with ErrTransactionalBatch.
 //
 // State is rebuilt at startup from each partition's log tail (Rebuild).
 //
@@ -65,6 +66,11 @@ var (
 	// ErrTransactionsUnsupported: transactional ids, transactional batches
 	// and the transaction APIs; Eddy has no transactions yet.
 	ErrTransactionsUnsupported = errors.New("transactions are not supported by Eddy")
+	// ErrTransactionalBatch: a produced batch marked transactional or
+	// control; without transactions there is none it could belong to
+	// (INVALID_TXN_STATE, as Kafka answers a transactional write outside a
+	// transaction).
+	ErrTransactionalBatch = errors.New("transactional batch without a transaction (Eddy has no transactions)")
 )
 
 const (
@@ -252,7 +258,7 @@ func (m *Manager) CheckAppend(topic string, partition int32, hs []commitlog.Batc
 			idempotent = true
 		}
 		if hs[i].Attributes&(commitlog.AttrTransactional|commitlog.AttrControl) != 0 {
-			return nil, fmt.Errorf("%w: transactional or control batch", ErrTransactionsUnsupported)
+			return nil, ErrTransactionalBatch
 		}
 	}
 	if !idempotent {

@@ -161,7 +161,7 @@ func TestSequenceChecks(t *testing.T) {
 	tb := batch(9, 0, 0, 1)
 	binary.BigEndian.PutUint16(tb[21:], commitlog.AttrTransactional)
 	binary.BigEndian.PutUint32(tb[17:], crc32.Checksum(tb[21:], crc32.MakeTable(crc32.Castagnoli)))
-	if _, err := app(tb, 99); !errors.Is(err, ErrTransactionsUnsupported) {
+	if _, err := app(tb, 99); !errors.Is(err, ErrTransactionalBatch) {
 		t.Fatalf("transactional batch: %v", err)
 	}
 	// Two batches in one append are checked against each other.
