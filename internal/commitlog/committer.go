@@ -15,71 +15,56 @@ type CommitterOptions struct {
 	Registerer prometheus.Registerer
 	// Logger receives fsync failures; nil discards them.
 	Logger *slog.Logger
-	// Parallelism is how many logs one group-commit round fsyncs at once;
-	// default 4. Devices with deep queues (NVMe) finish parallel fsyncs of
-	// different files in about the time of one.
+	// Parallelism is how many fsyncs of different logs may run at once;
+	// default 8. Devices with deep queues and journaling filesystems batch
+	// concurrent fsyncs, so parallel ones finish in about the time of one.
 	Parallelism int
 }
 
-// Committer performs group commit for every log of one data directory: a
-// single goroutine fsyncs each log that has waiters once per round, so all
-// appenders that wrote while the previous round's fsync ran share the next
-// one. Safe for concurrent use.
+// Committer performs group commit for every log of one data directory:
+// a pool of workers fsyncs logs that have waiters, each log at most once at
+// a time, so all appenders that wrote to a log while its previous fsync ran
+// share the next one. There are no rounds: a worker takes the next queued
+// log as soon as it is free. Safe for concurrent use.
 type Committer struct {
 	metrics *metrics
 	log     *slog.Logger
 
 	mu     sync.Mutex
-	queue  []*Log
+	cond   *sync.Cond // signalled when queue grows or closed is set
+	queue  []*Log     // logs with waiters, FIFO from head
+	head   int
 	closed bool
 
-	wake chan struct{}
-	quit chan struct{}
-	done chan struct{}
-
-	work    chan *Log // to fsync workers
-	workWG  sync.WaitGroup
-	workers int
+	wg sync.WaitGroup
 }
 
-// NewCommitter starts a committer goroutine; stop it with Close after every
-// log using it is closed.
+// NewCommitter starts the fsync workers; stop them with Close after every
+// log using the committer is closed.
 func NewCommitter(opts CommitterOptions) *Committer {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Parallelism <= 0 {
-		opts.Parallelism = 4
+		opts.Parallelism = 8
 	}
-	c := &Committer{
-		metrics: newMetrics(opts.Registerer),
-		log:     opts.Logger,
-		wake:    make(chan struct{}, 1),
-		quit:    make(chan struct{}),
-		done:    make(chan struct{}),
-		work:    make(chan *Log, 1024),
-		workers: opts.Parallelism,
-	}
-	for i := 1; i < c.workers; i++ {
+	c := &Committer{metrics: newMetrics(opts.Registerer), log: opts.Logger}
+	c.cond = sync.NewCond(&c.mu)
+	c.wg.Add(opts.Parallelism)
+	for i := 0; i < opts.Parallelism; i++ {
 		go c.worker()
 	}
-	go c.run()
 	return c
 }
 
-// Close stops the goroutine after serving queued logs. Later WaitDurable
+// Close stops the workers after they drain the queue. Later WaitDurable
 // calls on logs using it fsync inline. Close is idempotent.
 func (c *Committer) Close() error {
 	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		<-c.done
-		return nil
-	}
 	c.closed = true
+	c.cond.Broadcast()
 	c.mu.Unlock()
-	close(c.quit)
-	<-c.done
+	c.wg.Wait()
 	return nil
 }
 
@@ -96,70 +81,39 @@ func (c *Committer) enqueue(l *Log) bool {
 	}
 	c.queue = append(c.queue, l)
 	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
+	c.cond.Signal()
 	return true
 }
 
 func (c *Committer) worker() {
-	for l := range c.work {
-		c.syncLog(l)
-		c.workWG.Done()
-	}
-}
-
-func (c *Committer) syncLog(l *Log) {
-	if err := l.syncOnce(); err != nil && err != ErrClosed {
-		c.log.Error("group commit fsync failed", "log", l.dir, "err", err)
-	}
-}
-
-func (c *Committer) run() {
-	defer close(c.done)
-	defer close(c.work)
-	var batch []*Log
+	defer c.wg.Done()
+	c.mu.Lock()
 	for {
-		select {
-		case <-c.wake:
-		case <-c.quit:
-			c.mu.Lock()
-			batch, c.queue = c.queue, nil
+		for c.head == len(c.queue) && !c.closed {
+			c.cond.Wait()
+		}
+		if c.head == len(c.queue) {
 			c.mu.Unlock()
-			c.syncAll(batch)
 			return
 		}
-		c.mu.Lock()
-		batch, c.queue = c.queue, batch[:0]
+		l := c.queue[c.head]
+		c.queue[c.head] = nil
+		c.head++
+		switch {
+		case c.head == len(c.queue):
+			c.queue, c.head = c.queue[:0], 0
+		case c.head > 1024 && c.head > len(c.queue)/2:
+			n := copy(c.queue, c.queue[c.head:])
+			clear(c.queue[n:])
+			c.queue, c.head = c.queue[:n], 0
+		}
 		c.mu.Unlock()
-		c.syncAll(batch)
-		clear(batch)
-	}
-}
-
-// syncAll fsyncs every queued log once, up to Parallelism at a time: the
-// run goroutine does the first and hands the rest to the workers.
-func (c *Committer) syncAll(batch []*Log) {
-	for _, l := range batch {
 		l.queued.Store(false)
-	}
-	if len(batch) == 0 {
-		return
-	}
-	if c.workers > 1 && len(batch) > 1 {
-		c.workWG.Add(len(batch) - 1)
-		for _, l := range batch[1:] {
-			c.work <- l // buffered; blocks only when workers fall far behind
+		if err := l.syncOnce(); err != nil && err != ErrClosed {
+			c.log.Error("group commit fsync failed", "log", l.dir, "err", err)
 		}
+		c.mu.Lock()
 	}
-	c.syncLog(batch[0])
-	if c.workers <= 1 {
-		for _, l := range batch[1:] {
-			c.syncLog(l)
-		}
-	}
-	c.workWG.Wait()
 }
 
 // syncOnce fsyncs the active segment up to the current end and moves the
