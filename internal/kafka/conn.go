@@ -68,6 +68,17 @@ func (c *conn) debug(msg string, args ...any) {
 func (c *conn) readLoop() {
 	defer c.s.connWG.Done()
 	defer close(c.queue)
+	defer func() {
+		// The client is gone (or broke the protocol): parked fetches and
+		// other deferred work need not run to their timeouts. A graceful
+		// stop (stopReading) instead lets them answer; shutdown cancels
+		// them through the server context.
+		select {
+		case <-c.stopping:
+		default:
+			c.cancel()
+		}
+	}()
 	var size [4]byte
 	for {
 		select {

@@ -9,10 +9,11 @@
 //	cl := srv.Client(t, kgo.ConsumeTopics("x")) // closed by t.Cleanup
 //	srv.Restart(t)                              // same dir, same address
 //
-// Services that plug into the server (a group coordinator) are wired with
-// WithServerConfig, which edits kafka.Config (e.g. its Ext map), and
-// WithSetup, which runs after the broker opens and before the listener
-// starts.
+// The group coordinator and the idempotent-producer manager are wired as
+// cmd/eddy serve wires them (Server.Groups, Server.Producers). Further
+// services plug in with WithServerConfig, which edits kafka.Config (e.g.
+// its Ext map), and WithSetup, which runs after the broker opens and before
+// the listener starts.
 package kafkatest
 
 import (
@@ -24,8 +25,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
+	"github.com/eddy-streaming/eddy/internal/group"
 	"github.com/eddy-streaming/eddy/internal/kafka"
 	"github.com/eddy-streaming/eddy/internal/meta"
+	"github.com/eddy-streaming/eddy/internal/producers"
 )
 
 // Server is a running in-process Eddy server.
@@ -37,6 +40,10 @@ type Server struct {
 	Meta   *meta.Store
 	Broker *broker.Broker
 	Kafka  *kafka.Server
+	// Groups is the consumer-group coordinator and Producers the
+	// idempotent-producer manager, wired as cmd/eddy serve wires them.
+	Groups    *group.Coordinator
+	Producers *producers.Manager
 
 	o       options
 	stopped bool
@@ -107,10 +114,25 @@ func (s *Server) start(t testing.TB, addr string) {
 		t.Fatalf("kafkatest: open broker: %v", err)
 	}
 	s.Meta, s.Broker = m, b
+	pm, err := producers.New(producers.Config{Meta: m})
+	if err != nil {
+		t.Fatalf("kafkatest: producers: %v", err)
+	}
+	if err := pm.Rebuild(b, 0); err != nil {
+		t.Fatalf("kafkatest: rebuild producers: %v", err)
+	}
+	b.SetAppendHook(pm)
+	gc, err := group.New(group.Config{Meta: m, Topics: group.BrokerTopics(b)})
+	if err != nil {
+		t.Fatalf("kafkatest: groups: %v", err)
+	}
+	s.Groups, s.Producers = gc, pm
 	for _, fn := range s.o.setup {
 		fn(s)
 	}
 	kc := kafka.Config{Addr: addr}
+	kafka.WithGroups(&kc, gc)
+	kafka.WithProducers(&kc, pm)
 	for _, fn := range s.o.serverFn {
 		fn(&kc)
 	}
@@ -149,6 +171,12 @@ func (s *Server) Stop(t testing.TB) {
 	defer cancel()
 	if err := s.Kafka.Shutdown(ctx); err != nil {
 		t.Errorf("kafkatest: shutdown: %v", err)
+	}
+	if err := s.Groups.Close(); err != nil {
+		t.Errorf("kafkatest: close groups: %v", err)
+	}
+	if err := s.Producers.Close(); err != nil {
+		t.Errorf("kafkatest: close producers: %v", err)
 	}
 	if err := s.Broker.Close(); err != nil {
 		t.Errorf("kafkatest: close broker: %v", err)
