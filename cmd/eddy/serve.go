@@ -252,6 +252,9 @@ func (s *server) start() error {
 		Registerer:         s.reg,
 	}
 	kafka.WithGroups(&kcfg, s.groups)
+	if err := s.startProducers(&kcfg); err != nil {
+		return err
+	}
 	s.kafka = kafka.New(kcfg, s.broker)
 	if err := s.kafka.Listen(); err != nil {
 		return err

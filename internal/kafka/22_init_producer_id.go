@@ -2,8 +2,13 @@ package kafka
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/eddy-streaming/eddy/internal/producers"
 )
 
 // InitProducerId: v0-5
@@ -26,8 +31,15 @@ func handleInitProducerID(_ context.Context, s *Server, req *Request) Reply {
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
 	m := s.producers()
 	if m == nil {
-		resp.ErrorCode = ErrorCode(errNoCoordinator)
-		s.countErr(req, resp.ErrorCode)
+		// No manager plugged in (a bare test server): hand out ids from a
+		// random in-memory range so idempotent clients still work, without
+		// sequence checks or persistence. eddy serve always plugs one in.
+		if strOr(r.TransactionalID) != "" {
+			resp.ErrorCode = ErrorCode(producers.ErrTransactionsUnsupported)
+			s.countErr(req, resp.ErrorCode)
+			return Respond(resp)
+		}
+		resp.ProducerID, resp.ProducerEpoch = fallbackProducerID(), 0
 		return Respond(resp)
 	}
 	// Allocating may fsync a new id block: do it off the reader goroutine.
@@ -42,3 +54,16 @@ func handleInitProducerID(_ context.Context, s *Server, req *Request) Reply {
 		return Respond(resp)
 	})
 }
+
+// fallbackIDs is the in-memory producer id counter used when no
+// producers.Manager is plugged in; it starts at a random point in the upper
+// half of the id space, far from the Manager's ids, which count up from 0.
+var fallbackIDs atomic.Int64
+
+func init() {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	fallbackIDs.Store(int64(binary.BigEndian.Uint64(b[:])>>2) | 1<<61)
+}
+
+func fallbackProducerID() int64 { return fallbackIDs.Add(1) }

@@ -12,7 +12,7 @@ type producersKey struct{}
 // WithProducers plugs the idempotent-producer manager into cfg for
 // InitProducerId; the same manager must be the broker's AppendHook
 // (broker.SetAppendHook) for sequence checks. Without it InitProducerId
-// answers COORDINATOR_NOT_AVAILABLE.
+// hands out in-memory ids and nothing is deduplicated (bare test servers).
 func WithProducers(cfg *Config, m *producers.Manager) {
 	if cfg.Ext == nil {
 		cfg.Ext = map[any]any{}
