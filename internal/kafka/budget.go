@@ -14,6 +14,7 @@ type budget struct {
 	mu      sync.Mutex
 	cap     int64
 	used    int64
+	peak    int64
 	waiters []*budgetWaiter
 }
 
@@ -36,6 +37,7 @@ func (b *budget) acquire(ctx context.Context, n int64) (int64, error) {
 	b.mu.Lock()
 	if len(b.waiters) == 0 && b.used+n <= b.cap {
 		b.used += n
+		b.peak = max(b.peak, b.used)
 		b.mu.Unlock()
 		return n, nil
 	}
@@ -84,6 +86,7 @@ func (b *budget) grantLocked() {
 			return
 		}
 		b.used += w.n
+		b.peak = max(b.peak, b.used)
 		close(w.ready)
 		b.waiters = b.waiters[1:]
 	}
@@ -93,4 +96,11 @@ func (b *budget) inUse() int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.used
+}
+
+// peakBytes is the most ever held at once.
+func (b *budget) peakBytes() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.peak
 }
