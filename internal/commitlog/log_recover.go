@@ -122,6 +122,7 @@ func (l *Log) recover() error {
 			if err := l.rebuildClosedIndex(s); err != nil {
 				return err
 			}
+			l.noteLoaded(s)
 		}
 	}
 	a := l.active()

@@ -180,3 +180,52 @@ func TestRetention(t *testing.T) {
 		t.Fatalf("after age retention: segs %d start %d end %d", l.SegmentCount(), l.LogStartOffset(), l.LogEndOffset())
 	}
 }
+
+// TestClosedIndexesBounded checks that reading every segment keeps at most
+// maxLoadedIndex closed segments' indexes in memory (heap does not grow
+// with data stored) while reads stay correct.
+func TestClosedIndexesBounded(t *testing.T) {
+	dir := t.TempDir()
+	o := DefaultOptions()
+	o.Sync = SyncNever
+	o.SegmentBytes = 2000
+	o.IndexIntervalBytes = 100
+	l := openT(t, dir, o)
+	var written [][]byte
+	for i := 0; i < 300; i++ {
+		b := makeBatch(1, 150, int64(i), byte(i))
+		if _, err := l.Append(b); err != nil {
+			t.Fatal(err)
+		}
+		written = append(written, append([]byte(nil), b...))
+	}
+	l.Close()
+	l = openT(t, dir, o)
+	defer l.Close()
+	if l.SegmentCount() < 30 {
+		t.Fatalf("only %d segments", l.SegmentCount())
+	}
+	loaded := func() int {
+		n := 0
+		for _, s := range l.segs {
+			s.imu.Lock()
+			if s.loaded {
+				n++
+			}
+			s.imu.Unlock()
+		}
+		return n
+	}
+	if n := loaded(); n != 1 {
+		t.Fatalf("%d indexes loaded right after open, want only the active one", n)
+	}
+	for i, w := range written {
+		got, err := l.Read(int64(i), 1)
+		if err != nil || !bytes.Equal(got, w) {
+			t.Fatalf("read %d: %v", i, err)
+		}
+		if n := loaded(); n > maxLoadedIndex+1 {
+			t.Fatalf("%d indexes in memory, want at most %d", n, maxLoadedIndex+1)
+		}
+	}
+}
