@@ -264,6 +264,10 @@ func TestJoinValidation(t *testing.T) {
 	if _, err := e.c.Join(ctx(t), joinReq("made-up")); !errors.Is(err, ErrUnknownMember) {
 		t.Fatalf("unknown member id: %v", err)
 	}
+	// Failed joins leave no group behind.
+	if ls, _ := e.c.List(ctx(t), nil, nil); len(ls) != 0 {
+		t.Fatalf("failed joins created groups: %v", ls)
+	}
 	first := e.joinFull(joinReq(""))
 	if _, err := e.sync(first, nil); err != nil {
 		t.Fatal(err)
@@ -778,6 +782,10 @@ func TestDeleteGroupsAndOffsets(t *testing.T) {
 	perr, err := e.c.DeleteOffsets(ctx(t), "b", []TopicPartitions{{Topic: "t", Partitions: []int32{0}}, {Topic: "u", Partitions: []int32{0}}})
 	if err != nil || !errors.Is(perr[0], ErrGroupSubscribedToTopic) || perr[1] != nil {
 		t.Fatalf("offset delete: %v %v", perr, err)
+	}
+	perr, err = e.c.DeleteOffsets(ctx(t), "b", []TopicPartitions{{Topic: "nope", Partitions: []int32{0}}, {Topic: "u", Partitions: []int32{7}}})
+	if err != nil || !errors.Is(perr[0], ErrUnknownTopicOrPartition) || !errors.Is(perr[1], ErrUnknownTopicOrPartition) {
+		t.Fatalf("offset delete of unknown partitions: %v %v", perr, err)
 	}
 	if _, err := e.c.DeleteOffsets(ctx(t), "missing", nil); !errors.Is(err, ErrGroupNotFound) {
 		t.Fatalf("offset delete unknown group: %v", err)

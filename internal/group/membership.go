@@ -71,7 +71,15 @@ func (c *Coordinator) Join(ctx context.Context, req JoinRequest) (JoinResult, er
 		req.RebalanceTimeout = req.SessionTimeout
 	}
 	reply := make(chan joinOutcome, 1)
-	err := c.withGroup(ctx, req.Group, true, func(g *group) { g.join(req, reply) })
+	// As Kafka, only a join without a member id creates a group.
+	err := c.withGroup(ctx, req.Group, req.MemberID == "", func(g *group) {
+		if g == nil {
+			reply <- joinOutcome{err: ErrUnknownMember}
+			return
+		}
+		g.join(req, reply)
+		g.dropIfUnused()
+	})
 	if err != nil {
 		return JoinResult{}, err
 	}
@@ -172,6 +180,14 @@ func (g *group) join(req JoinRequest, reply chan joinOutcome) {
 		reply <- joinOutcome{res: g.joinResult(m.id, false)}
 	default:
 		fail(ErrUnknownMember)
+	}
+}
+
+// dropIfUnused forgets a group that a failed first join created and left
+// with nothing: no members, no pending ids, no offsets, no history.
+func (g *group) dropIfUnused() {
+	if g.state == Empty && g.generation == 0 && len(g.members) == 0 && len(g.pending) == 0 && len(g.offsets) == 0 {
+		g.kill()
 	}
 }
 

@@ -228,7 +228,9 @@ func sortCommitted(cs []Committed) {
 }
 
 // DeleteOffsets handles OffsetDelete: it returns a group-level error or one
-// error (or nil) per requested partition, flattened in request order.
+// error (or nil) per requested partition, flattened in request order:
+// ErrUnknownTopicOrPartition for partitions that do not exist,
+// ErrGroupSubscribedToTopic for topics a member subscribes to.
 func (c *Coordinator) DeleteOffsets(ctx context.Context, groupID string, topics []TopicPartitions) ([]error, error) {
 	var n int
 	for _, t := range topics {
@@ -264,8 +266,13 @@ func (c *Coordinator) DeleteOffsets(ctx context.Context, groupID string, topics 
 			}
 			i := 0
 			for _, t := range topics {
+				n, exists := g.c.cfg.Topics.Partitions(t.Topic)
 				for _, p := range t.Partitions {
-					if subscribed[t.Topic] {
+					if !exists || p < 0 || p >= n {
+						// Kafka's API layer refuses partitions it does
+						// not know before the coordinator sees them.
+						errs[i] = ErrUnknownTopicOrPartition
+					} else if subscribed[t.Topic] {
 						errs[i] = ErrGroupSubscribedToTopic
 					} else if _, ok := g.offsets[tp{t.Topic, p}]; ok {
 						del = append(del, tp{t.Topic, p})
