@@ -886,3 +886,40 @@ func TestConcurrentGroupsCommit(t *testing.T) {
 		}
 	}
 }
+
+func TestPendingMemberExpiresAcrossRebalances(t *testing.T) {
+	e := newEnv(t, nil)
+	a := e.joinFull(joinReq(""))
+	if _, err := e.sync(a, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A v4 client gets its member id and never comes back.
+	r := joinReq("")
+	r.SessionTimeout = 100 * time.Millisecond
+	if _, err := e.c.Join(ctx(t), r); !errors.Is(err, ErrMemberIDRequired) {
+		t.Fatal(err)
+	}
+	// The group moves on (a rejoins with new metadata: a rebalance). The
+	// pending id blocks completion only until its session timeout.
+	ra := joinReq(a.MemberID)
+	ra.Protocols[0].Metadata = consumerMeta("t", "u")
+	start := time.Now()
+	j := e.joinFull(ra)
+	if j.Generation != a.Generation+1 {
+		t.Fatalf("%+v", j)
+	}
+	if el := time.Since(start); el > 3*time.Second {
+		t.Fatalf("rebalance waited %v for an abandoned pending member", el)
+	}
+	if _, err := e.sync(j, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Later rebalances are not held up either.
+	ra.Protocols[0].Metadata = consumerMeta("t")
+	ra.MemberID = j.MemberID
+	start = time.Now()
+	e.joinFull(ra)
+	if el := time.Since(start); el > time.Second {
+		t.Fatalf("second rebalance took %v", el)
+	}
+}

@@ -120,11 +120,15 @@ func (g *group) join(req JoinRequest, reply chan joinOutcome) {
 		if req.InstanceID == "" && req.RequireKnownMemberID {
 			m := &member{id: id, session: req.SessionTimeout}
 			g.pending[id] = m
-			m.timer = g.after(req.SessionTimeout, func() {
-				if g.pending[id] == m {
-					delete(g.pending, id)
-					g.maybeCompleteJoin()
-				}
+			// Not g.after: a pending id expires after its session timeout
+			// whatever phase the group has moved to since.
+			m.timer = time.AfterFunc(req.SessionTimeout, func() {
+				g.post(func() {
+					if g.pending[id] == m {
+						delete(g.pending, id)
+						g.maybeCompleteJoin()
+					}
+				})
 			})
 			reply <- joinOutcome{res: JoinResult{MemberID: id}, err: ErrMemberIDRequired}
 			return
