@@ -118,6 +118,9 @@ func TestPowerLossAtEveryOp(t *testing.T) {
 				if err != nil {
 					t.Fatalf("crash point %d: reopen: %v", i, err)
 				}
+				if err := l2.Check(); err != nil {
+					t.Fatalf("crash point %d: check: %v", i, err)
+				}
 				got := readAllBatches(t, l2)
 				need := s.acked
 				if policy != SyncAlways {
@@ -286,6 +289,9 @@ func TestCorruptionRecovered(t *testing.T) {
 				t.Fatalf("reopen: %v", err)
 			}
 			defer l2.Close()
+			if err := l2.Check(); err != nil {
+				t.Fatalf("check after recovery: %v", err)
+			}
 			got := readAllBatches(t, l2)
 			keep := len(written)
 			if tc.keep < 0 {

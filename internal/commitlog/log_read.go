@@ -122,9 +122,11 @@ func (l *Log) ScanBatches(from int64, fn func(h BatchHeader, batch []byte) error
 	}
 }
 
-// OffsetForTime returns the base offset of the first batch below the high
-// watermark whose max timestamp is >= ts: the batch holding the first record
-// with a timestamp >= ts (consumers skip earlier records of that batch).
+// OffsetForTime returns the offset of the first record below the high
+// watermark whose timestamp is >= ts, as Kafka's ListOffsets does. Records
+// are walked in uncompressed batches; for compressed batches the base offset
+// of the first batch whose max timestamp is >= ts is returned (consumers
+// skip earlier records of that batch themselves).
 // When there is none it returns (-1, ErrNotFound), which Kafka's ListOffsets
 // reports as offset -1.
 func (l *Log) OffsetForTime(ts int64) (int64, error) {
@@ -158,7 +160,15 @@ func (l *Log) OffsetForTime(ts int64) (int64, error) {
 				return -1, &CorruptionError{Segment: s.logPath, Offset: pos, Reason: "non-positive batch length"}
 			}
 			if h.MaxTimestamp >= ts {
-				return max(h.BaseOffset, l.start), nil
+				off := h.BaseOffset
+				if h.Compression() == 0 && h.Attributes&AttrTimestampLogAppend == 0 {
+					b := make([]byte, h.Size())
+					if _, err := s.f.ReadAt(b, pos); err != nil {
+						return -1, fmt.Errorf("read %s at %d: %w", s.logPath, pos, err)
+					}
+					off = firstRecordAtOrAfter(b, &h, ts)
+				}
+				return max(off, l.start), nil
 			}
 			pos += int64(h.Size())
 		}

@@ -3,6 +3,8 @@ package commitlog
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -227,5 +229,32 @@ func TestClosedIndexesBounded(t *testing.T) {
 		if n := loaded(); n > maxLoadedIndex+1 {
 			t.Fatalf("%d indexes in memory, want at most %d", n, maxLoadedIndex+1)
 		}
+	}
+}
+
+func TestCheckFindsCorruption(t *testing.T) {
+	dir := t.TempDir()
+	o := DefaultOptions()
+	o.SegmentBytes = 1000
+	l := openT(t, dir, o)
+	defer l.Close()
+	for i := 0; i < 10; i++ {
+		if _, err := l.Append(makeBatch(2, 100, int64(i), byte(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Check(); err != nil {
+		t.Fatalf("check of a good log: %v", err)
+	}
+	// Flip a byte inside the first (closed) segment behind the log's back.
+	f, err := os.OpenFile(filepath.Join(dir, segmentName(0, logSuffix)), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte{0xff}, 100)
+	f.Close()
+	var ce *CorruptionError
+	if err := l.Check(); !errors.As(err, &ce) || !errors.Is(err, ErrInvalidBatch) {
+		t.Fatalf("check: %v, want CorruptionError wrapping a BatchError", err)
 	}
 }

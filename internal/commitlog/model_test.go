@@ -12,8 +12,8 @@ import (
 )
 
 type modelBatch struct {
-	base, last, maxTs int64
-	b                 []byte
+	base, last, baseTs, maxTs int64
+	b                         []byte
 }
 
 // model is the simple in-memory log the real one is checked against.
@@ -26,7 +26,7 @@ type model struct {
 func (m *model) append(b []byte) {
 	for pos := 0; pos < len(b); {
 		h, _ := ParseBatchHeader(b[pos:])
-		m.batches = append(m.batches, modelBatch{h.BaseOffset, h.LastOffset(), h.MaxTimestamp, append([]byte(nil), b[pos:pos+h.Size()]...)})
+		m.batches = append(m.batches, modelBatch{h.BaseOffset, h.LastOffset(), h.BaseTimestamp, h.MaxTimestamp, append([]byte(nil), b[pos:pos+h.Size()]...)})
 		m.next = h.LastOffset() + 1
 		pos += h.Size()
 	}
@@ -125,7 +125,8 @@ func runModel(t *testing.T, seed uint64, policy SyncPolicy) {
 			want := int64(-1)
 			for _, b := range m.batches {
 				if b.maxTs >= q {
-					want = b.base
+					// makeBatch gives record i the timestamp baseTs+i.
+					want = b.base + max(0, q-b.baseTs)
 					break
 				}
 			}
@@ -188,6 +189,9 @@ func runModel(t *testing.T, seed uint64, policy SyncPolicy) {
 			}
 			if l.Size() != size {
 				t.Fatalf("step %d: size %d, model %d", step, l.Size(), size)
+			}
+			if err := l.Check(); err != nil {
+				t.Fatalf("step %d: check: %v", step, err)
 			}
 		}
 	}
