@@ -61,10 +61,10 @@ type segment struct {
 	tidx     []byte // .timeindex entries without header
 	idxDone  int    // bytes of idx already written to the file
 	tidxDone int
-	idxBad   bool // the file content is unknown: rewrite it whole on flush
+	idxBad   bool     // the file content is unknown: rewrite it whole on flush
 	idxF     vfs.File // open .index handle (active segment), nil when closed
 	tidxF    vfs.File
-	sinceIdx int  // log bytes since the last index entry
+	sinceIdx int // log bytes since the last index entry
 	lastUse  int64
 	scratch  [tidxEntrySize]byte
 }
