@@ -1,0 +1,155 @@
+package clients
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// order is the tutorial's event as the test scripts produce it.
+type order struct {
+	OrderID int `json:"order_id"`
+	Total   int `json:"total"`
+}
+
+func TestKafkaPythonTutorialProducerAssignedConsumer(t *testing.T) {
+	needPython(t, "kafka")
+	s := startServer(t)
+	const n = 25
+
+	r := s.python(t, "tutorial_producer.py", s.kafkaAddr, strconv.Itoa(n))
+	if got := len(lines(r.stdout)); got != n || !strings.Contains(r.stdout, "Produced order created event: 24") {
+		t.Fatalf("producer printed %d lines:\n%s", got, r.stdout)
+	}
+
+	// The topic was auto-created by the producer's Metadata request.
+	d := s.eddy(t, "", "topic", "describe", "order-events")
+	if !strings.Contains(d.stdout, "Partitions: 1") {
+		t.Errorf("order-events after the tutorial producer:\n%s", d.stdout)
+	}
+
+	r = s.python(t, "assigned_consumer.py", s.kafkaAddr, "order-events", strconv.Itoa(n))
+	var offsets []int64
+	for i, l := range lines(r.stdout) {
+		var rec struct {
+			Partition int32   `json:"partition"`
+			Offset    int64   `json:"offset"`
+			Value     order   `json:"value"`
+			Key       *string `json:"key"`
+		}
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatalf("consumer line %q: %v", l, err)
+		}
+		if rec.Value.OrderID != i || rec.Value.Total != i*10 || rec.Key != nil {
+			t.Errorf("record %d: %+v", i, rec)
+		}
+		offsets = append(offsets, rec.Offset)
+	}
+	if len(offsets) != n {
+		t.Fatalf("kafka-python consumer read %d records, want %d", len(offsets), n)
+	}
+	for i, o := range offsets {
+		if o != int64(i) {
+			t.Fatalf("offsets %v, want 0..%d", offsets, n-1)
+		}
+	}
+
+	// The eddy CLI sees the same JSON values.
+	c := s.eddy(t, "", "consume", "order-events", "--from-beginning", "--count", "1")
+	if c.stdout != `{"order_id": 0, "total": 0}`+"\n" {
+		t.Errorf("eddy consume: %q", c.stdout)
+	}
+}
+
+func TestKafkaPythonAssignedConsumerMultiPartition(t *testing.T) {
+	needPython(t, "kafka")
+	s := startServer(t)
+	s.eddy(t, "", "topic", "create", "multi", "--partitions", "4")
+	var in strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&in, "k%d\t%d\n", i, i)
+	}
+	s.eddy(t, in.String(), "produce", "multi", "--key-separator", "\t")
+	r := s.python(t, "assigned_consumer.py", s.kafkaAddr, "multi", "40")
+	seen := map[int]bool{}
+	parts := map[int32]bool{}
+	for _, l := range lines(r.stdout) {
+		var rec struct {
+			Partition int32  `json:"partition"`
+			Key       string `json:"key"`
+			Value     int    `json:"value"`
+		}
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatalf("consumer line %q: %v", l, err)
+		}
+		if rec.Key != fmt.Sprintf("k%d", rec.Value) {
+			t.Errorf("record %+v", rec)
+		}
+		seen[rec.Value] = true
+		parts[rec.Partition] = true
+	}
+	if len(seen) != 40 {
+		t.Errorf("read %d distinct records, want 40", len(seen))
+	}
+	if len(parts) < 2 {
+		t.Errorf("40 keys landed in partitions %v only", parts)
+	}
+}
+
+func TestKafkaPythonTutorialGroupConsumer(t *testing.T) {
+	needPython(t, "kafka")
+	s := startServer(t)
+	requireGroups(t, s)
+	s.python(t, "tutorial_producer.py", s.kafkaAddr, "10")
+
+	r := s.python(t, "tutorial_consumer.py", s.kafkaAddr, "10")
+	var want []string
+	for i := range 10 {
+		want = append(want, fmt.Sprintf("Processing order: %d", i))
+	}
+	if got := lines(r.stdout); !slices.Equal(got, want) {
+		t.Fatalf("tutorial consumer printed %q, want %q", got, want)
+	}
+	waitLag(t, s, "order-processor", 0)
+
+	// More orders; the same group resumes after what it committed.
+	s.python(t, "tutorial_producer.py", s.kafkaAddr, "15")
+	r = s.python(t, "tutorial_consumer.py", s.kafkaAddr, "15")
+	if got := lines(r.stdout); len(got) != 15 || got[0] != "Processing order: 0" || got[14] != "Processing order: 14" {
+		t.Errorf("second run printed %q, want the 15 new orders", got)
+	}
+	waitLag(t, s, "order-processor", 0)
+}
+
+func TestConfluentKafkaManualCommitAcrossRestart(t *testing.T) {
+	needPython(t, "confluent_kafka")
+	s := startServer(t)
+	requireGroups(t, s)
+	s.eddy(t, "", "topic", "create", "payments", "--partitions", "3")
+	s.python(t, "confluent_client.py", "produce", s.kafkaAddr, "payments", "0", "30")
+
+	r := s.python(t, "confluent_client.py", "consume", s.kafkaAddr, "payments", "billing", "12")
+	first := lines(r.stdout)
+	waitLag(t, s, "billing", 18)
+
+	s.restart()
+
+	s.python(t, "confluent_client.py", "produce", s.kafkaAddr, "payments", "30", "10")
+	r = s.python(t, "confluent_client.py", "consume", s.kafkaAddr, "payments", "billing", "28")
+	second := lines(r.stdout)
+
+	all := append(slices.Clone(first), second...)
+	seen := map[string]int{}
+	for _, v := range all {
+		seen[v]++
+	}
+	for n := range 40 {
+		if c := seen[strconv.Itoa(n)]; c != 1 {
+			t.Errorf("value %d read %d times across the restart (first run %q, second %q)", n, c, first, second)
+		}
+	}
+	waitLag(t, s, "billing", 0)
+}
