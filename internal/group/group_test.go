@@ -38,7 +38,7 @@ func (s *staticTopics) HighWatermark(t string, p int32) (int64, error) {
 }
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	store  *meta.Store
 	topics *staticTopics
@@ -46,7 +46,7 @@ type env struct {
 	cfg    Config
 }
 
-func newEnv(t *testing.T, mod func(*Config)) *env {
+func newEnv(t testing.TB, mod func(*Config)) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), topics: &staticTopics{parts: map[string]int32{"t": 6, "u": 2}, hw: map[string]int64{}}}
 	e.cfg = Config{
@@ -88,7 +88,7 @@ func (e *env) close() {
 
 func (e *env) reopen() { e.close(); e.open() }
 
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return c
@@ -147,7 +147,7 @@ func (e *env) joinAsync(req JoinRequest) chan asyncJoin {
 	return ch
 }
 
-func recv[T any](t *testing.T, ch chan T) T {
+func recv[T any](t testing.TB, ch chan T) T {
 	t.Helper()
 	select {
 	case v := <-ch:
