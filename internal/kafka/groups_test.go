@@ -544,6 +544,17 @@ func readFrame(r io.Reader) ([]byte, error) {
 }
 
 func TestIdempotentProducerExactlyOnceAcrossDroppedResponses(t *testing.T) {
+	testIdempotentExactlyOnce(t, false)
+}
+
+// TestIdempotentProducerExactlyOnceAcrossRestart adds a server restart in
+// the middle: retries of batches written before it are recognised from the
+// producer state rebuilt out of the log.
+func TestIdempotentProducerExactlyOnceAcrossRestart(t *testing.T) {
+	testIdempotentExactlyOnce(t, true)
+}
+
+func testIdempotentExactlyOnce(t *testing.T, restart bool) {
 	proxy := newDropProxy(t, 3)
 	srv := startGroupServer(t, kafkatest.WithServerConfig(func(c *kafka.Config) {
 		c.AdvertisedAddr = proxy.ln.Addr().String()
@@ -563,12 +574,20 @@ func TestIdempotentProducerExactlyOnceAcrossDroppedResponses(t *testing.T) {
 	ctx := ctxT(t, 60*time.Second)
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
+	var acked atomic.Int64
 	for i := 0; i < n; i++ {
+		if restart && i == n/2 {
+			// Restart once about a third of the records are acknowledged,
+			// with produce requests in flight.
+			waitUntil(t, 30*time.Second, "a third acknowledged", func() bool { return acked.Load() >= n/3 })
+			srv.Restart(t)
+		}
 		wg.Add(1)
 		prod.Produce(ctx, &kgo.Record{Key: []byte(strconv.Itoa(i % 7)), Value: []byte(strconv.Itoa(i))}, func(_ *kgo.Record, err error) {
 			if err != nil {
 				firstErr.CompareAndSwap(nil, err)
 			}
+			acked.Add(1)
 			wg.Done()
 		})
 	}
