@@ -26,6 +26,9 @@ var errTable = struct {
 	{broker.ErrOffsetOutOfRange, kerr.OffsetOutOfRange.Code},
 	{broker.ErrInvalidTimestamp, kerr.InvalidRequest.Code},
 	{broker.ErrClosed, kerr.NotLeaderForPartition.Code},
+	// A partition closed or deleted under a request: retriable, the
+	// client refreshes its metadata and learns what happened.
+	{commitlog.ErrClosed, kerr.NotLeaderForPartition.Code},
 }}
 
 type errEntry struct {

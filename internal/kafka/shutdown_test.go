@@ -1,0 +1,77 @@
+package kafka_test
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/eddy-streaming/eddy/internal/kafka"
+	"github.com/eddy-streaming/eddy/internal/kafka/kafkatest"
+)
+
+// TestShutdownAnswersParkedFetch: a fetch parked for 30 s is answered at
+// once when shutdown starts, Shutdown returns promptly, and the listener
+// refuses new connections.
+func TestShutdownAnswersParkedFetch(t *testing.T) {
+	srv := kafkatest.Start(t)
+	if _, err := srv.Broker.CreateTopic("s", 1, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	rc := dialRaw(t, srv.Addr)
+	fr := kmsg.NewPtrFetchRequest()
+	fr.MaxWaitMillis, fr.MinBytes, fr.MaxBytes, fr.SessionEpoch = 30000, 1, 1<<20, -1
+	ft := kmsg.NewFetchRequestTopic()
+	ft.Topic = "s"
+	fp := kmsg.NewFetchRequestTopicPartition()
+	fp.PartitionMaxBytes = 1 << 20
+	ft.Partitions = append(ft.Partitions, fp)
+	fr.Topics = append(fr.Topics, ft)
+	corr := rc.send(fr, 12)
+	for deadline := time.Now().Add(5 * time.Second); srv.Broker.Waiting() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("fetch never parked")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	answered := make(chan *kmsg.FetchResponse, 1)
+	go func() { answered <- rc.read(fr, 12, corr).(*kmsg.FetchResponse) }()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Kafka.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("shutdown took %v with a parked fetch", d)
+	}
+	select {
+	case resp := <-answered:
+		if p := resp.Topics[0].Partitions[0]; p.ErrorCode != 0 || p.HighWatermark != 0 {
+			t.Fatalf("parked fetch answered %+v", p)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("parked fetch not answered")
+	}
+	if c, err := net.DialTimeout("tcp", srv.Addr, time.Second); err == nil {
+		c.Close()
+		t.Fatal("listener still accepting after shutdown")
+	}
+}
+
+func TestMaxConnections(t *testing.T) {
+	srv := kafkatest.Start(t, kafkatest.WithServerConfig(func(c *kafka.Config) { c.MaxConnections = 1 }))
+	first := dialRaw(t, srv.Addr)
+	if r := first.roundTrip(kmsg.NewPtrApiVersionsRequest(), 0).(*kmsg.ApiVersionsResponse); r.ErrorCode != 0 {
+		t.Fatalf("first connection: %d", r.ErrorCode)
+	}
+	second := dialRaw(t, srv.Addr)
+	_, _ = second.c.Write(frame(kmsg.NewPtrApiVersionsRequest(), 0, 1)) // may fail: the server closes on accept
+	second.expectClosed()
+	// The first connection is still served.
+	if r := first.roundTrip(kmsg.NewPtrApiVersionsRequest(), 0).(*kmsg.ApiVersionsResponse); r.ErrorCode != 0 {
+		t.Fatalf("first connection after reject: %d", r.ErrorCode)
+	}
+}
