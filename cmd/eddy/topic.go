@@ -238,8 +238,8 @@ func newTopicDescribeCmd(co *clientOptions) *cobra.Command {
 	return cmd
 }
 
-// writeConfigs prints a topic's configs on one line, by default only those
-// set on the topic itself.
+// writeConfigs prints a topic's configs one per line, by default only
+// those set on the topic itself.
 func writeConfigs(w io.Writer, cs []kadm.Config, all bool) {
 	var parts []string
 	for _, c := range cs {
@@ -256,7 +256,14 @@ func writeConfigs(w io.Writer, cs []kadm.Config, all bool) {
 		parts = append(parts, c.Key+"="+v)
 	}
 	sort.Strings(parts)
-	fmt.Fprintf(w, "Configs: %s\n", strings.Join(parts, ","))
+	if len(parts) == 0 {
+		fmt.Fprintln(w, "Configs: (defaults)")
+		return
+	}
+	fmt.Fprintln(w, "Configs:")
+	for _, p := range parts {
+		fmt.Fprintf(w, "  %s\n", p)
+	}
 }
 
 func newTopicAlterCmd(co *clientOptions) *cobra.Command {

@@ -223,3 +223,54 @@ func TestCLIConsumeGroupCommitsOnSIGINT(t *testing.T) {
 		t.Errorf("second group run read %q, want only the new record", r.stdout)
 	}
 }
+
+func TestCLIProduceExitsOnSIGINT(t *testing.T) {
+	s := startServer(t)
+	s.eddy(t, "", "topic", "create", "typed", "--partitions", "1")
+	cmd := exec.Command(eddyBin, "produce", "typed", "--brokers", s.kafkaAddr)
+	cmd.Env = cleanEnv()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	// Lines typed into a producer that keeps running are sent at once.
+	if _, err := io.WriteString(stdin, "first\nsecond\n"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := s.eddy(t, "", "consume", "typed", "--from-beginning", "--exit-at-end")
+		if r.stdout == "first\nsecond\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("records typed into a running producer not readable; topic holds %q", r.stdout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("eddy produce after SIGINT: %v (stderr %q)", err, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("eddy produce still running 20s after SIGINT")
+	}
+	stdin.Close()
+}
