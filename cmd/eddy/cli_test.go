@@ -162,6 +162,9 @@ func TestProduceConsume(t *testing.T) {
 	r = mustRun(t, addr, "", "consume", "events", "--from-beginning", "--exit-at-end", "--format", "json")
 	var recs []jsonRecord
 	for _, l := range lines(r.stdout) {
+		if !strings.Contains(l, `"headers":[{"key":"source","value":"cli"},{"key":"trace","value":"a=b"}]`) {
+			t.Errorf("json line %s lacks the headers", l)
+		}
 		var jr jsonRecord
 		if err := json.Unmarshal([]byte(l), &jr); err != nil {
 			t.Fatalf("json line %q: %v", l, err)

@@ -102,8 +102,12 @@ func parseStartOffset(o *consumeOptions) (kgo.Offset, error) {
 	}
 }
 
-// recordHeader is one header as shown to --format templates.
-type recordHeader struct{ Key, Value string }
+// recordHeader is one header as shown to --format templates and in
+// --format json.
+type recordHeader struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
 
 // recordHeaders are a record's headers as shown to --format templates; they
 // print as k=v pairs joined by commas.
