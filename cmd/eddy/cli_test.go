@@ -340,3 +340,24 @@ func TestBrokersFromEnv(t *testing.T) {
 		t.Errorf("list = %q (err %v)", got, r.err)
 	}
 }
+
+func TestProduceErrorsFromServer(t *testing.T) {
+	addr := startEddy(t, t.TempDir(), "--auto-create-topics=false").started("kafka_addr")
+	start := time.Now()
+	r := runCLI(t, addr, "x\n", "produce", "not-there")
+	if r.code() != 1 || !strings.Contains(r.err.Error(), "UNKNOWN_TOPIC_OR_PARTITION") {
+		t.Errorf("produce to a missing topic without auto-create: code %d err %v", r.code(), r.err)
+	}
+	t.Logf("unknown topic reported after %v", time.Since(start))
+
+	mustRun(t, addr, "", "topic", "create", "small", "--partitions", "1", "--config", "max.message.bytes=1000")
+	mustRun(t, addr, "ok\n", "produce", "small")
+	r = runCLI(t, addr, strings.Repeat("y", 4000)+"\n", "produce", "small")
+	if r.code() != 1 || !strings.Contains(r.err.Error(), "MESSAGE_TOO_LARGE") {
+		t.Errorf("produce over max.message.bytes: code %d err %v", r.code(), r.err)
+	}
+	r = mustRun(t, addr, "", "consume", "small", "--from-beginning", "--exit-at-end")
+	if r.stdout != "ok\n" {
+		t.Errorf("topic holds %q, want only the small record", r.stdout)
+	}
+}

@@ -106,6 +106,9 @@ func newGroupDescribeCmd(co *clientOptions) *cobra.Command {
 				case !ok:
 					errs = append(errs, fmt.Errorf("describe group %q: missing from the response", g))
 					continue
+				case errors.Is(l.Error(), kerr.GroupIDNotFound):
+					errs = append(errs, fmt.Errorf("group %q does not exist", g))
+					continue
 				case l.Error() != nil:
 					errs = append(errs, fmt.Errorf("describe group %q: %w", g, l.Error()))
 					continue
@@ -293,7 +296,10 @@ func runGroupReset(cmd *cobra.Command, group string, o *resetOptions, co *client
 		return co.brokerError("describe group", err)
 	}
 	if d, ok := described[group]; ok {
-		if d.Err != nil {
+		switch {
+		case errors.Is(d.Err, kerr.GroupIDNotFound):
+			// A group that does not exist yet gets its first offsets.
+		case d.Err != nil:
 			return fmt.Errorf("describe group %q: %w", group, withMessage(d.Err, d.ErrMessage))
 		}
 		if len(d.Members) > 0 || (d.State != "Empty" && d.State != "Dead" && d.State != "") {

@@ -28,13 +28,29 @@ func newTopicCmd() *cobra.Command {
 	return cmd
 }
 
-// withMessage joins a Kafka error with the broker's error message, if any.
+// withMessage joins a Kafka error with the broker's error message, if any:
+// the broker's message says what was wrong, the code name follows it.
 func withMessage(err error, msg string) error {
 	if err == nil || msg == "" || strings.Contains(err.Error(), msg) {
 		return err
 	}
-	return fmt.Errorf("%w: %s", err, msg)
+	return brokerMessageError{err: err, msg: msg}
 }
+
+// brokerMessageError is a Kafka error code with the broker's message.
+type brokerMessageError struct {
+	err error
+	msg string
+}
+
+func (e brokerMessageError) Error() string {
+	if ke, ok := errors.AsType[*kerr.Error](e.err); ok {
+		return e.msg + " (" + ke.Message + ")"
+	}
+	return e.msg + ": " + e.err.Error()
+}
+
+func (e brokerMessageError) Unwrap() error { return e.err }
 
 func newTopicCreateCmd(co *clientOptions) *cobra.Command {
 	var (
