@@ -126,92 +126,108 @@ func (l *Log) ScanBatches(from int64, fn func(h BatchHeader, batch []byte) error
 // watermark whose timestamp is >= ts, as Kafka's ListOffsets does. Records
 // are walked in uncompressed batches; for compressed batches the base offset
 // of the first batch whose max timestamp is >= ts is returned (consumers
-// skip earlier records of that batch themselves).
-// When there is none it returns (-1, ErrNotFound), which Kafka's ListOffsets
-// reports as offset -1.
+// skip earlier records of that batch themselves). When there is none it
+// returns (-1, ErrNotFound), which Kafka's ListOffsets reports as offset -1.
 func (l *Log) OffsetForTime(ts int64) (int64, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
 		return -1, ErrClosed
 	}
-	var scratch [BatchHeaderSize]byte
 	for i, s := range l.segs {
 		if s.maxTs < ts && i < len(l.segs)-1 {
 			continue
 		}
-		if err := l.ensureLoaded(s); err != nil {
+		h, pos, err := l.firstBatchAtOrAfter(i, ts)
+		if err != nil {
 			return -1, err
 		}
-		limit := l.limitOf(i)
-		s.imu.Lock()
-		rel, ok := tidxLookup(s.tidx, ts)
-		pos := int64(0)
-		if ok {
-			pos = idxLookup(s.idx, rel)
+		if pos < 0 {
+			continue
 		}
-		s.imu.Unlock()
-		for pos+BatchHeaderSize <= limit {
-			h, err := s.readHeader(scratch[:], pos)
-			if err != nil {
-				return -1, err
+		off := h.BaseOffset
+		if h.Compression() == 0 && h.Attributes&AttrTimestampLogAppend == 0 {
+			b := make([]byte, h.Size())
+			if _, err := s.f.ReadAt(b, pos); err != nil {
+				return -1, fmt.Errorf("read %s at %d: %w", s.logPath, pos, err)
 			}
-			if h.BatchLength <= 0 {
-				return -1, &CorruptionError{Segment: s.logPath, Offset: pos, Reason: "non-positive batch length"}
-			}
-			if h.MaxTimestamp >= ts {
-				off := h.BaseOffset
-				if h.Compression() == 0 && h.Attributes&AttrTimestampLogAppend == 0 {
-					b := make([]byte, h.Size())
-					if _, err := s.f.ReadAt(b, pos); err != nil {
-						return -1, fmt.Errorf("read %s at %d: %w", s.logPath, pos, err)
-					}
-					off = firstRecordAtOrAfter(b, &h, ts)
-				}
-				return max(off, l.start), nil
-			}
-			pos += int64(h.Size())
+			off = firstRecordAtOrAfter(b, &h, ts)
 		}
+		return max(off, l.start), nil
 	}
 	return -1, ErrNotFound
 }
 
+// firstBatchAtOrAfter finds the first batch of segment i below its
+// readable limit whose max timestamp is >= ts, starting from the time index;
+// pos is -1 when there is none. mu must be read-locked.
+func (l *Log) firstBatchAtOrAfter(i int, ts int64) (BatchHeader, int64, error) {
+	s := l.segs[i]
+	if err := l.ensureLoaded(s); err != nil {
+		return BatchHeader{}, -1, err
+	}
+	limit := l.limitOf(i)
+	s.imu.Lock()
+	rel, ok := tidxLookup(s.tidx, ts)
+	pos := int64(0)
+	if ok {
+		pos = idxLookup(s.idx, rel)
+	}
+	s.imu.Unlock()
+	var scratch [BatchHeaderSize]byte
+	for pos+BatchHeaderSize <= limit {
+		h, err := s.readHeader(scratch[:], pos)
+		if err != nil {
+			return h, -1, err
+		}
+		if h.BatchLength <= 0 {
+			return h, -1, &CorruptionError{Segment: s.logPath, Offset: pos, Reason: "non-positive batch length"}
+		}
+		if h.MaxTimestamp >= ts {
+			return h, pos, nil
+		}
+		pos += int64(h.Size())
+	}
+	return BatchHeader{}, -1, nil
+}
+
 // MaxTimestamp returns the greatest batch max timestamp below the high
-// watermark and the base offset of the batch that holds it (ListOffsets
-// timestamp -3), or (-1, -1) for an empty log.
+// watermark and the base offset of the first batch that holds it
+// (ListOffsets timestamp -3), or (-1, -1) for an empty log.
 func (l *Log) MaxTimestamp() (ts, offset int64) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
 		return -1, -1
 	}
-	best := -1
+	bestTs, bestOff := int64(-1), int64(-1)
 	for i, s := range l.segs {
-		if s.maxTsOf != -1 && (best < 0 || s.maxTs > l.segs[best].maxTs) {
-			best = i
+		if s.maxTsOf == -1 || s.maxTs <= bestTs {
+			continue
 		}
-	}
-	if best < 0 {
-		return -1, -1
-	}
-	s := l.segs[best]
-	if s.maxTsOf >= 0 && s.maxTsOf < l.hw {
-		return s.maxTs, s.maxTsOf
-	}
-	// Find the batch: the first one reaching the max, below the high
-	// watermark (an unsynced batch may hold the in-memory max).
-	var scratch [BatchHeaderSize]byte
-	limit := l.limitOf(best)
-	var bestTs, bestOff int64 = -1, -1
-	for pos := int64(0); pos+BatchHeaderSize <= limit; {
-		h, err := s.readHeader(scratch[:], pos)
-		if err != nil || h.BatchLength <= 0 {
-			break
+		if s.maxTsOf >= 0 && s.maxTsOf < l.hw {
+			bestTs, bestOff = s.maxTs, s.maxTsOf
+			continue
 		}
-		if h.MaxTimestamp > bestTs {
+		// The batch holding the max is not known (reopened segment) or not
+		// yet below the high watermark: look it up, or take the greatest
+		// readable one.
+		h, pos, err := l.firstBatchAtOrAfter(i, s.maxTs)
+		if err == nil && pos >= 0 {
 			bestTs, bestOff = h.MaxTimestamp, h.BaseOffset
+			continue
 		}
-		pos += int64(h.Size())
+		var scratch [BatchHeaderSize]byte
+		for pos := int64(0); pos+BatchHeaderSize <= l.limitOf(i); {
+			h, err := s.readHeader(scratch[:], pos)
+			if err != nil || h.BatchLength <= 0 {
+				break
+			}
+			if h.MaxTimestamp > bestTs {
+				bestTs, bestOff = h.MaxTimestamp, h.BaseOffset
+			}
+			pos += int64(h.Size())
+		}
 	}
 	return bestTs, bestOff
 }

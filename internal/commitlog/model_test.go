@@ -193,6 +193,15 @@ func runModel(t *testing.T, seed uint64, policy SyncPolicy) {
 			if err := l.Check(); err != nil {
 				t.Fatalf("step %d: check: %v", step, err)
 			}
+			wantTs, wantOff := int64(-1), int64(-1)
+			for _, b := range m.batches {
+				if b.maxTs > wantTs {
+					wantTs, wantOff = b.maxTs, b.base
+				}
+			}
+			if gotTs, gotOff := l.MaxTimestamp(); len(m.batches) > 0 && (gotTs != wantTs || gotOff != wantOff) {
+				t.Fatalf("step %d: max timestamp %d@%d, model %d@%d", step, gotTs, gotOff, wantTs, wantOff)
+			}
 		}
 	}
 }

@@ -151,17 +151,19 @@ func (s *segment) remove() error {
 // trackBatch updates the segment after the batch h was stored at pos: the
 // sparse indexes, the max timestamp and the next offset. imu must be held.
 func (s *segment) trackBatch(h *BatchHeader, pos int64, interval int) {
-	if s.sinceIdx >= interval || len(s.idx) == 0 {
-		s.idx = putIdxEntry(s.idx, uint32(h.BaseOffset-s.base), uint32(pos))
-		s.sinceIdx = 0
-		if h.MaxTimestamp > s.maxTs {
-			s.tidx = putTidxEntry(s.tidx, h.MaxTimestamp, uint32(h.BaseOffset-s.base))
-		}
-	}
-	s.sinceIdx += h.Size()
-	if h.MaxTimestamp > s.maxTs || s.maxTsOf < 0 {
+	if h.MaxTimestamp > s.maxTs || s.maxTsOf == -1 {
 		s.maxTs, s.maxTsOf = h.MaxTimestamp, h.BaseOffset
 	}
+	if s.sinceIdx >= interval || len(s.idx) == 0 {
+		// Every index point gets a time entry (the running max including
+		// this batch), even when the max did not grow: recovery then finds
+		// the last point covered by both files and scans only after it.
+		rel := uint32(h.BaseOffset - s.base)
+		s.idx = putIdxEntry(s.idx, rel, uint32(pos))
+		s.tidx = putTidxEntry(s.tidx, max(s.maxTs, s.lastTidxTs()), rel)
+		s.sinceIdx = 0
+	}
+	s.sinceIdx += h.Size()
 	s.next = h.LastOffset() + 1
 	s.lastBase = h.BaseOffset
 }
