@@ -25,6 +25,7 @@ import (
 	"github.com/eddy-streaming/eddy/internal/httpapi"
 	"github.com/eddy-streaming/eddy/internal/kafka"
 	"github.com/eddy-streaming/eddy/internal/meta"
+	"github.com/eddy-streaming/eddy/internal/vfs"
 )
 
 func newServeCmd() *cobra.Command {
@@ -95,6 +96,9 @@ type server struct {
 	log     *slog.Logger
 	reg     *prometheus.Registry
 	started time.Time
+	// fs is the filesystem under the partition logs; nil means the OS.
+	// Tests substitute one with slow or failing fsyncs.
+	fs vfs.FS
 
 	lock   *dataDirLock
 	meta   *meta.Store
@@ -213,6 +217,7 @@ func (s *server) start() error {
 	// Opening the broker recovers every partition log.
 	bcfg := broker.DefaultConfig()
 	bcfg.DataDir = cfg.DataDir
+	bcfg.FS = s.fs
 	bcfg.Meta = s.meta
 	bcfg.Logger = s.log.With("component", "broker")
 	bcfg.Registerer = s.reg
