@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -388,5 +389,29 @@ func TestServeStartLineAndStatus(t *testing.T) {
 	p.wait(t, 20*time.Second)
 	if _, errOut, code := runEddy(t, nil, "status", "--server", p.started("http_addr")); code != 1 || !strings.Contains(errOut, "cannot reach eddy") {
 		t.Errorf("status of a stopped server: exit %d, %s", code, errOut)
+	}
+}
+
+func TestServeListenerAddressInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	for _, flag := range []string{"--kafka-addr", "--http-addr"} {
+		p := spawnEddy(t, dir, flag, ln.Addr().String())
+		if code := p.wait(t, 20*time.Second); code != 1 {
+			t.Errorf("%s in use: exit %d, want 1\n%s", flag, code, p.output())
+		}
+		if !strings.Contains(p.output(), "address already in use") {
+			t.Errorf("%s in use: message does not say so:\n%s", flag, p.output())
+		}
+	}
+	// The failed starts released the data directory.
+	p := startEddy(t, dir)
+	p.signal(t, syscall.SIGTERM)
+	if code := p.wait(t, 20*time.Second); code != 0 {
+		t.Errorf("start after failed starts: exit %d\n%s", code, p.output())
 	}
 }
