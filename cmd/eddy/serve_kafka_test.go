@@ -103,8 +103,20 @@ func consumeAll(t *testing.T, p *eddyProc, topic string) []string {
 // producer pushes as fast as it can, and checks: exit 0, a clean-shutdown
 // open (no recovery scan) on restart, and every acknowledged record present.
 func TestServeSIGTERMDuringProduce(t *testing.T) {
+	testStopDuringProduce(t, syscall.SIGTERM)
+}
+
+// TestServeSIGKILLDuringProduce is the unclean counterpart (what a second
+// signal or a crash leaves): no marker, so every partition is scanned on
+// restart, and still every acknowledged record is present.
+func TestServeSIGKILLDuringProduce(t *testing.T) {
+	testStopDuringProduce(t, syscall.SIGKILL)
+}
+
+func testStopDuringProduce(t *testing.T, sig syscall.Signal) {
+	const partitions = 3
 	dir := t.TempDir()
-	p := startEddy(t, dir, "--default-partitions", "3")
+	p := startEddy(t, dir, "--default-partitions", strconv.Itoa(partitions))
 	cl := newClient(t, p,
 		kgo.DefaultProduceTopic("orders"),
 		kgo.AllowAutoTopicCreation(),
@@ -147,35 +159,41 @@ func TestServeSIGTERMDuringProduce(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	p.signal(t, syscall.SIGTERM)
+	p.signal(t, sig)
 	code := p.wait(t, 30*time.Second)
 	cancel()
 	<-produced
 	cl.Close() // fails whatever is still buffered; those were never acknowledged
-	if code != 0 {
-		t.Fatalf("exit %d after SIGTERM during produce, want 0\n%s", code, p.output())
-	}
-	if p.findLog("eddy stopped cleanly") == nil {
-		t.Fatalf("no clean-stop line\n%s", p.output())
+	clean := sig != syscall.SIGKILL
+	if clean {
+		if code != 0 {
+			t.Fatalf("exit %d after %v during produce, want 0\n%s", code, sig, p.output())
+		}
+		if p.findLog("eddy stopped cleanly") == nil {
+			t.Fatalf("no clean-stop line\n%s", p.output())
+		}
 	}
 	mu.Lock()
 	ackedCopy := append([]string(nil), acked...)
 	mu.Unlock()
 	t.Logf("%d records acknowledged before the server stopped", len(ackedCopy))
 
-	// Restart: every partition opens from its clean-shutdown marker.
+	// Restart: after a clean stop every partition opens from its marker;
+	// after a kill none does (each tail is scanned).
 	p2 := startEddy(t, dir, "--log-level", "debug")
-	clean := 0
+	opened := 0
 	for _, l := range p2.logLines() {
 		switch l["msg"] {
 		case "opened after clean shutdown":
-			clean++
+			opened++
 		case "truncating log tail", "ignoring clean-shutdown marker that does not match the files":
-			t.Errorf("recovery action on restart after a clean stop: %v", l)
+			if clean {
+				t.Errorf("recovery action on restart after a clean stop: %v", l)
+			}
 		}
 	}
-	if clean != 3 {
-		t.Errorf("%d partitions opened after clean shutdown, want 3\n%s", clean, p2.output())
+	if want := map[bool]int{true: partitions, false: 0}[clean]; opened != want {
+		t.Errorf("%d partitions opened after clean shutdown, want %d\n%s", opened, want, p2.output())
 	}
 
 	stored := map[string]bool{}
