@@ -301,23 +301,41 @@ func (s *server) listeners() map[string]string {
 	return m
 }
 
-// close shuts down whatever start opened, in reverse order: stop being
-// ready, stop accepting Kafka connections and finish in-flight requests
-// within ctx, close the broker (final sync and clean-shutdown markers), the
-// meta store, the HTTP listener last (so /metrics and /readyz answer during
-// the drain), then release the data directory.
+// close shuts down whatever start opened: stop being ready; stop
+// accepting on both listeners and let in-flight requests finish within ctx
+// (the two drain in parallel, so the timeout is not spent twice); then,
+// with no request left that could touch storage, close the group
+// coordinator, the broker (final sync and clean-shutdown markers) and the
+// meta store, and release the data directory.
+//
+// Requests cut short by the timeout are logged, not failures: whatever
+// they acknowledged is durable and their clients retry the rest. Only a
+// storage component that fails to close makes close return an error.
 func (s *server) close(ctx context.Context) error {
 	var errs []error
 	if s.http != nil {
 		s.http.MarkNotReady("shutting down")
 	}
+	var drain sync.WaitGroup
 	if s.kafka != nil {
-		if err := s.kafka.Shutdown(ctx); err != nil {
-			// In-flight requests were cut short; what they acknowledged is
-			// durable, the rest their clients retry.
-			s.log.Warn("kafka shutdown timed out; closed remaining connections", "timeout", s.cfg.ShutdownTimeout)
-		}
+		drain.Add(1)
+		go func() {
+			defer drain.Done()
+			if err := s.kafka.Shutdown(ctx); err != nil {
+				s.log.Warn("kafka requests still in flight at the shutdown timeout; closed their connections", "timeout", s.cfg.ShutdownTimeout)
+			}
+		}()
 	}
+	if s.http != nil {
+		drain.Add(1)
+		go func() {
+			defer drain.Done()
+			if err := s.http.Shutdown(ctx); err != nil {
+				s.log.Warn("http requests still in flight at the shutdown timeout; closed their connections", "timeout", s.cfg.ShutdownTimeout)
+			}
+		}()
+	}
+	drain.Wait()
 	if s.groups != nil {
 		if err := s.groups.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close group coordinator: %w", err))
@@ -331,11 +349,6 @@ func (s *server) close(ctx context.Context) error {
 	if s.meta != nil {
 		if err := s.meta.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close meta store: %w", err))
-		}
-	}
-	if s.http != nil {
-		if err := s.http.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("stop http listener: %w", err))
 		}
 	}
 	s.wg.Wait()
