@@ -1,0 +1,238 @@
+package eventstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/eddy-streaming/eddy/internal/broker"
+)
+
+// AppendResult describes a successful append.
+type AppendResult struct {
+	FirstVersion int64 `json:"firstVersion"`
+	LastVersion  int64 `json:"lastVersion"`
+	Partition    int32 `json:"partition"`
+	// Offset is the log offset of the first event.
+	Offset int64 `json:"offset"`
+	// Duplicate is true when the events were already stored at that
+	// position (an idempotent retry) and nothing was written.
+	Duplicate bool `json:"duplicate,omitempty"`
+}
+
+// ValidateEvents checks the events of one append.
+func ValidateEvents(events []EventData) error {
+	if len(events) == 0 {
+		return fmt.Errorf("%w: no events; send at least one", ErrInvalidEvent)
+	}
+	seen := make(map[string]bool, len(events))
+	for i, e := range events {
+		switch {
+		case e.ID == "":
+			return fmt.Errorf("%w: events[%d]: missing id", ErrInvalidEvent, i)
+		case e.Type == "":
+			return fmt.Errorf("%w: events[%d]: missing type", ErrInvalidEvent, i)
+		case seen[e.ID]:
+			return fmt.Errorf("%w: events[%d]: id %q appears twice in one append", ErrInvalidEvent, i, e.ID)
+		case len(e.Data) > 0 && (e.ContentType == "" || e.ContentType == "application/json") && !json.Valid(e.Data):
+			return fmt.Errorf("%w: events[%d]: data is not valid JSON", ErrInvalidEvent, i)
+		case len(e.Metadata) > 0 && (!json.Valid(e.Metadata) || e.Metadata[0] != '{'):
+			return fmt.Errorf("%w: events[%d]: metadata must be a JSON object", ErrInvalidEvent, i)
+		}
+		seen[e.ID] = true
+	}
+	return nil
+}
+
+// EnsureTopic returns an event-store topic: it creates an unknown topic
+// when the broker auto-creates topics (with eddy.streams=true and
+// infinite retention), turns eddy.streams on for an existing plain topic
+// (indexing what it already holds), and makes sure its partitions are
+// indexed.
+func (s *Store) EnsureTopic(topic string) (broker.TopicInfo, error) {
+	info, err := s.b.Topic(topic)
+	if errors.Is(err, broker.ErrUnknownTopic) {
+		if verr := broker.ValidateTopicName(topic); verr != nil {
+			return info, verr
+		}
+		if !s.b.AutoCreateEnabled() {
+			return info, err
+		}
+		info, err = s.b.CreateTopic(topic, -1, map[string]string{
+			broker.ConfigStreams:        "true",
+			broker.ConfigRetentionMs:    "-1",
+			broker.ConfigRetentionBytes: "-1",
+		}, false)
+		if errors.Is(err, broker.ErrTopicExists) {
+			info, err = s.b.Topic(topic)
+		}
+	}
+	if err != nil {
+		return info, err
+	}
+	if !IsStreamTopic(info) {
+		if err := s.b.AlterTopicConfigs(topic, []broker.ConfigOp{{Name: broker.ConfigStreams, Op: broker.OpSet, Value: "true"}}, false); err != nil {
+			return info, fmt.Errorf("enable streams on %s: %w", topic, err)
+		}
+		if info, err = s.b.Topic(topic); err != nil {
+			return info, err
+		}
+	}
+	s.mu.RLock()
+	id, ok := s.mu.topics[topic]
+	n := 0
+	for p := int32(0); p < info.Partitions; p++ {
+		if s.mu.parts[partKey{topic, p}] != nil {
+			n++
+		}
+	}
+	s.mu.RUnlock()
+	if !ok || id != info.ID || n != int(info.Partitions) {
+		if err := s.enable(info); err != nil {
+			return info, err
+		}
+	}
+	return info, nil
+}
+
+// Append appends events to stream in topic if the stream's version
+// matches expected, all in one record batch: they land together or not at
+// all. An append whose events (by id) are already stored where it would
+// put them succeeds without writing (idempotent retry): at version
+// expected+1 for NoStream and numeric versions, as the stream's last
+// events for Any and StreamExists. It returns a *WrongExpectedVersionError
+// on a mismatch, broker errors for unknown topics (auto-created when the
+// broker allows) and oversized batches.
+func (s *Store) Append(ctx context.Context, topic, stream string, expected ExpectedVersion, events []EventData) (AppendResult, error) {
+	if err := ValidateStream(stream); err != nil {
+		return AppendResult{}, err
+	}
+	if expected < 0 && expected != Any && expected != NoStream && expected != StreamExists {
+		return AppendResult{}, fmt.Errorf("%w: %d", ErrInvalidExpectedVersion, int64(expected))
+	}
+	if err := ValidateEvents(events); err != nil {
+		return AppendResult{}, err
+	}
+	info, err := s.EnsureTopic(topic)
+	if err != nil {
+		return AppendResult{}, err
+	}
+	part := Partition([]byte(stream), info.Partitions)
+	pi := s.partIndex(topic, part)
+	if pi == nil {
+		return AppendResult{}, fmt.Errorf("%w: %s-%d is not indexed", ErrClosed, topic, part)
+	}
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return AppendResult{}, err
+		}
+		pi.mu.Lock()
+		next, err := pi.headLocked([]byte(stream))
+		pi.mu.Unlock()
+		if err != nil {
+			return AppendResult{}, err
+		}
+		cur := next - 1
+		if !expected.matches(cur) || ((expected == Any || expected == StreamExists) && cur >= int64(len(events))-1) {
+			first := int64(expected) + 1
+			if expected == Any || expected == StreamExists {
+				first = cur - int64(len(events)) + 1
+			}
+			if res, ok, err := s.alreadyStored(ctx, topic, part, stream, first, events); err != nil || ok {
+				return res, err
+			}
+			if !expected.matches(cur) {
+				s.conflicts.Inc()
+				return AppendResult{}, &WrongExpectedVersionError{Topic: topic, Stream: stream, Expected: expected, Actual: cur}
+			}
+		}
+		batch := s.buildBatch(topic, stream, cur, events)
+		s.inflight.Store(&batch[0], cur)
+		w, err := s.b.Write(topic, part, batch)
+		s.inflight.Delete(&batch[0])
+		var wev *WrongExpectedVersionError
+		if errors.As(err, &wev) {
+			// Another writer got in between the head read and the write.
+			if (expected == Any || expected == StreamExists) && attempt < s.cfg.MaxAppendRetries {
+				continue
+			}
+			if res, ok, err := s.alreadyStored(ctx, topic, part, stream, int64(expected)+1, events); err != nil || ok {
+				return res, err
+			}
+			return AppendResult{}, &WrongExpectedVersionError{Topic: topic, Stream: stream, Expected: expected, Actual: wev.Actual}
+		}
+		if err != nil {
+			return AppendResult{}, err
+		}
+		if err := w.Wait(); err != nil {
+			return AppendResult{}, err
+		}
+		s.appends.Inc()
+		return AppendResult{FirstVersion: cur + 1, LastVersion: cur + int64(len(events)), Partition: part, Offset: w.Base}, nil
+	}
+}
+
+// alreadyStored reports whether events are stored in stream from version
+// first on, with the same ids in the same order.
+func (s *Store) alreadyStored(ctx context.Context, topic string, part int32, stream string, first int64, events []EventData) (AppendResult, bool, error) {
+	if first < 0 {
+		return AppendResult{}, false, nil
+	}
+	page, err := s.Read(ctx, topic, stream, ReadOptions{From: first, Limit: len(events)})
+	if errors.Is(err, ErrStreamNotFound) {
+		return AppendResult{}, false, nil
+	}
+	if err != nil {
+		return AppendResult{}, false, err
+	}
+	if len(page.Events) != len(events) {
+		return AppendResult{}, false, nil
+	}
+	for i, ev := range page.Events {
+		if ev.ID != events[i].ID || ev.Version != first+int64(i) {
+			return AppendResult{}, false, nil
+		}
+	}
+	return AppendResult{FirstVersion: first, LastVersion: first + int64(len(events)) - 1, Partition: part,
+		Offset: page.Events[0].Offset, Duplicate: true}, true, nil
+}
+
+func (s *Store) buildBatch(topic, stream string, cur int64, events []EventData) []byte {
+	now := s.cfg.Now()
+	ts := now.UnixMilli()
+	tstr := []byte(now.UTC().Format(time.RFC3339Nano))
+	defSource := []byte("/topics/" + topic + "/streams/" + stream)
+	key := []byte(stream)
+	bb := newBatchBuilder(ts)
+	hs := make([]Header, 0, 8)
+	for i, e := range events {
+		src := defSource
+		if e.Source != "" {
+			src = []byte(e.Source)
+		}
+		ct := e.ContentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		hs = append(hs[:0],
+			Header{HeaderID, []byte(e.ID)},
+			Header{HeaderType, []byte(e.Type)},
+			Header{HeaderSource, src},
+			Header{HeaderSpecVersion, []byte("1.0")},
+			Header{HeaderTime, tstr},
+			Header{HeaderContentType, []byte(ct)},
+			Header{HeaderStreamVersion, itoa(cur + 1 + int64(i))},
+		)
+		if len(e.Metadata) > 0 {
+			hs = append(hs, Header{HeaderMetadata, e.Metadata})
+		}
+		var value []byte
+		if len(e.Data) > 0 {
+			value = e.Data
+		}
+		bb.add(ts, key, value, hs)
+	}
+	return bb.finish()
+}

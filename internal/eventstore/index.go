@@ -1,0 +1,427 @@
+package eventstore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/eddy-streaming/eddy/internal/commitlog"
+)
+
+// Index layout in the bbolt file (docs/format/eventstore-index.md): one
+// top-level bucket per partition, "p/<topic>/<partition>", holding
+//
+//	meta:   "v" → 1 (format version), "checkpoint" → u64 (every record below
+//	        it is in the index), "topic_id" → 16 bytes
+//	heads:  stream → u64 next version (the number of events ever appended)
+//	events: ekey(stream, version) → u64 offset
+//	byoff:  u64 offset → ekey(stream, version) (to roll the index back)
+//
+// with ekey = uvarint(len(stream)) ‖ stream ‖ u64 version, all big-endian.
+var (
+	bktMeta   = []byte("meta")
+	bktHeads  = []byte("heads")
+	bktEvents = []byte("events")
+	bktByOff  = []byte("byoff")
+	keyVer    = []byte("v")
+	keyCkpt   = []byte("checkpoint")
+	keyTopic  = []byte("topic_id")
+)
+
+const indexFormatVersion = 1
+
+func partBucket(topic string, part int32) []byte {
+	return []byte("p/" + topic + "/" + strconv.Itoa(int(part)))
+}
+
+func ekey(dst []byte, stream string, version int64) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(stream)))
+	dst = append(dst, stream...)
+	return binary.BigEndian.AppendUint64(dst, uint64(version))
+}
+
+func ekeyPrefix(stream string) []byte {
+	return append(binary.AppendUvarint(nil, uint64(len(stream))), stream...)
+}
+
+func parseEkey(k []byte) (stream string, version int64, ok bool) {
+	n, w := binary.Uvarint(k)
+	if w <= 0 || uint64(len(k)-w) != n+8 {
+		return "", 0, false
+	}
+	return string(k[w : w+int(n)]), int64(binary.BigEndian.Uint64(k[w+int(n):])), true
+}
+
+func u64(v int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(v)) }
+
+func getU64(b []byte) (int64, bool) {
+	if len(b) != 8 {
+		return 0, false
+	}
+	return int64(binary.BigEndian.Uint64(b)), true
+}
+
+// entry is one indexed event.
+type entry struct {
+	stream          string
+	version, offset int64
+}
+
+// staged is what CheckBatches learned for RecordBatches: an event of the
+// append at record position rel (offset = base + rel).
+type staged struct {
+	stream  string
+	version int64
+	rel     int64
+}
+
+// partIndex is the per-key index of one partition: the durable part in
+// bbolt up to the checkpoint, and the entries appended since in memory
+// (pending), flushed once the log has made them durable.
+type partIndex struct {
+	s      *Store
+	topic  string
+	part   int32
+	bucket []byte
+
+	mu      sync.Mutex
+	heads   map[string]int64 // cache of next versions, including pending
+	pending []entry          // in offset order, not yet in bbolt
+	indexed int64            // every record below is indexed (in memory)
+	flushed int64            // the checkpoint in bbolt
+	staged  []staged
+	scratch map[string]int64
+}
+
+func newPartIndex(s *Store, topic string, part int32) *partIndex {
+	return &partIndex{s: s, topic: topic, part: part, bucket: partBucket(topic, part),
+		heads: make(map[string]int64), scratch: make(map[string]int64)}
+}
+
+// headLocked returns the number of events of stream (its next version).
+func (pi *partIndex) headLocked(stream []byte) (int64, error) {
+	if v, ok := pi.heads[string(stream)]; ok {
+		return v, nil
+	}
+	var v int64
+	err := pi.s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(pi.bucket)
+		if b == nil {
+			return nil
+		}
+		if hb := b.Bucket(bktHeads); hb != nil {
+			v, _ = getU64(hb.Get(stream))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read stream head: %w", err)
+	}
+	if len(pi.heads) < pi.s.cfg.CacheStreams {
+		pi.heads[string(stream)] = v
+	}
+	return v, nil
+}
+
+// indexLocked adds an event to the in-memory part.
+func (pi *partIndex) indexLocked(stream string, version, offset int64) {
+	pi.heads[stream] = version + 1
+	pi.pending = append(pi.pending, entry{stream: stream, version: version, offset: offset})
+}
+
+// indexBatchLocked indexes every keyed record of a stored batch (catch-up).
+func (pi *partIndex) indexBatchLocked(h commitlog.BatchHeader, batch []byte, from int64) error {
+	return forEachRecord(h, batch, func(r *Record) error {
+		if r.Key == nil || r.Offset < from {
+			return nil
+		}
+		v, err := pi.headLocked(r.Key)
+		if err != nil {
+			return err
+		}
+		pi.indexLocked(string(r.Key), v, r.Offset)
+		return nil
+	})
+}
+
+// flushJob is one partition's share of a flush.
+type flushJob struct {
+	pi      *partIndex
+	n       int
+	entries []entry
+	ckpt    int64
+}
+
+// prepareFlush picks the pending entries below hw (durable in the log).
+func (pi *partIndex) prepareFlush(hw int64) (flushJob, bool) {
+	pi.mu.Lock()
+	defer pi.mu.Unlock()
+	n := sort.Search(len(pi.pending), func(i int) bool { return pi.pending[i].offset >= hw })
+	ckpt := min(hw, pi.indexed)
+	if n == 0 && ckpt <= pi.flushed {
+		return flushJob{}, false
+	}
+	return flushJob{pi: pi, n: n, entries: pi.pending[:n:n], ckpt: ckpt}, true
+}
+
+func (j *flushJob) write(tx *bolt.Tx) error {
+	b, err := tx.CreateBucketIfNotExists(j.pi.bucket)
+	if err != nil {
+		return err
+	}
+	meta, heads, events, byoff, err := subBuckets(b)
+	if err != nil {
+		return err
+	}
+	var k []byte
+	for _, e := range j.entries {
+		k = ekey(k[:0], e.stream, e.version)
+		if err := events.Put(k, u64(e.offset)); err != nil {
+			return err
+		}
+		if err := byoff.Put(u64(e.offset), append([]byte(nil), k...)); err != nil {
+			return err
+		}
+		if err := heads.Put([]byte(e.stream), u64(e.version+1)); err != nil {
+			return err
+		}
+	}
+	if old, _ := getU64(meta.Get(keyCkpt)); j.ckpt > old {
+		return meta.Put(keyCkpt, u64(j.ckpt))
+	}
+	return nil
+}
+
+// finishFlush drops the flushed entries from memory and trims the cache.
+func (pi *partIndex) finishFlush(j flushJob) {
+	pi.mu.Lock()
+	defer pi.mu.Unlock()
+	pi.pending = append([]entry(nil), pi.pending[j.n:]...)
+	if j.ckpt > pi.flushed {
+		pi.flushed = j.ckpt
+	}
+	if len(pi.heads) > pi.s.cfg.CacheStreams {
+		keep := make(map[string]struct{}, len(pi.pending))
+		for _, e := range pi.pending {
+			keep[e.stream] = struct{}{}
+		}
+		for k := range pi.heads {
+			if len(pi.heads) <= pi.s.cfg.CacheStreams/2 {
+				break
+			}
+			if _, ok := keep[k]; !ok {
+				delete(pi.heads, k)
+			}
+		}
+	}
+}
+
+func subBuckets(b *bolt.Bucket) (meta, heads, events, byoff *bolt.Bucket, err error) {
+	if meta, err = b.CreateBucketIfNotExists(bktMeta); err != nil {
+		return
+	}
+	if heads, err = b.CreateBucketIfNotExists(bktHeads); err != nil {
+		return
+	}
+	if events, err = b.CreateBucketIfNotExists(bktEvents); err != nil {
+		return
+	}
+	byoff, err = b.CreateBucketIfNotExists(bktByOff)
+	return
+}
+
+// loadCheckpoint reads the partition's checkpoint, resetting the bucket
+// when it belongs to an earlier topic of the same name or an unknown
+// format version.
+func (s *Store) loadCheckpoint(bucket []byte, topicID [16]byte) (int64, error) {
+	var ckpt int64
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucket)
+		if b != nil {
+			meta := b.Bucket(bktMeta)
+			ok := meta != nil && bytes.Equal(meta.Get(keyTopic), topicID[:])
+			if ok {
+				v, _ := getU64(meta.Get(keyVer))
+				ok = v == indexFormatVersion
+			}
+			if ok {
+				ckpt, _ = getU64(meta.Get(keyCkpt))
+				return nil
+			}
+			if err := tx.DeleteBucket(bucket); err != nil {
+				return err
+			}
+		}
+		b, err := tx.CreateBucket(bucket)
+		if err != nil {
+			return err
+		}
+		meta, _, _, _, err := subBuckets(b)
+		if err != nil {
+			return err
+		}
+		if err := meta.Put(keyVer, u64(indexFormatVersion)); err != nil {
+			return err
+		}
+		if err := meta.Put(keyTopic, topicID[:]); err != nil {
+			return err
+		}
+		return meta.Put(keyCkpt, u64(0))
+	})
+	if err != nil {
+		return 0, fmt.Errorf("load index checkpoint %s: %w", bucket, err)
+	}
+	return ckpt, nil
+}
+
+// rollBack removes every indexed event at or above end: the index got
+// ahead of the log (whose unsynced tail a crash dropped). Heads go back
+// to the version of the first removed event of each stream.
+func (s *Store) rollBack(bucket []byte, end int64) (removed int, err error) {
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucket)
+		if b == nil {
+			return nil
+		}
+		meta, heads, events, byoff, err := subBuckets(b)
+		if err != nil {
+			return err
+		}
+		type del struct{ off, ek []byte }
+		var dels []del
+		c := byoff.Cursor()
+		for k, v := c.Seek(u64(end)); k != nil; k, v = c.Next() {
+			dels = append(dels, del{append([]byte(nil), k...), append([]byte(nil), v...)})
+		}
+		for _, d := range dels {
+			stream, version, ok := parseEkey(d.ek)
+			if !ok {
+				return errors.New("corrupt byoff entry")
+			}
+			if err := events.Delete(d.ek); err != nil {
+				return err
+			}
+			if err := byoff.Delete(d.off); err != nil {
+				return err
+			}
+			if cur, _ := getU64(heads.Get([]byte(stream))); cur > version {
+				if version == 0 {
+					err = heads.Delete([]byte(stream))
+				} else {
+					err = heads.Put([]byte(stream), u64(version))
+				}
+				if err != nil {
+					return err
+				}
+			}
+		}
+		removed = len(dels)
+		return meta.Put(keyCkpt, u64(end))
+	})
+	if err != nil {
+		return 0, fmt.Errorf("roll back index %s to %d: %w", bucket, end, err)
+	}
+	return removed, nil
+}
+
+// pos is an event's place: version in its stream and offset in the log.
+type pos struct{ version, offset int64 }
+
+// streamPositions returns the stream's event count and up to limit
+// positions from version from, forward or backward (from < 0: the last).
+func (pi *partIndex) streamPositions(stream string, from int64, limit int, backward bool) (count int64, out []pos, err error) {
+	// Pending first, then bbolt: an entry leaves pending only after its
+	// flush committed, so it is in one of the two views.
+	pi.mu.Lock()
+	count, err = pi.headLocked([]byte(stream))
+	var mem []pos
+	for _, e := range pi.pending {
+		if e.stream == stream {
+			mem = append(mem, pos{e.version, e.offset})
+		}
+	}
+	pi.mu.Unlock()
+	if err != nil {
+		return 0, nil, err
+	}
+	if backward && (from < 0 || from >= count) {
+		from = count - 1
+	}
+	if from < 0 {
+		from = 0
+	}
+	seen := make(map[int64]bool)
+	add := func(p pos) {
+		if !seen[p.version] {
+			seen[p.version] = true
+			out = append(out, p)
+		}
+	}
+	for _, p := range mem {
+		if (!backward && p.version >= from) || (backward && p.version <= from) {
+			add(p)
+		}
+	}
+	prefix := ekeyPrefix(stream)
+	err = pi.s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(pi.bucket)
+		if b == nil {
+			return nil
+		}
+		events := b.Bucket(bktEvents)
+		if events == nil {
+			return nil
+		}
+		if hb := b.Bucket(bktHeads); hb != nil {
+			if v, ok := getU64(hb.Get([]byte(stream))); ok && v > count {
+				count = v
+			}
+		}
+		c := events.Cursor()
+		n := 0
+		k, v := c.Seek(ekey(nil, stream, from))
+		if backward {
+			switch {
+			case k == nil:
+				k, v = c.Last()
+			case !bytes.Equal(k, ekey(nil, stream, from)):
+				k, v = c.Prev()
+			}
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix) && n < limit; n++ {
+			_, ver, ok := parseEkey(k)
+			off, ok2 := getU64(v)
+			if !ok || !ok2 {
+				// Another stream whose name extends this prefix cannot
+				// match: the length prefix makes ekeys prefix-free.
+				break
+			}
+			add(pos{ver, off})
+			if backward {
+				k, v = c.Prev()
+			} else {
+				k, v = c.Next()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, fmt.Errorf("read stream index: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if backward {
+			return out[i].version > out[j].version
+		}
+		return out[i].version < out[j].version
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return count, out, nil
+}

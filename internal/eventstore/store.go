@@ -1,0 +1,525 @@
+// Package eventstore makes Eddy an event store: a stream is the records
+// with one key in one topic (orders / order-42), and appends can be made
+// conditional on the stream's version, over HTTP (this package's Append)
+// and over the Kafka protocol (a record header, eddy-expected-version).
+// The same events are ordinary Kafka records carrying CloudEvents headers,
+// so every Kafka consumer of the topic reads them too.
+//
+// Topics whose eddy.streams config is true are indexed by key: every
+// record appended to them by any path advances its key's version (the
+// first event is version 0) and is recorded in a per-partition index
+// (stream → version → offset) in a bbolt file, so reading a stream costs
+// what the stream holds, not what the partition holds. The index is
+// derived data: it is flushed up to what the log has made durable, with a
+// checkpoint, caught up from the log past the checkpoint on open, and
+// rolled back when a crash left it ahead of the recovered log.
+//
+// The Store is a broker.BatchHook: the version check and the indexing run
+// under the partition lock, so a check and the write it allows are atomic.
+//
+// Concurrency: a Store is safe for concurrent use. Lock order: broker
+// partition lock → partIndex.mu; the Store never calls into the broker
+// while holding a partIndex lock.
+//
+// Usage:
+//
+//	s, err := eventstore.Open(eventstore.Config{Broker: b, Path: filepath.Join(dir, "streams.idx")})
+//	b.SetAppendHook(broker.ChainHooks(b.InstalledAppendHook(), s))
+//	res, err := s.Append(ctx, "orders", "order-42", eventstore.NoStream, events)
+//	page, err := s.Read(ctx, "orders", "order-42", eventstore.ReadOptions{Limit: 100})
+package eventstore
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/eddy-streaming/eddy/internal/broker"
+	"github.com/eddy-streaming/eddy/internal/commitlog"
+)
+
+// Config configures a Store.
+type Config struct {
+	// Broker holds the topics. Required.
+	Broker *broker.Broker
+	// Path is the index file (bbolt). Required.
+	Path string
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// Registerer for metrics; nil disables them.
+	Registerer prometheus.Registerer
+	// FlushInterval is how often durable index entries are written to
+	// the index file. Default 50 ms.
+	FlushInterval time.Duration
+	// RefreshInterval is how often topics are checked for eddy.streams
+	// changes made by other paths (Kafka AlterConfigs, deletes). Default 1 s.
+	RefreshInterval time.Duration
+	// CacheStreams bounds the stream heads kept in memory per partition;
+	// the rest are read from the index file. Default 100,000.
+	CacheStreams int
+	// MaxAppendRetries bounds the retries of an Any/StreamExists append
+	// that raced with other writers. Default 1000.
+	MaxAppendRetries int
+	// Now is the clock for ce_time; default time.Now.
+	Now func() time.Time
+}
+
+// Store is the event store over one broker.
+type Store struct {
+	cfg Config
+	b   *broker.Broker
+	db  *bolt.DB
+	log *slog.Logger
+
+	// inflight maps the first byte of a batch built by Append to the
+	// exact stream version it must follow, for CheckBatches.
+	inflight sync.Map
+
+	mu struct {
+		sync.RWMutex
+		parts  map[partKey]*partIndex
+		topics map[string][16]byte
+		closed bool
+	}
+	enableMu sync.Mutex
+
+	appends, conflicts prometheus.Counter
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+type partKey struct {
+	topic string
+	part  int32
+}
+
+// Open opens (creating or rebuilding) the index and catches up every
+// event-store topic from the log, then starts flushing. Install the Store
+// as (part of) the broker's append hook before serving appends.
+func Open(cfg Config) (*Store, error) {
+	if cfg.Broker == nil || cfg.Path == "" {
+		return nil, errors.New("eventstore: Config.Broker and Config.Path are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = 50 * time.Millisecond
+	}
+	if cfg.RefreshInterval <= 0 {
+		cfg.RefreshInterval = time.Second
+	}
+	if cfg.CacheStreams <= 0 {
+		cfg.CacheStreams = 100_000
+	}
+	if cfg.MaxAppendRetries <= 0 {
+		cfg.MaxAppendRetries = 1000
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Store{cfg: cfg, b: cfg.Broker, log: cfg.Logger, stop: make(chan struct{})}
+	s.mu.parts = make(map[partKey]*partIndex)
+	s.mu.topics = make(map[string][16]byte)
+	db, err := bolt.Open(cfg.Path, 0o644, &bolt.Options{Timeout: time.Second})
+	if err != nil && !errors.Is(err, bolt.ErrTimeout) {
+		// The index is derived data: a damaged file is rebuilt from the log.
+		s.log.Warn("event-store index unreadable; rebuilding from the log", "path", cfg.Path, "err", err)
+		if rerr := os.Remove(cfg.Path); rerr == nil {
+			db, err = bolt.Open(cfg.Path, 0o644, &bolt.Options{Timeout: time.Second})
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open event-store index %s: %w", cfg.Path, err)
+	}
+	s.db = db
+	s.appends = counter(cfg.Registerer, "eddy_eventstore_appends_total", "Event-store appends written (HTTP and SDK).")
+	s.conflicts = counter(cfg.Registerer, "eddy_eventstore_version_conflicts_total", "Appends refused for a wrong expected version (HTTP and Kafka).")
+	if err := s.refresh(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.wg.Add(1)
+	go s.loop()
+	return s, nil
+}
+
+func counter(reg prometheus.Registerer, name, help string) prometheus.Counter {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+	if reg != nil {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				if ec, ok := are.ExistingCollector.(prometheus.Counter); ok {
+					return ec
+				}
+			}
+		}
+	}
+	return c
+}
+
+// Close flushes the index and closes it. Call it before closing the broker.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.mu.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.closed = true
+	s.mu.Unlock()
+	close(s.stop)
+	s.wg.Wait()
+	err := s.Flush()
+	s.mu.Lock()
+	s.mu.parts = map[partKey]*partIndex{}
+	s.mu.Unlock()
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (s *Store) loop() {
+	defer s.wg.Done()
+	flush := time.NewTicker(s.cfg.FlushInterval)
+	defer flush.Stop()
+	refresh := time.NewTicker(s.cfg.RefreshInterval)
+	defer refresh.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-flush.C:
+			if err := s.Flush(); err != nil {
+				s.log.Error("flush event-store index", "err", err)
+			}
+		case <-refresh.C:
+			if err := s.refresh(); err != nil {
+				s.log.Error("refresh event-store topics", "err", err)
+			}
+		}
+	}
+}
+
+// Flush writes every indexed entry the log has made durable to the index
+// file, with the new checkpoints, in one transaction.
+func (s *Store) Flush() error {
+	s.mu.RLock()
+	parts := make([]*partIndex, 0, len(s.mu.parts))
+	for _, pi := range s.mu.parts {
+		parts = append(parts, pi)
+	}
+	s.mu.RUnlock()
+	var jobs []flushJob
+	for _, pi := range parts {
+		_, hw, _, err := s.b.Offsets(pi.topic, pi.part)
+		if err != nil {
+			continue
+		}
+		if j, ok := pi.prepareFlush(hw); ok {
+			jobs = append(jobs, j)
+		}
+	}
+	if len(jobs) == 0 {
+		return nil
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for i := range jobs {
+			if err := jobs[i].write(tx); err != nil {
+				return fmt.Errorf("index %s: %w", jobs[i].pi.bucket, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("flush index: %w", err)
+	}
+	for _, j := range jobs {
+		j.pi.finishFlush(j)
+	}
+	return nil
+}
+
+// IsStreamTopic reports whether a topic's config enables the event store.
+func IsStreamTopic(info broker.TopicInfo) bool {
+	return info.Overrides[broker.ConfigStreams] == "true"
+}
+
+// refresh enables event-store topics not yet indexed (new, recreated,
+// grown, or switched on through Kafka AlterConfigs) and forgets deleted ones.
+func (s *Store) refresh() error {
+	live := map[string]bool{}
+	var errs []error
+	for _, t := range s.b.Topics() {
+		if !IsStreamTopic(t) {
+			continue
+		}
+		live[t.Name] = true
+		if err := s.enable(t); err != nil && !errors.Is(err, broker.ErrUnknownTopic) {
+			errs = append(errs, err)
+		}
+	}
+	s.mu.Lock()
+	var gone [][]byte
+	for k, pi := range s.mu.parts {
+		if !live[k.topic] {
+			delete(s.mu.parts, k)
+			delete(s.mu.topics, k.topic)
+			gone = append(gone, pi.bucket)
+		}
+	}
+	s.mu.Unlock()
+	if len(gone) > 0 {
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			for _, b := range gone {
+				if tx.Bucket(b) != nil {
+					if err := tx.DeleteBucket(b); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("drop index of deleted topics: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// enable indexes every partition of t not yet indexed, catching each up
+// from its checkpoint with the partition's appends paused.
+func (s *Store) enable(t broker.TopicInfo) error {
+	s.enableMu.Lock()
+	defer s.enableMu.Unlock()
+	s.mu.RLock()
+	id, known := s.mu.topics[t.Name]
+	closed := s.mu.closed
+	s.mu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	if known && id != t.ID {
+		s.mu.Lock()
+		for k := range s.mu.parts {
+			if k.topic == t.Name {
+				delete(s.mu.parts, k)
+			}
+		}
+		s.mu.Unlock()
+	}
+	for p := int32(0); p < t.Partitions; p++ {
+		s.mu.RLock()
+		_, ok := s.mu.parts[partKey{t.Name, p}]
+		s.mu.RUnlock()
+		if ok {
+			continue
+		}
+		if err := s.enablePartition(t, p); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	s.mu.topics[t.Name] = t.ID
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Store) enablePartition(t broker.TopicInfo, part int32) error {
+	pi := newPartIndex(s, t.Name, part)
+	ckpt, err := s.loadCheckpoint(pi.bucket, t.ID)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	scanned := 0
+	err = s.b.CatchUp(t.Name, part, ckpt, func(h commitlog.BatchHeader, batch []byte) error {
+		if h.LastOffset() < ckpt {
+			return nil
+		}
+		scanned++
+		if err := pi.indexBatchLocked(h, batch, ckpt); err != nil {
+			return err
+		}
+		pi.indexed = h.LastOffset() + 1
+		if len(pi.pending) >= 64<<10 {
+			return s.flushOne(pi, pi.indexed)
+		}
+		return nil
+	}, func(_, end int64) error {
+		if ckpt > end {
+			n, err := s.rollBack(pi.bucket, end)
+			if err != nil {
+				return err
+			}
+			s.log.Warn("event-store index was ahead of the recovered log; rolled back", "topic", t.Name, "partition", part,
+				"checkpoint", ckpt, "log_end", end, "events_removed", n)
+			ckpt = end
+		}
+		pi.flushed = ckpt
+		pi.indexed = end
+		if err := s.flushOne(pi, end); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.mu.parts[partKey{t.Name, part}] = pi
+		s.mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("index %s-%d: %w", t.Name, part, err)
+	}
+	if scanned > 0 {
+		s.log.Info("event-store index caught up", "topic", t.Name, "partition", part, "from", ckpt, "batches", scanned, "took", time.Since(start))
+	}
+	return nil
+}
+
+// flushOne flushes one partition's entries below hw (catch-up: all durable).
+func (s *Store) flushOne(pi *partIndex, hw int64) error {
+	j, ok := pi.prepareFlush(hw)
+	if !ok {
+		return nil
+	}
+	if err := s.db.Update(j.write); err != nil {
+		return fmt.Errorf("flush index %s: %w", pi.bucket, err)
+	}
+	pi.finishFlush(j)
+	return nil
+}
+
+func (s *Store) partIndex(topic string, part int32) *partIndex {
+	s.mu.RLock()
+	pi := s.mu.parts[partKey{topic, part}]
+	s.mu.RUnlock()
+	return pi
+}
+
+// CheckAppend is part of broker.AppendHook; the Store implements
+// broker.BatchHook, so the broker calls CheckBatches instead.
+func (s *Store) CheckAppend(string, int32, []commitlog.BatchHeader) (*broker.Duplicate, error) {
+	return nil, nil
+}
+
+// RecordAppend is part of broker.AppendHook; see CheckAppend.
+func (s *Store) RecordAppend(string, int32, []commitlog.BatchHeader, int64, int64) {}
+
+var expectedHeader = []byte(HeaderExpectedVersion)
+
+// CheckBatches checks expected versions under the partition lock: the
+// exact version an Append built the batch for, and the
+// eddy-expected-version header of records produced over Kafka. Any failing
+// record refuses the whole append with a *WrongExpectedVersionError.
+func (s *Store) CheckBatches(topic string, part int32, hs []commitlog.BatchHeader, batches []byte) (*broker.Duplicate, error) {
+	pi := s.partIndex(topic, part)
+	if pi == nil {
+		return nil, checkNotStream(topic, hs, batches)
+	}
+	var exact int64 = -3 // none
+	if len(batches) > 0 {
+		if v, ok := s.inflight.Load(&batches[0]); ok {
+			exact = v.(int64)
+		}
+	}
+	pi.mu.Lock()
+	defer pi.mu.Unlock()
+	pi.staged = pi.staged[:0]
+	clear(pi.scratch)
+	var rel int64
+	for i, pos := 0, 0; i < len(hs) && pos < len(batches); i++ {
+		h := hs[i]
+		batch := batches[pos : pos+h.Size()]
+		pos += h.Size()
+		err := forEachRecord(h, batch, func(r *Record) error {
+			if r.Key == nil {
+				return nil
+			}
+			next, ok := pi.scratch[string(r.Key)]
+			if !ok {
+				var err error
+				if next, err = pi.headLocked(r.Key); err != nil {
+					return err
+				}
+			}
+			if exact != -3 && !ok && next-1 != exact {
+				s.conflicts.Inc()
+				return &WrongExpectedVersionError{Topic: topic, Stream: string(r.Key), Expected: ExpectedVersion(exact), Actual: next - 1}
+			}
+			if v, ok := r.Header(HeaderExpectedVersion); ok {
+				exp, err := ParseExpected(string(v))
+				if err != nil {
+					return fmt.Errorf("%w: record %d, stream %q: %v", ErrInvalidExpectedVersion, rel+(r.Offset-h.BaseOffset), r.Key, err)
+				}
+				if !exp.matches(next - 1) {
+					s.conflicts.Inc()
+					return &WrongExpectedVersionError{Topic: topic, Stream: string(r.Key), Expected: exp, Actual: next - 1}
+				}
+			}
+			k := string(r.Key)
+			pi.scratch[k] = next + 1
+			pi.staged = append(pi.staged, staged{stream: k, version: next, rel: rel + (r.Offset - h.BaseOffset)})
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		rel += int64(h.LastOffsetDelta) + 1
+	}
+	return nil, nil
+}
+
+// checkNotStream refuses conditional records on a topic that is not an
+// event-store topic, which has no versions to check them against. Only
+// uncompressed batches are looked into (the cost of this check on plain
+// topics must stay a byte search).
+func checkNotStream(topic string, hs []commitlog.BatchHeader, batches []byte) error {
+	if !bytes.Contains(batches, expectedHeader) {
+		return nil
+	}
+	for i, pos := 0, 0; i < len(hs) && pos < len(batches); i++ {
+		h := hs[i]
+		batch := batches[pos : pos+h.Size()]
+		pos += h.Size()
+		if h.Compression() != 0 {
+			continue
+		}
+		err := forEachRecord(h, batch, func(r *Record) error {
+			if _, ok := r.Header(HeaderExpectedVersion); ok {
+				return fmt.Errorf("%w: topic %q has a record with the %s header, but its %s config is not true", ErrNotStreamTopic, topic, HeaderExpectedVersion, broker.ConfigStreams)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RecordBatches indexes what CheckBatches staged, at the assigned offsets.
+func (s *Store) RecordBatches(topic string, part int32, hs []commitlog.BatchHeader, _ []byte, base, _ int64) {
+	pi := s.partIndex(topic, part)
+	if pi == nil {
+		return
+	}
+	pi.mu.Lock()
+	defer pi.mu.Unlock()
+	for _, st := range pi.staged {
+		pi.indexLocked(st.stream, st.version, base+st.rel)
+	}
+	pi.staged = pi.staged[:0]
+	var n int64
+	for i := range hs {
+		n += int64(hs[i].LastOffsetDelta) + 1
+	}
+	pi.indexed = base + n
+}
