@@ -157,7 +157,7 @@ func (b *Broker) Write(topic string, part int32, batches []byte) (*WriteResult, 
 	}
 	hook := b.hook
 	if hook != nil {
-		dup, err := hook.CheckAppend(topic, part, hs)
+		dup, err := checkAppend(hook, topic, part, hs, batches)
 		if err != nil {
 			p.mu.Unlock()
 			return nil, err
@@ -182,7 +182,7 @@ func (b *Broker) Write(topic string, part int32, batches []byte) (*WriteResult, 
 		return nil, fmt.Errorf("write %s-%d: %w", topic, part, err)
 	}
 	if hook != nil {
-		hook.RecordAppend(topic, part, hs, base, appendTime)
+		recordAppend(hook, topic, part, hs, batches, base, appendTime)
 	}
 	p.mu.Unlock()
 
