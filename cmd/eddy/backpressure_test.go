@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,17 +23,22 @@ import (
 	"github.com/eddy-streaming/eddy/internal/vfs"
 )
 
-// slowSyncFS is the OS filesystem with every file fsync taking at least
-// delay: a disk much slower than the producers.
+// slowSyncFS is the OS filesystem with every fsync of a file whose name
+// ends in suffix ("" = every file) taking at least delay: a disk much
+// slower than the producers.
 type slowSyncFS struct {
 	vfs.FS
-	delay time.Duration
+	delay  time.Duration
+	suffix string
 }
 
 func (f slowSyncFS) OpenFile(name string, flag int, perm os.FileMode) (vfs.File, error) {
 	file, err := f.FS.OpenFile(name, flag, perm)
 	if err != nil {
 		return nil, err
+	}
+	if !strings.HasSuffix(name, f.suffix) {
+		return file, nil
 	}
 	return slowSyncFile{file, f.delay}, nil
 }
@@ -41,6 +47,9 @@ func (f slowSyncFS) Open(name string) (vfs.File, error) {
 	file, err := f.FS.Open(name)
 	if err != nil {
 		return nil, err
+	}
+	if !strings.HasSuffix(name, f.suffix) {
+		return file, nil
 	}
 	return slowSyncFile{file, f.delay}, nil
 }
@@ -137,7 +146,7 @@ func TestBackpressureBoundsMemory(t *testing.T) {
 	cfg.ProduceBytesBudget = budget
 	cfg.MaxInflightPerConn = 32
 	s := &server{cfg: cfg, log: slog.New(slog.DiscardHandler), started: time.Now(), serveErr: make(chan error, 4),
-		fs: slowSyncFS{vfs.OS(), syncDelay}}
+		fs: slowSyncFS{vfs.OS(), syncDelay, ""}}
 	if err := s.start(); err != nil {
 		t.Fatal(err)
 	}
