@@ -28,6 +28,11 @@ var (
 	// ErrNotStreamTopic: a record with an eddy-expected-version header
 	// produced to a topic whose eddy.streams config is not true.
 	ErrNotStreamTopic = errors.New("not an event-store topic")
+	// ErrIndexNotReady: a record with an eddy-expected-version header for
+	// a topic the store has not looked at yet (created or reconfigured by
+	// another path a moment ago). Retriable: the store loads the topic at
+	// once and the retry is checked.
+	ErrIndexNotReady = errors.New("event-store index of the topic is not loaded yet; retry")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("event store closed")
 )

@@ -86,12 +86,15 @@ type Store struct {
 		sync.RWMutex
 		parts  map[partKey]*partIndex
 		topics map[string][16]byte
+		// plain are the topics the last refresh saw without eddy.streams.
+		plain  map[string]bool
 		closed bool
 	}
 	enableMu sync.Mutex
 
 	appends, conflicts prometheus.Counter
 
+	kick chan struct{}
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -126,8 +129,9 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Store{cfg: cfg, b: cfg.Broker, log: cfg.Logger, stop: make(chan struct{})}
+	s := &Store{cfg: cfg, b: cfg.Broker, log: cfg.Logger, stop: make(chan struct{}), kick: make(chan struct{}, 1)}
 	s.mu.parts = make(map[partKey]*partIndex)
+	s.mu.plain = make(map[string]bool)
 	s.mu.topics = make(map[string][16]byte)
 	db, err := bolt.Open(cfg.Path, 0o644, &bolt.Options{Timeout: time.Second})
 	if err != nil && !errors.Is(err, bolt.ErrTimeout) {
@@ -202,6 +206,10 @@ func (s *Store) loop() {
 			if err := s.Flush(); err != nil {
 				s.log.Error("flush event-store index", "err", err)
 			}
+		case <-s.kick:
+			if err := s.refresh(); err != nil {
+				s.log.Error("refresh event-store topics", "err", err)
+			}
 		case <-refresh.C:
 			if err := s.refresh(); err != nil {
 				s.log.Error("refresh event-store topics", "err", err)
@@ -258,9 +266,11 @@ func IsStreamTopic(info broker.TopicInfo) bool {
 // grown, or switched on through Kafka AlterConfigs) and forgets deleted ones.
 func (s *Store) refresh() error {
 	live := map[string]bool{}
+	plain := map[string]bool{}
 	var errs []error
 	for _, t := range s.b.Topics() {
 		if !IsStreamTopic(t) {
+			plain[t.Name] = true
 			continue
 		}
 		live[t.Name] = true
@@ -269,6 +279,7 @@ func (s *Store) refresh() error {
 		}
 	}
 	s.mu.Lock()
+	s.mu.plain = plain
 	var gone [][]byte
 	for k, pi := range s.mu.parts {
 		if !live[k.topic] {
@@ -422,7 +433,10 @@ var expectedHeader = []byte(HeaderExpectedVersion)
 func (s *Store) CheckBatches(topic string, part int32, hs []commitlog.BatchHeader, batches []byte) (*broker.Duplicate, error) {
 	pi := s.partIndex(topic, part)
 	if pi == nil {
-		return nil, checkNotStream(topic, hs, batches)
+		s.mu.RLock()
+		plain := s.mu.plain[topic]
+		s.mu.RUnlock()
+		return nil, s.checkNotStream(topic, plain, hs, batches)
 	}
 	var exact int64 = -3 // none
 	if len(batches) > 0 {
@@ -481,7 +495,7 @@ func (s *Store) CheckBatches(topic string, part int32, hs []commitlog.BatchHeade
 // event-store topic, which has no versions to check them against. Only
 // uncompressed batches are looked into (the cost of this check on plain
 // topics must stay a byte search).
-func checkNotStream(topic string, hs []commitlog.BatchHeader, batches []byte) error {
+func (s *Store) checkNotStream(topic string, plain bool, hs []commitlog.BatchHeader, batches []byte) error {
 	if !bytes.Contains(batches, expectedHeader) {
 		return nil
 	}
@@ -494,6 +508,13 @@ func checkNotStream(topic string, hs []commitlog.BatchHeader, batches []byte) er
 		}
 		err := forEachRecord(h, batch, func(r *Record) error {
 			if _, ok := r.Header(HeaderExpectedVersion); ok {
+				if !plain {
+					select {
+					case s.kick <- struct{}{}:
+					default:
+					}
+					return fmt.Errorf("%w: topic %q", ErrIndexNotReady, topic)
+				}
 				return fmt.Errorf("%w: topic %q has a record with the %s header, but its %s config is not true", ErrNotStreamTopic, topic, HeaderExpectedVersion, broker.ConfigStreams)
 			}
 			return nil

@@ -385,3 +385,26 @@ func TestEnableExistingTopic(t *testing.T) {
 		t.Fatalf("versions %v", versions)
 	}
 }
+
+// TestPartitionMatchesKafka: a stream maps to the partition a Kafka
+// client's default partitioner picks for the key, so records produced
+// over Kafka with the stream id as key join the stream.
+func TestPartitionMatchesKafka(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := e.srv.Broker.CreateTopic("parts", 7, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	cl := e.srv.Client(t)
+	for i := 0; i < 40; i++ {
+		key := []byte("order-" + strconv.Itoa(i*7919))
+		r := &kgo.Record{Topic: "parts", Key: key}
+		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if want := eventstore.Partition(key, 7); r.Partition != want {
+			t.Fatalf("key %s: franz-go chose partition %d, Partition says %d", key, r.Partition, want)
+		}
+	}
+}
