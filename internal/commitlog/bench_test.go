@@ -209,3 +209,55 @@ func BenchmarkRecover(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAppendFsyncEach is the baseline group commit is measured
+// against: every appender fsyncs the segment itself after its write, with
+// no sharing (what "one fsync per append" costs on this disk).
+func BenchmarkAppendFsyncEach(b *testing.B) {
+	for _, writers := range []int{1, 16} {
+		b.Run(fmt.Sprintf("rec=1024/logs=1/writers=%d", writers), func(b *testing.B) {
+			o := DefaultOptions()
+			o.Sync = SyncNever
+			l, err := Open(b.TempDir(), o)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			bufs := make([][]byte, writers)
+			for w := range bufs {
+				bufs[w] = batchOfSize(benchBatchSize, 1024, 1)
+			}
+			b.SetBytes(int64(len(bufs[0])))
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			per := b.N / writers
+			for w := 0; w < writers; w++ {
+				n := per
+				if w == 0 {
+					n += b.N % writers
+				}
+				wg.Add(1)
+				go func(w, n int) {
+					defer wg.Done()
+					for i := 0; i < n; i++ {
+						if _, _, err := l.Write(bufs[w]); err != nil {
+							b.Error(err)
+							return
+						}
+						l.mu.RLock()
+						f := l.active().f
+						l.mu.RUnlock()
+						if err := f.Sync(); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}(w, n)
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "batches/s")
+		})
+	}
+}

@@ -3,7 +3,6 @@ package commitlog
 import (
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,106 +14,51 @@ type CommitterOptions struct {
 	Registerer prometheus.Registerer
 	// Logger receives fsync failures; nil discards them.
 	Logger *slog.Logger
-	// Parallelism is how many fsyncs of different logs may run at once;
-	// default 8. Devices with deep queues and journaling filesystems batch
-	// concurrent fsyncs, so parallel ones finish in about the time of one.
+	// Parallelism is how many logs may fsync at once; default 64. Devices
+	// with deep queues and journaling filesystems batch concurrent fsyncs,
+	// so parallel ones finish in about the time of one.
 	Parallelism int
 }
 
-// Committer performs group commit for every log of one data directory:
-// a pool of workers fsyncs logs that have waiters, each log at most once at
-// a time, so all appenders that wrote to a log while its previous fsync ran
-// share the next one. There are no rounds: a worker takes the next queued
-// log as soon as it is free. Safe for concurrent use.
+// Committer coordinates group commit for every log of one data directory.
+//
+// Group commit is leader-based: the first appender of a log that needs its
+// bytes durable fsyncs the segment on its own goroutine (no hand-off to a
+// background goroutine, so a lone producer pays one fsync and nothing more);
+// appenders that write while that fsync runs wait, and the first of them
+// leads the next fsync, which covers all of them. Each log is fsynced by at
+// most one goroutine at a time. The Committer bounds how many logs of the
+// data directory fsync at once (Parallelism), so thousands of partitions
+// cannot pin thousands of OS threads in fsync, and owns the metrics. Safe
+// for concurrent use.
 type Committer struct {
 	metrics *metrics
 	log     *slog.Logger
-
-	mu     sync.Mutex
-	cond   *sync.Cond // signalled when queue grows or closed is set
-	queue  []*Log     // logs with waiters, FIFO from head
-	head   int
-	closed bool
-
-	wg sync.WaitGroup
+	sem     chan struct{}
 }
 
-// NewCommitter starts the fsync workers; stop them with Close after every
-// log using the committer is closed.
+// NewCommitter returns a committer; Close it after every log using it is
+// closed.
 func NewCommitter(opts CommitterOptions) *Committer {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Parallelism <= 0 {
-		opts.Parallelism = 8
+		opts.Parallelism = 64
 	}
-	c := &Committer{metrics: newMetrics(opts.Registerer), log: opts.Logger}
-	c.cond = sync.NewCond(&c.mu)
-	c.wg.Add(opts.Parallelism)
-	for i := 0; i < opts.Parallelism; i++ {
-		go c.worker()
+	return &Committer{
+		metrics: newMetrics(opts.Registerer),
+		log:     opts.Logger,
+		sem:     make(chan struct{}, opts.Parallelism),
 	}
-	return c
 }
 
-// Close stops the workers after they drain the queue. Later WaitDurable
-// calls on logs using it fsync inline. Close is idempotent.
-func (c *Committer) Close() error {
-	c.mu.Lock()
-	c.closed = true
-	c.cond.Broadcast()
-	c.mu.Unlock()
-	c.wg.Wait()
-	return nil
-}
+// Close releases the committer. It holds no goroutines, so Close only
+// exists to keep the lifecycle explicit; it is idempotent.
+func (c *Committer) Close() error { return nil }
 
-// enqueue asks for an fsync of l; false means the committer is closed.
-func (c *Committer) enqueue(l *Log) bool {
-	if !l.queued.CompareAndSwap(false, true) {
-		return true
-	}
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		l.queued.Store(false)
-		return false
-	}
-	c.queue = append(c.queue, l)
-	c.mu.Unlock()
-	c.cond.Signal()
-	return true
-}
-
-func (c *Committer) worker() {
-	defer c.wg.Done()
-	c.mu.Lock()
-	for {
-		for c.head == len(c.queue) && !c.closed {
-			c.cond.Wait()
-		}
-		if c.head == len(c.queue) {
-			c.mu.Unlock()
-			return
-		}
-		l := c.queue[c.head]
-		c.queue[c.head] = nil
-		c.head++
-		switch {
-		case c.head == len(c.queue):
-			c.queue, c.head = c.queue[:0], 0
-		case c.head > 1024 && c.head > len(c.queue)/2:
-			n := copy(c.queue, c.queue[c.head:])
-			clear(c.queue[n:])
-			c.queue, c.head = c.queue[:n], 0
-		}
-		c.mu.Unlock()
-		l.queued.Store(false)
-		if err := l.syncOnce(); err != nil && err != ErrClosed {
-			c.log.Error("group commit fsync failed", "log", l.dir, "err", err)
-		}
-		c.mu.Lock()
-	}
-}
+func (c *Committer) acquire() { c.sem <- struct{}{} }
+func (c *Committer) release() { <-c.sem }
 
 // syncOnce fsyncs the active segment up to the current end and moves the
 // durable end (and, under SyncAlways, the high watermark). On failure the
@@ -199,13 +143,17 @@ func (l *Log) WaitDurable(next int64) error {
 		case next > l.next:
 			return fmt.Errorf("offset %d was never written or was lost (log end %d)", next, l.next)
 		}
-		if !l.committer.enqueue(l) {
+		if !l.syncing {
+			// Leader: fsync on this goroutine (no hand-off latency); the
+			// appenders that write meanwhile wait for the next leader.
+			l.syncing = true
 			l.mu.Unlock()
-			err := l.syncOnce()
+			l.committer.acquire()
+			l.syncOnce()
+			l.committer.release()
 			l.mu.Lock()
-			if err != nil {
-				return err
-			}
+			l.syncing = false
+			l.cond.Broadcast()
 			continue
 		}
 		l.cond.Wait()
@@ -237,7 +185,10 @@ func (l *Log) startFlusher() {
 			case <-quit:
 				return
 			case <-t.C:
-				if err := l.syncOnce(); err != nil && err != ErrClosed {
+				l.committer.acquire()
+				err := l.syncOnce()
+				l.committer.release()
+				if err != nil && err != ErrClosed {
 					l.log.Error("interval fsync failed", "err", err)
 				}
 			}

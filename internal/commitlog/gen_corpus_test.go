@@ -41,10 +41,40 @@ func TestSeedCorpus(t *testing.T) {
 				}
 				continue
 			}
-			got, err := os.ReadFile(path)
-			if err != nil || string(got) != content {
-				t.Errorf("seed %s missing or stale; run go test -run TestSeedCorpus -update-corpus", path)
-			}
+			checkSeed(t, path, content)
 		}
+	}
+	// FuzzRecoverIndex takes (.index, .timeindex) contents.
+	ih, th := indexHeader(idxMagic, idxEntrySize), indexHeader(tidxMagic, tidxEntrySize)
+	pairs := map[string][2][]byte{
+		"empty":         {{}, {}},
+		"short":         {ih[:5], th[:3]},
+		"headers":       {ih, th},
+		"valid":         {append(append([]byte(nil), ih...), putIdxEntry(nil, 0, 0)...), append(append([]byte(nil), th...), putTidxEntry(nil, 3, 0)...)},
+		"valid-garbage": {append(append(append([]byte(nil), ih...), putIdxEntry(nil, 0, 0)...), 0xff, 0xff, 0xff), append(append([]byte(nil), th...), 1, 2)},
+		"max-length":    {append(append([]byte(nil), ih...), putIdxEntry(nil, 1<<31, 1<<31)...), append(append([]byte(nil), th...), putTidxEntry(nil, 1<<62, 1<<31)...)},
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzRecoverIndex")
+	for name, p := range pairs {
+		path := filepath.Join(dir, name)
+		content := fmt.Sprintf("go test fuzz v1\n[]byte(%s)\n[]byte(%s)\n", strconv.Quote(string(p[0])), strconv.Quote(string(p[1])))
+		if *updateCorpus {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		checkSeed(t, path, content)
+	}
+}
+
+func checkSeed(t *testing.T, path, content string) {
+	t.Helper()
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != content {
+		t.Errorf("seed %s missing or stale; run go test -run TestSeedCorpus -update-corpus", path)
 	}
 }

@@ -9,13 +9,17 @@
 // segment; see docs/format/log.md for the byte layout.
 //
 // Durability follows Options.Sync. Under SyncAlways the high watermark is
-// the fsynced end, so consumers never read bytes a crash could take back,
-// and a Committer shared by every log of a data directory fsyncs each dirty
-// file once for all waiting appenders (group commit).
+// the fsynced end, so consumers never read bytes a crash could take back.
+// Group commit is leader-based: the first appender waiting in WaitDurable
+// fsyncs the segment for everyone who wrote before it started, and the
+// appenders that arrive meanwhile share the next fsync. A Committer shared
+// by every log of a data directory bounds concurrent fsyncs and holds the
+// metrics.
 //
 // Concurrency: every method is safe for concurrent use. Writes to one log
 // are serialized; reads run in parallel with each other and with writes.
-// Lock order: Log.syncMu → Log.mu → segment.imu → Committer.mu.
+// Lock order: Committer slot → Log.syncMu → Log.mu → segment.imu →
+// Log.loadedMu.
 //
 // Usage:
 //
@@ -76,10 +80,10 @@ type Log struct {
 	writeBroken    bool
 	syncErr        error
 	failEpoch      uint64
+	syncing        bool  // a WaitDurable caller is fsyncing as leader
 	pendingAppends int64 // appends since the last successful fsync
 
-	queued      atomic.Bool // in the committer's queue
-	flMu        sync.Mutex  // guards the flusher channels
+	flMu        sync.Mutex // guards the flusher channels
 	flusherQuit chan struct{}
 	flusherDone chan struct{}
 

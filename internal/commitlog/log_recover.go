@@ -226,7 +226,8 @@ func (l *Log) recoverTail(s *segment, idx, tidx []byte, why string) error {
 			startPos, startNext = end, next
 			break
 		}
-		idx = idx[:sortSearchIdx(idx, relK)-idxEntrySize]
+		// Drop the failed point and retry with the one before it.
+		idx = idx[:max(0, sortSearchIdx(idx, relK)-idxEntrySize)]
 	}
 	if startPos == 0 {
 		s.idx, s.tidx = s.idx[:0], s.tidx[:0]
