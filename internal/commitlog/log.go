@@ -18,8 +18,8 @@
 //
 // Concurrency: every method is safe for concurrent use. Writes to one log
 // are serialized; reads run in parallel with each other and with writes.
-// Lock order: Committer slot → Log.syncMu → Log.mu → segment.imu →
-// Log.loadedMu.
+// Lock order: Committer slot → Log.syncMu → Log.mu → Log.loadedMu →
+// segment.imu.
 //
 // Usage:
 //
