@@ -24,12 +24,13 @@ import (
 )
 
 // slowSyncFS is the OS filesystem with every fsync of a file whose name
-// ends in suffix ("" = every file) taking at least delay: a disk much
-// slower than the producers.
+// ends in suffix ("" = every file) taking at least delay, and each ReadAt
+// of such a file readDelay: a disk much slower than the producers.
 type slowSyncFS struct {
 	vfs.FS
-	delay  time.Duration
-	suffix string
+	delay     time.Duration
+	readDelay time.Duration
+	suffix    string
 }
 
 func (f slowSyncFS) OpenFile(name string, flag int, perm os.FileMode) (vfs.File, error) {
@@ -40,7 +41,7 @@ func (f slowSyncFS) OpenFile(name string, flag int, perm os.FileMode) (vfs.File,
 	if !strings.HasSuffix(name, f.suffix) {
 		return file, nil
 	}
-	return slowSyncFile{file, f.delay}, nil
+	return slowSyncFile{file, f.delay, f.readDelay}, nil
 }
 
 func (f slowSyncFS) Open(name string) (vfs.File, error) {
@@ -51,12 +52,19 @@ func (f slowSyncFS) Open(name string) (vfs.File, error) {
 	if !strings.HasSuffix(name, f.suffix) {
 		return file, nil
 	}
-	return slowSyncFile{file, f.delay}, nil
+	return slowSyncFile{file, f.delay, f.readDelay}, nil
 }
 
 type slowSyncFile struct {
 	vfs.File
-	delay time.Duration
+	delay, readDelay time.Duration
+}
+
+func (f slowSyncFile) ReadAt(b []byte, off int64) (int, error) {
+	if f.readDelay > 0 {
+		time.Sleep(f.readDelay)
+	}
+	return f.File.ReadAt(b, off)
 }
 
 func (f slowSyncFile) Sync() error {
@@ -146,7 +154,7 @@ func TestBackpressureBoundsMemory(t *testing.T) {
 	cfg.ProduceBytesBudget = budget
 	cfg.MaxInflightPerConn = 32
 	s := &server{cfg: cfg, log: slog.New(slog.DiscardHandler), started: time.Now(), serveErr: make(chan error, 4),
-		fs: slowSyncFS{vfs.OS(), syncDelay, ""}}
+		fs: slowSyncFS{FS: vfs.OS(), delay: syncDelay}}
 	if err := s.start(); err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func TestShutdownTimeoutCutsInflight(t *testing.T) {
 	const warning = "kafka requests still in flight at the shutdown timeout"
 	logs := &syncBuffer{}
 	s := &server{cfg: cfg, log: slog.New(slog.NewTextHandler(logs, nil)), started: time.Now(), serveErr: make(chan error, 4),
-		fs: slowSyncFS{vfs.OS(), time.Second, ".log"}}
+		fs: slowSyncFS{FS: vfs.OS(), delay: time.Second, suffix: ".log"}}
 	if err := s.start(); err != nil {
 		t.Fatal(err)
 	}
