@@ -21,6 +21,7 @@ import (
 	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/commitlog"
 	"github.com/eddy-streaming/eddy/internal/config"
+	"github.com/eddy-streaming/eddy/internal/eventstore"
 	"github.com/eddy-streaming/eddy/internal/group"
 	"github.com/eddy-streaming/eddy/internal/httpapi"
 	"github.com/eddy-streaming/eddy/internal/kafka"
@@ -104,6 +105,7 @@ type server struct {
 	meta   *meta.Store
 	broker *broker.Broker
 	groups *group.Coordinator
+	events *eventstore.Store
 	kafka  *kafka.Server
 	http   *httpapi.Server
 
@@ -260,6 +262,9 @@ func (s *server) start() error {
 	if err := s.startProducers(&kcfg); err != nil {
 		return err
 	}
+	if err := s.startEventStore(); err != nil {
+		return err
+	}
 	s.kafka = kafka.New(kcfg, s.broker)
 	if err := s.kafka.Listen(); err != nil {
 		return err
@@ -339,6 +344,11 @@ func (s *server) close(ctx context.Context) error {
 	if s.groups != nil {
 		if err := s.groups.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close group coordinator: %w", err))
+		}
+	}
+	if s.events != nil {
+		if err := s.events.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close event store: %w", err))
 		}
 	}
 	if s.broker != nil {

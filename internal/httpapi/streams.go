@@ -1,0 +1,300 @@
+package httpapi
+
+// Event-store routes (docs/http-api.md): append to and read a stream, and
+// Server-Sent-Events subscriptions to a stream or a whole topic.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/eddy-streaming/eddy/internal/broker"
+	"github.com/eddy-streaming/eddy/internal/eventstore"
+)
+
+func init() {
+	// Event-store and broker errors of these routes, ahead of the
+	// generic rules.
+	errorTable = append([]errorRule{
+		{is(eventstore.ErrWrongExpectedVersion), http.StatusConflict, "wrong_expected_version"},
+		{is(eventstore.ErrStreamNotFound), http.StatusNotFound, "stream_not_found"},
+		{is(eventstore.ErrInvalidStream), http.StatusBadRequest, "invalid_stream"},
+		{is(eventstore.ErrInvalidEvent), http.StatusBadRequest, "invalid_event"},
+		{is(eventstore.ErrInvalidExpectedVersion), http.StatusBadRequest, "invalid_expected_version"},
+		{is(eventstore.ErrNotStreamTopic), http.StatusBadRequest, "not_stream_topic"},
+		{is(eventstore.ErrClosed), http.StatusServiceUnavailable, "not_ready"},
+		{is(broker.ErrInvalidTopic), http.StatusBadRequest, "invalid_topic"},
+		{is(broker.ErrUnknownTopic), http.StatusNotFound, "topic_not_found"},
+		{is(broker.ErrMessageTooLarge), http.StatusRequestEntityTooLarge, "message_too_large"},
+		{is(broker.ErrClosed), http.StatusServiceUnavailable, "not_ready"},
+	}, errorTable...)
+}
+
+// StreamsOptions tunes the event-store routes.
+type StreamsOptions struct {
+	// MaxBodyBytes bounds an append request body; default 16 MiB. (The
+	// topic's max.message.bytes bounds the stored batch.)
+	MaxBodyBytes int64
+	// Heartbeat is the idle interval of SSE comment lines; default 15 s.
+	Heartbeat time.Duration
+	// Subscribe tunes subscriptions (buffer, slow-subscriber timeout).
+	Subscribe eventstore.SubscribeOptions
+}
+
+// RegisterStreams adds the event-store routes for es.
+func (s *Server) RegisterStreams(es *eventstore.Store, o StreamsOptions) {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 16 << 20
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 15 * time.Second
+	}
+	if o.Subscribe.SlowTimeout <= 0 {
+		o.Subscribe.SlowTimeout = 10 * time.Second
+	}
+	h := &streamRoutes{s: s, es: es, o: o, closing: make(chan struct{})}
+	// Subscriptions never finish on their own: end them when the server
+	// shuts down so Shutdown does not wait for them until its timeout.
+	var once sync.Once
+	s.srv.RegisterOnShutdown(func() { once.Do(func() { close(h.closing) }) })
+	s.Handle("POST /v1/topics/{topic}/streams/{stream}", h.append)
+	s.Handle("GET /v1/topics/{topic}/streams/{stream}", h.read)
+	s.Handle("GET /v1/topics/{topic}/streams/{stream}/subscribe", h.subscribeStream)
+	s.Handle("GET /v1/topics/{topic}/subscribe", h.subscribeTopic)
+}
+
+type streamRoutes struct {
+	s       *Server
+	es      *eventstore.Store
+	o       StreamsOptions
+	closing chan struct{}
+}
+
+// AppendRequest is the body of POST /v1/topics/{topic}/streams/{stream}.
+type AppendRequest struct {
+	// ExpectedVersion: "any" (default), "no_stream", "exists" or a number.
+	ExpectedVersion *eventstore.ExpectedVersion `json:"expectedVersion"`
+	Events          []eventstore.EventData      `json:"events"`
+}
+
+// WrongExpectedVersionBody is the 409 answer of an append.
+type WrongExpectedVersionBody struct {
+	Error    string                     `json:"error"`
+	Message  string                     `json:"message"`
+	Stream   string                     `json:"stream"`
+	Expected eventstore.ExpectedVersion `json:"expected"`
+	Actual   int64                      `json:"actual"`
+}
+
+func (h *streamRoutes) append(w http.ResponseWriter, r *http.Request) error {
+	topic, stream := r.PathValue("topic"), r.PathValue("stream")
+	if err := eventstore.ValidateStream(stream); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, h.o.MaxBodyBytes))
+	dec.DisallowUnknownFields()
+	var req AppendRequest
+	if err := dec.Decode(&req); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		if errors.Is(err, eventstore.ErrInvalidExpectedVersion) {
+			return err
+		}
+		return BadRequest("body", "malformed JSON (%v); send {\"expectedVersion\": \"any\"|\"no_stream\"|\"exists\"|N, \"events\": [{\"id\", \"type\", \"data\", \"metadata\"}]}", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return BadRequest("body", "trailing data after the JSON object")
+	}
+	exp := eventstore.Any
+	if req.ExpectedVersion != nil {
+		exp = *req.ExpectedVersion
+	}
+	res, err := h.es.Append(r.Context(), topic, stream, exp, req.Events)
+	var wev *eventstore.WrongExpectedVersionError
+	if errors.As(err, &wev) {
+		WriteJSON(w, http.StatusConflict, WrongExpectedVersionBody{Error: "wrong_expected_version", Message: wev.Error(),
+			Stream: wev.Stream, Expected: wev.Expected, Actual: wev.Actual})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func queryInt(r *http.Request, name string, def, min int64) (int64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < min {
+		return 0, BadRequest(name, "%q is not an integer >= %d", v, min)
+	}
+	return n, nil
+}
+
+func (h *streamRoutes) read(w http.ResponseWriter, r *http.Request) error {
+	topic, stream := r.PathValue("topic"), r.PathValue("stream")
+	if err := eventstore.ValidateStream(stream); err != nil {
+		return err
+	}
+	o := eventstore.ReadOptions{From: -1}
+	switch d := r.URL.Query().Get("direction"); d {
+	case "", "forward":
+	case "backward":
+		o.Backward = true
+	default:
+		return BadRequest("direction", "%q; use forward or backward", d)
+	}
+	var err error
+	if o.From, err = queryInt(r, "from", -1, 0); err != nil {
+		return err
+	}
+	limit, err := queryInt(r, "limit", eventstore.DefaultReadLimit, 1)
+	if err != nil {
+		return err
+	}
+	if limit > eventstore.MaxReadLimit {
+		return BadRequest("limit", "%d is above the maximum %d", limit, eventstore.MaxReadLimit)
+	}
+	o.Limit = int(limit)
+	page, err := h.es.Read(r.Context(), topic, stream, o)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, page)
+	return nil
+}
+
+// sse writes Server-Sent Events with heartbeats.
+type sse struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	o       StreamsOptions
+	closing <-chan struct{}
+}
+
+func (h *streamRoutes) startSSE(w http.ResponseWriter) *sse {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	e := &sse{w: w, rc: http.NewResponseController(w), o: h.o, closing: h.closing}
+	_ = e.rc.Flush()
+	return e
+}
+
+func (e *sse) write(s string) error {
+	// A reader that stops reading blocks the write; the deadline ends the
+	// connection instead of holding it forever.
+	_ = e.rc.SetWriteDeadline(time.Now().Add(e.o.Subscribe.SlowTimeout + 5*time.Second))
+	if _, err := io.WriteString(e.w, s); err != nil {
+		return err
+	}
+	return e.rc.Flush()
+}
+
+// run pumps a subscription into the response until it ends.
+func (e *sse) run(r *http.Request, sub *eventstore.Subscription) {
+	hb := time.NewTicker(e.o.Heartbeat)
+	defer hb.Stop()
+	last := ""
+	for {
+		select {
+		case d, ok := <-sub.C:
+			if !ok {
+				err := sub.Err()
+				if r.Context().Err() != nil {
+					return
+				}
+				reason := "error"
+				if errors.Is(err, eventstore.ErrSlowSubscriber) {
+					reason = "slow_subscriber"
+				} else if errors.Is(err, eventstore.ErrClosed) {
+					reason = "server_closing"
+				}
+				b, _ := json.Marshal(map[string]string{"reason": reason, "message": fmt.Sprint(err), "resumeFrom": last})
+				_ = e.write("event: dropped\ndata: " + string(b) + "\n\n")
+				return
+			}
+			b, err := json.Marshal(d.Event)
+			if err != nil {
+				return
+			}
+			if err := e.write("id: " + d.Resume + "\ndata: " + string(b) + "\n\n"); err != nil {
+				return
+			}
+			last = d.Resume
+		case <-hb.C:
+			if err := e.write(": heartbeat\n\n"); err != nil {
+				return
+			}
+		case <-e.closing:
+			_ = e.write("event: dropped\ndata: {\"reason\":\"server_closing\",\"resumeFrom\":" + strconv.Quote(last) + "}\n\n")
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+func lastEventID(r *http.Request) string {
+	if v := r.Header.Get("Last-Event-ID"); v != "" {
+		return strings.TrimSpace(v)
+	}
+	return r.URL.Query().Get("lastEventId")
+}
+
+func (h *streamRoutes) subscribeStream(w http.ResponseWriter, r *http.Request) error {
+	topic, stream := r.PathValue("topic"), r.PathValue("stream")
+	if err := eventstore.ValidateStream(stream); err != nil {
+		return err
+	}
+	from, err := queryInt(r, "from", 0, 0)
+	if err != nil {
+		return err
+	}
+	if id := lastEventID(r); id != "" {
+		v, err := strconv.ParseInt(id, 10, 64)
+		if err != nil || v < 0 {
+			return BadRequest("Last-Event-ID", "%q is not a stream version", id)
+		}
+		from = v + 1
+	}
+	sub, err := h.es.SubscribeStream(r.Context(), topic, stream, from, h.o.Subscribe)
+	if err != nil {
+		return err
+	}
+	h.startSSE(w).run(r, sub)
+	return nil
+}
+
+func (h *streamRoutes) subscribeTopic(w http.ResponseWriter, r *http.Request) error {
+	topic := r.PathValue("topic")
+	from, err := queryInt(r, "from", 0, 0)
+	if err != nil {
+		return err
+	}
+	var cur eventstore.Cursor
+	if id := lastEventID(r); id != "" {
+		if cur, err = eventstore.ParseCursor(id); err != nil {
+			return BadRequest("Last-Event-ID", "%v", err)
+		}
+	}
+	sub, err := h.es.SubscribeTopic(r.Context(), topic, cur, from, h.o.Subscribe)
+	if err != nil {
+		return err
+	}
+	h.startSSE(w).run(r, sub)
+	return nil
+}
