@@ -153,3 +153,49 @@ func TestConfluentKafkaManualCommitAcrossRestart(t *testing.T) {
 	}
 	waitLag(t, s, "billing", 0)
 }
+
+// testTwoMembers runs two consumers of one group from lib on a 4-partition
+// topic: both get partitions, and together they read every record.
+func testTwoMembers(t *testing.T, lib string) {
+	s := startServer(t)
+	requireGroups(t, s)
+	s.eddy(t, "", "topic", "create", "shared", "--partitions", "4")
+	var in strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&in, "k%d:%d\n", i, i)
+	}
+	s.eddy(t, in.String(), "produce", "shared", "--key-separator", ":")
+
+	r := s.python(t, "two_members.py", lib, s.kafkaAddr, "shared", "pair", "40")
+	var out struct {
+		Values      []string  `json:"values"`
+		Assignments [][]int32 `json:"assignments"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatalf("output %q: %v", r.stdout, err)
+	}
+	seen := map[string]int{}
+	for _, v := range out.Values {
+		seen[v]++
+	}
+	for i := range 40 {
+		if seen[strconv.Itoa(i)] != 1 {
+			t.Errorf("value %d read %d times", i, seen[strconv.Itoa(i)])
+		}
+	}
+	if len(out.Assignments) != 2 || len(out.Assignments[0]) == 0 || len(out.Assignments[1]) == 0 ||
+		len(out.Assignments[0])+len(out.Assignments[1]) != 4 {
+		t.Errorf("assignments %v, want the 4 partitions split over both members", out.Assignments)
+	}
+	waitLag(t, s, "pair", 0)
+}
+
+func TestKafkaPythonTwoMemberGroup(t *testing.T) {
+	needPython(t, "kafka")
+	testTwoMembers(t, "kafka-python")
+}
+
+func TestConfluentKafkaTwoMemberGroup(t *testing.T) {
+	needPython(t, "confluent_kafka")
+	testTwoMembers(t, "confluent")
+}
