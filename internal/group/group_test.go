@@ -289,6 +289,7 @@ func TestJoinValidation(t *testing.T) {
 	r = joinReq("", "range")
 	r.RequireKnownMemberID = false
 	ch := e.joinAsync(r)
+	waitFor(t, "rebalance started", func() bool { return e.describe("g").State == PreparingRebalance })
 	// The leader must rejoin to complete the rebalance.
 	lj := e.joinAsync(joinReq(first.MemberID))
 	a, b := recv(t, ch), recv(t, lj)
