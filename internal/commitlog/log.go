@@ -262,6 +262,9 @@ func (l *Log) closeLocked() error {
 		start := l.opts.Now()
 		if err := a.f.Sync(); err != nil {
 			errs = append(errs, fmt.Errorf("sync %s: %w", a.logPath, err))
+		} else {
+			// Appenders still in WaitDurable were made durable by this sync.
+			l.dur, l.durPos = l.next, a.size
 		}
 		l.metrics.fsync.Observe(l.opts.Now().Sub(start).Seconds())
 	}
