@@ -97,7 +97,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), metrics: m}
 	s.notReadyWhy.Store("starting")
-	s.notFound = m.instrument(unmatchedRoute, s.mux)
+	s.notFound = m.instrument(unmatchedRoute, http.HandlerFunc(s.unmatched))
 	s.srv = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -148,6 +148,32 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mux.ServeHTTP(w, r)
 }
+
+// unmatched answers a request no route matches in the error table's JSON
+// shape: ServeMux decides between 404 and 405 (setting Allow), and its
+// plain-text body is replaced.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
+	cw := &captureStatus{ResponseWriter: w}
+	s.mux.ServeHTTP(cw, r)
+	status, code := cw.status, "not_found"
+	switch status {
+	case http.StatusMethodNotAllowed:
+		code = "method_not_allowed"
+	case 0:
+		status = http.StatusNotFound
+	}
+	WriteJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)}})
+}
+
+// captureStatus records the status a handler sets and discards its body;
+// headers (such as Allow) pass through.
+type captureStatus struct {
+	http.ResponseWriter
+	status int
+}
+
+func (c *captureStatus) WriteHeader(code int)        { c.status = code }
+func (c *captureStatus) Write(b []byte) (int, error) { return len(b), nil }
 
 // Listen binds the listen address. After it returns, Addr is known and
 // connections queue until Serve runs.

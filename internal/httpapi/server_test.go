@@ -122,6 +122,33 @@ func TestRequestMetricsCountEveryRequest(t *testing.T) {
 	}
 }
 
+func TestUnmatchedRoutesAnswerJSON(t *testing.T) {
+	ts := startServer(t, nil)
+	for _, tt := range []struct {
+		method, path string
+		status       int
+		code         string
+	}{
+		{"GET", "/no/such/path", 404, "not_found"},
+		{"POST", "/healthz", 405, "method_not_allowed"},
+	} {
+		req, _ := http.NewRequest(tt.method, ts.base+tt.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var eb ErrorBody
+		err = json.NewDecoder(resp.Body).Decode(&eb)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != tt.status || eb.Error.Code != tt.code || resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s: %d %q (%v, %s), want %d %q JSON", tt.method, tt.path, resp.StatusCode, eb.Error.Code, err, resp.Header.Get("Content-Type"), tt.status, tt.code)
+		}
+		if tt.status == 405 && !strings.Contains(resp.Header.Get("Allow"), "GET") {
+			t.Errorf("405 lacks Allow: %q", resp.Header.Get("Allow"))
+		}
+	}
+}
+
 func TestErrorTable(t *testing.T) {
 	ts := startServer(t, nil)
 	tests := []struct {
