@@ -333,9 +333,10 @@ func (s *Store) rollBack(bucket []byte, end int64) (removed int, err error) {
 // pos is an event's place: version in its stream and offset in the log.
 type pos struct{ version, offset int64 }
 
-// streamPositions returns the stream's event count and up to limit
-// positions from version from, forward or backward (from < 0: the last).
-func (pi *partIndex) streamPositions(stream string, from int64, limit int, backward bool) (count int64, out []pos, err error) {
+// streamPositions returns the number of the stream's events below hw
+// (durable) and up to limit of their positions from version from, forward
+// or backward (from < 0: the last).
+func (pi *partIndex) streamPositions(stream string, from int64, limit int, backward bool, hw int64) (count int64, out []pos, err error) {
 	// Pending first, then bbolt: an entry leaves pending only after its
 	// flush committed, so it is in one of the two views.
 	pi.mu.Lock()
@@ -343,6 +344,12 @@ func (pi *partIndex) streamPositions(stream string, from int64, limit int, backw
 	var mem []pos
 	for _, e := range pi.pending {
 		if e.stream == stream {
+			if e.offset >= hw {
+				// Not durable: readers see the stream without it (and
+				// without every later event, which is not durable either).
+				count = min(count, e.version)
+				break
+			}
 			mem = append(mem, pos{e.version, e.offset})
 		}
 	}
@@ -378,11 +385,6 @@ func (pi *partIndex) streamPositions(stream string, from int64, limit int, backw
 		if events == nil {
 			return nil
 		}
-		if hb := b.Bucket(bktHeads); hb != nil {
-			if v, ok := getU64(hb.Get([]byte(stream))); ok && v > count {
-				count = v
-			}
-		}
 		c := events.Cursor()
 		n := 0
 		k, v := c.Seek(ekey(nil, stream, from))
@@ -397,6 +399,13 @@ func (pi *partIndex) streamPositions(stream string, from int64, limit int, backw
 		for ; k != nil && bytes.HasPrefix(k, prefix) && n < limit; n++ {
 			_, ver, ok := parseEkey(k)
 			off, ok2 := getU64(v)
+			if ver >= count {
+				if backward {
+					k, v = c.Prev()
+					continue
+				}
+				break
+			}
 			if !ok || !ok2 {
 				// Another stream whose name extends this prefix cannot
 				// match: the length prefix makes ekeys prefix-free.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/commitlog"
@@ -66,7 +67,11 @@ func (s *Store) Read(ctx context.Context, topic, stream string, o ReadOptions) (
 	if err != nil {
 		return Page{}, err
 	}
-	count, ps, err := pi.streamPositions(stream, o.From, o.Limit, o.Backward)
+	_, hw, _, err := s.b.Offsets(topic, part)
+	if err != nil {
+		return Page{}, err
+	}
+	count, ps, err := pi.streamPositions(stream, o.From, o.Limit, o.Backward, hw)
 	if err != nil {
 		return Page{}, err
 	}
@@ -106,7 +111,7 @@ func (s *Store) streamStart(pi *partIndex, stream string, count int64) (int64, e
 	lo, hi := int64(0), count // first version with offset >= logStart in [lo, hi]
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		_, ps, err := pi.streamPositions(stream, mid, 1, false)
+		_, ps, err := pi.streamPositions(stream, mid, 1, false, math.MaxInt64)
 		if err != nil {
 			return 0, err
 		}

@@ -48,6 +48,9 @@ func (r *Repository[A]) Load(ctx context.Context, id string) (agg A, version int
 			return agg, -1, fmt.Errorf("apply %s event %d of %s: %w", ev.Type, ev.Version, id, err)
 		}
 	}
+	// The version is that of the last event applied, so Save's expected
+	// version always matches the state decide saw.
+	version = -1
 	if len(evs) > 0 {
 		version = evs[len(evs)-1].Version
 	}

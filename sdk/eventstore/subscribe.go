@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +57,10 @@ func (c *Client) Subscribe(ctx context.Context, topic, stream string, o Subscrib
 		case o.NoReconnect:
 			return err
 		}
+		var apiErr *APIError
+		if errors.As(err, &apiErr) && apiErr.Status/100 == 4 {
+			return err
+		}
 		select {
 		case <-time.After(o.ReconnectDelay):
 		case <-ctx.Done():
@@ -69,24 +75,65 @@ func (e *handlerError) Error() string { return e.err.Error() }
 
 func (c *Client) subscribeOnce(ctx context.Context, topic, stream string, from int64, fn func(RecordedEvent) error) error {
 	u := c.streamURL(topic, stream) + "/subscribe?from=" + strconv.FormatInt(from, 10)
+	return c.sse(ctx, u, "", func(_ string, ev RecordedEvent) error { return fn(ev) })
+}
+
+// SubscribeTopic calls fn for every record of topic (all partitions, each
+// in order) from offset from on, then live, reconnecting after dropped
+// connections from the last delivered position. Records carry their
+// stream version when they have one, -1 otherwise.
+func (c *Client) SubscribeTopic(ctx context.Context, topic string, from int64, fn func(RecordedEvent) error) error {
+	u := c.base + "/v1/topics/" + url.PathEscape(topic) + "/subscribe?from=" + strconv.FormatInt(from, 10)
+	last := ""
+	for {
+		err := c.sse(ctx, u, last, func(id string, ev RecordedEvent) error {
+			if err := fn(ev); err != nil {
+				return &handlerError{err}
+			}
+			last = id
+			return nil
+		})
+		var he *handlerError
+		switch {
+		case errors.As(err, &he):
+			return he.err
+		case ctx.Err() != nil:
+			return ctx.Err()
+		}
+		var apiErr *APIError
+		if errors.As(err, &apiErr) && apiErr.Status/100 == 4 {
+			return err
+		}
+		select {
+		case <-time.After(500 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// sse reads one Server-Sent-Events response, calling fn per event.
+func (c *Client) sse(ctx context.Context, u, lastID string, fn func(id string, ev RecordedEvent) error) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Accept", "text/event-stream")
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("subscribe %s/%s: %w", topic, stream, err)
+		return fmt.Errorf("subscribe: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		var raw [4096]byte
-		n, _ := resp.Body.Read(raw[:])
-		return decodeError(resp.StatusCode, raw[:n])
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		return decodeError(resp.StatusCode, raw)
 	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 64<<20)
-	var event, data string
+	var id, event, data string
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
@@ -99,11 +146,13 @@ func (c *Client) subscribeOnce(ctx context.Context, topic, stream string, from i
 				if err := json.Unmarshal([]byte(data), &ev); err != nil {
 					return fmt.Errorf("decode event: %w", err)
 				}
-				if err := fn(ev); err != nil {
+				if err := fn(id, ev); err != nil {
 					return err
 				}
 			}
 			event, data = "", ""
+		case strings.HasPrefix(line, "id:"):
+			id = strings.TrimSpace(line[3:])
 		case strings.HasPrefix(line, "event:"):
 			event = strings.TrimSpace(line[6:])
 		case strings.HasPrefix(line, "data:"):
