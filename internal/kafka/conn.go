@@ -240,12 +240,14 @@ func (c *conn) writeLoop() {
 		case r.none || r.resp == nil:
 			c.s.metrics.observe(p.api.name, p.start)
 		default:
-			buf = appendResponse(buf[:0], p.corr, r.resp)
-			if _, err := c.nc.Write(buf); err != nil {
+			var n int64
+			var err error
+			buf, n, err = c.writeResponse(buf, p.corr, r.resp)
+			if err != nil {
 				c.debug("kafka write", "err", err)
 				failed = true
 			} else {
-				c.s.metrics.bytesOut.Add(float64(len(buf)))
+				c.s.metrics.bytesOut.Add(float64(n))
 				c.s.metrics.observe(p.api.name, p.start)
 			}
 			if cap(buf) > 1<<20 {
@@ -261,6 +263,21 @@ func (c *conn) writeLoop() {
 		}
 	}
 	c.deferred.Wait()
+}
+
+// writeResponse frames and writes one response, reusing buf; Fetch
+// responses send stored batches without copying them (writev).
+func (c *conn) writeResponse(buf []byte, corr int32, resp kmsg.Response) ([]byte, int64, error) {
+	if fr, ok := resp.(*kmsg.FetchResponse); ok {
+		if bufs, ok := appendFetchFrame(buf[:0], corr, fr); ok {
+			head := bufs[0][:0]
+			n, err := bufs.WriteTo(c.nc)
+			return head, n, err
+		}
+	}
+	buf = appendResponse(buf[:0], corr, resp)
+	n, err := c.nc.Write(buf)
+	return buf, int64(n), err
 }
 
 // appendResponse frames resp: size, correlation id, the response header's
