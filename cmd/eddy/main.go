@@ -46,6 +46,7 @@ func newRootCmd() *cobra.Command {
 		newProduceCmd(),
 		newConsumeCmd(),
 		newGroupCmd(),
+		newBenchCmd(),
 	)
 	return root
 }

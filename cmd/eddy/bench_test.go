@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eddy-streaming/eddy/internal/kafka/kafkatest"
+)
+
+// runBench runs `eddy bench ARGS --json` in-process against addr and
+// decodes the result.
+func runBench(t *testing.T, addr string, args ...string) (benchResult, string) {
+	t.Helper()
+	root := newRootCmd()
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs(append(append([]string{"bench"}, args...), "--brokers", addr, "--json", "--timeout", "10s"))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := root.ExecuteContext(ctx); err != nil {
+		t.Fatalf("eddy bench %s: %v\nstderr: %s", strings.Join(args, " "), err, errOut.String())
+	}
+	var res benchResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("decode %q: %v", out.String(), err)
+	}
+	return res, errOut.String()
+}
+
+func TestBenchScenarios(t *testing.T) {
+	srv := kafkatest.Start(t)
+
+	prod, _ := runBench(t, srv.Addr, "produce", "--topic", "b", "--partitions", "3", "--producers", "2",
+		"--records", "3000", "--record-size", "200", "--linger", "1ms")
+	if prod.Records != 3000 || prod.Bytes != 3000*200 || prod.Errors != 0 || prod.Truncated {
+		t.Fatalf("produce result: %+v", prod)
+	}
+	if prod.Partitions != 3 || prod.Latency == nil || prod.Latency.Count != 3000 || prod.Latency.P99ms <= 0 {
+		t.Fatalf("produce partitions/latency: %+v %+v", prod, prod.Latency)
+	}
+	if prod.RecordsPerSec <= 0 || prod.MBPerSec <= 0 {
+		t.Fatalf("produce rates: %+v", prod)
+	}
+
+	cons, _ := runBench(t, srv.Addr, "consume", "--topic", "b")
+	if cons.Records != 3000 || cons.Bytes != 3000*200 || cons.Truncated || cons.RecordSize != 200 {
+		t.Fatalf("consume result: %+v", cons)
+	}
+	grp, _ := runBench(t, srv.Addr, "consume", "--topic", "b", "--members", "2", "--records", "2000")
+	if grp.Records < 2000 || grp.Truncated {
+		t.Fatalf("group consume result: %+v", grp)
+	}
+
+	e2e, _ := runBench(t, srv.Addr, "e2e", "--topic", "e", "--rate", "2000", "--records", "1000", "--warmup", "100")
+	if e2e.Records != 1000 || e2e.Latency == nil || e2e.Latency.Count != 1000 || e2e.Truncated {
+		t.Fatalf("e2e result: %+v %+v", e2e, e2e.Latency)
+	}
+	// 1,100 records at 2,000/s take about 0.55 s to send.
+	if e2e.Seconds < 0.4 || e2e.Latency.MaxMs <= 0 {
+		t.Fatalf("e2e did not pace its sends: %+v", e2e)
+	}
+}
+
+func TestBenchDurationCapsAndProgress(t *testing.T) {
+	srv := kafkatest.Start(t)
+	start := time.Now()
+	res, stderr := runBench(t, srv.Addr, "produce", "--topic", "cap", "--records", "1000000000",
+		"--duration", "1500ms", "--progress", "500ms", "--topic-config", "eddy.fsync=never")
+	if el := time.Since(start); el > 20*time.Second {
+		t.Fatalf("--duration 1.5s run took %s", el)
+	}
+	if !res.Truncated || res.Records == 0 || res.Records >= 1000000000 || res.Errors != 0 {
+		t.Fatalf("capped result: %+v", res)
+	}
+	if !strings.Contains(stderr, "eddy bench produce:") || !strings.Contains(stderr, "records/s now") {
+		t.Fatalf("no progress line on stderr: %q", stderr)
+	}
+}
+
+func TestBenchHumanSummaryAndErrors(t *testing.T) {
+	srv := kafkatest.Start(t)
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&bytes.Buffer{})
+	root.SetArgs([]string{"bench", "produce", "--brokers", srv.Addr, "--records", "100", "--topic", "h", "--progress", "0"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !regexpLine(out.String(), `^produce: 100 records \(.*\) in [0-9.]+s: [0-9]+ records/s, [0-9.]+ MB/s$`) ||
+		!strings.Contains(out.String(), "ack latency (ms): p50") {
+		t.Fatalf("summary:\n%s", out.String())
+	}
+
+	for _, args := range [][]string{
+		{"bench", "produce", "--producers", "0"},
+		{"bench", "produce", "--acks", "1"}, // idempotence needs acks=all
+		{"bench", "e2e", "--record-size", "4"},
+		{"bench", "consume", "--members", "-1"},
+		{"bench", "produce", "--duration", "0s"},
+	} {
+		root := newRootCmd()
+		root.SetOut(&bytes.Buffer{})
+		root.SetErr(&bytes.Buffer{})
+		root.SetArgs(append(args, "--brokers", srv.Addr))
+		err := root.Execute()
+		if _, ok := errors.AsType[usageError](err); !ok {
+			t.Errorf("%v: got %v, want a usage error", args, err)
+		}
+	}
+
+	// Consuming a missing topic is an error, not a hang.
+	root = newRootCmd()
+	root.SetOut(&bytes.Buffer{})
+	root.SetErr(&bytes.Buffer{})
+	root.SetArgs([]string{"bench", "consume", "--brokers", srv.Addr, "--topic", "nothing-here"})
+	if err := root.Execute(); err == nil {
+		t.Fatal("consume of a missing topic succeeded")
+	}
+}
+
+func TestLatencyHist(t *testing.T) {
+	var h latencyHist
+	for i := 1; i <= 10000; i++ {
+		h.Record(time.Duration(i) * time.Microsecond)
+	}
+	for _, c := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 5 * time.Millisecond}, {0.99, 9900 * time.Microsecond}, {1, 10 * time.Millisecond}} {
+		got := h.Quantile(c.q)
+		if d := float64(got-c.want) / float64(c.want); d > 0.01 || d < -0.01 {
+			t.Errorf("q%.2f = %s, want %s ±1%%", c.q, got, c.want)
+		}
+	}
+	for _, v := range []int64{0, 1, 255, 256, 257, 1 << 20, 1<<40 + 12345} {
+		b := histBucket(v)
+		if got := histValue(b); float64(got-v) > 0.01*float64(v)+1 || float64(v-got) > 0.01*float64(v)+1 {
+			t.Errorf("bucket value of %d = %d", v, got)
+		}
+	}
+}
