@@ -47,6 +47,7 @@ func newRootCmd() *cobra.Command {
 		newConsumeCmd(),
 		newGroupCmd(),
 		newBenchCmd(),
+		newStreamCmd(),
 	)
 	return root
 }
