@@ -80,6 +80,7 @@ func waitLag(t *testing.T, s *server, group string, want int64) {
 }
 
 func TestCLIShellPipes(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	script := fmt.Sprintf(`set -eo pipefail
 seq 1 1000 | %[1]s produce nums --brokers %[2]s
@@ -95,6 +96,7 @@ seq 1 1000 | %[1]s produce nums --brokers %[2]s
 }
 
 func TestCLIExitCodes(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	r := runCmd(t, 30*time.Second, "", eddyBin, "produce")
 	if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "produce") {
@@ -187,6 +189,7 @@ func interrupt(t *testing.T, cmd *exec.Cmd, stdout io.Reader, stderr *strings.Bu
 }
 
 func TestCLIConsumeFollowsAndExitsOnSIGINT(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	s.eddy(t, "", "topic", "create", "live", "--partitions", "2")
 	s.eddy(t, "old\n", "produce", "live")
@@ -206,6 +209,7 @@ func TestCLIConsumeFollowsAndExitsOnSIGINT(t *testing.T) {
 }
 
 func TestCLIConsumeGroupCommitsOnSIGINT(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	requireGroups(t, s)
 	s.eddy(t, "", "topic", "create", "gsig", "--partitions", "2")
@@ -225,6 +229,7 @@ func TestCLIConsumeGroupCommitsOnSIGINT(t *testing.T) {
 }
 
 func TestCLIProduceExitsOnSIGINT(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	s.eddy(t, "", "topic", "create", "typed", "--partitions", "1")
 	cmd := exec.Command(eddyBin, "produce", "typed", "--brokers", s.kafkaAddr)

@@ -25,6 +25,7 @@ type kcatMetadata struct {
 }
 
 func TestKcatProduceConsumeMetadata(t *testing.T) {
+	t.Parallel()
 	needKcat(t)
 	s := startServer(t)
 	s.eddy(t, "", "topic", "create", "kc", "--partitions", "3")
@@ -106,6 +107,7 @@ func TestKcatProduceConsumeMetadata(t *testing.T) {
 }
 
 func TestKcatCompression(t *testing.T) {
+	t.Parallel()
 	needKcat(t)
 	s := startServer(t)
 	s.eddy(t, "", "topic", "create", "kz", "--partitions", "1")
@@ -131,6 +133,7 @@ func TestKcatCompression(t *testing.T) {
 }
 
 func TestKcatGroup(t *testing.T) {
+	t.Parallel()
 	needKcat(t)
 	s := startServer(t)
 	requireGroups(t, s)

@@ -50,6 +50,7 @@ func checkNumbered(t *testing.T, s *server, topic string, total int) {
 }
 
 func TestKafkaPythonProducerCodecsAndAcks(t *testing.T) {
+	t.Parallel()
 	needPython(t, "kafka")
 	s := startServer(t)
 	s.eddy(t, "", "topic", "create", "kp", "--partitions", "2")
@@ -64,6 +65,7 @@ func TestKafkaPythonProducerCodecsAndAcks(t *testing.T) {
 }
 
 func TestConfluentProducerCodecsAndIdempotence(t *testing.T) {
+	t.Parallel()
 	needPython(t, "confluent_kafka")
 	s := startServer(t)
 	s.eddy(t, "", "topic", "create", "cp", "--partitions", "3")

@@ -16,6 +16,7 @@ type order struct {
 }
 
 func TestKafkaPythonTutorialProducerAssignedConsumer(t *testing.T) {
+	t.Parallel()
 	needPython(t, "kafka")
 	s := startServer(t)
 	const n = 25
@@ -65,6 +66,7 @@ func TestKafkaPythonTutorialProducerAssignedConsumer(t *testing.T) {
 }
 
 func TestKafkaPythonAssignedConsumerMultiPartition(t *testing.T) {
+	t.Parallel()
 	needPython(t, "kafka")
 	s := startServer(t)
 	s.eddy(t, "", "topic", "create", "multi", "--partitions", "4")
@@ -100,6 +102,7 @@ func TestKafkaPythonAssignedConsumerMultiPartition(t *testing.T) {
 }
 
 func TestKafkaPythonTutorialGroupConsumer(t *testing.T) {
+	t.Parallel()
 	needPython(t, "kafka")
 	s := startServer(t)
 	requireGroups(t, s)
@@ -125,6 +128,7 @@ func TestKafkaPythonTutorialGroupConsumer(t *testing.T) {
 }
 
 func TestConfluentKafkaManualCommitAcrossRestart(t *testing.T) {
+	t.Parallel()
 	needPython(t, "confluent_kafka")
 	s := startServer(t)
 	requireGroups(t, s)
@@ -191,11 +195,13 @@ func testTwoMembers(t *testing.T, lib string) {
 }
 
 func TestKafkaPythonTwoMemberGroup(t *testing.T) {
+	t.Parallel()
 	needPython(t, "kafka")
 	testTwoMembers(t, "kafka-python")
 }
 
 func TestConfluentKafkaTwoMemberGroup(t *testing.T) {
+	t.Parallel()
 	needPython(t, "confluent_kafka")
 	testTwoMembers(t, "confluent")
 }
