@@ -91,6 +91,9 @@ type Store struct {
 		closed bool
 	}
 	enableMu sync.Mutex
+	// flushMu serializes flushes: two must not both write, then both drop,
+	// the same pending entries. Never held while calling the broker.
+	flushMu sync.Mutex
 
 	appends, conflicts prometheus.Counter
 
@@ -227,13 +230,22 @@ func (s *Store) Flush() error {
 		parts = append(parts, pi)
 	}
 	s.mu.RUnlock()
-	var jobs []flushJob
-	for _, pi := range parts {
+	hws := make([]int64, len(parts))
+	for i, pi := range parts {
 		_, hw, _, err := s.b.Offsets(pi.topic, pi.part)
 		if err != nil {
+			hw = -1
+		}
+		hws[i] = hw
+	}
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	var jobs []flushJob
+	for i, pi := range parts {
+		if hws[i] < 0 {
 			continue
 		}
-		if j, ok := pi.prepareFlush(hw); ok {
+		if j, ok := pi.prepareFlush(hws[i]); ok {
 			jobs = append(jobs, j)
 		}
 	}
@@ -397,6 +409,8 @@ func (s *Store) enablePartition(t broker.TopicInfo, part int32) error {
 
 // flushOne flushes one partition's entries below hw (catch-up: all durable).
 func (s *Store) flushOne(pi *partIndex, hw int64) error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
 	j, ok := pi.prepareFlush(hw)
 	if !ok {
 		return nil

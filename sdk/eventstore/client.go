@@ -362,3 +362,6 @@ func decodeError(status int, raw []byte) error {
 	}
 	return apiErr
 }
+
+// BaseURL returns the server URL the client was made with.
+func (c *Client) BaseURL() string { return c.base }
