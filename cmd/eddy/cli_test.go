@@ -74,6 +74,7 @@ func sortedLines(s string) []string {
 }
 
 func TestTopicLifecycle(t *testing.T) {
+	t.Parallel()
 	addr := startServer(t)
 
 	r := mustRun(t, addr, "", "topic", "create", "orders", "--partitions", "3", "--config", "retention.ms=3600000")
@@ -135,6 +136,7 @@ func TestTopicLifecycle(t *testing.T) {
 }
 
 func TestProduceConsume(t *testing.T) {
+	t.Parallel()
 	addr := startServer(t)
 	mustRun(t, addr, "", "topic", "create", "events", "--partitions", "3")
 
@@ -222,6 +224,7 @@ func TestProduceConsume(t *testing.T) {
 }
 
 func TestProduceCodecsAndAcks(t *testing.T) {
+	t.Parallel()
 	addr := startServer(t)
 	mustRun(t, addr, "", "topic", "create", "codecs", "--partitions", "1")
 	var want []string
@@ -239,6 +242,7 @@ func TestProduceCodecsAndAcks(t *testing.T) {
 }
 
 func TestProduceLargeAndEmptyRecords(t *testing.T) {
+	t.Parallel()
 	addr := startServer(t)
 	mustRun(t, addr, "", "topic", "create", "big", "--partitions", "1")
 	large := strings.Repeat("x", 900<<10)
@@ -250,6 +254,7 @@ func TestProduceLargeAndEmptyRecords(t *testing.T) {
 }
 
 func TestProduceAutoCreatesTopic(t *testing.T) {
+	t.Parallel()
 	addr := startServer(t)
 	mustRun(t, addr, "hello\n", "produce", "fresh-topic")
 	r := mustRun(t, addr, "", "consume", "fresh-topic", "--from-beginning", "--count", "1")
@@ -259,6 +264,7 @@ func TestProduceAutoCreatesTopic(t *testing.T) {
 }
 
 func TestConsumeErrors(t *testing.T) {
+	t.Parallel()
 	addr := startServer(t)
 	mustRun(t, addr, "", "topic", "create", "one", "--partitions", "1")
 	if r := runCLI(t, addr, "", "consume", "missing", "--count", "1"); r.code() != 1 || !strings.Contains(r.err.Error(), `topic "missing" does not exist`) {
@@ -270,6 +276,7 @@ func TestConsumeErrors(t *testing.T) {
 }
 
 func TestProduceMissingSeparator(t *testing.T) {
+	t.Parallel()
 	addr := startServer(t)
 	mustRun(t, addr, "", "topic", "create", "sep", "--partitions", "1")
 	r := runCLI(t, addr, "a:1\nno-separator\nb:2\n", "produce", "sep", "--key-separator", ":")
@@ -283,6 +290,7 @@ func TestProduceMissingSeparator(t *testing.T) {
 }
 
 func TestServerDown(t *testing.T) {
+	t.Parallel()
 	addr := closedAddr(t)
 	start := time.Now()
 	r := runCLI(t, addr, "", "topic", "list", "--timeout", "2s")
@@ -299,6 +307,7 @@ func TestServerDown(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"topic"},
 		{"topic", "frobnicate"},
@@ -342,6 +351,7 @@ func TestBrokersFromEnv(t *testing.T) {
 }
 
 func TestProduceErrorsFromServer(t *testing.T) {
+	t.Parallel()
 	addr := startEddy(t, t.TempDir(), "--auto-create-topics=false").started("kafka_addr")
 	start := time.Now()
 	r := runCLI(t, addr, "x\n", "produce", "not-there")

@@ -55,6 +55,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestGroupConsumeDescribeReset(t *testing.T) {
+	t.Parallel()
 	addr := startServer(t)
 	requireGroups(t, addr)
 	mustRun(t, addr, "", "topic", "create", "gevents", "--partitions", "2")
@@ -186,6 +187,7 @@ func TestGroupConsumeDescribeReset(t *testing.T) {
 }
 
 func TestGroupUsageErrors(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"group"},
 		{"group", "describe"},
