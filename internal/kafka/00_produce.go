@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -27,7 +28,9 @@ import (
 //     durability (eddy.fsync=always: a group-commit fsync) happens in a
 //     deferred reply, so pipelined produce requests share fsyncs.
 //   - acks=0: no response, but the request still holds its produce budget
-//     until durable, so acks=0 producers are throttled by the disk too.
+//     until durable, so acks=0 producers are throttled by the disk too. If
+//     any partition failed the connection is closed instead, as Kafka does,
+//     so the producer notices.
 //   - acks other than -1, 0, 1: INVALID_REQUIRED_ACKS.
 //   - LogAppendTime topics return the stamped time (v2+).
 //
@@ -88,9 +91,21 @@ func handleProduce(_ context.Context, s *Server, req *Request) Reply {
 			s.countErr(req, p.ErrorCode)
 		}
 	}
+	// acks=0 gets no answer; when something failed Kafka closes the
+	// connection instead, so the producer notices and refreshes metadata.
+	noAck := func() Reply {
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if p.ErrorCode != 0 {
+					return CloseConn(fmt.Errorf("acks=0 produce failed on %s-%d: %s", t.Topic, p.Partition, kerr.ErrorForCode(p.ErrorCode)))
+				}
+			}
+		}
+		return NoResponse()
+	}
 	if len(waits) == 0 {
 		if r.Acks == 0 {
-			return NoResponse()
+			return noAck()
 		}
 		return Respond(resp)
 	}
@@ -107,7 +122,7 @@ func handleProduce(_ context.Context, s *Server, req *Request) Reply {
 			}
 		}
 		if r.Acks == 0 {
-			return NoResponse()
+			return noAck()
 		}
 		return Respond(resp)
 	})

@@ -185,9 +185,27 @@ func TestProduceErrors(t *testing.T) {
 	if p := produce(9, "small", good, 5); p.ErrorCode != kerr.InvalidRequiredAcks.Code {
 		t.Fatalf("acks 5: %+v", p)
 	}
-	// Nothing but the first good batch was stored.
-	if _, hw, _, _ := srv.Broker.Offsets("small", 0); hw != 2 {
-		t.Fatalf("high watermark %d, want 2", hw)
+	// acks=0: a success is silent (the next request is answered), a
+	// failure closes the connection as Kafka does.
+	ack0 := dialRaw(t, srv.Addr)
+	req0 := kmsg.NewPtrProduceRequest()
+	req0.Acks = 0
+	rt0 := kmsg.NewProduceRequestTopic()
+	rt0.Topic = "small"
+	rp0 := kmsg.NewProduceRequestTopicPartition()
+	rp0.Records = makeBatch(1000, "z")
+	rt0.Partitions = append(rt0.Partitions, rp0)
+	req0.Topics = append(req0.Topics, rt0)
+	ack0.send(req0, 9)
+	if r := ack0.roundTrip(kmsg.NewPtrApiVersionsRequest(), 0).(*kmsg.ApiVersionsResponse); r.ErrorCode != 0 {
+		t.Fatalf("after acks=0: %d", r.ErrorCode)
+	}
+	req0.Topics[0].Topic = "nope"
+	ack0.send(req0, 9)
+	ack0.expectClosed()
+	// Nothing but the good batches was stored.
+	if _, hw, _, _ := srv.Broker.Offsets("small", 0); hw != 3 {
+		t.Fatalf("high watermark %d, want 3", hw)
 	}
 
 	// Metadata: invalid names and unknown topics with auto-create off.
@@ -213,7 +231,7 @@ func TestProduceErrors(t *testing.T) {
 	ft.Partitions = append(ft.Partitions, fp)
 	fr.Topics = append(fr.Topics, ft)
 	resp := rc.roundTrip(fr, 11).(*kmsg.FetchResponse)
-	if p := resp.Topics[0].Partitions[0]; p.ErrorCode != kerr.OffsetOutOfRange.Code || p.HighWatermark != 2 {
+	if p := resp.Topics[0].Partitions[0]; p.ErrorCode != kerr.OffsetOutOfRange.Code || p.HighWatermark != 3 {
 		t.Fatalf("out of range: %+v", p)
 	}
 	fr.SessionID = 12345

@@ -224,10 +224,15 @@ func (c *conn) writeLoop() {
 		buf    []byte
 		failed bool
 	)
+	forced := false
 	for p := range c.queue {
 		r := p.reply
-		if p.later != nil {
-			r = <-p.later
+		if p.later != nil && !forced {
+			select {
+			case r = <-p.later:
+			case <-c.s.forced:
+				forced, failed = true, true
+			}
 		}
 		if failed {
 			c.s.budget.release(p.budgeted)
@@ -262,7 +267,9 @@ func (c *conn) writeLoop() {
 			_ = c.nc.Close()
 		}
 	}
-	c.deferred.Wait()
+	if !forced {
+		c.deferred.Wait()
+	}
 }
 
 // writeResponse frames and writes one response, reusing buf; Fetch

@@ -123,12 +123,16 @@ type Server struct {
 	connWG   sync.WaitGroup
 	acceptWG sync.WaitGroup
 	served   chan struct{}
+	// forced is closed when Shutdown's deadline passes: writers stop
+	// waiting for deferred replies (a handler that ignores its ctx must
+	// not hold shutdown hostage).
+	forced chan struct{}
 }
 
 // New returns a Server for b. It does not listen yet.
 func New(cfg Config, b *broker.Broker) *Server {
 	cfg.setDefaults()
-	s := &Server{cfg: cfg, b: b, log: cfg.Logger, served: make(chan struct{})}
+	s := &Server{cfg: cfg, b: b, log: cfg.Logger, served: make(chan struct{}), forced: make(chan struct{})}
 	if cfg.ProduceBytesBudget > 0 {
 		s.budget = newBudget(cfg.ProduceBytesBudget)
 	}
@@ -292,6 +296,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		err = ctx.Err()
+		close(s.forced)
 		s.mu.Lock()
 		for c := range s.mu.conns {
 			_ = c.nc.Close()
