@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -406,5 +407,70 @@ func TestPartitionMatchesKafka(t *testing.T) {
 		if want := eventstore.Partition(key, 7); r.Partition != want {
 			t.Fatalf("key %s: franz-go chose partition %d, Partition says %d", key, r.Partition, want)
 		}
+	}
+}
+
+// TestRetentionStreamStart: when retention deleted a stream's oldest
+// events, a read returns what is left and says where the stream starts;
+// versions keep counting.
+func TestRetentionStreamStart(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.srv.Broker.CreateTopic("ret", 1, map[string]string{broker.ConfigStreams: "true",
+		broker.ConfigSegmentBytes: "1024", broker.ConfigRetentionBytes: "2048"}, false); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 40; i++ {
+		if _, err := e.es.Append(ctx, "ret", "s", eventstore.ExpectedVersion(i-1), evs(fmt.Sprint("e", i), 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e.srv.Broker.EnforceRetention() == 0 {
+		t.Fatal("retention deleted nothing")
+	}
+	page, err := e.es.Read(ctx, "ret", "s", eventstore.ReadOptions{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.StreamStart == 0 || page.Version != 39 || len(page.Events) != int(40-page.StreamStart) || page.Events[0].Version != page.StreamStart {
+		t.Fatalf("after retention: start %d version %d, %d events from %d", page.StreamStart, page.Version, len(page.Events), page.Events[0].Version)
+	}
+	if res, err := e.es.Append(ctx, "ret", "s", 39, evs("late", 1)); err != nil || res.FirstVersion != 40 {
+		t.Fatalf("append after retention: %+v, %v", res, err)
+	}
+}
+
+// TestCompressedKafkaProduce: compressed batches from Kafka producers are
+// decompressed to index their keys and check their headers.
+func TestCompressedKafkaProduce(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := e.es.Append(ctx, "zs", "k", eventstore.NoStream, evs("a", 1)); err != nil {
+		t.Fatal(err)
+	}
+	for _, codec := range []kgo.CompressionCodec{kgo.GzipCompression(), kgo.SnappyCompression(), kgo.Lz4Compression(), kgo.ZstdCompression()} {
+		cl := e.srv.Client(t, kgo.ProducerBatchCompression(codec), kgo.ProducerLinger(50*time.Millisecond))
+		head, _ := e.es.Head("zs", "k")
+		val := []byte(strings.Repeat(`{"x":"compressible"}`, 50))
+		var recs []*kgo.Record
+		for i := 0; i < 5; i++ {
+			recs = append(recs, &kgo.Record{Topic: "zs", Key: []byte("k"), Value: val,
+				Headers: []kgo.RecordHeader{{Key: "eddy-expected-version", Value: []byte(strconv.FormatInt(head+int64(i), 10))}}})
+		}
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatalf("%v: %v", codec, err)
+		}
+		if v, _ := e.es.Head("zs", "k"); v != head+5 {
+			t.Fatalf("%v: head %d, want %d", codec, v, head+5)
+		}
+		stale := &kgo.Record{Topic: "zs", Key: []byte("k"), Value: val, Headers: []kgo.RecordHeader{{Key: "eddy-expected-version", Value: []byte("0")}}}
+		if err := cl.ProduceSync(ctx, stale).FirstErr(); !errors.Is(err, kerrInvalidRecord) {
+			t.Fatalf("%v: stale compressed produce: %v", codec, err)
+		}
+	}
+	page, err := e.es.Read(ctx, "zs", "k", eventstore.ReadOptions{Limit: 1000})
+	if err != nil || len(page.Events) != 21 {
+		t.Fatalf("read: %d events, %v", len(page.Events), err)
 	}
 }

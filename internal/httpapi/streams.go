@@ -127,8 +127,21 @@ func (h *streamRoutes) append(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, res)
+	writeCompactJSON(w, http.StatusOK, res)
 	return nil
+}
+
+// writeCompactJSON is WriteJSON without indentation, for the event-store
+// hot paths (appends, reads).
+func writeCompactJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		WriteJSON(w, status, v)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
 }
 
 func queryInt(r *http.Request, name string, def, min int64) (int64, error) {
@@ -172,7 +185,7 @@ func (h *streamRoutes) read(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, page)
+	writeCompactJSON(w, http.StatusOK, page)
 	return nil
 }
 
