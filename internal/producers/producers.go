@@ -42,6 +42,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -372,44 +373,82 @@ func (s *partState) expire(now time.Time, d time.Duration) {
 	}
 }
 
+// DefaultRebuildTail is how many offsets below each high watermark Rebuild
+// scans by default. A retry that a restart interrupts repeats one of the
+// producer's last few batches, which sit at the very end of the log; the
+// bound keeps startup cheap on large logs.
+const DefaultRebuildTail = 10_000
+
 // Rebuild restores producer state from the tail of every partition of b:
-// the batches of the last tail offsets before each high watermark (default
-// 100,000 when tail <= 0). Call it before serving appends. Producers whose
-// batches all lie before the tail are treated as unknown (accepted at any
-// sequence), as Kafka treats producers whose state expired.
+// the batches of the last tail offsets before each high watermark
+// (DefaultRebuildTail when tail <= 0), four partitions at a time. Call it
+// before serving appends. Producers whose batches all lie before the tail
+// are treated as unknown (accepted at any sequence), as Kafka treats
+// producers whose state expired.
 func (m *Manager) Rebuild(b *broker.Broker, tail int64) error {
 	if tail <= 0 {
-		tail = 100_000
+		tail = DefaultRebuildTail
 	}
+	start := time.Now()
 	now := m.cfg.Now()
-	var batches int
-	for _, ps := range b.Partitions() {
-		from := ps.HighWatermark - tail
-		if from < ps.LogStartOffset {
-			from = ps.LogStartOffset
-		}
-		if from >= ps.HighWatermark {
-			continue
-		}
-		s := m.state(ps.Topic, ps.Partition)
-		s.mu.Lock()
-		err := b.ScanBatches(ps.Topic, ps.Partition, from, func(h commitlog.BatchHeader, _ []byte) error {
-			if h.ProducerID < 0 || h.Attributes&commitlog.AttrControl != 0 {
-				return nil
+	var batches atomic.Int64
+	parts := b.Partitions()
+	work := make(chan broker.PartitionStats)
+	errs := make(chan error, len(parts))
+	var wg sync.WaitGroup
+	for range min(4, len(parts)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ps := range work {
+				errs <- m.rebuildPartition(b, ps, tail, now, &batches)
 			}
-			at := int64(-1)
-			if h.Attributes&commitlog.AttrTimestampLogAppend != 0 {
-				at = h.MaxTimestamp
-			}
-			s.record(&h, h.BaseOffset, at, now)
-			batches++
-			return nil
-		})
-		s.mu.Unlock()
+		}()
+	}
+	for _, ps := range parts {
+		work <- ps
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
 		if err != nil {
-			return fmt.Errorf("rebuild producer state of %s-%d: %w", ps.Topic, ps.Partition, err)
+			all = append(all, err)
 		}
 	}
-	m.log.Info("producer state rebuilt", "batches", batches)
+	if err := errors.Join(all...); err != nil {
+		return err
+	}
+	m.log.Info("producer state rebuilt", "partitions", len(parts), "batches", batches.Load(), "took", time.Since(start).Round(time.Microsecond).String())
+	return nil
+}
+
+func (m *Manager) rebuildPartition(b *broker.Broker, ps broker.PartitionStats, tail int64, now time.Time, batches *atomic.Int64) error {
+	from := ps.HighWatermark - tail
+	if from < ps.LogStartOffset {
+		from = ps.LogStartOffset
+	}
+	if from >= ps.HighWatermark {
+		return nil
+	}
+	s := m.state(ps.Topic, ps.Partition)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := b.ScanBatches(ps.Topic, ps.Partition, from, func(h commitlog.BatchHeader, _ []byte) error {
+		if h.ProducerID < 0 || h.Attributes&commitlog.AttrControl != 0 {
+			return nil
+		}
+		at := int64(-1)
+		if h.Attributes&commitlog.AttrTimestampLogAppend != 0 {
+			at = h.MaxTimestamp
+		}
+		s.record(&h, h.BaseOffset, at, now)
+		batches.Add(1)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("rebuild producer state of %s-%d: %w", ps.Topic, ps.Partition, err)
+	}
 	return nil
 }

@@ -55,7 +55,7 @@ func hdr(t *testing.T, b []byte) []commitlog.BatchHeader {
 	return hs
 }
 
-func newManager(t *testing.T, dir string) (*Manager, *meta.Store) {
+func newManager(t testing.TB, dir string) (*Manager, *meta.Store) {
 	t.Helper()
 	s, err := meta.Open(filepath.Join(dir, "meta.db"))
 	if err != nil {
@@ -171,7 +171,7 @@ func TestSequenceChecks(t *testing.T) {
 	}
 }
 
-func openBroker(t *testing.T, dir string, s *meta.Store) *broker.Broker {
+func openBroker(t testing.TB, dir string, s *meta.Store) *broker.Broker {
 	t.Helper()
 	cfg := broker.DefaultConfig()
 	cfg.DataDir = filepath.Join(dir, "data")
