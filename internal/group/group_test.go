@@ -747,12 +747,18 @@ func TestStableGroupOffsetsDoNotExpire(t *testing.T) {
 	if err != nil || errs[0] != nil {
 		t.Fatal(errs, err)
 	}
+	// An offset for a topic the group does not subscribe to (u).
+	errs, err = e.c.Commit(ctx(t), CommitRequest{Group: "g", MemberID: a.MemberID, Generation: a.Generation, Offsets: []CommitOffset{{Topic: "u", Offset: 1}}})
+	if err != nil || errs[0] != nil {
+		t.Fatal(errs, err)
+	}
 	clk.advance(10 * time.Hour)
 	if err := e.c.ExpireOffsets(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := e.c.Fetch(ctx(t), "g", nil); len(got) != 1 {
-		t.Fatalf("offsets of a live group expired: %v", got)
+	got, _ := e.c.Fetch(ctx(t), "g", nil)
+	if len(got) != 1 || got[0].Topic != "t" {
+		t.Fatalf("live group offsets after expiry: %v (want only the subscribed topic's)", got)
 	}
 }
 

@@ -398,7 +398,9 @@ func (g *group) deleteDurably() error {
 }
 
 // expire deletes offsets of a group that has been empty for the retention
-// period and drops an empty group left with nothing. It runs from the
+// period (and, in a Stable consumer group, offsets of topics no member
+// subscribes to that were committed longer ago than the retention period,
+// KIP-496), and drops an empty group left with nothing. It runs from the
 // retention loop.
 func (g *group) expire(ctx context.Context) error {
 	if err := g.commitMu.lock(ctx); err != nil {
@@ -409,10 +411,21 @@ func (g *group) expire(ctx context.Context) error {
 	var del []tp
 	var drop bool
 	err := g.run(ctx, func() {
+		now := g.now()
 		if g.state != Empty {
+			// KIP-496: a live consumer group's offsets for topics no
+			// member subscribes to any more expire from their commit.
+			if g.state != Stable || g.protocolType != "consumer" {
+				return
+			}
+			subscribed := g.subscribedTopics()
+			for k, o := range g.offsets {
+				if !subscribed[k.topic] && now.Sub(o.commitTime) >= retention {
+					del = append(del, k)
+				}
+			}
 			return
 		}
-		now := g.now()
 		for k, o := range g.offsets {
 			base := o.commitTime
 			if g.emptySince.After(base) {
