@@ -174,7 +174,8 @@ func counter(reg prometheus.Registerer, name, help string) prometheus.Counter {
 	return c
 }
 
-// Close flushes the index and closes it. Call it before closing the broker.
+// Close ends subscriptions, flushes the index and closes it. Call it
+// before closing the broker.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.mu.closed {
@@ -242,7 +243,9 @@ func (s *Store) Flush() error {
 	defer s.flushMu.Unlock()
 	var jobs []flushJob
 	for i, pi := range parts {
-		if hws[i] < 0 {
+		// A partition dropped or re-enabled since the snapshot (topic
+		// deleted or recreated) must not write into its bucket any more.
+		if hws[i] < 0 || s.partIndex(pi.topic, pi.part) != pi {
 			continue
 		}
 		if j, ok := pi.prepareFlush(hws[i]); ok {
@@ -302,6 +305,8 @@ func (s *Store) refresh() error {
 	}
 	s.mu.Unlock()
 	if len(gone) > 0 {
+		s.flushMu.Lock()
+		defer s.flushMu.Unlock()
 		err := s.db.Update(func(tx *bolt.Tx) error {
 			for _, b := range gone {
 				if tx.Bucket(b) != nil {
@@ -359,7 +364,9 @@ func (s *Store) enable(t broker.TopicInfo) error {
 
 func (s *Store) enablePartition(t broker.TopicInfo, part int32) error {
 	pi := newPartIndex(s, t.Name, part)
+	s.flushMu.Lock()
 	ckpt, err := s.loadCheckpoint(pi.bucket, t.ID)
+	s.flushMu.Unlock()
 	if err != nil {
 		return err
 	}

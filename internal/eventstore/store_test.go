@@ -474,3 +474,27 @@ func TestCompressedKafkaProduce(t *testing.T) {
 		t.Fatalf("read: %d events, %v", len(page.Events), err)
 	}
 }
+
+// TestTopicRecreated: a deleted and recreated topic starts its streams
+// afresh, also across a restart.
+func TestTopicRecreated(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.es.Append(ctx, "re", "s", eventstore.NoStream, evs("a", 3)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.Broker.DeleteTopic("re"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.es.Read(ctx, "re", "s", eventstore.ReadOptions{}); !errors.Is(err, broker.ErrUnknownTopic) {
+		t.Fatalf("read of a deleted topic: %v", err)
+	}
+	res, err := e.es.Append(ctx, "re", "s", eventstore.NoStream, evs("b", 1))
+	if err != nil || res.FirstVersion != 0 || res.Offset != 0 {
+		t.Fatalf("append to the recreated topic: %+v, %v", res, err)
+	}
+	page, err := e.es.Read(ctx, "re", "s", eventstore.ReadOptions{})
+	if err != nil || len(page.Events) != 1 || page.Events[0].ID != "b-0" {
+		t.Fatalf("read of the recreated topic: %+v, %v", page, err)
+	}
+}

@@ -99,7 +99,9 @@ func (s *Store) SubscribeStream(ctx context.Context, topic, stream string, from 
 		from = 0
 	}
 	sub, ch := newSub(o.Buffer)
-	s.wg.Add(1)
+	if !s.track() {
+		return nil, ErrClosed
+	}
 	go func() {
 		defer s.wg.Done()
 		defer close(sub.done)
@@ -203,7 +205,9 @@ func (s *Store) SubscribeTopic(ctx context.Context, topic string, cur Cursor, fr
 		}
 	}
 	sub, ch := newSub(o.Buffer)
-	s.wg.Add(1)
+	if !s.track() {
+		return nil, ErrClosed
+	}
 	go func() {
 		defer s.wg.Done()
 		defer close(sub.done)
@@ -281,4 +285,15 @@ func (s *Store) SubscribeTopic(ctx context.Context, topic string, cur Cursor, fr
 		}
 	}()
 	return sub, nil
+}
+
+// track counts a subscription goroutine, unless the store is closed.
+func (s *Store) track() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.mu.closed {
+		return false
+	}
+	s.wg.Add(1)
+	return true
 }
