@@ -3,6 +3,7 @@ package group
 import (
 	"bytes"
 	"context"
+	"sort"
 	"time"
 )
 
@@ -296,7 +297,6 @@ func (g *group) replaceStatic(old *member, req JoinRequest, reply chan joinOutco
 		id: id, instanceID: req.InstanceID,
 		assignment: old.assignment,
 	}
-	oldProtocols := old.protocols
 	if old.joinReply != nil {
 		old.joinReply <- joinOutcome{err: ErrFencedInstanceID}
 		old.joinReply = nil
@@ -356,7 +356,6 @@ func (g *group) replaceStatic(old *member, req JoinRequest, reply chan joinOutco
 		m.supportsSkip = req.SupportsSkipAssignment
 		g.maybeCompleteJoin()
 	default:
-		_ = oldProtocols
 		reply <- joinOutcome{err: ErrUnknownMember}
 	}
 }
@@ -582,7 +581,7 @@ func (g *group) sortedMemberIDs() []string {
 	for id := range g.members {
 		ids = append(ids, id)
 	}
-	sortStrings(ids)
+	sort.Strings(ids)
 	return ids
 }
 

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 )
 
@@ -182,5 +181,3 @@ func (c *Coordinator) load() error {
 	c.log.Info("groups loaded", "groups", len(groups), "offsets", n)
 	return nil
 }
-
-func sortStrings(s []string) { sort.Strings(s) }

@@ -43,9 +43,6 @@ func handleLeaveGroup(_ context.Context, s *Server, req *Request) Reply {
 		}
 		if r.Version < 3 {
 			resp.ErrorCode = groupErrCode(errs[0])
-			if errs[0] == nil {
-				resp.ErrorCode = 0
-			}
 			s.countErr(req, resp.ErrorCode)
 			return Respond(resp)
 		}
