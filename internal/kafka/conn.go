@@ -100,26 +100,44 @@ func (c *conn) readLoop() {
 			c.s.log.Warn("kafka frame rejected, closing connection", "conn", c.info.ID, "remote", c.info.Remote.String(), "size", n, "max_request_bytes", c.s.cfg.MaxRequestBytes)
 			return
 		}
+		// A large frame takes its size from the produce budget before it
+		// is allocated (it is almost always a produce request), so many
+		// connections sending big frames cannot allocate past the budget.
+		var pre int64
+		if n >= largeFrame {
+			var err error
+			if pre, err = c.s.budget.acquire(c.ctx, int64(n)); err != nil {
+				return
+			}
+		}
 		body := make([]byte, n)
 		if _, err := io.ReadFull(c.nc, body); err != nil {
+			c.s.budget.release(pre)
 			c.debug("kafka read body", "err", err)
 			return
 		}
 		c.s.metrics.bytesIn.Add(float64(n) + 4)
-		p, ok := c.handle(body)
+		p, ok := c.handle(body, pre)
 		if !ok {
+			c.s.budget.release(pre)
 			return
 		}
 		if p == nil {
+			c.s.budget.release(pre)
 			continue
 		}
 		c.queue <- p
 	}
 }
 
-// handle decodes one frame and runs its handler. It returns ok=false to
-// close the connection.
-func (c *conn) handle(body []byte) (p *pending, ok bool) {
+// largeFrame is the frame size from which the budget is taken before the
+// frame is read.
+const largeFrame = 64 << 10
+
+// handle decodes one frame and runs its handler; budgeted is what the
+// reader already took from the produce budget for it. It returns ok=false
+// to close the connection (the caller then releases budgeted).
+func (c *conn) handle(body []byte, budgeted int64) (p *pending, ok bool) {
 	start := time.Now()
 	hdr, rest, err := parseHeader(body)
 	if err != nil {
@@ -127,7 +145,7 @@ func (c *conn) handle(body []byte) (p *pending, ok bool) {
 		c.debug("kafka bad request header, closing", "err", err)
 		return nil, false
 	}
-	p = &pending{corr: hdr.corr, key: hdr.key, version: hdr.version, start: start}
+	p = &pending{corr: hdr.corr, key: hdr.key, version: hdr.version, start: start, budgeted: budgeted}
 	api := lookupAPI(hdr.key)
 	if api == nil {
 		c.s.metrics.badFrames.Inc()
@@ -157,7 +175,7 @@ func (c *conn) handle(body []byte) (p *pending, ok bool) {
 		return nil, false
 	}
 	req := &Request{Key: hdr.key, Version: hdr.version, CorrelationID: hdr.corr, ClientID: hdr.clientID, Msg: msg, Conn: &c.info, Size: len(body) + 4}
-	if hdr.key == int16(kmsg.Produce) {
+	if hdr.key == int16(kmsg.Produce) && budgeted == 0 {
 		// Take the request's bytes from the global produce budget before
 		// reading on: when the disk is slower than the producers the
 		// reader parks here and TCP pushes back.
