@@ -81,6 +81,12 @@ func (c *conn) readLoop() {
 	}()
 	var size [4]byte
 	for {
+		if c.s.cfg.IdleTimeout > 0 {
+			// Set before checking stopping: stopReading closes stopping
+			// and then moves the deadline to now, so either order ends
+			// the read.
+			_ = c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
+		}
 		select {
 		case <-c.stopping:
 			return

@@ -40,6 +40,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -71,6 +72,10 @@ type Config struct {
 	// on their responses) across all connections; readers stop reading
 	// while it is exhausted. Default 256 MiB; negative disables it.
 	ProduceBytesBudget int64
+	// IdleTimeout closes a connection that sends nothing for this long
+	// (Kafka's connections.max.idle.ms). Default 10 minutes; negative
+	// disables it.
+	IdleTimeout time.Duration
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 	// Registerer receives the server's metrics; nil disables them.
@@ -93,6 +98,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ProduceBytesBudget == 0 {
 		c.ProduceBytesBudget = 256 << 20
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 10 * time.Minute
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

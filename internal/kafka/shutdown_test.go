@@ -75,3 +75,16 @@ func TestMaxConnections(t *testing.T) {
 		t.Fatalf("first connection after reject: %d", r.ErrorCode)
 	}
 }
+
+func TestIdleTimeout(t *testing.T) {
+	srv := kafkatest.Start(t, kafkatest.WithServerConfig(func(c *kafka.Config) { c.IdleTimeout = 200 * time.Millisecond }))
+	rc := dialRaw(t, srv.Addr)
+	if r := rc.roundTrip(kmsg.NewPtrApiVersionsRequest(), 0).(*kmsg.ApiVersionsResponse); r.ErrorCode != 0 {
+		t.Fatal(r.ErrorCode)
+	}
+	start := time.Now()
+	rc.expectClosed()
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Fatalf("closed after %v, before the idle timeout", d)
+	}
+}
