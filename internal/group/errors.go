@@ -20,8 +20,7 @@ var (
 	// member request to an Empty group, and member commits to a group with no
 	// such member).
 	ErrUnknownMember = errors.New("unknown member id")
-	// ErrIllegalGeneration: a member request carrying another generation, or a
-	// member commit (generation >= 0) to a group that does not exist.
+	// ErrIllegalGeneration: a member request carrying another generation.
 	ErrIllegalGeneration = errors.New("illegal generation")
 	// ErrRebalanceInProgress: Heartbeat and SyncGroup while the group is
 	// PreparingRebalance, commits while it is CompletingRebalance, and parked
@@ -38,7 +37,8 @@ var (
 	// storage failed; clients retry.
 	ErrCoordinatorNotAvailable = errors.New("coordinator not available")
 	// ErrGroupNotFound: DeleteGroups or OffsetDelete of a group that does not
-	// exist.
+	// exist; a member commit (generation >= 0) to a group that does not exist
+	// (OffsetCommit before v9 reports it as ILLEGAL_GENERATION, as Kafka).
 	ErrGroupNotFound = errors.New("group id not found")
 	// ErrNonEmptyGroup: DeleteGroups of a group with members, OffsetDelete on
 	// a non-consumer group with members.

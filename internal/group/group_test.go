@@ -598,9 +598,10 @@ func TestCommitValidation(t *testing.T) {
 	off := func(topic string, p int32, o int64, md string) []CommitOffset {
 		return []CommitOffset{{Topic: topic, Partition: p, Offset: o, LeaderEpoch: -1, Metadata: md}}
 	}
-	// Member commit to a group that does not exist: ILLEGAL_GENERATION.
+	// Member commit to a group that does not exist: not found (the
+	// handler says ILLEGAL_GENERATION before OffsetCommit v9).
 	errs, err := e.c.Commit(ctx(t), CommitRequest{Group: "g", MemberID: "m", Generation: 3, Offsets: off("t", 0, 1, "")})
-	if err != nil || !errors.Is(errs[0], ErrIllegalGeneration) {
+	if err != nil || !errors.Is(errs[0], ErrGroupNotFound) {
 		t.Fatalf("%v %v", errs, err)
 	}
 	if d := e.describe("g"); d.Found {
@@ -624,6 +625,11 @@ func TestCommitValidation(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("fetch %v, want %v", got, want)
 	}
+	// Generation -1 to an Empty group is a simple commit even with ids.
+	errs, err = e.c.Commit(ctx(t), CommitRequest{Group: "g", MemberID: "someone", Generation: -1, Offsets: off("t", 5, 1, "")})
+	if err != nil || errs[0] != nil {
+		t.Fatalf("simple commit naming a member: %v %v", errs, err)
+	}
 	// With members, only members commit.
 	a := e.joinFull(joinReq(""))
 	if _, err := e.sync(a, nil); err != nil {
@@ -646,7 +652,7 @@ func TestCommitValidation(t *testing.T) {
 	}
 	// Fetch everything.
 	all, err := e.c.Fetch(ctx(t), "g", nil)
-	if err != nil || len(all) != 2 {
+	if err != nil || len(all) != 3 {
 		t.Fatalf("fetch all %v %v", all, err)
 	}
 	// Unknown group: -1 offsets, nothing for "all".

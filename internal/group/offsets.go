@@ -47,7 +47,8 @@ func (c *Coordinator) Commit(ctx context.Context, req CommitRequest) ([]error, e
 		}
 	}
 	// A commit with generation >= 0 to a group that does not exist is
-	// from an older generation: ILLEGAL_GENERATION without creating it.
+	// refused without creating it: ErrGroupNotFound, which Kafka reports as
+	// GROUP_ID_NOT_FOUND from OffsetCommit v9 and ILLEGAL_GENERATION before.
 	create := req.Generation < 0
 	for {
 		g, err := c.lookup(req.Group, create)
@@ -55,7 +56,7 @@ func (c *Coordinator) Commit(ctx context.Context, req CommitRequest) ([]error, e
 			return nil, err
 		}
 		if g == nil {
-			fillAll(errs, ErrIllegalGeneration)
+			fillAll(errs, ErrGroupNotFound)
 			return errs, nil
 		}
 		done, err := g.commit(ctx, req, valid, errs)
@@ -144,6 +145,9 @@ type offsetEntry struct {
 func (g *group) validateCommit(req CommitRequest) error {
 	if g.state == Dead {
 		return ErrCoordinatorNotAvailable
+	}
+	if req.Generation < 0 && g.state == Empty {
+		return nil // a simple (non-member) commit, whatever ids it names
 	}
 	if req.Generation >= 0 || req.MemberID != "" || req.InstanceID != "" {
 		if err := g.checkMember(req.MemberID, req.InstanceID, req.Generation); err != nil {

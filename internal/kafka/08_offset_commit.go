@@ -2,7 +2,9 @@ package kafka
 
 import (
 	"context"
+	"errors"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/eddy-streaming/eddy/internal/group"
@@ -16,7 +18,9 @@ import (
 // as Kafka: UNKNOWN_TOPIC_OR_PARTITION per partition for partitions that
 // do not exist, OFFSET_METADATA_TOO_LARGE over offset.metadata.max.bytes,
 // group-level ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID / FENCED_INSTANCE_ID /
-// REBALANCE_IN_PROGRESS repeated on every partition. Retention times (v2-4)
+// REBALANCE_IN_PROGRESS repeated on every partition; a member commit to a
+// group that does not exist is GROUP_ID_NOT_FOUND from v9 and
+// ILLEGAL_GENERATION before, as Kafka 4. Retention times (v2-4)
 // are ignored: offsets expire by the broker's offsets.retention.minutes, as
 // Kafka 2.1+ does. v0 commits count as simple commits.
 //
@@ -57,6 +61,9 @@ func handleOffsetCommit(_ context.Context, s *Server, req *Request) Reply {
 				}
 				if err != nil {
 					code := groupErrCode(err)
+					if r.Version < 9 && errors.Is(err, group.ErrGroupNotFound) {
+						code = kerr.IllegalGeneration.Code
+					}
 					resp.Topics[ti].Partitions[pi].ErrorCode = code
 					s.countErr(req, code)
 				}

@@ -655,12 +655,16 @@ func TestGroupAdminAndErrors(t *testing.T) {
 			t.Errorf("commit %d: code %d, want %d", i, rt.Partitions[0].ErrorCode, wantCodes[i])
 		}
 	}
-	// Member commit to an unknown group: ILLEGAL_GENERATION.
+	// Member commit to an unknown group: GROUP_ID_NOT_FOUND from v9,
+	// ILLEGAL_GENERATION before (Kafka 4).
 	oc2 := kmsg.NewPtrOffsetCommitRequest()
 	oc2.Group, oc2.Generation, oc2.MemberID = "ghost", 3, "m"
 	oc2.Topics = oc.Topics[:1]
-	if r, err := oc2.RequestWith(ctx, cl); err != nil || r.Topics[0].Partitions[0].ErrorCode != kerr.IllegalGeneration.Code {
-		t.Fatalf("ghost commit: %+v %v", r, err)
+	if r, err := oc2.RequestWith(ctx, cl); err != nil || r.Version != 9 || r.Topics[0].Partitions[0].ErrorCode != kerr.GroupIDNotFound.Code {
+		t.Fatalf("ghost commit v9: %+v %v", r, err)
+	}
+	if r := dialRaw(t, srv.Addr).roundTrip(oc2, 2).(*kmsg.OffsetCommitResponse); r.Topics[0].Partitions[0].ErrorCode != kerr.IllegalGeneration.Code {
+		t.Fatalf("ghost commit v2: %+v", r)
 	}
 	// Lag through the coordinator.
 	lag, err := srv.Coord().Lag(ctx, "simple")
