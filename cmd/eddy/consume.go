@@ -289,6 +289,12 @@ func runConsume(cmd *cobra.Command, topic string, o *consumeOptions, cop *client
 	case o.group != "":
 		opts = append(opts,
 			kgo.ConsumerGroup(o.group),
+			// Cooperative among eddy consumers, but also range and
+			// round-robin so that it can share a group with
+			// librdkafka, kafka-python or Java consumers, whose
+			// defaults are eager; without a common protocol the
+			// join fails with INCONSISTENT_GROUP_PROTOCOL.
+			kgo.Balancers(kgo.CooperativeStickyBalancer(), kgo.RangeBalancer(), kgo.RoundRobinBalancer()),
 			kgo.ConsumeTopics(topic),
 			kgo.ConsumeStartOffset(start),
 			kgo.AutoCommitMarks(),

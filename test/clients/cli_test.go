@@ -279,3 +279,86 @@ func TestCLIProduceExitsOnSIGINT(t *testing.T) {
 	}
 	stdin.Close()
 }
+
+func TestCLIGroupSharesWithLibrdkafkaConsumer(t *testing.T) {
+	t.Parallel()
+	needPython(t, "confluent_kafka")
+	s := startServer(t)
+	requireGroups(t, s)
+	s.eddy(t, "", "topic", "create", "mixed", "--partitions", "4")
+
+	// eddy consume joins first and owns every partition.
+	cmd, out, stderr := startConsumer(t, s, "mixed", "--group", "mix", "--from-beginning")
+	waitDescribe(t, s, "mix", "State: Stable", "Members: 1")
+
+	// A librdkafka consumer (range,roundrobin) joins the same group: the
+	// members must agree on a protocol and split the partitions.
+	py := exec.Command(pythonBin, "testdata/confluent_client.py", "consume", s.kafkaAddr, "mixed", "mix", "20")
+	py.Env = cleanEnv()
+	var pyOut, pyErr strings.Builder
+	py.Stdout, py.Stderr = &pyOut, &pyErr
+	if err := py.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pyDone := make(chan error, 1)
+	go func() { pyDone <- py.Wait() }()
+	t.Cleanup(func() {
+		if py.ProcessState == nil {
+			_ = py.Process.Kill()
+			<-pyDone
+		}
+	})
+	desc := waitDescribe(t, s, "mix", "State: Stable", "Members: 2")
+	if !strings.Contains(desc, "Protocol: consumer/range") && !strings.Contains(desc, "Protocol: consumer/roundrobin") {
+		t.Errorf("mixed group protocol:\n%s", desc)
+	}
+
+	for p := range 4 {
+		var in strings.Builder
+		for i := range 10 {
+			fmt.Fprintf(&in, "%d\n", p*10+i)
+		}
+		s.eddy(t, in.String(), "produce", "mixed", "--partition", strconv.Itoa(p))
+	}
+	select {
+	case err := <-pyDone:
+		if err != nil {
+			t.Fatalf("confluent consumer: %v\n%s", err, pyErr.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("confluent consumer did not get its 20 records; it printed %q\nstderr %s", pyOut.String(), pyErr.String())
+	}
+	got := readLines(t, out, 20, 30*time.Second)
+	interrupt(t, cmd, out, stderr)
+
+	seen := map[string]int{}
+	for _, v := range append(got, lines(pyOut.String())...) {
+		seen[v]++
+	}
+	for i := range 40 {
+		if seen[strconv.Itoa(i)] != 1 {
+			t.Errorf("value %d read %d times (eddy %q, confluent %q)", i, seen[strconv.Itoa(i)], got, pyOut.String())
+		}
+	}
+}
+
+// waitDescribe waits until `eddy group describe` shows every want string,
+// and returns that output.
+func waitDescribe(t *testing.T, s *server, group string, want ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := runCmd(t, 30*time.Second, "", eddyBin, "group", "describe", group, "--brokers", s.kafkaAddr)
+		ok := r.err == nil
+		for _, w := range want {
+			ok = ok && strings.Contains(r.stdout, w)
+		}
+		if ok {
+			return r.stdout
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("group %s never showed %q:\n%s%s", group, want, r.stdout, r.stderr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
