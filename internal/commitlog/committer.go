@@ -83,15 +83,6 @@ func (l *Log) syncOnce() error {
 		l.mu.Unlock()
 		return nil
 	}
-	a.imu.Lock()
-	if len(a.idx)-a.idxDone > 0 || a.idxBad {
-		// Index files are derived data: written here, fsynced only at roll
-		// and Close; recovery validates them against the log.
-		if err := a.flushIndex(false); err != nil {
-			l.log.Warn("index write failed; it will be rewritten", "segment", a.idxPath, "err", err)
-		}
-	}
-	a.imu.Unlock()
 	l.mu.Unlock()
 
 	start := time.Now()
@@ -114,6 +105,13 @@ func (l *Log) syncOnce() error {
 		if l.opts.Sync == SyncAlways {
 			l.hw, l.hwPos = next, end
 		}
+		// Index entries for the now-durable bytes: written, not fsynced
+		// (index files are derived; recovery validates them).
+		a.imu.Lock()
+		if err := a.flushIndexUpTo(end, false); err != nil {
+			l.log.Warn("index write failed; it will be rewritten", "segment", a.idxPath, "err", err)
+		}
+		a.imu.Unlock()
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package commitlog
 import (
 	"errors"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -10,9 +11,9 @@ import (
 )
 
 // faultOn fails op on paths ending in suffix while armed.
-func faultOn(fs *vfs.MemFS, op vfs.Op, suffix string, err error, armed *bool) {
+func faultOn(fs *vfs.MemFS, op vfs.Op, suffix string, err error, armed *atomic.Bool) {
 	fs.SetFault(func(o vfs.Op, path string) error {
-		if *armed && o == op && strings.HasSuffix(path, suffix) {
+		if armed.Load() && o == op && strings.HasSuffix(path, suffix) {
 			return err
 		}
 		return nil
@@ -40,7 +41,7 @@ func TestAppendFaults(t *testing.T) {
 		for _, policy := range []SyncPolicy{SyncAlways, SyncNever} {
 			t.Run(tc.name+"/"+policy.String(), func(t *testing.T) {
 				fs := vfs.NewMem()
-				armed := false
+				var armed atomic.Bool
 				faultOn(fs, tc.op, tc.suffix, tc.err, &armed)
 				o := memOpts(fs, policy)
 				o.SegmentBytes = 1 << 20
@@ -60,7 +61,7 @@ func TestAppendFaults(t *testing.T) {
 				for i := 0; i < 2; i++ {
 					appendOK()
 				}
-				armed = true
+				armed.Store(true)
 				failed := 0
 				for i := 0; i < 6; i++ {
 					b := makeBatch(2, 150, 1, 0xee)
@@ -79,7 +80,7 @@ func TestAppendFaults(t *testing.T) {
 				if l.HighWatermark() > l.LogEndOffset() {
 					t.Fatalf("hw %d beyond leo %d", l.HighWatermark(), l.LogEndOffset())
 				}
-				armed = false
+				armed.Store(false)
 				for i := 0; i < 3; i++ {
 					appendOK()
 				}

@@ -17,8 +17,7 @@ const (
 	idxEntrySize   = 8
 	tidxEntrySize  = 12
 	idxVersion     = 1
-	idxFlushBytes  = 4096 // pending index bytes that force a write
-	maxLoadedIndex = 8    // closed segments whose indexes stay in memory
+	maxLoadedIndex = 8 // closed segments whose indexes stay in memory
 )
 
 var (

@@ -80,8 +80,9 @@ type Log struct {
 	writeBroken    bool
 	syncErr        error
 	failEpoch      uint64
-	syncing        bool  // a WaitDurable caller is fsyncing as leader
-	pendingAppends int64 // appends since the last successful fsync
+	syncing        bool          // a WaitDurable caller is fsyncing as leader
+	rollSync       chan struct{} // closed when the background fsync of the last rolled segment ends
+	pendingAppends int64         // appends since the last successful fsync
 
 	flMu        sync.Mutex // guards the flusher channels
 	flusherQuit chan struct{}
@@ -213,6 +214,9 @@ func (l *Log) Reconfigure(opts Options) error {
 	}
 	l.mu.Unlock()
 	if toAlways {
+		l.mu.Lock()
+		l.waitRollSyncLocked()
+		l.mu.Unlock()
 		if err := l.syncOnce(); err != nil {
 			return fmt.Errorf("reconfigure: %w", err)
 		}
@@ -251,13 +255,8 @@ func (l *Log) closeLocked() error {
 			errs = append(errs, err)
 		}
 	}
+	l.waitRollSyncLocked()
 	a := l.active()
-	a.imu.Lock()
-	a.sealTimeIndex()
-	if err := a.flushIndex(true); err != nil {
-		errs = append(errs, err)
-	}
-	a.imu.Unlock()
 	if len(errs) == 0 {
 		start := l.opts.Now()
 		if err := a.f.Sync(); err != nil {
@@ -267,6 +266,14 @@ func (l *Log) closeLocked() error {
 			l.dur, l.durPos = l.next, a.size
 		}
 		l.metrics.fsync.Observe(l.opts.Now().Sub(start).Seconds())
+	}
+	if len(errs) == 0 {
+		a.imu.Lock()
+		a.sealTimeIndex()
+		if err := a.flushIndex(true); err != nil {
+			errs = append(errs, err)
+		}
+		a.imu.Unlock()
 	}
 	if len(errs) == 0 {
 		if err := writeCleanMarker(l.fs, l.dir, cleanMarker{next: l.next, activeBase: a.base, activeSize: a.size}); err != nil {
@@ -296,6 +303,7 @@ func (l *Log) Delete() error {
 		return ErrClosed
 	}
 	l.closed = true
+	l.waitRollSyncLocked()
 	for _, s := range l.segs {
 		s.close()
 	}

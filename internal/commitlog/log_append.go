@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 )
 
 // Write validates batches (one or more RecordBatch v2 back to back),
@@ -76,11 +77,6 @@ func (l *Log) Write(batches []byte) (base, next int64, err error) {
 		a.trackBatch(&h, a.size+int64(pos), l.opts.IndexIntervalBytes)
 		pos += h.Size()
 	}
-	if len(a.idx)-a.idxDone >= idxFlushBytes {
-		if err := a.flushIndex(false); err != nil {
-			l.log.Warn("index write failed; it will be rewritten", "segment", a.idxPath, "err", err)
-		}
-	}
 	a.imu.Unlock()
 	a.size += n
 	a.modTime = l.opts.Now()
@@ -105,22 +101,33 @@ func (l *Log) Append(batches []byte) (base int64, err error) {
 	return base, nil
 }
 
-// rollLocked fsyncs and seals the active segment and starts a new one at
-// the log end offset. Closed segments are therefore always durable.
+// rollLocked seals the active segment and starts a new one at the log end
+// offset. Under SyncAlways the old segment is fsynced first (cheap: group
+// commit keeps it nearly clean). Under SyncInterval and SyncNever it is
+// fsynced in the background so appends do not stall for a segment's worth
+// of writeback; the next roll, retention, Close and Delete wait for that
+// fsync, so at most the last closed segment can be non-durable, and crash
+// recovery checks it as well as the active one.
 func (l *Log) rollLocked() error {
 	a := l.active()
+	always := l.opts.Sync == SyncAlways
+	if always {
+		if err := l.syncActiveLocked(); err != nil {
+			return fmt.Errorf("roll: %w", err)
+		}
+	}
+	l.waitRollSyncLocked()
 	a.imu.Lock()
 	a.sealTimeIndex()
-	ierr := a.flushIndex(true)
-	if ierr == nil {
-		a.closeIndexFiles()
+	var ierr error
+	if always {
+		if ierr = a.flushIndex(true); ierr == nil {
+			a.closeIndexFiles()
+		}
 	}
 	a.imu.Unlock()
 	if ierr != nil {
 		return fmt.Errorf("roll: %w", ierr)
-	}
-	if err := l.syncActiveLocked(); err != nil {
-		return fmt.Errorf("roll: %w", err)
 	}
 	s, err := createSegment(l.fs, l.dir, l.next, l.opts.Now())
 	if err != nil {
@@ -134,8 +141,69 @@ func (l *Log) rollLocked() error {
 	l.dur, l.durPos = l.next, 0
 	l.hw, l.hwPos = l.next, 0
 	l.pendingAppends = 0
+	if !always {
+		done := make(chan struct{})
+		l.rollSync = done
+		go l.syncRolled(a, done)
+	}
 	l.cond.Broadcast()
 	l.noteLoaded(a)
+	return nil
+}
+
+// waitRollSyncLocked waits for the background fsync of the last rolled
+// segment. mu must be held (the fsync goroutine never takes it).
+func (l *Log) waitRollSyncLocked() {
+	if l.rollSync != nil {
+		<-l.rollSync
+		l.rollSync = nil
+	}
+}
+
+// syncRolled fsyncs a segment that was just rolled, then writes and fsyncs
+// its indexes (which must never point at non-durable data). After a failed
+// fsync the segment is rewritten from the page cache and fsynced again.
+func (l *Log) syncRolled(s *segment, done chan struct{}) {
+	defer close(done)
+	start := time.Now()
+	err := s.f.Sync()
+	l.metrics.fsync.Observe(time.Since(start).Seconds())
+	if err != nil {
+		l.metrics.fsyncErrors.Inc()
+		l.log.Error("fsync of rolled segment failed; rewriting it from the page cache", "segment", s.logPath, "err", err)
+		if err = rewriteRange(s.f, 0, s.size); err == nil {
+			err = s.f.Sync()
+		}
+		if err != nil {
+			l.log.Error("rolled segment is not durable; a power cut may lose it", "segment", s.logPath, "err", err)
+			return
+		}
+	}
+	s.imu.Lock()
+	defer s.imu.Unlock()
+	if err := s.flushIndex(true); err != nil {
+		l.log.Warn("index write failed; it will be rebuilt", "segment", s.idxPath, "err", err)
+	}
+	s.closeIndexFiles()
+}
+
+// rewriteRange reads [from, to) of f and writes it back, re-dirtying pages
+// that a failed fsync may have marked clean.
+func rewriteRange(f interface {
+	ReadAt([]byte, int64) (int, error)
+	WriteAt([]byte, int64) (int, error)
+}, from, to int64) error {
+	buf := make([]byte, min(scanChunk, max(to-from, 0)))
+	for pos := from; pos < to; {
+		n := min(int64(len(buf)), to-pos)
+		if _, err := f.ReadAt(buf[:n], pos); err != nil {
+			return err
+		}
+		if _, err := f.WriteAt(buf[:n], pos); err != nil {
+			return err
+		}
+		pos += n
+	}
 	return nil
 }
 
@@ -213,16 +281,8 @@ func (l *Log) repairLocked() error {
 // the end of the prefix that still holds valid batches.
 func (l *Log) rewriteTailLocked(a *segment) int64 {
 	end, _, _ := scanBatches(a.f, l.durPos, a.size, l.dur, nil, nil)
-	buf := make([]byte, min(scanChunk, end-l.durPos))
-	for pos := l.durPos; pos < end; {
-		n := min(int64(len(buf)), end-pos)
-		if _, err := a.f.ReadAt(buf[:n], pos); err != nil {
-			return pos
-		}
-		if _, err := a.f.WriteAt(buf[:n], pos); err != nil {
-			return pos
-		}
-		pos += n
+	if err := rewriteRange(a.f, l.durPos, end); err != nil {
+		return l.durPos
 	}
 	return end
 }

@@ -102,16 +102,28 @@ func (l *Log) recover() error {
 		}
 		return nil
 	}
-	for i, base := range bases {
+	for _, base := range bases {
 		s, err := openSegmentFile(l.fs, l.dir, base)
 		if err != nil {
 			return err
 		}
 		l.segs = append(l.segs, s)
-		if i == len(bases)-1 {
-			break
-		}
-		s.next = bases[i+1]
+	}
+	a := l.active()
+	clean := valid && marker.activeBase == a.base && marker.activeSize == a.size
+	if present && !clean {
+		l.log.Warn("ignoring clean-shutdown marker that does not match the files", "valid", valid)
+	}
+	// Closed segments are durable, except that after a crash under
+	// interval/never the last closed one may still have been in its
+	// background fsync: it is recovered like the active one below.
+	trusted := len(l.segs) - 1
+	if !clean && trusted > 0 {
+		trusted--
+	}
+	for i := 0; i < trusted; i++ {
+		s := l.segs[i]
+		s.next = l.segs[i+1].base
 		if ts, _, ok := readLastTimeEntry(l.fs, s.tidxPath); ok {
 			s.maxTs, s.maxTsOf = ts, -2
 			if ts < 0 {
@@ -125,18 +137,21 @@ func (l *Log) recover() error {
 			l.noteLoaded(s)
 		}
 	}
-	a := l.active()
-	clean := valid && marker.activeBase == a.base && marker.activeSize == a.size
-	if present && !clean {
-		l.log.Warn("ignoring clean-shutdown marker that does not match the files", "valid", valid)
-	}
 	if clean && l.loadCleanActive(a, marker.next) {
 		l.log.Debug("opened after clean shutdown", "next", a.next)
 	} else {
-		idx, _ := readIndexFile(l.fs, a.idxPath, idxMagic, idxEntrySize)
-		tidx, _ := readIndexFile(l.fs, a.tidxPath, tidxMagic, tidxEntrySize)
-		if err := l.recoverTail(a, idx, tidx, "unclean shutdown"); err != nil {
-			return err
+		if trusted == len(l.segs)-2 {
+			if err := l.recoverLastClosed(); err != nil {
+				return err
+			}
+			a = l.active()
+		}
+		if !a.loaded {
+			idx, _ := readIndexFile(l.fs, a.idxPath, idxMagic, idxEntrySize)
+			tidx, _ := readIndexFile(l.fs, a.tidxPath, tidxMagic, tidxEntrySize)
+			if err := l.recoverTail(a, idx, tidx, "unclean shutdown"); err != nil {
+				return err
+			}
 		}
 	}
 	a.created = now
@@ -144,6 +159,43 @@ func (l *Log) recover() error {
 	l.start = l.segs[0].base
 	l.hw, l.dur = l.next, l.next
 	l.hwPos, l.durPos = a.size, a.size
+	return nil
+}
+
+// recoverLastClosed checks the tail of the last closed segment after a
+// crash (its background fsync may not have finished). If it lost batches,
+// the segments after it cannot follow it and are removed, making it active
+// again.
+func (l *Log) recoverLastClosed() error {
+	n := len(l.segs)
+	p, last := l.segs[n-2], l.segs[n-1]
+	idx, _ := readIndexFile(l.fs, p.idxPath, idxMagic, idxEntrySize)
+	tidx, _ := readIndexFile(l.fs, p.tidxPath, tidxMagic, tidxEntrySize)
+	if err := l.recoverTail(p, idx, tidx, "unclean shutdown during the background fsync of a rolled segment"); err != nil {
+		return err
+	}
+	if p.next == last.base {
+		p.imu.Lock()
+		p.sealTimeIndex()
+		err := p.flushIndex(true)
+		p.closeIndexFiles()
+		p.imu.Unlock()
+		if err != nil {
+			l.log.Warn("index rewrite failed", "segment", p.idxPath, "err", err)
+		}
+		l.noteLoaded(p)
+		return nil
+	}
+	l.log.Warn("removing segment that no longer follows the recovered one", "segment", last.logPath,
+		"bytes", last.size, "expected_base", p.next)
+	l.metrics.truncated.Add(float64(last.size))
+	if err := last.remove(); err != nil {
+		return fmt.Errorf("remove %s: %w", last.logPath, err)
+	}
+	l.segs = l.segs[:n-1]
+	if err := l.fs.SyncDir(l.dir); err != nil {
+		return fmt.Errorf("sync log dir: %w", err)
+	}
 	return nil
 }
 
@@ -249,9 +301,11 @@ func (l *Log) recoverTail(s *segment, idx, tidx []byte, why string) error {
 		if err := s.f.Truncate(validEnd); err != nil {
 			return fmt.Errorf("truncate %s: %w", s.logPath, err)
 		}
-		if err := s.f.Sync(); err != nil {
-			return fmt.Errorf("sync %s: %w", s.logPath, err)
-		}
+	}
+	// What survived may exist only in the page cache (a killed process):
+	// make it durable before the index files vouch for it.
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", s.logPath, err)
 	}
 	s.size = validEnd
 	s.loaded = true

@@ -46,6 +46,7 @@ func (l *Log) EnforceRetention() (deletedSegments int, err error) {
 	if n == 0 {
 		return 0, nil
 	}
+	l.waitRollSyncLocked()
 	doomed := slices.Clone(l.segs[:n])
 	l.segs = slices.Delete(l.segs, 0, n)
 	l.start = l.segs[0].base

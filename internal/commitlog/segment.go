@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -186,14 +187,46 @@ func (s *segment) sealTimeIndex() {
 	}
 }
 
-// flushIndex writes pending index entries to the .index and .timeindex
-// files, optionally fsyncing them. imu must be held.
-func (s *segment) flushIndex(sync bool) error {
-	if err := s.flushOne(&s.idxF, s.idxPath, idxMagic, idxEntrySize, s.idx, &s.idxDone, sync); err != nil {
+// flushIndex writes every pending index entry (the data they point at must
+// be durable), optionally fsyncing the index files. imu must be held.
+func (s *segment) flushIndex(sync bool) error { return s.flushIndexUpTo(math.MaxInt64, sync) }
+
+// flushIndexUpTo writes the pending entries of batches that start below
+// byte position limit, which must be the fsynced end of the log. Index files
+// therefore never point at data that is not durable, so crash recovery,
+// which trusts everything before the last index entry and CRC-checks
+// everything after it, covers every byte a power cut could have damaged.
+// imu must be held.
+func (s *segment) flushIndexUpTo(limit int64, sync bool) error {
+	ni := s.idxDone
+	if s.idxBad || ni > len(s.idx) {
+		ni = 0
+	}
+	for ni < len(s.idx) {
+		if _, pos := idxEntry(s.idx, ni/idxEntrySize); int64(pos) >= limit {
+			break
+		}
+		ni += idxEntrySize
+	}
+	relLimit := uint32(math.MaxUint32)
+	if ni < len(s.idx) {
+		relLimit, _ = idxEntry(s.idx, ni/idxEntrySize)
+	}
+	nt := s.tidxDone
+	if s.idxBad || nt > len(s.tidx) {
+		nt = 0
+	}
+	for nt < len(s.tidx) {
+		if _, rel := tidxEntry(s.tidx, nt/tidxEntrySize); rel >= relLimit {
+			break
+		}
+		nt += tidxEntrySize
+	}
+	if err := s.flushOne(&s.idxF, s.idxPath, idxMagic, idxEntrySize, s.idx[:ni], &s.idxDone, sync); err != nil {
 		s.idxBad = true
 		return err
 	}
-	if err := s.flushOne(&s.tidxF, s.tidxPath, tidxMagic, tidxEntrySize, s.tidx, &s.tidxDone, sync); err != nil {
+	if err := s.flushOne(&s.tidxF, s.tidxPath, tidxMagic, tidxEntrySize, s.tidx[:nt], &s.tidxDone, sync); err != nil {
 		s.idxBad = true
 		return err
 	}

@@ -160,8 +160,9 @@ func (fs *MemFS) CrashClone() *MemFS {
 			if !ok {
 				n.mu.Lock()
 				data := append([]byte(nil), n.synced...)
+				mod := n.modTime
 				n.mu.Unlock()
-				cn = &memNode{data: data, synced: append([]byte(nil), data...), modTime: n.modTime}
+				cn = &memNode{data: data, synced: append([]byte(nil), data...), modTime: mod}
 				nodes[n] = cn
 			}
 			nd.cur[name], nd.durable[name] = cn, cn
