@@ -764,12 +764,17 @@ func (g *group) assignmentOrEmpty(a []byte) []byte {
 	return append([]byte(nil), a...)
 }
 
-// checkMember validates a member request as Kafka's validateCurrentMember
-// plus the generation check: fenced static ids first, then unknown ids,
-// then the generation.
+// checkMember validates a member request as Kafka's ClassicGroup
+// validateMember plus the generation check: an instance id must map to the
+// member id (unknown instance: UNKNOWN_MEMBER_ID, another member id:
+// FENCED_INSTANCE_ID), the member must exist, then the generation.
 func (g *group) checkMember(memberID, instanceID string, generation int32) error {
 	if instanceID != "" {
-		if known, ok := g.static[instanceID]; ok && known != memberID {
+		known, ok := g.static[instanceID]
+		if !ok {
+			return ErrUnknownMember
+		}
+		if known != memberID {
 			return ErrFencedInstanceID
 		}
 	}
