@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"testing"
 	"time"
@@ -65,6 +66,21 @@ func BenchmarkReadStream(b *testing.B) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+
+	// Reopening the index over this data (what a restart costs after a
+	// clean stop; after a crash add the catch-up of one flush interval).
+	if err := e.es.Close(); err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	es2, err := eventstore.Open(eventstore.Config{Broker: e.srv.Broker, Path: filepath.Join(e.srv.Dir, "streams.idx")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "reopen-ms")
+	if err := es2.Close(); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // BenchmarkAppendExpected measures Store.Append (no HTTP) with an

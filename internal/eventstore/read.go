@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/commitlog"
@@ -129,13 +130,14 @@ func (s *Store) streamStart(pi *partIndex, stream string, count int64) (int64, e
 // one not yet durable.
 func (s *Store) fetchEvents(ctx context.Context, topic string, part int32, stream string, ps []pos) ([]Event, error) {
 	out := make([]Event, 0, len(ps))
-	var cached map[int64]Event
-	var cachedFrom, cachedTo int64 = -1, -1
+	var h commitlog.BatchHeader
+	var cached []Event // the stream's records of the batch last read, by offset
+	have := false
 	for _, p := range ps {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if p.offset < cachedFrom || p.offset > cachedTo {
+		if !have || p.offset < h.BaseOffset || p.offset > h.LastOffset() {
 			res, err := s.b.Fetch(topic, part, p.offset, 1)
 			if errors.Is(err, broker.ErrOffsetOutOfRange) && p.offset < res.LogStartOffset {
 				continue
@@ -146,26 +148,26 @@ func (s *Store) fetchEvents(ctx context.Context, topic string, part int32, strea
 			if len(res.Batches) == 0 {
 				break // not durable yet
 			}
-			h, err := commitlog.ParseBatchHeader(res.Batches)
-			if err != nil {
+			if h, err = commitlog.ParseBatchHeader(res.Batches); err != nil {
 				return nil, fmt.Errorf("read %s-%d at %d: %w", topic, part, p.offset, err)
 			}
-			cached = make(map[int64]Event, h.RecordCount)
-			cachedFrom, cachedTo = h.BaseOffset, h.LastOffset()
+			cached = cached[:0]
 			err = forEachRecord(h, res.Batches[:min(h.Size(), len(res.Batches))], func(r *Record) error {
 				if string(r.Key) == stream {
-					cached[r.Offset] = eventFromRecord(stream, part, -1, r)
+					cached = append(cached, eventFromRecord(stream, part, -1, r))
 				}
 				return nil
 			})
 			if err != nil {
 				return nil, fmt.Errorf("decode %s-%d at %d: %w", topic, part, p.offset, err)
 			}
+			have = true
 		}
-		ev, ok := cached[p.offset]
-		if !ok {
+		i := sort.Search(len(cached), func(i int) bool { return cached[i].Offset >= p.offset })
+		if i == len(cached) || cached[i].Offset != p.offset {
 			return nil, fmt.Errorf("index of %s-%d names offset %d for %q version %d, but the log has no such record there", topic, part, p.offset, stream, p.version)
 		}
+		ev := cached[i]
 		ev.Version = p.version
 		out = append(out, ev)
 	}
