@@ -146,6 +146,7 @@ func runBenchE2E(cmd *cobra.Command, o *benchOptions, pf *producerFlags, eo *ben
 		}
 	}
 	start := time.Now()
+	measureStart := start
 	var sent int64
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
@@ -165,10 +166,14 @@ send:
 			if sent >= eo.warmup {
 				v[8] = 1
 			}
+			if sent == eo.warmup {
+				measureStart = time.Now()
+			}
 			prod.Produce(ctx, &kgo.Record{Value: v}, promise)
 		}
 	}
-	sendTime := time.Since(start)
+	// The rate covers the measured records only, sent after warm-up.
+	sendTime := time.Since(measureStart)
 	select {
 	case <-allIn:
 	case <-ctx.Done():
@@ -192,7 +197,7 @@ send:
 		Settings: map[string]any{
 			"rate": eo.rate, "warmup": eo.warmup, "acks": pf.acks, "idempotent": pf.idempotent,
 			"linger_ms": ms(pf.linger), "compression": pf.compression, "sent": sent,
-			"achieved_rate": float64(sent) / sendTime.Seconds(),
+			"achieved_rate": float64(sent-eo.warmup) / sendTime.Seconds(),
 		},
 	}
 	errs.fill(&res)
