@@ -21,12 +21,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		recordsOut: vec("records_out_total", "Records in the batches read by fetches, per topic."),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.bytesIn, m.recordsIn, m.bytesOut, m.recordsOut} {
-			if err := reg.Register(c); err != nil {
+		// A broker reopened on the same registry (a restart in one
+		// process) keeps counting into the series already registered.
+		for _, c := range []**prometheus.CounterVec{&m.bytesIn, &m.recordsIn, &m.bytesOut, &m.recordsOut} {
+			if err := reg.Register(*c); err != nil {
 				var are prometheus.AlreadyRegisteredError
 				if !errors.As(err, &are) {
 					return nil, err
 				}
+				existing, ok := are.ExistingCollector.(*prometheus.CounterVec)
+				if !ok {
+					return nil, err
+				}
+				*c = existing
 			}
 		}
 	}

@@ -52,16 +52,45 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 			return float64(s.budget.inUse())
 		})
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.requests, m.latency, m.errors, m.conns, m.connsTotal, m.rejected, m.badFrames, m.bytesIn, m.bytesOut, budget} {
-			if err := reg.Register(c); err != nil {
-				var are prometheus.AlreadyRegisteredError
-				if !errors.As(err, &are) {
-					s.log.Warn("kafka metrics registration", "err", err)
-				}
+		// A server recreated on the same registry (a restart in one
+		// process) keeps counting into the series already registered.
+		m.requests = register(reg, s, m.requests)
+		m.latency = register(reg, s, m.latency)
+		m.errors = register(reg, s, m.errors)
+		m.conns = register(reg, s, m.conns)
+		m.connsTotal = register(reg, s, m.connsTotal)
+		m.rejected = register(reg, s, m.rejected)
+		m.badFrames = register(reg, s, m.badFrames)
+		m.bytesIn = register(reg, s, m.bytesIn)
+		m.bytesOut = register(reg, s, m.bytesOut)
+		// The budget gauge reads this server: replace a stale one.
+		if err := reg.Register(budget); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				reg.Unregister(are.ExistingCollector)
+				_ = reg.Register(budget)
 			}
 		}
 	}
 	return m
+}
+
+// register registers c, or returns the identical collector already
+// registered (a server recreated on the same registry keeps counting into
+// the same series).
+func register[T prometheus.Collector](reg prometheus.Registerer, s *Server, c T) T {
+	err := reg.Register(c)
+	if err == nil {
+		return c
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(T); ok {
+			return existing
+		}
+	}
+	s.log.Warn("kafka metrics registration", "err", err)
+	return c
 }
 
 func (m *metrics) observe(api string, start time.Time) {

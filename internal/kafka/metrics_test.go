@@ -61,6 +61,15 @@ func TestMetricsCountTraffic(t *testing.T) {
 			t.Errorf("%s missing", name)
 		}
 	}
+
+	// A restart in the same process, on the same registry, keeps counting.
+	srv.Restart(t)
+	if err := srv.Client(t, kgo.DefaultProduceTopic("m")).ProduceSync(ctx, &kgo.Record{Value: []byte("y")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := metricValue(t, reg, "eddy_topic_records_in_total", "m"); got != 21 {
+		t.Errorf("records in after restart %v, want 21", got)
+	}
 }
 
 // metricValue finds a series by name and (if not empty) one label value;
