@@ -64,14 +64,18 @@ func ChainHooks(hooks ...AppendHook) AppendHook {
 
 type hookChain []AppendHook
 
+// CheckAppend runs CheckBatches without batch bytes.
 func (c hookChain) CheckAppend(topic string, part int32, hs []commitlog.BatchHeader) (*Duplicate, error) {
 	return c.CheckBatches(topic, part, hs, nil)
 }
 
+// RecordAppend runs RecordBatches without batch bytes.
 func (c hookChain) RecordAppend(topic string, part int32, hs []commitlog.BatchHeader, base, appendTime int64) {
 	c.RecordBatches(topic, part, hs, nil, base, appendTime)
 }
 
+// CheckBatches asks each hook in order until one reports a duplicate or
+// an error.
 func (c hookChain) CheckBatches(topic string, part int32, hs []commitlog.BatchHeader, batches []byte) (*Duplicate, error) {
 	for _, h := range c {
 		if dup, err := checkAppend(h, topic, part, hs, batches); dup != nil || err != nil {
@@ -81,6 +85,7 @@ func (c hookChain) CheckBatches(topic string, part int32, hs []commitlog.BatchHe
 	return nil, nil
 }
 
+// RecordBatches tells every hook about the write.
 func (c hookChain) RecordBatches(topic string, part int32, hs []commitlog.BatchHeader, batches []byte, base, appendTime int64) {
 	for _, h := range c {
 		recordAppend(h, topic, part, hs, batches, base, appendTime)

@@ -47,6 +47,7 @@ type WrongExpectedVersionError struct {
 	Actual   int64
 }
 
+// Error names the stream, the expected and the actual version.
 func (e *WrongExpectedVersionError) Error() string {
 	return fmt.Sprintf("wrong expected version for stream %q: expected %s, actual %d", e.Stream, e.Expected, e.Actual)
 }

@@ -101,10 +101,17 @@ func (StreamExists) MarshalJSON() ([]byte, error) { return []byte(`"exists"`), n
 // MarshalJSON implements json.Marshaler.
 func (v Version) MarshalJSON() ([]byte, error) { return []byte(strconv.FormatInt(int64(v), 10)), nil }
 
-func (Any) String() string          { return "any" }
-func (NoStream) String() string     { return "no_stream" }
+// String renders the marker as the HTTP API spells it.
+func (Any) String() string { return "any" }
+
+// String renders the marker as the HTTP API spells it.
+func (NoStream) String() string { return "no_stream" }
+
+// String renders the marker as the HTTP API spells it.
 func (StreamExists) String() string { return "exists" }
-func (v Version) String() string    { return strconv.FormatInt(int64(v), 10) }
+
+// String renders the version as a decimal number.
+func (v Version) String() string { return strconv.FormatInt(int64(v), 10) }
 
 func parseExpected(raw json.RawMessage) ExpectedVersion {
 	var s string
@@ -131,6 +138,7 @@ type WrongExpectedVersionError struct {
 	Actual   int64
 }
 
+// Error names the stream, the expected and the actual version.
 func (e *WrongExpectedVersionError) Error() string {
 	return fmt.Sprintf("wrong expected version for stream %q: expected %s, actual %d", e.Stream, e.Expected, e.Actual)
 }
@@ -145,6 +153,7 @@ type APIError struct {
 	Message string
 }
 
+// Error renders status, code and message.
 func (e *APIError) Error() string {
 	return fmt.Sprintf("eddy: %d %s: %s", e.Status, e.Code, e.Message)
 }

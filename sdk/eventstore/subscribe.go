@@ -71,6 +71,7 @@ func (c *Client) Subscribe(ctx context.Context, topic, stream string, o Subscrib
 
 type handlerError struct{ err error }
 
+// Error returns the handler's error text.
 func (e *handlerError) Error() string { return e.err.Error() }
 
 func (c *Client) subscribeOnce(ctx context.Context, topic, stream string, from int64, fn func(RecordedEvent) error) error {
