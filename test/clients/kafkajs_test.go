@@ -1,0 +1,82 @@
+package clients
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// kafkajsDir holds the kafkajs script and its package.json; .ci/run
+// installs its node_modules with npm ci.
+var kafkajsDir = filepath.Join("testdata", "kafkajs")
+
+// needKafkajs checks for node and an installed kafkajs.
+func needKafkajs(t *testing.T) {
+	t.Helper()
+	_, err := exec.LookPath("node")
+	needClient(t, err == nil, "node is not on PATH")
+	_, err = os.Stat(filepath.Join(kafkajsDir, "node_modules", "kafkajs", "package.json"))
+	needClient(t, err == nil, "kafkajs is not installed (npm ci --prefix "+kafkajsDir+")")
+}
+
+// kafkajs runs the tutorial script; kafkajs logs JSON lines on stdout too,
+// so only the tutorial's own lines are returned.
+func (s *server) kafkajs(t *testing.T, mode string, count int) []string {
+	t.Helper()
+	r := mustCmd(t, s, 90*time.Second, "", "node", filepath.Join(kafkajsDir, "tutorial.js"), mode, s.kafkaAddr, fmt.Sprint(count))
+	var out []string
+	for _, l := range lines(r.stdout) {
+		if !strings.HasPrefix(l, "{") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func TestKafkajsTutorial(t *testing.T) {
+	t.Parallel()
+	needKafkajs(t)
+	s := startServer(t)
+
+	got := s.kafkajs(t, "produce", 10)
+	var want []string
+	for i := range 10 {
+		want = append(want, fmt.Sprintf("Produced order created event: %d", i))
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("kafkajs producer printed %q", got)
+	}
+
+	// What kafkajs wrote, as the eddy CLI reads it.
+	r := s.eddy(t, "", "consume", "order-events", "--from-beginning", "--exit-at-end", "--format", "{{.Key}} {{.Value}}")
+	for i, l := range lines(r.stdout) {
+		k, v, _ := strings.Cut(l, " ")
+		var o struct {
+			OrderID int `json:"orderId"`
+			Total   int `json:"total"`
+		}
+		if err := json.Unmarshal([]byte(v), &o); err != nil || k != fmt.Sprint(i) || o.OrderID != i || o.Total != 10*i {
+			t.Errorf("record %d: %q (%v)", i, l, err)
+		}
+	}
+	if n := len(lines(r.stdout)); n != 10 {
+		t.Errorf("topic holds %d records, want 10", n)
+	}
+
+	requireGroups(t, s)
+	got = s.kafkajs(t, "consume", 10)
+	want = want[:0]
+	for i := range 10 {
+		want = append(want, fmt.Sprintf("Processing order: %d", i))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("kafkajs group consumer printed %q, want %q", got, want)
+	}
+	waitLag(t, s, "order-processor", 0)
+}
