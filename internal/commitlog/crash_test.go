@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/eddy-streaming/eddy/internal/vfs"
 )
@@ -377,5 +378,69 @@ func TestDamagedClosedSegmentIndexRebuilt(t *testing.T) {
 	}
 	if !errors.Is(func() error { _, err := l.Read(1000, 1); return err }(), ErrOffsetOutOfRange) {
 		t.Fatal("read past end should be out of range")
+	}
+}
+
+// TestCrashDuringBackgroundRollSync cuts power while the rolled segment's
+// background fsync (interval/never) is still blocked: recovery must find
+// the unsynced closed segment, drop the segment after it, and keep a clean
+// prefix.
+func TestCrashDuringBackgroundRollSync(t *testing.T) {
+	fs := vfs.NewMem()
+	o := memOpts(fs, SyncNever)
+	o.SegmentBytes = 1500
+	l := openT(t, crashDir, o)
+	release := make(chan struct{})
+	var blocked atomic.Bool
+	first := crashDir + "/" + segmentName(0, logSuffix)
+	fs.SetFault(func(op vfs.Op, path string) error {
+		if op == vfs.OpSync && path == first && !blocked.Load() {
+			blocked.Store(true)
+			<-release
+		}
+		return nil
+	})
+	var written [][]byte
+	for l.SegmentCount() < 2 || l.Size() < 2000 {
+		b := makeBatch(1, 200, 1, byte(len(written)))
+		if _, err := l.Append(b); err != nil {
+			t.Fatal(err)
+		}
+		written = append(written, append([]byte(nil), b...))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !blocked.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("background fsync never started")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// Make the second segment's data durable but not the first's.
+	l.mu.RLock()
+	second := l.active().f
+	l.mu.RUnlock()
+	if err := second.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	crashed := fs.CrashClone()
+	close(release)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l2, err := Open(crashDir, o.withFS(crashed))
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer l2.Close()
+	if err := l2.Check(); err != nil {
+		t.Fatal(err)
+	}
+	got := readAllBatches(t, l2)
+	checkPrefix(t, "after crash", got, written, 0)
+	if len(got) != 0 || l2.SegmentCount() != 1 {
+		t.Fatalf("recovered %d batches in %d segments; the unsynced first segment should be empty and the second dropped", len(got), l2.SegmentCount())
+	}
+	if _, err := l2.Append(makeBatch(1, 5, 1, 1)); err != nil {
+		t.Fatal(err)
 	}
 }
