@@ -261,3 +261,54 @@ func BenchmarkAppendFsyncEach(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReopenSegments reopens a log of many full segments after a clean
+// stop and after a crash: 10 × 1 GiB with EDDY_LONG=1 (the 10 GiB
+// target), 8 × 16 MiB by default.
+func BenchmarkReopenSegments(b *testing.B) {
+	segs, segSize := int64(8), int64(16<<20)
+	if os.Getenv("EDDY_LONG") == "1" {
+		segs, segSize = 10, 1<<30
+	}
+	dir := b.TempDir()
+	o := DefaultOptions()
+	o.Sync = SyncNever
+	o.SegmentBytes = segSize
+	l, err := Open(dir, o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := batchOfSize(benchBatchSize, 1024, 1)
+	for l.Size() < segs*segSize-int64(len(batch)) {
+		if _, err := l.Append(batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	total := l.Size()
+	if err := l.Close(); err != nil {
+		b.Fatal(err)
+	}
+	for _, mode := range []string{"clean", "crash"} {
+		b.Run(fmt.Sprintf("%s/%dx%dMiB", mode, segs, segSize>>20), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				if mode == "crash" {
+					os.Remove(filepath.Join(dir, cleanMarkerName))
+				}
+				b.StartTimer()
+				l, err := Open(dir, o)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if l.Size() != total {
+					b.Fatalf("reopened %d bytes, want %d", l.Size(), total)
+				}
+				if err := l.Close(); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
