@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
@@ -135,9 +136,10 @@ func (s *Store) Append(ctx context.Context, topic, stream string, expected Expec
 			return AppendResult{}, err
 		}
 		cur := next - 1
-		if !expected.matches(cur) || ((expected == Any || expected == StreamExists) && cur >= int64(len(events))-1) {
+		loose := expected == Any || expected == StreamExists
+		if !expected.matches(cur) || (loose && cur >= int64(len(events))-1 && s.recent.seen(topic, stream, events[0].ID)) {
 			first := int64(expected) + 1
-			if expected == Any || expected == StreamExists {
+			if loose {
 				first = cur - int64(len(events)) + 1
 			}
 			if res, ok, err := s.alreadyStored(ctx, topic, part, stream, first, events); err != nil || ok {
@@ -155,7 +157,7 @@ func (s *Store) Append(ctx context.Context, topic, stream string, expected Expec
 		var wev *WrongExpectedVersionError
 		if errors.As(err, &wev) {
 			// Another writer got in between the head read and the write.
-			if (expected == Any || expected == StreamExists) && attempt < s.cfg.MaxAppendRetries {
+			if loose && attempt < s.cfg.MaxAppendRetries {
 				continue
 			}
 			if res, ok, err := s.alreadyStored(ctx, topic, part, stream, int64(expected)+1, events); err != nil || ok {
@@ -170,6 +172,7 @@ func (s *Store) Append(ctx context.Context, topic, stream string, expected Expec
 			return AppendResult{}, err
 		}
 		s.appends.Inc()
+		s.recent.add(topic, stream, events[0].ID)
 		return AppendResult{FirstVersion: cur + 1, LastVersion: cur + int64(len(events)), Partition: part, Offset: w.Base}, nil
 	}
 }
@@ -235,4 +238,48 @@ func (s *Store) buildBatch(topic, stream string, cur int64, events []EventData) 
 		bb.add(ts, key, value, hs)
 	}
 	return bb.finish()
+}
+
+// recentIDs remembers the first event id of the latest appends, so an
+// Any/StreamExists append only reads the stream's tail to detect a retry
+// when its first id was appended recently (KurrentDB keeps a similar
+// cache). Numeric and NoStream appends need no cache: their position says
+// where to look.
+type recentIDs struct {
+	mu   sync.Mutex
+	ids  map[string]struct{}
+	ring []string
+	next int
+}
+
+const recentIDsCap = 1 << 16
+
+func recentKey(topic, stream, id string) string {
+	return topic + "\x00" + stream + "\x00" + id
+}
+
+func (r *recentIDs) add(topic, stream, id string) {
+	k := recentKey(topic, stream, id)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ids == nil {
+		r.ids = make(map[string]struct{}, recentIDsCap)
+		r.ring = make([]string, recentIDsCap)
+	}
+	if _, ok := r.ids[k]; ok {
+		return
+	}
+	if old := r.ring[r.next]; old != "" {
+		delete(r.ids, old)
+	}
+	r.ring[r.next] = k
+	r.next = (r.next + 1) % recentIDsCap
+	r.ids[k] = struct{}{}
+}
+
+func (r *recentIDs) seen(topic, stream, id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.ids[recentKey(topic, stream, id)]
+	return ok
 }

@@ -96,6 +96,7 @@ type Store struct {
 	flushMu sync.Mutex
 
 	appends, conflicts prometheus.Counter
+	recent             recentIDs
 
 	kick chan struct{}
 	stop chan struct{}
