@@ -46,7 +46,7 @@ func addClientFlags(cmd *cobra.Command) *clientOptions {
 		def = defaultBrokers
 	}
 	cmd.PersistentFlags().StringVar(&o.brokers, "brokers", def,
-		"comma-separated Kafka bootstrap addresses (default from $"+brokersEnv+", else "+defaultBrokers+")")
+		"comma-separated Kafka bootstrap addresses (also $"+brokersEnv+")")
 	cmd.PersistentFlags().DurationVar(&o.timeout, "timeout", 30*time.Second,
 		"how long a request to the brokers may take (admin calls, flushing produced records)")
 	return o

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"strconv"
@@ -25,14 +26,14 @@ import (
 type consumeOptions struct {
 	fromBeginning bool
 	offset        string
-	partitions    []int32
+	partitions    []int
 	group         string
 	count         int
 	format        string
 	exitAtEnd     bool
 }
 
-const consumeFormatHelp = `Output format, one line per record:
+const consumeFormatHelp = `output format, one line per record:
   a Go template over .Topic .Partition .Offset .Key .Value .Headers
   .Timestamp (e.g. '{{.Partition}}:{{.Offset}} {{.Key}}={{.Value}}',
   '{{.Headers.Get "source"}}', '{{.Timestamp.UnixMilli}}'; \t and \n are
@@ -67,7 +68,7 @@ offsets of the records it printed before it exits.`,
 	f := cmd.Flags()
 	f.BoolVar(&o.fromBeginning, "from-beginning", false, "start at the oldest record (with --group: where the group has no committed offset)")
 	f.StringVarP(&o.offset, "offset", "o", "", "start at: earliest, latest, an offset N, or -N for N records before the end")
-	f.Int32SliceVarP(&o.partitions, "partition", "p", nil, "read only these partitions (repeatable or comma-separated)")
+	f.IntSliceVarP(&o.partitions, "partition", "p", nil, "read only these partitions (repeatable or comma-separated)")
 	f.StringVarP(&o.group, "group", "g", "", "consume as a member of this consumer group, committing what is printed")
 	f.IntVarP(&o.count, "count", "n", 0, "exit after printing this many records (0: no limit)")
 	f.StringVarP(&o.format, "format", "f", "{{.Value}}", consumeFormatHelp)
@@ -260,11 +261,12 @@ func runConsume(cmd *cobra.Command, topic string, o *consumeOptions, cop *client
 	if td.Err != nil {
 		return fmt.Errorf("look up topic %q: %w", topic, td.Err)
 	}
-	partitions := o.partitions
-	for _, p := range partitions {
-		if _, ok := td.Partitions[p]; !ok {
+	var partitions []int32
+	for _, p := range o.partitions {
+		if _, ok := td.Partitions[int32(p)]; !ok || p < 0 || p > math.MaxInt32 {
 			return fmt.Errorf("topic %q has no partition %d (it has %d)", topic, p, len(td.Partitions))
 		}
+		partitions = append(partitions, int32(p))
 	}
 	if len(partitions) == 0 {
 		partitions = td.Partitions.Numbers()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -202,7 +203,7 @@ func assignmentString(m kadm.DescribedGroupMember) string {
 // resetOptions are the flags of `eddy group reset-offsets`.
 type resetOptions struct {
 	topic      string
-	partitions []int32
+	partitions []int
 	earliest   bool
 	latest     bool
 	toOffset   int64
@@ -211,7 +212,7 @@ type resetOptions struct {
 }
 
 func newGroupResetCmd(co *clientOptions) *cobra.Command {
-	o := resetOptions{toOffset: -1}
+	var o resetOptions
 	cmd := &cobra.Command{
 		Use:   "reset-offsets GROUP --topic TOPIC (--to-earliest | --to-latest | --to-offset N | --to-datetime TIME)",
 		Short: "Move a stopped group's committed offsets",
@@ -232,10 +233,10 @@ first record at or after that time (the end if there is none).`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.topic, "topic", "t", "", "topic whose offsets to move (required)")
-	f.Int32SliceVarP(&o.partitions, "partition", "p", nil, "only these partitions (default: all)")
+	f.IntSliceVarP(&o.partitions, "partition", "p", nil, "only these partitions (repeatable or comma-separated; default: all)")
 	f.BoolVar(&o.earliest, "to-earliest", false, "move to each partition's oldest record")
 	f.BoolVar(&o.latest, "to-latest", false, "move to each partition's end (skip everything)")
-	f.Int64Var(&o.toOffset, "to-offset", -1, "move to this offset")
+	f.Int64Var(&o.toOffset, "to-offset", 0, "move to this offset (clamped to each partition's start and end)")
 	f.StringVar(&o.toDatetime, "to-datetime", "", "move to the first record at or after this time")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the new offsets without committing them")
 	return cmd
@@ -318,11 +319,12 @@ func runGroupReset(cmd *cobra.Command, group string, o *resetOptions, co *client
 	if td.Err != nil {
 		return fmt.Errorf("look up topic %q: %w", o.topic, td.Err)
 	}
-	partitions := o.partitions
-	for _, p := range partitions {
-		if _, ok := td.Partitions[p]; !ok {
+	var partitions []int32
+	for _, p := range o.partitions {
+		if _, ok := td.Partitions[int32(p)]; !ok || p < 0 || p > math.MaxInt32 {
 			return fmt.Errorf("topic %q has no partition %d", o.topic, p)
 		}
+		partitions = append(partitions, int32(p))
 	}
 	if len(partitions) == 0 {
 		partitions = td.Partitions.Numbers()
