@@ -53,3 +53,19 @@ func BenchmarkHeartbeat(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCommitSequential measures one group committing one offset at a
+// time: the latency a client with synchronous commits sees.
+func BenchmarkCommitSequential(b *testing.B) {
+	e := newEnv(b, nil)
+	defer e.close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		_, err := e.c.Commit(b.Context(), CommitRequest{Group: "g", Generation: -1,
+			Offsets: []CommitOffset{{Topic: "t", Partition: int32(i % 6), Offset: int64(i)}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -12,7 +12,8 @@
 // mutex guards only the name → group map. Offset commits are validated on
 // the loop, written to meta (fsynced) by the calling goroutine, and applied
 // on the loop; a per-group commit mutex keeps the durable order equal to the
-// in-memory order. Requests that wait (JoinGroup until the rebalance
+// in-memory order. Writes of all groups share fsyncs through a group-commit
+// writer that adds no delay to a lone write. Requests that wait (JoinGroup until the rebalance
 // completes, SyncGroup until the leader's assignment arrives) park a reply
 // channel in the member and return when the loop answers or ctx ends.
 //
@@ -143,6 +144,7 @@ type Coordinator struct {
 	cfg     Config
 	log     *slog.Logger
 	metrics *metrics
+	w       *writer // durable writes of every group
 
 	mu struct {
 		sync.Mutex
@@ -160,7 +162,7 @@ func New(cfg Config) (*Coordinator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Coordinator{cfg: cfg, log: cfg.Logger, quit: make(chan struct{})}
+	c := &Coordinator{cfg: cfg, log: cfg.Logger, quit: make(chan struct{}), w: &writer{store: cfg.Meta}}
 	c.mu.groups = make(map[string]*group)
 	c.metrics = newMetrics(c, cfg.Registerer)
 	if err := c.load(); err != nil {

@@ -106,7 +106,7 @@ func (g *group) commit(ctx context.Context, req CommitRequest, valid []int, errs
 			offset: o.Offset, leaderEpoch: o.LeaderEpoch, metadata: o.Metadata, commitTime: now,
 		}})
 	}
-	werr := g.c.cfg.Meta.Batch(func(tx *meta.Tx) error {
+	werr := g.c.w.write(func(tx *meta.Tx) error {
 		for _, e := range entries {
 			if err := tx.Put(bucketOffsets, offsetKey(g.name, e.tp), encodeOffset(e.c)); err != nil {
 				return err
@@ -317,7 +317,7 @@ func (g *group) deleteOffsets(ctx context.Context, del []tp) error {
 	if len(del) == 0 {
 		return nil
 	}
-	err := g.c.cfg.Meta.Batch(func(tx *meta.Tx) error {
+	err := g.c.w.write(func(tx *meta.Tx) error {
 		for _, k := range del {
 			if err := tx.Delete(bucketOffsets, offsetKey(g.name, k)); err != nil {
 				return err
@@ -389,7 +389,7 @@ func (c *Coordinator) deleteGroup(ctx context.Context, name string) error {
 // deleteDurably removes the group record and every offset of the group from
 // meta. Runs on the loop with commitMu held.
 func (g *group) deleteDurably() error {
-	err := g.c.cfg.Meta.Batch(func(tx *meta.Tx) error {
+	err := g.c.w.write(func(tx *meta.Tx) error {
 		if err := tx.Delete(bucketGroups, g.name); err != nil {
 			return err
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/eddy-streaming/eddy/internal/meta"
 )
 
 // Meta buckets and record formats (docs/format/groups.md describes them).
@@ -120,7 +122,7 @@ func decodeGroup(b []byte) (gen int32, emptySince time.Time, ptype string, err e
 // Runs on the loop.
 func (g *group) persistGroup() {
 	rec := encodeGroup(g.generation, g.emptySince, g.protocolType)
-	if err := g.c.cfg.Meta.Put(bucketGroups, g.name, rec); err != nil {
+	if err := g.c.w.write(func(tx *meta.Tx) error { return tx.Put(bucketGroups, g.name, rec) }); err != nil {
 		g.c.log.Error("store group record", "group", g.name, "err", err)
 	}
 }
