@@ -379,6 +379,9 @@ poll:
 		}
 	}
 
+	// A second interrupt from here on ends the process at once, should
+	// the commit below hang on an unreachable server.
+	stop()
 	if o.group != "" {
 		// Commit what was printed, then leave the group so that its
 		// partitions move to the other members at once.

@@ -188,6 +188,9 @@ loop:
 			res.done(nil, fmt.Errorf("read stdin: %w", err))
 		}
 	}
+	// A second interrupt from here on ends the process at once, should
+	// the flush hang on an unreachable server.
+	stop()
 	fctx, cancel := context.WithTimeout(cmd.Context(), cop.timeout)
 	defer cancel()
 	if err := cl.Flush(fctx); err != nil {
