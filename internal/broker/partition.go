@@ -222,14 +222,20 @@ type FetchResult struct {
 // the offsets filled in, for an offset below the log start or above the log
 // end offset.
 func (b *Broker) Fetch(topic string, part int32, offset int64, maxBytes int) (FetchResult, error) {
+	return b.FetchInto(nil, topic, part, offset, maxBytes)
+}
+
+// FetchInto is Fetch reading into dst's storage (from dst[:0]), so callers
+// can reuse buffers; with enough capacity it does not allocate.
+func (b *Broker) FetchInto(dst []byte, topic string, part int32, offset int64, maxBytes int) (FetchResult, error) {
 	p, err := b.partition(topic, part)
 	if err != nil {
 		return FetchResult{}, err
 	}
-	return p.fetch(offset, maxBytes)
+	return p.fetch(dst[:0], offset, maxBytes)
 }
 
-func (p *partition) fetch(offset int64, maxBytes int) (FetchResult, error) {
+func (p *partition) fetch(dst []byte, offset int64, maxBytes int) (FetchResult, error) {
 	r := FetchResult{HighWatermark: p.log.HighWatermark(), LogStartOffset: p.log.LogStartOffset(), LogEndOffset: p.log.LogEndOffset()}
 	if offset < r.LogStartOffset || offset > r.LogEndOffset {
 		return r, fmt.Errorf("%w: offset %d, log %s-%d holds [%d, %d]", ErrOffsetOutOfRange, offset, p.topic, p.id, r.LogStartOffset, r.LogEndOffset)
@@ -237,7 +243,7 @@ func (p *partition) fetch(offset int64, maxBytes int) (FetchResult, error) {
 	if offset >= r.HighWatermark {
 		return r, nil
 	}
-	data, err := p.log.Read(offset, maxBytes)
+	data, err := p.log.ReadInto(dst, offset, maxBytes)
 	if err != nil {
 		if errors.Is(err, commitlog.ErrOffsetOutOfRange) {
 			r.LogStartOffset = p.log.LogStartOffset()

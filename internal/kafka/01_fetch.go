@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -80,11 +81,21 @@ func handleFetch(_ context.Context, s *Server, req *Request) Reply {
 		}
 	}
 
+	// Batches are read into pooled buffers, returned once the response
+	// has been written (Reply.release).
+	var bufs []*[]byte
+	releaseBufs := func() {
+		for _, b := range bufs {
+			putFetchBuf(b)
+		}
+		bufs = bufs[:0]
+	}
 	maxBytes := int64(math.MaxInt32)
 	if r.MaxBytes > 0 {
 		maxBytes = int64(r.MaxBytes)
 	}
 	read := func() (total int64, errs bool) {
+		releaseBufs() // a re-read replaces every partition's batches
 		remaining := maxBytes
 		for i := range parts {
 			fp := &parts[i]
@@ -110,7 +121,12 @@ func handleFetch(_ context.Context, s *Server, req *Request) Reply {
 			if limit <= 0 {
 				limit = 1
 			}
-			res, err := s.b.Fetch(fp.topic, p.Partition, fp.offset, int(limit))
+			buf := getFetchBuf()
+			res, err := s.b.FetchInto(*buf, fp.topic, p.Partition, fp.offset, int(limit))
+			if cap(res.Batches) > 0 {
+				*buf = res.Batches[:0] // keep what ReadInto grew
+			}
+			bufs = append(bufs, buf)
 			p.HighWatermark, p.LastStableOffset, p.LogStartOffset = res.HighWatermark, res.HighWatermark, res.LogStartOffset
 			if err != nil {
 				p.ErrorCode = ErrorCode(err)
@@ -135,7 +151,14 @@ func handleFetch(_ context.Context, s *Server, req *Request) Reply {
 		for i := range parts {
 			s.countErr(req, parts[i].out.ErrorCode)
 		}
-		return Respond(resp)
+		r := Respond(resp)
+		held := append([]*[]byte(nil), bufs...)
+		r.release = func() {
+			for _, b := range held {
+				putFetchBuf(b)
+			}
+		}
+		return r
 	}
 
 	wait := time.Duration(r.MaxWaitMillis) * time.Millisecond
@@ -175,4 +198,21 @@ func handleFetch(_ context.Context, s *Server, req *Request) Reply {
 			}
 		}
 	})
+}
+
+// fetchBufs pools the buffers fetches read stored batches into, so a busy
+// consumer does not allocate its data volume in garbage.
+var fetchBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// maxPooledFetchBuf keeps one unusually large read from pinning memory.
+const maxPooledFetchBuf = 8 << 20
+
+func getFetchBuf() *[]byte { return fetchBufs.Get().(*[]byte) }
+
+func putFetchBuf(b *[]byte) {
+	if cap(*b) > maxPooledFetchBuf {
+		return
+	}
+	*b = (*b)[:0]
+	fetchBufs.Put(b)
 }

@@ -259,6 +259,7 @@ func (c *conn) writeLoop() {
 			}
 		}
 		if failed {
+			r.done()
 			c.s.budget.release(p.budgeted)
 			continue
 		}
@@ -283,6 +284,7 @@ func (c *conn) writeLoop() {
 				buf = nil
 			}
 		}
+		r.done()
 		c.s.budget.release(p.budgeted)
 		if failed {
 			// Stop reading; keep draining so deferred handlers finish
@@ -293,6 +295,13 @@ func (c *conn) writeLoop() {
 	}
 	if !forced {
 		c.deferred.Wait()
+	}
+}
+
+// done runs the reply's release hook.
+func (r Reply) done() {
+	if r.release != nil {
+		r.release()
 	}
 }
 

@@ -58,6 +58,9 @@ type Reply struct {
 	later func(ctx context.Context) Reply
 	none  bool
 	close error
+	// release runs once the reply was written or dropped: it returns
+	// pooled buffers the response points into.
+	release func()
 }
 
 // Respond answers with resp now.
