@@ -119,6 +119,7 @@ type runReport struct {
 	Scenarios    []scenario    `json:"scenarios"`
 	Peers        []peer        `json:"peers"`
 	Measurements []measurement `json:"measurements"`
+	Soak         *soakResult   `json:"soak,omitempty"`
 }
 
 func main() {
@@ -133,15 +134,16 @@ func main() {
 		noLimits  = flag.Bool("skip-limits", false, "skip the machine-limit measurements (dd, fio, iperf3)")
 		repoRoot  = flag.String("root", "..", "repository root (to build cmd/eddy)")
 		peerBuild = flag.String("peer-pkg", "./cmd/peer", "package of the peer binary")
+		soakGiB   = flag.Float64("soak-gib", 0, "after the matrix, produce this many GiB into eddy-always and sample its RSS (0: skip)")
 	)
 	flag.Parse()
-	if err := run(*reps, *quick, *peersF, *scensF, *work, *docs, *results, *noLimits, *repoRoot, *peerBuild); err != nil {
+	if err := run(*reps, *quick, *peersF, *scensF, *work, *docs, *results, *noLimits, *repoRoot, *peerBuild, *soakGiB); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
 	}
 }
 
-func run(reps int, quick bool, peersF, scensF, work, docs, results string, noLimits bool, root, peerPkg string) error {
+func run(reps int, quick bool, peersF, scensF, work, docs, results string, noLimits bool, root, peerPkg string, soakGiB float64) error {
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return err
 	}
@@ -196,6 +198,13 @@ func run(reps int, quick bool, peersF, scensF, work, docs, results string, noLim
 				rep.Measurements = append(rep.Measurements, m)
 			}
 		}
+	}
+	if soakGiB > 0 {
+		p, _ := peerByName("eddy-always")
+		logf("soak: producing %.1f GiB into %s", soakGiB, p.Name)
+		s := soak(bin, work, p, soakGiB)
+		logf("soak: %.1f MB/s, peak RSS %.1f MB, err %q", s.MBPerSec, s.PeakRSSMB, s.Err)
+		rep.Soak = &s
 	}
 	rep.Finished = time.Now().UTC()
 	if err := os.MkdirAll(results, 0o755); err != nil {

@@ -127,6 +127,15 @@ func renderMarkdown(rep *runReport, rawPath string) string {
 			}
 		}
 	}
+	if s := rep.Soak; s != nil {
+		w("\n**RSS while producing %.1f GiB** (%s, 1 KiB records, 6 partitions, 4 producers): ", s.GiB, s.Peer)
+		if s.Err != "" {
+			w("failed: %s\n", s.Err)
+		} else {
+			w("%.1f MB/s over %.0f s, broker %.1f CPU s/GB, peak RSS %.0f MB. RSS (MB) every %d s: %s\n",
+				s.MBPerSec, s.Seconds, s.CPUSecondsPer, s.PeakRSSMB, max(1, len(s.RSSMB)/20), sampleRSS(s.RSSMB))
+		}
+	}
 	w("\n**Targets (issue 5)**, ratios of medians from this run\n\n| target | Eddy | peer | ratio | goal | met |\n|---|---|---|---|---|---|\n")
 	for _, t := range targets(rep) {
 		w("| %s | %s | %s | %s | %s | %s |\n", t.what, t.eddy, t.peer, t.ratio, t.goal, t.met)
@@ -212,6 +221,14 @@ func targets(rep *runReport) []target {
 	if rssMax > 0 {
 		out = append(out, target{"Eddy broker peak RSS, every scenario", fmt.Sprintf("%s MB", f0(rssMax)), "", "", "≤ 150 MB", yes(rssMax <= 150)})
 	}
+	if s := rep.Soak; s != nil && s.Err == "" && len(s.RSSMB) >= 4 {
+		half := len(s.RSSMB) / 2
+		first, second := slices.Max(s.RSSMB[:half]), slices.Max(s.RSSMB[half:])
+		out = append(out, target{fmt.Sprintf("Eddy RSS flat while %.1f GiB produced", s.GiB),
+			fmt.Sprintf("max %.0f MB (2nd half) vs %.0f MB (1st half)", second, first), "", "",
+			"2nd-half max ≤ 1.25× 1st-half max + 10 MB, peak ≤ 150 MB",
+			yes(second <= 1.25*first+10 && s.PeakRSSMB <= 150)})
+	}
 	return out
 }
 
@@ -234,4 +251,14 @@ func replaceSection(path, md string) error {
 		out = s + "\n## Comparison: Eddy vs kfake vs NATS JetStream\n\n" + md
 	}
 	return os.WriteFile(path, []byte(out), 0o644)
+}
+
+// sampleRSS prints about 20 evenly spaced samples.
+func sampleRSS(xs []float64) string {
+	step := max(1, len(xs)/20)
+	var parts []string
+	for i := 0; i < len(xs); i += step {
+		parts = append(parts, fmt.Sprintf("%.0f", xs[i]))
+	}
+	return strings.Join(parts, " ")
 }
