@@ -98,8 +98,7 @@ func BenchmarkFetchRaw(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	t := &testing.T{}
-	rc := dialRaw(t, srv.Addr)
+	rc := dialRaw(b, srv.Addr)
 	fr := fetchReq(1<<20, fetchPartReq{topic: "raw", max: 1 << 20})
 	frameBytes := frame(fr, 11, 1)
 	b.ReportAllocs()

@@ -14,12 +14,12 @@ import (
 // rawConn speaks the Kafka framing directly, for the cases a real client
 // never produces.
 type rawConn struct {
-	t    *testing.T
+	t    testing.TB
 	c    net.Conn
 	corr int32
 }
 
-func dialRaw(t *testing.T, addr string) *rawConn {
+func dialRaw(t testing.TB, addr string) *rawConn {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
