@@ -18,8 +18,10 @@
 //
 // Concurrency: every method is safe for concurrent use. Writes to one log
 // are serialized; reads run in parallel with each other and with writes.
-// Lock order: Committer slot → Log.syncMu → Log.mu → Log.loadedMu →
-// segment.imu.
+// Reads locate the batch under the read lock and copy the bytes after
+// releasing it (holding only the segment's io lock), so a cold read does not
+// delay appends. Lock order: Committer slot → Log.syncMu → Log.mu →
+// {segment.io, Log.loadedMu → segment.imu}.
 //
 // Usage:
 //

@@ -22,15 +22,31 @@ func (l *Log) Read(offset int64, maxBytes int) ([]byte, error) {
 // not allocate.
 func (l *Log) ReadInto(dst []byte, offset int64, maxBytes int) ([]byte, error) {
 	l.mu.RLock()
-	defer l.mu.RUnlock()
+	s, pos, limit, err := l.locateLocked(dst, offset)
+	if err != nil || s == nil {
+		l.mu.RUnlock()
+		return dst, err
+	}
+	// Copy the bytes without the log lock, so a slow (cold) read does not
+	// hold up appends; the segment's io lock keeps its file open.
+	s.io.RLock()
+	l.mu.RUnlock()
+	defer s.io.RUnlock()
+	return l.readFrom(dst, s, pos, limit, maxBytes)
+}
+
+// locateLocked finds the segment and position of the batch holding offset
+// and the readable limit there; s is nil at the high watermark. mu must be
+// read-locked. dst's spare capacity is used as scratch.
+func (l *Log) locateLocked(dst []byte, offset int64) (s *segment, pos, limit int64, err error) {
 	if l.closed {
-		return dst, ErrClosed
+		return nil, 0, 0, ErrClosed
 	}
 	if offset < l.start || offset > l.hw {
-		return dst, fmt.Errorf("%w: offset %d, log start %d, high watermark %d", ErrOffsetOutOfRange, offset, l.start, l.hw)
+		return nil, 0, 0, fmt.Errorf("%w: offset %d, log start %d, high watermark %d", ErrOffsetOutOfRange, offset, l.start, l.hw)
 	}
 	if offset == l.hw {
-		return dst, nil
+		return nil, 0, 0, nil
 	}
 	orig := len(dst)
 	dst = slices.Grow(dst, BatchHeaderSize)
@@ -38,18 +54,17 @@ func (l *Log) ReadInto(dst []byte, offset int64, maxBytes int) ([]byte, error) {
 	for i := l.segmentFor(offset); i < len(l.segs); i++ {
 		s, limit := l.segs[i], l.limitOf(i)
 		if err := l.ensureLoaded(s); err != nil {
-			return dst[:orig], err
+			return nil, 0, 0, err
 		}
 		pos, err := s.findPos(scratch, offset, limit)
 		if err != nil {
-			return dst[:orig], err
+			return nil, 0, 0, err
 		}
-		if pos >= limit {
-			continue
+		if pos < limit {
+			return s, pos, limit, nil
 		}
-		return l.readFrom(dst[:orig], s, pos, limit, maxBytes)
 	}
-	return dst[:orig], nil
+	return nil, 0, 0, nil
 }
 
 // readFrom appends whole batches from s between pos and limit.

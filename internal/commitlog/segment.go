@@ -46,7 +46,8 @@ type segment struct {
 	logPath  string
 	idxPath  string
 	tidxPath string
-	f        vfs.File // the .log, open for the segment's lifetime
+	f        vfs.File     // the .log, open for the segment's lifetime
+	io       sync.RWMutex // read-locked by readers copying from f without Log.mu; write-locked to close f
 
 	size     int64 // bytes of valid batches
 	next     int64 // offset after the last batch
@@ -123,6 +124,8 @@ func openSegmentFile(fs vfs.FS, dir string, base int64) (*segment, error) {
 }
 
 func (s *segment) close() error {
+	s.io.Lock() // wait for readers copying without Log.mu
+	defer s.io.Unlock()
 	s.closeIndexFiles()
 	return s.f.Close()
 }
