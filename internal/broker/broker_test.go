@@ -119,7 +119,10 @@ func TestTopicLifecycleAndPersistence(t *testing.T) {
 	if _, err := e.b.CreateTopic("x", 0, nil, false); !errors.Is(err, broker.ErrInvalidPartitions) {
 		t.Fatalf("0 partitions: %v", err)
 	}
-	for _, bad := range []map[string]string{{"retention.ms": "soon"}, {"eddy.fsync": "maybe"}, {"message.timestamp.type": "Now"}, {"nope": "1"}, {"segment.bytes": "10"}} {
+	if _, err := e.b.CreateTopic("forever", 1, map[string]string{"retention.ms": "9223372036854775807", "segment.ms": "9223372036854775807"}, false); err != nil {
+		t.Fatalf("Long.MAX_VALUE durations: %v", err)
+	}
+	for _, bad := range []map[string]string{{"retention.ms": "soon"}, {"eddy.fsync": "maybe"}, {"message.timestamp.type": "Now"}, {"nope": "1"}, {"segment.bytes": "10"}, {"segment.bytes": "4294967296"}} {
 		if _, err := e.b.CreateTopic("x", 1, bad, false); !errors.Is(err, broker.ErrInvalidConfig) {
 			t.Fatalf("config %v: %v", bad, err)
 		}

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -97,6 +98,21 @@ func longIn(min int64) func(string) error {
 	}
 }
 
+// intIn is longIn capped at Kafka's int range (segment.bytes and
+// max.message.bytes are 32-bit in Kafka, and segment positions are in
+// Eddy).
+func intIn(min int64) func(string) error {
+	return func(s string) error {
+		if err := longIn(min)(s); err != nil {
+			return err
+		}
+		if v := mustLong(s); v > math.MaxInt32 {
+			return fmt.Errorf("%d is above the maximum %d", v, math.MaxInt32)
+		}
+		return nil
+	}
+}
+
 func oneOf(vals ...string) func(string) error {
 	return func(s string) error {
 		for _, v := range vals {
@@ -125,7 +141,7 @@ var configDefs = map[string]configDef{
 		def:   func(c TopicConfig) string { return strconv.FormatInt(c.RetentionBytes, 10) },
 		apply: func(c *TopicConfig, s string) { c.RetentionBytes = mustLong(s) },
 		doc:   "Delete the oldest segments while a partition is larger than this; -1 is unlimited."},
-	ConfigSegmentBytes: {kind: KindInt, check: longIn(1024),
+	ConfigSegmentBytes: {kind: KindInt, check: intIn(1024),
 		def:   func(c TopicConfig) string { return strconv.FormatInt(c.SegmentBytes, 10) },
 		apply: func(c *TopicConfig, s string) { c.SegmentBytes = mustLong(s) },
 		doc:   "Roll a new segment at this size."},
@@ -133,7 +149,7 @@ var configDefs = map[string]configDef{
 		def:   func(c TopicConfig) string { return strconv.FormatInt(c.SegmentMs, 10) },
 		apply: func(c *TopicConfig, s string) { c.SegmentMs = mustLong(s) },
 		doc:   "Roll a new segment after this age."},
-	ConfigMaxMessageBytes: {kind: KindInt, check: longIn(0),
+	ConfigMaxMessageBytes: {kind: KindInt, check: intIn(0),
 		def:   func(c TopicConfig) string { return strconv.FormatInt(c.MaxMessageBytes, 10) },
 		apply: func(c *TopicConfig, s string) { c.MaxMessageBytes = mustLong(s) },
 		doc:   "Largest record batch accepted."},
@@ -251,12 +267,21 @@ func logOptions(base commitlog.Options, c TopicConfig) commitlog.Options {
 		o.Sync = commitlog.SyncAlways
 	}
 	o.SegmentBytes = c.SegmentBytes
-	o.SegmentAge = time.Duration(c.SegmentMs) * time.Millisecond
+	o.SegmentAge = msDuration(c.SegmentMs)
 	o.RetentionBytes = c.RetentionBytes
 	if c.RetentionMs < 0 {
 		o.RetentionAge = -1
 	} else {
-		o.RetentionAge = time.Duration(c.RetentionMs) * time.Millisecond
+		o.RetentionAge = msDuration(c.RetentionMs)
 	}
 	return o
+}
+
+// msDuration converts milliseconds, saturating where a Duration would
+// overflow (Kafka users set Long.MAX_VALUE to mean "never").
+func msDuration(ms int64) time.Duration {
+	if ms > int64(math.MaxInt64/time.Millisecond) {
+		return math.MaxInt64
+	}
+	return time.Duration(ms) * time.Millisecond
 }
