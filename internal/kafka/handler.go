@@ -21,9 +21,11 @@ import (
 // A Handler must not block on anything slow (an fsync, a long-poll, a group
 // rebalance): return Defer(fn) and do the waiting in fn, which runs on its
 // own goroutine while later requests are read; responses still leave in
-// request order. ctx is cancelled when the connection closes or the server
-// starts shutting down; a deferred fn should then answer promptly with what
-// it has.
+// request order. What fn does is NOT ordered with the connection's later
+// requests (they may run while fn waits), so make order-sensitive changes
+// before returning Defer and only wait inside fn. ctx is cancelled when the
+// connection closes or the server starts shutting down; a deferred fn
+// should then answer promptly with what it has.
 type Handler func(ctx context.Context, s *Server, req *Request) Reply
 
 // Request is one decoded request.
