@@ -104,8 +104,20 @@ type server struct {
 // PID when the test ends.
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
-	s := &server{t: t, dataDir: t.TempDir(), kafkaAddr: freePort(t), httpAddr: freePort(t)}
-	s.start(extra...)
+	s := &server{t: t, dataDir: t.TempDir()}
+	// A port found free may be taken (by another test's outgoing
+	// connection) before the server binds it; then try other ports.
+	for attempt := 1; ; attempt++ {
+		s.kafkaAddr, s.httpAddr = freePort(t), freePort(t)
+		s.mu.Lock()
+		s.output.Reset()
+		s.mu.Unlock()
+		if err := s.tryStart(extra...); err == nil {
+			break
+		} else if attempt == 3 || !strings.Contains(s.logs(), "address already in use") {
+			t.Fatal(err)
+		}
+	}
 	t.Cleanup(s.kill)
 	return s
 }
@@ -122,9 +134,16 @@ func (s *server) logs() string {
 	return s.output.String()
 }
 
+// start starts the server, failing the test if it does not become ready.
 func (s *server) start(extra ...string) {
-	t := s.t
-	t.Helper()
+	s.t.Helper()
+	if err := s.tryStart(extra...); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// tryStart starts the server and waits until /readyz answers 200.
+func (s *server) tryStart(extra ...string) error {
 	args := append([]string{"serve",
 		"--data-dir", s.dataDir,
 		"--kafka-addr", s.kafkaAddr,
@@ -134,7 +153,7 @@ func (s *server) start(extra ...string) {
 	s.cmd.Stdout, s.cmd.Stderr = s, s
 	s.cmd.Env = cleanEnv()
 	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start eddy serve: %v", err)
+		return fmt.Errorf("start eddy serve: %w", err)
 	}
 	exited := make(chan struct{})
 	s.exited = exited
@@ -145,18 +164,19 @@ func (s *server) start(extra ...string) {
 	for {
 		select {
 		case <-exited:
-			t.Fatalf("eddy serve exited during start (%v):\n%s", s.cmd.ProcessState, s.logs())
+			return fmt.Errorf("eddy serve exited during start (%v):\n%s", s.cmd.ProcessState, s.logs())
 		default:
 		}
 		resp, err := client.Get("http://" + s.httpAddr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return nil
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("eddy serve not ready after 20s (last: %v):\n%s", err, s.logs())
+			s.kill()
+			return fmt.Errorf("eddy serve not ready after 20s (last: %v):\n%s", err, s.logs())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
