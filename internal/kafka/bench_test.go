@@ -3,8 +3,8 @@ package kafka_test
 import (
 	"context"
 	"encoding/binary"
-	"io"
 	"fmt"
+	"io"
 	"sync"
 	"testing"
 	"time"
