@@ -3,6 +3,7 @@ package commitlog
 import (
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -146,6 +147,9 @@ func (l *Log) WaitDurable(next int64) error {
 			// appenders that write meanwhile wait for the next leader.
 			l.syncing = true
 			l.mu.Unlock()
+			// Let appenders that are runnable (woken by the previous fsync)
+			// write first, so this fsync covers them too.
+			runtime.Gosched()
 			l.committer.acquire()
 			l.syncOnce()
 			l.committer.release()
