@@ -150,6 +150,7 @@ func (s *Store) Append(ctx context.Context, topic, stream string, expected Expec
 				return AppendResult{}, &WrongExpectedVersionError{Topic: topic, Stream: stream, Expected: expected, Actual: cur}
 			}
 		}
+		cuts := pi.cuts.Load()
 		batch := s.buildBatch(topic, stream, cur, events)
 		s.inflight.Store(&batch[0], cur)
 		w, err := s.b.Write(topic, part, batch)
@@ -173,7 +174,17 @@ func (s *Store) Append(ctx context.Context, topic, stream string, expected Expec
 		}
 		s.appends.Inc()
 		s.recent.add(topic, stream, events[0].ID)
-		return AppendResult{FirstVersion: cur + 1, LastVersion: cur + int64(len(events)), Partition: part, Offset: w.Base}, nil
+		first := cur + 1
+		if pi.cuts.Load() != cuts {
+			// The log cut its tail under this write (after a failed fsync)
+			// and the index renumbered it: report the version it got.
+			if v, ok, err := pi.versionAt(w.Base); err != nil {
+				return AppendResult{}, err
+			} else if ok {
+				first = v
+			}
+		}
+		return AppendResult{FirstVersion: first, LastVersion: first + int64(len(events)) - 1, Partition: part, Offset: w.Base}, nil
 	}
 }
 

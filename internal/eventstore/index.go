@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -97,6 +98,8 @@ type partIndex struct {
 	flushed int64            // the checkpoint in bbolt
 	staged  []staged
 	scratch map[string]int64
+	// cuts counts log tail cuts the index followed (truncateLocked).
+	cuts atomic.Int64
 }
 
 func newPartIndex(s *Store, topic string, part int32) *partIndex {
@@ -433,4 +436,30 @@ func (pi *partIndex) streamPositions(stream string, from int64, limit int, backw
 		out = out[:limit]
 	}
 	return count, out, nil
+}
+
+// versionAt returns the version of the event at offset, from the pending
+// entries or the file.
+func (pi *partIndex) versionAt(offset int64) (int64, bool, error) {
+	pi.mu.Lock()
+	i := sort.Search(len(pi.pending), func(i int) bool { return pi.pending[i].offset >= offset })
+	if i < len(pi.pending) && pi.pending[i].offset == offset {
+		v := pi.pending[i].version
+		pi.mu.Unlock()
+		return v, true, nil
+	}
+	pi.mu.Unlock()
+	var v int64
+	var ok bool
+	err := pi.s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(pi.bucket)
+		if b == nil || b.Bucket(bktByOff) == nil {
+			return nil
+		}
+		if ek := b.Bucket(bktByOff).Get(u64(offset)); ek != nil {
+			_, v, ok = parseEkey(ek)
+		}
+		return nil
+	})
+	return v, ok, err
 }

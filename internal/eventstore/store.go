@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sort"
 	"sync"
 	"time"
 
@@ -555,7 +556,21 @@ func (s *Store) RecordBatches(topic string, part int32, hs []commitlog.BatchHead
 		return
 	}
 	pi.mu.Lock()
+	truncated := base < pi.indexed
+	pi.mu.Unlock()
+	if truncated {
+		// The log dropped its tail (a failed fsync is repaired by cutting
+		// back to the last durable offset) and gave the offsets again.
+		s.flushMu.Lock()
+		defer s.flushMu.Unlock()
+	}
+	pi.mu.Lock()
 	defer pi.mu.Unlock()
+	if truncated {
+		if err := s.truncateLocked(pi, base); err != nil {
+			s.log.Error("event-store index cannot follow the log truncation; it is rebuilt on the next start", "topic", topic, "partition", part, "err", err)
+		}
+	}
 	for _, st := range pi.staged {
 		pi.indexLocked(st.stream, st.version, base+st.rel)
 	}
@@ -565,4 +580,41 @@ func (s *Store) RecordBatches(topic string, part int32, hs []commitlog.BatchHead
 		n += int64(hs[i].LastOffsetDelta) + 1
 	}
 	pi.indexed = base + n
+}
+
+// truncateLocked forgets every indexed event at or above offset end, in
+// memory and (if flushed) in the file, and recomputes the versions of the
+// staged append from what remains: versions always count the records the
+// log holds. The expected-version check of that append ran before the
+// log's cut; it is logged. Called with flushMu and pi.mu held.
+func (s *Store) truncateLocked(pi *partIndex, end int64) error {
+	s.log.Warn("partition log cut its unsynced tail; event-store index follows", "topic", pi.topic, "partition", pi.part,
+		"from_offset", end, "indexed_to", pi.indexed)
+	keep := sort.Search(len(pi.pending), func(i int) bool { return pi.pending[i].offset >= end })
+	pi.pending = pi.pending[:keep:keep]
+	var err error
+	if pi.flushed > end {
+		_, err = s.rollBack(pi.bucket, end)
+		pi.flushed = end
+	}
+	clear(pi.heads)
+	for _, e := range pi.pending {
+		pi.heads[e.stream] = e.version + 1
+	}
+	pi.indexed = end
+	pi.cuts.Add(1)
+	next := map[string]int64{}
+	for i, st := range pi.staged {
+		v, ok := next[st.stream]
+		if !ok {
+			h, herr := pi.headLocked([]byte(st.stream))
+			if herr != nil && err == nil {
+				err = herr
+			}
+			v = h
+		}
+		pi.staged[i].version = v
+		next[st.stream] = v + 1
+	}
+	return err
 }
