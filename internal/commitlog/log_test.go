@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eddy-streaming/eddy/internal/vfs"
 	"go.uber.org/goleak"
 )
 
@@ -258,3 +259,48 @@ func TestCheckFindsCorruption(t *testing.T) {
 		t.Fatalf("check: %v, want CorruptionError wrapping a BatchError", err)
 	}
 }
+
+func TestVerify(t *testing.T) {
+	dir := t.TempDir()
+	o := DefaultOptions()
+	o.SegmentBytes = 1000
+	o.IndexIntervalBytes = 100
+	l := openT(t, dir, o)
+	for i := 0; i < 12; i++ {
+		if _, err := l.Append(makeBatch(2, 100, int64(i), byte(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	segs := l.SegmentCount()
+	l.Close()
+	r, err := Verify(vfsOS(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Err(); err != nil || !r.Clean || len(r.Segments) != segs {
+		t.Fatalf("healthy log: err %v clean %v segments %d/%d", err, r.Clean, len(r.Segments), segs)
+	}
+	var records int64
+	for _, s := range r.Segments {
+		records += s.Records
+		if !s.IndexOK || !s.TimeIndexOK {
+			t.Fatalf("segment %d: index ok %v time index ok %v", s.Base, s.IndexOK, s.TimeIndexOK)
+		}
+	}
+	if records != 24 {
+		t.Fatalf("records %d, want 24", records)
+	}
+	f, _ := os.OpenFile(filepath.Join(dir, segmentName(0, logSuffix)), os.O_RDWR, 0)
+	f.WriteAt([]byte{0xee}, 70)
+	f.Close()
+	r, err = Verify(vfsOS(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ce *CorruptionError
+	if err := r.Err(); !errors.As(err, &ce) || r.Segments[0].ValidBytes != 0 {
+		t.Fatalf("corrupt log: %v, valid bytes %d", err, r.Segments[0].ValidBytes)
+	}
+}
+
+func vfsOS() vfs.FS { return vfs.OS() }
