@@ -14,6 +14,16 @@
 //	_, err = f.Write(batch)
 //	err = f.Sync()
 //	err = fs.SyncDir(dir) // make the new directory entry durable
+//
+// In tests, NewMem returns a MemFS: CrashClone gives the filesystem a power
+// cut would leave (only fsynced data and directory entries), FailNext and
+// SetFault inject errors (EIO, ENOSPC, short writes, fsyncgate semantics),
+// and SyncDelay makes fsync slow:
+//
+//	mem := vfs.NewMem()
+//	mem.FailNext(vfs.OpSync, syscall.EIO)
+//	... run the engine on mem ...
+//	after := mem.CrashClone() // reopen the engine on this
 package vfs
 
 import (
