@@ -190,7 +190,10 @@ func (l *Log) startFlusher() {
 				l.committer.acquire()
 				err := l.syncOnce()
 				l.committer.release()
-				if err != nil && err != ErrClosed {
+				if err == ErrClosed {
+					return // closed while a Reconfigure restarted the flusher
+				}
+				if err != nil {
 					l.log.Error("interval fsync failed", "err", err)
 				}
 			}
