@@ -103,7 +103,10 @@ type Broker struct {
 		sync.RWMutex
 		topics map[string]*topic
 		byID   map[[16]byte]*topic
-		closed bool
+		// creating holds names whose logs are being opened by CreateTopic;
+		// the channel closes when that ends.
+		creating map[string]chan struct{}
+		closed   bool
 	}
 
 	hook AppendHook
@@ -179,6 +182,7 @@ func Open(cfg Config) (*Broker, error) {
 	}
 	b.mu.topics = make(map[string]*topic)
 	b.mu.byID = make(map[[16]byte]*topic)
+	b.mu.creating = make(map[string]chan struct{})
 	if err := b.fs.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -423,6 +427,13 @@ func (b *Broker) EnsureTopic(name string) (TopicInfo, error) {
 	}
 	info, err := b.CreateTopic(name, -1, nil, false)
 	if errors.Is(err, ErrTopicExists) {
+		// Created concurrently, maybe still opening: wait for it.
+		b.mu.RLock()
+		ch := b.mu.creating[name]
+		b.mu.RUnlock()
+		if ch != nil {
+			<-ch
+		}
 		return b.Topic(name)
 	}
 	if err == nil {
@@ -469,32 +480,29 @@ func (b *Broker) CreateTopic(name string, partitions int32, configs map[string]s
 	if err := validateConfigs(configs); err != nil {
 		return TopicInfo{}, err
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.mu.closed {
-		return TopicInfo{}, ErrClosed
-	}
-	if _, ok := b.mu.topics[name]; ok {
-		return TopicInfo{}, fmt.Errorf("%w: %s", ErrTopicExists, name)
-	}
-	ck := collisionKey(name)
-	for other := range b.mu.topics {
-		if collisionKey(other) == ck {
-			return TopicInfo{}, fmt.Errorf("%w: %q collides with existing topic %q ('.' and '_' are alike in metric names)", ErrInvalidTopic, name, other)
-		}
-	}
 	ov := make(map[string]string, len(configs))
 	for k, v := range configs {
 		ov[k] = v
 	}
 	id := newTopicID()
 	rec := topicRecord{V: 1, ID: hex.EncodeToString(id[:]), Partitions: partitions, Configs: ov}
+	if err := b.reserve(name, validateOnly); err != nil {
+		return TopicInfo{}, err
+	}
 	if validateOnly {
 		t := &topic{name: name, id: id, overrides: ov, cfg: effective(b.cfg.TopicDefaults, ov)}
 		info := t.info()
 		info.Partitions = partitions
 		return info, nil
 	}
+	defer func() {
+		b.mu.Lock()
+		close(b.mu.creating[name])
+		delete(b.mu.creating, name)
+		b.mu.Unlock()
+	}()
+	// Opening many partitions creates and fsyncs files: do it without the
+	// topic-table lock so produce and fetch on other topics go on.
 	t, err := b.openTopic(name, rec, true)
 	if err != nil {
 		return TopicInfo{}, err
@@ -505,9 +513,48 @@ func (b *Broker) CreateTopic(name string, partitions int32, configs map[string]s
 		}
 		return TopicInfo{}, err
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.mu.closed {
+		for _, p := range t.parts {
+			_ = p.close()
+		}
+		return TopicInfo{}, ErrClosed
+	}
 	b.mu.topics[name] = t
 	b.mu.byID[t.id] = t
 	return t.info(), nil
+}
+
+// reserve checks that name is free (not taken, not being created, not
+// colliding) and, unless checkOnly, marks it as being created.
+func (b *Broker) reserve(name string, checkOnly bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.mu.closed {
+		return ErrClosed
+	}
+	if _, ok := b.mu.topics[name]; ok {
+		return fmt.Errorf("%w: %s", ErrTopicExists, name)
+	}
+	if _, ok := b.mu.creating[name]; ok {
+		return fmt.Errorf("%w: %s (being created)", ErrTopicExists, name)
+	}
+	ck := collisionKey(name)
+	for other := range b.mu.topics {
+		if collisionKey(other) == ck {
+			return fmt.Errorf("%w: %q collides with existing topic %q ('.' and '_' are alike in metric names)", ErrInvalidTopic, name, other)
+		}
+	}
+	for other := range b.mu.creating {
+		if collisionKey(other) == ck {
+			return fmt.Errorf("%w: %q collides with topic %q being created", ErrInvalidTopic, name, other)
+		}
+	}
+	if !checkOnly {
+		b.mu.creating[name] = make(chan struct{})
+	}
+	return nil
 }
 
 // DeleteTopic removes a topic and its data. Fetches parked on its

@@ -326,3 +326,30 @@ func TestRetention(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentAutoCreate: many Metadata-style EnsureTopic calls for one
+// new topic all see it, created once.
+func TestConcurrentAutoCreate(t *testing.T) {
+	e := open(t, t.TempDir(), func(c *broker.Config) { c.DefaultPartitions = 8 })
+	errs := make(chan error, 16)
+	ids := make(chan [16]byte, 16)
+	for i := 0; i < 16; i++ {
+		go func() {
+			info, err := e.b.EnsureTopic("race")
+			errs <- err
+			ids <- info.ID
+		}()
+	}
+	var first [16]byte
+	for i := 0; i < 16; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		id := <-ids
+		if i == 0 {
+			first = id
+		} else if id != first {
+			t.Fatal("two topic ids for one topic")
+		}
+	}
+}
