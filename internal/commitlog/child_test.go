@@ -61,7 +61,9 @@ func TestKill9(t *testing.T) {
 		t.Skip("spawns processes")
 	}
 	dir := t.TempDir()
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("kill timing seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 7))
 	acked := map[int64]int64{} // base → next
 	for round := 0; round < 20; round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
