@@ -55,9 +55,10 @@ const NodeID int32 = 1
 type Config struct {
 	// Addr is the listen address; default ":9092".
 	Addr string
-	// AdvertisedAddr is the host:port Metadata returns. Empty means the
-	// local address of the connection the request arrived on, which is
-	// right for clients that reach Eddy directly.
+	// AdvertisedAddr is the host:port Metadata returns (a bare host gets
+	// the listener's port). Empty means the local address of the
+	// connection the request arrived on, which is right for clients that
+	// reach Eddy directly.
 	AdvertisedAddr string
 	// MaxRequestBytes caps a request frame; larger frames close the
 	// connection before any allocation. Default 100 MiB.
@@ -329,7 +330,11 @@ func (s *Server) advertised(ci *ConnInfo) (string, int32) {
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return addr, 9092
+		// A bare host: advertise it with the port we listen on.
+		host, port = addr, "9092"
+		if a, ok := s.Addr().(*net.TCPAddr); ok {
+			port = strconv.Itoa(a.Port)
+		}
 	}
 	p, _ := strconv.Atoi(port)
 	return host, int32(p)

@@ -2,6 +2,7 @@ package kafka_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -86,5 +87,22 @@ func TestIdleTimeout(t *testing.T) {
 	rc.expectClosed()
 	if d := time.Since(start); d < 150*time.Millisecond {
 		t.Fatalf("closed after %v, before the idle timeout", d)
+	}
+}
+
+func TestAdvertisedAddr(t *testing.T) {
+	for _, c := range []struct{ adv, host string }{{"", "127.0.0.1"}, {"eddy.example:19092", "eddy.example"}, {"bare.example", "bare.example"}} {
+		srv := kafkatest.Start(t, kafkatest.WithServerConfig(func(cfg *kafka.Config) { cfg.AdvertisedAddr = c.adv }))
+		rc := dialRaw(t, srv.Addr)
+		r := rc.roundTrip(kmsg.NewPtrMetadataRequest(), 12).(*kmsg.MetadataResponse)
+		b := r.Brokers[0]
+		_, listenPort, _ := net.SplitHostPort(srv.Addr)
+		wantPort := listenPort
+		if c.adv == "eddy.example:19092" {
+			wantPort = "19092"
+		}
+		if b.Host != c.host || fmt.Sprint(b.Port) != wantPort {
+			t.Errorf("advertised %q: got %s:%d", c.adv, b.Host, b.Port)
+		}
 	}
 }
