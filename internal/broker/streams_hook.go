@@ -128,3 +128,16 @@ func (b *Broker) CatchUp(topic string, part int32, from int64, scan func(h commi
 	}
 	return done(p.log.LogStartOffset(), end)
 }
+
+// WaitTopic returns a topic's description, first waiting for a CreateTopic
+// of it still in progress (CreateTopic answers ErrTopicExists for a name
+// being created, before the topic is visible).
+func (b *Broker) WaitTopic(name string) (TopicInfo, error) {
+	b.mu.RLock()
+	ch := b.mu.creating[name]
+	b.mu.RUnlock()
+	if ch != nil {
+		<-ch
+	}
+	return b.Topic(name)
+}

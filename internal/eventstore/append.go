@@ -67,7 +67,8 @@ func (s *Store) EnsureTopic(topic string) (broker.TopicInfo, error) {
 			broker.ConfigRetentionBytes: "-1",
 		}, false)
 		if errors.Is(err, broker.ErrTopicExists) {
-			info, err = s.b.Topic(topic)
+			// Created concurrently, maybe still opening its logs.
+			info, err = s.b.WaitTopic(topic)
 		}
 	}
 	if err != nil {

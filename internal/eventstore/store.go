@@ -282,6 +282,10 @@ func IsStreamTopic(info broker.TopicInfo) bool {
 // refresh enables event-store topics not yet indexed (new, recreated,
 // grown, or switched on through Kafka AlterConfigs) and forgets deleted ones.
 func (s *Store) refresh() error {
+	// Serialized with enable: a snapshot of the topics taken before an
+	// append enabled a new topic must not drop its index.
+	s.enableMu.Lock()
+	defer s.enableMu.Unlock()
 	live := map[string]bool{}
 	plain := map[string]bool{}
 	var errs []error
@@ -291,7 +295,7 @@ func (s *Store) refresh() error {
 			continue
 		}
 		live[t.Name] = true
-		if err := s.enable(t); err != nil && !errors.Is(err, broker.ErrUnknownTopic) {
+		if err := s.enableLocked(t); err != nil && !errors.Is(err, broker.ErrUnknownTopic) {
 			errs = append(errs, err)
 		}
 	}
@@ -331,6 +335,10 @@ func (s *Store) refresh() error {
 func (s *Store) enable(t broker.TopicInfo) error {
 	s.enableMu.Lock()
 	defer s.enableMu.Unlock()
+	return s.enableLocked(t)
+}
+
+func (s *Store) enableLocked(t broker.TopicInfo) error {
 	s.mu.RLock()
 	id, known := s.mu.topics[t.Name]
 	closed := s.mu.closed
