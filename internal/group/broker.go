@@ -2,7 +2,7 @@ package group
 
 import "github.com/eddy-streaming/eddy/internal/broker"
 
-// BrokerTopics adapts a *broker.Broker to Topics.
+// BrokerTopics adapts a *broker.Broker to Topics (and TopicIDs).
 func BrokerTopics(b *broker.Broker) Topics { return brokerTopics{b} }
 
 type brokerTopics struct{ b *broker.Broker }
@@ -18,4 +18,12 @@ func (t brokerTopics) Partitions(topic string) (int32, bool) {
 func (t brokerTopics) HighWatermark(topic string, partition int32) (int64, error) {
 	_, hw, _, err := t.b.Offsets(topic, partition)
 	return hw, err
+}
+
+func (t brokerTopics) TopicID(topic string) ([16]byte, bool) {
+	info, err := t.b.Topic(topic)
+	if err != nil {
+		return [16]byte{}, false
+	}
+	return info.ID, true
 }

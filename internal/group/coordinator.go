@@ -49,6 +49,15 @@ type Topics interface {
 	HighWatermark(topic string, partition int32) (int64, error)
 }
 
+// TopicIDs may also be implemented by a Topics. A topic's id changes when
+// it is deleted and created again; offsets committed for an earlier
+// incarnation are then ignored by OffsetFetch and removed by the retention
+// sweep, as Kafka deletes the offsets of deleted topics.
+type TopicIDs interface {
+	// TopicID returns the current id of topic and whether it exists.
+	TopicID(topic string) ([16]byte, bool)
+}
+
 // Config configures a Coordinator. Zero values take the defaults of
 // DefaultConfig.
 type Config struct {
@@ -267,6 +276,38 @@ func (c *Coordinator) isClosed() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.mu.closed
+}
+
+// topicIDs returns a lookup of current topic ids, caching per call site;
+// nil when Topics does not implement TopicIDs.
+func (c *Coordinator) topicIDs() func(topic string) ([16]byte, bool) {
+	ids, ok := c.cfg.Topics.(TopicIDs)
+	if !ok {
+		return nil
+	}
+	type ent struct {
+		id [16]byte
+		ok bool
+	}
+	cache := map[string]ent{}
+	return func(topic string) ([16]byte, bool) {
+		e, hit := cache[topic]
+		if !hit {
+			e.id, e.ok = ids.TopicID(topic)
+			cache[topic] = e
+		}
+		return e.id, e.ok
+	}
+}
+
+// staleOffset reports whether o was committed for an earlier incarnation
+// of topic (deleted since, or deleted and created again).
+func staleOffset(lookup func(string) ([16]byte, bool), topic string, o committed) bool {
+	if lookup == nil || o.topicID == ([16]byte{}) {
+		return false
+	}
+	id, ok := lookup(topic)
+	return !ok || id != o.topicID
 }
 
 func newMemberID(prefix string) string {

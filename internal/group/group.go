@@ -71,6 +71,7 @@ type committed struct {
 	leaderEpoch int32
 	metadata    string
 	commitTime  time.Time
+	topicID     [16]byte // the topic incarnation committed for; zero if unknown
 }
 
 // group is one group's state machine. Every field below the channels is

@@ -22,6 +22,7 @@ type staticTopics struct {
 	mu    sync.Mutex
 	parts map[string]int32
 	hw    map[string]int64
+	gen   map[string]int // bumped to simulate delete + re-create (new topic id)
 }
 
 func (s *staticTopics) Partitions(t string) (int32, bool) {
@@ -29,6 +30,15 @@ func (s *staticTopics) Partitions(t string) (int32, bool) {
 	defer s.mu.Unlock()
 	n, ok := s.parts[t]
 	return n, ok
+}
+
+func (s *staticTopics) TopicID(t string) ([16]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.parts[t]; !ok {
+		return [16]byte{}, false
+	}
+	return [16]byte{1, byte(s.gen[t])}, true
 }
 
 func (s *staticTopics) HighWatermark(t string, p int32) (int64, error) {
@@ -48,7 +58,7 @@ type env struct {
 
 func newEnv(t testing.TB, mod func(*Config)) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir(), topics: &staticTopics{parts: map[string]int32{"t": 6, "u": 2}, hw: map[string]int64{}}}
+	e := &env{t: t, dir: t.TempDir(), topics: &staticTopics{parts: map[string]int32{"t": 6, "u": 2}, hw: map[string]int64{}, gen: map[string]int{}}}
 	e.cfg = Config{
 		Topics:                e.topics,
 		MinSessionTimeout:     time.Millisecond,
@@ -934,5 +944,40 @@ func TestPendingMemberExpiresAcrossRebalances(t *testing.T) {
 	e.joinFull(ra)
 	if el := time.Since(start); el > time.Second {
 		t.Fatalf("second rebalance took %v", el)
+	}
+}
+
+func TestOffsetsOfDeletedTopicsAreDropped(t *testing.T) {
+	e := newEnv(t, nil)
+	errs, err := e.c.Commit(ctx(t), CommitRequest{Group: "g", Generation: -1, Offsets: []CommitOffset{{Topic: "t", Offset: 5}, {Topic: "u", Offset: 6}}})
+	if err != nil || errs[0] != nil || errs[1] != nil {
+		t.Fatal(errs, err)
+	}
+	// "t" is deleted and created again (a new topic id); "u" is deleted.
+	e.topics.mu.Lock()
+	e.topics.gen["t"]++
+	delete(e.topics.parts, "u")
+	e.topics.mu.Unlock()
+	got, err := e.c.Fetch(ctx(t), "g", []TopicPartitions{{Topic: "t", Partitions: []int32{0}}, {Topic: "u", Partitions: []int32{0}}})
+	if err != nil || got[0].Offset != -1 || got[1].Offset != -1 {
+		t.Fatalf("offsets of an old incarnation visible: %v %v", got, err)
+	}
+	if all, _ := e.c.Fetch(ctx(t), "g", nil); len(all) != 0 {
+		t.Fatalf("fetch all: %v", all)
+	}
+	if err := e.c.ExpireOffsets(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	e.reopen()
+	if ls, _ := e.c.List(ctx(t), nil, nil); len(ls) != 0 {
+		t.Fatalf("group with only stale offsets survived the sweep: %v", ls)
+	}
+	// A commit for the new incarnation is visible.
+	errs, err = e.c.Commit(ctx(t), CommitRequest{Group: "g", Generation: -1, Offsets: []CommitOffset{{Topic: "t", Offset: 1}}})
+	if err != nil || errs[0] != nil {
+		t.Fatal(errs, err)
+	}
+	if got, _ := e.c.Fetch(ctx(t), "g", nil); len(got) != 1 || got[0].Offset != 1 {
+		t.Fatalf("new commit: %v", got)
 	}
 }

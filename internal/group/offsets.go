@@ -99,12 +99,15 @@ func (g *group) commit(ctx context.Context, req CommitRequest, valid []int, errs
 		return true, nil
 	}
 	now := g.now()
+	ids := g.c.topicIDs()
 	entries := make([]offsetEntry, 0, len(valid))
 	for _, i := range valid {
 		o := req.Offsets[i]
-		entries = append(entries, offsetEntry{tp{o.Topic, o.Partition}, committed{
-			offset: o.Offset, leaderEpoch: o.LeaderEpoch, metadata: o.Metadata, commitTime: now,
-		}})
+		c := committed{offset: o.Offset, leaderEpoch: o.LeaderEpoch, metadata: o.Metadata, commitTime: now}
+		if ids != nil {
+			c.topicID, _ = ids(o.Topic)
+		}
+		entries = append(entries, offsetEntry{tp{o.Topic, o.Partition}, c})
 	}
 	werr := g.c.w.write(func(tx *meta.Tx) error {
 		for _, e := range entries {
@@ -187,14 +190,19 @@ type Committed struct {
 // Fetch handles OffsetFetch for one group. With topics nil it returns every
 // committed offset of the group; otherwise exactly the requested partitions,
 // -1 for those without a commit. An unknown group yields -1 offsets (or
-// nothing for topics nil), as Kafka does.
+// nothing for topics nil), as Kafka does. Offsets committed for a deleted
+// (or deleted and re-created) topic are treated as absent.
 func (c *Coordinator) Fetch(ctx context.Context, groupID string, topics []TopicPartitions) ([]Committed, error) {
 	var out []Committed
+	ids := c.topicIDs()
 	err := c.withGroup(ctx, groupID, false, func(g *group) {
 		get := func(t string, p int32) (committed, bool) { return committed{}, false }
 		if g != nil {
 			get = func(t string, p int32) (committed, bool) {
 				o, ok := g.offsets[tp{t, p}]
+				if ok && staleOffset(ids, t, o) {
+					return committed{}, false
+				}
 				return o, ok
 			}
 		}
@@ -203,6 +211,9 @@ func (c *Coordinator) Fetch(ctx context.Context, groupID string, topics []TopicP
 				return
 			}
 			for k, o := range g.offsets {
+				if staleOffset(ids, k.topic, o) {
+					continue
+				}
 				out = append(out, Committed{Topic: k.topic, Partition: k.partition, Offset: o.offset, LeaderEpoch: o.leaderEpoch, Metadata: o.metadata})
 			}
 			sortCommitted(out)
@@ -401,8 +412,8 @@ func (g *group) deleteDurably() error {
 	return nil
 }
 
-// expire deletes offsets of a group that has been empty for the retention
-// period (and, in a Stable consumer group, offsets of topics no member
+// expire deletes offsets of deleted topics, offsets of a group that has
+// been empty for the retention period (and, in a Stable consumer group, offsets of topics no member
 // subscribes to that were committed longer ago than the retention period,
 // KIP-496), and drops an empty group left with nothing. It runs from the
 // retention loop.
@@ -414,8 +425,17 @@ func (g *group) expire(ctx context.Context) error {
 	retention := g.c.cfg.OffsetsRetention
 	var del []tp
 	var drop bool
+	ids := g.c.topicIDs()
 	err := g.run(ctx, func() {
 		now := g.now()
+		// Offsets of deleted topics go whatever the group's state.
+		stale := map[tp]bool{}
+		for k, o := range g.offsets {
+			if staleOffset(ids, k.topic, o) {
+				stale[k] = true
+				del = append(del, k)
+			}
+		}
 		if g.state != Empty {
 			// KIP-496: a live consumer group's offsets for topics no
 			// member subscribes to any more expire from their commit.
@@ -424,13 +444,16 @@ func (g *group) expire(ctx context.Context) error {
 			}
 			subscribed := g.subscribedTopics()
 			for k, o := range g.offsets {
-				if !subscribed[k.topic] && now.Sub(o.commitTime) >= retention {
+				if !stale[k] && !subscribed[k.topic] && now.Sub(o.commitTime) >= retention {
 					del = append(del, k)
 				}
 			}
 			return
 		}
 		for k, o := range g.offsets {
+			if stale[k] {
+				continue
+			}
 			base := o.commitTime
 			if g.emptySince.After(base) {
 				base = g.emptySince

@@ -15,6 +15,7 @@ const (
 	bucketGroups  = "groups"
 
 	offsetRecordV1 = 1
+	offsetRecordV2 = 2
 	groupRecordV1  = 1
 )
 
@@ -59,32 +60,44 @@ func parseOffsetKey(key string) (string, tp, error) {
 	return g, tp{string(b[:tl]), int32(binary.BigEndian.Uint32(b[tl:]))}, nil
 }
 
-// encodeOffset: u8 version=1 | i64 offset | i32 leaderEpoch |
-// i64 commitTimeMs | u32 len(metadata) | metadata.
+// encodeOffset (version 2): u8 version=2 | i64 offset | i32 leaderEpoch |
+// i64 commitTimeMs | [16]byte topicID | u32 len(metadata) | metadata.
+// Version 1 records (no topic id) are still read.
 func encodeOffset(c committed) []byte {
-	b := make([]byte, 0, 25+len(c.metadata))
-	b = append(b, offsetRecordV1)
+	b := make([]byte, 0, 41+len(c.metadata))
+	b = append(b, offsetRecordV2)
 	b = binary.BigEndian.AppendUint64(b, uint64(c.offset))
 	b = binary.BigEndian.AppendUint32(b, uint32(c.leaderEpoch))
 	b = binary.BigEndian.AppendUint64(b, uint64(c.commitTime.UnixMilli()))
+	b = append(b, c.topicID[:]...)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(c.metadata)))
 	return append(b, c.metadata...)
 }
 
 func decodeOffset(b []byte) (committed, error) {
-	if len(b) < 25 || b[0] != offsetRecordV1 {
-		return committed{}, fmt.Errorf("offset record: %w", errCorruptRecord)
+	head := 25 // v1: version, offset, epoch, commit time, metadata length
+	if len(b) > 0 && b[0] == offsetRecordV2 {
+		head = 41
+	} else if len(b) > 0 && b[0] != offsetRecordV1 {
+		return committed{}, fmt.Errorf("offset record version %d: %w", b[0], errCorruptRecord)
 	}
-	n := int(binary.BigEndian.Uint32(b[21:]))
-	if len(b) != 25+n {
+	if len(b) < head {
+		return committed{}, fmt.Errorf("offset record of %d bytes: %w", len(b), errCorruptRecord)
+	}
+	n := int(binary.BigEndian.Uint32(b[head-4:]))
+	if len(b) != head+n {
 		return committed{}, fmt.Errorf("offset record metadata length %d: %w", n, errCorruptRecord)
 	}
-	return committed{
+	c := committed{
 		offset:      int64(binary.BigEndian.Uint64(b[1:])),
 		leaderEpoch: int32(binary.BigEndian.Uint32(b[9:])),
 		commitTime:  time.UnixMilli(int64(binary.BigEndian.Uint64(b[13:]))),
-		metadata:    string(b[25:]),
-	}, nil
+		metadata:    string(b[head:]),
+	}
+	if head == 41 {
+		copy(c.topicID[:], b[21:37])
+	}
+	return c, nil
 }
 
 // encodeGroup: u8 version=1 | i32 generation | i64 emptySinceMs |

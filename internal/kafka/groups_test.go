@@ -755,3 +755,33 @@ func testLogger() *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, nil))
 }
+
+// TestOffsetsGoWithDeletedTopic: offsets committed for a topic that is
+// deleted and created again do not apply to the new topic, as in Kafka.
+func TestOffsetsGoWithDeletedTopic(t *testing.T) {
+	srv := startGroupServer(t)
+	cl := srv.Client(t)
+	adm := kadm.NewClient(cl)
+	ctx := ctxT(t, 20*time.Second)
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "again"); err != nil {
+		t.Fatal(err)
+	}
+	os := kadm.Offsets{}
+	os.Add(kadm.Offset{Topic: "again", Partition: 0, At: 3, LeaderEpoch: -1})
+	if r, err := adm.CommitOffsets(ctx, "g-again", os); err != nil || r.Error() != nil {
+		t.Fatalf("commit: %v %v", err, r.Error())
+	}
+	if _, err := adm.DeleteTopics(ctx, "again"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "again"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := adm.FetchOffsets(ctx, "g-again")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := got.Lookup("again", 0); ok && o.At >= 0 {
+		t.Fatalf("offset of the deleted topic still applies: %+v", o)
+	}
+}
