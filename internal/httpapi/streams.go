@@ -219,6 +219,8 @@ func (e *sse) write(s string) error {
 
 // run pumps a subscription into the response until it ends.
 func (e *sse) run(r *http.Request, sub *eventstore.Subscription) {
+	// The connection may serve further requests: clear the deadline.
+	defer func() { _ = e.rc.SetWriteDeadline(time.Time{}) }()
 	hb := time.NewTicker(e.o.Heartbeat)
 	defer hb.Stop()
 	last := ""
