@@ -785,3 +785,83 @@ func TestOffsetsGoWithDeletedTopic(t *testing.T) {
 		t.Fatalf("offset of the deleted topic still applies: %+v", o)
 	}
 }
+
+// TestGroupAdminAPIsThroughKadm checks the admin paths the CLI uses:
+// batched OffsetFetch (v8+) over several groups, ListGroups filters,
+// DescribeGroups of unknown groups, OffsetDelete.
+func TestGroupAdminAPIsThroughKadm(t *testing.T) {
+	srv := startGroupServer(t)
+	cl := srv.Client(t)
+	adm := kadm.NewClient(cl)
+	ctx := ctxT(t, 20*time.Second)
+	if _, err := adm.CreateTopic(ctx, 2, 1, nil, "k"); err != nil {
+		t.Fatal(err)
+	}
+	for i, g := range []string{"ka", "kb"} {
+		os := kadm.Offsets{}
+		os.Add(kadm.Offset{Topic: "k", Partition: 0, At: int64(10 + i), LeaderEpoch: -1, Metadata: g})
+		os.Add(kadm.Offset{Topic: "k", Partition: 1, At: int64(20 + i), LeaderEpoch: -1})
+		if r, err := adm.CommitOffsets(ctx, g, os); err != nil || r.Error() != nil {
+			t.Fatalf("commit %s: %v %v", g, err, r.Error())
+		}
+	}
+	// One OffsetFetch request for both groups (v8 batching).
+	req := kmsg.NewPtrOffsetFetchRequest()
+	for _, g := range []string{"ka", "kb", "kc"} {
+		rg := kmsg.NewOffsetFetchRequestGroup()
+		rg.Group = g
+		req.Groups = append(req.Groups, rg)
+	}
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil || resp.Version < 8 || len(resp.Groups) != 3 {
+		t.Fatalf("batched fetch: %+v %v", resp, err)
+	}
+	for i, g := range resp.Groups[:2] {
+		if g.ErrorCode != 0 || len(g.Topics) != 1 || len(g.Topics[0].Partitions) != 2 || g.Topics[0].Partitions[0].Offset != int64(10+i) {
+			t.Fatalf("group %s: %+v", g.Group, g)
+		}
+	}
+	if g := resp.Groups[2]; g.ErrorCode != 0 || len(g.Topics) != 0 {
+		t.Fatalf("unknown group: %+v", g)
+	}
+	// ListGroups with filters.
+	ls, err := adm.ListGroups(ctx, "Empty")
+	if err != nil || len(ls) != 2 {
+		t.Fatalf("list Empty: %v %v", ls, err)
+	}
+	if ls, err = adm.ListGroups(ctx, "Stable"); err != nil || len(ls) != 0 {
+		t.Fatalf("list Stable: %v %v", ls, err)
+	}
+	// DescribeGroups of an unknown group: GROUP_ID_NOT_FOUND at v6.
+	dg, err := adm.DescribeGroups(ctx, "nope")
+	if err != nil || !errors.Is(dg["nope"].Err, kerr.GroupIDNotFound) {
+		t.Fatalf("describe unknown: %+v %v", dg, err)
+	}
+	// OffsetDelete on an Empty group.
+	ds := make(kadm.TopicsSet)
+	ds.Add("k", 0)
+	dr, err := adm.DeleteOffsets(ctx, "ka", ds)
+	if err != nil || dr.Error() != nil {
+		t.Fatalf("offset delete: %v %v", err, dr.Error())
+	}
+	got, err := adm.FetchOffsets(ctx, "ka")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := got.Lookup("k", 0); ok && o.At >= 0 {
+		t.Fatalf("deleted offset still there: %+v", o)
+	}
+	if o, ok := got.Lookup("k", 1); !ok || o.At != 20 {
+		t.Fatalf("other offset: %+v", o)
+	}
+	// Lag as the CLI computes it (kadm): end offsets minus commits.
+	lag, err := adm.Lag(ctx, "kb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := lag["kb"]; l.Error() != nil || l.State != "Empty" || l.Lag.Total() != 0 {
+		// Both partitions are empty (end 0) and commits are past the end:
+		// kadm clamps to 0.
+		t.Fatalf("lag: %+v", l)
+	}
+}
