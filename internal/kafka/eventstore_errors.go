@@ -15,7 +15,7 @@ func init() {
 	RegisterError(eventstore.ErrWrongExpectedVersion, kerr.InvalidRecord.Code)
 	RegisterError(eventstore.ErrInvalidExpectedVersion, kerr.InvalidRecord.Code)
 	RegisterError(eventstore.ErrNotStreamTopic, kerr.InvalidRecord.Code)
-	// Retriable: the client refreshes metadata and retries, by when the
+	// Retriable (not written; the client retries), by when the
 	// store has loaded a topic created a moment ago by another path.
-	RegisterError(eventstore.ErrIndexNotReady, kerr.NotLeaderForPartition.Code)
+	RegisterError(eventstore.ErrIndexNotReady, kerr.NotEnoughReplicas.Code)
 }
