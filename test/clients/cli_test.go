@@ -362,3 +362,22 @@ func waitDescribe(t *testing.T, s *server, group string, want ...string) string 
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+func TestCLIConsumeSurvivesServerRestart(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	s.eddy(t, "", "topic", "create", "durable", "--partitions", "1")
+	s.eddy(t, "before\n", "produce", "durable")
+	cmd, out, stderr := startConsumer(t, s, "durable", "--from-beginning")
+	if got := readLines(t, out, 1, 30*time.Second); got[0] != "before" {
+		t.Fatalf("read %q", got)
+	}
+
+	s.restart()
+	s.eddy(t, "after\n", "produce", "durable")
+	// The running consumer reconnects and continues after what it read.
+	if got := readLines(t, out, 1, 60*time.Second); got[0] != "after" {
+		t.Errorf("after the restart read %q, want \"after\"", got)
+	}
+	interrupt(t, cmd, out, stderr)
+}
