@@ -205,3 +205,60 @@ func TestConcurrentReadersWriters(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestDeleteAndCloseUnderLoad(t *testing.T) {
+	dir := t.TempDir() + "/t-0"
+	for _, del := range []bool{false, true} {
+		o := DefaultOptions()
+		o.Sync = SyncAlways
+		o.SegmentBytes = 5000
+		l := openT(t, dir, o)
+		var wg sync.WaitGroup
+		for w := 0; w < 4; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					_, err := l.Append(makeBatch(1, 100, 1, 1))
+					if errors.Is(err, ErrClosed) {
+						return
+					}
+					if err != nil {
+						t.Errorf("append: %v", err)
+						return
+					}
+				}
+			}()
+		}
+		for l.LogEndOffset() < 50 {
+			time.Sleep(time.Millisecond)
+		}
+		var err error
+		if del {
+			err = l.Delete()
+		} else {
+			err = l.Close()
+		}
+		if err != nil {
+			t.Fatalf("delete=%v: %v", del, err)
+		}
+		wg.Wait()
+		if _, err := l.Read(0, 1); !errors.Is(err, ErrClosed) {
+			t.Fatalf("read after close: %v", err)
+		}
+		if err := l.Close(); !errors.Is(err, ErrClosed) {
+			t.Fatalf("second close: %v", err)
+		}
+		l2 := openT(t, dir, o)
+		if del && l2.LogEndOffset() != 0 {
+			t.Fatalf("after delete leo %d, want an empty log", l2.LogEndOffset())
+		}
+		if !del && l2.LogEndOffset() < 50 {
+			t.Fatalf("after close leo %d", l2.LogEndOffset())
+		}
+		if err := l2.Check(); err != nil {
+			t.Fatal(err)
+		}
+		l2.Close()
+	}
+}
