@@ -208,19 +208,22 @@ type resetOptions struct {
 	latest     bool
 	toOffset   int64
 	toDatetime string
+	shiftBy    int64
 	dryRun     bool
 }
 
 func newGroupResetCmd(co *clientOptions) *cobra.Command {
 	var o resetOptions
 	cmd := &cobra.Command{
-		Use:   "reset-offsets GROUP --topic TOPIC (--to-earliest | --to-latest | --to-offset N | --to-datetime TIME)",
+		Use:   "reset-offsets GROUP --topic TOPIC (--to-earliest | --to-latest | --to-offset N | --to-datetime TIME | --shift-by N)",
 		Short: "Move a stopped group's committed offsets",
 		Long: `Move a group's committed offsets for a topic (or some of its partitions).
 
 As in Kafka, this is refused while the group has members: stop its consumers
 first. The old and new offsets are printed; with --dry-run nothing is
-committed. --to-offset is clamped to each partition's start and end.
+committed. --to-offset and --shift-by are clamped to each partition's start
+and end; --shift-by moves committed offsets by N (negative: back), so it
+needs a committed offset on every partition it moves.
 --to-datetime takes RFC 3339 (2026-01-02T15:04:05Z), a local
 2026-01-02T15:04:05 or 2026-01-02, or Unix milliseconds, and moves to the
 first record at or after that time (the end if there is none).`,
@@ -238,6 +241,7 @@ first record at or after that time (the end if there is none).`,
 	f.BoolVar(&o.latest, "to-latest", false, "move to each partition's end (skip everything)")
 	f.Int64Var(&o.toOffset, "to-offset", 0, "move to this offset (clamped to each partition's start and end)")
 	f.StringVar(&o.toDatetime, "to-datetime", "", "move to the first record at or after this time")
+	f.Int64Var(&o.shiftBy, "shift-by", 0, "move each committed offset by this many records (negative: back)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the new offsets without committing them")
 	return cmd
 }
@@ -263,13 +267,14 @@ func runGroupReset(cmd *cobra.Command, group string, o *resetOptions, co *client
 		return usageError{errors.New("--topic is required")}
 	}
 	modes := 0
-	for _, set := range []bool{o.earliest, o.latest, cmd.Flags().Changed("to-offset"), o.toDatetime != ""} {
+	shift := cmd.Flags().Changed("shift-by")
+	for _, set := range []bool{o.earliest, o.latest, cmd.Flags().Changed("to-offset"), o.toDatetime != "", shift} {
 		if set {
 			modes++
 		}
 	}
 	if modes != 1 {
-		return usageError{errors.New("give exactly one of --to-earliest, --to-latest, --to-offset, --to-datetime")}
+		return usageError{errors.New("give exactly one of --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by")}
 	}
 	if cmd.Flags().Changed("to-offset") && o.toOffset < 0 {
 		return usageError{fmt.Errorf("--to-offset %d: want a non-negative offset", o.toOffset)}
@@ -359,6 +364,8 @@ func runGroupReset(cmd *cobra.Command, group string, o *resetOptions, co *client
 		if !sok || !eok || s.Err != nil || e.Err != nil {
 			return fmt.Errorf("list offsets of %s[%d]: %v %v", o.topic, p, s.Err, e.Err)
 		}
+		c, hasCommit := current.Lookup(o.topic, p)
+		hasCommit = hasCommit && c.Err == nil && c.At >= 0
 		var to int64
 		switch {
 		case o.earliest:
@@ -374,8 +381,13 @@ func runGroupReset(cmd *cobra.Command, group string, o *resetOptions, co *client
 			if to < 0 {
 				to = e.Offset
 			}
+		case shift && !hasCommit:
+			return fmt.Errorf("%s[%d] has no committed offset to shift; use --to-earliest, --to-latest or --to-offset", o.topic, p)
 		default:
 			to = o.toOffset
+			if shift {
+				to = c.At + o.shiftBy
+			}
 			if to < s.Offset || to > e.Offset {
 				clamped := min(max(to, s.Offset), e.Offset)
 				warnf(cmd, "%s[%d]: offset %d is outside [%d, %d]; using %d", o.topic, p, to, s.Offset, e.Offset, clamped)
@@ -383,7 +395,7 @@ func runGroupReset(cmd *cobra.Command, group string, o *resetOptions, co *client
 			}
 		}
 		old := "-"
-		if c, ok := current.Lookup(o.topic, p); ok && c.Err == nil && c.At >= 0 {
+		if hasCommit {
 			old = strconv.FormatInt(c.At, 10)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\n", o.topic, p, old, to)

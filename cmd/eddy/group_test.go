@@ -42,6 +42,15 @@ func committedAndLag(t *testing.T, out string) (map[int32]string, int64) {
 	return committed, total
 }
 
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatalf("%q is not a number", s)
+	}
+	return n
+}
+
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -141,6 +150,20 @@ func TestGroupConsumeDescribeReset(t *testing.T) {
 		t.Errorf("after --to-datetime in the future: lag %d, want 0", lag)
 	}
 	mustRun(t, addr, "", "group", "reset-offsets", "g1", "--topic", "gevents", "--to-latest")
+	mustRun(t, addr, "", "group", "reset-offsets", "g1", "--topic", "gevents", "--shift-by", "-2")
+	if c, lag := committedAndLag(t, mustRun(t, addr, "", "group", "describe", "g1").stdout); lag != 4 || c[0] != fmt.Sprint(mustAtoi(t, ends[0])-2) {
+		t.Errorf("after --shift-by -2: committed %v lag %d, want each end-2 and lag 4", c, lag)
+	}
+	r = mustRun(t, addr, "", "group", "reset-offsets", "g1", "--topic", "gevents", "--shift-by", "100")
+	if !strings.Contains(r.stderr, "outside") {
+		t.Errorf("--shift-by past the end: no clamp warning in %q", r.stderr)
+	}
+	if _, lag := committedAndLag(t, mustRun(t, addr, "", "group", "describe", "g1").stdout); lag != 0 {
+		t.Errorf("after clamped --shift-by 100: lag %d, want 0", lag)
+	}
+	if r := runCLI(t, addr, "", "group", "reset-offsets", "fresh", "--topic", "gevents", "--shift-by", "1"); r.code() != 1 || !strings.Contains(r.err.Error(), "no committed offset") {
+		t.Errorf("--shift-by without commits: code %d err %v", r.code(), r.err)
+	}
 
 	// A live member: describe shows it; reset and delete are refused.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -194,6 +217,7 @@ func TestGroupUsageErrors(t *testing.T) {
 		{"group", "reset-offsets", "g"},
 		{"group", "reset-offsets", "g", "--topic", "t"},
 		{"group", "reset-offsets", "g", "--topic", "t", "--to-earliest", "--to-latest"},
+		{"group", "reset-offsets", "g", "--topic", "t", "--to-earliest", "--shift-by", "1"},
 		{"group", "reset-offsets", "g", "--topic", "t", "--to-offset", "-3"},
 		{"group", "reset-offsets", "g", "--topic", "t", "--to-datetime", "yesterday"},
 		{"group", "delete"},
