@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -217,37 +219,45 @@ func (s *Store) alreadyStored(ctx context.Context, topic string, part int32, str
 func (s *Store) buildBatch(topic, stream string, cur int64, events []EventData) []byte {
 	now := s.cfg.Now()
 	ts := now.UnixMilli()
-	tstr := []byte(now.UTC().Format(time.RFC3339Nano))
-	defSource := []byte("/topics/" + topic + "/streams/" + stream)
+	tstr := now.UTC().Format(time.RFC3339Nano)
+	defSource := "/topics/" + topic + "/streams/" + stream
 	key := []byte(stream)
 	bb := newBatchBuilder(ts)
-	hs := make([]Header, 0, 8)
+	size := 0
+	for _, e := range events {
+		size += len(e.ID) + len(e.Type) + len(e.Data) + len(e.Metadata) + len(e.Source) + len(defSource) + len(tstr) + 128
+	}
+	bb.buf = slices.Grow(bb.buf, size)
+	hs := make([]strHeader, 0, 7)
+	var extra []Header
+	var vbuf []byte
 	for i, e := range events {
 		src := defSource
 		if e.Source != "" {
-			src = []byte(e.Source)
+			src = e.Source
 		}
 		ct := e.ContentType
 		if ct == "" {
 			ct = "application/json"
 		}
+		vbuf = strconv.AppendInt(vbuf[:0], cur+1+int64(i), 10)
 		hs = append(hs[:0],
-			Header{HeaderID, []byte(e.ID)},
-			Header{HeaderType, []byte(e.Type)},
-			Header{HeaderSource, src},
-			Header{HeaderSpecVersion, []byte("1.0")},
-			Header{HeaderTime, tstr},
-			Header{HeaderContentType, []byte(ct)},
-			Header{HeaderStreamVersion, itoa(cur + 1 + int64(i))},
+			strHeader{HeaderID, e.ID},
+			strHeader{HeaderType, e.Type},
+			strHeader{HeaderSource, src},
+			strHeader{HeaderSpecVersion, "1.0"},
+			strHeader{HeaderTime, tstr},
+			strHeader{HeaderContentType, ct},
 		)
+		extra = append(extra[:0], Header{HeaderStreamVersion, vbuf})
 		if len(e.Metadata) > 0 {
-			hs = append(hs, Header{HeaderMetadata, e.Metadata})
+			extra = append(extra, Header{HeaderMetadata, e.Metadata})
 		}
 		var value []byte
 		if len(e.Data) > 0 {
 			value = e.Data
 		}
-		bb.add(ts, key, value, hs)
+		bb.addStr(ts, key, value, hs, extra)
 	}
 	return bb.finish()
 }

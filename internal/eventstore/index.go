@@ -183,6 +183,7 @@ func (j *flushJob) write(tx *bolt.Tx) error {
 		return err
 	}
 	var k []byte
+	last := make(map[string]int64)
 	for _, e := range j.entries {
 		k = ekey(k[:0], e.stream, e.version)
 		if err := events.Put(k, u64(e.offset)); err != nil {
@@ -191,7 +192,10 @@ func (j *flushJob) write(tx *bolt.Tx) error {
 		if err := byoff.Put(u64(e.offset), append([]byte(nil), k...)); err != nil {
 			return err
 		}
-		if err := heads.Put([]byte(e.stream), u64(e.version+1)); err != nil {
+		last[e.stream] = e.version + 1
+	}
+	for stream, next := range last {
+		if err := heads.Put([]byte(stream), u64(next)); err != nil {
 			return err
 		}
 	}

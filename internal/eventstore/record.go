@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -198,14 +197,14 @@ func forEachBatchRecord(batches []byte, fn func(h *commitlog.BatchHeader, r *Rec
 // batchBuilder encodes one uncompressed RecordBatch v2.
 type batchBuilder struct {
 	buf   []byte
+	body  []byte // scratch for one record
 	n     int32
 	ts    int64
 	maxTS int64
 }
 
 func newBatchBuilder(ts int64) *batchBuilder {
-	b := &batchBuilder{buf: make([]byte, commitlog.BatchHeaderSize, 512), ts: ts, maxTS: ts}
-	return b
+	return &batchBuilder{buf: make([]byte, commitlog.BatchHeaderSize, 512), ts: ts, maxTS: ts}
 }
 
 func appendVarint(b []byte, v int64) []byte { return binary.AppendVarint(b, v) }
@@ -217,9 +216,42 @@ func appendBytes(b, v []byte) []byte {
 	return append(appendVarint(b, int64(len(v))), v...)
 }
 
+func appendString(b []byte, v string) []byte {
+	return append(appendVarint(b, int64(len(v))), v...)
+}
+
+// strHeader is a header whose value is a string (no []byte conversion).
+type strHeader struct{ key, value string }
+
+// addStr appends one record whose headers are strings, then extra ones.
+func (bb *batchBuilder) addStr(ts int64, key, value []byte, headers []strHeader, extra []Header) {
+	body := bb.body[:0]
+	body = append(body, 0) // attributes
+	body = appendVarint(body, ts-bb.ts)
+	body = appendVarint(body, int64(bb.n))
+	body = appendBytes(body, key)
+	body = appendBytes(body, value)
+	body = appendVarint(body, int64(len(headers)+len(extra)))
+	for _, h := range headers {
+		body = appendString(body, h.key)
+		body = appendString(body, h.value)
+	}
+	for _, h := range extra {
+		body = appendString(body, h.Key)
+		body = appendBytes(body, h.Value)
+	}
+	bb.buf = appendVarint(bb.buf, int64(len(body)))
+	bb.buf = append(bb.buf, body...)
+	bb.body = body
+	bb.n++
+	if ts > bb.maxTS {
+		bb.maxTS = ts
+	}
+}
+
 // add appends one record with key, value and headers at timestamp ts.
 func (bb *batchBuilder) add(ts int64, key, value []byte, headers []Header) {
-	var body []byte
+	body := bb.body[:0]
 	body = append(body, 0) // attributes
 	body = appendVarint(body, ts-bb.ts)
 	body = appendVarint(body, int64(bb.n))
@@ -227,11 +259,12 @@ func (bb *batchBuilder) add(ts int64, key, value []byte, headers []Header) {
 	body = appendBytes(body, value)
 	body = appendVarint(body, int64(len(headers)))
 	for _, h := range headers {
-		body = appendBytes(body, []byte(h.Key))
+		body = appendString(body, h.Key)
 		body = appendBytes(body, h.Value)
 	}
 	bb.buf = appendVarint(bb.buf, int64(len(body)))
 	bb.buf = append(bb.buf, body...)
+	bb.body = body
 	bb.n++
 	if ts > bb.maxTS {
 		bb.maxTS = ts
@@ -258,4 +291,3 @@ func (bb *batchBuilder) finish() []byte {
 	return b
 }
 
-func itoa(v int64) []byte { return strconv.AppendInt(nil, v, 10) }
