@@ -682,9 +682,13 @@ func TestOffsetsSurviveRestart(t *testing.T) {
 	if err != nil || errs[0] != nil {
 		t.Fatal(errs, err)
 	}
+	// A group left Empty comes back Empty with its generation.
 	a := e.joinFull(joinReq(""))
 	if _, err := e.sync(a, nil); err != nil {
 		t.Fatal(err)
+	}
+	if errs, err := e.c.Leave(ctx(t), "g", []LeaveMember{{MemberID: a.MemberID}}); err != nil || errs[0] != nil {
+		t.Fatal(errs, err)
 	}
 	e.reopen()
 	got, err := e.c.Fetch(ctx(t), "g", nil)
@@ -692,15 +696,81 @@ func TestOffsetsSurviveRestart(t *testing.T) {
 		t.Fatalf("after restart %v %v", got, err)
 	}
 	d := e.describe("g")
-	if !d.Found || d.State != Empty || d.Generation != a.Generation || d.ProtocolType != "consumer" {
+	if !d.Found || d.State != Empty || d.Generation != a.Generation+1 || d.ProtocolType != "consumer" {
 		t.Fatalf("after restart %+v", d)
 	}
-	// The old member must rejoin; generations keep increasing.
 	if err := e.c.Heartbeat(ctx(t), "g", a.MemberID, "", a.Generation); !errors.Is(err, ErrUnknownMember) {
 		t.Fatalf("heartbeat after restart: %v", err)
 	}
-	if j := e.joinFull(joinReq("")); j.Generation != a.Generation+1 {
-		t.Fatalf("generation after restart %d, want %d", j.Generation, a.Generation+1)
+	// Generations keep increasing.
+	if j := e.joinFull(joinReq("")); j.Generation != a.Generation+2 {
+		t.Fatalf("generation after restart %d, want %d", j.Generation, a.Generation+2)
+	}
+}
+
+func TestStableGroupSurvivesRestart(t *testing.T) {
+	e := newEnv(t, nil)
+	rs := joinReq("")
+	rs.InstanceID = "st"
+	r1 := joinReq("")
+	r1.SessionTimeout = 300 * time.Millisecond
+	a := e.joinFull(r1)
+	if _, err := e.sync(a, nil); err != nil {
+		t.Fatal(err)
+	}
+	cs := e.joinAsync(rs)
+	waitFor(t, "rebalance", func() bool { return e.c.Heartbeat(ctx(t), "g", a.MemberID, "", a.Generation) != nil })
+	r1.MemberID = a.MemberID
+	ja, js := recv(t, e.joinAsync(r1)), recv(t, cs)
+	if ja.err != nil || js.err != nil {
+		t.Fatal(ja.err, js.err)
+	}
+	leader, follower := ja.res, js.res
+	if leader.LeaderID != leader.MemberID {
+		leader, follower = js.res, ja.res
+	}
+	fch := make(chan error, 1)
+	go func() { _, err := e.sync(follower, nil); fch <- err }()
+	if _, err := e.sync(leader, map[string][]byte{ja.res.MemberID: []byte("A"), js.res.MemberID: []byte("S")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := recv(t, fch); err != nil {
+		t.Fatal(err)
+	}
+	gen := ja.res.Generation
+
+	e.reopen()
+	// Members, generation and assignments are back: heartbeats go on and
+	// a re-sync returns the same assignment, without a rebalance.
+	d := e.describe("g")
+	if d.State != Stable || d.Generation != gen || len(d.Members) != 2 || d.Leader != leader.MemberID {
+		t.Fatalf("after restart %+v", d)
+	}
+	if err := e.c.Heartbeat(ctx(t), "g", js.res.MemberID, "st", gen); err != nil {
+		t.Fatalf("static member heartbeat after restart: %v", err)
+	}
+	if a, err := e.sync(js.res, nil); err != nil || string(a) != "S" {
+		t.Fatalf("sync after restart %q %v", a, err)
+	}
+	// The static mapping is back: a restarted static member replaces its
+	// old id without a rebalance.
+	rs.MemberID = ""
+	res, err := e.c.Join(ctx(t), rs)
+	if err != nil || res.Generation != gen {
+		t.Fatalf("static rejoin after restart %+v %v", res, err)
+	}
+	// a stops heartbeating after the restart: its fresh session timeout
+	// expires it, and the group rebalances.
+	waitFor(t, "restored member expired", func() bool { return e.describe("g").State == PreparingRebalance })
+}
+
+func TestCompletingGroupRestartsEmpty(t *testing.T) {
+	e := newEnv(t, nil)
+	a := e.joinFull(joinReq("")) // CompletingRebalance: never synced
+	e.reopen()
+	d := e.describe("g")
+	if d.State != Empty || d.Generation != a.Generation || len(d.Members) != 0 {
+		t.Fatalf("after restart %+v", d)
 	}
 }
 

@@ -341,6 +341,7 @@ func (g *group) replaceStatic(old *member, req JoinRequest, reply chan joinOutco
 				// would never deliver.
 				res.LeaderID = oldID
 			}
+			g.persistGroup() // the new member id replaces the old one durably
 			reply <- joinOutcome{res: res}
 			return
 		}
@@ -729,6 +730,7 @@ func (g *group) sync(req SyncRequest, reply chan syncOutcome) {
 				mm.assignment = g.assignmentOrEmpty(req.Assignments[mm.id])
 			}
 			g.state = Stable
+			g.persistGroup()
 			g.c.log.Info("group stable", "group", g.name, "generation", g.generation)
 			for _, mm := range g.members {
 				if mm.syncReply != nil {

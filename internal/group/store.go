@@ -131,17 +131,20 @@ func decodeGroup(b []byte) (gen int32, emptySince time.Time, ptype string, err e
 }
 
 // persistGroup stores the generation, protocol type and empty-since time so
-// generations keep increasing across restarts and expiry survives them.
-// Runs on the loop.
+// generations keep increasing across restarts and expiry survives them,
+// and, when the group is Stable, its members and assignments (see
+// groupRecord). Runs on the loop.
 func (g *group) persistGroup() {
-	rec := encodeGroup(g.generation, g.emptySince, g.protocolType)
+	rec := encodeGroupRecord(g.record())
 	if err := g.c.w.write(func(tx *meta.Tx) error { return tx.Put(bucketGroups, g.name, rec) }); err != nil {
 		g.c.log.Error("store group record", "group", g.name, "err", err)
 	}
 }
 
-// load rebuilds groups from meta. Loaded groups are Empty: members are not
-// persisted, so they rejoin (their heartbeats get UNKNOWN_MEMBER_ID).
+// load rebuilds groups from meta. A group last persisted Stable comes back
+// Stable with its members, generation and assignments (each member gets a
+// fresh session timeout), so its consumers carry on without a rebalance;
+// any other group comes back Empty and its members rejoin.
 func (c *Coordinator) load() error {
 	now := c.cfg.Now()
 	groups := map[string]*group{}
@@ -155,16 +158,12 @@ func (c *Coordinator) load() error {
 		return g
 	}
 	err := c.cfg.Meta.ForEach(bucketGroups, "", func(key string, v []byte) error {
-		gen, since, ptype, err := decodeGroup(v)
+		r, err := decodeGroupRecord(v)
 		if err != nil {
 			c.log.Warn("skip corrupt group record", "group", key, "err", err)
 			return nil
 		}
-		g := get(key)
-		g.generation, g.protocolType = gen, ptype
-		if !since.IsZero() {
-			g.emptySince = since
-		}
+		get(key).restore(r)
 		return nil
 	})
 	if err != nil {
@@ -191,6 +190,9 @@ func (c *Coordinator) load() error {
 	for name, g := range groups {
 		c.mu.groups[name] = g
 		g.start()
+		if len(g.members) > 0 {
+			g.post(g.armRestored)
+		}
 	}
 	c.mu.Unlock()
 	c.log.Info("groups loaded", "groups", len(groups), "offsets", n)

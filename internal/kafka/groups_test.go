@@ -373,12 +373,12 @@ func TestCommittedOffsetsSurviveRestart(t *testing.T) {
 
 	adm := kadm.NewClient(srv.Client(t))
 	for g, want := range map[string]map[int32]int64{"resume-a": c1, "resume-b": c2} {
-		os, err := adm.FetchOffsets(ctxT(t, 10*time.Second), g)
+		fo, err := adm.FetchOffsets(ctxT(t, 10*time.Second), g)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for p, off := range want {
-			o, ok := os.Lookup(topic, p)
+			o, ok := fo.Lookup(topic, p)
 			if !ok || o.At != off {
 				t.Fatalf("group %s partition %d: committed %+v after restart, want %d", g, p, o, off)
 			}
@@ -863,5 +863,54 @@ func TestGroupAdminAPIsThroughKadm(t *testing.T) {
 		// Both partitions are empty (end 0) and commits are past the end:
 		// kadm clamps to 0.
 		t.Fatalf("lag: %+v", l)
+	}
+}
+
+// TestGroupSurvivesServerRestart: a Stable group's members, generation and
+// assignments are durable, so after a server restart kgo consumers keep
+// heartbeating in the same generation (no rebalance) and keep consuming.
+func TestGroupSurvivesServerRestart(t *testing.T) {
+	srv := startGroupServer(t)
+	const topic = "survive"
+	if _, err := srv.Broker.CreateTopic(topic, 4, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	sn := &seen{n: map[string]int{}}
+	opts := []kgo.Opt{kgo.SessionTimeout(10 * time.Second), kgo.Balancers(kgo.RangeBalancer())}
+	m1 := startMember(t, srv, "m1", "sv", topic, sn, opts...)
+	m2 := startMember(t, srv, "m2", "sv", topic, sn, opts...)
+	defer m1.close()
+	defer m2.close()
+	ms := []*member{m1, m2}
+	waitUntil(t, 20*time.Second, "2/2 split", splitIs(ms, 2, 2))
+	ds, err := srv.Coord().Describe(ctxT(t, 5*time.Second), []string{"sv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := ds[0].Generation
+	revoked := func() int {
+		var n int
+		for _, m := range ms {
+			m.mu.Lock()
+			n += m.revoked
+			m.mu.Unlock()
+		}
+		return n
+	}
+	before := revoked()
+
+	srv.Restart(t)
+	prod := srv.Client(t)
+	produceValues(t, prod, topic, 0, 100)
+	waitUntil(t, 20*time.Second, "records consumed after the restart", func() bool { d, _ := sn.counts(); return d == 100 })
+	ds, err = srv.Coord().Describe(ctxT(t, 5*time.Second), []string{"sv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds[0].State != group.Stable || ds[0].Generation != gen || len(ds[0].Members) != 2 {
+		t.Fatalf("after restart: %+v (generation before %d)", ds[0], gen)
+	}
+	if revoked() != before {
+		t.Fatal("members saw a rebalance across the restart")
 	}
 }
