@@ -44,6 +44,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/eddy-streaming/eddy/internal/vfs"
 )
@@ -84,7 +85,9 @@ type Log struct {
 	failEpoch      uint64
 	syncing        bool          // a WaitDurable caller is fsyncing as leader
 	rollSync       chan struct{} // closed when the background fsync of the last rolled segment ends
-	pendingAppends int64         // appends since the last successful fsync
+	lazy           *time.Timer   // safety-net fsync when nobody waits (SyncAlways)
+	lazyArmed      bool
+	pendingAppends int64 // appends since the last successful fsync
 
 	flMu        sync.Mutex // guards the flusher channels
 	flusherQuit chan struct{}
@@ -103,6 +106,8 @@ func Open(dir string, opts Options) (*Log, error) {
 	opts = opts.withDefaults()
 	l := &Log{dir: dir, fs: opts.FS, log: opts.Logger.With("log", dir), opts: opts}
 	l.cond = sync.NewCond(&l.mu)
+	l.lazy = time.AfterFunc(time.Hour, l.lazySync)
+	l.lazy.Stop()
 	if opts.Committer != nil {
 		l.committer = opts.Committer
 	} else {
@@ -233,6 +238,7 @@ func (l *Log) Reconfigure(opts Options) error {
 // files. Waiters in WaitDurable get ErrClosed if their data was not synced.
 func (l *Log) Close() error {
 	l.stopFlusher()
+	l.lazy.Stop()
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
 	l.mu.Lock()
@@ -297,6 +303,7 @@ func (l *Log) closeLocked() error {
 // (DeleteTopics).
 func (l *Log) Delete() error {
 	l.stopFlusher()
+	l.lazy.Stop()
 	l.syncMu.Lock()
 	l.mu.Lock()
 	if l.closed {

@@ -82,10 +82,36 @@ func (l *Log) Write(batches []byte) (base, next int64, err error) {
 	a.modTime = l.opts.Now()
 	l.next = off
 	l.pendingAppends++
+	if l.opts.Sync == SyncAlways && !l.lazyArmed {
+		// Safety net: if nobody calls WaitDurable for these bytes, fsync
+		// them anyway soon so the high watermark keeps moving.
+		l.lazyArmed = true
+		l.lazy.Reset(lazySyncDelay)
+	}
 	if l.opts.Sync != SyncAlways {
 		l.hw, l.hwPos = l.next, a.size
 	}
 	return base, off, nil
+}
+
+// lazySyncDelay bounds how long bytes written under SyncAlways stay
+// invisible to consumers when no appender waits for them.
+const lazySyncDelay = 100 * time.Millisecond
+
+// lazySync is the safety-net fsync armed by Write under SyncAlways.
+func (l *Log) lazySync() {
+	l.mu.Lock()
+	l.lazyArmed = false
+	closed := l.closed
+	l.mu.Unlock()
+	if closed {
+		return
+	}
+	l.committer.acquire()
+	defer l.committer.release()
+	if err := l.syncOnce(); err != nil && err != ErrClosed {
+		l.log.Error("fsync failed", "err", err)
+	}
 }
 
 // Append is Write followed by WaitDurable: under SyncAlways it returns once

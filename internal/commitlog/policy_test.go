@@ -262,3 +262,24 @@ func TestDeleteAndCloseUnderLoad(t *testing.T) {
 		l2.Close()
 	}
 }
+
+// TestUnwaitedWritesBecomeVisible checks the safety net: under SyncAlways
+// bytes that nobody waits for are still fsynced and exposed soon.
+func TestUnwaitedWritesBecomeVisible(t *testing.T) {
+	fs := vfs.NewMem()
+	l := openT(t, crashDir, memOpts(fs, SyncAlways))
+	defer l.Close()
+	if _, _, err := l.Write(makeBatch(2, 10, 1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for l.HighWatermark() != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("high watermark stuck at %d without a waiter", l.HighWatermark())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if c := openCrashed(t, fs, crashDir, memOpts(fs, SyncAlways)); c.LogEndOffset() != 2 {
+		t.Fatalf("not durable: leo %d after crash", c.LogEndOffset())
+	}
+}
