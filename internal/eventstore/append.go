@@ -155,7 +155,7 @@ func (s *Store) Append(ctx context.Context, topic, stream string, expected Expec
 		}
 		cuts := pi.cuts.Load()
 		batch := s.buildBatch(topic, stream, cur, events)
-		s.inflight.Store(&batch[0], cur)
+		s.inflight.Store(&batch[0], &inflightAppend{stream: stream, exact: cur, n: len(events)})
 		w, err := s.b.Write(topic, part, batch)
 		s.inflight.Delete(&batch[0])
 		var wev *WrongExpectedVersionError

@@ -79,8 +79,8 @@ type Store struct {
 	db  *bolt.DB
 	log *slog.Logger
 
-	// inflight maps the first byte of a batch built by Append to the
-	// exact stream version it must follow, for CheckBatches.
+	// inflight maps the first byte of a batch built by Append to an
+	// *inflightAppend, for CheckBatches.
 	inflight sync.Map
 
 	mu struct {
@@ -102,6 +102,14 @@ type Store struct {
 	kick chan struct{}
 	stop chan struct{}
 	wg   sync.WaitGroup
+}
+
+// inflightAppend describes a batch Append built: n records of stream,
+// which must follow version exact.
+type inflightAppend struct {
+	stream string
+	exact  int64
+	n      int
 }
 
 type partKey struct {
@@ -469,15 +477,31 @@ func (s *Store) CheckBatches(topic string, part int32, hs []commitlog.BatchHeade
 		s.mu.RUnlock()
 		return nil, s.checkNotStream(topic, plain, hs, batches)
 	}
-	var exact int64 = -3 // none
+	var own *inflightAppend
 	if len(batches) > 0 {
 		if v, ok := s.inflight.Load(&batches[0]); ok {
-			exact = v.(int64)
+			own = v.(*inflightAppend)
 		}
 	}
 	pi.mu.Lock()
 	defer pi.mu.Unlock()
 	pi.staged = pi.staged[:0]
+	if own != nil {
+		// A batch Append built: one stream, own.n records, no headers to
+		// check; only the exact version it was built for.
+		next, err := pi.headLocked([]byte(own.stream))
+		if err != nil {
+			return nil, err
+		}
+		if next-1 != own.exact {
+			s.conflicts.Inc()
+			return nil, &WrongExpectedVersionError{Topic: topic, Stream: own.stream, Expected: ExpectedVersion(own.exact), Actual: next - 1}
+		}
+		for i := 0; i < own.n; i++ {
+			pi.staged = append(pi.staged, staged{stream: own.stream, version: next + int64(i), rel: int64(i)})
+		}
+		return nil, nil
+	}
 	clear(pi.scratch)
 	var rel int64
 	for i, pos := 0, 0; i < len(hs) && pos < len(batches); i++ {
@@ -494,10 +518,6 @@ func (s *Store) CheckBatches(topic string, part int32, hs []commitlog.BatchHeade
 				if next, err = pi.headLocked(r.Key); err != nil {
 					return err
 				}
-			}
-			if exact != -3 && !ok && next-1 != exact {
-				s.conflicts.Inc()
-				return &WrongExpectedVersionError{Topic: topic, Stream: string(r.Key), Expected: ExpectedVersion(exact), Actual: next - 1}
 			}
 			if v, ok := r.Header(HeaderExpectedVersion); ok {
 				exp, err := ParseExpected(string(v))
