@@ -142,7 +142,9 @@ func (l *Log) active() *segment { return l.segs[len(l.segs)-1] }
 func (l *Log) Dir() string { return l.dir }
 
 // HighWatermark is the offset after the last record consumers may read:
-// under SyncAlways the fsynced end, otherwise the log end offset.
+// under SyncAlways the fsynced end (it moves when a WaitDurable caller's
+// group commit fsyncs, or at most ~100 ms after a write nobody waits for),
+// otherwise the log end offset.
 func (l *Log) HighWatermark() int64 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
