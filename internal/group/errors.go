@@ -2,12 +2,17 @@ package group
 
 import "errors"
 
+// MaxGroupIDLength is the longest group id accepted: Kafka's non-compact
+// string limit, which also bounds the stored key format.
+const MaxGroupIDLength = 32767
+
 // Sentinel errors returned by the Coordinator. Each matches one Kafka error
 // code; the kafka package translates them at the protocol edge. The comment
 // on each says where Kafka returns the code and where we return it.
 var (
 	// ErrInvalidGroupID: an empty group id on JoinGroup, SyncGroup,
-	// Heartbeat or LeaveGroup (offset and admin APIs accept "" as Kafka does).
+	// Heartbeat or LeaveGroup (offset and admin APIs accept "" as Kafka does);
+	// any group id longer than MaxGroupIDLength.
 	ErrInvalidGroupID = errors.New("invalid group id")
 	// ErrInvalidSessionTimeout: JoinGroup with a session timeout outside
 	// [MinSessionTimeout, MaxSessionTimeout].

@@ -1051,3 +1051,17 @@ func TestOffsetsOfDeletedTopicsAreDropped(t *testing.T) {
 		t.Fatalf("new commit: %v", got)
 	}
 }
+
+func TestOverlongGroupID(t *testing.T) {
+	e := newEnv(t, nil)
+	long := string(make([]byte, MaxGroupIDLength+1))
+	r := joinReq("")
+	r.Group = long
+	if _, err := e.c.Join(ctx(t), r); !errors.Is(err, ErrInvalidGroupID) {
+		t.Fatalf("join: %v", err)
+	}
+	errs, err := e.c.Commit(ctx(t), CommitRequest{Group: long, Generation: -1, Offsets: []CommitOffset{{Topic: "t"}}})
+	if err != nil || !errors.Is(errs[0], ErrInvalidGroupID) {
+		t.Fatalf("commit: %v %v", errs, err)
+	}
+}

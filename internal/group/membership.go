@@ -62,7 +62,7 @@ type syncOutcome struct {
 // Join handles JoinGroup. It parks until the rebalance completes, ctx ends
 // or the coordinator closes.
 func (c *Coordinator) Join(ctx context.Context, req JoinRequest) (JoinResult, error) {
-	if req.Group == "" {
+	if req.Group == "" || len(req.Group) > MaxGroupIDLength {
 		return JoinResult{}, ErrInvalidGroupID
 	}
 	if req.SessionTimeout < c.cfg.MinSessionTimeout || req.SessionTimeout > c.cfg.MaxSessionTimeout {

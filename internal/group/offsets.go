@@ -34,6 +34,10 @@ type CommitRequest struct {
 // on every offset, as Kafka does.
 func (c *Coordinator) Commit(ctx context.Context, req CommitRequest) ([]error, error) {
 	errs := make([]error, len(req.Offsets))
+	if len(req.Group) > MaxGroupIDLength {
+		fillAll(errs, ErrInvalidGroupID)
+		return errs, nil
+	}
 	valid := make([]int, 0, len(req.Offsets))
 	for i, o := range req.Offsets {
 		n, ok := c.cfg.Topics.Partitions(o.Topic)

@@ -36,7 +36,8 @@ const groupRecordV2 = 2
 //	            i32 sessionMs | i32 rebalanceMs | u32 nprotocols |
 //	            nprotocols × (str name | bytes metadata) | bytes assignment)
 //
-// str is u16 length + bytes, bytes is u32 length + bytes.
+// str and bytes are a u32 length + bytes (compact strings in flexible
+// requests may exceed 64 KiB).
 func encodeGroupRecord(r groupRecord) []byte {
 	be := binary.BigEndian
 	b := []byte{groupRecordV2}
@@ -73,7 +74,7 @@ func encodeGroupRecord(r groupRecord) []byte {
 }
 
 func appendStr(b []byte, s string) []byte {
-	b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
 	return append(b, s...)
 }
 
@@ -163,13 +164,7 @@ func (d *decoder) u64() uint64 {
 	return 0
 }
 
-func (d *decoder) str() string {
-	v := d.take(2)
-	if v == nil {
-		return ""
-	}
-	return string(d.take(int(binary.BigEndian.Uint16(v))))
-}
+func (d *decoder) str() string { return string(d.bytes()) }
 
 func (d *decoder) bytes() []byte {
 	v := d.take(4)
