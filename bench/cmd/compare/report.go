@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -87,7 +88,10 @@ func renderMarkdown(rep *runReport, rawPath string) string {
 	if rep.Quick {
 		mode = " (**-quick smoke sizes: not a measurement**)"
 	}
-	w("Run %s → %s UTC, %d repetitions, interleaved%s. Raw data: `bench/%s`.\n\n",
+	if !filepath.IsAbs(rawPath) {
+		rawPath = "bench/" + rawPath
+	}
+	w("Run %s → %s UTC, %d repetitions, interleaved%s. Raw data: `%s`.\n\n",
 		rep.Started.Format("2006-01-02 15:04"), rep.Finished.Format("15:04"), rep.Reps, mode, rawPath)
 	mc := rep.Machine
 	w("Machine: %d CPUs (%s), %s RAM, Linux %s, %s; load average at start %s. Clients and brokers share the CPUs.\n\n",
