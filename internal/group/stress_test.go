@@ -3,6 +3,7 @@ package group
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"sync"
@@ -17,7 +18,9 @@ import (
 // randomly leave, go silent past their session timeout and come back. Every
 // SyncGroup answer must be exactly what that generation's leader assigned
 // to that member; after the churn stops the group must converge to one
-// Stable generation holding every client. EDDY_LONG=1 churns for 30 s.
+// Stable generation holding every client. Two clients are static members
+// that also restart (rejoin by instance id without their member id).
+// EDDY_LONG=1 churns for 30 s.
 func TestChurnConverges(t *testing.T) {
 	churn := 1500 * time.Millisecond
 	if os.Getenv("EDDY_LONG") != "" {
@@ -45,6 +48,16 @@ func TestChurnConverges(t *testing.T) {
 			st := sts[i]
 			rng := rand.New(rand.NewPCG(uint64(i), 7))
 			member := ""
+			instance := "" // clients 0 and 1 are static members
+			if i < 2 {
+				instance = fmt.Sprint("static-", i)
+			}
+			label := func() string {
+				if instance != "" {
+					return instance
+				}
+				return member
+			}
 			set := func(stable bool, gen int32) {
 				st.mu.Lock()
 				st.member, st.gen, st.stable = member, gen, stable
@@ -52,7 +65,7 @@ func TestChurnConverges(t *testing.T) {
 			}
 			for ctx.Err() == nil {
 				set(false, 0)
-				req := JoinRequest{Group: "churn", MemberID: member, ClientID: "c", ProtocolType: "consumer",
+				req := JoinRequest{Group: "churn", MemberID: member, InstanceID: instance, ClientID: "c", ProtocolType: "consumer",
 					Protocols:      []Protocol{{Name: "range", Metadata: consumerMeta("t")}},
 					SessionTimeout: 500 * time.Millisecond, RebalanceTimeout: time.Second, RequireKnownMemberID: true}
 				res, err := e.c.Join(ctx, req)
@@ -72,18 +85,22 @@ func TestChurnConverges(t *testing.T) {
 				if res.LeaderID == member {
 					assign = map[string][]byte{}
 					for _, m := range res.Members {
-						assign[m.MemberID] = []byte(m.MemberID + "@" + string(rune('0'+res.Generation%10)))
+						l := m.MemberID
+						if m.InstanceID != "" {
+							l = m.InstanceID
+						}
+						assign[m.MemberID] = []byte(l + "@" + string(rune('0'+res.Generation%10)))
 					}
 				}
-				sr, err := e.c.Sync(ctx, SyncRequest{Group: "churn", MemberID: member, Generation: res.Generation, Assignments: assign})
-				if errors.Is(err, ErrUnknownMember) {
+				sr, err := e.c.Sync(ctx, SyncRequest{Group: "churn", MemberID: member, InstanceID: instance, Generation: res.Generation, Assignments: assign})
+				if errors.Is(err, ErrUnknownMember) || errors.Is(err, ErrFencedInstanceID) {
 					member = ""
 					continue
 				}
 				if err != nil {
 					continue
 				}
-				if string(sr.Assignment) != member+"@"+string(rune('0'+res.Generation%10)) {
+				if string(sr.Assignment) != label()+"@"+string(rune('0'+res.Generation%10)) {
 					wrong.Add(1)
 					t.Errorf("member %s gen %d got assignment %q", member, res.Generation, sr.Assignment)
 				}
@@ -94,18 +111,23 @@ func TestChurnConverges(t *testing.T) {
 					if !stopChurn.Load() {
 						switch r := rng.IntN(100); {
 						case r < 3:
-							_, _ = e.c.Leave(ctx, "churn", []LeaveMember{{MemberID: member}})
+							_, _ = e.c.Leave(ctx, "churn", []LeaveMember{{MemberID: member, InstanceID: instance}})
 							member = ""
 							break beat
 						case r < 5:
 							set(false, 0)
 							time.Sleep(700 * time.Millisecond) // past the session timeout
+						case r < 7 && instance != "":
+							// A static member restarts: it rejoins with its
+							// instance id and no member id, replacing itself.
+							member = ""
+							break beat
 						}
 					}
-					err := e.c.Heartbeat(ctx, "churn", member, "", res.Generation)
+					err := e.c.Heartbeat(ctx, "churn", member, instance, res.Generation)
 					switch {
 					case err == nil:
-					case errors.Is(err, ErrUnknownMember):
+					case errors.Is(err, ErrUnknownMember), errors.Is(err, ErrFencedInstanceID):
 						member = ""
 						break beat
 					default: // rebalance in progress, illegal generation
