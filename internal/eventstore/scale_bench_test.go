@@ -1,0 +1,104 @@
+package eventstore
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/eddy-streaming/eddy/internal/broker"
+	"github.com/eddy-streaming/eddy/internal/meta"
+)
+
+// BenchmarkManyStreams indexes one event in each of many streams (default
+// 1,000,000; EDDY_LONG=1: 10,000,000), written by Kafka-style batches of
+// 1,000 keyed records, and reports the live Go heap afterwards (bounded
+// by the heads cache, not the number of streams), the index file size,
+// and how long opening the store takes with the index present (restart)
+// and lost (full rebuild from the log).
+func BenchmarkManyStreams(b *testing.B) {
+	streams := 1_000_000
+	if os.Getenv("EDDY_LONG") == "1" {
+		streams = 10_000_000
+	}
+	dir := b.TempDir()
+	m, err := meta.Open(filepath.Join(dir, "meta.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	bc := broker.DefaultConfig()
+	bc.DataDir, bc.Meta = filepath.Join(dir, "data"), m
+	br, err := broker.Open(bc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer br.Close()
+	idx := filepath.Join(dir, "streams.idx")
+	es, err := Open(Config{Broker: br, Path: idx})
+	if err != nil {
+		b.Fatal(err)
+	}
+	br.SetAppendHook(es)
+	if _, err := br.CreateTopic("many", 1, map[string]string{broker.ConfigStreams: "true", broker.ConfigFsync: "never"}, false); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := es.EnsureTopic("many"); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for s := 0; s < streams; s += 1000 {
+			bb := newBatchBuilder(time.Now().UnixMilli())
+			for k := s; k < s+1000 && k < streams; k++ {
+				bb.add(bb.ts, []byte("order-"+strconv.Itoa(k)), []byte(`{"qty":1}`), nil)
+			}
+			if _, err := br.Append("many", 0, bb.finish()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := es.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	// Twice: sync.Pool victims (bbolt's page buffers) survive one GC.
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "live-heap-MB")
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-inuse-MB")
+	if err := es.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if fi, err := os.Stat(idx); err == nil {
+		b.ReportMetric(float64(fi.Size())/(1<<20), "index-MB")
+	}
+	start := time.Now()
+	es, err = Open(Config{Broker: br, Path: idx})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(time.Since(start).Milliseconds()), "reopen-ms")
+	if v, err := es.Head("many", "order-"+strconv.Itoa(streams-1)); err != nil || v != int64(b.N-1) {
+		b.Fatalf("head after reopen: %d, %v", v, err)
+	}
+	if err := es.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Remove(idx); err != nil {
+		b.Fatal(err)
+	}
+	start = time.Now()
+	es, err = Open(Config{Broker: br, Path: idx})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(time.Since(start).Milliseconds()), "rebuild-ms")
+	if err := es.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
