@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
+	"github.com/eddy-streaming/eddy/internal/commitlog"
 	"github.com/eddy-streaming/eddy/internal/meta"
 )
 
@@ -100,5 +101,33 @@ func BenchmarkManyStreams(b *testing.B) {
 	b.ReportMetric(float64(time.Since(start).Milliseconds()), "rebuild-ms")
 	if err := es.Close(); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// BenchmarkHookPlainTopic is what the event store adds to every produce
+// to a topic without eddy.streams: a map lookup and a byte search of the
+// batch for the eddy-expected-version header (16 KiB batches of 140
+// 100-byte JSON records).
+func BenchmarkHookPlainTopic(b *testing.B) {
+	s := &Store{}
+	s.mu.parts = map[partKey]*partIndex{}
+	s.mu.plain = map[string]bool{"plain": true}
+	bb := newBatchBuilder(time.Now().UnixMilli())
+	val := []byte(`{"order_id":"8c3e0d2a","customer":"c-1029","total":129.95,"status":"pending","items":3,"region":"eu"}`)
+	for i := 0; i < 140; i++ {
+		bb.add(bb.ts, []byte("order-"+strconv.Itoa(i)), val, nil)
+	}
+	batch := bb.finish()
+	h, err := commitlog.CheckBatch(batch)
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := []commitlog.BatchHeader{h}
+	b.SetBytes(int64(len(batch)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.CheckBatches("plain", 0, hs, batch); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

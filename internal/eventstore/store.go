@@ -31,6 +31,7 @@ package eventstore
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -463,18 +464,22 @@ func (s *Store) CheckAppend(string, int32, []commitlog.BatchHeader) (*broker.Dup
 // RecordAppend is part of broker.AppendHook; see CheckAppend.
 func (s *Store) RecordAppend(string, int32, []commitlog.BatchHeader, int64, int64) {}
 
-var expectedHeader = []byte(HeaderExpectedVersion)
+// expectedHeaderKey is the header key as encoded in a record: its
+// zigzag-varint length (21 → 0x2a, '*') and the name. Searching with the
+// rare length byte first lets bytes.Index skip through the batch with
+// IndexByte: 16 KiB of JSON records in 0.26 µs instead of 10 µs.
+var expectedHeaderKey = append(binary.AppendVarint(nil, int64(len(HeaderExpectedVersion))), HeaderExpectedVersion...)
 
 // CheckBatches checks expected versions under the partition lock: the
 // exact version an Append built the batch for, and the
 // eddy-expected-version header of records produced over Kafka. Any failing
 // record refuses the whole append with a *WrongExpectedVersionError.
 func (s *Store) CheckBatches(topic string, part int32, hs []commitlog.BatchHeader, batches []byte) (*broker.Duplicate, error) {
-	pi := s.partIndex(topic, part)
+	s.mu.RLock()
+	pi := s.mu.parts[partKey{topic, part}]
+	plain := pi == nil && s.mu.plain[topic]
+	s.mu.RUnlock()
 	if pi == nil {
-		s.mu.RLock()
-		plain := s.mu.plain[topic]
-		s.mu.RUnlock()
 		return nil, s.checkNotStream(topic, plain, hs, batches)
 	}
 	var own *inflightAppend
@@ -547,7 +552,7 @@ func (s *Store) CheckBatches(topic string, part int32, hs []commitlog.BatchHeade
 // uncompressed batches are looked into (the cost of this check on plain
 // topics must stay a byte search).
 func (s *Store) checkNotStream(topic string, plain bool, hs []commitlog.BatchHeader, batches []byte) error {
-	if !bytes.Contains(batches, expectedHeader) {
+	if !bytes.Contains(batches, expectedHeaderKey) {
 		return nil
 	}
 	for i, pos := 0, 0; i < len(hs) && pos < len(batches); i++ {
