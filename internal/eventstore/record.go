@@ -290,4 +290,3 @@ func (bb *batchBuilder) finish() []byte {
 	be.PutUint32(b[17:], crc32.Checksum(b[21:], castagnoli))
 	return b
 }
-
