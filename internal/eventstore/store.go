@@ -58,7 +58,8 @@ type Config struct {
 	// Registerer for metrics; nil disables them.
 	Registerer prometheus.Registerer
 	// FlushInterval is how often durable index entries are written to
-	// the index file. Default 50 ms.
+	// the index file. Default 200 ms: each flush is a bbolt commit (two
+	// fsyncs) competing with the logs' group commits for the disk.
 	FlushInterval time.Duration
 	// RefreshInterval is how often topics are checked for eddy.streams
 	// changes made by other paths (Kafka AlterConfigs, deletes). Default 1 s.
@@ -129,7 +130,7 @@ func Open(cfg Config) (*Store, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.FlushInterval <= 0 {
-		cfg.FlushInterval = 50 * time.Millisecond
+		cfg.FlushInterval = 200 * time.Millisecond
 	}
 	if cfg.RefreshInterval <= 0 {
 		cfg.RefreshInterval = time.Second

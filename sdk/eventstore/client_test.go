@@ -26,6 +26,13 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // in-process on 127.0.0.1:0, as eddy serve wires them.
 func startServer(t testing.TB) *eventstore.Client {
 	t.Helper()
+	c, _ := startServerBroker(t)
+	return c
+}
+
+// startServerBroker is startServer that also returns the broker.
+func startServerBroker(t testing.TB) (*eventstore.Client, *broker.Broker) {
+	t.Helper()
 	dir := t.TempDir()
 	m, err := meta.Open(filepath.Join(dir, "meta.db"))
 	if err != nil {
@@ -37,7 +44,7 @@ func startServer(t testing.TB) *eventstore.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	es, err := ies.Open(ies.Config{Broker: b, Path: filepath.Join(dir, "streams.idx")})
+	es, err := ies.Open(ies.Config{Broker: b, Path: filepath.Join(dir, "streams.idx"), FlushInterval: flushInterval})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +73,7 @@ func startServer(t testing.TB) *eventstore.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c
+	return c, b
 }
 
 func TestAppendReadErrors(t *testing.T) {
@@ -205,3 +212,6 @@ func TestSubscribe(t *testing.T) {
 		t.Fatalf("versions %v, want [1 2 3]", got)
 	}
 }
+
+// flushInterval is the index flush interval of test servers.
+var flushInterval = 200 * time.Millisecond
