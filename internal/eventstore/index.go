@@ -95,6 +95,7 @@ type partIndex struct {
 	mu      sync.Mutex
 	heads   map[string]int64 // cache of next versions, including pending
 	pending []entry          // in offset order, not yet in bbolt
+	pend    map[string][]pos // pending by stream, so reads need not scan pending
 	indexed int64            // every record below is indexed (in memory)
 	flushed int64            // the checkpoint in bbolt
 	staged  []staged
@@ -105,7 +106,7 @@ type partIndex struct {
 
 func newPartIndex(s *Store, topic string, part int32) *partIndex {
 	return &partIndex{s: s, topic: topic, part: part, bucket: partBucket(topic, part),
-		heads: make(map[string]int64), scratch: make(map[string]int64)}
+		heads: make(map[string]int64), scratch: make(map[string]int64), pend: make(map[string][]pos)}
 }
 
 // headLocked returns the number of events of stream (its next version).
@@ -137,6 +138,7 @@ func (pi *partIndex) headLocked(stream []byte) (int64, error) {
 func (pi *partIndex) indexLocked(stream string, version, offset int64) {
 	pi.heads[stream] = version + 1
 	pi.pending = append(pi.pending, entry{stream: stream, version: version, offset: offset})
+	pi.pend[stream] = append(pi.pend[stream], pos{version, offset})
 }
 
 // indexBatchLocked indexes every keyed record of a stored batch (catch-up).
@@ -224,6 +226,7 @@ func (pi *partIndex) finishFlush(j flushJob) {
 	pi.mu.Lock()
 	defer pi.mu.Unlock()
 	pi.pending = append([]entry(nil), pi.pending[j.n:]...)
+	pi.rebuildPendLocked()
 	if j.ckpt > pi.flushed {
 		pi.flushed = j.ckpt
 	}
@@ -365,16 +368,14 @@ func (pi *partIndex) streamPositions(stream string, from int64, limit int, backw
 	pi.mu.Lock()
 	count, err = pi.headLocked([]byte(stream))
 	var mem []pos
-	for _, e := range pi.pending {
-		if e.stream == stream {
-			if e.offset >= hw {
-				// Not durable: readers see the stream without it (and
-				// without every later event, which is not durable either).
-				count = min(count, e.version)
-				break
-			}
-			mem = append(mem, pos{e.version, e.offset})
+	for _, p := range pi.pend[stream] {
+		if p.offset >= hw {
+			// Not durable: readers see the stream without it (and
+			// without every later event, which is not durable either).
+			count = min(count, p.version)
+			break
 		}
+		mem = append(mem, p)
 	}
 	pi.mu.Unlock()
 	if err != nil {
@@ -482,4 +483,12 @@ func (pi *partIndex) versionAt(offset int64) (int64, bool, error) {
 		return nil
 	})
 	return v, ok, err
+}
+
+// rebuildPendLocked recomputes pend from pending.
+func (pi *partIndex) rebuildPendLocked() {
+	pi.pend = make(map[string][]pos, len(pi.pend))
+	for _, e := range pi.pending {
+		pi.pend[e.stream] = append(pi.pend[e.stream], pos{e.version, e.offset})
+	}
 }

@@ -626,6 +626,7 @@ func (s *Store) truncateLocked(pi *partIndex, end int64) error {
 		"from_offset", end, "indexed_to", pi.indexed)
 	keep := sort.Search(len(pi.pending), func(i int) bool { return pi.pending[i].offset >= end })
 	pi.pending = pi.pending[:keep:keep]
+	pi.rebuildPendLocked()
 	var err error
 	if pi.flushed > end {
 		_, err = s.rollBack(pi.bucket, end)
