@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 work=$(mktemp -d /var/tmp/eddy-profile.XXXXXX)
-out=docs/profiles
+out=${OUT:-docs/profiles}
 mkdir -p "$out"
 go build -o "$work/eddy" ./cmd/eddy
 

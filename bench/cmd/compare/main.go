@@ -134,16 +134,17 @@ func main() {
 		noLimits  = flag.Bool("skip-limits", false, "skip the machine-limit measurements (dd, fio, iperf3)")
 		repoRoot  = flag.String("root", "..", "repository root (to build cmd/eddy)")
 		peerBuild = flag.String("peer-pkg", "./cmd/peer", "package of the peer binary")
+		altRoot   = flag.String("alt-root", "", "a second source tree whose eddy the eddy-*-alt peers serve (before/after runs)")
 		soakGiB   = flag.Float64("soak-gib", 0, "after the matrix, produce this many GiB into eddy-always and sample its RSS (0: skip)")
 	)
 	flag.Parse()
-	if err := run(*reps, *quick, *peersF, *scensF, *work, *docs, *results, *noLimits, *repoRoot, *peerBuild, *soakGiB); err != nil {
+	if err := run(*reps, *quick, *peersF, *scensF, *work, *docs, *results, *noLimits, *repoRoot, *peerBuild, *soakGiB, *altRoot); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
 	}
 }
 
-func run(reps int, quick bool, peersF, scensF, work, docs, results string, noLimits bool, root, peerPkg string, soakGiB float64) error {
+func run(reps int, quick bool, peersF, scensF, work, docs, results string, noLimits bool, root, peerPkg string, soakGiB float64, altRoot string) error {
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return err
 	}
@@ -154,6 +155,12 @@ func run(reps int, quick bool, peersF, scensF, work, docs, results string, noLim
 	}
 	if err := goBuild(".", peerPkg, bin.peer); err != nil {
 		return err
+	}
+	if altRoot != "" {
+		bin.alt = filepath.Join(work, "eddy-alt")
+		if err := goBuild(altRoot, "./cmd/eddy", bin.alt); err != nil {
+			return err
+		}
 	}
 	rep := runReport{Started: time.Now().UTC(), Reps: reps, Quick: quick}
 	rep.Machine = describeMachine()
@@ -173,11 +180,17 @@ func run(reps int, quick bool, peersF, scensF, work, docs, results string, noLim
 			if want(peersF, p) {
 				ps = append(ps, p)
 			}
+			if alt := p + "-alt"; altRoot != "" && strings.HasPrefix(p, "eddy-") && want(peersF, alt) {
+				ps = append(ps, alt)
+			}
 		}
 		sc.Peers = ps
 		rep.Scenarios = append(rep.Scenarios, sc)
 	}
 	for _, p := range allPeers {
+		if strings.HasSuffix(p.Name, "-alt") && altRoot == "" {
+			continue
+		}
 		if want(peersF, p.Name) {
 			rep.Peers = append(rep.Peers, p)
 		}

@@ -28,6 +28,9 @@ type peer struct {
 type binaries struct {
 	eddy string // eddy (serve and bench)
 	peer string // bench/cmd/peer (kfake, nats, natsbench)
+	// alt is a second eddy build (-alt-root) served by the eddy-*-alt
+	// peers, for before/after comparisons of a change in the same run.
+	alt string
 }
 
 var allPeers = []peer{
@@ -35,6 +38,14 @@ var allPeers = []peer{
 		args: func(b binaries, dir string, port int) []string { return eddyArgs(b, dir, port, "always") }},
 	{Name: "eddy-never", System: "eddy", Durability: "fsync=never: ack after write(2) to the page cache",
 		args: func(b binaries, dir string, port int) []string { return eddyArgs(b, dir, port, "never") }},
+	{Name: "eddy-always-alt", System: "eddy", Durability: "fsync=always, built from -alt-root",
+		args: func(b binaries, dir string, port int) []string {
+			return eddyArgs(b.withEddy(b.alt), dir, port, "always")
+		}},
+	{Name: "eddy-never-alt", System: "eddy", Durability: "fsync=never, built from -alt-root",
+		args: func(b binaries, dir string, port int) []string {
+			return eddyArgs(b.withEddy(b.alt), dir, port, "never")
+		}},
 	{Name: "kfake-sync", System: "kfake", Durability: "DataDir + SyncWrites: fsync per batch",
 		args: func(b binaries, dir string, port int) []string {
 			return []string{b.peer, "kfake", "--port", strconv.Itoa(port), "--dir", dir, "--sync"}
@@ -56,6 +67,8 @@ var allPeers = []peer{
 			return []string{b.peer, "nats", "--port", strconv.Itoa(port), "--dir", dir, "--sync-always"}
 		}},
 }
+
+func (b binaries) withEddy(path string) binaries { b.eddy = path; return b }
 
 func eddyArgs(b binaries, dir string, port int, fsync string) []string {
 	return []string{b.eddy, "serve", "--data-dir", dir, "--kafka-addr", "127.0.0.1:" + strconv.Itoa(port),
