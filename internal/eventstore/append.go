@@ -132,6 +132,12 @@ func (s *Store) Append(ctx context.Context, topic, stream string, expected Expec
 		if err := ctx.Err(); err != nil {
 			return AppendResult{}, err
 		}
+		if attempt > 0 {
+			// The topic may have been re-indexed (recreated) meanwhile.
+			if pi = s.partIndex(topic, part); pi == nil {
+				return AppendResult{}, fmt.Errorf("%w: %s-%d is not indexed", ErrClosed, topic, part)
+			}
+		}
 		pi.mu.Lock()
 		next, err := pi.headLocked([]byte(stream))
 		pi.mu.Unlock()
