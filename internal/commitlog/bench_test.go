@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 )
 
 const benchBatchSize = 16 << 10
@@ -116,6 +118,13 @@ func benchAppend(b *testing.B, policy SyncPolicy, rec, logs, writers int) {
 	}
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "batches/s")
+	if policy == SyncAlways {
+		var m dto.Metric
+		if err := c.metrics.groupCommit.Write(&m); err == nil && m.GetHistogram().GetSampleCount() > 0 {
+			h := m.GetHistogram()
+			b.ReportMetric(h.GetSampleSum()/float64(h.GetSampleCount()), "appends/fsync")
+		}
+	}
 }
 
 // BenchmarkRead reads a 256 MiB log sequentially in 1 MiB fetches from the
