@@ -37,6 +37,7 @@ type CorruptionError struct {
 	Err error
 }
 
+// Error describes the damage.
 func (e *CorruptionError) Error() string {
 	if e.Err != nil {
 		return fmt.Sprintf("corrupt %s at byte %d: %s: %v", e.Segment, e.Offset, e.Reason, e.Err)

@@ -32,6 +32,7 @@ const (
 
 var opNames = [...]string{"", "open", "read", "write", "sync", "truncate", "remove", "rename", "mkdir", "syncdir", "stat"}
 
+// String returns the operation name used in injected errors.
 func (o Op) String() string {
 	if int(o) < len(opNames) && o != 0 {
 		return opNames[o]
