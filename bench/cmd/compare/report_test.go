@@ -1,0 +1,66 @@
+package main
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{{[]float64{3, 1, 2}, 2}, {[]float64{4, 1, 3, 2}, 2.5}, {[]float64{7}, 7}} {
+		if got := median(c.in); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+	if !math.IsNaN(median(nil)) {
+		t.Error("median of nothing is not NaN")
+	}
+}
+
+func TestReplaceSection(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "b.md")
+	block := func(s string) string { return beginMarker + "\n" + s + "\n" + endMarker + "\n" }
+	if err := replaceSection(path, block("one")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("# B\n\nhand written\n"+block("one")+"\ntrailer\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := replaceSection(path, block("two")); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(path)
+	s := string(got)
+	if strings.Contains(s, "one") || !strings.Contains(s, "two") || !strings.Contains(s, "hand written") ||
+		!strings.HasSuffix(s, "\ntrailer\n") || strings.Count(s, beginMarker) != 1 {
+		t.Fatalf("replaced file:\n%s", s)
+	}
+}
+
+func TestTargetsRatios(t *testing.T) {
+	rep := &runReport{Measurements: []measurement{
+		{Scenario: "produce-100B-1p", Peer: "eddy-always", RecordsPerSec: 200, CPUPerGB: 1},
+		{Scenario: "produce-100B-1p", Peer: "kfake-sync", RecordsPerSec: 100, CPUPerGB: 2},
+		{Scenario: "produce-100B-1p", Peer: "kfake-sync", RecordsPerSec: 300, Err: "boom"},
+	}, Scenarios: []scenario{{Name: "produce-100B-1p"}}}
+	var found bool
+	for _, tg := range targets(rep) {
+		if strings.HasPrefix(tg.what, "produce produce-100B-1p, fsync per batch") {
+			found = true
+			if tg.ratio != "2.00×" || tg.met != "yes" {
+				t.Errorf("throughput target: %+v", tg)
+			}
+		}
+		if strings.HasPrefix(tg.what, "broker CPU/GB") && (tg.ratio != "0.50×" || tg.met != "yes") {
+			t.Errorf("cpu target: %+v", tg)
+		}
+	}
+	if !found {
+		t.Fatal("no throughput target computed")
+	}
+}
