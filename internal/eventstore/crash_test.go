@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -338,4 +339,91 @@ func TestFsyncFailureCut(t *testing.T) {
 	if err != nil || len(page.Events) != 4 || page.Events[2].ID != "4" || page.Events[3].ID != "5" {
 		t.Fatalf("stream after the cut: %+v, %v", page.Events, err)
 	}
+}
+
+// TestRunsInFile: flushed appends are runs in the file; reads starting
+// inside a run, in both directions and across runs, and versionAt find
+// every event.
+func TestRunsInFile(t *testing.T) {
+	dir := t.TempDir()
+	n := openNode(t, vfs.NewMem(), filepath.Join(dir, "meta.db"), filepath.Join(dir, "streams.idx"))
+	defer n.close(t)
+	ctx := context.Background()
+	var all []int64
+	for i, size := range []int{5, 1, 3} {
+		var evs []EventData
+		for j := 0; j < size; j++ {
+			evs = append(evs, EventData{ID: fmt.Sprintf("%d-%d", i, j), Type: "T"})
+		}
+		res, err := n.es.Append(ctx, "runs", "s", Any, evs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.es.Append(ctx, "runs", "other", Any, evs[:1]); err != nil {
+			t.Fatal(err)
+		}
+		for j := 0; j < size; j++ {
+			all = append(all, res.Offset+int64(j))
+		}
+	}
+	if err := n.es.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	pi := n.es.partIndex("runs", 0)
+	pi.mu.Lock()
+	pending := len(pi.pending)
+	pi.mu.Unlock()
+	if pending != 0 {
+		t.Fatalf("%d entries still pending after Flush", pending)
+	}
+	versions := func(o ReadOptions) []int64 {
+		page, err := n.es.Read(ctx, "runs", "s", o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, ev := range page.Events {
+			if ev.Offset != all[ev.Version] {
+				t.Fatalf("version %d at offset %d, want %d", ev.Version, ev.Offset, all[ev.Version])
+			}
+			out = append(out, ev.Version)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		o    ReadOptions
+		want string
+	}{
+		{ReadOptions{}, "[0 1 2 3 4 5 6 7 8]"},
+		{ReadOptions{From: 2, Limit: 2}, "[2 3]"},
+		{ReadOptions{From: 3, Limit: 4}, "[3 4 5 6]"},
+		{ReadOptions{From: 8}, "[8]"},
+		{ReadOptions{From: 9}, "[]"},
+		{ReadOptions{From: -1, Backward: true}, "[8 7 6 5 4 3 2 1 0]"},
+		{ReadOptions{From: 3, Limit: 2, Backward: true}, "[3 2]"},
+		{ReadOptions{From: 6, Limit: 3, Backward: true}, "[6 5 4]"},
+		{ReadOptions{From: 0, Limit: 3, Backward: true}, "[0]"},
+	} {
+		got := versions(c.o)
+		if fmt.Sprint(got) == "[]" && c.want == "[]" {
+			continue
+		}
+		if fmt.Sprint(got) != c.want {
+			t.Errorf("read %+v: %v, want %s", c.o, got, c.want)
+		}
+	}
+	for v, off := range all {
+		if got, ok, err := pi.versionAt(off); err != nil || !ok || got != int64(v) {
+			t.Errorf("versionAt(%d) = %d, %v, %v; want %d", off, got, ok, err, v)
+		}
+	}
+	// Roll the file back into the middle of the first run.
+	if _, err := n.es.rollBack(pi.bucket, all[2]); err != nil {
+		t.Fatal(err)
+	}
+	count, ps, err := pi.streamPositions("s", 0, 100, false, math.MaxInt64)
+	if err != nil || len(ps) != 2 || ps[1].version != 1 {
+		t.Fatalf("after rollback to offset %d: %v, %v", all[2], ps, err)
+	}
+	_ = count
 }

@@ -22,8 +22,10 @@ import (
 //	meta:   "v" → 1 (format version), "checkpoint" → u64 (every record below
 //	        it is in the index), "topic_id" → 16 bytes
 //	heads:  stream → u64 next version (the number of events ever appended)
-//	events: ekey(stream, version) → u64 offset
-//	byoff:  u64 offset → ekey(stream, version) (to roll the index back)
+//	events: ekey(stream, first) → u64 offset ‖ u32 count: a run of count
+//	        events, versions first.. at offsets offset.. (one append's
+//	        events are one run)
+//	byoff:  u64 offset of a run → ekey(stream, first) (to roll back)
 //
 // with ekey = uvarint(len(stream)) ‖ stream ‖ u64 version, all big-endian.
 var (
@@ -36,7 +38,7 @@ var (
 	keyTopic  = []byte("topic_id")
 )
 
-const indexFormatVersion = 1
+const indexFormatVersion = 2
 
 func partBucket(topic string, part int32) []byte {
 	return []byte("p/" + topic + "/" + strconv.Itoa(int(part)))
@@ -61,6 +63,18 @@ func parseEkey(k []byte) (stream string, version int64, ok bool) {
 }
 
 func u64(v int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(v)) }
+
+// runValue encodes a run's first offset and length.
+func runValue(off, n int64) []byte {
+	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(nil, uint64(off)), uint32(n))
+}
+
+func parseRun(v []byte) (off, n int64, ok bool) {
+	if len(v) != 12 {
+		return 0, 0, false
+	}
+	return int64(binary.BigEndian.Uint64(v)), int64(binary.BigEndian.Uint32(v[8:])), true
+}
 
 func getU64(b []byte) (int64, bool) {
 	if len(b) != 8 {
@@ -185,19 +199,33 @@ func (j *flushJob) write(tx *bolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	// Keys are put in sorted order: bbolt then fills pages in sequence
-	// instead of splitting them at random (several times faster for
-	// batches of many streams).
-	type kv struct{ k, v []byte }
-	evs := make([]kv, 0, len(j.entries))
+	// Consecutive events of one stream at consecutive offsets (one
+	// append) are one run: one key per append instead of one per event.
+	type run struct {
+		stream            string
+		first, off, count int64
+	}
+	var runs []run
 	last := make(map[string]int64)
 	for _, e := range j.entries {
-		k := ekey(nil, e.stream, e.version)
-		evs = append(evs, kv{k, u64(e.offset)})
-		if err := byoff.Put(u64(e.offset), k); err != nil { // offsets ascend
-			return err
+		if l := len(runs) - 1; l >= 0 && runs[l].stream == e.stream && runs[l].first+runs[l].count == e.version && runs[l].off+runs[l].count == e.offset {
+			runs[l].count++
+		} else {
+			runs = append(runs, run{e.stream, e.version, e.offset, 1})
 		}
 		last[e.stream] = e.version + 1
+	}
+	// Keys are put in sorted order: bbolt then fills pages in sequence
+	// instead of splitting them at random (several times faster for
+	// batches of many streams). byoff keys ascend already.
+	type kv struct{ k, v []byte }
+	evs := make([]kv, 0, len(runs))
+	for _, r := range runs {
+		k := ekey(nil, r.stream, r.first)
+		evs = append(evs, kv{k, runValue(r.off, r.count)})
+		if err := byoff.Put(u64(r.off), k); err != nil {
+			return err
+		}
 	}
 	slices.SortFunc(evs, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
 	for _, e := range evs {
@@ -322,11 +350,34 @@ func (s *Store) rollBack(bucket []byte, end int64) (removed int, err error) {
 		type del struct{ off, ek []byte }
 		var dels []del
 		c := byoff.Cursor()
-		for k, v := c.Seek(u64(end)); k != nil; k, v = c.Next() {
+		k, v := c.Seek(u64(end))
+		for ; k != nil; k, v = c.Next() {
 			dels = append(dels, del{append([]byte(nil), k...), append([]byte(nil), v...)})
 		}
+		// The run starting last before end may reach past it: shorten it.
+		pk, pv := c.Last()
+		if len(dels) > 0 {
+			c.Seek(dels[0].off)
+			pk, pv = c.Prev()
+		}
+		if pk != nil {
+			stream, first, ok := parseEkey(pv)
+			off, n, ok2 := parseRun(events.Get(pv))
+			if !ok || !ok2 {
+				return errors.New("corrupt index run")
+			}
+			if off+n > end {
+				keep := end - off
+				if err := events.Put(append([]byte(nil), pv...), runValue(off, keep)); err != nil {
+					return err
+				}
+				if err := lowerHead(heads, stream, first+keep); err != nil {
+					return err
+				}
+			}
+		}
 		for _, d := range dels {
-			stream, version, ok := parseEkey(d.ek)
+			stream, first, ok := parseEkey(d.ek)
 			if !ok {
 				return errors.New("corrupt byoff entry")
 			}
@@ -336,15 +387,8 @@ func (s *Store) rollBack(bucket []byte, end int64) (removed int, err error) {
 			if err := byoff.Delete(d.off); err != nil {
 				return err
 			}
-			if cur, _ := getU64(heads.Get([]byte(stream))); cur > version {
-				if version == 0 {
-					err = heads.Delete([]byte(stream))
-				} else {
-					err = heads.Put([]byte(stream), u64(version))
-				}
-				if err != nil {
-					return err
-				}
+			if err := lowerHead(heads, stream, first); err != nil {
+				return err
 			}
 		}
 		removed = len(dels)
@@ -354,6 +398,18 @@ func (s *Store) rollBack(bucket []byte, end int64) (removed int, err error) {
 		return 0, fmt.Errorf("roll back index %s to %d: %w", bucket, end, err)
 	}
 	return removed, nil
+}
+
+// lowerHead sets a stream's head to next if that is lower (0: no events).
+func lowerHead(heads *bolt.Bucket, stream string, next int64) error {
+	cur, _ := getU64(heads.Get([]byte(stream)))
+	if cur <= next {
+		return nil
+	}
+	if next == 0 {
+		return heads.Delete([]byte(stream))
+	}
+	return heads.Put([]byte(stream), u64(next))
 }
 
 // pos is an event's place: version in its stream and offset in the log.
@@ -410,37 +466,49 @@ func (pi *partIndex) streamPositions(stream string, from int64, limit int, backw
 			return nil
 		}
 		c := events.Cursor()
-		n := 0
-		k, v := c.Seek(ekey(nil, stream, from))
-		if backward {
-			switch {
-			case k == nil:
-				k, v = c.Last()
-			case !bytes.Equal(k, ekey(nil, stream, from)):
-				k, v = c.Prev()
+		// Start at the run holding from: the last run whose first version
+		// is <= from (or, forward, the first run after it).
+		target := ekey(nil, stream, from)
+		k, v := c.Seek(target)
+		if k == nil || !bytes.Equal(k, target) {
+			pk, pv := c.Last()
+			if k != nil {
+				c.Seek(target)
+				pk, pv = c.Prev()
+			}
+			if pk != nil && bytes.HasPrefix(pk, prefix) {
+				k, v = pk, pv
+			} else if backward {
+				k = nil
+			} else if k != nil {
+				c.Seek(target) // forward from the first run after from
 			}
 		}
-		for ; k != nil && bytes.HasPrefix(k, prefix) && n < limit; n++ {
-			_, ver, ok := parseEkey(k)
-			off, ok2 := getU64(v)
-			if ver >= count {
-				if backward {
-					k, v = c.Prev()
-					continue
-				}
-				break
-			}
+		n := 0
+		for k != nil && bytes.HasPrefix(k, prefix) && n < limit {
+			_, first, ok := parseEkey(k)
+			off, cnt, ok2 := parseRun(v)
 			if !ok || !ok2 {
 				// Another stream whose name extends this prefix cannot
 				// match: the length prefix makes ekeys prefix-free.
 				break
 			}
-			add(pos{ver, off})
 			if backward {
+				for ver := min(from, first+cnt-1, count-1); ver >= first && n < limit; ver-- {
+					add(pos{ver, off + ver - first})
+					n++
+				}
 				k, v = c.Prev()
-			} else {
-				k, v = c.Next()
+				continue
 			}
+			if first >= count {
+				break
+			}
+			for ver := max(from, first); ver < first+cnt && ver < count && n < limit; ver++ {
+				add(pos{ver, off + ver - first})
+				n++
+			}
+			k, v = c.Next()
 		}
 		return nil
 	})
@@ -474,11 +542,25 @@ func (pi *partIndex) versionAt(offset int64) (int64, bool, error) {
 	var ok bool
 	err := pi.s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(pi.bucket)
-		if b == nil || b.Bucket(bktByOff) == nil {
+		if b == nil || b.Bucket(bktByOff) == nil || b.Bucket(bktEvents) == nil {
 			return nil
 		}
-		if ek := b.Bucket(bktByOff).Get(u64(offset)); ek != nil {
-			_, v, ok = parseEkey(ek)
+		c := b.Bucket(bktByOff).Cursor()
+		k, ek := c.Seek(u64(offset))
+		if k == nil || !bytes.Equal(k, u64(offset)) {
+			if k == nil {
+				k, ek = c.Last()
+			} else {
+				k, ek = c.Prev()
+			}
+		}
+		if k == nil {
+			return nil
+		}
+		_, first, ok1 := parseEkey(ek)
+		off, cnt, ok2 := parseRun(b.Bucket(bktEvents).Get(ek))
+		if ok1 && ok2 && offset >= off && offset < off+cnt {
+			v, ok = first+offset-off, true
 		}
 		return nil
 	})
