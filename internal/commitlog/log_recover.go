@@ -302,6 +302,8 @@ func (l *Log) recoverTail(s *segment, idx, tidx []byte, why string) error {
 			return fmt.Errorf("truncate %s: %w", s.logPath, err)
 		}
 	}
+	l.log.Warn("recovered log tail", "segment", s.logPath, "reason", why,
+		"scanned_from", startPos, "scanned_bytes", validEnd-startPos, "next_offset", next)
 	// What survived may exist only in the page cache (a killed process):
 	// make it durable before the index files vouch for it.
 	if err := s.f.Sync(); err != nil {
