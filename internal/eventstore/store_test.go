@@ -2,9 +2,11 @@ package eventstore_test
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -13,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/goleak"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
@@ -321,7 +325,7 @@ func TestKafkaInterop(t *testing.T) {
 	stale := &kgo.Record{Topic: "shop", Key: []byte("order-1"), Value: []byte(`{}`),
 		Headers: []kgo.RecordHeader{{Key: "eddy-expected-version", Value: []byte("1")}}}
 	err := cl.ProduceSync(ctx, stale).FirstErr()
-	if err == nil || !errors.Is(err, kerrInvalidRecord) {
+	if err == nil || !errors.Is(err, kerr.InvalidRecord) {
 		t.Fatalf("stale produce: %v, want INVALID_RECORD", err)
 	}
 	if v, _ := e.es.Head("shop", "order-1"); v != 2 {
@@ -355,7 +359,7 @@ func TestKafkaInterop(t *testing.T) {
 		t.Fatal(err)
 	}
 	onPlain := &kgo.Record{Topic: "plain", Key: []byte("k"), Headers: []kgo.RecordHeader{{Key: "eddy-expected-version", Value: []byte("0")}}}
-	if err := cl.ProduceSync(ctx, onPlain).FirstErr(); !errors.Is(err, kerrInvalidRecord) {
+	if err := cl.ProduceSync(ctx, onPlain).FirstErr(); !errors.Is(err, kerr.InvalidRecord) {
 		t.Fatalf("conditional produce to a plain topic: %v", err)
 	}
 }
@@ -465,7 +469,7 @@ func TestCompressedKafkaProduce(t *testing.T) {
 			t.Fatalf("%v: head %d, want %d", codec, v, head+5)
 		}
 		stale := &kgo.Record{Topic: "zs", Key: []byte("k"), Value: val, Headers: []kgo.RecordHeader{{Key: "eddy-expected-version", Value: []byte("0")}}}
-		if err := cl.ProduceSync(ctx, stale).FirstErr(); !errors.Is(err, kerrInvalidRecord) {
+		if err := cl.ProduceSync(ctx, stale).FirstErr(); !errors.Is(err, kerr.InvalidRecord) {
 			t.Fatalf("%v: stale compressed produce: %v", codec, err)
 		}
 	}
@@ -496,5 +500,86 @@ func TestTopicRecreated(t *testing.T) {
 	page, err := e.es.Read(ctx, "re", "s", eventstore.ReadOptions{})
 	if err != nil || len(page.Events) != 1 || page.Events[0].ID != "b-0" {
 		t.Fatalf("read of the recreated topic: %+v, %v", page, err)
+	}
+}
+
+// rawBatch encodes one uncompressed RecordBatch v2 of keyed records with
+// one header each (what a Kafka producer sends).
+func rawBatch(key, hkey, hval string, n int) []byte {
+	var recs []byte
+	for i := 0; i < n; i++ {
+		body := []byte{0}
+		body = binary.AppendVarint(body, 0)
+		body = binary.AppendVarint(body, int64(i))
+		body = binary.AppendVarint(body, int64(len(key)))
+		body = append(body, key...)
+		body = binary.AppendVarint(body, 2)
+		body = append(body, "{}"...)
+		body = binary.AppendVarint(body, 1)
+		body = binary.AppendVarint(body, int64(len(hkey)))
+		body = append(body, hkey...)
+		body = binary.AppendVarint(body, int64(len(hval)))
+		body = append(body, hval...)
+		recs = binary.AppendVarint(recs, int64(len(body)))
+		recs = append(recs, body...)
+	}
+	b := make([]byte, 61, 61+len(recs))
+	be := binary.BigEndian
+	be.PutUint32(b[8:], uint32(61-12+len(recs)))
+	b[16] = 2
+	be.PutUint32(b[23:], uint32(n-1))
+	be.PutUint64(b[43:], ^uint64(0))
+	be.PutUint16(b[51:], 0xffff)
+	be.PutUint32(b[53:], 0xffffffff)
+	be.PutUint32(b[57:], uint32(n))
+	b = append(b, recs...)
+	be.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
+	return b
+}
+
+// TestKafkaErrorMessage: a refused conditional produce carries
+// INVALID_RECORD and a message naming stream, expected and actual.
+func TestKafkaErrorMessage(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := e.es.Append(ctx, "msg", "order-1", eventstore.NoStream, evs("a", 2)); err != nil {
+		t.Fatal(err)
+	}
+	cl := e.srv.Client(t)
+	produce := func(batch []byte) kmsg.ProduceResponseTopicPartition {
+		req := kmsg.NewPtrProduceRequest()
+		req.Version = 9
+		req.Acks = -1
+		req.TimeoutMillis = 5000
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = "msg"
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Records = batch
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Topics[0].Partitions[0]
+	}
+	p := produce(rawBatch("order-1", "eddy-expected-version", "0", 2))
+	if p.ErrorCode != kerr.InvalidRecord.Code || p.ErrorMessage == nil ||
+		!strings.Contains(*p.ErrorMessage, `stream "order-1": expected 0, actual 1`) {
+		t.Fatalf("stale produce: code %d message %v", p.ErrorCode, p.ErrorMessage)
+	}
+	p = produce(rawBatch("order-1", "eddy-expected-version", "1", 1))
+	if p.ErrorCode != 0 || p.BaseOffset != 2 {
+		t.Fatalf("produce with the right version: code %d offset %d", p.ErrorCode, p.BaseOffset)
+	}
+	// A multi-record batch: each record sees the versions the earlier ones
+	// take, so "2" then "2" fails on the second and nothing is written.
+	p = produce(rawBatch("order-1", "eddy-expected-version", "2", 2))
+	if p.ErrorCode != kerr.InvalidRecord.Code || !strings.Contains(*p.ErrorMessage, "expected 2, actual 3") {
+		t.Fatalf("batch with a stale second record: code %d message %v", p.ErrorCode, p.ErrorMessage)
+	}
+	if v, _ := e.es.Head("msg", "order-1"); v != 2 {
+		t.Fatalf("head %d after refused batch, want 2", v)
 	}
 }

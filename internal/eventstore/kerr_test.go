@@ -1,5 +1,0 @@
-package eventstore_test
-
-import "github.com/twmb/franz-go/pkg/kerr"
-
-var kerrInvalidRecord = kerr.InvalidRecord
