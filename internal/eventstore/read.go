@@ -133,12 +133,14 @@ func (s *Store) fetchEvents(ctx context.Context, topic string, part int32, strea
 	var h commitlog.BatchHeader
 	var cached []Event // the stream's records of the batch last read, by offset
 	have := false
+	var buf []byte // reused: events copy what they keep
 	for _, p := range ps {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		if !have || p.offset < h.BaseOffset || p.offset > h.LastOffset() {
-			res, err := s.b.Fetch(topic, part, p.offset, 1)
+			res, err := s.b.FetchInto(buf, topic, part, p.offset, 1)
+			buf = res.Batches
 			if errors.Is(err, broker.ErrOffsetOutOfRange) && p.offset < res.LogStartOffset {
 				continue
 			}

@@ -219,10 +219,12 @@ func (s *Store) SubscribeTopic(ctx context.Context, topic string, cur Cursor, fr
 		}
 		t := time.NewTimer(time.Hour)
 		t.Stop()
+		var buf []byte // reused: events copy what they keep
 		for {
 			progressed := false
 			for p := int32(0); p < info.Partitions; p++ {
-				res, err := s.b.Fetch(topic, p, pos[p], 256<<10)
+				res, err := s.b.FetchInto(buf, topic, p, pos[p], 256<<10)
+				buf = res.Batches
 				if errors.Is(err, broker.ErrOffsetOutOfRange) && pos[p] < res.LogStartOffset {
 					pos[p] = res.LogStartOffset
 					progressed = true
