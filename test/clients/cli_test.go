@@ -2,7 +2,6 @@ package clients
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"os/exec"
@@ -12,40 +11,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
-
-// requireGroups skips the test while the server answers FindCoordinator
-// with COORDINATOR_NOT_AVAILABLE, which is what Eddy answers until consumer
-// groups (issue 4) are wired into `eddy serve`. Any other answer lets the
-// test run (and fail if groups are broken).
-func requireGroups(t *testing.T, s *server) {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(s.kafkaAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req := kmsg.NewPtrFindCoordinatorRequest()
-	req.CoordinatorKey = "probe"
-	req.CoordinatorKeys = []string{"probe"}
-	resp, err := req.RequestWith(ctx, cl)
-	if err != nil {
-		t.Fatalf("find coordinator: %v", err)
-	}
-	code := resp.ErrorCode
-	if len(resp.Coordinators) > 0 {
-		code = resp.Coordinators[0].ErrorCode
-	}
-	if code == kerr.CoordinatorNotAvailable.Code {
-		t.Skip("needs consumer groups (issue 4): the server answers FindCoordinator with COORDINATOR_NOT_AVAILABLE")
-	}
-}
 
 var totalLagRE = regexp.MustCompile(`(?m)^Total lag: (\d+)$`)
 
@@ -211,7 +177,6 @@ func TestCLIConsumeFollowsAndExitsOnSIGINT(t *testing.T) {
 func TestCLIConsumeGroupCommitsOnSIGINT(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	requireGroups(t, s)
 	s.eddy(t, "", "topic", "create", "gsig", "--partitions", "2")
 	s.eddy(t, "1\n2\n3\n4\n5\n", "produce", "gsig")
 
@@ -284,7 +249,6 @@ func TestCLIGroupSharesWithLibrdkafkaConsumer(t *testing.T) {
 	t.Parallel()
 	needPython(t, "confluent_kafka")
 	s := startServer(t)
-	requireGroups(t, s)
 	s.eddy(t, "", "topic", "create", "mixed", "--partitions", "4")
 
 	// eddy consume joins first and owns every partition.

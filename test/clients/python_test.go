@@ -105,7 +105,6 @@ func TestKafkaPythonTutorialGroupConsumer(t *testing.T) {
 	t.Parallel()
 	needPython(t, "kafka")
 	s := startServer(t)
-	requireGroups(t, s)
 	s.python(t, "tutorial_producer.py", s.kafkaAddr, "10")
 
 	r := s.python(t, "tutorial_consumer.py", s.kafkaAddr, "10")
@@ -131,7 +130,6 @@ func TestConfluentKafkaManualCommitAcrossRestart(t *testing.T) {
 	t.Parallel()
 	needPython(t, "confluent_kafka")
 	s := startServer(t)
-	requireGroups(t, s)
 	s.eddy(t, "", "topic", "create", "payments", "--partitions", "3")
 	s.python(t, "confluent_client.py", "produce", s.kafkaAddr, "payments", "0", "30")
 
@@ -162,7 +160,6 @@ func TestConfluentKafkaManualCommitAcrossRestart(t *testing.T) {
 // topic: both get partitions, and together they read every record.
 func testTwoMembers(t *testing.T, lib string) {
 	s := startServer(t)
-	requireGroups(t, s)
 	s.eddy(t, "", "topic", "create", "shared", "--partitions", "4")
 	var in strings.Builder
 	for i := range 40 {
