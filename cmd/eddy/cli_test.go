@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eddy-streaming/eddy/internal/eddytest"
 )
 
 // cliResult is what one in-process run of the eddy command produced.
@@ -291,7 +293,7 @@ func TestProduceMissingSeparator(t *testing.T) {
 
 func TestServerDown(t *testing.T) {
 	t.Parallel()
-	addr := closedAddr(t)
+	addr := eddytest.FreeAddr(t)
 	start := time.Now()
 	r := runCLI(t, addr, "", "topic", "list", "--timeout", "2s")
 	if r.code() != 1 || !strings.Contains(r.err.Error(), "is the server running") {
@@ -352,7 +354,7 @@ func TestBrokersFromEnv(t *testing.T) {
 
 func TestProduceErrorsFromServer(t *testing.T) {
 	t.Parallel()
-	addr := startEddy(t, t.TempDir(), "--auto-create-topics=false").started("kafka_addr")
+	addr := eddytest.Start(t, eddytest.Args("--auto-create-topics=false")).KafkaAddr()
 	start := time.Now()
 	r := runCLI(t, addr, "x\n", "produce", "not-there")
 	if r.code() != 1 || !strings.Contains(r.err.Error(), "UNKNOWN_TOPIC_OR_PARTITION") {

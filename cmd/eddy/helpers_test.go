@@ -1,10 +1,11 @@
 package main
 
 import (
-	"net"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/eddy-streaming/eddy/internal/eddytest"
 )
 
 // regexpLine reports whether any line of s matches the pattern.
@@ -18,14 +19,10 @@ func regexpLine(s, pattern string) bool {
 	return false
 }
 
-// closedAddr returns a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
+// startServer starts a real `eddy serve` child process (the binary TestMain
+// built) on a fresh data directory and loopback port-0 listeners, and
+// returns its Kafka address. The process is killed by PID at cleanup.
+func startServer(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	return eddytest.Start(t).KafkaAddr()
 }

@@ -14,13 +14,14 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/eddy-streaming/eddy/internal/config"
+	"github.com/eddy-streaming/eddy/internal/eddytest"
 	"github.com/eddy-streaming/eddy/internal/vfs"
 )
 
 func inProcessConfig(t *testing.T, dir string) config.Config {
 	cfg := config.Default()
 	cfg.DataDir = dir
-	cfg.KafkaAddr, cfg.HTTPAddr = "127.0.0.1:0", closedAddr(t)
+	cfg.KafkaAddr, cfg.HTTPAddr = "127.0.0.1:0", eddytest.FreeAddr(t)
 	return cfg
 }
 

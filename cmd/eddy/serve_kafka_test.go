@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"regexp"
 	"sort"
 	"strconv"
@@ -21,13 +20,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/eddy-streaming/eddy/internal/eddytest"
 )
 
 // newProducer is a franz-go client for p's Kafka listener.
-func newClient(t *testing.T, p *eddyProc, opts ...kgo.Opt) *kgo.Client {
+func newClient(t *testing.T, p *eddytest.Process, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
 	cl, err := kgo.NewClient(append([]kgo.Opt{
-		kgo.SeedBrokers(p.started("kafka_addr")),
+		kgo.SeedBrokers(p.Started("kafka_addr")),
 		kgo.DisableIdempotentWrite(),
 		kgo.RetryTimeout(5 * time.Second),
 	}, opts...)...)
@@ -40,7 +41,7 @@ func newClient(t *testing.T, p *eddyProc, opts ...kgo.Opt) *kgo.Client {
 
 // consumeAll reads topic from the start until every partition reaches the
 // high watermark it had when called, and returns the record values.
-func consumeAll(t *testing.T, p *eddyProc, topic string) []string {
+func consumeAll(t *testing.T, p *eddytest.Process, topic string) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -116,7 +117,7 @@ func TestServeSIGKILLDuringProduce(t *testing.T) {
 func testStopDuringProduce(t *testing.T, sig syscall.Signal) {
 	const partitions = 3
 	dir := t.TempDir()
-	p := startEddy(t, dir, "--default-partitions", strconv.Itoa(partitions))
+	p := eddytest.Start(t, eddytest.DataDir(dir), eddytest.Args("--default-partitions", strconv.Itoa(partitions)))
 	cl := newClient(t, p,
 		kgo.DefaultProduceTopic("orders"),
 		kgo.AllowAutoTopicCreation(),
@@ -155,22 +156,22 @@ func testStopDuringProduce(t *testing.T, sig syscall.Signal) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d records acknowledged in 20s\n%s", n, p.output())
+			t.Fatalf("only %d records acknowledged in 20s\n%s", n, p.Output())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	p.signal(t, sig)
-	code := p.wait(t, 30*time.Second)
+	p.Signal(sig)
+	code := p.Wait(30 * time.Second)
 	cancel()
 	<-produced
 	cl.Close() // fails whatever is still buffered; those were never acknowledged
 	clean := sig != syscall.SIGKILL
 	if clean {
 		if code != 0 {
-			t.Fatalf("exit %d after %v during produce, want 0\n%s", code, sig, p.output())
+			t.Fatalf("exit %d after %v during produce, want 0\n%s", code, sig, p.Output())
 		}
-		if p.findLog("eddy stopped cleanly") == nil {
-			t.Fatalf("no clean-stop line\n%s", p.output())
+		if p.FindLog("eddy stopped cleanly") == nil {
+			t.Fatalf("no clean-stop line\n%s", p.Output())
 		}
 	}
 	mu.Lock()
@@ -180,9 +181,9 @@ func testStopDuringProduce(t *testing.T, sig syscall.Signal) {
 
 	// Restart: after a clean stop every partition opens from its marker;
 	// after a kill none does (each tail is scanned).
-	p2 := startEddy(t, dir, "--log-level", "debug")
+	p2 := eddytest.Start(t, eddytest.DataDir(dir), eddytest.Args("--log-level", "debug"))
 	opened := 0
-	for _, l := range p2.logLines() {
+	for _, l := range p2.Logs() {
 		switch l["msg"] {
 		case "opened after clean shutdown":
 			opened++
@@ -193,7 +194,7 @@ func testStopDuringProduce(t *testing.T, sig syscall.Signal) {
 		}
 	}
 	if want := map[bool]int{true: partitions, false: 0}[clean]; opened != want {
-		t.Errorf("%d partitions opened after clean shutdown, want %d\n%s", opened, want, p2.output())
+		t.Errorf("%d partitions opened after clean shutdown, want %d\n%s", opened, want, p2.Output())
 	}
 
 	stored := map[string]bool{}
@@ -209,22 +210,16 @@ func testStopDuringProduce(t *testing.T, sig syscall.Signal) {
 	if lost > 0 {
 		t.Errorf("%d of %d acknowledged records missing after restart", lost, len(ackedCopy))
 	}
-	p2.signal(t, syscall.SIGTERM)
-	if code := p2.wait(t, 30*time.Second); code != 0 {
+	p2.Signal(syscall.SIGTERM)
+	if code := p2.Wait(30 * time.Second); code != 0 {
 		t.Errorf("second run exit %d", code)
 	}
 }
 
-func (p *eddyProc) logLines() []map[string]any {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]map[string]any(nil), p.logs...)
-}
-
 // scrape returns the samples of /metrics as "name{labels}" → value.
-func scrape(t *testing.T, p *eddyProc) map[string]float64 {
+func scrape(t *testing.T, p *eddytest.Process) map[string]float64 {
 	t.Helper()
-	code, body := httpGet(t, p.httpURL()+"/metrics")
+	code, body := httpGet(t, p.HTTPURL()+"/metrics")
 	if code != 200 {
 		t.Fatalf("/metrics = %d", code)
 	}
@@ -249,7 +244,7 @@ func scrape(t *testing.T, p *eddyProc) map[string]float64 {
 // TestServeMetricsMatchTraffic sends a known amount of traffic and checks
 // that a /metrics scrape reports exactly that.
 func TestServeMetricsMatchTraffic(t *testing.T) {
-	p := startEddy(t, t.TempDir())
+	p := eddytest.Start(t)
 	const n = 20
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -349,7 +344,7 @@ func TestFirstMetadataLatency(t *testing.T) {
 
 	// A restart after a clean stop with 100 partitions holding data.
 	dir := t.TempDir()
-	p := startEddy(t, dir)
+	p := eddytest.Start(t, eddytest.DataDir(dir))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	adm := kadm.NewClient(newClient(t, p))
@@ -364,8 +359,8 @@ func TestFirstMetadataLatency(t *testing.T) {
 	if err := prod.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatalf("produce: %v", err)
 	}
-	p.signal(t, syscall.SIGTERM)
-	if code := p.wait(t, 30*time.Second); code != 0 {
+	p.Signal(syscall.SIGTERM)
+	if code := p.Wait(30 * time.Second); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	var restart []time.Duration
@@ -380,17 +375,10 @@ func TestFirstMetadataLatency(t *testing.T) {
 // stops the server with SIGTERM.
 func firstMetadata(t *testing.T, dir string) time.Duration {
 	t.Helper()
-	addr := closedAddr(t)
-	cmd := exec.Command(eddyBin, "serve", "--data-dir", dir, "--kafka-addr", addr, "--http-addr", "127.0.0.1:0")
-	cmd.Env = cleanEnv()
+	addr := eddytest.FreeAddr(t)
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}()
+	p := eddytest.Spawn(t, eddytest.DataDir(dir), eddytest.Args("--kafka-addr", addr))
+	defer p.Stop()
 	var conn net.Conn
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -432,7 +420,7 @@ func firstMetadata(t *testing.T, dir string) time.Duration {
 // /v1/status and `eddy status`: one group that consumed everything through
 // the group protocol (lag 0), one that committed 15 of 20 (lag 5).
 func TestServeGroupLag(t *testing.T) {
-	p := startEddy(t, t.TempDir())
+	p := eddytest.Start(t)
 	const n = 20
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -475,7 +463,7 @@ func TestServeGroupLag(t *testing.T) {
 		}
 	}
 
-	out, errOut, code := runEddy(t, nil, "status", "--server", p.started("http_addr"))
+	out, errOut, code := runEddy(t, nil, "status", "--server", p.Started("http_addr"))
 	if code != 0 {
 		t.Fatalf("eddy status: %d %s", code, errOut)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -14,188 +13,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/eddy-streaming/eddy/internal/eddytest"
 )
-
-// eddyProc is a child `eddy serve` started from the binary TestMain built,
-// logging JSON to a pipe the test reads.
-type eddyProc struct {
-	cmd     *exec.Cmd
-	dataDir string
-
-	mu     sync.Mutex
-	logs   []map[string]any
-	stderr bytes.Buffer
-	change chan struct{} // closed and replaced on every new line or exit
-
-	exited  chan struct{}
-	exitErr error
-}
-
-// startEddy starts `eddy serve` on dataDir with loopback port-0 listeners
-// and JSON logs, plus args, and waits for its start line. The process is
-// killed (by PID) at the end of the test if it is still running.
-func startEddy(t *testing.T, dataDir string, args ...string) *eddyProc {
-	t.Helper()
-	p := spawnEddy(t, dataDir, args...)
-	if _, err := p.waitLog("eddy started", 20*time.Second); err != nil {
-		t.Fatalf("eddy serve did not start: %v\nstderr:\n%s", err, p.output())
-	}
-	return p
-}
-
-// spawnEddy starts `eddy serve` without waiting for anything.
-func spawnEddy(t *testing.T, dataDir string, args ...string) *eddyProc {
-	t.Helper()
-	full := append([]string{"serve",
-		"--data-dir", dataDir,
-		"--kafka-addr", "127.0.0.1:0",
-		"--http-addr", "127.0.0.1:0",
-		"--log-format", "json",
-		"--shutdown-timeout", "10s",
-	}, args...)
-	cmd := exec.Command(eddyBin, full...)
-	cmd.Env = cleanEnv()
-	pipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &eddyProc{cmd: cmd, dataDir: dataDir, change: make(chan struct{}), exited: make(chan struct{})}
-	go p.read(pipe)
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-		default:
-			_ = cmd.Process.Kill()
-			<-p.exited
-		}
-	})
-	return p
-}
-
-// cleanEnv is the test's environment without EDDY_* variables, so a
-// developer's settings cannot change what the child does.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "EDDY_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-func (p *eddyProc) read(r io.Reader) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
-		var m map[string]any
-		_ = json.Unmarshal(line, &m) // non-JSON lines (e.g. "eddy: ...") stay in stderr only
-		p.mu.Lock()
-		p.stderr.Write(line)
-		p.stderr.WriteByte('\n')
-		if m != nil {
-			p.logs = append(p.logs, m)
-		}
-		close(p.change)
-		p.change = make(chan struct{})
-		p.mu.Unlock()
-	}
-	err := p.cmd.Wait()
-	p.mu.Lock()
-	p.exitErr = err
-	close(p.change)
-	p.change = make(chan struct{})
-	p.mu.Unlock()
-	close(p.exited)
-}
-
-func (p *eddyProc) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stderr.String()
-}
-
-// findLog returns the first log line whose msg is msg, or nil.
-func (p *eddyProc) findLog(msg string) map[string]any {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, l := range p.logs {
-		if l["msg"] == msg {
-			return l
-		}
-	}
-	return nil
-}
-
-// waitLog waits until a log line with msg appears.
-func (p *eddyProc) waitLog(msg string, timeout time.Duration) (map[string]any, error) {
-	deadline := time.After(timeout)
-	for {
-		p.mu.Lock()
-		ch := p.change
-		p.mu.Unlock()
-		if l := p.findLog(msg); l != nil {
-			return l, nil
-		}
-		select {
-		case <-p.exited:
-			if l := p.findLog(msg); l != nil {
-				return l, nil
-			}
-			return nil, fmt.Errorf("process exited (%v) before logging %q", p.exitErr, msg)
-		case <-deadline:
-			return nil, fmt.Errorf("no %q log line within %v", msg, timeout)
-		case <-ch:
-		}
-	}
-}
-
-// started returns a field of the start line, e.g. "http_addr".
-func (p *eddyProc) started(field string) string {
-	l := p.findLog("eddy started")
-	if l == nil {
-		return ""
-	}
-	s, _ := l[field].(string)
-	return s
-}
-
-func (p *eddyProc) httpURL() string { return "http://" + p.started("http_addr") }
-
-// wait waits for the process to exit and returns its exit code.
-func (p *eddyProc) wait(t *testing.T, timeout time.Duration) int {
-	t.Helper()
-	select {
-	case <-p.exited:
-	case <-time.After(timeout):
-		t.Fatalf("eddy serve did not exit within %v\nstderr:\n%s", timeout, p.output())
-	}
-	var ee *exec.ExitError
-	if errors.As(p.exitErr, &ee) {
-		return ee.ExitCode()
-	}
-	if p.exitErr != nil {
-		t.Fatalf("wait: %v", p.exitErr)
-	}
-	return 0
-}
-
-func (p *eddyProc) signal(t *testing.T, sig syscall.Signal) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("signal %v: %v", sig, err)
-	}
-}
 
 // runEddy runs a short-lived eddy command and returns stdout, stderr and
 // the exit code.
@@ -203,8 +28,8 @@ func runEddy(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, eddyBin, args...)
-	cmd.Env = append(cleanEnv(), env...)
+	cmd := exec.CommandContext(ctx, eddytest.Binary(), args...)
+	cmd.Env = append(eddytest.CleanEnv(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -291,29 +116,29 @@ func TestServeInvalidConfigExits2(t *testing.T) {
 
 func TestServeLockRefusesSecondServer(t *testing.T) {
 	dir := t.TempDir()
-	first := startEddy(t, dir)
+	first := eddytest.Start(t, eddytest.DataDir(dir))
 
-	second := spawnEddy(t, dir)
-	if code := second.wait(t, 20*time.Second); code == 0 {
-		t.Fatalf("second eddy serve on the same data dir exited 0\nstderr:\n%s", second.output())
+	second := eddytest.Spawn(t, eddytest.DataDir(dir))
+	if code := second.Wait(20 * time.Second); code == 0 {
+		t.Fatalf("second eddy serve on the same data dir exited 0\nstderr:\n%s", second.Output())
 	}
-	want := fmt.Sprintf("data directory is in use by another eddy serve (pid %d)", first.cmd.Process.Pid)
-	if !strings.Contains(second.output(), want) {
-		t.Errorf("second server's message lacks %q:\n%s", want, second.output())
+	want := fmt.Sprintf("data directory is in use by another eddy serve (pid %d)", first.PID())
+	if !strings.Contains(second.Output(), want) {
+		t.Errorf("second server's message lacks %q:\n%s", want, second.Output())
 	}
 	// The first server is untouched and still healthy.
-	if code, _ := httpGet(t, first.httpURL()+"/readyz"); code != 200 {
+	if code, _ := httpGet(t, first.HTTPURL()+"/readyz"); code != 200 {
 		t.Errorf("first server /readyz = %d after the refused start", code)
 	}
-	first.signal(t, syscall.SIGTERM)
-	if code := first.wait(t, 20*time.Second); code != 0 {
-		t.Fatalf("first server exit %d\n%s", code, first.output())
+	first.Signal(syscall.SIGTERM)
+	if code := first.Wait(20 * time.Second); code != 0 {
+		t.Fatalf("first server exit %d\n%s", code, first.Output())
 	}
 	// Once the owner is gone the directory can be used again.
-	third := startEddy(t, dir)
-	third.signal(t, syscall.SIGINT)
-	if code := third.wait(t, 20*time.Second); code != 0 {
-		t.Fatalf("third server exit %d\n%s", code, third.output())
+	third := eddytest.Start(t, eddytest.DataDir(dir))
+	third.Signal(syscall.SIGINT)
+	if code := third.Wait(20 * time.Second); code != 0 {
+		t.Fatalf("third server exit %d\n%s", code, third.Output())
 	}
 }
 
@@ -344,19 +169,19 @@ func TestLockDataDirInProcess(t *testing.T) {
 func TestServeGracefulShutdown(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
-			p := startEddy(t, t.TempDir())
-			if code, body := httpGet(t, p.httpURL()+"/healthz"); code != 200 {
+			p := eddytest.Start(t)
+			if code, body := httpGet(t, p.HTTPURL()+"/healthz"); code != 200 {
 				t.Fatalf("/healthz = %d %s", code, body)
 			}
-			if code, body := httpGet(t, p.httpURL()+"/readyz"); code != 200 {
+			if code, body := httpGet(t, p.HTTPURL()+"/readyz"); code != 200 {
 				t.Fatalf("/readyz = %d %s", code, body)
 			}
-			p.signal(t, sig)
-			if code := p.wait(t, 20*time.Second); code != 0 {
-				t.Fatalf("exit %d after %v, want 0\n%s", code, sig, p.output())
+			p.Signal(sig)
+			if code := p.Wait(20 * time.Second); code != 0 {
+				t.Fatalf("exit %d after %v, want 0\n%s", code, sig, p.Output())
 			}
-			if p.findLog("eddy stopped cleanly") == nil {
-				t.Errorf("no clean-stop log line:\n%s", p.output())
+			if p.FindLog("eddy stopped cleanly") == nil {
+				t.Errorf("no clean-stop log line:\n%s", p.Output())
 			}
 		})
 	}
@@ -364,30 +189,30 @@ func TestServeGracefulShutdown(t *testing.T) {
 
 func TestServeStartLineAndStatus(t *testing.T) {
 	dir := t.TempDir()
-	p := startEddy(t, dir)
+	p := eddytest.Start(t, eddytest.DataDir(dir))
 	for _, f := range []string{"version", "http_addr", "data_dir"} {
-		if p.started(f) == "" {
-			t.Errorf("start line lacks %s:\n%s", f, p.output())
+		if p.Started(f) == "" {
+			t.Errorf("start line lacks %s:\n%s", f, p.Output())
 		}
 	}
-	out, errOut, code := runEddy(t, nil, "status", "--server", p.started("http_addr"))
+	out, errOut, code := runEddy(t, nil, "status", "--server", p.Started("http_addr"))
 	if code != 0 {
 		t.Fatalf("eddy status exit %d: %s", code, errOut)
 	}
 	abs, _ := filepath.Abs(dir)
-	for _, want := range []string{"ready, up", "data dir   " + abs, "http " + p.started("http_addr")} {
+	for _, want := range []string{"ready, up", "data dir   " + abs, "http " + p.Started("http_addr")} {
 		if !strings.Contains(out, want) {
 			t.Errorf("eddy status output lacks %q:\n%s", want, out)
 		}
 	}
-	out, _, code = runEddy(t, nil, "status", "--json", "--http-addr", p.httpURL())
+	out, _, code = runEddy(t, nil, "status", "--json", "--http-addr", p.HTTPURL())
 	var st map[string]any
 	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st["data_dir"] != abs {
 		t.Errorf("eddy status --json: exit %d, %s", code, out)
 	}
-	p.signal(t, syscall.SIGTERM)
-	p.wait(t, 20*time.Second)
-	if _, errOut, code := runEddy(t, nil, "status", "--server", p.started("http_addr")); code != 1 || !strings.Contains(errOut, "cannot reach eddy") {
+	p.Signal(syscall.SIGTERM)
+	p.Wait(20 * time.Second)
+	if _, errOut, code := runEddy(t, nil, "status", "--server", p.Started("http_addr")); code != 1 || !strings.Contains(errOut, "cannot reach eddy") {
 		t.Errorf("status of a stopped server: exit %d, %s", code, errOut)
 	}
 }
@@ -400,18 +225,18 @@ func TestServeListenerAddressInUse(t *testing.T) {
 	defer ln.Close()
 	dir := t.TempDir()
 	for _, flag := range []string{"--kafka-addr", "--http-addr"} {
-		p := spawnEddy(t, dir, flag, ln.Addr().String())
-		if code := p.wait(t, 20*time.Second); code != 1 {
-			t.Errorf("%s in use: exit %d, want 1\n%s", flag, code, p.output())
+		p := eddytest.Spawn(t, eddytest.DataDir(dir), eddytest.Args(flag, ln.Addr().String()))
+		if code := p.Wait(20 * time.Second); code != 1 {
+			t.Errorf("%s in use: exit %d, want 1\n%s", flag, code, p.Output())
 		}
-		if !strings.Contains(p.output(), "address already in use") {
-			t.Errorf("%s in use: message does not say so:\n%s", flag, p.output())
+		if !strings.Contains(p.Output(), "address already in use") {
+			t.Errorf("%s in use: message does not say so:\n%s", flag, p.Output())
 		}
 	}
 	// The failed starts released the data directory.
-	p := startEddy(t, dir)
-	p.signal(t, syscall.SIGTERM)
-	if code := p.wait(t, 20*time.Second); code != 0 {
-		t.Errorf("start after failed starts: exit %d\n%s", code, p.output())
+	p := eddytest.Start(t, eddytest.DataDir(dir))
+	p.Signal(syscall.SIGTERM)
+	if code := p.Wait(20 * time.Second); code != 0 {
+		t.Errorf("start after failed starts: exit %d\n%s", code, p.Output())
 	}
 }

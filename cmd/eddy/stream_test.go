@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/eddy-streaming/eddy/internal/eddytest"
 )
 
 type lockedBuffer struct {
@@ -30,8 +32,8 @@ func (l *lockedBuffer) String() string {
 // TestStreamCLI runs eddy stream append, read and tail against a real
 // eddy serve child.
 func TestStreamCLI(t *testing.T) {
-	p := startEddy(t, t.TempDir())
-	srv := p.httpURL()
+	p := eddytest.Start(t)
+	srv := p.HTTPURL()
 	r := mustRun(t, "", "", "stream", "append", "orders", "order-1", "--type", "OrderCreated", "--data", `{"total":5}`,
 		"--expected-version", "no_stream", "--id", "ev-1", "--server", srv)
 	var res struct{ FirstVersion, LastVersion int64 }

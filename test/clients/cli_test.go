@@ -11,15 +11,17 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/eddy-streaming/eddy/internal/eddytest"
 )
 
 var totalLagRE = regexp.MustCompile(`(?m)^Total lag: (\d+)$`)
 
 // groupLag runs `eddy group describe` and returns the total lag, or -1
 // when the group cannot be described.
-func groupLag(t *testing.T, s *server, group string) (int64, string) {
+func groupLag(t *testing.T, s *eddytest.Process, group string) (int64, string) {
 	t.Helper()
-	r := runCmd(t, 30*time.Second, "", eddyBin, "group", "describe", group, "--brokers", s.kafkaAddr)
+	r := runCmd(t, 30*time.Second, "", eddytest.Binary(), "group", "describe", group, "--brokers", s.KafkaAddr())
 	m := totalLagRE.FindStringSubmatch(r.stdout)
 	if r.err != nil || m == nil {
 		return -1, r.stdout + r.stderr
@@ -30,7 +32,7 @@ func groupLag(t *testing.T, s *server, group string) (int64, string) {
 
 // waitLag waits until the group's total lag is want (commits made on
 // close may land a moment after a client exits).
-func waitLag(t *testing.T, s *server, group string, want int64) {
+func waitLag(t *testing.T, s *eddytest.Process, group string, want int64) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -47,11 +49,11 @@ func waitLag(t *testing.T, s *server, group string, want int64) {
 
 func TestCLIShellPipes(t *testing.T) {
 	t.Parallel()
-	s := startServer(t)
+	s := eddytest.Start(t)
 	script := fmt.Sprintf(`set -eo pipefail
 seq 1 1000 | %[1]s produce nums --brokers %[2]s
 %[1]s consume nums --from-beginning --exit-at-end --brokers %[2]s | awk '{ s += $1 } END { print NR, s }'
-%[1]s topic list --brokers %[2]s | grep -x nums`, eddyBin, s.kafkaAddr)
+%[1]s topic list --brokers %[2]s | grep -x nums`, eddytest.Binary(), s.KafkaAddr())
 	r := mustCmd(t, s, 60*time.Second, "", "bash", "-c", script)
 	if r.stdout != "1000 500500\nnums\n" {
 		t.Errorf("pipeline printed %q, want \"1000 500500\\nnums\\n\"", r.stdout)
@@ -63,17 +65,17 @@ seq 1 1000 | %[1]s produce nums --brokers %[2]s
 
 func TestCLIExitCodes(t *testing.T) {
 	t.Parallel()
-	s := startServer(t)
-	r := runCmd(t, 30*time.Second, "", eddyBin, "produce")
+	s := eddytest.Start(t)
+	r := runCmd(t, 30*time.Second, "", eddytest.Binary(), "produce")
 	if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "produce") {
 		t.Errorf("usage error: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
 	}
-	r = runCmd(t, 30*time.Second, "", eddyBin, "consume", "nope", "--brokers", s.kafkaAddr)
+	r = runCmd(t, 30*time.Second, "", eddytest.Binary(), "consume", "nope", "--brokers", s.KafkaAddr())
 	if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, `topic "nope" does not exist`) {
 		t.Errorf("missing topic: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
 	}
-	down := freePort(t)
-	r = runCmd(t, 30*time.Second, "", eddyBin, "topic", "list", "--brokers", down, "--timeout", "3s")
+	down := eddytest.FreeAddr(t)
+	r = runCmd(t, 30*time.Second, "", eddytest.Binary(), "topic", "list", "--brokers", down, "--timeout", "3s")
 	if r.code != 1 || !strings.Contains(r.stderr, "is the server running") {
 		t.Errorf("server down: exit %d stderr %q", r.code, r.stderr)
 	}
@@ -81,10 +83,10 @@ func TestCLIExitCodes(t *testing.T) {
 
 // startConsumer starts `eddy consume args...` and returns the process and
 // a reader of its stdout.
-func startConsumer(t *testing.T, s *server, args ...string) (*exec.Cmd, *bufio.Reader, *strings.Builder) {
+func startConsumer(t *testing.T, s *eddytest.Process, args ...string) (*exec.Cmd, *bufio.Reader, *strings.Builder) {
 	t.Helper()
-	cmd := exec.Command(eddyBin, append([]string{"consume"}, append(args, "--brokers", s.kafkaAddr)...)...)
-	cmd.Env = cleanEnv()
+	cmd := exec.Command(eddytest.Binary(), append([]string{"consume"}, append(args, "--brokers", s.KafkaAddr())...)...)
+	cmd.Env = eddytest.CleanEnv()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -156,16 +158,16 @@ func interrupt(t *testing.T, cmd *exec.Cmd, stdout io.Reader, stderr *strings.Bu
 
 func TestCLIConsumeFollowsAndExitsOnSIGINT(t *testing.T) {
 	t.Parallel()
-	s := startServer(t)
-	s.eddy(t, "", "topic", "create", "live", "--partitions", "2")
-	s.eddy(t, "old\n", "produce", "live")
+	s := eddytest.Start(t)
+	eddy(t, s, "", "topic", "create", "live", "--partitions", "2")
+	eddy(t, s, "old\n", "produce", "live")
 
 	cmd, out, stderr := startConsumer(t, s, "live", "--from-beginning", "--format", "{{.Partition}}/{{.Offset}} {{.Key}} {{.Value}}")
 	if got := readLines(t, out, 1, 30*time.Second); !strings.HasSuffix(got[0], " old") {
 		t.Fatalf("first line %q", got[0])
 	}
 	// Records produced while it runs arrive without restarting it.
-	s.eddy(t, "a:new1\nb:new2\n", "produce", "live", "--key-separator", ":")
+	eddy(t, s, "a:new1\nb:new2\n", "produce", "live", "--key-separator", ":")
 	got := readLines(t, out, 2, 30*time.Second)
 	joined := strings.Join(got, "|")
 	if !strings.Contains(joined, " a new1") || !strings.Contains(joined, " b new2") {
@@ -176,9 +178,9 @@ func TestCLIConsumeFollowsAndExitsOnSIGINT(t *testing.T) {
 
 func TestCLIConsumeGroupCommitsOnSIGINT(t *testing.T) {
 	t.Parallel()
-	s := startServer(t)
-	s.eddy(t, "", "topic", "create", "gsig", "--partitions", "2")
-	s.eddy(t, "1\n2\n3\n4\n5\n", "produce", "gsig")
+	s := eddytest.Start(t)
+	eddy(t, s, "", "topic", "create", "gsig", "--partitions", "2")
+	eddy(t, s, "1\n2\n3\n4\n5\n", "produce", "gsig")
 
 	cmd, out, stderr := startConsumer(t, s, "gsig", "--group", "sig", "--from-beginning")
 	readLines(t, out, 5, 30*time.Second)
@@ -186,8 +188,8 @@ func TestCLIConsumeGroupCommitsOnSIGINT(t *testing.T) {
 	waitLag(t, s, "sig", 0)
 
 	// A new run of the group starts after what the first printed.
-	s.eddy(t, "6\n", "produce", "gsig")
-	r := s.eddy(t, "", "consume", "gsig", "--group", "sig", "--from-beginning", "--count", "1")
+	eddy(t, s, "6\n", "produce", "gsig")
+	r := eddy(t, s, "", "consume", "gsig", "--group", "sig", "--from-beginning", "--count", "1")
 	if r.stdout != "6\n" {
 		t.Errorf("second group run read %q, want only the new record", r.stdout)
 	}
@@ -195,10 +197,10 @@ func TestCLIConsumeGroupCommitsOnSIGINT(t *testing.T) {
 
 func TestCLIProduceExitsOnSIGINT(t *testing.T) {
 	t.Parallel()
-	s := startServer(t)
-	s.eddy(t, "", "topic", "create", "typed", "--partitions", "1")
-	cmd := exec.Command(eddyBin, "produce", "typed", "--brokers", s.kafkaAddr)
-	cmd.Env = cleanEnv()
+	s := eddytest.Start(t)
+	eddy(t, s, "", "topic", "create", "typed", "--partitions", "1")
+	cmd := exec.Command(eddytest.Binary(), "produce", "typed", "--brokers", s.KafkaAddr())
+	cmd.Env = eddytest.CleanEnv()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -220,7 +222,7 @@ func TestCLIProduceExitsOnSIGINT(t *testing.T) {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		r := s.eddy(t, "", "consume", "typed", "--from-beginning", "--exit-at-end")
+		r := eddy(t, s, "", "consume", "typed", "--from-beginning", "--exit-at-end")
 		if r.stdout == "first\nsecond\n" {
 			break
 		}
@@ -248,8 +250,8 @@ func TestCLIProduceExitsOnSIGINT(t *testing.T) {
 func TestCLIGroupSharesWithLibrdkafkaConsumer(t *testing.T) {
 	t.Parallel()
 	needPython(t, "confluent_kafka")
-	s := startServer(t)
-	s.eddy(t, "", "topic", "create", "mixed", "--partitions", "4")
+	s := eddytest.Start(t)
+	eddy(t, s, "", "topic", "create", "mixed", "--partitions", "4")
 
 	// eddy consume joins first and owns every partition.
 	cmd, out, stderr := startConsumer(t, s, "mixed", "--group", "mix", "--from-beginning")
@@ -257,8 +259,8 @@ func TestCLIGroupSharesWithLibrdkafkaConsumer(t *testing.T) {
 
 	// A librdkafka consumer (range,roundrobin) joins the same group: the
 	// members must agree on a protocol and split the partitions.
-	py := exec.Command(pythonBin, "testdata/confluent_client.py", "consume", s.kafkaAddr, "mixed", "mix", "20")
-	py.Env = cleanEnv()
+	py := exec.Command(pythonBin, "testdata/confluent_client.py", "consume", s.KafkaAddr(), "mixed", "mix", "20")
+	py.Env = eddytest.CleanEnv()
 	var pyOut, pyErr strings.Builder
 	py.Stdout, py.Stderr = &pyOut, &pyErr
 	if err := py.Start(); err != nil {
@@ -282,7 +284,7 @@ func TestCLIGroupSharesWithLibrdkafkaConsumer(t *testing.T) {
 		for i := range 10 {
 			fmt.Fprintf(&in, "%d\n", p*10+i)
 		}
-		s.eddy(t, in.String(), "produce", "mixed", "--partition", strconv.Itoa(p))
+		eddy(t, s, in.String(), "produce", "mixed", "--partition", strconv.Itoa(p))
 	}
 	select {
 	case err := <-pyDone:
@@ -308,11 +310,11 @@ func TestCLIGroupSharesWithLibrdkafkaConsumer(t *testing.T) {
 
 // waitDescribe waits until `eddy group describe` shows every want string,
 // and returns that output.
-func waitDescribe(t *testing.T, s *server, group string, want ...string) string {
+func waitDescribe(t *testing.T, s *eddytest.Process, group string, want ...string) string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		r := runCmd(t, 30*time.Second, "", eddyBin, "group", "describe", group, "--brokers", s.kafkaAddr)
+		r := runCmd(t, 30*time.Second, "", eddytest.Binary(), "group", "describe", group, "--brokers", s.KafkaAddr())
 		ok := r.err == nil
 		for _, w := range want {
 			ok = ok && strings.Contains(r.stdout, w)
@@ -329,16 +331,16 @@ func waitDescribe(t *testing.T, s *server, group string, want ...string) string 
 
 func TestCLIConsumeSurvivesServerRestart(t *testing.T) {
 	t.Parallel()
-	s := startServer(t)
-	s.eddy(t, "", "topic", "create", "durable", "--partitions", "1")
-	s.eddy(t, "before\n", "produce", "durable")
+	s := eddytest.Start(t)
+	eddy(t, s, "", "topic", "create", "durable", "--partitions", "1")
+	eddy(t, s, "before\n", "produce", "durable")
 	cmd, out, stderr := startConsumer(t, s, "durable", "--from-beginning")
 	if got := readLines(t, out, 1, 30*time.Second); got[0] != "before" {
 		t.Fatalf("read %q", got)
 	}
 
-	s.restart()
-	s.eddy(t, "after\n", "produce", "durable")
+	s.Restart()
+	eddy(t, s, "after\n", "produce", "durable")
 	// The running consumer reconnects and continues after what it read.
 	if got := readLines(t, out, 1, 60*time.Second); got[0] != "after" {
 		t.Errorf("after the restart read %q, want \"after\"", got)

@@ -1,6 +1,7 @@
 // Package clients holds Eddy's compatibility tests with real Kafka clients
 // and with the eddy CLI as a user runs it: the tests build the eddy binary,
-// start `eddy serve` as a child process on loopback ports, and drive it with
+// start `eddy serve` as a child process on loopback ports (both through
+// internal/eddytest), and drive it with
 // kcat, kafka-python and confluent-kafka (Debian packages; Python runs as
 // /usr/bin/python3 so the system packages are found), kafkajs (pinned in
 // testdata/kafkajs, installed there by npm ci) and with the eddy client

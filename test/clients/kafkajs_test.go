@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eddy-streaming/eddy/internal/eddytest"
 )
 
 // kafkajsDir holds the kafkajs script and its package.json; .ci/run
@@ -27,9 +29,9 @@ func needKafkajs(t *testing.T) {
 
 // kafkajs runs the tutorial script; kafkajs logs JSON lines on stdout too,
 // so only the tutorial's own lines are returned.
-func (s *server) kafkajs(t *testing.T, mode string, count int) []string {
+func kafkajs(t *testing.T, s *eddytest.Process, mode string, count int) []string {
 	t.Helper()
-	r := mustCmd(t, s, 90*time.Second, "", "node", filepath.Join(kafkajsDir, "tutorial.js"), mode, s.kafkaAddr, fmt.Sprint(count))
+	r := mustCmd(t, s, 90*time.Second, "", "node", filepath.Join(kafkajsDir, "tutorial.js"), mode, s.KafkaAddr(), fmt.Sprint(count))
 	var out []string
 	for _, l := range lines(r.stdout) {
 		if !strings.HasPrefix(l, "{") {
@@ -42,9 +44,9 @@ func (s *server) kafkajs(t *testing.T, mode string, count int) []string {
 func TestKafkajsTutorial(t *testing.T) {
 	t.Parallel()
 	needKafkajs(t)
-	s := startServer(t)
+	s := eddytest.Start(t)
 
-	got := s.kafkajs(t, "produce", 10)
+	got := kafkajs(t, s, "produce", 10)
 	var want []string
 	for i := range 10 {
 		want = append(want, fmt.Sprintf("Produced order created event: %d", i))
@@ -54,7 +56,7 @@ func TestKafkajsTutorial(t *testing.T) {
 	}
 
 	// What kafkajs wrote, as the eddy CLI reads it.
-	r := s.eddy(t, "", "consume", "order-events", "--from-beginning", "--exit-at-end", "--format", "{{.Key}} {{.Value}}")
+	r := eddy(t, s, "", "consume", "order-events", "--from-beginning", "--exit-at-end", "--format", "{{.Key}} {{.Value}}")
 	for i, l := range lines(r.stdout) {
 		k, v, _ := strings.Cut(l, " ")
 		var o struct {
@@ -69,7 +71,7 @@ func TestKafkajsTutorial(t *testing.T) {
 		t.Errorf("topic holds %d records, want 10", n)
 	}
 
-	got = s.kafkajs(t, "consume", 10)
+	got = kafkajs(t, s, "consume", 10)
 	want = want[:0]
 	for i := range 10 {
 		want = append(want, fmt.Sprintf("Processing order: %d", i))

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eddy-streaming/eddy/internal/eddytest"
 )
 
 // kcatMetadata is the part of `kcat -L -J` output the tests read.
@@ -27,8 +29,8 @@ type kcatMetadata struct {
 func TestKcatProduceConsumeMetadata(t *testing.T) {
 	t.Parallel()
 	needKcat(t)
-	s := startServer(t)
-	s.eddy(t, "", "topic", "create", "kc", "--partitions", "3")
+	s := eddytest.Start(t)
+	eddy(t, s, "", "topic", "create", "kc", "--partitions", "3")
 
 	var in strings.Builder
 	var want []string
@@ -36,9 +38,9 @@ func TestKcatProduceConsumeMetadata(t *testing.T) {
 		fmt.Fprintf(&in, "key-%d:value-%d\n", i%7, i)
 		want = append(want, fmt.Sprintf("key-%d=value-%d", i%7, i))
 	}
-	mustCmd(t, s, 60*time.Second, in.String(), "kcat", "-b", s.kafkaAddr, "-P", "-t", "kc", "-K:", "-H", "origin=kcat")
+	mustCmd(t, s, 60*time.Second, in.String(), "kcat", "-b", s.KafkaAddr(), "-P", "-t", "kc", "-K:", "-H", "origin=kcat")
 
-	r := mustCmd(t, s, 60*time.Second, "", "kcat", "-b", s.kafkaAddr, "-C", "-t", "kc", "-o", "beginning", "-e", "-q",
+	r := mustCmd(t, s, 60*time.Second, "", "kcat", "-b", s.KafkaAddr(), "-C", "-t", "kc", "-o", "beginning", "-e", "-q",
 		"-f", `%k=%s %p %h\n`)
 	byKey := map[string]int32{}
 	var got []string
@@ -65,23 +67,23 @@ func TestKcatProduceConsumeMetadata(t *testing.T) {
 	}
 
 	// The eddy CLI reads what kcat wrote, and the other way round.
-	r = s.eddy(t, "", "consume", "kc", "--from-beginning", "--exit-at-end", "--format", "{{.Key}}={{.Value}} {{.Headers}}")
+	r = eddy(t, s, "", "consume", "kc", "--from-beginning", "--exit-at-end", "--format", "{{.Key}}={{.Value}} {{.Headers}}")
 	if n := len(lines(r.stdout)); n != 30 || !strings.Contains(r.stdout, "key-3=value-10 origin=kcat") {
 		t.Errorf("eddy consume read %d records of kcat's:\n%s", n, r.stdout)
 	}
-	s.eddy(t, "from-eddy\n", "produce", "kc", "--partition", "1")
-	r = mustCmd(t, s, 60*time.Second, "", "kcat", "-b", s.kafkaAddr, "-C", "-t", "kc", "-p", "1", "-o", "-1", "-e", "-q")
+	eddy(t, s, "from-eddy\n", "produce", "kc", "--partition", "1")
+	r = mustCmd(t, s, 60*time.Second, "", "kcat", "-b", s.KafkaAddr(), "-C", "-t", "kc", "-p", "1", "-o", "-1", "-e", "-q")
 	if r.stdout != "from-eddy\n" {
 		t.Errorf("kcat read %q from the end of partition 1, want eddy's record", r.stdout)
 	}
 
-	r = mustCmd(t, s, 30*time.Second, "", "kcat", "-b", s.kafkaAddr, "-L", "-J")
+	r = mustCmd(t, s, 30*time.Second, "", "kcat", "-b", s.KafkaAddr(), "-L", "-J")
 	var md kcatMetadata
 	if err := json.Unmarshal([]byte(r.stdout), &md); err != nil {
 		t.Fatalf("kcat -L -J: %v\n%s", err, r.stdout)
 	}
-	if len(md.Brokers) != 1 || md.Brokers[0].Name != s.kafkaAddr {
-		t.Errorf("kcat -L brokers %+v, want one at %s", md.Brokers, s.kafkaAddr)
+	if len(md.Brokers) != 1 || md.Brokers[0].Name != s.KafkaAddr() {
+		t.Errorf("kcat -L brokers %+v, want one at %s", md.Brokers, s.KafkaAddr())
 	}
 	found := false
 	for _, tp := range md.Topics {
@@ -100,7 +102,7 @@ func TestKcatProduceConsumeMetadata(t *testing.T) {
 	if !found {
 		t.Errorf("kcat -L lacks topic kc:\n%s", r.stdout)
 	}
-	r = mustCmd(t, s, 30*time.Second, "", "kcat", "-b", s.kafkaAddr, "-L", "-t", "kc")
+	r = mustCmd(t, s, 30*time.Second, "", "kcat", "-b", s.KafkaAddr(), "-L", "-t", "kc")
 	if !strings.Contains(r.stdout, `topic "kc" with 3 partitions`) {
 		t.Errorf("kcat -L -t kc:\n%s", r.stdout)
 	}
@@ -109,8 +111,8 @@ func TestKcatProduceConsumeMetadata(t *testing.T) {
 func TestKcatCompression(t *testing.T) {
 	t.Parallel()
 	needKcat(t)
-	s := startServer(t)
-	s.eddy(t, "", "topic", "create", "kz", "--partitions", "1")
+	s := eddytest.Start(t)
+	eddy(t, s, "", "topic", "create", "kz", "--partitions", "1")
 	var want []string
 	for _, codec := range []string{"none", "gzip", "snappy", "lz4", "zstd"} {
 		var in strings.Builder
@@ -119,14 +121,14 @@ func TestKcatCompression(t *testing.T) {
 			fmt.Fprintln(&in, v)
 			want = append(want, v)
 		}
-		mustCmd(t, s, 60*time.Second, in.String(), "kcat", "-b", s.kafkaAddr, "-P", "-t", "kz", "-z", codec)
+		mustCmd(t, s, 60*time.Second, in.String(), "kcat", "-b", s.KafkaAddr(), "-P", "-t", "kz", "-z", codec)
 	}
-	r := mustCmd(t, s, 60*time.Second, "", "kcat", "-b", s.kafkaAddr, "-C", "-t", "kz", "-o", "beginning", "-e", "-q")
+	r := mustCmd(t, s, 60*time.Second, "", "kcat", "-b", s.KafkaAddr(), "-C", "-t", "kz", "-o", "beginning", "-e", "-q")
 	if got := lines(r.stdout); !slices.Equal(got, want) {
 		t.Errorf("kcat read back %d records, want %d in order", len(got), len(want))
 	}
 	// And through franz-go, which decompresses each codec itself.
-	r = s.eddy(t, "", "consume", "kz", "--from-beginning", "--exit-at-end")
+	r = eddy(t, s, "", "consume", "kz", "--from-beginning", "--exit-at-end")
 	if got := lines(r.stdout); !slices.Equal(got, want) {
 		t.Errorf("eddy consume read back %d records, want %d in order", len(got), len(want))
 	}
@@ -135,15 +137,15 @@ func TestKcatCompression(t *testing.T) {
 func TestKcatGroup(t *testing.T) {
 	t.Parallel()
 	needKcat(t)
-	s := startServer(t)
-	s.eddy(t, "", "topic", "create", "kg", "--partitions", "2")
+	s := eddytest.Start(t)
+	eddy(t, s, "", "topic", "create", "kg", "--partitions", "2")
 	var in strings.Builder
 	for i := range 10 {
 		fmt.Fprintf(&in, "k%d:v%d\n", i, i)
 	}
-	s.eddy(t, in.String(), "produce", "kg", "--key-separator", ":")
+	eddy(t, s, in.String(), "produce", "kg", "--key-separator", ":")
 
-	r := mustCmd(t, s, 60*time.Second, "", "kcat", "-b", s.kafkaAddr, "-G", "kcat-group", "-X", "auto.offset.reset=earliest", "-e", "-q", "kg")
+	r := mustCmd(t, s, 60*time.Second, "", "kcat", "-b", s.KafkaAddr(), "-G", "kcat-group", "-X", "auto.offset.reset=earliest", "-e", "-q", "kg")
 	got := lines(r.stdout)
 	slices.Sort(got)
 	want := []string{"v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9"}

@@ -4,14 +4,16 @@ import (
 	"encoding/json"
 	"strconv"
 	"testing"
+
+	"github.com/eddy-streaming/eddy/internal/eddytest"
 )
 
 // checkNumbered reads topic with `eddy consume --format json` and checks it
 // holds values 0..total-1 exactly once each, keyed key-<n> with header
 // n=<n>, as the producer scripts write them.
-func checkNumbered(t *testing.T, s *server, topic string, total int) {
+func checkNumbered(t *testing.T, s *eddytest.Process, topic string, total int) {
 	t.Helper()
-	r := s.eddy(t, "", "consume", topic, "--from-beginning", "--exit-at-end", "--format", "json")
+	r := eddy(t, s, "", "consume", topic, "--from-beginning", "--exit-at-end", "--format", "json")
 	seen := make(map[int]int)
 	for _, l := range lines(r.stdout) {
 		var rec struct {
@@ -52,12 +54,12 @@ func checkNumbered(t *testing.T, s *server, topic string, total int) {
 func TestKafkaPythonProducerCodecsAndAcks(t *testing.T) {
 	t.Parallel()
 	needPython(t, "kafka")
-	s := startServer(t)
-	s.eddy(t, "", "topic", "create", "kp", "--partitions", "2")
+	s := eddytest.Start(t)
+	eddy(t, s, "", "topic", "create", "kp", "--partitions", "2")
 	first := 0
 	for _, codec := range []string{"none", "gzip"} {
 		for _, acks := range []string{"0", "1", "all"} {
-			s.python(t, "kafka_python_producer.py", s.kafkaAddr, "kp", strconv.Itoa(first), "20", codec, acks)
+			python(t, s, "kafka_python_producer.py", s.KafkaAddr(), "kp", strconv.Itoa(first), "20", codec, acks)
 			first += 20
 		}
 	}
@@ -67,13 +69,13 @@ func TestKafkaPythonProducerCodecsAndAcks(t *testing.T) {
 func TestConfluentProducerCodecsAndIdempotence(t *testing.T) {
 	t.Parallel()
 	needPython(t, "confluent_kafka")
-	s := startServer(t)
-	s.eddy(t, "", "topic", "create", "cp", "--partitions", "3")
+	s := eddytest.Start(t)
+	eddy(t, s, "", "topic", "create", "cp", "--partitions", "3")
 	first := 0
 	produce := func(extra ...string) {
 		t.Helper()
-		args := append([]string{"produce", s.kafkaAddr, "cp", strconv.Itoa(first), "50"}, extra...)
-		s.python(t, "confluent_client.py", args...)
+		args := append([]string{"produce", s.KafkaAddr(), "cp", strconv.Itoa(first), "50"}, extra...)
+		python(t, s, "confluent_client.py", args...)
 		first += 50
 	}
 	for _, codec := range []string{"none", "gzip", "snappy", "lz4", "zstd"} {

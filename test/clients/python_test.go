@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/eddy-streaming/eddy/internal/eddytest"
 )
 
 // order is the tutorial's event as the test scripts produce it.
@@ -18,21 +20,21 @@ type order struct {
 func TestKafkaPythonTutorialProducerAssignedConsumer(t *testing.T) {
 	t.Parallel()
 	needPython(t, "kafka")
-	s := startServer(t)
+	s := eddytest.Start(t)
 	const n = 25
 
-	r := s.python(t, "tutorial_producer.py", s.kafkaAddr, strconv.Itoa(n))
+	r := python(t, s, "tutorial_producer.py", s.KafkaAddr(), strconv.Itoa(n))
 	if got := len(lines(r.stdout)); got != n || !strings.Contains(r.stdout, "Produced order created event: 24") {
 		t.Fatalf("producer printed %d lines:\n%s", got, r.stdout)
 	}
 
 	// The topic was auto-created by the producer's Metadata request.
-	d := s.eddy(t, "", "topic", "describe", "order-events")
+	d := eddy(t, s, "", "topic", "describe", "order-events")
 	if !strings.Contains(d.stdout, "Partitions: 1") {
 		t.Errorf("order-events after the tutorial producer:\n%s", d.stdout)
 	}
 
-	r = s.python(t, "assigned_consumer.py", s.kafkaAddr, "order-events", strconv.Itoa(n))
+	r = python(t, s, "assigned_consumer.py", s.KafkaAddr(), "order-events", strconv.Itoa(n))
 	var offsets []int64
 	for i, l := range lines(r.stdout) {
 		var rec struct {
@@ -59,7 +61,7 @@ func TestKafkaPythonTutorialProducerAssignedConsumer(t *testing.T) {
 	}
 
 	// The eddy CLI sees the same JSON values.
-	c := s.eddy(t, "", "consume", "order-events", "--from-beginning", "--count", "1")
+	c := eddy(t, s, "", "consume", "order-events", "--from-beginning", "--count", "1")
 	if c.stdout != `{"order_id": 0, "total": 0}`+"\n" {
 		t.Errorf("eddy consume: %q", c.stdout)
 	}
@@ -68,14 +70,14 @@ func TestKafkaPythonTutorialProducerAssignedConsumer(t *testing.T) {
 func TestKafkaPythonAssignedConsumerMultiPartition(t *testing.T) {
 	t.Parallel()
 	needPython(t, "kafka")
-	s := startServer(t)
-	s.eddy(t, "", "topic", "create", "multi", "--partitions", "4")
+	s := eddytest.Start(t)
+	eddy(t, s, "", "topic", "create", "multi", "--partitions", "4")
 	var in strings.Builder
 	for i := range 40 {
 		fmt.Fprintf(&in, "k%d\t%d\n", i, i)
 	}
-	s.eddy(t, in.String(), "produce", "multi", "--key-separator", "\t")
-	r := s.python(t, "assigned_consumer.py", s.kafkaAddr, "multi", "40")
+	eddy(t, s, in.String(), "produce", "multi", "--key-separator", "\t")
+	r := python(t, s, "assigned_consumer.py", s.KafkaAddr(), "multi", "40")
 	seen := map[int]bool{}
 	parts := map[int32]bool{}
 	for _, l := range lines(r.stdout) {
@@ -104,10 +106,10 @@ func TestKafkaPythonAssignedConsumerMultiPartition(t *testing.T) {
 func TestKafkaPythonTutorialGroupConsumer(t *testing.T) {
 	t.Parallel()
 	needPython(t, "kafka")
-	s := startServer(t)
-	s.python(t, "tutorial_producer.py", s.kafkaAddr, "10")
+	s := eddytest.Start(t)
+	python(t, s, "tutorial_producer.py", s.KafkaAddr(), "10")
 
-	r := s.python(t, "tutorial_consumer.py", s.kafkaAddr, "10")
+	r := python(t, s, "tutorial_consumer.py", s.KafkaAddr(), "10")
 	var want []string
 	for i := range 10 {
 		want = append(want, fmt.Sprintf("Processing order: %d", i))
@@ -118,8 +120,8 @@ func TestKafkaPythonTutorialGroupConsumer(t *testing.T) {
 	waitLag(t, s, "order-processor", 0)
 
 	// More orders; the same group resumes after what it committed.
-	s.python(t, "tutorial_producer.py", s.kafkaAddr, "15")
-	r = s.python(t, "tutorial_consumer.py", s.kafkaAddr, "15")
+	python(t, s, "tutorial_producer.py", s.KafkaAddr(), "15")
+	r = python(t, s, "tutorial_consumer.py", s.KafkaAddr(), "15")
 	if got := lines(r.stdout); len(got) != 15 || got[0] != "Processing order: 0" || got[14] != "Processing order: 14" {
 		t.Errorf("second run printed %q, want the 15 new orders", got)
 	}
@@ -129,18 +131,18 @@ func TestKafkaPythonTutorialGroupConsumer(t *testing.T) {
 func TestConfluentKafkaManualCommitAcrossRestart(t *testing.T) {
 	t.Parallel()
 	needPython(t, "confluent_kafka")
-	s := startServer(t)
-	s.eddy(t, "", "topic", "create", "payments", "--partitions", "3")
-	s.python(t, "confluent_client.py", "produce", s.kafkaAddr, "payments", "0", "30")
+	s := eddytest.Start(t)
+	eddy(t, s, "", "topic", "create", "payments", "--partitions", "3")
+	python(t, s, "confluent_client.py", "produce", s.KafkaAddr(), "payments", "0", "30")
 
-	r := s.python(t, "confluent_client.py", "consume", s.kafkaAddr, "payments", "billing", "12")
+	r := python(t, s, "confluent_client.py", "consume", s.KafkaAddr(), "payments", "billing", "12")
 	first := lines(r.stdout)
 	waitLag(t, s, "billing", 18)
 
-	s.restart()
+	s.Restart()
 
-	s.python(t, "confluent_client.py", "produce", s.kafkaAddr, "payments", "30", "10")
-	r = s.python(t, "confluent_client.py", "consume", s.kafkaAddr, "payments", "billing", "28")
+	python(t, s, "confluent_client.py", "produce", s.KafkaAddr(), "payments", "30", "10")
+	r = python(t, s, "confluent_client.py", "consume", s.KafkaAddr(), "payments", "billing", "28")
 	second := lines(r.stdout)
 
 	all := append(slices.Clone(first), second...)
@@ -159,15 +161,15 @@ func TestConfluentKafkaManualCommitAcrossRestart(t *testing.T) {
 // testTwoMembers runs two consumers of one group from lib on a 4-partition
 // topic: both get partitions, and together they read every record.
 func testTwoMembers(t *testing.T, lib string) {
-	s := startServer(t)
-	s.eddy(t, "", "topic", "create", "shared", "--partitions", "4")
+	s := eddytest.Start(t)
+	eddy(t, s, "", "topic", "create", "shared", "--partitions", "4")
 	var in strings.Builder
 	for i := range 40 {
 		fmt.Fprintf(&in, "k%d:%d\n", i, i)
 	}
-	s.eddy(t, in.String(), "produce", "shared", "--key-separator", ":")
+	eddy(t, s, in.String(), "produce", "shared", "--key-separator", ":")
 
-	r := s.python(t, "two_members.py", lib, s.kafkaAddr, "shared", "pair", "40")
+	r := python(t, s, "two_members.py", lib, s.KafkaAddr(), "shared", "pair", "40")
 	var out struct {
 		Values      []string  `json:"values"`
 		Assignments [][]int32 `json:"assignments"`
