@@ -27,92 +27,88 @@ func handleOffsetFetch(_ context.Context, s *Server, req *Request) Reply {
 	resp := r.ResponseKind().(*kmsg.OffsetFetchResponse)
 	c := s.groups()
 	return Defer(func(ctx context.Context) Reply {
-		if r.Version < 8 {
-			var topics []group.TopicPartitions
-			if r.Topics != nil {
-				topics = make([]group.TopicPartitions, 0, len(r.Topics))
-				for _, t := range r.Topics {
-					topics = append(topics, group.TopicPartitions{Topic: t.Topic, Partitions: t.Partitions})
-				}
-			}
-			var cs []group.Committed
-			err := errNoCoordinator
-			if c != nil {
-				cs, err = c.Fetch(ctx, r.Group, topics)
-			}
-			if err != nil {
-				resp.ErrorCode = groupErrCode(err)
-				s.countErr(req, resp.ErrorCode)
-				// v0-1 have no top-level error: put it on each partition.
-				for _, t := range r.Topics {
-					rt := kmsg.NewOffsetFetchResponseTopic()
-					rt.Topic = t.Topic
-					for _, p := range t.Partitions {
-						rp := kmsg.NewOffsetFetchResponseTopicPartition()
-						rp.Partition, rp.Offset, rp.ErrorCode = p, -1, resp.ErrorCode
-						rt.Partitions = append(rt.Partitions, rp)
-					}
-					resp.Topics = append(resp.Topics, rt)
-				}
-				return Respond(resp)
-			}
-			idx := map[string]int{}
-			for _, cm := range cs {
-				i, ok := idx[cm.Topic]
-				if !ok {
-					i = len(resp.Topics)
-					idx[cm.Topic] = i
-					rt := kmsg.NewOffsetFetchResponseTopic()
-					rt.Topic = cm.Topic
-					resp.Topics = append(resp.Topics, rt)
-				}
-				rp := kmsg.NewOffsetFetchResponseTopicPartition()
-				rp.Partition, rp.Offset, rp.LeaderEpoch = cm.Partition, cm.Offset, cm.LeaderEpoch
-				md := cm.Metadata
-				rp.Metadata = &md
-				resp.Topics[i].Partitions = append(resp.Topics[i].Partitions, rp)
+		if r.Version >= 8 {
+			for _, g := range r.Groups {
+				topics := topicPartitions(g.Topics, func(t kmsg.OffsetFetchRequestGroupTopic) (string, []int32) { return t.Topic, t.Partitions })
+				resp.Groups = append(resp.Groups, fetchGroup(ctx, s, req, c, g.Group, topics))
 			}
 			return Respond(resp)
 		}
-		for _, g := range r.Groups {
-			rg := kmsg.NewOffsetFetchResponseGroup()
-			rg.Group = g.Group
-			var topics []group.TopicPartitions
-			if g.Topics != nil {
-				topics = make([]group.TopicPartitions, 0, len(g.Topics))
-				for _, t := range g.Topics {
-					topics = append(topics, group.TopicPartitions{Topic: t.Topic, Partitions: t.Partitions})
+		// v0-7 ask for one group and answer at the top level.
+		topics := topicPartitions(r.Topics, func(t kmsg.OffsetFetchRequestTopic) (string, []int32) { return t.Topic, t.Partitions })
+		rg := fetchGroup(ctx, s, req, c, r.Group, topics)
+		if rg.ErrorCode != 0 {
+			resp.ErrorCode = rg.ErrorCode
+			// v0-1 have no top-level error: put it on each partition.
+			for _, t := range r.Topics {
+				rt := kmsg.NewOffsetFetchResponseTopic()
+				rt.Topic = t.Topic
+				for _, p := range t.Partitions {
+					rp := kmsg.NewOffsetFetchResponseTopicPartition()
+					rp.Partition, rp.Offset, rp.ErrorCode = p, -1, resp.ErrorCode
+					rt.Partitions = append(rt.Partitions, rp)
 				}
+				resp.Topics = append(resp.Topics, rt)
 			}
-			var cs []group.Committed
-			err := errNoCoordinator
-			if c != nil {
-				cs, err = c.Fetch(ctx, g.Group, topics)
+			return Respond(resp)
+		}
+		for _, gt := range rg.Topics {
+			rt := kmsg.NewOffsetFetchResponseTopic()
+			rt.Topic = gt.Topic
+			for _, p := range gt.Partitions {
+				rt.Partitions = append(rt.Partitions, kmsg.OffsetFetchResponseTopicPartition(p))
 			}
-			if err != nil {
-				rg.ErrorCode = groupErrCode(err)
-				s.countErr(req, rg.ErrorCode)
-				resp.Groups = append(resp.Groups, rg)
-				continue
-			}
-			idx := map[string]int{}
-			for _, cm := range cs {
-				i, ok := idx[cm.Topic]
-				if !ok {
-					i = len(rg.Topics)
-					idx[cm.Topic] = i
-					rt := kmsg.NewOffsetFetchResponseGroupTopic()
-					rt.Topic = cm.Topic
-					rg.Topics = append(rg.Topics, rt)
-				}
-				rp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
-				rp.Partition, rp.Offset, rp.LeaderEpoch = cm.Partition, cm.Offset, cm.LeaderEpoch
-				md := cm.Metadata
-				rp.Metadata = &md
-				rg.Topics[i].Partitions = append(rg.Topics[i].Partitions, rp)
-			}
-			resp.Groups = append(resp.Groups, rg)
+			resp.Topics = append(resp.Topics, rt)
 		}
 		return Respond(resp)
 	})
+}
+
+// topicPartitions converts a request's topic list for the coordinator. A
+// nil list (v2+) stays nil: it asks for every committed offset.
+func topicPartitions[T any](ts []T, get func(T) (string, []int32)) []group.TopicPartitions {
+	if ts == nil {
+		return nil
+	}
+	out := make([]group.TopicPartitions, 0, len(ts))
+	for _, t := range ts {
+		topic, partitions := get(t)
+		out = append(out, group.TopicPartitions{Topic: topic, Partitions: partitions})
+	}
+	return out
+}
+
+// fetchGroup answers one group's committed offsets in the v8+ per-group
+// shape, one topic entry per topic in the order the coordinator returns
+// them; older versions translate it to the top-level fields.
+func fetchGroup(ctx context.Context, s *Server, req *Request, c *group.Coordinator, id string, topics []group.TopicPartitions) kmsg.OffsetFetchResponseGroup {
+	rg := kmsg.NewOffsetFetchResponseGroup()
+	rg.Group = id
+	var cs []group.Committed
+	err := errNoCoordinator
+	if c != nil {
+		cs, err = c.Fetch(ctx, id, topics)
+	}
+	if err != nil {
+		rg.ErrorCode = groupErrCode(err)
+		s.countErr(req, rg.ErrorCode)
+		return rg
+	}
+	idx := map[string]int{}
+	for _, cm := range cs {
+		i, ok := idx[cm.Topic]
+		if !ok {
+			i = len(rg.Topics)
+			idx[cm.Topic] = i
+			rt := kmsg.NewOffsetFetchResponseGroupTopic()
+			rt.Topic = cm.Topic
+			rg.Topics = append(rg.Topics, rt)
+		}
+		rp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
+		rp.Partition, rp.Offset, rp.LeaderEpoch = cm.Partition, cm.Offset, cm.LeaderEpoch
+		md := cm.Metadata
+		rp.Metadata = &md
+		rg.Topics[i].Partitions = append(rg.Topics[i].Partitions, rp)
+	}
+	return rg
 }
