@@ -98,47 +98,19 @@ func (s *Store) SubscribeStream(ctx context.Context, topic, stream string, from 
 	if from < 0 {
 		from = 0
 	}
-	sub, ch := newSub(o.Buffer)
-	if !s.track() {
-		return nil, ErrClosed
-	}
-	go func() {
-		defer s.wg.Done()
-		defer close(sub.done)
-		defer close(ch)
-		w := s.b.NewWaiter()
-		defer w.Close()
-		w.Add(topic, part)
-		t := time.NewTimer(time.Hour)
-		t.Stop()
-		for {
-			page, err := s.Read(ctx, topic, stream, ReadOptions{From: from, Limit: 500})
-			if err != nil && !errors.Is(err, ErrStreamNotFound) {
-				sub.err = err
-				return
-			}
-			for _, ev := range page.Events {
-				if err := send(ctx, s.stop, ch, Delivery{Event: ev, Resume: strconv.FormatInt(ev.Version, 10)}, o.SlowTimeout, t); err != nil {
-					sub.err = err
-					return
-				}
-				from = ev.Version + 1
-			}
-			if len(page.Events) > 0 && page.Next != nil {
-				continue
-			}
-			select {
-			case <-w.C():
-			case <-ctx.Done():
-				sub.err = ctx.Err()
-				return
-			case <-s.stop:
-				sub.err = ErrClosed
-				return
-			}
+	return s.subscribe(ctx, o, topic, []int32{part}, func(deliver func(Delivery) error) (bool, error) {
+		page, err := s.Read(ctx, topic, stream, ReadOptions{From: from, Limit: 500})
+		if err != nil && !errors.Is(err, ErrStreamNotFound) {
+			return false, err
 		}
-	}()
-	return sub, nil
+		for _, ev := range page.Events {
+			if err := deliver(Delivery{Event: ev, Resume: strconv.FormatInt(ev.Version, 10)}); err != nil {
+				return false, err
+			}
+			from = ev.Version + 1
+		}
+		return len(page.Events) > 0 && page.Next != nil, nil
+	})
 }
 
 // Cursor is a topic subscription's position: the next offset to deliver
@@ -204,6 +176,70 @@ func (s *Store) SubscribeTopic(ctx context.Context, topic string, cur Cursor, fr
 			pos[p] = off
 		}
 	}
+	parts := make([]int32, info.Partitions)
+	for p := range parts {
+		parts[p] = int32(p)
+	}
+	var buf []byte // reused: events copy what they keep
+	return s.subscribe(ctx, o, topic, parts, func(deliver func(Delivery) error) (bool, error) {
+		progressed := false
+		for _, p := range parts {
+			res, err := s.b.FetchInto(buf, topic, p, pos[p], 256<<10)
+			buf = res.Batches
+			if errors.Is(err, broker.ErrOffsetOutOfRange) && pos[p] < res.LogStartOffset {
+				pos[p] = res.LogStartOffset
+				progressed = true
+				continue
+			}
+			if err != nil {
+				return false, err
+			}
+			for off := 0; off+commitlog.BatchHeaderSize <= len(res.Batches); {
+				h, err := commitlog.ParseBatchHeader(res.Batches[off:])
+				if err != nil || off+h.Size() > len(res.Batches) {
+					break
+				}
+				batch := res.Batches[off : off+h.Size()]
+				off += h.Size()
+				var evs []Event
+				err = forEachRecord(h, batch, func(r *Record) error {
+					if r.Offset < pos[p] {
+						return nil
+					}
+					v := int64(-1)
+					if hv, ok := r.Header(HeaderStreamVersion); ok {
+						if n, err := strconv.ParseInt(string(hv), 10, 64); err == nil {
+							v = n
+						}
+					}
+					evs = append(evs, eventFromRecord(string(r.Key), p, v, r))
+					return nil
+				})
+				if err != nil {
+					return false, err
+				}
+				for _, ev := range evs {
+					pos[p] = ev.Offset + 1
+					if err := deliver(Delivery{Event: ev, Resume: pos.String()}); err != nil {
+						return false, err
+					}
+				}
+				if next := h.LastOffset() + 1; next > pos[p] {
+					pos[p] = next
+				}
+				progressed = true
+			}
+		}
+		return progressed, nil
+	})
+}
+
+// subscribe runs a subscription as a goroutine tracked by the store. poll
+// delivers what is available from the subscription's position and reports
+// whether it made progress; when it did not, the loop waits for new records
+// on the topic's partitions parts, for ctx, or for Close. An error from
+// poll (deliver's included) ends the subscription with that error.
+func (s *Store) subscribe(ctx context.Context, o SubscribeOptions, topic string, parts []int32, poll func(deliver func(Delivery) error) (bool, error)) (*Subscription, error) {
 	sub, ch := newSub(o.Buffer)
 	if !s.track() {
 		return nil, ErrClosed
@@ -214,63 +250,17 @@ func (s *Store) SubscribeTopic(ctx context.Context, topic string, cur Cursor, fr
 		defer close(ch)
 		w := s.b.NewWaiter()
 		defer w.Close()
-		for p := int32(0); p < info.Partitions; p++ {
+		for _, p := range parts {
 			w.Add(topic, p)
 		}
 		t := time.NewTimer(time.Hour)
 		t.Stop()
-		var buf []byte // reused: events copy what they keep
+		deliver := func(d Delivery) error { return send(ctx, s.stop, ch, d, o.SlowTimeout, t) }
 		for {
-			progressed := false
-			for p := int32(0); p < info.Partitions; p++ {
-				res, err := s.b.FetchInto(buf, topic, p, pos[p], 256<<10)
-				buf = res.Batches
-				if errors.Is(err, broker.ErrOffsetOutOfRange) && pos[p] < res.LogStartOffset {
-					pos[p] = res.LogStartOffset
-					progressed = true
-					continue
-				}
-				if err != nil {
-					sub.err = err
-					return
-				}
-				for off := 0; off+commitlog.BatchHeaderSize <= len(res.Batches); {
-					h, err := commitlog.ParseBatchHeader(res.Batches[off:])
-					if err != nil || off+h.Size() > len(res.Batches) {
-						break
-					}
-					batch := res.Batches[off : off+h.Size()]
-					off += h.Size()
-					var evs []Event
-					err = forEachRecord(h, batch, func(r *Record) error {
-						if r.Offset < pos[p] {
-							return nil
-						}
-						v := int64(-1)
-						if hv, ok := r.Header(HeaderStreamVersion); ok {
-							if n, err := strconv.ParseInt(string(hv), 10, 64); err == nil {
-								v = n
-							}
-						}
-						evs = append(evs, eventFromRecord(string(r.Key), p, v, r))
-						return nil
-					})
-					if err != nil {
-						sub.err = err
-						return
-					}
-					for _, ev := range evs {
-						pos[p] = ev.Offset + 1
-						if err := send(ctx, s.stop, ch, Delivery{Event: ev, Resume: pos.String()}, o.SlowTimeout, t); err != nil {
-							sub.err = err
-							return
-						}
-					}
-					if next := h.LastOffset() + 1; next > pos[p] {
-						pos[p] = next
-					}
-					progressed = true
-				}
+			progressed, err := poll(deliver)
+			if err != nil {
+				sub.err = err
+				return
 			}
 			if progressed {
 				continue
