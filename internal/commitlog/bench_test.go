@@ -89,6 +89,23 @@ func benchAppend(b *testing.B, policy SyncPolicy, rec, logs, writers int) {
 		defer l.Close()
 		ls[i] = l
 	}
+	writeConcurrently(b, writers, rec, func(w int, batch []byte) error {
+		_, err := ls[w%logs].Append(batch)
+		return err
+	})
+	if policy == SyncAlways {
+		var m dto.Metric
+		if err := c.metrics.groupCommit.Write(&m); err == nil && m.GetHistogram().GetSampleCount() > 0 {
+			h := m.GetHistogram()
+			b.ReportMetric(h.GetSampleSum()/float64(h.GetSampleCount()), "appends/fsync")
+		}
+	}
+}
+
+// writeConcurrently gives each of writers goroutines its own 16 KiB batch of
+// rec-byte records, splits b.N calls of write(w, batch) over them and
+// reports batches/s. The timer starts here.
+func writeConcurrently(b *testing.B, writers, rec int, write func(w int, batch []byte) error) {
 	bufs := make([][]byte, writers)
 	for w := range bufs {
 		bufs[w] = batchOfSize(benchBatchSize, rec, 1)
@@ -107,9 +124,8 @@ func benchAppend(b *testing.B, policy SyncPolicy, rec, logs, writers int) {
 		wg.Add(1)
 		go func(w, n int) {
 			defer wg.Done()
-			l := ls[w%logs]
 			for i := 0; i < n; i++ {
-				if _, err := l.Append(bufs[w]); err != nil {
+				if err := write(w, bufs[w]); err != nil {
 					b.Error(err)
 					return
 				}
@@ -118,13 +134,6 @@ func benchAppend(b *testing.B, policy SyncPolicy, rec, logs, writers int) {
 	}
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "batches/s")
-	if policy == SyncAlways {
-		var m dto.Metric
-		if err := c.metrics.groupCommit.Write(&m); err == nil && m.GetHistogram().GetSampleCount() > 0 {
-			h := m.GetHistogram()
-			b.ReportMetric(h.GetSampleSum()/float64(h.GetSampleCount()), "appends/fsync")
-		}
-	}
 }
 
 // BenchmarkRead reads a 256 MiB log sequentially in 1 MiB fetches from the
@@ -232,41 +241,15 @@ func BenchmarkAppendFsyncEach(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer l.Close()
-			bufs := make([][]byte, writers)
-			for w := range bufs {
-				bufs[w] = batchOfSize(benchBatchSize, 1024, 1)
-			}
-			b.SetBytes(int64(len(bufs[0])))
-			b.ReportAllocs()
-			b.ResetTimer()
-			start := time.Now()
-			var wg sync.WaitGroup
-			per := b.N / writers
-			for w := 0; w < writers; w++ {
-				n := per
-				if w == 0 {
-					n += b.N % writers
+			writeConcurrently(b, writers, 1024, func(_ int, batch []byte) error {
+				if _, _, err := l.Write(batch); err != nil {
+					return err
 				}
-				wg.Add(1)
-				go func(w, n int) {
-					defer wg.Done()
-					for i := 0; i < n; i++ {
-						if _, _, err := l.Write(bufs[w]); err != nil {
-							b.Error(err)
-							return
-						}
-						l.mu.RLock()
-						f := l.active().f
-						l.mu.RUnlock()
-						if err := f.Sync(); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				}(w, n)
-			}
-			wg.Wait()
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "batches/s")
+				l.mu.RLock()
+				f := l.active().f
+				l.mu.RUnlock()
+				return f.Sync()
+			})
 		})
 	}
 }
