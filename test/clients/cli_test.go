@@ -86,13 +86,22 @@ func TestCLIExitCodes(t *testing.T) {
 func startConsumer(t *testing.T, s *eddytest.Process, args ...string) (*exec.Cmd, *bufio.Reader, *strings.Builder) {
 	t.Helper()
 	cmd := exec.Command(eddytest.Binary(), append([]string{"consume"}, append(args, "--brokers", s.KafkaAddr())...)...)
-	cmd.Env = eddytest.CleanEnv()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	stderr := startChild(t, cmd)
+	return cmd, bufio.NewReader(out), stderr
+}
+
+// startChild starts cmd, whose pipes are already set up, with the clean
+// environment and stderr captured, and kills it by PID when the test ends
+// if the test has not waited for it.
+func startChild(t *testing.T, cmd *exec.Cmd) *strings.Builder {
+	t.Helper()
+	cmd.Env = eddytest.CleanEnv()
+	stderr := &strings.Builder{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +111,7 @@ func startConsumer(t *testing.T, s *eddytest.Process, args ...string) (*exec.Cmd
 			_ = cmd.Wait()
 		}
 	})
-	return cmd, bufio.NewReader(out), &stderr
+	return stderr
 }
 
 // readLines reads n lines from r, failing the test after timeout.
@@ -200,22 +209,11 @@ func TestCLIProduceExitsOnSIGINT(t *testing.T) {
 	s := eddytest.Start(t)
 	eddy(t, s, "", "topic", "create", "typed", "--partitions", "1")
 	cmd := exec.Command(eddytest.Binary(), "produce", "typed", "--brokers", s.KafkaAddr())
-	cmd.Env = eddytest.CleanEnv()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
+	stderr := startChild(t, cmd)
 	// Lines typed into a producer that keeps running are sent at once.
 	if _, err := io.WriteString(stdin, "first\nsecond\n"); err != nil {
 		t.Fatal(err)
