@@ -225,13 +225,7 @@ type strHeader struct{ key, value string }
 
 // addStr appends one record whose headers are strings, then extra ones.
 func (bb *batchBuilder) addStr(ts int64, key, value []byte, headers []strHeader, extra []Header) {
-	body := bb.body[:0]
-	body = append(body, 0) // attributes
-	body = appendVarint(body, ts-bb.ts)
-	body = appendVarint(body, int64(bb.n))
-	body = appendBytes(body, key)
-	body = appendBytes(body, value)
-	body = appendVarint(body, int64(len(headers)+len(extra)))
+	body := bb.startRecord(ts, key, value, len(headers)+len(extra))
 	for _, h := range headers {
 		body = appendString(body, h.key)
 		body = appendString(body, h.value)
@@ -240,28 +234,33 @@ func (bb *batchBuilder) addStr(ts int64, key, value []byte, headers []strHeader,
 		body = appendString(body, h.Key)
 		body = appendBytes(body, h.Value)
 	}
-	bb.buf = appendVarint(bb.buf, int64(len(body)))
-	bb.buf = append(bb.buf, body...)
-	bb.body = body
-	bb.n++
-	if ts > bb.maxTS {
-		bb.maxTS = ts
-	}
+	bb.endRecord(ts, body)
 }
 
 // add appends one record with key, value and headers at timestamp ts.
 func (bb *batchBuilder) add(ts int64, key, value []byte, headers []Header) {
+	body := bb.startRecord(ts, key, value, len(headers))
+	for _, h := range headers {
+		body = appendString(body, h.Key)
+		body = appendBytes(body, h.Value)
+	}
+	bb.endRecord(ts, body)
+}
+
+// startRecord begins the next record's body in the reused bb.body: every
+// field up to the header count; the caller appends the headers.
+func (bb *batchBuilder) startRecord(ts int64, key, value []byte, headers int) []byte {
 	body := bb.body[:0]
 	body = append(body, 0) // attributes
 	body = appendVarint(body, ts-bb.ts)
 	body = appendVarint(body, int64(bb.n))
 	body = appendBytes(body, key)
 	body = appendBytes(body, value)
-	body = appendVarint(body, int64(len(headers)))
-	for _, h := range headers {
-		body = appendString(body, h.Key)
-		body = appendBytes(body, h.Value)
-	}
+	return appendVarint(body, int64(headers))
+}
+
+// endRecord appends the finished body, length-prefixed, to the batch.
+func (bb *batchBuilder) endRecord(ts int64, body []byte) {
 	bb.buf = appendVarint(bb.buf, int64(len(body)))
 	bb.buf = append(bb.buf, body...)
 	bb.body = body
