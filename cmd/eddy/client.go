@@ -104,6 +104,18 @@ func (o *clientOptions) requestContext(parent context.Context) (context.Context,
 	return context.WithTimeout(parent, o.timeout)
 }
 
+// adminSession is newAdmin plus requestContext for a command that makes
+// one bounded admin exchange: done cancels the context and closes the
+// client.
+func (o *clientOptions) adminSession(parent context.Context) (*kadm.Client, context.Context, func(), error) {
+	adm, closeAdm, err := o.newAdmin()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, cancel := o.requestContext(parent)
+	return adm, ctx, func() { cancel(); closeAdm() }, nil
+}
+
 // brokerError turns a context deadline into a message naming the brokers,
 // which is what a user needs when the server is not running.
 func (o *clientOptions) brokerError(what string, err error) error {

@@ -38,13 +38,11 @@ func newGroupListCmd(co *clientOptions) *cobra.Command {
 		Short: "List consumer groups (names only, one per line; --long for a table)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			adm, closeFn, err := co.newAdmin()
+			adm, ctx, done, err := co.adminSession(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeFn()
-			ctx, cancel := co.requestContext(cmd.Context())
-			defer cancel()
+			defer done()
 			groups, err := adm.ListGroups(ctx)
 			if err != nil {
 				return co.brokerError("list groups", err)
@@ -87,13 +85,11 @@ func newGroupDescribeCmd(co *clientOptions) *cobra.Command {
 		Short: "Show a group's state, members, assignments, committed offsets and lag",
 		Args:  minArgs(1),
 		RunE: func(cmd *cobra.Command, groups []string) error {
-			adm, closeFn, err := co.newAdmin()
+			adm, ctx, done, err := co.adminSession(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeFn()
-			ctx, cancel := co.requestContext(cmd.Context())
-			defer cancel()
+			defer done()
 			lags, err := adm.Lag(ctx, groups...)
 			if err != nil {
 				return co.brokerError("describe groups", err)
@@ -287,13 +283,11 @@ func runGroupReset(cmd *cobra.Command, group string, o *resetOptions, co *client
 		}
 	}
 
-	adm, closeFn, err := co.newAdmin()
+	adm, ctx, done, err := co.adminSession(cmd.Context())
 	if err != nil {
 		return err
 	}
-	defer closeFn()
-	ctx, cancel := co.requestContext(cmd.Context())
-	defer cancel()
+	defer done()
 
 	// Kafka refuses to move offsets under a live group; so do we, and
 	// before the commit, so that the message says why.
@@ -428,13 +422,11 @@ func newGroupDeleteCmd(co *clientOptions) *cobra.Command {
 		Short: "Delete consumer groups and their committed offsets (only groups without members)",
 		Args:  minArgs(1),
 		RunE: func(cmd *cobra.Command, groups []string) error {
-			adm, closeFn, err := co.newAdmin()
+			adm, ctx, done, err := co.adminSession(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeFn()
-			ctx, cancel := co.requestContext(cmd.Context())
-			defer cancel()
+			defer done()
 			resps, err := adm.DeleteGroups(ctx, groups...)
 			if err != nil {
 				return co.brokerError("delete groups", err)

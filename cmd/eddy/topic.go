@@ -77,13 +77,11 @@ func newTopicCreateCmd(co *clientOptions) *cobra.Command {
 			for _, kv := range kvs {
 				cfg[kv[0]] = kadm.StringPtr(kv[1])
 			}
-			adm, closeFn, err := co.newAdmin()
+			adm, ctx, done, err := co.adminSession(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeFn()
-			ctx, cancel := co.requestContext(cmd.Context())
-			defer cancel()
+			defer done()
 			resps, err := adm.CreateTopics(ctx, partitions, replication, cfg, topics...)
 			if err != nil {
 				return co.brokerError("create topics", err)
@@ -122,13 +120,11 @@ func newTopicListCmd(co *clientOptions) *cobra.Command {
 		Short: "List topics (names only, one per line; --long for a table)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			adm, closeFn, err := co.newAdmin()
+			adm, ctx, done, err := co.adminSession(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeFn()
-			ctx, cancel := co.requestContext(cmd.Context())
-			defer cancel()
+			defer done()
 			var tds kadm.TopicDetails
 			if internal {
 				tds, err = adm.ListTopicsWithInternal(ctx)
@@ -165,13 +161,11 @@ func newTopicDescribeCmd(co *clientOptions) *cobra.Command {
 		Use:   "describe [TOPIC...]",
 		Short: "Show topics' partitions, offsets and configs (all topics if none named)",
 		RunE: func(cmd *cobra.Command, topics []string) error {
-			adm, closeFn, err := co.newAdmin()
+			adm, ctx, done, err := co.adminSession(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeFn()
-			ctx, cancel := co.requestContext(cmd.Context())
-			defer cancel()
+			defer done()
 			tds, err := adm.ListTopics(ctx, topics...)
 			if err != nil {
 				return co.brokerError("describe topics", err)
@@ -306,13 +300,11 @@ func newTopicAlterCmd(co *clientOptions) *cobra.Command {
 			if partitions < 0 {
 				return usageError{fmt.Errorf("--partitions %d: want the new, larger partition count", partitions)}
 			}
-			adm, closeFn, err := co.newAdmin()
+			adm, ctx, done, err := co.adminSession(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeFn()
-			ctx, cancel := co.requestContext(cmd.Context())
-			defer cancel()
+			defer done()
 			if partitions > 0 {
 				resps, err := adm.UpdatePartitions(ctx, partitions, topic)
 				if err != nil {
@@ -365,13 +357,11 @@ func newTopicDeleteCmd(co *clientOptions) *cobra.Command {
 		Short: "Delete topics and all their records",
 		Args:  minArgs(1),
 		RunE: func(cmd *cobra.Command, topics []string) error {
-			adm, closeFn, err := co.newAdmin()
+			adm, ctx, done, err := co.adminSession(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeFn()
-			ctx, cancel := co.requestContext(cmd.Context())
-			defer cancel()
+			defer done()
 			resps, err := adm.DeleteTopics(ctx, topics...)
 			if err != nil {
 				return co.brokerError("delete topics", err)
