@@ -385,7 +385,9 @@ poll:
 	if o.group != "" {
 		// Commit what was printed, then leave the group so that its
 		// partitions move to the other members at once.
-		cctx, cancel := context.WithTimeout(cmd.Context(), cop.timeout)
+		// Not cmd.Context(): the interrupt that ended the loop may have
+		// cancelled it, and the commit and leave must still go out.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(cmd.Context()), cop.timeout)
 		defer cancel()
 		if err := cl.CommitMarkedOffsets(cctx); err != nil && runErr == nil {
 			runErr = cop.brokerError("commit offsets", err)
