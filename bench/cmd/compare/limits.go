@@ -128,38 +128,45 @@ func fioFsync(work string, l *limits) error {
 	return nil
 }
 
-// iperf measures loopback TCP throughput with iperf3 for 3 seconds.
+// iperf measures loopback TCP throughput with iperf3 for 3 seconds. The
+// server runs until the measurement is done (not -1: a failed first
+// attempt must not end it), and a client run that reports an error or no
+// bytes is retried.
 func iperf(l *limits) error {
 	port := strconv.Itoa(freePort())
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	srv := exec.CommandContext(ctx, "iperf3", "-s", "-1", "-p", port, "-B", "127.0.0.1")
+	srv := exec.CommandContext(ctx, "iperf3", "-s", "-p", port, "-B", "127.0.0.1")
 	if err := srv.Start(); err != nil {
 		return err
 	}
 	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
-	var out []byte
-	var err error
-	for range 50 {
-		out, err = exec.CommandContext(ctx, "iperf3", "-c", "127.0.0.1", "-p", port, "-t", "3", "-J").Output()
-		if err == nil {
-			break
+	var lastErr error
+	for range 30 {
+		time.Sleep(200 * time.Millisecond)
+		out, err := exec.CommandContext(ctx, "iperf3", "-c", "127.0.0.1", "-p", port, "-t", "3", "-J").Output()
+		var r struct {
+			Error string `json:"error"`
+			End   struct {
+				SumReceived struct {
+					BitsPerSecond float64 `json:"bits_per_second"`
+				} `json:"sum_received"`
+			} `json:"end"`
 		}
-		time.Sleep(100 * time.Millisecond)
+		if jerr := json.Unmarshal(out, &r); jerr != nil && err == nil {
+			err = jerr
+		}
+		switch {
+		case err != nil:
+			lastErr = err
+		case r.Error != "":
+			lastErr = fmt.Errorf("iperf3: %s", r.Error)
+		case r.End.SumReceived.BitsPerSecond <= 0:
+			lastErr = fmt.Errorf("iperf3 reported no bytes received")
+		default:
+			l.LoopbackGbps = r.End.SumReceived.BitsPerSecond / 1e9
+			return nil
+		}
 	}
-	if err != nil {
-		return err
-	}
-	var r struct {
-		End struct {
-			SumReceived struct {
-				BitsPerSecond float64 `json:"bits_per_second"`
-			} `json:"sum_received"`
-		} `json:"end"`
-	}
-	if err := json.Unmarshal(out, &r); err != nil {
-		return err
-	}
-	l.LoopbackGbps = r.End.SumReceived.BitsPerSecond / 1e9
-	return nil
+	return lastErr
 }
