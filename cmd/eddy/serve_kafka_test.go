@@ -275,7 +275,7 @@ func TestServeMetricsMatchTraffic(t *testing.T) {
 		`eddy_ready`:                                                      1,
 		`eddy_log_fsync_errors_total`:                                     0,
 		`eddy_log_recovery_truncated_bytes_total`:                         0,
-		`eddy_build_info{goversion="` + goVersion(t) + `",version="dev"}`: -2, // -2: must be present
+		buildInfoKey(t): -2, // -2: must be present
 	}
 	for k, want := range exact {
 		got, ok := m[k]
@@ -308,17 +308,21 @@ func TestServeMetricsMatchTraffic(t *testing.T) {
 	}
 }
 
-func goVersion(t *testing.T) string {
+// buildInfoKey returns the eddy_build_info series the binary exports,
+// with the Go and Eddy versions that `eddy version` prints (a development
+// build's version carries its VCS revision unless built with
+// -buildvcs=false).
+func buildInfoKey(t *testing.T) string {
 	t.Helper()
 	out, _, code := runEddy(t, nil, "version")
 	if code != 0 {
 		t.Fatal("eddy version failed")
 	}
-	m := regexp.MustCompile(`\((go[^ ]+) `).FindStringSubmatch(out)
+	m := regexp.MustCompile(`^eddy (\S+) \((go[^ ]+) `).FindStringSubmatch(out)
 	if m == nil {
-		t.Fatalf("no Go version in %q", out)
+		t.Fatalf("no versions in %q", out)
 	}
-	return m[1]
+	return `eddy_build_info{goversion="` + m[2] + `",version="` + m[1] + `"}`
 }
 
 // TestFirstMetadataLatency measures, for the record in docs/operations.md,
