@@ -586,6 +586,9 @@ func (b *Broker) DeleteTopic(name string) error {
 			errs = append(errs, err)
 		}
 	}
+	// After the deletes: no write to the old partitions can record
+	// state for the name any more.
+	b.forgetTopic(name)
 	return errors.Join(errs...)
 }
 

@@ -28,3 +28,19 @@ type Duplicate struct {
 // SetAppendHook installs h. Call it before serving traffic; it is not
 // synchronized with concurrent writes.
 func (b *Broker) SetAppendHook(h AppendHook) { b.hook = h }
+
+// TopicForgetter is implemented by hooks that keep per-topic state (the
+// idempotent producers' sequences): DeleteTopic calls ForgetTopic once the
+// topic's partitions refuse writes, so a topic re-created under the same
+// name starts without the old topic's state.
+type TopicForgetter interface {
+	ForgetTopic(topic string)
+}
+
+// forgetTopic tells the installed hook, if it keeps per-topic state, that
+// topic was deleted.
+func (b *Broker) forgetTopic(topic string) {
+	if f, ok := b.hook.(TopicForgetter); ok {
+		f.ForgetTopic(topic)
+	}
+}

@@ -92,6 +92,16 @@ func (c hookChain) RecordBatches(topic string, part int32, hs []commitlog.BatchH
 	}
 }
 
+// ForgetTopic tells every hook that keeps per-topic state that topic was
+// deleted.
+func (c hookChain) ForgetTopic(topic string) {
+	for _, h := range c {
+		if f, ok := h.(TopicForgetter); ok {
+			f.ForgetTopic(topic)
+		}
+	}
+}
+
 // InstalledAppendHook returns the hook set by SetAppendHook, or nil, so a
 // component can chain its own after it (ChainHooks).
 func (b *Broker) InstalledAppendHook() AppendHook { return b.hook }

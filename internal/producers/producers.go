@@ -229,8 +229,10 @@ func (m *Manager) state(topic string, part int32) *partState {
 	return s
 }
 
-// Forget drops the state of a deleted topic.
-func (m *Manager) Forget(topic string) {
+// ForgetTopic drops the state of a deleted topic (broker.TopicForgetter),
+// so that a retry into a topic re-created under the same name is not
+// acknowledged with the old topic's offsets.
+func (m *Manager) ForgetTopic(topic string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for k := range m.parts {

@@ -232,3 +232,34 @@ func TestDedupThroughBrokerAndRebuild(t *testing.T) {
 		t.Fatalf("producer id %d reused after restart (had %d)", id, pid)
 	}
 }
+
+// TestDeletedTopicForgetsSequences: a batch that was written to a topic,
+// retried after the topic was deleted and re-created under the same name,
+// must be written to the new topic, not acknowledged with the old offsets.
+func TestDeletedTopicForgetsSequences(t *testing.T) {
+	dir := t.TempDir()
+	m, s := newManager(t, dir)
+	b := openBroker(t, dir, s)
+	defer func() { b.Close(); m.Close(); s.Close() }()
+	b.SetAppendHook(broker.ChainHooks(m)) // through the chain, as serve wires it
+	if _, err := b.CreateTopic("t", 1, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	pid, epoch, _ := m.InitProducerID("")
+	if _, err := b.Append("t", 0, batch(pid, epoch, 0, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.DeleteTopic("t"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.CreateTopic("t", 1, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	w, err := b.Append("t", 0, batch(pid, epoch, 0, 3))
+	if err != nil || w.Duplicate || w.Base != 0 || w.Next != 3 {
+		t.Fatalf("append to the re-created topic: %+v %v, want a fresh write at 0..3", w, err)
+	}
+	if _, hw, _, _ := b.Offsets("t", 0); hw != 3 {
+		t.Fatalf("re-created topic holds %d records, want 3", hw)
+	}
+}
