@@ -97,7 +97,14 @@ type WriteResult struct {
 	Records, Bytes int
 
 	p *partition
+	// syncWait is set when Wait has to wait for an fsync (fsync=always).
+	syncWait bool
 }
+
+// WaitBlocks reports whether Wait may block (the topic's policy is
+// fsync=always); otherwise Wait returns at once and callers can answer
+// without handing the wait to another goroutine.
+func (w *WriteResult) WaitBlocks() bool { return w.p != nil && w.syncWait }
 
 // Wait blocks until the write is durable under the topic's eddy.fsync policy
 // (a group-commit fsync for always; immediately otherwise) and wakes the
@@ -165,7 +172,7 @@ func (b *Broker) Write(topic string, part int32, batches []byte) (*WriteResult, 
 		if dup != nil {
 			p.mu.Unlock()
 			return &WriteResult{Base: dup.Base, Next: dup.Next, LogAppendTime: dup.LogAppendTime,
-				LogStartOffset: p.log.LogStartOffset(), Duplicate: true, p: p}, nil
+				LogStartOffset: p.log.LogStartOffset(), Duplicate: true, p: p, syncWait: cfg.Fsync == "always"}, nil
 		}
 	}
 	appendTime := int64(-1)
@@ -176,7 +183,7 @@ func (b *Broker) Write(topic string, part int32, batches []byte) (*WriteResult, 
 			pos += hs[i].Size()
 		}
 	}
-	base, next, err := p.log.Write(batches)
+	base, next, err := p.log.WriteChecked(batches, hs)
 	if err != nil {
 		p.mu.Unlock()
 		return nil, fmt.Errorf("write %s-%d: %w", topic, part, err)
@@ -192,7 +199,7 @@ func (b *Broker) Write(topic string, part int32, batches []byte) (*WriteResult, 
 	p.bytesIn.Add(float64(len(batches)))
 	p.recordsIn.Add(float64(records))
 	return &WriteResult{Base: base, Next: next, LogAppendTime: appendTime, LogStartOffset: p.log.LogStartOffset(),
-		Records: records, Bytes: len(batches), p: p}, nil
+		Records: records, Bytes: len(batches), p: p, syncWait: cfg.Fsync == "always"}, nil
 }
 
 // Append is Write followed by Wait.

@@ -43,7 +43,7 @@ type produceWait struct {
 	w *broker.WriteResult
 }
 
-func handleProduce(_ context.Context, s *Server, req *Request) Reply {
+func handleProduce(ctx context.Context, s *Server, req *Request) Reply {
 	r := req.Msg.(*kmsg.ProduceRequest)
 	resp := r.ResponseKind().(*kmsg.ProduceResponse)
 	resp.Topics = make([]kmsg.ProduceResponseTopic, 0, len(r.Topics))
@@ -109,7 +109,7 @@ func handleProduce(_ context.Context, s *Server, req *Request) Reply {
 		}
 		return Respond(resp)
 	}
-	return Defer(func(context.Context) Reply {
+	finish := func(context.Context) Reply {
 		// WaitDurable is not cancellable: an append that reached the log
 		// is acknowledged only once durable, even during shutdown.
 		for _, pw := range waits {
@@ -125,5 +125,13 @@ func handleProduce(_ context.Context, s *Server, req *Request) Reply {
 			return noAck()
 		}
 		return Respond(resp)
-	})
+	}
+	for _, pw := range waits {
+		if pw.w.WaitBlocks() {
+			return Defer(finish)
+		}
+	}
+	// Nothing to wait for (fsync=never or interval): answer inline rather
+	// than through a goroutine per request.
+	return finish(ctx)
 }

@@ -43,6 +43,10 @@ type pending struct {
 	reply    Reply
 	later    chan Reply // set for deferred replies
 	budgeted int64
+	// frame is the pooled request buffer of a Produce request, returned
+	// to the pool once the reply is written (nothing keeps produce bytes
+	// past the reply: the log copies them with pwrite).
+	frame *[]byte
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -116,8 +120,10 @@ func (c *conn) readLoop() {
 				return
 			}
 		}
-		body := make([]byte, n)
+		frame := getFrame(int(n))
+		body := (*frame)[:n]
 		if _, err := io.ReadFull(c.nc, body); err != nil {
+			putFrame(frame)
 			c.s.budget.release(pre)
 			c.debug("kafka read body", "err", err)
 			return
@@ -131,6 +137,12 @@ func (c *conn) readLoop() {
 		if p == nil {
 			c.s.budget.release(pre)
 			continue
+		}
+		if p.key == int16(kmsg.Produce) {
+			// Only produce frames go back to the pool: other requests'
+			// decoded fields (group metadata, assignments) may alias the
+			// frame and outlive the reply.
+			p.frame = frame
 		}
 		c.queue <- p
 	}
@@ -286,6 +298,7 @@ func (c *conn) writeLoop() {
 		}
 		r.done()
 		c.s.budget.release(p.budgeted)
+		putFrame(p.frame)
 		if failed {
 			// Stop reading; keep draining so deferred handlers finish
 			// and budgets are returned.
@@ -365,16 +378,43 @@ func parseHeader(b []byte) (header, []byte, error) {
 	} else if l < -1 {
 		return h, nil, fmt.Errorf("client id length %d", l)
 	}
-	if msg := kmsg.RequestForKey(h.key); msg != nil {
-		msg.SetVersion(h.version)
-		if msg.IsFlexible() {
-			var err error
-			if b, err = skipTags(b); err != nil {
-				return h, nil, err
-			}
+	if isFlexible(h.key, h.version) {
+		var err error
+		if b, err = skipTags(b); err != nil {
+			return h, nil, err
 		}
 	}
 	return h, b, nil
+}
+
+// flexibleFrom[key] is the first flexible version of each request key
+// (-1: none), computed once so that parsing a header does not allocate a
+// request just to ask kmsg.
+var flexibleFrom = func() [128]int16 {
+	var t [128]int16
+	for k := range t {
+		t[k] = -1
+		msg := kmsg.RequestForKey(int16(k))
+		if msg == nil {
+			continue
+		}
+		for v := int16(0); v <= msg.MaxVersion(); v++ {
+			msg.SetVersion(v)
+			if msg.IsFlexible() {
+				t[k] = v
+				break
+			}
+		}
+	}
+	return t
+}()
+
+func isFlexible(key, version int16) bool {
+	if key < 0 || int(key) >= len(flexibleFrom) {
+		return false
+	}
+	f := flexibleFrom[key]
+	return f >= 0 && version >= f
 }
 
 // skipTags skips a tagged-field section.
