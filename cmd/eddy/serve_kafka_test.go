@@ -262,19 +262,19 @@ func TestServeMetricsMatchTraffic(t *testing.T) {
 
 	m := scrape(t, p)
 	exact := map[string]float64{
-		`eddy_topic_records_in_total{topic="metered"}`:                    n,
-		`eddy_kafka_requests_total{api="Produce"}`:                        n,
-		`eddy_log_high_watermark{partition="0",topic="metered"}`:          n,
-		`eddy_log_end_offset{partition="0",topic="metered"}`:              n,
-		`eddy_log_start_offset{partition="0",topic="metered"}`:            0,
-		`eddy_log_segments{partition="0",topic="metered"}`:                1,
-		`eddy_topic_records_out_total{topic="metered"}`:                   n,
-		`eddy_http_requests_total{code="200",route="GET /metrics"}`:       -1, // counted after it answers
-		`eddy_kafka_errors_total{api="Produce",code="3"}`:                 -1, // -1: must be absent
-		`eddy_kafka_connections_rejected_total`:                           0,
-		`eddy_ready`:                                                      1,
-		`eddy_log_fsync_errors_total`:                                     0,
-		`eddy_log_recovery_truncated_bytes_total`:                         0,
+		`eddy_topic_records_in_total{topic="metered"}`:              n,
+		`eddy_kafka_requests_total{api="Produce"}`:                  n,
+		`eddy_log_high_watermark{partition="0",topic="metered"}`:    n,
+		`eddy_log_end_offset{partition="0",topic="metered"}`:        n,
+		`eddy_log_start_offset{partition="0",topic="metered"}`:      0,
+		`eddy_log_segments{partition="0",topic="metered"}`:          1,
+		`eddy_topic_records_out_total{topic="metered"}`:             n,
+		`eddy_http_requests_total{code="200",route="GET /metrics"}`: -1, // counted after it answers
+		`eddy_kafka_errors_total{api="Produce",code="3"}`:           -1, // -1: must be absent
+		`eddy_kafka_connections_rejected_total`:                     0,
+		`eddy_ready`:                                                1,
+		`eddy_log_fsync_errors_total`:                               0,
+		`eddy_log_recovery_truncated_bytes_total`:                   0,
 		buildInfoKey(t): -2, // -2: must be present
 	}
 	for k, want := range exact {
