@@ -171,7 +171,7 @@ func Open(cfg Config) (*Broker, error) {
 		b.logOpts.Now = cfg.Now
 	}
 	if b.logOpts.Committer == nil {
-		b.committer = newCommitter(b.logOpts)
+		b.committer = newCommitter(b.logOpts, cfg.DataDir)
 		b.logOpts.Committer = b.committer
 	}
 	// The shared committer registers the fsync metrics once.

@@ -2,8 +2,16 @@ package broker
 
 import "github.com/eddy-streaming/eddy/internal/commitlog"
 
-func newCommitter(o commitlog.Options) *commitlog.Committer {
-	return commitlog.NewCommitter(commitlog.CommitterOptions{Registerer: o.Registerer, Logger: o.Logger})
+// newCommitter returns the group committer shared by every log of the data
+// directory: appenders to any partition share fsyncs (one volume sync per
+// round when the filesystem offers it).
+func newCommitter(o commitlog.Options, dataDir string) *commitlog.Committer {
+	return commitlog.NewCommitter(commitlog.CommitterOptions{
+		Registerer: o.Registerer,
+		Logger:     o.Logger,
+		FS:         o.FS,
+		Dir:        dataDir,
+	})
 }
 
 func closeCommitter(c *commitlog.Committer) error { return c.Close() }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eddy-streaming/eddy/internal/vfs"
 	dto "github.com/prometheus/client_model/go"
 )
 
@@ -24,7 +25,6 @@ func (l *Log) closeUnclean() {
 		s.close()
 	}
 	l.mu.Unlock()
-	l.cond.Broadcast()
 	l.closeCommitter()
 }
 
@@ -75,7 +75,7 @@ func BenchmarkAppend(b *testing.B) {
 
 func benchAppend(b *testing.B, policy SyncPolicy, rec, logs, writers int) {
 	dir := b.TempDir()
-	c := NewCommitter(CommitterOptions{})
+	c := NewCommitter(CommitterOptions{FS: vfs.OS(), Dir: dir})
 	defer c.Close()
 	ls := make([]*Log, logs)
 	for i := range ls {

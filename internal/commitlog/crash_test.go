@@ -148,10 +148,19 @@ func TestPowerLossAtEveryOp(t *testing.T) {
 }
 
 // TestPowerLossConcurrent crashes while several goroutines append to
-// several logs sharing one Committer.
+// several logs sharing one Committer, whose rounds flush several logs at
+// once.
 func TestPowerLossConcurrent(t *testing.T) {
+	t.Run("volume-sync", func(t *testing.T) { testPowerLossConcurrent(t, 0) })
+	t.Run("fsync-per-log", func(t *testing.T) { testPowerLossConcurrent(t, -1) })
+}
+
+// testPowerLossConcurrent runs TestPowerLossConcurrent with a committer
+// whose rounds use one volume sync (maxDirty 0: the default bound) or an
+// fsync per log (maxDirty -1).
+func testPowerLossConcurrent(t *testing.T, maxDirty int64) {
 	fs := vfs.NewMem()
-	c := NewCommitter(CommitterOptions{})
+	c := NewCommitter(CommitterOptions{FS: fs, Dir: "/data", MaxVolumeDirty: maxDirty})
 	defer c.Close()
 	const logs, writers, per = 3, 4, 40
 	var ls [logs]*Log

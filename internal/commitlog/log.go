@@ -66,7 +66,6 @@ type Log struct {
 	syncMu sync.Mutex
 
 	mu     sync.RWMutex
-	cond   *sync.Cond // on mu's write lock; broadcast when durable moves or a sync fails
 	opts   Options
 	closed bool
 	segs   []*segment // ascending base; the last is active
@@ -83,7 +82,7 @@ type Log struct {
 	writeBroken    bool
 	syncErr        error
 	failEpoch      uint64
-	syncing        bool          // a WaitDurable caller is fsyncing as leader
+	queued         bool          // in the committer's queue for the next round; guarded by committer.mu
 	rollSync       chan struct{} // closed when the background fsync of the last rolled segment ends
 	lazy           *time.Timer   // safety-net fsync when nobody waits (SyncAlways)
 	lazyArmed      bool
@@ -105,7 +104,6 @@ func Open(dir string, opts Options) (*Log, error) {
 	}
 	opts = opts.withDefaults()
 	l := &Log{dir: dir, fs: opts.FS, log: opts.Logger.With("log", dir), opts: opts}
-	l.cond = sync.NewCond(&l.mu)
 	l.lazy = time.AfterFunc(time.Hour, l.lazySync)
 	l.lazy.Stop()
 	if opts.Committer != nil {
@@ -250,7 +248,6 @@ func (l *Log) Close() error {
 	}
 	err := l.closeLocked()
 	l.mu.Unlock()
-	l.cond.Broadcast()
 	l.closeCommitter()
 	return err
 }
@@ -320,7 +317,6 @@ func (l *Log) Delete() error {
 	}
 	l.mu.Unlock()
 	l.syncMu.Unlock()
-	l.cond.Broadcast()
 	l.closeCommitter()
 	if err := l.fs.RemoveAll(l.dir); err != nil {
 		return fmt.Errorf("delete log %s: %w", l.dir, err)

@@ -194,7 +194,6 @@ func (l *Log) rollLocked() error {
 		l.rollSync = done
 		go l.syncRolled(a, done)
 	}
-	l.cond.Broadcast()
 	l.noteLoaded(a)
 	return nil
 }
@@ -266,7 +265,6 @@ func (l *Log) syncActiveLocked() error {
 		l.metrics.fsyncErrors.Inc()
 		l.syncErr = fmt.Errorf("fsync %s: %w", a.logPath, err)
 		l.failEpoch++
-		l.cond.Broadcast()
 		return l.syncErr
 	}
 	if l.next > l.dur {
@@ -298,7 +296,12 @@ func (l *Log) repairLocked() error {
 		return fmt.Errorf("repair %s: truncate: %w", a.logPath, err)
 	}
 	if err := a.f.Sync(); err != nil {
-		return fmt.Errorf("repair %s: fsync: %w", a.logPath, err)
+		// A failed volume sync leaves its error pending on every dirty
+		// file's descriptor too (Linux errseq), so the first fsync after
+		// one may report that old error: retry once.
+		if l.syncErr == nil || a.f.Sync() != nil {
+			return fmt.Errorf("repair %s: fsync: %w", a.logPath, err)
+		}
 	}
 	if lost := a.size - cut; lost > 0 {
 		l.log.Warn("dropped unsynced tail", "segment", a.logPath, "bytes", lost, "from_offset", l.dur, "reason", why)
@@ -320,7 +323,6 @@ func (l *Log) repairLocked() error {
 	if l.hw > l.next || l.opts.Sync != SyncAlways {
 		l.hw, l.hwPos = l.next, a.size
 	}
-	l.cond.Broadcast()
 	return nil
 }
 

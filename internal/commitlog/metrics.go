@@ -11,6 +11,7 @@ type metrics struct {
 	fsync       prometheus.Histogram
 	fsyncErrors prometheus.Counter
 	groupCommit prometheus.Histogram
+	roundLogs   prometheus.Histogram
 	truncated   prometheus.Counter
 	deletedSegs prometheus.Counter
 }
@@ -31,6 +32,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Appends made durable by one fsync (group commit batch size).",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 12),
 		}),
+		roundLogs: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "eddy_log_group_commit_logs",
+			Help:    "Logs made durable by one commit round (one volume sync, or one fsync when 1).",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 12),
+		}),
 		truncated: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "eddy_log_recovery_truncated_bytes_total",
 			Help: "Bytes of torn or corrupt tail truncated by recovery or after failed fsyncs.",
@@ -44,6 +50,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.fsync = register(reg, m.fsync)
 		m.fsyncErrors = register(reg, m.fsyncErrors)
 		m.groupCommit = register(reg, m.groupCommit)
+		m.roundLogs = register(reg, m.roundLogs)
 		m.truncated = register(reg, m.truncated)
 		m.deletedSegs = register(reg, m.deletedSegs)
 	}

@@ -18,19 +18,20 @@ type Op uint8
 
 // Operations a FaultFunc can fail.
 const (
-	OpOpen     Op = iota + 1 // OpenFile and Open
-	OpRead                   // Read and ReadAt
-	OpWrite                  // Write and WriteAt
-	OpSync                   // File.Sync
-	OpTruncate               // File.Truncate
-	OpRemove                 // Remove and RemoveAll
-	OpRename                 // Rename
-	OpMkdir                  // MkdirAll
-	OpSyncDir                // SyncDir
-	OpStat                   // Stat, File.Stat and ReadDir
+	OpOpen       Op = iota + 1 // OpenFile and Open
+	OpRead                     // Read and ReadAt
+	OpWrite                    // Write and WriteAt
+	OpSync                     // File.Sync
+	OpTruncate                 // File.Truncate
+	OpRemove                   // Remove and RemoveAll
+	OpRename                   // Rename
+	OpMkdir                    // MkdirAll
+	OpSyncDir                  // SyncDir
+	OpStat                     // Stat, File.Stat and ReadDir
+	OpSyncVolume               // Volume.Sync (syncfs)
 )
 
-var opNames = [...]string{"", "open", "read", "write", "sync", "truncate", "remove", "rename", "mkdir", "syncdir", "stat"}
+var opNames = [...]string{"", "open", "read", "write", "sync", "truncate", "remove", "rename", "mkdir", "syncdir", "stat", "syncfs"}
 
 // String returns the operation name used in injected errors.
 func (o Op) String() string {
@@ -50,11 +51,11 @@ func (o Op) String() string {
 // SyncDelay). It is called without MemFS locks held.
 type FaultFunc func(op Op, path string) error
 
-// SyncDelay returns a FaultFunc that delays every File.Sync by d and fails
-// nothing: the "slow fsync" disk for backpressure tests.
+// SyncDelay returns a FaultFunc that delays every File.Sync and Volume.Sync
+// by d and fails nothing: the "slow fsync" disk for backpressure tests.
 func SyncDelay(d time.Duration) FaultFunc {
 	return func(op Op, _ string) error {
-		if op == OpSync {
+		if op == OpSync || op == OpSyncVolume {
 			time.Sleep(d)
 		}
 		return nil
@@ -78,6 +79,7 @@ type MemFS struct {
 	dirs     map[string]*memDir
 	fault    FaultFunc
 	failNext map[Op][]error
+	wbErrors uint64 // failed syncs so far: the superblock's errseq, for volumes
 }
 
 type memDir struct {
@@ -90,6 +92,7 @@ type memNode struct {
 	data    []byte
 	synced  []byte
 	lost    []span // byte ranges whose dirty pages a failed fsync dropped
+	wbErr   error  // a failed volume sync's error, reported by the next Sync
 	modTime time.Time
 }
 
@@ -604,22 +607,56 @@ func (f *memFile) Sync() error {
 	}
 	err := f.fs.check(OpSync, f.name)
 	f.n.mu.Lock()
-	defer f.n.mu.Unlock()
-	if err != nil {
-		// Linux marks the dirty pages clean after a failed writeback: they
-		// stay readable now but a later fsync will not persist them.
-		if int64(len(f.n.synced)) < int64(len(f.n.data)) || !equalPrefix(f.n.synced, f.n.data) {
-			f.n.lost = append(f.n.lost, span{firstDiff(f.n.synced, f.n.data), int64(len(f.n.data))})
-		}
-		return err
+	if err == nil && f.n.wbErr != nil {
+		// Like Linux's per-file errseq: a writeback error that a volume
+		// sync hit is reported to the file's next fsync as well.
+		err = &os.PathError{Op: "sync", Path: f.name, Err: f.n.wbErr}
 	}
-	synced := append(f.n.synced[:0:0], f.n.data...)
-	for _, s := range f.n.lost {
+	f.n.wbErr = nil
+	f.n.mu.Unlock()
+	if err != nil {
+		f.fs.noteWritebackError()
+	}
+	f.n.sync(err)
+	return err
+}
+
+// noteWritebackError counts a failed sync for the volumes' error reporting.
+func (fs *MemFS) noteWritebackError() {
+	fs.mu.Lock()
+	fs.wbErrors++
+	fs.mu.Unlock()
+}
+
+// sync persists the node's data, or after a failed sync (err != nil) marks
+// its dirty bytes lost: Linux marks the dirty pages clean after a failed
+// writeback, so they stay readable now but a later fsync will not persist
+// them.
+func (n *memNode) sync(err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err != nil {
+		if int64(len(n.synced)) < int64(len(n.data)) || !equalPrefix(n.synced, n.data) {
+			n.lost = append(n.lost, span{firstDiff(n.synced, n.data), int64(len(n.data))})
+		}
+		return
+	}
+	synced := append(n.synced[:0:0], n.data...)
+	for _, s := range n.lost {
 		from, to := min(s.from, int64(len(synced))), min(s.to, int64(len(synced)))
 		clear(synced[from:to])
 	}
-	f.n.synced = synced
-	return nil
+	n.synced = synced
+}
+
+// dirtyBytes is how many bytes of the node a sync would write.
+func (n *memNode) dirtyBytes() int64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if equalPrefix(n.synced, n.data) {
+		return 0
+	}
+	return int64(len(n.data)) - firstDiff(n.synced, n.data)
 }
 
 func equalPrefix(a, b []byte) bool { return len(a) == len(b) && string(a) == string(b) }
