@@ -25,8 +25,9 @@ import (
 //     MESSAGE_TOO_LARGE; an unknown topic: UNKNOWN_TOPIC_OR_PARTITION (never
 //     auto-created on produce, as Kafka).
 //   - Appends happen on the reader goroutine in request order; the wait for
-//     durability (eddy.fsync=always: a group-commit fsync) happens in a
-//     deferred reply, so pipelined produce requests share fsyncs.
+//     durability (eddy.fsync=always: a group-commit fsync) happens on the
+//     connection's writer (DeferInOrder) while the reader reads on, so
+//     pipelined produce requests share fsyncs.
 //   - acks=0: no response, but the request still holds its produce budget
 //     until durable, so acks=0 producers are throttled by the disk too. If
 //     any partition failed the connection is closed instead, as Kafka does,
@@ -128,7 +129,10 @@ func handleProduce(ctx context.Context, s *Server, req *Request) Reply {
 	}
 	for _, pw := range waits {
 		if pw.w.WaitBlocks() {
-			return Defer(finish)
+			// The durability wait runs on the connection's writer, in
+			// order: no goroutine per request, and pipelined produces
+			// of one connection share the fsync the first one waits for.
+			return DeferInOrder(finish)
 		}
 	}
 	// Nothing to wait for (fsync=never or interval): answer inline rather

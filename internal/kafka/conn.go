@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -83,6 +84,14 @@ func (c *conn) readLoop() {
 			c.cancel()
 		}
 	}()
+	// One buffered read takes the size and, for the small requests that
+	// make up most traffic (fetches, metadata, heartbeats, small
+	// produces), the whole body, often several pipelined requests at once:
+	// one read syscall instead of two per request. Bodies are still copied
+	// out into their own frame (the reader's buffer is reused for the next
+	// read, so nothing decoded may point into it); a body larger than the
+	// buffer is read straight into its frame.
+	br := bufio.NewReaderSize(c.nc, readBufSize)
 	var size [4]byte
 	for {
 		if c.s.cfg.IdleTimeout > 0 {
@@ -96,7 +105,7 @@ func (c *conn) readLoop() {
 			return
 		default:
 		}
-		if _, err := io.ReadFull(c.nc, size[:]); err != nil {
+		if _, err := io.ReadFull(br, size[:]); err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, context.Canceled) {
 				c.debug("kafka read", "err", err)
 			}
@@ -122,7 +131,7 @@ func (c *conn) readLoop() {
 		}
 		frame := getFrame(int(n))
 		body := (*frame)[:n]
-		if _, err := io.ReadFull(c.nc, body); err != nil {
+		if _, err := io.ReadFull(br, body); err != nil {
 			putFrame(frame)
 			c.s.budget.release(pre)
 			c.debug("kafka read body", "err", err)
@@ -151,6 +160,10 @@ func (c *conn) readLoop() {
 // largeFrame is the frame size from which the budget is taken before the
 // frame is read.
 const largeFrame = 64 << 10
+
+// readBufSize is the connection reader's buffer: big enough for a batch of
+// small pipelined requests, small enough to keep per-connection memory low.
+const readBufSize = 8 << 10
 
 // handle decodes one frame and runs its handler; budgeted is what the
 // reader already took from the produce budget for it. It returns ok=false
@@ -236,7 +249,7 @@ func (c *conn) callDeferred(api *apiEntry, fn func(context.Context) Reply) (r Re
 		}
 	}()
 	r = fn(c.ctx)
-	if r.later != nil {
+	if r.later != nil || r.inOrder != nil {
 		r = CloseConn(errors.New("deferred handler returned Defer"))
 	}
 	return r
@@ -270,6 +283,16 @@ func (c *conn) writeLoop() {
 				forced, failed = true, true
 			}
 		}
+		if r.inOrder != nil && !forced {
+			// Run even after a failure, as a Defer goroutine would: a
+			// produce's durability wait also wakes parked fetches.
+			select {
+			case <-c.s.forced:
+				forced, failed = true, true
+			default:
+				r = c.callDeferred(p.api, r.inOrder)
+			}
+		}
 		if failed {
 			r.done()
 			c.s.budget.release(p.budgeted)
@@ -280,7 +303,7 @@ func (c *conn) writeLoop() {
 			c.debug("kafka closing connection", "api", p.api.name, "reason", r.close)
 			failed = true
 		case r.none || r.resp == nil:
-			c.s.metrics.observe(p.api.name, p.start)
+			c.s.metrics.observe(p.api, p.start)
 		default:
 			var n int64
 			var err error
@@ -290,7 +313,7 @@ func (c *conn) writeLoop() {
 				failed = true
 			} else {
 				c.s.metrics.bytesOut.Add(float64(n))
-				c.s.metrics.observe(p.api.name, p.start)
+				c.s.metrics.observe(p.api, p.start)
 			}
 			if cap(buf) > 1<<20 {
 				buf = nil

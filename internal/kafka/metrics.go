@@ -3,6 +3,7 @@ package kafka
 import (
 	"errors"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,17 @@ type metrics struct {
 	badFrames  prometheus.Counter
 	bytesIn    prometheus.Counter
 	bytesOut   prometheus.Counter
+	// perAPI caches each API key's request counter and latency observer
+	// so a request costs no label lookup (WithLabelValues hashes the
+	// label and takes the vector's lock). Filled on first use, so APIs
+	// never called still have no series.
+	perAPI [apiTableSize]atomic.Pointer[apiMetrics]
+}
+
+// apiMetrics are one API's cached series.
+type apiMetrics struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
 }
 
 func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
@@ -93,9 +105,23 @@ func register[T prometheus.Collector](reg prometheus.Registerer, s *Server, c T)
 	return c
 }
 
-func (m *metrics) observe(api string, start time.Time) {
-	m.requests.WithLabelValues(api).Inc()
-	m.latency.WithLabelValues(api).Observe(time.Since(start).Seconds())
+// observe counts one answered request of api and its latency since start.
+func (m *metrics) observe(api *apiEntry, start time.Time) {
+	d := time.Since(start).Seconds()
+	if api.key < 0 || int(api.key) >= apiTableSize {
+		m.requests.WithLabelValues(api.name).Inc()
+		m.latency.WithLabelValues(api.name).Observe(d)
+		return
+	}
+	am := m.perAPI[api.key].Load()
+	if am == nil {
+		// Two first requests may race here; both get the same series
+		// from the vectors, so either stored value is right.
+		am = &apiMetrics{requests: m.requests.WithLabelValues(api.name), latency: m.latency.WithLabelValues(api.name)}
+		m.perAPI[api.key].Store(am)
+	}
+	am.requests.Inc()
+	am.latency.Observe(d)
 }
 
 func (m *metrics) countErr(api string, code int16) {

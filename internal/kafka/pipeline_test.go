@@ -1,0 +1,76 @@
+package kafka_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/eddy-streaming/eddy/internal/kafka/kafkatest"
+)
+
+// TestPipelinedRequestsInOneWrite sends many requests in a single TCP
+// write (the reader's buffered read takes several frames, and frames that
+// straddle its buffer, at once): produces to an fsync=always topic (their
+// durability waits run in order on the writer) mixed with Metadata and
+// ApiVersions. Every request is answered, in order, and the produces get
+// consecutive offsets.
+func TestPipelinedRequestsInOneWrite(t *testing.T) {
+	srv := kafkatest.Start(t)
+	if _, err := srv.Broker.CreateTopic("pipe", 1, map[string]string{"eddy.fsync": "always"}, false); err != nil {
+		t.Fatal(err)
+	}
+	rc := dialRaw(t, srv.Addr)
+	var buf []byte
+	type sent struct {
+		corr int32
+		req  kmsg.Request
+		ver  int16
+	}
+	var reqs []sent
+	for i := 0; i < 60; i++ {
+		rc.corr++
+		switch i % 3 {
+		case 0, 1:
+			// Values from tiny to larger than the reader's 8 KiB buffer.
+			val := make([]byte, 1+i*300)
+			buf = append(buf, produceFrameAcks(t, "pipe", makeBatch(time.Now().UnixMilli(), string(val)), rc.corr, -1)...)
+			reqs = append(reqs, sent{rc.corr, kmsg.NewPtrProduceRequest(), 7})
+		default:
+			m := kmsg.NewPtrMetadataRequest()
+			buf = append(buf, frame(m, 4, rc.corr)...)
+			reqs = append(reqs, sent{rc.corr, kmsg.NewPtrMetadataRequest(), 4})
+		}
+	}
+	rc.write(buf)
+	next := int64(0)
+	for _, s := range reqs {
+		resp := rc.read(s.req, s.ver, s.corr)
+		pr, ok := resp.(*kmsg.ProduceResponse)
+		if !ok {
+			continue
+		}
+		p := pr.Topics[0].Partitions[0]
+		if p.ErrorCode != 0 || p.BaseOffset != next {
+			t.Fatalf("produce corr %d: error %d, base offset %d, want %d", s.corr, p.ErrorCode, p.BaseOffset, next)
+		}
+		next++
+	}
+	if _, hw, _, err := srv.Broker.Offsets("pipe", 0); err != nil || hw != next {
+		t.Fatalf("high watermark %d (%v), want %d (acknowledged means durable and visible)", hw, err, next)
+	}
+}
+
+// produceFrameAcks is produceFrame with the given acks.
+func produceFrameAcks(t *testing.T, topic string, batch []byte, corr int32, acks int16) []byte {
+	t.Helper()
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks, req.TimeoutMillis = acks, 30000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Records = batch
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	return frame(req, 7, corr)
+}
