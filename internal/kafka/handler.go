@@ -62,8 +62,8 @@ type Reply struct {
 	// inOrder is run by the connection's writer when the reply's turn
 	// comes (DeferInOrder).
 	inOrder func(ctx context.Context) Reply
-	none  bool
-	close error
+	none    bool
+	close   error
 	// release runs once the reply was written or dropped: it returns
 	// pooled buffers the response points into.
 	release func()
