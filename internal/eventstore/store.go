@@ -30,7 +30,6 @@
 package eventstore
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -546,41 +545,6 @@ func (s *Store) CheckBatches(topic string, part int32, hs []commitlog.BatchHeade
 		rel += int64(h.LastOffsetDelta) + 1
 	}
 	return nil, nil
-}
-
-// checkNotStream refuses conditional records on a topic that is not an
-// event-store topic, which has no versions to check them against. Only
-// uncompressed batches are looked into (the cost of this check on plain
-// topics must stay a byte search).
-func (s *Store) checkNotStream(topic string, plain bool, hs []commitlog.BatchHeader, batches []byte) error {
-	if !bytes.Contains(batches, expectedHeaderKey) {
-		return nil
-	}
-	for i, pos := 0, 0; i < len(hs) && pos < len(batches); i++ {
-		h := hs[i]
-		batch := batches[pos : pos+h.Size()]
-		pos += h.Size()
-		if h.Compression() != 0 {
-			continue
-		}
-		err := forEachRecord(h, batch, func(r *Record) error {
-			if _, ok := r.Header(HeaderExpectedVersion); ok {
-				if !plain {
-					select {
-					case s.kick <- struct{}{}:
-					default:
-					}
-					return fmt.Errorf("%w: topic %q", ErrIndexNotReady, topic)
-				}
-				return fmt.Errorf("%w: topic %q has a record with the %s header, but its %s config is not true", ErrNotStreamTopic, topic, HeaderExpectedVersion, broker.ConfigStreams)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // RecordBatches indexes what CheckBatches staged, at the assigned offsets.
