@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
+	"github.com/eddy-streaming/eddy/internal/commitlog"
 )
 
 // AppendResult describes a successful append.
@@ -30,21 +31,39 @@ func ValidateEvents(events []EventData) error {
 	if len(events) == 0 {
 		return fmt.Errorf("%w: no events; send at least one", ErrInvalidEvent)
 	}
-	seen := make(map[string]bool, len(events))
+	// Duplicate ids: a map only for larger appends (a single-event append
+	// is the hot path and needs no check).
+	var seen map[string]bool
+	if len(events) > 8 {
+		seen = make(map[string]bool, len(events))
+	}
+	dup := func(i int) bool {
+		if seen != nil {
+			return seen[events[i].ID]
+		}
+		for j := 0; j < i; j++ {
+			if events[j].ID == events[i].ID {
+				return true
+			}
+		}
+		return false
+	}
 	for i, e := range events {
 		switch {
 		case e.ID == "":
 			return fmt.Errorf("%w: events[%d]: missing id", ErrInvalidEvent, i)
 		case e.Type == "":
 			return fmt.Errorf("%w: events[%d]: missing type", ErrInvalidEvent, i)
-		case seen[e.ID]:
+		case dup(i):
 			return fmt.Errorf("%w: events[%d]: id %q appears twice in one append", ErrInvalidEvent, i, e.ID)
 		case len(e.Data) > 0 && (e.ContentType == "" || e.ContentType == "application/json") && !json.Valid(e.Data):
 			return fmt.Errorf("%w: events[%d]: data is not valid JSON", ErrInvalidEvent, i)
 		case len(e.Metadata) > 0 && (!json.Valid(e.Metadata) || e.Metadata[0] != '{'):
 			return fmt.Errorf("%w: events[%d]: metadata must be a JSON object", ErrInvalidEvent, i)
 		}
-		seen[e.ID] = true
+		if seen != nil {
+			seen[e.ID] = true
+		}
 	}
 	return nil
 }
@@ -228,12 +247,23 @@ func (s *Store) buildBatch(topic, stream string, cur int64, events []EventData) 
 	tstr := now.UTC().Format(time.RFC3339Nano)
 	defSource := "/topics/" + topic + "/streams/" + stream
 	key := []byte(stream)
-	bb := newBatchBuilder(ts)
-	size := 0
+	size, maxEv := 0, 0
 	for _, e := range events {
-		size += len(e.ID) + len(e.Type) + len(e.Data) + len(e.Metadata) + len(e.Source) + len(defSource) + len(tstr) + 128
+		n := len(key) + len(e.ID) + len(e.Type) + len(e.Data) + len(e.Metadata) + len(e.Source) + len(defSource) + len(tstr) + 128
+		size += n
+		maxEv = max(maxEv, n)
 	}
-	bb.buf = slices.Grow(bb.buf, size)
+	// One allocation for the batch (the broker keeps it) and a pooled
+	// scratch for the record being encoded.
+	bb := &batchBuilder{buf: make([]byte, commitlog.BatchHeaderSize, commitlog.BatchHeaderSize+size), ts: ts, maxTS: ts}
+	scratch := recordScratch.Get().(*[]byte)
+	bb.body = slices.Grow((*scratch)[:0], maxEv)
+	defer func() {
+		if cap(bb.body) <= 64<<10 {
+			*scratch = bb.body[:0]
+			recordScratch.Put(scratch)
+		}
+	}()
 	hs := make([]strHeader, 0, 7)
 	var extra []Header
 	var vbuf []byte
@@ -268,6 +298,9 @@ func (s *Store) buildBatch(topic, stream string, cur int64, events []EventData) 
 	return bb.finish()
 }
 
+// recordScratch holds the per-record encoding buffers of buildBatch.
+var recordScratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
 // recentIDs remembers the first event id of the latest appends, so an
 // Any/StreamExists append only reads the stream's tail to detect a retry
 // when its first id was appended recently (KurrentDB keeps a similar
@@ -275,29 +308,28 @@ func (s *Store) buildBatch(topic, stream string, cur int64, events []EventData) 
 // where to look.
 type recentIDs struct {
 	mu   sync.Mutex
-	ids  map[string]struct{}
-	ring []string
+	ids  map[recentKey]struct{}
+	ring []recentKey
 	next int
 }
 
 const recentIDsCap = 1 << 16
 
-func recentKey(topic, stream, id string) string {
-	return topic + "\x00" + stream + "\x00" + id
-}
+// recentKey is a struct, not a concatenation: no allocation per append.
+type recentKey struct{ topic, stream, id string }
 
 func (r *recentIDs) add(topic, stream, id string) {
-	k := recentKey(topic, stream, id)
+	k := recentKey{topic, stream, id}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ids == nil {
-		r.ids = make(map[string]struct{}, recentIDsCap)
-		r.ring = make([]string, recentIDsCap)
+		r.ids = make(map[recentKey]struct{}, recentIDsCap)
+		r.ring = make([]recentKey, recentIDsCap)
 	}
 	if _, ok := r.ids[k]; ok {
 		return
 	}
-	if old := r.ring[r.next]; old != "" {
+	if old := r.ring[r.next]; old != (recentKey{}) {
 		delete(r.ids, old)
 	}
 	r.ring[r.next] = k
@@ -308,6 +340,6 @@ func (r *recentIDs) add(topic, stream, id string) {
 func (r *recentIDs) seen(topic, stream, id string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	_, ok := r.ids[recentKey(topic, stream, id)]
+	_, ok := r.ids[recentKey{topic, stream, id}]
 	return ok
 }

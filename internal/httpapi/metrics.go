@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,6 +48,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 // instrument wraps h to count and time it under route.
 func (m *metrics) instrument(route string, h http.Handler) http.Handler {
 	hist := m.duration.WithLabelValues(route)
+	// The 200 counter, the common case, is looked up once, on first use
+	// (created earlier it would show in /metrics before any request).
+	var ok atomic.Pointer[prometheus.Counter]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		m.inflight.Inc()
@@ -57,6 +61,16 @@ func (m *metrics) instrument(route string, h http.Handler) http.Handler {
 			code := rec.status
 			if code == 0 {
 				code = http.StatusOK
+			}
+			if code == http.StatusOK {
+				c := ok.Load()
+				if c == nil {
+					cc := m.requests.WithLabelValues(route, "200")
+					c = &cc
+					ok.Store(c)
+				}
+				(*c).Inc()
+				return
 			}
 			m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
 		}()

@@ -7,8 +7,11 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/eddy-streaming/eddy/sdk/eventstore"
 )
@@ -30,7 +33,8 @@ func BenchmarkHTTPAppend(b *testing.B) {
 				d, _ := time.ParseDuration(v)
 				flushInterval = d
 			}
-			c, br := startServerBroker(b)
+			reg := prometheus.NewRegistry()
+			c, br := startServerBrokerReg(b, reg)
 			if _, err := br.CreateTopic("bench", 1, map[string]string{"eddy.streams": "true", "eddy.fsync": bc.fsync}, false); err != nil {
 				b.Fatal(err)
 			}
@@ -51,6 +55,8 @@ func BenchmarkHTTPAppend(b *testing.B) {
 			var next atomic.Int64
 			var wg sync.WaitGroup
 			errc := make(chan error, clients)
+			fsyncs0, fsyncSecs0 := fsyncStats(b, reg)
+			cpu0 := processCPU()
 			b.ReportAllocs()
 			b.ResetTimer()
 			start := time.Now()
@@ -77,12 +83,52 @@ func BenchmarkHTTPAppend(b *testing.B) {
 			wg.Wait()
 			elapsed := time.Since(start)
 			b.StopTimer()
+			cpu := processCPU() - cpu0
+			fsyncs, fsyncSecs := fsyncStats(b, reg)
+			fsyncs -= fsyncs0
+			fsyncSecs -= fsyncSecs0
 			close(errc)
 			for err := range errc {
 				b.Fatal(err)
 			}
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "appends/s")
 			b.ReportMetric(float64(b.N*per)/elapsed.Seconds(), "events/s")
+			// What explains the rate: CPU (clients and server together, one
+			// process) per append, appends per log fsync (group commit), and
+			// the mean fsync latency.
+			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/append")
+			if fsyncs > 0 {
+				b.ReportMetric(float64(b.N)/float64(fsyncs), "appends/fsync")
+				b.ReportMetric(fsyncSecs/float64(fsyncs)*1e6, "µs/fsync")
+			}
 		})
 	}
+}
+
+// processCPU is the user+system CPU time of this process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// fsyncStats reads the commit log's fsync histogram: how many fsyncs and
+// their total seconds.
+func fsyncStats(b *testing.B, g prometheus.Gatherer) (n uint64, secs float64) {
+	mfs, err := g.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "eddy_log_fsync_duration_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			n += m.GetHistogram().GetSampleCount()
+			secs += m.GetHistogram().GetSampleSum()
+		}
+	}
+	return n, secs
 }

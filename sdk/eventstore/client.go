@@ -239,15 +239,20 @@ func (c *Client) Append(ctx context.Context, topic, stream string, expected Expe
 	if expected == nil {
 		expected = Any{}
 	}
-	body, err := json.Marshal(struct {
-		ExpectedVersion ExpectedVersion `json:"expectedVersion"`
-		Events          []EventData     `json:"events"`
-	}{expected, events})
+	// A fresh buffer per request: the transport may still read a request's
+	// body after Do returns (net/http.RoundTripper), so it is not pooled.
+	size := 64
+	for _, e := range events {
+		size += len(e.ID) + len(e.Type) + len(e.Data) + len(e.Metadata) + 48
+	}
+	body, err := appendRequestJSON(make([]byte, 0, size), expected, events)
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("encode append: %w", err)
 	}
 	var res AppendResult
-	err = c.do(ctx, http.MethodPost, c.streamURL(topic, stream), body, &res)
+	err = c.send(ctx, http.MethodPost, c.streamURL(topic, stream), body, func(raw []byte) error {
+		return decodeAppendResult(raw, &res)
+	})
 	return res, err
 }
 
@@ -314,6 +319,11 @@ func (c *Client) ReadAll(ctx context.Context, topic, stream string, from int64) 
 }
 
 func (c *Client) do(ctx context.Context, method, u string, body []byte, out any) error {
+	return c.send(ctx, method, u, body, func(raw []byte) error { return json.Unmarshal(raw, out) })
+}
+
+// send makes one request and hands a 2xx answer's body to decode.
+func (c *Client) send(ctx context.Context, method, u string, body []byte, decode func([]byte) error) error {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -323,24 +333,40 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte, out any)
 		return fmt.Errorf("build request: %w", err)
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header["Content-Type"] = jsonContentType
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, u, err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	raw, err := readResponse(resp)
 	if err != nil {
 		return fmt.Errorf("%s %s: read response: %w", method, u, err)
 	}
 	if resp.StatusCode/100 == 2 {
-		if err := json.Unmarshal(raw, out); err != nil {
+		if err := decode(raw); err != nil {
 			return fmt.Errorf("%s %s: decode response: %w", method, u, err)
 		}
 		return nil
 	}
 	return decodeError(resp.StatusCode, raw)
+}
+
+// maxResponse bounds the answers the client reads.
+const maxResponse = 256 << 20
+
+// readResponse reads an answer's body, in one allocation when the server
+// said its length.
+func readResponse(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= maxResponse {
+		raw := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, raw); err != nil {
+			return nil, err
+		}
+		return raw, nil
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 }
 
 func decodeError(status int, raw []byte) error {

@@ -33,6 +33,13 @@ func startServer(t testing.TB) *eventstore.Client {
 // startServerBroker is startServer that also returns the broker.
 func startServerBroker(t testing.TB) (*eventstore.Client, *broker.Broker) {
 	t.Helper()
+	return startServerBrokerReg(t, nil)
+}
+
+// startServerBrokerReg is startServerBroker registering the broker's and
+// the logs' metrics (fsync counts and latencies) with breg when not nil.
+func startServerBrokerReg(t testing.TB, breg prometheus.Registerer) (*eventstore.Client, *broker.Broker) {
+	t.Helper()
 	dir := t.TempDir()
 	m, err := meta.Open(filepath.Join(dir, "meta.db"))
 	if err != nil {
@@ -40,6 +47,7 @@ func startServerBroker(t testing.TB) (*eventstore.Client, *broker.Broker) {
 	}
 	bc := broker.DefaultConfig()
 	bc.DataDir, bc.Meta = filepath.Join(dir, "data"), m
+	bc.Registerer = breg
 	b, err := broker.Open(bc)
 	if err != nil {
 		t.Fatal(err)
