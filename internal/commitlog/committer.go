@@ -42,6 +42,10 @@ type CommitterOptions struct {
 // defaultMaxVolumeDirty is CommitterOptions.MaxVolumeDirty's default.
 const defaultMaxVolumeDirty = 64 << 20
 
+// maxGatherYields bounds how often a round's leader yields to let more
+// appenders join before it flushes.
+const maxGatherYields = 8
+
 // dirtyCheckEvery is how long a volume's dirty-bytes reading is reused.
 const dirtyCheckEvery = 10 * time.Millisecond
 
@@ -72,13 +76,14 @@ type Committer struct {
 	volFS    vfs.FS
 	maxDirty int64
 
-	mu      sync.Mutex
-	cond    *sync.Cond // broadcast when a round ends
-	queue   []*Log     // logs waiting for the next round (Log.queued set)
-	spare   []*Log     // the previous round's slice, reused
-	leading bool       // a round is running
-	started uint64     // rounds begun
-	done    uint64     // rounds finished
+	mu       sync.Mutex
+	cond     *sync.Cond // broadcast when a round ends
+	queue    []*Log     // logs waiting for the next round (Log.queued set)
+	spare    []*Log     // the previous round's slice, reused
+	leading  bool       // a round is running
+	started  uint64     // rounds begun
+	arrivals uint64     // waitRound calls, to see appenders still arriving
+	done     uint64     // rounds finished
 
 	// Used only by the round's leader (rounds never overlap).
 	points  []syncPoint
@@ -139,6 +144,7 @@ func (c *Committer) release() { <-c.sem }
 func (c *Committer) waitRound(l *Log) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.arrivals++
 	if !l.queued {
 		l.queued = true
 		c.queue = append(c.queue, l)
@@ -150,11 +156,18 @@ func (c *Committer) waitRound(l *Log) {
 			continue
 		}
 		c.leading = true
-		c.mu.Unlock()
 		// Let appenders that are runnable (woken by the previous round)
-		// write and queue first, so this round covers them too.
-		runtime.Gosched()
-		c.mu.Lock()
+		// write and queue first, so this round covers them too: yield
+		// while they keep arriving. A lone appender yields once.
+		for range maxGatherYields {
+			seen := c.arrivals
+			c.mu.Unlock()
+			runtime.Gosched()
+			c.mu.Lock()
+			if c.arrivals == seen {
+				break
+			}
+		}
 		logs := c.queue
 		c.queue = c.spare[:0]
 		for _, q := range logs {
