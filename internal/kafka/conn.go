@@ -24,9 +24,14 @@ type conn struct {
 	info   ConnInfo
 	ctx    context.Context
 	cancel context.CancelFunc
-	// queue carries requests from reader to writer in arrival order; its
-	// capacity is the in-flight cap.
-	queue chan *pending
+	// w is the reply queue (conn_write.go).
+	w writeState
+	// slots caps the requests read ahead of their replies
+	// (MaxInflightPerConn): the reader takes one per request, writing or
+	// dropping the reply returns it.
+	slots chan struct{}
+	// wake signals the writer goroutine (capacity 1).
+	wake chan struct{}
 	// deferred tracks Defer goroutines.
 	deferred sync.WaitGroup
 	// stopOnce guards stopReading.
@@ -42,8 +47,11 @@ type pending struct {
 	api      *apiEntry
 	start    time.Time
 	reply    Reply
-	later    chan Reply // set for deferred replies
 	budgeted int64
+	// ready: reply is final and can be written; dropped: the reply will
+	// not be written (the connection failed). Both guarded by c.w.mu once
+	// the pending is queued.
+	ready, dropped bool
 	// frame is the pooled request buffer of a Produce request, returned
 	// to the pool once the reply is written (nothing keeps produce bytes
 	// past the reply: the log copies them with pwrite).
@@ -51,7 +59,7 @@ type pending struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{s: s, nc: nc, queue: make(chan *pending, s.cfg.MaxInflightPerConn), stopping: make(chan struct{})}
+	c := &conn{s: s, nc: nc, slots: make(chan struct{}, s.cfg.MaxInflightPerConn), wake: make(chan struct{}, 1), stopping: make(chan struct{})}
 	c.info = ConnInfo{ID: s.nextConnID.Add(1), Remote: nc.RemoteAddr(), Local: nc.LocalAddr()}
 	c.ctx, c.cancel = context.WithCancel(s.ctx)
 	return c
@@ -72,7 +80,7 @@ func (c *conn) debug(msg string, args ...any) {
 
 func (c *conn) readLoop() {
 	defer c.s.connWG.Done()
-	defer close(c.queue)
+	defer c.readerDone()
 	defer func() {
 		// The client is gone (or broke the protocol): parked fetches and
 		// other deferred work need not run to their timeouts. A graceful
@@ -129,7 +137,16 @@ func (c *conn) readLoop() {
 				return
 			}
 		}
-		frame := getFrame(int(n))
+		// Produce frames come from the frame pools (they go back once the
+		// reply is written); other requests get their own allocation,
+		// since what they decode may alias it past the reply.
+		var frame *[]byte
+		if k, err := br.Peek(2); err == nil && int16(binary.BigEndian.Uint16(k)) == int16(kmsg.Produce) {
+			frame = getFrame(int(n))
+		} else {
+			b := make([]byte, n)
+			frame = &b
+		}
 		body := (*frame)[:n]
 		if _, err := io.ReadFull(br, body); err != nil {
 			putFrame(frame)
@@ -153,7 +170,7 @@ func (c *conn) readLoop() {
 			// frame and outlive the reply.
 			p.frame = frame
 		}
-		c.queue <- p
+		c.enqueue(p)
 	}
 }
 
@@ -217,15 +234,6 @@ func (c *conn) handle(body []byte, budgeted int64) (p *pending, ok bool) {
 		p.budgeted = n
 	}
 	p.reply = c.call(api, req)
-	if p.reply.later != nil {
-		fn := p.reply.later
-		p.later = make(chan Reply, 1)
-		c.deferred.Add(1)
-		go func() {
-			defer c.deferred.Done()
-			p.later <- c.callDeferred(api, fn)
-		}()
-	}
 	return p, true
 }
 
@@ -262,76 +270,6 @@ func decodeBody(msg kmsg.Request, b []byte) (err error) {
 		}
 	}()
 	return msg.ReadFrom(b)
-}
-
-func (c *conn) writeLoop() {
-	defer c.s.connWG.Done()
-	defer c.s.removeConn(c)
-	defer c.nc.Close()
-	defer c.cancel()
-	var (
-		buf    []byte
-		failed bool
-	)
-	forced := false
-	for p := range c.queue {
-		r := p.reply
-		if p.later != nil && !forced {
-			select {
-			case r = <-p.later:
-			case <-c.s.forced:
-				forced, failed = true, true
-			}
-		}
-		if r.inOrder != nil && !forced {
-			// Run even after a failure, as a Defer goroutine would: a
-			// produce's durability wait also wakes parked fetches.
-			select {
-			case <-c.s.forced:
-				forced, failed = true, true
-			default:
-				r = c.callDeferred(p.api, r.inOrder)
-			}
-		}
-		if failed {
-			r.done()
-			c.s.budget.release(p.budgeted)
-			continue
-		}
-		switch {
-		case r.close != nil:
-			c.debug("kafka closing connection", "api", p.api.name, "reason", r.close)
-			failed = true
-		case r.none || r.resp == nil:
-			c.s.metrics.observe(p.api, p.start)
-		default:
-			var n int64
-			var err error
-			buf, n, err = c.writeResponse(buf, p.corr, r.resp)
-			if err != nil {
-				c.debug("kafka write", "err", err)
-				failed = true
-			} else {
-				c.s.metrics.bytesOut.Add(float64(n))
-				c.s.metrics.observe(p.api, p.start)
-			}
-			if cap(buf) > 1<<20 {
-				buf = nil
-			}
-		}
-		r.done()
-		c.s.budget.release(p.budgeted)
-		putFrame(p.frame)
-		if failed {
-			// Stop reading; keep draining so deferred handlers finish
-			// and budgets are returned.
-			c.cancel()
-			_ = c.nc.Close()
-		}
-	}
-	if !forced {
-		c.deferred.Wait()
-	}
 }
 
 // done runs the reply's release hook.

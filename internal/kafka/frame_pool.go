@@ -5,11 +5,12 @@ import (
 	"sync"
 )
 
-// Request frames from 4 KiB to 8 MiB come from power-of-two pools so a
-// producer's steady stream of batches does not allocate (and zero) a new
-// buffer per request; smaller and larger frames are plain allocations.
+// Produce request frames from 129 bytes to 8 MiB come from power-of-two
+// pools so a producer's steady stream of batches (down to one small record
+// per request at linger 0) does not allocate (and zero) a new buffer per
+// request; smaller and larger frames are plain allocations.
 const (
-	minPooledFrame = 12 // 4 KiB
+	minPooledFrame = 8  // 256 B
 	maxPooledFrame = 23 // 8 MiB
 )
 

@@ -4,8 +4,8 @@ import "testing"
 
 func TestFramePool(t *testing.T) {
 	for _, c := range []struct{ n, wantCap int }{
-		{1, 1}, {2048, 2048}, // small frames: exact allocations
-		{2049, 4096}, {4096, 4096}, {4097, 8192}, {100 << 10, 128 << 10}, {8 << 20, 8 << 20},
+		{1, 1}, {128, 128}, // small frames: exact allocations
+		{129, 256}, {2048, 2048}, {2049, 4096}, {4096, 4096}, {4097, 8192}, {100 << 10, 128 << 10}, {8 << 20, 8 << 20},
 		{8<<20 + 1, 8<<20 + 1}, // past the largest class: exact again
 	} {
 		f := getFrame(c.n)

@@ -74,3 +74,59 @@ func produceFrameAcks(t *testing.T, topic string, batch []byte, corr int32, acks
 	req.Topics = append(req.Topics, rt)
 	return frame(req, 7, corr)
 }
+
+// TestRepliesKeepOrderAcrossKinds: a parked fetch (Defer, answered by its
+// own goroutine), an immediate Metadata and an fsync=always produce
+// (DeferInOrder, answered by the writer) pipelined on one connection are
+// answered in request order, the fetch only after its MaxWait.
+func TestRepliesKeepOrderAcrossKinds(t *testing.T) {
+	srv := kafkatest.Start(t)
+	if _, err := srv.Broker.CreateTopic("kinds", 1, map[string]string{"eddy.fsync": "always"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Broker.CreateTopic("empty", 1, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	rc := dialRaw(t, srv.Addr)
+	fetch := func() kmsg.Request {
+		f := kmsg.NewPtrFetchRequest()
+		f.ReplicaID, f.MaxWaitMillis, f.MinBytes, f.MaxBytes = -1, 300, 1, 1<<20
+		ft := kmsg.NewFetchRequestTopic()
+		ft.Topic = "empty"
+		fp := kmsg.NewFetchRequestTopicPartition()
+		fp.PartitionMaxBytes = 1 << 20
+		ft.Partitions = append(ft.Partitions, fp)
+		f.Topics = append(f.Topics, ft)
+		return f
+	}
+	var buf []byte
+	type sent struct {
+		corr int32
+		req  kmsg.Request
+		ver  int16
+	}
+	var reqs []sent
+	add := func(req kmsg.Request, ver int16, b []byte) {
+		buf = append(buf, b...)
+		reqs = append(reqs, sent{rc.corr, req, ver})
+	}
+	start := time.Now()
+	for i := 0; i < 3; i++ {
+		rc.corr++
+		add(fetch(), 4, frame(fetch(), 4, rc.corr))
+		rc.corr++
+		add(kmsg.NewPtrMetadataRequest(), 4, frame(kmsg.NewPtrMetadataRequest(), 4, rc.corr))
+		rc.corr++
+		add(kmsg.NewPtrProduceRequest(), 7, produceFrameAcks(t, "kinds", makeBatch(time.Now().UnixMilli(), "v"), rc.corr, -1))
+	}
+	rc.write(buf)
+	for i, s := range reqs {
+		rc.read(s.req, s.ver, s.corr) // fails on a correlation id out of order
+		if i == 0 && time.Since(start) < 250*time.Millisecond {
+			t.Fatalf("parked fetch answered after %v, before its 300 ms MaxWait", time.Since(start))
+		}
+	}
+	if _, hw, _, err := srv.Broker.Offsets("kinds", 0); err != nil || hw != 3 {
+		t.Fatalf("high watermark %d (%v), want 3", hw, err)
+	}
+}

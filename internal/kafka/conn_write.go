@@ -1,0 +1,262 @@
+package kafka
+
+// Writing replies. A connection's replies leave in request order. Whoever
+// makes the reply at the head of the queue ready writes it, and every
+// ready reply behind it, on its own goroutine:
+//
+//   - the reader, for a reply its handler returned at once (metadata, a
+//     fetch with data, a produce under fsync=never): no hand-off at all;
+//   - a Defer goroutine (a parked fetch, a group wait), once its reply is
+//     ready and everything before it is written;
+//   - the connection's writer goroutine, for DeferInOrder replies (a
+//     produce's durability wait): it runs their fn when they reach the
+//     head, so the reader never blocks on an fsync.
+//
+// The writer goroutine therefore wakes only for DeferInOrder replies and at
+// the end of the connection, not for every reply. At most one goroutine
+// holds the write role (c.w.writing) at a time; the rest only queue or
+// mark replies ready, under c.w.mu.
+
+import (
+	"sync"
+)
+
+// writeState is the reply queue and who is writing it.
+type writeState struct {
+	mu sync.Mutex
+	// q holds the replies not yet written or dropped, in request order.
+	q []*pending
+	// writing is set while a goroutine holds the write role.
+	writing bool
+	// handoff is set when the role was passed to the writer goroutine
+	// (an in-order reply reached the head).
+	handoff bool
+	// readerDone: the reader queues nothing more.
+	readerDone bool
+	// failed: the connection broke (write error, CloseConn reply, forced
+	// shutdown); later replies are dropped unwritten.
+	failed bool
+	// forced: the server's forced shutdown; in-order fns are not run.
+	forced bool
+	// buf is the response encoding buffer, used by the role holder.
+	buf []byte
+}
+
+// enqueue queues p (after taking an in-flight slot) and, when its reply
+// is ready and nothing is being written, writes it on the caller's
+// goroutine. A Defer reply's goroutine starts here.
+func (c *conn) enqueue(p *pending) {
+	c.slots <- struct{}{}
+	c.w.mu.Lock()
+	if c.w.failed {
+		c.dropLocked(p)
+		c.w.mu.Unlock()
+		return
+	}
+	p.ready = p.reply.later == nil && p.reply.inOrder == nil
+	c.w.q = append(c.w.q, p)
+	if fn := p.reply.later; fn != nil {
+		c.deferred.Add(1)
+		go func() {
+			defer c.deferred.Done()
+			c.complete(p, c.callDeferred(p.api, fn))
+		}()
+	}
+	c.kickLocked()
+}
+
+// complete makes a Defer reply ready and writes it when it is at the head.
+func (c *conn) complete(p *pending, r Reply) {
+	c.w.mu.Lock()
+	if p.dropped {
+		c.w.mu.Unlock()
+		r.done()
+		return
+	}
+	p.reply, p.ready = r, true
+	c.kickLocked()
+}
+
+// kickLocked looks at the head of the queue when nobody holds the write
+// role: a ready reply is written by the caller, an in-order one is handed
+// to the writer goroutine, a Defer one not yet ready is left to its
+// goroutine. It unlocks c.w.mu.
+func (c *conn) kickLocked() {
+	if c.w.writing || len(c.w.q) == 0 {
+		c.w.mu.Unlock()
+		return
+	}
+	c.w.writing = true
+	c.drainLocked(false)
+}
+
+// drainLocked writes ready replies from the head while holding the write
+// role; asWriter is true on the writer goroutine, which also runs in-order
+// fns. It gives the role up (or hands it to the writer goroutine) and
+// unlocks c.w.mu.
+func (c *conn) drainLocked(asWriter bool) {
+	for len(c.w.q) > 0 {
+		p := c.w.q[0]
+		if c.w.forced {
+			// A forced stop writes nothing more and waits for nobody.
+			c.popLocked()
+			c.dropLocked(p)
+			continue
+		}
+		if !p.ready {
+			if p.reply.inOrder == nil {
+				break // a Defer goroutine will complete it
+			}
+			if !asWriter {
+				c.w.handoff = true
+				c.signalWriter()
+				c.w.mu.Unlock()
+				return
+			}
+			// Run even after a failure (not a forced stop), as a Defer
+			// goroutine would: a produce's durability wait also wakes
+			// parked fetches.
+			c.w.mu.Unlock()
+			r := c.callDeferred(p.api, p.reply.inOrder)
+			c.w.mu.Lock()
+			p.reply, p.ready = r, true
+			continue
+		}
+		c.popLocked()
+		if c.w.failed {
+			c.dropLocked(p)
+			continue
+		}
+		c.w.mu.Unlock()
+		ok := c.writeOne(p)
+		c.w.mu.Lock()
+		if !ok && !c.w.failed {
+			c.w.failed = true
+			// Stop reading; later replies are dropped and their budgets
+			// returned as they come.
+			c.cancel()
+			_ = c.nc.Close()
+		}
+	}
+	c.w.writing = false
+	if c.w.readerDone && len(c.w.q) == 0 {
+		c.signalWriter()
+	}
+	c.w.mu.Unlock()
+}
+
+func (c *conn) popLocked() {
+	c.w.q[0] = nil
+	c.w.q = c.w.q[1:]
+	if len(c.w.q) == 0 {
+		c.w.q = c.w.q[:0:0]
+	}
+}
+
+// dropLocked gives up p unwritten: its budget and slot are returned, and
+// a Defer goroutine still running will only release its reply.
+func (c *conn) dropLocked(p *pending) {
+	p.dropped = true
+	if p.ready {
+		p.reply.done()
+	}
+	c.s.budget.release(p.budgeted)
+	<-c.slots
+}
+
+// writeOne writes p's reply (the caller holds the write role) and
+// releases what p holds. It returns false when the connection must close.
+func (c *conn) writeOne(p *pending) bool {
+	r := p.reply
+	ok := true
+	switch {
+	case r.close != nil:
+		c.debug("kafka closing connection", "api", p.api.name, "reason", r.close)
+		ok = false
+	case r.none || r.resp == nil:
+		c.s.metrics.observe(p.api, p.start)
+	default:
+		var n int64
+		var err error
+		c.w.buf, n, err = c.writeResponse(c.w.buf, p.corr, r.resp)
+		if err != nil {
+			c.debug("kafka write", "err", err)
+			ok = false
+		} else {
+			c.s.metrics.bytesOut.Add(float64(n))
+			c.s.metrics.observe(p.api, p.start)
+		}
+		if cap(c.w.buf) > 1<<20 {
+			c.w.buf = nil
+		}
+	}
+	r.done()
+	c.s.budget.release(p.budgeted)
+	putFrame(p.frame)
+	<-c.slots
+	return ok
+}
+
+// signalWriter wakes the writer goroutine (never blocks).
+func (c *conn) signalWriter() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// readerDone is called by the reader when it stops queueing.
+func (c *conn) readerDone() {
+	c.w.mu.Lock()
+	c.w.readerDone = true
+	c.w.mu.Unlock()
+	c.signalWriter()
+}
+
+// writeLoop is the connection's writer goroutine: it runs in-order fns
+// handed to it, and closes the connection once the reader stopped and
+// every reply was written or dropped (after waiting for Defer goroutines,
+// unless the server forced its shutdown).
+func (c *conn) writeLoop() {
+	defer c.s.connWG.Done()
+	defer c.s.removeConn(c)
+	defer c.nc.Close()
+	defer c.cancel()
+	forced := c.s.forced
+	for {
+		select {
+		case <-c.wake:
+		case <-forced:
+			forced = nil
+			c.w.mu.Lock()
+			c.w.forced, c.w.failed = true, true
+			// Drop everything queued, unless a goroutine holds the
+			// write role: it drops the rest itself when its current
+			// write returns.
+			if !c.w.writing {
+				for len(c.w.q) > 0 {
+					p := c.w.q[0]
+					c.popLocked()
+					c.dropLocked(p)
+				}
+			}
+			c.w.mu.Unlock()
+		}
+		c.w.mu.Lock()
+		if c.w.handoff {
+			c.w.handoff = false
+			c.drainLocked(true)
+			c.w.mu.Lock()
+		}
+		done := c.w.readerDone && len(c.w.q) == 0 && !c.w.writing
+		if done && c.w.forced {
+			c.w.mu.Unlock()
+			return
+		}
+		c.w.mu.Unlock()
+		if done {
+			c.deferred.Wait()
+			return
+		}
+	}
+}
