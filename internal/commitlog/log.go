@@ -264,6 +264,7 @@ func (l *Log) closeLocked() error {
 	}
 	l.waitRollSyncLocked()
 	a := l.active()
+	l.releaseAlloc(a)
 	if len(errs) == 0 {
 		start := l.opts.Now()
 		if err := a.f.Sync(); err != nil {

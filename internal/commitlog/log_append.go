@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/eddy-streaming/eddy/internal/vfs"
 )
 
 // Write validates batches (one or more RecordBatch v2 back to back),
@@ -86,11 +88,15 @@ func (l *Log) write(batches []byte, records int64) (base, next int64, err error)
 		off += int64(h.LastOffsetDelta) + 1
 		pos += h.Size()
 	}
+	if a.size+n > a.alloc && l.opts.PreallocateBytes > 0 {
+		l.preallocate(a, a.size+n)
+	}
 	if _, err := a.f.WriteAt(batches, a.size); err != nil {
 		// A short write may have left part of the batches: cut it off.
 		if terr := a.f.Truncate(a.size); terr != nil {
 			l.writeBroken = true
 		}
+		a.alloc = 0 // the truncate released the reservation
 		return 0, 0, fmt.Errorf("write %s: %w", a.logPath, err)
 	}
 	a.imu.Lock()
@@ -114,6 +120,43 @@ func (l *Log) write(batches []byte, records int64) (base, next int64, err error)
 		l.hw, l.hwPos = l.next, a.size
 	}
 	return base, off, nil
+}
+
+// preallocate reserves blocks for the active segment from its reserved end
+// to at least need, a PreallocateBytes step at a time and not past the
+// segment size limit. Failure is not an error: appends then allocate as
+// they write, as without preallocation. mu must be held.
+func (l *Log) preallocate(a *segment, need int64) {
+	if a.noAlloc {
+		return
+	}
+	al, ok := a.f.(vfs.Allocator)
+	if !ok {
+		a.noAlloc = true
+		return
+	}
+	from := max(a.alloc, a.size)
+	to := max(need, min(from+l.opts.PreallocateBytes, l.opts.SegmentBytes))
+	if err := al.Allocate(from, to-from); err != nil {
+		a.noAlloc = true
+		l.log.Warn("cannot reserve disk blocks ahead of appends; appending without", "segment", a.logPath, "err", err)
+		return
+	}
+	a.alloc = to
+}
+
+// releaseAlloc gives back the blocks reserved past the end of a segment
+// that will take no more appends (truncating a file to its own size frees
+// them). mu must be held.
+func (l *Log) releaseAlloc(a *segment) {
+	if a.alloc <= a.size {
+		return
+	}
+	if err := a.f.Truncate(a.size); err != nil {
+		l.log.Warn("cannot release reserved disk blocks", "segment", a.logPath, "err", err)
+		return
+	}
+	a.alloc = 0
 }
 
 // lazySyncDelay bounds how long bytes written under SyncAlways stay
@@ -159,6 +202,7 @@ func (l *Log) Append(batches []byte) (base int64, err error) {
 func (l *Log) rollLocked() error {
 	a := l.active()
 	always := l.opts.Sync == SyncAlways
+	l.releaseAlloc(a)
 	if always {
 		if err := l.syncActiveLocked(); err != nil {
 			return fmt.Errorf("roll: %w", err)
@@ -295,6 +339,7 @@ func (l *Log) repairLocked() error {
 		l.writeBroken = true
 		return fmt.Errorf("repair %s: truncate: %w", a.logPath, err)
 	}
+	a.alloc = 0
 	if err := a.f.Sync(); err != nil {
 		// A failed volume sync leaves its error pending on every dirty
 		// file's descriptor too (Linux errseq), so the first fsync after

@@ -50,6 +50,8 @@ type segment struct {
 	io       sync.RWMutex // read-locked by readers copying from f without Log.mu; write-locked to close f
 
 	size     int64 // bytes of valid batches
+	alloc    int64 // blocks are reserved up to here (Options.PreallocateBytes); 0 when none
+	noAlloc  bool  // reserving failed (full disk, unsupported): stop trying
 	next     int64 // offset after the last batch
 	maxTs    int64 // greatest batch max timestamp, -1 if empty
 	maxTsOf  int64 // base offset of the batch holding maxTs, -1 if empty, -2 if not yet known

@@ -29,9 +29,10 @@ const (
 	OpSyncDir                  // SyncDir
 	OpStat                     // Stat, File.Stat and ReadDir
 	OpSyncVolume               // Volume.Sync (syncfs)
+	OpAllocate                 // File.Allocate
 )
 
-var opNames = [...]string{"", "open", "read", "write", "sync", "truncate", "remove", "rename", "mkdir", "syncdir", "stat", "syncfs"}
+var opNames = [...]string{"", "open", "read", "write", "sync", "truncate", "remove", "rename", "mkdir", "syncdir", "stat", "syncfs", "allocate"}
 
 // String returns the operation name used in injected errors.
 func (o Op) String() string {
@@ -669,6 +670,21 @@ func firstDiff(a, b []byte) int64 {
 		}
 	}
 	return int64(n)
+}
+
+// Allocate checks its arguments and injected faults; a MemFS has no blocks
+// to reserve, so it changes nothing.
+func (f *memFile) Allocate(off, n int64) error {
+	if f.isClosed() {
+		return f.pathErr("allocate", os.ErrClosed)
+	}
+	if !f.writable {
+		return f.pathErr("allocate", syscall.EBADF)
+	}
+	if off < 0 || n <= 0 {
+		return f.pathErr("allocate", syscall.EINVAL)
+	}
+	return f.fs.check(OpAllocate, f.name)
 }
 
 func (f *memFile) Truncate(size int64) error {

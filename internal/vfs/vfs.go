@@ -76,3 +76,15 @@ type FS interface {
 	// in it survive power loss.
 	SyncDir(dir string) error
 }
+
+// Allocator is implemented by files that can reserve disk blocks ahead of
+// writes without changing their size (fallocate(2) with
+// FALLOC_FL_KEEP_SIZE). Appends into reserved blocks skip the filesystem's
+// per-write block reservation, which on ext4 makes page-cache appends much
+// cheaper. Truncating the file to its size releases reserved blocks past
+// the end.
+type Allocator interface {
+	// Allocate reserves blocks for [off, off+n). It does not change the
+	// file's size or content.
+	Allocate(off, n int64) error
+}

@@ -81,3 +81,36 @@ func TestOSVolumeSync(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestAllocateKeepsSizeAndContent(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		fs   FS
+		dir  string
+	}{{"os", OS(), t.TempDir()}, {"mem", NewMem(), "/d"}} {
+		t.Run(c.name, func(t *testing.T) {
+			c.fs.MkdirAll(c.dir, 0o755)
+			f := writeFile(t, c.fs, filepath.Join(c.dir, "f"), []byte("abc"), false)
+			al, ok := f.(Allocator)
+			if !ok {
+				t.Skip("no Allocate on this system")
+			}
+			if err := al.Allocate(0, 1<<20); err != nil {
+				t.Fatal(err)
+			}
+			st, err := f.Stat()
+			if err != nil || st.Size() != 3 {
+				t.Fatalf("size after Allocate = %d %v, want 3", st.Size(), err)
+			}
+			if _, err := f.WriteAt([]byte("de"), 3); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := readAll(t, c.fs, filepath.Join(c.dir, "f")); string(got) != "abcde" {
+				t.Fatalf("content %q", got)
+			}
+			if err := al.Allocate(-1, 10); err == nil {
+				t.Fatal("negative offset accepted")
+			}
+		})
+	}
+}
