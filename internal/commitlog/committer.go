@@ -138,6 +138,16 @@ func (c *Committer) Close() error {
 func (c *Committer) acquire() { c.sem <- struct{}{} }
 func (c *Committer) release() { <-c.sem }
 
+// enqueue puts l in the queue of the next commit round.
+func (c *Committer) enqueue(l *Log) {
+	c.mu.Lock()
+	if !l.queued {
+		l.queued = true
+		c.queue = append(c.queue, l)
+	}
+	c.mu.Unlock()
+}
+
 // waitRound queues l for the next commit round and returns once a round
 // that began after the call has flushed it (successfully or not: the caller
 // checks the log's durable end and sync error).
@@ -345,6 +355,20 @@ func (l *Log) syncOnce() error {
 		l.metrics.groupCommit.Observe(float64(p.appends))
 	}
 	return l.endSync(p, err)
+}
+
+// QueueSync queues the log for the next commit round when offsets below
+// next are not durable yet, under SyncAlways, without waiting. A caller
+// about to wait on several logs (a produce request spanning partitions)
+// queues them all first, so one round flushes all of them and the
+// WaitDurable calls that follow find their offsets durable.
+func (l *Log) QueueSync(next int64) {
+	l.mu.RLock()
+	need := l.opts.Sync == SyncAlways && !l.closed && l.dur < next
+	l.mu.RUnlock()
+	if need {
+		l.committer.enqueue(l)
+	}
 }
 
 // WaitDurable blocks until every offset below next is fsynced, under

@@ -198,3 +198,49 @@ func TestVolumeSyncFailureFailsEveryLogOfTheRound(t *testing.T) {
 		l.Close()
 	}
 }
+
+// TestQueueSyncFlushesSeveralLogsInOneRound: one writer that appended to
+// several logs (a produce request spanning partitions) queues them all,
+// then waits on each: a single round, one volume sync, covers all.
+func TestQueueSyncFlushesSeveralLogsInOneRound(t *testing.T) {
+	fs := vfs.NewMem()
+	c := NewCommitter(CommitterOptions{FS: fs, Dir: "/data"})
+	defer c.Close()
+	const logs = 6
+	ls := openLogs(t, fs, c, logs)
+	cnt := &syncCounter{}
+	fs.SetFault(cnt.fault)
+	defer fs.SetFault(nil)
+	for _, queueFirst := range []bool{true, false} {
+		cnt.file.Store(0)
+		cnt.volume.Store(0)
+		nexts := make([]int64, logs)
+		for i, l := range ls {
+			_, next, err := l.Write(makeBatch(1, 50, 1, byte(i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			nexts[i] = next
+		}
+		if queueFirst {
+			for i, l := range ls {
+				l.QueueSync(nexts[i])
+			}
+		}
+		for i, l := range ls {
+			if err := l.WaitDurable(nexts[i]); err != nil {
+				t.Fatal(err)
+			}
+			if l.HighWatermark() != nexts[i] {
+				t.Fatalf("log %d: high watermark %d, want %d", i, l.HighWatermark(), nexts[i])
+			}
+		}
+		flushes := cnt.file.Load() + cnt.volume.Load()
+		switch {
+		case queueFirst && (flushes != 1 || cnt.volume.Load() != 1):
+			t.Fatalf("queued first: %d file syncs and %d volume syncs, want one volume sync", cnt.file.Load(), cnt.volume.Load())
+		case !queueFirst && flushes != logs:
+			t.Fatalf("waiting one by one: %d flushes, want %d (the control)", flushes, logs)
+		}
+	}
+}

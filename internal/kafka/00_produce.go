@@ -112,7 +112,13 @@ func handleProduce(ctx context.Context, s *Server, req *Request) Reply {
 	}
 	finish := func(context.Context) Reply {
 		// WaitDurable is not cancellable: an append that reached the log
-		// is acknowledged only once durable, even during shutdown.
+		// is acknowledged only once durable, even during shutdown. Queue
+		// every partition first so that one commit round covers them all.
+		if len(waits) > 1 {
+			for _, pw := range waits {
+				pw.w.QueueSync()
+			}
+		}
 		for _, pw := range waits {
 			if err := pw.w.Wait(); err != nil {
 				s.log.Error("produce durability wait", "err", err)
