@@ -72,12 +72,28 @@ func (p *partition) delete() error {
 // notify wakes every waiter parked on the partition. It is called whenever
 // the high watermark may have advanced: after a write (fsync=interval or
 // never) and after a durability wait (fsync=always).
+//
+// Channel waiters are woken under wmu; callback waiters (NewWaiterFunc) are
+// collected and called after it is released.
 func (p *partition) notify() {
+	var inline [inlineWakeups]*Waiter
+	n := 0
 	p.wmu.Lock()
 	for w := range p.waiters {
-		w.wake()
+		switch {
+		case w.fn == nil:
+			w.wake()
+		case n < len(inline):
+			inline[n] = w
+			n++
+		default:
+			go w.fn()
+		}
 	}
 	p.wmu.Unlock()
+	for _, w := range inline[:n] {
+		w.fn()
+	}
 }
 
 // WriteResult is the outcome of Broker.Write.

@@ -17,12 +17,26 @@ package broker
 type Waiter struct {
 	b     *Broker
 	ch    chan struct{}
+	fn    func()
 	parts []*partition
 }
 
 // NewWaiter returns a Waiter watching nothing yet.
 func (b *Broker) NewWaiter() *Waiter {
 	return &Waiter{b: b, ch: make(chan struct{}, 1)}
+}
+
+// NewWaiterFunc returns a Waiter that calls fn, instead of sending on a
+// channel, whenever one of its partitions' high watermark may have
+// advanced. It lets a parked fetch wait without a goroutine of its own:
+// fn runs on the goroutine that advanced the watermark (a producer's, after
+// its write or its fsync), outside every broker lock, so it may read
+// partitions and Close the Waiter, but it delays that producer while it
+// runs: keep it short. fn may run concurrently with itself (two
+// partitions advancing at once) and after Close returns (a wake-up already
+// under way). C returns nil for such a Waiter.
+func (b *Broker) NewWaiterFunc(fn func()) *Waiter {
+	return &Waiter{b: b, fn: fn}
 }
 
 // Add watches a partition. Unknown partitions are ignored (nothing would
@@ -57,6 +71,11 @@ func (w *Waiter) wake() {
 	default:
 	}
 }
+
+// inlineWakeups is how many callback waiters one notify runs on the
+// notifying goroutine; more (a partition with many parked consumers) get
+// a goroutine each, so one producer is not held up by all of them.
+const inlineWakeups = 4
 
 // Waiting returns the number of waiters parked across all partitions (a
 // fetch on three partitions counts three). For tests and metrics.

@@ -8,6 +8,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/eddy-streaming/eddy/internal/broker"
 )
 
 // Fetch: v4-16
@@ -47,7 +49,7 @@ type fetchPart struct {
 	out      *kmsg.FetchResponseTopicPartition
 }
 
-func handleFetch(_ context.Context, s *Server, req *Request) Reply {
+func handleFetch(ctx context.Context, s *Server, req *Request) Reply {
 	r := req.Msg.(*kmsg.FetchRequest)
 	resp := r.ResponseKind().(*kmsg.FetchResponse)
 	resp.SessionID = 0
@@ -166,9 +168,14 @@ func handleFetch(_ context.Context, s *Server, req *Request) Reply {
 		read()
 		return finish()
 	}
+	// Park without a goroutine: the partitions' waiter calls back on the
+	// goroutine that advanced a high watermark, which re-reads and, once
+	// MinBytes are there, answers (and writes the response if it is next
+	// in line). A timer and the connection's ctx end the wait otherwise.
 	// Watch before the first read so a write landing in between still
-	// wakes us.
-	w := s.b.NewWaiter()
+	// calls back.
+	pk := &parkedFetch{}
+	w := s.b.NewWaiterFunc(pk.wake)
 	for i := range parts {
 		if parts[i].known {
 			w.Add(parts[i].topic, parts[i].out.Partition)
@@ -179,25 +186,91 @@ func handleFetch(_ context.Context, s *Server, req *Request) Reply {
 		w.Close()
 		return finish()
 	}
-	return Defer(func(ctx context.Context) Reply {
-		defer w.Close()
-		timer := time.NewTimer(wait)
-		defer timer.Stop()
-		for {
-			select {
-			case <-w.C():
-				total, errs := read()
-				if errs || total >= int64(r.MinBytes) {
-					return finish()
-				}
-			case <-timer.C:
-				read()
-				return finish()
-			case <-ctx.Done():
-				return finish()
+	return DeferCallback(func(done func(Reply)) {
+		pk.park(ctx, wait, w, func(final bool) bool {
+			total, errs := read()
+			if final || errs || total >= int64(r.MinBytes) {
+				done(finish())
+				return true
 			}
-		}
+			return false
+		})
 	})
+}
+
+// parkedFetch is the state of a fetch waiting for data: wake-ups from the
+// waiter (possibly concurrent), the MaxWait timer and ctx all funnel into
+// check, one at a time; a wake-up that arrives while check runs makes it
+// run again, so no write is missed.
+type parkedFetch struct {
+	mu       sync.Mutex
+	started  bool // park ran: wake-ups before it are replayed by it
+	running  bool // a goroutine is inside check
+	again    bool // a wake-up arrived while running
+	finished bool
+	final    bool // the timer or ctx ended the wait
+	check    func(final bool) bool
+	cleanup  func()
+}
+
+// park arms the timer and ctx and runs a first check (a write may have
+// landed since the handler's read).
+func (pk *parkedFetch) park(ctx context.Context, wait time.Duration, w *broker.Waiter, check func(final bool) bool) {
+	timer := time.AfterFunc(wait, pk.end)
+	stopCtx := context.AfterFunc(ctx, pk.end)
+	pk.mu.Lock()
+	pk.check = check
+	pk.cleanup = func() {
+		timer.Stop()
+		stopCtx()
+		w.Close()
+	}
+	pk.started = true
+	pk.mu.Unlock()
+	pk.wake()
+}
+
+// end is the timer's and ctx's: answer with what there is.
+func (pk *parkedFetch) end() {
+	pk.mu.Lock()
+	pk.final = true
+	pk.mu.Unlock()
+	pk.wake()
+}
+
+// wake runs check unless the fetch was answered; concurrent calls make
+// the running one check again instead of running alongside it.
+func (pk *parkedFetch) wake() {
+	pk.mu.Lock()
+	if !pk.started || pk.finished {
+		pk.mu.Unlock()
+		return
+	}
+	if pk.running {
+		pk.again = true
+		pk.mu.Unlock()
+		return
+	}
+	pk.running = true
+	for {
+		pk.again = false
+		final := pk.final
+		pk.mu.Unlock()
+		answered := pk.check(final)
+		pk.mu.Lock()
+		if answered {
+			pk.finished, pk.running = true, false
+			cleanup := pk.cleanup
+			pk.mu.Unlock()
+			cleanup()
+			return
+		}
+		if !pk.again && !pk.final {
+			pk.running = false
+			pk.mu.Unlock()
+			return
+		}
+	}
 }
 
 // fetchBufs pools the buffers fetches read stored batches into, so a busy

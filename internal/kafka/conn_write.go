@@ -18,6 +18,9 @@ package kafka
 // mark replies ready, under c.w.mu.
 
 import (
+	"errors"
+	"fmt"
+	"runtime/debug"
 	"sync"
 )
 
@@ -51,9 +54,14 @@ func (c *conn) enqueue(p *pending) {
 	if c.w.failed {
 		c.dropLocked(p)
 		c.w.mu.Unlock()
+		if cb := p.reply.callback; cb != nil {
+			// Let it clean up: ctx is cancelled, so it answers (into
+			// the dropped pending) at once.
+			c.startCallback(p, cb)
+		}
 		return
 	}
-	p.ready = p.reply.later == nil && p.reply.inOrder == nil
+	p.ready = p.reply.later == nil && p.reply.inOrder == nil && p.reply.callback == nil
 	c.w.q = append(c.w.q, p)
 	if fn := p.reply.later; fn != nil {
 		c.deferred.Add(1)
@@ -62,18 +70,56 @@ func (c *conn) enqueue(p *pending) {
 			c.complete(p, c.callDeferred(p.api, fn))
 		}()
 	}
+	cb := p.reply.callback
 	c.kickLocked()
+	if cb != nil {
+		c.startCallback(p, cb)
+	}
+}
+
+// startCallback calls a DeferCallback reply's fn with the done function
+// that completes p; a panic in fn, or a deferred Reply passed to done,
+// closes the connection.
+func (c *conn) startCallback(p *pending, fn func(done func(Reply))) {
+	done := func(r Reply) {
+		if r.later != nil || r.inOrder != nil || r.callback != nil {
+			r = CloseConn(errors.New("deferred handler returned Defer"))
+		}
+		c.completeFrom(p, r, false)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			c.s.log.Error("kafka deferred handler panic", "api", p.api.name, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			done(CloseConn(fmt.Errorf("handler panic: %v", v)))
+		}
+	}()
+	fn(done)
 }
 
 // complete makes a Defer reply ready and writes it when it is at the head.
-func (c *conn) complete(p *pending, r Reply) {
+func (c *conn) complete(p *pending, r Reply) { c.completeFrom(p, r, true) }
+
+// completeFrom makes a deferred reply ready. When it is at the head and
+// nobody is writing, the caller writes it if own (a goroutine of this
+// connection), or else hands the writing to the connection's writer
+// goroutine: a DeferCallback's done runs on a producer's goroutine, which
+// must not block on this client's socket.
+func (c *conn) completeFrom(p *pending, r Reply, own bool) {
 	c.w.mu.Lock()
-	if p.dropped {
+	if p.dropped || p.ready {
+		// Dropped (the connection failed), or already answered (a
+		// DeferCallback's done called again).
 		c.w.mu.Unlock()
 		r.done()
 		return
 	}
 	p.reply, p.ready = r, true
+	if !own && !c.w.writing && len(c.w.q) > 0 && c.w.q[0] == p {
+		c.w.writing, c.w.handoff = true, true
+		c.signalWriter()
+		c.w.mu.Unlock()
+		return
+	}
 	c.kickLocked()
 }
 

@@ -62,8 +62,10 @@ type Reply struct {
 	// inOrder is run by the connection's writer when the reply's turn
 	// comes (DeferInOrder).
 	inOrder func(ctx context.Context) Reply
-	none    bool
-	close   error
+	// callback is called once the request is queued (DeferCallback).
+	callback func(done func(Reply))
+	none     bool
+	close    error
 	// release runs once the reply was written or dropped: it returns
 	// pooled buffers the response points into.
 	release func()
@@ -89,6 +91,18 @@ func Defer(fn func(ctx context.Context) Reply) Reply { return Reply{later: fn} }
 // responses leave in request order) and a forced shutdown cannot cut it
 // short. The Reply fn returns must not itself be deferred.
 func DeferInOrder(fn func(ctx context.Context) Reply) Reply { return Reply{inOrder: fn} }
+
+// DeferCallback answers with the Reply passed to done, which may be called
+// from any goroutine, at any time after fn is called (even within fn); the
+// first call counts and later ones are ignored. fn is called on the
+// reader goroutine right after the handler returns and must not block. No
+// goroutine waits for the answer, so a long-poll fetch parked this way
+// costs none: whatever goroutine calls done (a producer's, through a
+// broker.Waiter callback; a timer's) also writes the response when it is
+// next in line. The connection's ctx (cancelled when the client goes away
+// or the server shuts down) must lead to a prompt done. The Reply passed
+// to done must not itself be deferred.
+func DeferCallback(fn func(done func(Reply))) Reply { return Reply{callback: fn} }
 
 // NoResponse sends nothing back (Produce with acks=0).
 func NoResponse() Reply { return Reply{none: true} }

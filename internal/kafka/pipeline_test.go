@@ -130,3 +130,42 @@ func TestRepliesKeepOrderAcrossKinds(t *testing.T) {
 		t.Fatalf("high watermark %d (%v), want 3", hw, err)
 	}
 }
+
+// TestParkedFetchReleasedOnDisconnect: a fetch parked without a goroutine
+// (DeferCallback) stops watching its partitions as soon as its client goes
+// away, long before its MaxWait, and a later write to the partition finds
+// nobody to call back.
+func TestParkedFetchReleasedOnDisconnect(t *testing.T) {
+	srv := kafkatest.Start(t)
+	if _, err := srv.Broker.CreateTopic("gone", 2, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	rc := dialRaw(t, srv.Addr)
+	fr := kmsg.NewPtrFetchRequest()
+	fr.MaxWaitMillis, fr.MinBytes, fr.MaxBytes, fr.SessionEpoch = 60000, 1, 1<<20, -1
+	ft := kmsg.NewFetchRequestTopic()
+	ft.Topic = "gone"
+	for p := int32(0); p < 2; p++ {
+		fp := kmsg.NewFetchRequestTopicPartition()
+		fp.Partition, fp.PartitionMaxBytes = p, 1<<20
+		ft.Partitions = append(ft.Partitions, fp)
+	}
+	fr.Topics = append(fr.Topics, ft)
+	rc.send(fr, 12)
+	for deadline := time.Now().Add(5 * time.Second); srv.Broker.Waiting() != 2; {
+		if time.Now().After(deadline) {
+			t.Fatalf("fetch parked on %d partitions, want 2", srv.Broker.Waiting())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	rc.c.Close()
+	for deadline := time.Now().Add(5 * time.Second); srv.Broker.Waiting() != 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("still %d parked after the client left", srv.Broker.Waiting())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := srv.Broker.Append("gone", 1, makeBatch(time.Now().UnixMilli(), "late")); err != nil {
+		t.Fatal(err)
+	}
+}
