@@ -170,13 +170,23 @@ func (c *conn) readLoop() {
 			// frame and outlive the reply.
 			p.frame = frame
 		}
-		c.enqueue(p)
+		// A small request with nothing more buffered behind it: the
+		// reader may run its durability wait itself (see enqueue).
+		c.enqueue(p, n < inlineWaitFrame && br.Buffered() == 0)
 	}
 }
 
 // largeFrame is the frame size from which the budget is taken before the
 // frame is read.
 const largeFrame = 64 << 10
+
+// inlineWaitFrame is the request size below which the reader runs a
+// produce's durability wait itself when no other request is buffered:
+// small requests are the per-request-cost regime (a producer at linger 0),
+// where handing the wait to the writer goroutine costs a wake-up per
+// request. Larger ones keep the reader reading while the writer waits, so
+// a big produce streams in during the previous one's fsync.
+const inlineWaitFrame = 16 << 10
 
 // readBufSize is the connection reader's buffer: big enough for a batch of
 // small pipelined requests, small enough to keep per-connection memory low.

@@ -47,8 +47,12 @@ type writeState struct {
 
 // enqueue queues p (after taking an in-flight slot) and, when its reply
 // is ready and nothing is being written, writes it on the caller's
-// goroutine. A Defer reply's goroutine starts here.
-func (c *conn) enqueue(p *pending) {
+// goroutine. A Defer reply's goroutine starts here. With runInOrder the
+// reader also runs a DeferInOrder fn itself when p is next in line: the
+// reader passes it for a small request when no further request is already
+// buffered, where a hand-off to the writer would cost more than the wait
+// it saves (a lone produce at linger 0 waiting for its fsync).
+func (c *conn) enqueue(p *pending, runInOrder bool) {
 	c.slots <- struct{}{}
 	c.w.mu.Lock()
 	if c.w.failed {
@@ -71,7 +75,12 @@ func (c *conn) enqueue(p *pending) {
 		}()
 	}
 	cb := p.reply.callback
-	c.kickLocked()
+	if runInOrder && !c.w.writing && len(c.w.q) == 1 {
+		c.w.writing = true
+		c.drainLocked(true)
+	} else {
+		c.kickLocked()
+	}
 	if cb != nil {
 		c.startCallback(p, cb)
 	}
@@ -138,7 +147,7 @@ func (c *conn) kickLocked() {
 
 // drainLocked writes ready replies from the head while holding the write
 // role; asWriter is true on the writer goroutine, which also runs in-order
-// fns. It gives the role up (or hands it to the writer goroutine) and
+// fns (and on the reader when enqueue lets it). It gives the role up (or hands it to the writer goroutine) and
 // unlocks c.w.mu.
 func (c *conn) drainLocked(asWriter bool) {
 	for len(c.w.q) > 0 {
