@@ -42,9 +42,9 @@ type CommitterOptions struct {
 // defaultMaxVolumeDirty is CommitterOptions.MaxVolumeDirty's default.
 const defaultMaxVolumeDirty = 64 << 20
 
-// maxGatherYields bounds how often a round's leader yields to let more
-// appenders join before it flushes.
-const maxGatherYields = 8
+// maxGatherDelay bounds how long a round's leader waits for the appenders
+// of the previous round to come back (see gatherLocked).
+const maxGatherDelay = 250 * time.Microsecond
 
 // dirtyCheckEvery is how long a volume's dirty-bytes reading is reused.
 const dirtyCheckEvery = 10 * time.Millisecond
@@ -77,13 +77,25 @@ type Committer struct {
 	maxDirty int64
 
 	mu       sync.Mutex
-	cond     *sync.Cond // broadcast when a round ends
+	// conds[r%2] holds the appenders waiting for round r: when round r
+	// ends its waiters are woken, and one waiter of round r+1 to lead it,
+	// so a round's end does not wake the next round's appenders for
+	// nothing.
+	conds [2]*sync.Cond
 	queue    []*Log     // logs waiting for the next round (Log.queued set)
 	spare    []*Log     // the previous round's slice, reused
 	leading  bool       // a round is running
 	started  uint64     // rounds begun
-	arrivals uint64     // waitRound calls, to see appenders still arriving
 	done     uint64     // rounds finished
+	arrivals uint64     // waitRound calls
+	pending  uint64     // waitRound calls the next round will release
+	// What the last round did, for the next round's gathering.
+	released      uint64        // appenders it released
+	arrivalsAtEnd uint64        // arrivals when it ended
+	lastFlush     time.Duration // how long its flush took
+	gathering     bool          // a leader waits on gatherCond
+	gatherCond    *sync.Cond
+	gatherTimer   *time.Timer // ends a leader's gathering
 
 	// Used only by the round's leader (rounds never overlap).
 	points  []syncPoint
@@ -109,7 +121,14 @@ func NewCommitter(opts CommitterOptions) *Committer {
 		sem:      make(chan struct{}, opts.Parallelism),
 		maxDirty: opts.MaxVolumeDirty,
 	}
-	c.cond = sync.NewCond(&c.mu)
+	c.conds = [2]*sync.Cond{sync.NewCond(&c.mu), sync.NewCond(&c.mu)}
+	c.gatherCond = sync.NewCond(&c.mu)
+	c.gatherTimer = time.AfterFunc(time.Hour, func() {
+		c.mu.Lock()
+		c.gatherCond.Broadcast()
+		c.mu.Unlock()
+	})
+	c.gatherTimer.Stop()
 	if vfsys, ok := opts.FS.(vfs.VolumeFS); ok && opts.Dir != "" && opts.MaxVolumeDirty > 0 {
 		vol, err := vfsys.OpenVolume(opts.Dir)
 		switch {
@@ -155,6 +174,10 @@ func (c *Committer) waitRound(l *Log) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.arrivals++
+	c.pending++
+	if c.gathering {
+		c.gatherCond.Signal()
+	}
 	if !l.queued {
 		l.queued = true
 		c.queue = append(c.queue, l)
@@ -162,40 +185,61 @@ func (c *Committer) waitRound(l *Log) {
 	target := c.started + 1
 	for c.done < target {
 		if c.leading {
-			c.cond.Wait()
+			c.conds[target%2].Wait()
 			continue
 		}
 		c.leading = true
-		// Let appenders that are runnable (woken by the previous round)
-		// write and queue first, so this round covers them too: yield
-		// while they keep arriving. A lone appender yields once.
-		for range maxGatherYields {
-			seen := c.arrivals
-			c.mu.Unlock()
-			runtime.Gosched()
-			c.mu.Lock()
-			if c.arrivals == seen {
-				break
-			}
-		}
+		c.gatherLocked()
 		logs := c.queue
 		c.queue = c.spare[:0]
 		for _, q := range logs {
 			q.queued = false
 		}
+		waiters := c.pending
+		c.pending = 0
 		c.started++
 		vol := c.vol
 		c.mu.Unlock()
 
+		start := time.Now()
 		c.flush(logs, vol)
+		took := time.Since(start)
 
 		clear(logs)
 		c.mu.Lock()
 		c.spare = logs[:0]
 		c.done = c.started
 		c.leading = false
-		c.cond.Broadcast()
+		c.released, c.arrivalsAtEnd, c.lastFlush = waiters, c.arrivals, took
+		c.conds[c.done%2].Broadcast()
+		c.conds[(c.done+1)%2].Signal()
 	}
+}
+
+// gatherLocked holds a round open, before it takes the queue, until the
+// appenders the previous round released are back (they write their next
+// batch and queue again), for at most a quarter of the previous flush's
+// duration. Without it, appenders split into two groups that alternate
+// rounds, each round carrying about half of them. A lone appender, or one
+// whose peers do not come back, does not wait: it is back as soon as it
+// leads. mu must be held; it is released while waiting.
+func (c *Committer) gatherLocked() {
+	if c.arrivals-c.arrivalsAtEnd >= c.released {
+		// Let appenders that are runnable write and queue first.
+		c.mu.Unlock()
+		runtime.Gosched()
+		c.mu.Lock()
+		return
+	}
+	wait := min(c.lastFlush/2, maxGatherDelay)
+	deadline := time.Now().Add(wait)
+	c.gathering = true
+	c.gatherTimer.Reset(wait)
+	for c.arrivals-c.arrivalsAtEnd < c.released && time.Now().Before(deadline) {
+		c.gatherCond.Wait()
+	}
+	c.gathering = false
+	c.gatherTimer.Stop()
 }
 
 // flush makes every log of one round durable.
