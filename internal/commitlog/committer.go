@@ -218,7 +218,7 @@ func (c *Committer) waitRound(l *Log) {
 
 // gatherLocked holds a round open, before it takes the queue, until the
 // appenders the previous round released are back (they write their next
-// batch and queue again), for at most a quarter of the previous flush's
+// batch and queue again), for at most half of the previous flush's
 // duration. Without it, appenders split into two groups that alternate
 // rounds, each round carrying about half of them. A lone appender, or one
 // whose peers do not come back, does not wait: it is back as soon as it
