@@ -74,21 +74,7 @@ func BenchmarkAppend(b *testing.B) {
 }
 
 func benchAppend(b *testing.B, policy SyncPolicy, rec, logs, writers int) {
-	dir := b.TempDir()
-	c := NewCommitter(CommitterOptions{FS: vfs.OS(), Dir: dir})
-	defer c.Close()
-	ls := make([]*Log, logs)
-	for i := range ls {
-		o := DefaultOptions()
-		o.Sync = policy
-		o.Committer = c
-		l, err := Open(filepath.Join(dir, "t-"+strconv.Itoa(i)), o)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer l.Close()
-		ls[i] = l
-	}
+	c, ls := openBenchLogs(b, CommitterOptions{}, policy, logs)
 	writeConcurrently(b, writers, rec, func(w int, batch []byte) error {
 		_, err := ls[w%logs].Append(batch)
 		return err
@@ -100,6 +86,35 @@ func benchAppend(b *testing.B, policy SyncPolicy, rec, logs, writers int) {
 			b.ReportMetric(h.GetSampleSum()/float64(h.GetSampleCount()), "appends/fsync")
 		}
 	}
+}
+
+// openBenchLogs opens n logs on the OS filesystem in a temporary data
+// directory, sharing a committer made with co (FS and Dir filled in); they
+// are closed when the benchmark ends.
+func openBenchLogs(b *testing.B, co CommitterOptions, policy SyncPolicy, n int) (*Committer, []*Log) {
+	dir := b.TempDir()
+	co.FS, co.Dir = vfs.OS(), dir
+	c := NewCommitter(co)
+	ls := make([]*Log, n)
+	b.Cleanup(func() {
+		for _, l := range ls {
+			if l != nil {
+				l.Close()
+			}
+		}
+		c.Close()
+	})
+	for i := range ls {
+		o := DefaultOptions()
+		o.Sync = policy
+		o.Committer = c
+		l, err := Open(filepath.Join(dir, "t-"+strconv.Itoa(i)), o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ls[i] = l
+	}
+	return c, ls
 }
 
 // writeConcurrently gives each of writers goroutines its own 16 KiB batch of
@@ -264,20 +279,7 @@ func BenchmarkAppendAcrossLogs(b *testing.B) {
 		maxDirty int64
 	}{{"volume-sync", 0}, {"fsync-per-log", -1}} {
 		b.Run(mode.name+"/rec=1024/logs=16/writers=16", func(b *testing.B) {
-			dir := b.TempDir()
-			c := NewCommitter(CommitterOptions{FS: vfs.OS(), Dir: dir, MaxVolumeDirty: mode.maxDirty})
-			defer c.Close()
-			ls := make([]*Log, 16)
-			for i := range ls {
-				o := DefaultOptions()
-				o.Committer = c
-				l, err := Open(filepath.Join(dir, "t-"+strconv.Itoa(i)), o)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer l.Close()
-				ls[i] = l
-			}
+			c, ls := openBenchLogs(b, CommitterOptions{MaxVolumeDirty: mode.maxDirty}, SyncAlways, 16)
 			writeConcurrently(b, 16, 1024, func(w int, batch []byte) error {
 				_, err := ls[w].Append(batch)
 				return err
