@@ -20,8 +20,11 @@ package kafka
 import (
 	"errors"
 	"fmt"
+	"net"
 	"runtime/debug"
 	"sync"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // writeState is the reply queue and who is writing it.
@@ -43,6 +46,10 @@ type writeState struct {
 	forced bool
 	// buf is the response encoding buffer, used by the role holder.
 	buf []byte
+	// partial is a reply a non-blocking attempt wrote only the start of
+	// (rest is what is left); the writer goroutine finishes it first.
+	partial *pending
+	rest    net.Buffers
 }
 
 // enqueue queues p (after taking an in-flight slot) and, when its reply
@@ -123,13 +130,94 @@ func (c *conn) completeFrom(p *pending, r Reply, own bool) {
 		return
 	}
 	p.reply, p.ready = r, true
-	if !own && !c.w.writing && len(c.w.q) > 0 && c.w.q[0] == p {
-		c.w.writing, c.w.handoff = true, true
-		c.signalWriter()
+	if !own && !c.w.writing && len(c.w.q) > 0 && c.w.q[0] == p && !c.w.failed {
+		// Next in line, on a foreign goroutine: one non-blocking write
+		// attempt (the socket almost always has room); what it cannot
+		// write goes to the writer goroutine.
+		c.w.writing = true
+		c.popLocked()
+		c.w.mu.Unlock()
+		finished, ok := c.tryWrite(p)
+		c.w.mu.Lock()
+		switch {
+		case !finished:
+			c.w.partial = p
+		case !ok:
+			c.failLocked()
+		}
+		if c.w.partial != nil || (len(c.w.q) > 0 && (c.w.q[0].ready || c.w.q[0].reply.inOrder != nil)) || c.w.failed {
+			c.w.handoff = true
+			c.signalWriter()
+		} else {
+			c.w.writing = false
+			if c.w.readerDone && len(c.w.q) == 0 {
+				c.signalWriter()
+			}
+		}
 		c.w.mu.Unlock()
 		return
 	}
 	c.kickLocked()
+}
+
+// failLocked marks the connection broken: reading stops, later replies
+// are dropped and their budgets returned as they come.
+func (c *conn) failLocked() {
+	if !c.w.failed {
+		c.w.failed = true
+		c.cancel()
+		_ = c.nc.Close()
+	}
+}
+
+// tryWrite makes one non-blocking attempt at writing p's reply (the caller
+// holds the write role and popped p). finished reports that p is done
+// with (written, or the write failed: ok=false); otherwise c.w.rest holds
+// what is left to write, or is nil when nothing was attempted.
+func (c *conn) tryWrite(p *pending) (finished, ok bool) {
+	r := p.reply
+	if r.close != nil || r.none || r.resp == nil {
+		c.w.rest = nil
+		return false, true
+	}
+	var bufs net.Buffers
+	if fr, isFetch := r.resp.(*kmsg.FetchResponse); isFetch {
+		if b, ok := appendFetchFrame(c.w.buf[:0], p.corr, fr); ok {
+			bufs = b
+			c.w.buf = b[0][:0]
+		}
+	}
+	if bufs == nil {
+		c.w.buf = appendResponse(c.w.buf[:0], p.corr, r.resp)
+		bufs = net.Buffers{c.w.buf}
+	}
+	total := 0
+	for _, b := range bufs {
+		total += len(b)
+	}
+	n, err := writeNonBlocking(c.nc, bufs)
+	if err != nil {
+		c.debug("kafka write", "err", err)
+		c.finishWrite(p, 0, false)
+		return true, false
+	}
+	if n == total {
+		c.finishWrite(p, int64(total), true)
+		return true, true
+	}
+	// Keep what is left (it points into c.w.buf and the reply's pooled
+	// buffers, both untouched until the writer finishes it).
+	for n > 0 && len(bufs) > 0 {
+		if n >= len(bufs[0]) {
+			n -= len(bufs[0])
+			bufs = bufs[1:]
+			continue
+		}
+		bufs[0] = bufs[0][n:]
+		n = 0
+	}
+	c.w.rest = bufs
+	return false, true
 }
 
 // kickLocked looks at the head of the queue when nobody holds the write
@@ -150,6 +238,32 @@ func (c *conn) kickLocked() {
 // fns (and on the reader when enqueue lets it). It gives the role up (or hands it to the writer goroutine) and
 // unlocks c.w.mu.
 func (c *conn) drainLocked(asWriter bool) {
+	if p := c.w.partial; p != nil {
+		// Only the writer goroutine gets here (partial is handed to it).
+		c.w.partial = nil
+		rest := c.w.rest
+		c.w.rest = nil
+		if c.w.forced || c.w.failed {
+			c.dropLocked(p)
+		} else {
+			c.w.mu.Unlock()
+			ok := true
+			if rest == nil {
+				ok = c.writeOne(p)
+			} else {
+				n, err := rest.WriteTo(c.nc)
+				if err != nil {
+					c.debug("kafka write", "err", err)
+				}
+				c.finishWrite(p, n, err == nil)
+				ok = err == nil
+			}
+			c.w.mu.Lock()
+			if !ok {
+				c.failLocked()
+			}
+		}
+	}
 	for len(c.w.q) > 0 {
 		p := c.w.q[0]
 		if c.w.forced {
@@ -185,12 +299,8 @@ func (c *conn) drainLocked(asWriter bool) {
 		c.w.mu.Unlock()
 		ok := c.writeOne(p)
 		c.w.mu.Lock()
-		if !ok && !c.w.failed {
-			c.w.failed = true
-			// Stop reading; later replies are dropped and their budgets
-			// returned as they come.
-			c.cancel()
-			_ = c.nc.Close()
+		if !ok {
+			c.failLocked()
 		}
 	}
 	c.w.writing = false
@@ -223,33 +333,40 @@ func (c *conn) dropLocked(p *pending) {
 // releases what p holds. It returns false when the connection must close.
 func (c *conn) writeOne(p *pending) bool {
 	r := p.reply
-	ok := true
 	switch {
 	case r.close != nil:
 		c.debug("kafka closing connection", "api", p.api.name, "reason", r.close)
-		ok = false
+		c.finishWrite(p, 0, false)
+		return false
 	case r.none || r.resp == nil:
-		c.s.metrics.observe(p.api, p.start)
-	default:
-		var n int64
-		var err error
-		c.w.buf, n, err = c.writeResponse(c.w.buf, p.corr, r.resp)
-		if err != nil {
-			c.debug("kafka write", "err", err)
-			ok = false
-		} else {
-			c.s.metrics.bytesOut.Add(float64(n))
-			c.s.metrics.observe(p.api, p.start)
-		}
-		if cap(c.w.buf) > 1<<20 {
-			c.w.buf = nil
-		}
+		c.finishWrite(p, 0, true)
+		return true
 	}
-	r.done()
+	var n int64
+	var err error
+	c.w.buf, n, err = c.writeResponse(c.w.buf, p.corr, r.resp)
+	if err != nil {
+		c.debug("kafka write", "err", err)
+	}
+	c.finishWrite(p, n, err == nil)
+	return err == nil
+}
+
+// finishWrite accounts for p's reply (n bytes written; ok=false when the
+// write failed or the reply closes the connection) and releases what p
+// holds.
+func (c *conn) finishWrite(p *pending, n int64, ok bool) {
+	if ok {
+		c.s.metrics.bytesOut.Add(float64(n))
+		c.s.metrics.observe(p.api, p.start)
+	}
+	if cap(c.w.buf) > 1<<20 {
+		c.w.buf = nil
+	}
+	p.reply.done()
 	c.s.budget.release(p.budgeted)
 	putFrame(p.frame)
 	<-c.slots
-	return ok
 }
 
 // signalWriter wakes the writer goroutine (never blocks).

@@ -169,3 +169,46 @@ func TestParkedFetchReleasedOnDisconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestParkedFetchSlowReaderDoesNotBlockProducer: a parked fetch answered
+// by a producer's write makes one non-blocking write attempt on the
+// producer's goroutine; a client that is not reading gets what did not
+// fit in the socket buffers (a 12 MiB response is more than loopback
+// buffers take) from its own writer goroutine, so the producer returns at
+// once and the client still receives the whole, intact response.
+func TestParkedFetchSlowReaderDoesNotBlockProducer(t *testing.T) {
+	srv := kafkatest.Start(t)
+	if _, err := srv.Broker.CreateTopic("slow", 1, map[string]string{"max.message.bytes": "16777216"}, false); err != nil {
+		t.Fatal(err)
+	}
+	rc := dialRaw(t, srv.Addr)
+	fr := kmsg.NewPtrFetchRequest()
+	fr.MaxWaitMillis, fr.MinBytes, fr.MaxBytes, fr.SessionEpoch = 20000, 1, 16<<20, -1
+	ft := kmsg.NewFetchRequestTopic()
+	ft.Topic = "slow"
+	fp := kmsg.NewFetchRequestTopicPartition()
+	fp.PartitionMaxBytes = 16 << 20
+	ft.Partitions = append(ft.Partitions, fp)
+	fr.Topics = append(fr.Topics, ft)
+	corr := rc.send(fr, 12)
+	for deadline := time.Now().Add(5 * time.Second); srv.Broker.Waiting() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("fetch never parked")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	big := makeBatch(time.Now().UnixMilli(), string(make([]byte, 12<<20)))
+	start := time.Now()
+	if _, err := srv.Broker.Append("slow", 0, big); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("producer held %v by a consumer that does not read", d)
+	}
+	time.Sleep(100 * time.Millisecond) // the client still is not reading
+	resp := rc.read(fr, 12, corr).(*kmsg.FetchResponse)
+	p := resp.Topics[0].Partitions[0]
+	if p.ErrorCode != 0 || len(p.RecordBatches) != len(big) || p.HighWatermark != 1 {
+		t.Fatalf("fetch answered error %d, %d bytes of batches (want %d), high watermark %d", p.ErrorCode, len(p.RecordBatches), len(big), p.HighWatermark)
+	}
+}
