@@ -63,6 +63,12 @@ type Config struct {
 	// RefreshInterval is how often topics are checked for eddy.streams
 	// changes made by other paths (Kafka AlterConfigs, deletes). Default 1 s.
 	RefreshInterval time.Duration
+	// TrimInterval is how often the index file's pages that reads and
+	// flushes mapped into the process are unmapped again (they stay in
+	// the page cache), so the mapped index does not grow the process's
+	// RSS up to the file's size (mmap_trim_linux.go). Default 50 ms;
+	// negative disables it.
+	TrimInterval time.Duration
 	// CacheStreams bounds the stream heads kept in memory per partition;
 	// the rest are read from the index file. Default 100,000.
 	CacheStreams int
@@ -167,6 +173,13 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s.wg.Add(1)
 	go s.loop()
+	if cfg.TrimInterval == 0 {
+		s.cfg.TrimInterval = 50 * time.Millisecond
+	}
+	if s.cfg.TrimInterval > 0 {
+		s.wg.Add(1)
+		go s.trimLoop(s.cfg.TrimInterval)
+	}
 	return s, nil
 }
 
@@ -221,6 +234,7 @@ func (s *Store) loop() {
 			if err := s.Flush(); err != nil {
 				s.log.Error("flush event-store index", "err", err)
 			}
+
 		case <-s.kick:
 			if err := s.refresh(); err != nil {
 				s.log.Error("refresh event-store topics", "err", err)
@@ -228,6 +242,25 @@ func (s *Store) loop() {
 		case <-refresh.C:
 			if err := s.refresh(); err != nil {
 				s.log.Error("refresh event-store topics", "err", err)
+			}
+		}
+	}
+}
+
+// trimLoop unmaps the index's pages every interval, on its own
+// goroutine: a flush's write transaction maps pages as it goes and runs
+// alongside the read transaction trimMapped uses.
+func (s *Store) trimLoop(interval time.Duration) {
+	defer s.wg.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			if err := s.trimMapped(); err != nil {
+				s.log.Warn("unmap event-store index pages", "err", err)
 			}
 		}
 	}

@@ -1,0 +1,42 @@
+package eventstore
+
+import (
+	"syscall"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// trimMapped drops the index file's pages from this process's page
+// tables (madvise MADV_DONTNEED on bbolt's read-only shared mapping), so
+// the pages reads and flushes touched stop counting in the process's RSS.
+// For a shared file mapping this loses nothing: the pages stay in the
+// kernel's page cache (reclaimable, shared with every reader of the file)
+// and the next access maps them again with a minor fault. Without it, a
+// server with millions of streams maps more and more of the index as
+// random streams are read and appended (the kernel maps 16 neighbouring
+// cached pages per fault), up to the whole file: 2.7 GB of RSS for 10 M
+// streams.
+//
+// It runs inside a read transaction: bbolt remaps the file (when it
+// grows) only under its mmap lock, which read transactions hold shared,
+// so the address range is the live mapping for the whole call.
+func (s *Store) trimMapped() error {
+	return s.db.View(func(tx *bolt.Tx) error { return s.trimTx(tx) })
+}
+
+// trimTx is trimMapped inside a transaction the caller holds: a read
+// transaction, or the write transaction of a flush (the only goroutine
+// that may remap the file then is the caller itself). Nodes the write
+// transaction has read keep pointing into the mapping; unmapped pages
+// read back the same file contents on the next access.
+func (s *Store) trimTx(tx *bolt.Tx) error {
+	addr := s.db.Info().Data
+	size := uintptr(tx.Size())
+	if addr == 0 || size == 0 {
+		return nil
+	}
+	if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, addr, size, syscall.MADV_DONTNEED); errno != 0 {
+		return errno
+	}
+	return nil
+}
