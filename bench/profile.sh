@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Profile Eddy's produce and fetch paths under `eddy bench` load and save
-# `go tool pprof -top` summaries in docs/profiles/.
+# Profile Eddy's produce, fetch and end-to-end paths under `eddy bench` load
+# and save `go tool pprof -top` summaries in docs/profiles/.
 #
 #   bench/profile.sh [seconds]      # default 10 s per profile
 #
@@ -77,4 +77,18 @@ wait $load
 curl -sf "$pp/allocs" -o "$work/f-after.pb"
 summarize fetch "$work/f-cpu.pb" "$work/f-before.pb" "$work/f-after.pb"
 grep '^consume' "$work/fetch.txt" | head -3
+# End to end: one producer at 10,000 records/s of 100 B (acks=all, linger 0)
+# and a consumer parked on the partition: per-request costs (wake-ups,
+# syscalls, allocations per request) rather than per-byte ones.
+LOAD="eddy bench e2e --rate 10000 --record-size 100 (linger 0, acks all, a separate consumer) for ${secs}s"
+curl -sf "$pp/allocs" -o "$work/e-before.pb"
+bench e2e --topic prof-e --rate 10000 --records $((secs * 10000 + 20000)) --record-size 100 >"$work/e2e.txt" &
+load=$!
+sleep 1
+curl -sf "$pp/profile?seconds=$secs" -o "$work/e-cpu.pb"
+wait $load
+curl -sf "$pp/allocs" -o "$work/e-after.pb"
+summarize e2e "$work/e-cpu.pb" "$work/e-before.pb" "$work/e-after.pb"
+cat "$work/e2e.txt"
+
 echo "profiles in $out"
