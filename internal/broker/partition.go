@@ -26,12 +26,16 @@ type partition struct {
 	wmu     sync.Mutex
 	waiters map[*Waiter]struct{}
 
+	// tail is a copy of the last small write, for the fetch that follows.
+	tail tailCache
+
 	bytesIn, recordsIn, bytesOut, recordsOut prometheus.Counter
 }
 
 func newPartition(t *topic, id int32, l *commitlog.Log) *partition {
 	p := &partition{topic: t.name, id: id, log: l, waiters: make(map[*Waiter]struct{})}
 	p.mu.cfg = t.cfg
+	p.tail.reset()
 	return p
 }
 
@@ -201,9 +205,12 @@ func (b *Broker) Write(topic string, part int32, batches []byte) (*WriteResult, 
 	}
 	base, next, err := p.log.WriteChecked(batches, hs)
 	if err != nil {
+		p.tail.reset()
 		p.mu.Unlock()
 		return nil, fmt.Errorf("write %s-%d: %w", topic, part, err)
 	}
+	// batches now hold what the log stored (base offsets rewritten).
+	p.tail.set(base, next, batches)
 	if hook != nil {
 		recordAppend(hook, topic, part, hs, batches, base, appendTime)
 	}
@@ -266,6 +273,11 @@ func (p *partition) fetch(dst []byte, offset int64, maxBytes int) (FetchResult, 
 	if offset >= r.HighWatermark {
 		return r, nil
 	}
+	if data, ok := p.tail.read(dst, offset, r.HighWatermark, maxBytes); ok {
+		r.Batches = data
+		p.countOut(data)
+		return r, nil
+	}
 	data, err := p.log.ReadInto(dst, offset, maxBytes)
 	if err != nil {
 		if errors.Is(err, commitlog.ErrOffsetOutOfRange) {
@@ -275,6 +287,12 @@ func (p *partition) fetch(dst []byte, offset int64, maxBytes int) (FetchResult, 
 		return r, fmt.Errorf("read %s-%d at %d: %w", p.topic, p.id, offset, err)
 	}
 	r.Batches = data
+	p.countOut(data)
+	return r, nil
+}
+
+// countOut adds fetched batches to the partition's out counters.
+func (p *partition) countOut(data []byte) {
 	p.bytesOut.Add(float64(len(data)))
 	records := 0
 	for pos := 0; pos+commitlog.BatchHeaderSize <= len(data); {
@@ -286,7 +304,6 @@ func (p *partition) fetch(dst []byte, offset int64, maxBytes int) (FetchResult, 
 		pos += h.Size()
 	}
 	p.recordsOut.Add(float64(records))
-	return r, nil
 }
 
 // Offsets returns a partition's log start offset, high watermark and log end
