@@ -55,7 +55,7 @@ func (p *partition) close() error {
 	p.mu.Lock()
 	p.mu.deleted = true
 	p.mu.Unlock()
-	p.notify()
+	p.notifyGone()
 	if err := p.log.Close(); err != nil {
 		return fmt.Errorf("close partition %s-%d: %w", p.topic, p.id, err)
 	}
@@ -66,7 +66,7 @@ func (p *partition) delete() error {
 	p.mu.Lock()
 	p.mu.deleted = true
 	p.mu.Unlock()
-	p.notify()
+	p.notifyGone()
 	if err := p.log.Delete(); err != nil {
 		return fmt.Errorf("delete partition %s-%d: %w", p.topic, p.id, err)
 	}
@@ -79,7 +79,16 @@ func (p *partition) delete() error {
 //
 // Channel waiters are woken under wmu; callback waiters (NewWaiterFunc) are
 // collected and called after it is released.
-func (p *partition) notify() {
+func (p *partition) notify() { p.notifyWaiters(inlineWakeups) }
+
+// notifyGone wakes the waiters of a partition being closed or deleted.
+// Its callers may hold the topic table lock, which a callback re-reading
+// the partition would take again, so every callback gets a goroutine.
+func (p *partition) notifyGone() { p.notifyWaiters(0) }
+
+// notifyWaiters wakes every waiter, running at most maxInline callbacks on
+// the calling goroutine.
+func (p *partition) notifyWaiters(maxInline int) {
 	var inline [inlineWakeups]*Waiter
 	n := 0
 	p.wmu.Lock()
@@ -87,7 +96,7 @@ func (p *partition) notify() {
 		switch {
 		case w.fn == nil:
 			w.wake()
-		case n < len(inline):
+		case n < maxInline:
 			inline[n] = w
 			n++
 		default:

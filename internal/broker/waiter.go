@@ -32,7 +32,8 @@ func (b *Broker) NewWaiter() *Waiter {
 // fn runs on the goroutine that advanced the watermark (a producer's, after
 // its write or its fsync), outside every broker lock, so it may read
 // partitions and Close the Waiter, but it delays that producer while it
-// runs: keep it short. fn may run concurrently with itself (two
+// runs: keep it short. When a partition is closed or deleted, fn runs on a
+// goroutine of its own. fn may run concurrently with itself (two
 // partitions advancing at once) and after Close returns (a wake-up already
 // under way). C returns nil for such a Waiter.
 func (b *Broker) NewWaiterFunc(fn func()) *Waiter {

@@ -59,3 +59,37 @@ func TestWaiterFuncCallsBack(t *testing.T) {
 		t.Fatalf("waiting %d after every callback closed its waiter", got)
 	}
 }
+
+// TestWaiterFuncOnClose: closing the broker wakes callback waiters on
+// goroutines of their own, so a callback that asks the broker about the
+// partition (taking the topic table lock Close holds) does not deadlock.
+func TestWaiterFuncOnClose(t *testing.T) {
+	e := open(t, t.TempDir(), nil)
+	if _, err := e.b.CreateTopic("closing", 1, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	b := e.b // env.close clears e.b
+	called := make(chan error, 1)
+	var w *broker.Waiter
+	w = b.NewWaiterFunc(func() {
+		_, _, _, err := b.Offsets("closing", 0)
+		w.Close()
+		select {
+		case called <- err:
+		default:
+		}
+	})
+	w.Add("closing", 0)
+	closed := make(chan struct{})
+	go func() { e.close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("broker close deadlocked with a callback waiter")
+	}
+	select {
+	case <-called:
+	case <-time.After(5 * time.Second):
+		t.Fatal("callback waiter not called on close")
+	}
+}

@@ -274,7 +274,26 @@ func (c *conn) drainLocked(asWriter bool) {
 		}
 		if !p.ready {
 			if p.reply.inOrder == nil {
-				break // a Defer goroutine will complete it
+				// A Defer goroutine or a callback will complete the head.
+				// An in-order wait queued behind it does not wait for
+				// that: a produce behind a fetch parked on the same
+				// connection may be what makes the fetch's data durable.
+				// Only the reply's writing keeps request order.
+				q := c.blockedInOrderLocked()
+				if q == nil {
+					break
+				}
+				if !asWriter {
+					c.w.handoff = true
+					c.signalWriter()
+					c.w.mu.Unlock()
+					return
+				}
+				c.w.mu.Unlock()
+				r := c.callDeferred(q.api, q.reply.inOrder)
+				c.w.mu.Lock()
+				q.reply, q.ready = r, true
+				continue
 			}
 			if !asWriter {
 				c.w.handoff = true
@@ -308,6 +327,17 @@ func (c *conn) drainLocked(asWriter bool) {
 		c.signalWriter()
 	}
 	c.w.mu.Unlock()
+}
+
+// blockedInOrderLocked returns the first DeferInOrder reply not yet run
+// behind the head of the queue.
+func (c *conn) blockedInOrderLocked() *pending {
+	for _, p := range c.w.q[1:] {
+		if !p.ready && p.reply.inOrder != nil {
+			return p
+		}
+	}
+	return nil
 }
 
 func (c *conn) popLocked() {

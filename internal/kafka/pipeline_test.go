@@ -212,3 +212,46 @@ func TestParkedFetchSlowReaderDoesNotBlockProducer(t *testing.T) {
 		t.Fatalf("fetch answered error %d, %d bytes of batches (want %d), high watermark %d", p.ErrorCode, len(p.RecordBatches), len(big), p.HighWatermark)
 	}
 }
+
+// TestProduceBehindParkedFetchOnOneConnection: a produce sent on the
+// connection where a fetch is parked on the same fsync=always partition
+// has its durability wait run without waiting for the fetch (which waits
+// for exactly that data): the fetch returns the record long before its
+// MaxWait, then the produce is acknowledged, in request order.
+func TestProduceBehindParkedFetchOnOneConnection(t *testing.T) {
+	srv := kafkatest.Start(t)
+	if _, err := srv.Broker.CreateTopic("shared", 1, map[string]string{"eddy.fsync": "always"}, false); err != nil {
+		t.Fatal(err)
+	}
+	rc := dialRaw(t, srv.Addr)
+	fr := kmsg.NewPtrFetchRequest()
+	fr.MaxWaitMillis, fr.MinBytes, fr.MaxBytes, fr.SessionEpoch = 10000, 1, 1<<20, -1
+	ft := kmsg.NewFetchRequestTopic()
+	ft.Topic = "shared"
+	fp := kmsg.NewFetchRequestTopicPartition()
+	fp.PartitionMaxBytes = 1 << 20
+	ft.Partitions = append(ft.Partitions, fp)
+	fr.Topics = append(fr.Topics, ft)
+	fcorr := rc.send(fr, 12)
+	for deadline := time.Now().Add(5 * time.Second); srv.Broker.Waiting() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("fetch never parked")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	rc.corr++
+	pcorr := rc.corr
+	rc.write(produceFrameAcks(t, "shared", makeBatch(time.Now().UnixMilli(), "both"), pcorr, -1))
+	resp := rc.read(fr, 12, fcorr).(*kmsg.FetchResponse)
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("fetch answered after %v: the produce's fsync waited behind it", d)
+	}
+	if p := resp.Topics[0].Partitions[0]; p.ErrorCode != 0 || p.HighWatermark != 1 || len(p.RecordBatches) == 0 {
+		t.Fatalf("fetch: error %d, high watermark %d, %d bytes", p.ErrorCode, p.HighWatermark, len(p.RecordBatches))
+	}
+	pr := rc.read(kmsg.NewPtrProduceRequest(), 7, pcorr).(*kmsg.ProduceResponse)
+	if p := pr.Topics[0].Partitions[0]; p.ErrorCode != 0 || p.BaseOffset != 0 {
+		t.Fatalf("produce: error %d, base offset %d", p.ErrorCode, p.BaseOffset)
+	}
+}
