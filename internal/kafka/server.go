@@ -11,10 +11,13 @@
 //
 // Concurrency: each connection has a reader goroutine, which decodes
 // requests and runs handlers one at a time in arrival order, and a writer
-// goroutine, which writes responses in the same order; handlers that wait
-// (fsync, long-poll) return Defer and wait on their own goroutine, so
-// pipelined requests overlap. Every goroutine is tracked and waited for by
-// Shutdown. A Server is safe for concurrent use.
+// goroutine; responses leave in request order, written by whichever
+// goroutine makes the next one ready (conn_write.go). Handlers that wait
+// return DeferInOrder (a produce's fsync wait, run by the writer or the
+// reader), DeferCallback (a long-poll fetch, answered by a broker waiter
+// callback without a goroutine of its own) or Defer (a goroutine of its
+// own), so pipelined requests overlap. Every goroutine is tracked and
+// waited for by Shutdown. A Server is safe for concurrent use.
 //
 // Backpressure: at most MaxInflightPerConn requests per connection are read
 // ahead of their responses, and produce requests take their size from a
