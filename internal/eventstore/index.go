@@ -218,14 +218,15 @@ func (j *flushJob) write(tx *bolt.Tx) error {
 	// Keys are put in sorted order: bbolt then fills pages in sequence
 	// instead of splitting them at random (several times faster for
 	// batches of many streams). byoff keys ascend already.
-	// Every trimEvery puts, unmap the index pages the puts mapped
-	// (mmap_trim_linux.go): a flush of thousands of streams reads as many
-	// leaf pages, and each page fault maps 16 cached neighbours.
+	// Every trimEvery puts, unmap the index pages the puts mapped if the
+	// process is over its budget (mmap_trim_linux.go): a flush of
+	// thousands of streams reads as many leaf pages, and each page fault
+	// maps 16 cached neighbours.
 	const trimEvery = 256
 	puts := 0
 	put := func(b *bolt.Bucket, k, v []byte) error {
 		if puts++; puts%trimEvery == 0 {
-			if err := j.pi.s.trimTx(tx); err != nil {
+			if err := j.pi.s.maybeTrimTx(tx); err != nil {
 				j.pi.s.log.Warn("unmap event-store index pages", "err", err)
 			}
 		}

@@ -1,6 +1,9 @@
 package eventstore
 
 import (
+	"bytes"
+	"os"
+	"strconv"
 	"syscall"
 
 	bolt "go.etcd.io/bbolt"
@@ -39,4 +42,41 @@ func (s *Store) trimTx(tx *bolt.Tx) error {
 		return errno
 	}
 	return nil
+}
+
+// overBudget reports whether this process's resident file-backed pages
+// (the "shared" field of /proc/self/statm: mapped files, the binary's own
+// text included) exceed the store's budget, so that the index's hot pages
+// stay mapped while there is room and trims cost re-faults only when they
+// buy back memory. Unknown (no /proc): true.
+func (s *Store) overBudget() bool {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return true
+	}
+	f := bytes.Fields(b)
+	if len(f) < 3 {
+		return true
+	}
+	pages, err := strconv.ParseInt(string(f[2]), 10, 64)
+	if err != nil {
+		return true
+	}
+	return pages*int64(os.Getpagesize()) > s.cfg.TrimAboveBytes
+}
+
+// maybeTrimTx is trimTx when the process is over its mapped budget.
+func (s *Store) maybeTrimTx(tx *bolt.Tx) error {
+	if !s.overBudget() {
+		return nil
+	}
+	return s.trimTx(tx)
+}
+
+// maybeTrim is trimMapped when the process is over its mapped budget.
+func (s *Store) maybeTrim() error {
+	if !s.overBudget() {
+		return nil
+	}
+	return s.trimMapped()
 }

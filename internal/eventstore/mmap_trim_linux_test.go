@@ -65,7 +65,7 @@ func TestTrimMappedDropsIndexPagesFromRSS(t *testing.T) {
 		t.Fatal(err)
 	}
 	// No background flush or trim: the test calls both.
-	es, err := Open(Config{Broker: br, Path: idx, FlushInterval: time.Hour})
+	es, err := Open(Config{Broker: br, Path: idx, FlushInterval: time.Hour, TrimInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,11 +104,28 @@ func TestTrimMappedDropsIndexPagesFromRSS(t *testing.T) {
 	if before < 64 {
 		t.Fatalf("index mapping holds %d kB after reading %d streams; the test needs it mapped", before, streams/7)
 	}
+	// Under the budget, the pages stay mapped.
+	es.cfg.TrimAboveBytes = 1 << 40
+	if err := es.maybeTrim(); err != nil {
+		t.Fatal(err)
+	}
+	if kept := mappedKB(t, idx); kept < before/2 {
+		t.Fatalf("index mapping holds %d kB after a trim under budget (%d kB before), want it kept", kept, before)
+	}
+	// Over the budget (any mapped file counts), they go.
+	es.cfg.TrimAboveBytes = 1
+	if err := es.maybeTrim(); err != nil {
+		t.Fatal(err)
+	}
+	if after := mappedKB(t, idx); after > 16 {
+		t.Fatalf("index mapping holds %d kB after a trim over budget (%d kB before), want ~0", after, before)
+	}
+	readAll()
 	if err := es.trimMapped(); err != nil {
 		t.Fatal(err)
 	}
 	if after := mappedKB(t, idx); after > 16 {
-		t.Fatalf("index mapping holds %d kB after trimMapped (%d kB before), want ~0", after, before)
+		t.Fatalf("index mapping holds %d kB after trimMapped, want ~0", after)
 	}
 	readAll()
 }

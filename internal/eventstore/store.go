@@ -65,10 +65,15 @@ type Config struct {
 	RefreshInterval time.Duration
 	// TrimInterval is how often the index file's pages that reads and
 	// flushes mapped into the process are unmapped again (they stay in
-	// the page cache), so the mapped index does not grow the process's
-	// RSS up to the file's size (mmap_trim_linux.go). Default 50 ms;
-	// negative disables it.
+	// the page cache) when the process's resident file-backed memory is
+	// above TrimAboveBytes, so the mapped index does not grow the
+	// process's RSS up to the file's size (mmap_trim_linux.go). Default
+	// 50 ms; negative disables it.
 	TrimInterval time.Duration
+	// TrimAboveBytes is the resident file-backed memory of the process
+	// (statm "shared": mapped files including the binary) above which the
+	// index's pages are unmapped. Default 64 MiB.
+	TrimAboveBytes int64
 	// CacheStreams bounds the stream heads kept in memory per partition;
 	// the rest are read from the index file. Default 100,000.
 	CacheStreams int
@@ -149,6 +154,12 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.TrimInterval == 0 {
+		cfg.TrimInterval = 50 * time.Millisecond
+	}
+	if cfg.TrimAboveBytes <= 0 {
+		cfg.TrimAboveBytes = 64 << 20
+	}
 	s := &Store{cfg: cfg, b: cfg.Broker, log: cfg.Logger, stop: make(chan struct{}), kick: make(chan struct{}, 1)}
 	s.mu.parts = make(map[partKey]*partIndex)
 	s.mu.plain = make(map[string]bool)
@@ -173,9 +184,6 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s.wg.Add(1)
 	go s.loop()
-	if cfg.TrimInterval == 0 {
-		s.cfg.TrimInterval = 50 * time.Millisecond
-	}
 	if s.cfg.TrimInterval > 0 {
 		s.wg.Add(1)
 		go s.trimLoop(s.cfg.TrimInterval)
@@ -259,7 +267,7 @@ func (s *Store) trimLoop(interval time.Duration) {
 		case <-s.stop:
 			return
 		case <-t.C:
-			if err := s.trimMapped(); err != nil {
+			if err := s.maybeTrim(); err != nil {
 				s.log.Warn("unmap event-store index pages", "err", err)
 			}
 		}
