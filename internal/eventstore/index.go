@@ -218,32 +218,18 @@ func (j *flushJob) write(tx *bolt.Tx) error {
 	// Keys are put in sorted order: bbolt then fills pages in sequence
 	// instead of splitting them at random (several times faster for
 	// batches of many streams). byoff keys ascend already.
-	// Every trimEvery puts, unmap the index pages the puts mapped if the
-	// process is over its budget (mmap_trim_linux.go): a flush of
-	// thousands of streams reads as many leaf pages, and each page fault
-	// maps 16 cached neighbours.
-	const trimEvery = 256
-	puts := 0
-	put := func(b *bolt.Bucket, k, v []byte) error {
-		if puts++; puts%trimEvery == 0 {
-			if err := j.pi.s.maybeTrimTx(tx); err != nil {
-				j.pi.s.log.Warn("unmap event-store index pages", "err", err)
-			}
-		}
-		return b.Put(k, v)
-	}
 	type kv struct{ k, v []byte }
 	evs := make([]kv, 0, len(runs))
 	for _, r := range runs {
 		k := ekey(nil, r.stream, r.first)
 		evs = append(evs, kv{k, runValue(r.off, r.count)})
-		if err := put(byoff, u64(r.off), k); err != nil {
+		if err := byoff.Put(u64(r.off), k); err != nil {
 			return err
 		}
 	}
 	slices.SortFunc(evs, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
 	for _, e := range evs {
-		if err := put(events, e.k, e.v); err != nil {
+		if err := events.Put(e.k, e.v); err != nil {
 			return err
 		}
 	}
@@ -253,7 +239,7 @@ func (j *flushJob) write(tx *bolt.Tx) error {
 	}
 	slices.Sort(hk)
 	for _, stream := range hk {
-		if err := put(heads, []byte(stream), u64(last[stream])); err != nil {
+		if err := heads.Put([]byte(stream), u64(last[stream])); err != nil {
 			return err
 		}
 	}

@@ -27,11 +27,7 @@ func (s *Store) trimMapped() error {
 	return s.db.View(func(tx *bolt.Tx) error { return s.trimTx(tx) })
 }
 
-// trimTx is trimMapped inside a transaction the caller holds: a read
-// transaction, or the write transaction of a flush (the only goroutine
-// that may remap the file then is the caller itself). Nodes the write
-// transaction has read keep pointing into the mapping; unmapped pages
-// read back the same file contents on the next access.
+// trimTx is trimMapped inside a read transaction the caller holds.
 func (s *Store) trimTx(tx *bolt.Tx) error {
 	addr := s.db.Info().Data
 	size := uintptr(tx.Size())
@@ -63,14 +59,6 @@ func (s *Store) overBudget() bool {
 		return true
 	}
 	return pages*int64(os.Getpagesize()) > s.cfg.TrimAboveBytes
-}
-
-// maybeTrimTx is trimTx when the process is over its mapped budget.
-func (s *Store) maybeTrimTx(tx *bolt.Tx) error {
-	if !s.overBudget() {
-		return nil
-	}
-	return s.trimTx(tx)
 }
 
 // maybeTrim is trimMapped when the process is over its mapped budget.

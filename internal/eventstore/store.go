@@ -182,6 +182,12 @@ func Open(cfg Config) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	// Catch-up flushes map many index pages (mmap_trim_linux.go).
+	if s.cfg.TrimInterval > 0 {
+		if err := s.maybeTrim(); err != nil {
+			s.log.Warn("unmap event-store index pages", "err", err)
+		}
+	}
 	s.wg.Add(1)
 	go s.loop()
 	if s.cfg.TrimInterval > 0 {
