@@ -180,10 +180,21 @@ type flushJob struct {
 
 // prepareFlush picks the pending entries below hw (durable in the log).
 func (pi *partIndex) prepareFlush(hw int64) (flushJob, bool) {
+	return pi.prepareFlushMax(hw, 0)
+}
+
+// prepareFlushMax is prepareFlush taking at most max entries (0: all);
+// a job cut short checkpoints at the first entry it leaves pending, below
+// which every keyed record is then in the file.
+func (pi *partIndex) prepareFlushMax(hw int64, max int) (flushJob, bool) {
 	pi.mu.Lock()
 	defer pi.mu.Unlock()
 	n := sort.Search(len(pi.pending), func(i int) bool { return pi.pending[i].offset >= hw })
 	ckpt := min(hw, pi.indexed)
+	if max > 0 && n > max {
+		n = max
+		ckpt = pi.pending[n].offset
+	}
 	if n == 0 && ckpt <= pi.flushed {
 		return flushJob{}, false
 	}
