@@ -437,7 +437,7 @@ func (s *Store) enablePartition(t broker.TopicInfo, part int32) error {
 		return err
 	}
 	start := time.Now()
-	scanned := 0
+	scanned, recs := 0, 0
 	err = s.b.CatchUp(t.Name, part, ckpt, func(h commitlog.BatchHeader, batch []byte) error {
 		if h.LastOffset() < ckpt {
 			return nil
@@ -447,6 +447,14 @@ func (s *Store) enablePartition(t broker.TopicInfo, part int32) error {
 			return err
 		}
 		pi.indexed = h.LastOffset() + 1
+		// The heads of the streams read so far map index pages too (a
+		// rebuild of 10 M streams mapped 1.6 GB between flushes).
+		if recs += int(h.RecordCount); recs >= 4096 && s.cfg.TrimInterval > 0 {
+			recs = 0
+			if err := s.maybeTrim(); err != nil {
+				s.log.Warn("unmap event-store index pages", "err", err)
+			}
+		}
 		if len(pi.pending) >= 64<<10 {
 			return s.flushOne(pi, pi.indexed)
 		}
