@@ -42,6 +42,11 @@ type CommitterOptions struct {
 // defaultMaxVolumeDirty is CommitterOptions.MaxVolumeDirty's default.
 const defaultMaxVolumeDirty = 64 << 20
 
+// indexFlushBytes is how many bytes of new offset-index entries (one every
+// IndexIntervalBytes of log) a log gathers before a commit round writes
+// them to the index files.
+const indexFlushBytes = 4096
+
 // maxGatherDelay bounds how long a round's leader waits for the appenders
 // of the previous round to come back (see gatherLocked).
 const maxGatherDelay = 250 * time.Microsecond
@@ -375,10 +380,16 @@ func (l *Log) endSync(p syncPoint, err error) error {
 			l.hw, l.hwPos = p.next, p.end
 		}
 		// Index entries for the now-durable bytes: written, not fsynced
-		// (index files are derived; recovery validates them).
+		// (index files are derived; recovery validates them), a page of
+		// entries at a time. Writing them every round would dirty two more
+		// files per log for the next flush: a volume sync writes back every
+		// dirty file. Recovery scans the log after the last entry on disk,
+		// so the lag costs a crash restart at most a few MiB of scanning.
 		a.imu.Lock()
-		if err := a.flushIndexUpTo(p.end, false); err != nil {
-			l.log.Warn("index write failed; it will be rewritten", "segment", a.idxPath, "err", err)
+		if a.idxBad || len(a.idx)-a.idxDone >= indexFlushBytes {
+			if err := a.flushIndexUpTo(p.end, false); err != nil {
+				l.log.Warn("index write failed; it will be rewritten", "segment", a.idxPath, "err", err)
+			}
 		}
 		a.imu.Unlock()
 	}
