@@ -81,19 +81,19 @@ type Committer struct {
 	volFS    vfs.FS
 	maxDirty int64
 
-	mu       sync.Mutex
+	mu sync.Mutex
 	// conds[r%2] holds the appenders waiting for round r: when round r
 	// ends its waiters are woken, and one waiter of round r+1 to lead it,
 	// so a round's end does not wake the next round's appenders for
 	// nothing.
-	conds [2]*sync.Cond
-	queue    []*Log     // logs waiting for the next round (Log.queued set)
-	spare    []*Log     // the previous round's slice, reused
-	leading  bool       // a round is running
-	started  uint64     // rounds begun
-	done     uint64     // rounds finished
-	arrivals uint64     // waitRound calls
-	pending  uint64     // waitRound calls the next round will release
+	conds    [2]*sync.Cond
+	queue    []*Log // logs waiting for the next round (Log.queued set)
+	spare    []*Log // the previous round's slice, reused
+	leading  bool   // a round is running
+	started  uint64 // rounds begun
+	done     uint64 // rounds finished
+	arrivals uint64 // waitRound calls
+	pending  uint64 // waitRound calls the next round will release
 	// What the last round did, for the next round's gathering.
 	released      uint64        // appenders it released
 	arrivalsAtEnd uint64        // arrivals when it ended
