@@ -10,18 +10,20 @@
 //
 // Durability follows Options.Sync. Under SyncAlways the high watermark is
 // the fsynced end, so consumers never read bytes a crash could take back.
-// Group commit is leader-based: the first appender waiting in WaitDurable
-// fsyncs the segment for everyone who wrote before it started, and the
-// appenders that arrive meanwhile share the next fsync. A Committer shared
-// by every log of a data directory bounds concurrent fsyncs and holds the
-// metrics.
+// Group commit runs in rounds owned by a Committer shared by every log of a
+// data directory: an appender waiting in WaitDurable queues its log, the
+// first one to find no round running leads the next on its own goroutine
+// and makes every queued log durable at once (one fsync, or one volume sync
+// for several logs), and the appenders that arrive meanwhile share the next
+// round. The Committer also bounds concurrent fsyncs and holds the metrics.
 //
 // Concurrency: every method is safe for concurrent use. Writes to one log
 // are serialized; reads run in parallel with each other and with writes.
 // Reads locate the batch under the read lock and copy the bytes after
 // releasing it (holding only the segment's io lock), so a cold read does not
-// delay appends. Lock order: Committer slot → Log.syncMu → Log.mu →
-// {segment.io, Log.loadedMu → segment.imu}.
+// delay appends. Lock order: Committer slot → Log.syncMu (a round's leader
+// holds several, in queue order; no holder waits for a slot) → Log.mu →
+// {segment.io, Log.loadedMu → segment.imu}; Committer.mu is a leaf.
 //
 // Usage:
 //
