@@ -141,30 +141,10 @@ func TestParkedFetchReleasedOnDisconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc := dialRaw(t, srv.Addr)
-	fr := kmsg.NewPtrFetchRequest()
-	fr.MaxWaitMillis, fr.MinBytes, fr.MaxBytes, fr.SessionEpoch = 60000, 1, 1<<20, -1
-	ft := kmsg.NewFetchRequestTopic()
-	ft.Topic = "gone"
-	for p := int32(0); p < 2; p++ {
-		fp := kmsg.NewFetchRequestTopicPartition()
-		fp.Partition, fp.PartitionMaxBytes = p, 1<<20
-		ft.Partitions = append(ft.Partitions, fp)
-	}
-	fr.Topics = append(fr.Topics, ft)
-	rc.send(fr, 12)
-	for deadline := time.Now().Add(5 * time.Second); srv.Broker.Waiting() != 2; {
-		if time.Now().After(deadline) {
-			t.Fatalf("fetch parked on %d partitions, want 2", srv.Broker.Waiting())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	rc.send(longPollFetch("gone", 2, 60000, 1<<20), 12)
+	waitParked(t, srv.Broker, 2)
 	rc.c.Close()
-	for deadline := time.Now().Add(5 * time.Second); srv.Broker.Waiting() != 0; {
-		if time.Now().After(deadline) {
-			t.Fatalf("still %d parked after the client left", srv.Broker.Waiting())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitParked(t, srv.Broker, 0) // released after the client left
 	if _, err := srv.Broker.Append("gone", 1, makeBatch(time.Now().UnixMilli(), "late")); err != nil {
 		t.Fatal(err)
 	}
@@ -182,21 +162,9 @@ func TestParkedFetchSlowReaderDoesNotBlockProducer(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc := dialRaw(t, srv.Addr)
-	fr := kmsg.NewPtrFetchRequest()
-	fr.MaxWaitMillis, fr.MinBytes, fr.MaxBytes, fr.SessionEpoch = 20000, 1, 16<<20, -1
-	ft := kmsg.NewFetchRequestTopic()
-	ft.Topic = "slow"
-	fp := kmsg.NewFetchRequestTopicPartition()
-	fp.PartitionMaxBytes = 16 << 20
-	ft.Partitions = append(ft.Partitions, fp)
-	fr.Topics = append(fr.Topics, ft)
+	fr := longPollFetch("slow", 1, 20000, 16<<20)
 	corr := rc.send(fr, 12)
-	for deadline := time.Now().Add(5 * time.Second); srv.Broker.Waiting() == 0; {
-		if time.Now().After(deadline) {
-			t.Fatal("fetch never parked")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitParked(t, srv.Broker, 1)
 	big := makeBatch(time.Now().UnixMilli(), string(make([]byte, 12<<20)))
 	start := time.Now()
 	if _, err := srv.Broker.Append("slow", 0, big); err != nil {
@@ -224,21 +192,9 @@ func TestProduceBehindParkedFetchOnOneConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc := dialRaw(t, srv.Addr)
-	fr := kmsg.NewPtrFetchRequest()
-	fr.MaxWaitMillis, fr.MinBytes, fr.MaxBytes, fr.SessionEpoch = 10000, 1, 1<<20, -1
-	ft := kmsg.NewFetchRequestTopic()
-	ft.Topic = "shared"
-	fp := kmsg.NewFetchRequestTopicPartition()
-	fp.PartitionMaxBytes = 1 << 20
-	ft.Partitions = append(ft.Partitions, fp)
-	fr.Topics = append(fr.Topics, ft)
+	fr := longPollFetch("shared", 1, 10000, 1<<20)
 	fcorr := rc.send(fr, 12)
-	for deadline := time.Now().Add(5 * time.Second); srv.Broker.Waiting() == 0; {
-		if time.Now().After(deadline) {
-			t.Fatal("fetch never parked")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitParked(t, srv.Broker, 1)
 	start := time.Now()
 	rc.corr++
 	pcorr := rc.corr

@@ -22,21 +22,9 @@ func TestShutdownAnswersParkedFetch(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc := dialRaw(t, srv.Addr)
-	fr := kmsg.NewPtrFetchRequest()
-	fr.MaxWaitMillis, fr.MinBytes, fr.MaxBytes, fr.SessionEpoch = 30000, 1, 1<<20, -1
-	ft := kmsg.NewFetchRequestTopic()
-	ft.Topic = "s"
-	fp := kmsg.NewFetchRequestTopicPartition()
-	fp.PartitionMaxBytes = 1 << 20
-	ft.Partitions = append(ft.Partitions, fp)
-	fr.Topics = append(fr.Topics, ft)
+	fr := longPollFetch("s", 1, 30000, 1<<20)
 	corr := rc.send(fr, 12)
-	for deadline := time.Now().Add(5 * time.Second); srv.Broker.Waiting() == 0; {
-		if time.Now().After(deadline) {
-			t.Fatal("fetch never parked")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitParked(t, srv.Broker, 1)
 	answered := make(chan *kmsg.FetchResponse, 1)
 	go func() { answered <- rc.read(fr, 12, corr).(*kmsg.FetchResponse) }()
 	start := time.Now()
