@@ -7,12 +7,14 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/meta"
 )
 
 // TestCatchUpInChunks: a catch-up of more entries than one transaction
-// takes (catchUpTxEntries) indexes every record, checkpoints at the log
+// takes (catchUpTxStreams) indexes every record, checkpoints at the log
 // end, and survives a reopen.
 func TestCatchUpInChunks(t *testing.T) {
 	dir := t.TempDir()
@@ -44,7 +46,7 @@ func TestCatchUpInChunks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n <= 2*catchUpTxEntries {
+	if n <= 2*catchUpTxStreams {
 		t.Fatalf("%d records do not need several transactions", n)
 	}
 	idx := filepath.Join(dir, "streams.idx")
@@ -72,4 +74,103 @@ func TestCatchUpInChunks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestFlushInSubTransactions: a flush of more distinct streams than one
+// transaction takes (flushTxStreams), over two partitions, writes every
+// entry in several commits whose checkpoints follow the log, and the
+// index reads the same after a reopen.
+func TestFlushInSubTransactions(t *testing.T) {
+	dir := t.TempDir()
+	m, err := meta.Open(filepath.Join(dir, "meta.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	bc := broker.DefaultConfig()
+	bc.DataDir, bc.Meta = filepath.Join(dir, "data"), m
+	br, err := broker.Open(bc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer br.Close()
+	idx := filepath.Join(dir, "streams.idx")
+	es, err := Open(Config{Broker: br, Path: idx, FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	br.SetAppendHook(es)
+	if _, err := br.CreateTopic("wide", 2, map[string]string{broker.ConfigStreams: "true", broker.ConfigFsync: "never"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := es.EnsureTopic("wide"); err != nil {
+		t.Fatal(err)
+	}
+	// Per partition: 3×flushTxStreams streams, each appended twice in two
+	// interleaved rounds (so a cut falls between a stream's two events),
+	// plus one stream with many events (cheap: it is one stream).
+	streams := 3 * flushTxStreams
+	want := map[int32]int{}
+	for p := int32(0); p < 2; p++ {
+		for round := 0; round < 2; round++ {
+			bb := newBatchBuilder(time.Now().UnixMilli())
+			for k := 0; k < streams; k++ {
+				bb.add(bb.ts, []byte("s-"+strconv.Itoa(k)), []byte(`{}`), nil)
+				want[p]++
+			}
+			for k := 0; k < 500; k++ {
+				bb.add(bb.ts, []byte("hot"), []byte(`{}`), nil)
+				want[p]++
+			}
+			if _, err := br.Append("wide", p, bb.finish()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	txid := func() (id int) {
+		_ = es.db.View(func(tx *bolt.Tx) error { id = tx.ID(); return nil })
+		return id
+	}
+	before := txid()
+	if err := es.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// 2 × (768 + 1) distinct streams: at least ⌈1538/256⌉ = 7 commits.
+	if commits := txid() - before; commits < 7 {
+		t.Fatalf("flush made %d commits, want >= 7", commits)
+	}
+	for p := int32(0); p < 2; p++ {
+		pi := es.partIndex("wide", p)
+		if pi.flushed != int64(want[p]) || len(pi.pending) != 0 {
+			t.Fatalf("partition %d: checkpoint %d, %d pending; want %d, 0", p, pi.flushed, len(pi.pending), want[p])
+		}
+	}
+	check := func(es *Store) {
+		t.Helper()
+		for _, k := range []int{0, flushTxStreams - 1, flushTxStreams, streams - 1} {
+			page, err := es.Read(context.Background(), "wide", "s-"+strconv.Itoa(k), ReadOptions{From: -1})
+			if err != nil || len(page.Events) != 2 || page.Version != 1 {
+				t.Fatalf("s-%d: %+v, %v", k, page, err)
+			}
+			half := streams + 500
+			for v, ev := range page.Events {
+				if ev.Version != int64(v) || ev.Offset != int64(v*half+k) {
+					t.Fatalf("s-%d event %d: %+v", k, v, ev)
+				}
+			}
+		}
+		if v, err := es.Head("wide", "hot"); err != nil || v != 999 {
+			t.Fatalf("head of hot: %d, %v", v, err)
+		}
+	}
+	check(es)
+	if err := es.Close(); err != nil {
+		t.Fatal(err)
+	}
+	es, err = Open(Config{Broker: br, Path: idx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer es.Close()
+	check(es)
 }

@@ -176,30 +176,57 @@ type flushJob struct {
 	n       int
 	entries []entry
 	ckpt    int64
+	// streams is what the job takes of prepareFlushMax's stream budget:
+	// at most its distinct streams, maxStreams when it was cut short.
+	streams int
 }
 
-// prepareFlush picks the pending entries below hw (durable in the log).
-func (pi *partIndex) prepareFlush(hw int64) (flushJob, bool) {
-	return pi.prepareFlushMax(hw, 0)
-}
-
-// prepareFlushMax is prepareFlush taking at most max entries (0: all);
-// a job cut short checkpoints at the first entry it leaves pending, below
-// which every keyed record is then in the file.
-func (pi *partIndex) prepareFlushMax(hw int64, max int) (flushJob, bool) {
+// prepareFlushMax picks the pending entries below hw (durable in the
+// log) of at most maxStreams distinct streams (0: all): what a bbolt commit costs in
+// memory is the leaves it dirties (each copied in the heap and faulted
+// into the mapping), about two per distinct stream (heads and events;
+// byoff keys ascend), not the entries, of which one stream's consecutive
+// appends share leaves. A job cut short checkpoints at the first entry
+// it leaves pending, below which every keyed record is then in the file.
+//
+// Called with s.flushMu held, which keeps pending[:n] unchanged (only
+// flushes and log truncations, both under flushMu, replace it; appends
+// only add past its end), so the streams are counted without pi.mu.
+func (pi *partIndex) prepareFlushMax(hw int64, maxStreams int) (flushJob, bool) {
 	pi.mu.Lock()
-	defer pi.mu.Unlock()
-	n := sort.Search(len(pi.pending), func(i int) bool { return pi.pending[i].offset >= hw })
+	pending := pi.pending
+	n := sort.Search(len(pending), func(i int) bool { return pending[i].offset >= hw })
 	ckpt := min(hw, pi.indexed)
-	if max > 0 && n > max {
-		n = max
-		ckpt = pi.pending[n].offset
+	flushed := pi.flushed
+	pi.mu.Unlock()
+	streams := n // an upper bound, counted when it matters
+	if maxStreams > 0 && n > maxStreams {
+		seen := make(map[string]struct{}, maxStreams)
+		for i, e := range pending[:n] {
+			_, ok := seen[e.stream]
+			if i >= maxTxEntries || (!ok && len(seen) == maxStreams) {
+				n, ckpt = i, e.offset
+				seen = nil
+				break
+			}
+			if !ok {
+				seen[e.stream] = struct{}{}
+			}
+		}
+		streams = maxStreams // cut short: the budget is used up
+		if seen != nil {
+			streams = len(seen)
+		}
 	}
-	if n == 0 && ckpt <= pi.flushed {
+	if n == 0 && ckpt <= flushed {
 		return flushJob{}, false
 	}
-	return flushJob{pi: pi, n: n, entries: pi.pending[:n:n], ckpt: ckpt}, true
+	return flushJob{pi: pi, n: n, entries: pending[:n:n], ckpt: ckpt, streams: streams}, true
 }
+
+// maxTxEntries bounds the entries of one transaction whatever their
+// streams (they are in the heap until it commits).
+const maxTxEntries = 64 << 10
 
 func (j *flushJob) write(tx *bolt.Tx) error {
 	b, err := tx.CreateBucketIfNotExists(j.pi.bucket)

@@ -42,10 +42,10 @@ func (s *Store) trimTx(tx *bolt.Tx) error {
 
 // overBudget reports whether this process's resident file-backed pages
 // (the "shared" field of /proc/self/statm: mapped files, the binary's own
-// text included) exceed the store's budget, so that the index's hot pages
+// text included) exceed budget, so that the index's hot pages
 // stay mapped while there is room and trims cost re-faults only when they
 // buy back memory. Unknown (no /proc): true.
-func (s *Store) overBudget() bool {
+func (s *Store) overBudget(budget int64) bool {
 	b, err := os.ReadFile("/proc/self/statm")
 	if err != nil {
 		return true
@@ -58,12 +58,12 @@ func (s *Store) overBudget() bool {
 	if err != nil {
 		return true
 	}
-	return pages*int64(os.Getpagesize()) > s.cfg.TrimAboveBytes
+	return pages*int64(os.Getpagesize()) > budget
 }
 
 // maybeTrim is trimMapped when the process is over its mapped budget.
 func (s *Store) maybeTrim() error {
-	if !s.overBudget() {
+	if !s.overBudget(s.cfg.TrimAboveBytes) {
 		return nil
 	}
 	return s.trimMapped()

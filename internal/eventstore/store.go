@@ -281,7 +281,9 @@ func (s *Store) trimLoop(interval time.Duration) {
 }
 
 // Flush writes every indexed entry the log has made durable to the index
-// file, with the new checkpoints, in one transaction.
+// file, with the new checkpoints, in transactions of at most
+// flushTxStreams distinct streams across the partitions, unmapping the
+// index's pages after each commit (see flushTxStreams).
 func (s *Store) Flush() error {
 	s.mu.RLock()
 	parts := make([]*partIndex, 0, len(s.mu.parts))
@@ -299,35 +301,79 @@ func (s *Store) Flush() error {
 	}
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
-	var jobs []flushJob
-	for i, pi := range parts {
-		// A partition dropped or re-enabled since the snapshot (topic
-		// deleted or recreated) must not write into its bucket any more.
-		if hws[i] < 0 || s.partIndex(pi.topic, pi.part) != pi {
-			continue
+	start, commits, entries := time.Now(), 0, 0
+	defer func() {
+		if commits > 0 {
+			s.log.Debug("flushed event-store index", "entries", entries, "commits", commits, "took", time.Since(start))
 		}
-		if j, ok := pi.prepareFlush(hws[i]); ok {
-			jobs = append(jobs, j)
-		}
-	}
-	if len(jobs) == 0 {
-		return nil
-	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		for i := range jobs {
-			if err := jobs[i].write(tx); err != nil {
-				return fmt.Errorf("index %s: %w", jobs[i].pi.bucket, err)
+	}()
+	for {
+		var jobs []flushJob
+		budget := flushTxStreams
+		for i, pi := range parts {
+			// A partition dropped or re-enabled since the snapshot (topic
+			// deleted or recreated) must not write into its bucket any more.
+			if budget <= 0 || hws[i] < 0 || s.partIndex(pi.topic, pi.part) != pi {
+				continue
+			}
+			if j, ok := pi.prepareFlushMax(hws[i], budget); ok {
+				jobs = append(jobs, j)
+				budget -= j.streams
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("flush index: %w", err)
+		if len(jobs) == 0 {
+			return nil
+		}
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			for i := range jobs {
+				if err := jobs[i].write(tx); err != nil {
+					return fmt.Errorf("index %s: %w", jobs[i].pi.bucket, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("flush index: %w", err)
+		}
+		for _, j := range jobs {
+			j.pi.finishFlush(j)
+			entries += j.n
+		}
+		commits++
+		s.trimAfterCommit()
+		if budget > 0 {
+			// Nothing was cut short: every partition is flushed to its hw.
+			return nil
+		}
 	}
-	for _, j := range jobs {
-		j.pi.finishFlush(j)
+}
+
+// flushTxStreams bounds the distinct streams of one flush transaction.
+// A bbolt commit dirties about two leaves per random stream (heads and
+// events) and reads each through the mapping, where every page fault maps
+// 64 KiB of the file (fault-around) until the next trim, and it holds its
+// dirty nodes in the heap until it ends: a 200 ms flush of ~1,200 random
+// streams in one transaction in a 10 M-stream index mapped ~150 MB at once
+// and peaked the process at 490 MB. Appends to few streams (many events
+// per stream) still flush in one transaction. Measured with 10 M streams
+// (docs/benchmarks.md): 128 and 256 hold the peak near 240-290 MB, 512
+// near 290-340 MB; the smaller, the more commits (two fsyncs each) and the
+// lower the flush throughput.
+const flushTxStreams = 256
+
+// trimAfterCommit unmaps the pages a flush commit mapped when the process
+// is over twice its mapped budget: a backstop for long flushes (a backlog,
+// or the last flush of Close, when trimLoop has stopped). Trimming after
+// every commit within budget was measured to cost a fifth of the flush
+// throughput (each re-faults the branch pages the next commit needs), so
+// within it trimLoop's 50 ms ticks do the work.
+func (s *Store) trimAfterCommit() {
+	if s.cfg.TrimInterval <= 0 || !s.overBudget(2*s.cfg.TrimAboveBytes) {
+		return
 	}
-	return nil
+	if err := s.trimMapped(); err != nil {
+		s.log.Warn("unmap event-store index pages", "err", err)
+	}
 }
 
 // IsStreamTopic reports whether a topic's config enables the event store.
@@ -488,21 +534,23 @@ func (s *Store) enablePartition(t broker.TopicInfo, part int32) error {
 	return nil
 }
 
-// catchUpTxEntries bounds the entries of one catch-up transaction: a
-// bbolt commit copies every leaf it dirtied, through the mapping, and
-// keeps them all in the heap until it ends, so a transaction of 64 Ki
-// entries of random streams held gigabytes (a 10 M-stream rebuild peaked
-// at 4 GB of RSS); 1 Ki entries dirty about 2 Ki leaves (~128 MB mapped
-// at the commit, trimmed after it).
-const catchUpTxEntries = 1024
+// catchUpTxStreams bounds the distinct streams of one catch-up
+// transaction: a bbolt commit copies every leaf it dirtied, through the
+// mapping, and keeps them all in the heap until it ends, so a transaction
+// of 64 Ki entries of random streams held gigabytes (a 10 M-stream rebuild
+// peaked at 4 GB of RSS); 1 Ki streams dirty about 2 Ki leaves (~128 MB
+// mapped at the commit, trimmed after it). Larger than flushTxStreams: a
+// rebuild's throughput falls with smaller commits (each rewrites leaves
+// the next one dirties again).
+const catchUpTxStreams = 1024
 
 // flushOne flushes one partition's entries below hw (catch-up: all
-// durable), in transactions of at most catchUpTxEntries entries.
+// durable), in transactions of at most catchUpTxStreams streams.
 func (s *Store) flushOne(pi *partIndex, hw int64) error {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 	for {
-		j, ok := pi.prepareFlushMax(hw, catchUpTxEntries)
+		j, ok := pi.prepareFlushMax(hw, catchUpTxStreams)
 		if !ok {
 			return nil
 		}
@@ -510,11 +558,7 @@ func (s *Store) flushOne(pi *partIndex, hw int64) error {
 			return fmt.Errorf("flush index %s: %w", pi.bucket, err)
 		}
 		pi.finishFlush(j)
-		if s.cfg.TrimInterval > 0 {
-			if err := s.maybeTrim(); err != nil {
-				s.log.Warn("unmap event-store index pages", "err", err)
-			}
-		}
+		s.trimAfterCommit()
 	}
 }
 
