@@ -118,6 +118,7 @@ type server struct {
 // shuts down gracefully. A second signal exits the process at once.
 func runServe(ctx context.Context, cfg config.Config, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
+	defer applyMemoryLimit(cfg, os.LookupEnv, log)()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 

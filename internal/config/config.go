@@ -91,6 +91,10 @@ type Config struct {
 	// be written and fsynced, across all connections; past it the server
 	// stops reading from producers (TCP backpressure).
 	ProduceBytesBudget int64
+	// MemoryLimit is the Go runtime's soft memory limit for eddy serve
+	// (runtime/debug.SetMemoryLimit); 0 sets none. The GOMEMLIMIT
+	// environment variable, when set, wins.
+	MemoryLimit int64
 }
 
 // Default returns the configuration used when nothing else is set.
@@ -113,6 +117,7 @@ func Default() Config {
 		MaxConnections:     10000,
 		MaxInflightPerConn: 32,
 		ProduceBytesBudget: 256 << 20,
+		MemoryLimit:        512 << 20,
 	}
 }
 
@@ -195,8 +200,15 @@ func (c Config) Validate() error {
 	if c.ProduceBytesBudget < c.MaxRequestBytes {
 		bad("produce-bytes-budget", "%s is below max-request-bytes (%s); it must hold at least one maximal request", formatBytes(c.ProduceBytesBudget), formatBytes(c.MaxRequestBytes))
 	}
+	if c.MemoryLimit != 0 && c.MemoryLimit < minMemoryLimit {
+		bad("memory-limit", "%s is out of range; use 0 (no limit) or at least %s", formatBytes(c.MemoryLimit), formatBytes(minMemoryLimit))
+	}
 	return errors.Join(errs...)
 }
+
+// minMemoryLimit is the smallest memory-limit accepted: below it the
+// garbage collector would run almost continuously.
+const minMemoryLimit = 32 << 20
 
 func checkListenAddr(addr string) error {
 	_, port, err := net.SplitHostPort(addr)
