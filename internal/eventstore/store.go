@@ -502,7 +502,7 @@ func (s *Store) enablePartition(t broker.TopicInfo, part int32) error {
 			}
 		}
 		if len(pi.pending) >= 64<<10 {
-			return s.flushOne(pi, pi.indexed)
+			return s.flushOne(pi, pi.indexed, catchUpTxStreams)
 		}
 		return nil
 	}, func(_, end int64) error {
@@ -517,7 +517,10 @@ func (s *Store) enablePartition(t broker.TopicInfo, part int32) error {
 		}
 		pi.flushed = ckpt
 		pi.indexed = end
-		if err := s.flushOne(pi, end); err != nil {
+		// The last flush of a catch-up (all of it after a crash, a few
+		// thousand entries) in the smaller transactions of Flush: the
+		// restarted server is serving by then.
+		if err := s.flushOne(pi, end, flushTxStreams); err != nil {
 			return err
 		}
 		s.mu.Lock()
@@ -534,8 +537,8 @@ func (s *Store) enablePartition(t broker.TopicInfo, part int32) error {
 	return nil
 }
 
-// catchUpTxStreams bounds the distinct streams of one catch-up
-// transaction: a bbolt commit copies every leaf it dirtied, through the
+// catchUpTxStreams bounds the distinct streams of one transaction of a
+// long catch-up (a rebuild's flushes of 64 Ki entries): a bbolt commit copies every leaf it dirtied, through the
 // mapping, and keeps them all in the heap until it ends, so a transaction
 // of 64 Ki entries of random streams held gigabytes (a 10 M-stream rebuild
 // peaked at 4 GB of RSS); 1 Ki streams dirty about 2 Ki leaves (~128 MB
@@ -545,12 +548,12 @@ func (s *Store) enablePartition(t broker.TopicInfo, part int32) error {
 const catchUpTxStreams = 1024
 
 // flushOne flushes one partition's entries below hw (catch-up: all
-// durable), in transactions of at most catchUpTxStreams streams.
-func (s *Store) flushOne(pi *partIndex, hw int64) error {
+// durable), in transactions of at most maxStreams streams.
+func (s *Store) flushOne(pi *partIndex, hw int64, maxStreams int) error {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 	for {
-		j, ok := pi.prepareFlushMax(hw, catchUpTxStreams)
+		j, ok := pi.prepareFlushMax(hw, maxStreams)
 		if !ok {
 			return nil
 		}
@@ -558,7 +561,12 @@ func (s *Store) flushOne(pi *partIndex, hw int64) error {
 			return fmt.Errorf("flush index %s: %w", pi.bucket, err)
 		}
 		pi.finishFlush(j)
-		s.trimAfterCommit()
+		// Catch-up runs before trimLoop starts: trim within the budget.
+		if s.cfg.TrimInterval > 0 {
+			if err := s.maybeTrim(); err != nil {
+				s.log.Warn("unmap event-store index pages", "err", err)
+			}
+		}
 	}
 }
 
