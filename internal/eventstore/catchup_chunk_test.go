@@ -79,7 +79,8 @@ func TestCatchUpInChunks(t *testing.T) {
 // TestFlushInSubTransactions: a flush of more distinct streams than one
 // transaction takes (flushTxStreams), over two partitions, writes every
 // entry in several commits whose checkpoints follow the log, and the
-// index reads the same after a reopen.
+// index reads the same after a reopen; a backlog of many more entries is
+// flushed in at most about maxFlushCommits commits (flushTxSize).
 func TestFlushInSubTransactions(t *testing.T) {
 	dir := t.TempDir()
 	m, err := meta.Open(filepath.Join(dir, "meta.db"))
@@ -106,10 +107,11 @@ func TestFlushInSubTransactions(t *testing.T) {
 	if _, err := es.EnsureTopic("wide"); err != nil {
 		t.Fatal(err)
 	}
-	// Per partition: 3×flushTxStreams streams, each appended twice in two
-	// interleaved rounds (so a cut falls between a stream's two events),
-	// plus one stream with many events (cheap: it is one stream).
-	streams := 3 * flushTxStreams
+	// Per partition: 300 streams, each appended twice in two interleaved
+	// rounds (so a cut falls between a stream's two events), plus one
+	// stream with many events (cheap: it is one stream); 1,600 entries in
+	// all, within one flush's maxFlushCommits×flushTxStreams.
+	const streams, hot = 300, 100
 	want := map[int32]int{}
 	for p := int32(0); p < 2; p++ {
 		for round := 0; round < 2; round++ {
@@ -118,7 +120,7 @@ func TestFlushInSubTransactions(t *testing.T) {
 				bb.add(bb.ts, []byte("s-"+strconv.Itoa(k)), []byte(`{}`), nil)
 				want[p]++
 			}
-			for k := 0; k < 500; k++ {
+			for k := 0; k < hot; k++ {
 				bb.add(bb.ts, []byte("hot"), []byte(`{}`), nil)
 				want[p]++
 			}
@@ -135,9 +137,9 @@ func TestFlushInSubTransactions(t *testing.T) {
 	if err := es.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	// 2 × (768 + 1) distinct streams: at least ⌈1538/256⌉ = 7 commits.
-	if commits := txid() - before; commits < 7 {
-		t.Fatalf("flush made %d commits, want >= 7", commits)
+	// 2 × (300 + 1) distinct streams: at least ⌈602/256⌉ = 3 commits.
+	if commits := txid() - before; commits < 3 {
+		t.Fatalf("flush made %d commits, want >= 3", commits)
 	}
 	for p := int32(0); p < 2; p++ {
 		pi := es.partIndex("wide", p)
@@ -152,18 +154,44 @@ func TestFlushInSubTransactions(t *testing.T) {
 			if err != nil || len(page.Events) != 2 || page.Version != 1 {
 				t.Fatalf("s-%d: %+v, %v", k, page, err)
 			}
-			half := streams + 500
+			half := streams + hot
 			for v, ev := range page.Events {
 				if ev.Version != int64(v) || ev.Offset != int64(v*half+k) {
 					t.Fatalf("s-%d event %d: %+v", k, v, ev)
 				}
 			}
 		}
-		if v, err := es.Head("wide", "hot"); err != nil || v != 999 {
+		if v, err := es.Head("wide", "hot"); err != nil || v != 2*hot-1 {
 			t.Fatalf("head of hot: %d, %v", v, err)
 		}
 	}
 	check(es)
+	// A backlog: 20×flushTxStreams new streams in one partition.
+	bb := newBatchBuilder(time.Now().UnixMilli())
+	for k := 0; k < 20*flushTxStreams; k++ {
+		bb.add(bb.ts, []byte("bulk-"+strconv.Itoa(k)), []byte(`{}`), nil)
+	}
+	if _, err := br.Append("wide", 1, bb.finish()); err != nil {
+		t.Fatal(err)
+	}
+	before = txid()
+	if err := es.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if commits := txid() - before; commits > maxFlushCommits+1 {
+		t.Fatalf("flush of a backlog of %d streams made %d commits, want <= %d", 20*flushTxStreams, commits, maxFlushCommits+1)
+	}
+	pi := es.partIndex("wide", 1)
+	if len(pi.pending) != 0 {
+		t.Fatalf("%d entries left pending", len(pi.pending))
+	}
+	pi.mu.Lock()
+	clear(pi.heads)
+	v, err := pi.headLocked([]byte("bulk-" + strconv.Itoa(20*flushTxStreams-1)))
+	pi.mu.Unlock()
+	if err != nil || v != 1 {
+		t.Fatalf("next version of the last bulk stream from the file: %d, %v; want 1", v, err)
+	}
 	if err := es.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -173,4 +201,73 @@ func TestFlushInSubTransactions(t *testing.T) {
 	}
 	defer es.Close()
 	check(es)
+}
+
+// TestHeadFromEvents: with the heads cache empty, a stream's head comes
+// from its last run in the file, for streams whose keys neighbour each
+// other (one name a prefix of another, the first and the last key of the
+// bucket, names between two streams and beyond the last), and after a
+// roll-back that shortened one run and removed others.
+func TestHeadFromEvents(t *testing.T) {
+	dir := t.TempDir()
+	m, err := meta.Open(filepath.Join(dir, "meta.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	bc := broker.DefaultConfig()
+	bc.DataDir, bc.Meta = filepath.Join(dir, "data"), m
+	br, err := broker.Open(bc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer br.Close()
+	es, err := Open(Config{Broker: br, Path: filepath.Join(dir, "streams.idx"), FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer es.Close()
+	br.SetAppendHook(es)
+	if _, err := br.CreateTopic("h", 1, map[string]string{broker.ConfigStreams: "true", broker.ConfigFsync: "never"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := es.EnsureTopic("h"); err != nil {
+		t.Fatal(err)
+	}
+	// Offsets: a a a | ab ab | b | a a (two runs of a: 0-2 and 6-7).
+	for _, keys := range [][]string{{"a", "a", "a"}, {"ab", "ab"}, {"b"}, {"a", "a"}} {
+		bb := newBatchBuilder(time.Now().UnixMilli())
+		for _, k := range keys {
+			bb.add(bb.ts, []byte(k), []byte(`{}`), nil)
+		}
+		if _, err := br.Append("h", 0, bb.finish()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := es.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	pi := es.partIndex("h", 0)
+	check := func(want map[string]int64) {
+		t.Helper()
+		pi.mu.Lock()
+		defer pi.mu.Unlock()
+		for stream, n := range want {
+			clear(pi.heads)
+			if got, err := pi.headLocked([]byte(stream)); err != nil || got != n {
+				t.Errorf("head of %q from the file: %d, %v; want %d", stream, got, err, n)
+			}
+		}
+	}
+	check(map[string]int64{"a": 5, "ab": 2, "b": 1, "": 0, "0": 0, "aa": 0, "abc": 0, "ba": 0, "c": 0, "zz": 0})
+	// Roll back to offset 7: a's second run is cut to one event.
+	if _, err := es.rollBack(pi.bucket, 7); err != nil {
+		t.Fatal(err)
+	}
+	check(map[string]int64{"a": 4, "ab": 2, "b": 1})
+	// To offset 4: a's second run, b and ab's second event go.
+	if _, err := es.rollBack(pi.bucket, 4); err != nil {
+		t.Fatal(err)
+	}
+	check(map[string]int64{"a": 3, "ab": 1, "b": 0})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -19,18 +20,21 @@ import (
 // Index layout in the bbolt file (docs/format/eventstore-index.md): one
 // top-level bucket per partition, "p/<topic>/<partition>", holding
 //
-//	meta:   "v" → 1 (format version), "checkpoint" → u64 (every record below
+//	meta:   "v" → 3 (format version), "checkpoint" → u64 (every record below
 //	        it is in the index), "topic_id" → 16 bytes
-//	heads:  stream → u64 next version (the number of events ever appended)
 //	events: ekey(stream, first) → u64 offset ‖ u32 count: a run of count
 //	        events, versions first.. at offsets offset.. (one append's
 //	        events are one run)
 //	byoff:  u64 offset of a run → ekey(stream, first) (to roll back)
 //
 // with ekey = uvarint(len(stream)) ‖ stream ‖ u64 version, all big-endian.
+// A stream's head (next version) is the end of its last run in events.
+// (Format 2 also kept a heads bucket, stream → next version: a second
+// random leaf dirtied per stream in every flush, for a lookup events
+// answers with the same cursor descent. A format-2 bucket is rebuilt from
+// the log, as any other unknown format.)
 var (
 	bktMeta   = []byte("meta")
-	bktHeads  = []byte("heads")
 	bktEvents = []byte("events")
 	bktByOff  = []byte("byoff")
 	keyVer    = []byte("v")
@@ -38,7 +42,7 @@ var (
 	keyTopic  = []byte("topic_id")
 )
 
-const indexFormatVersion = 2
+const indexFormatVersion = 3
 
 func partBucket(topic string, part int32) []byte {
 	return []byte("p/" + topic + "/" + strconv.Itoa(int(part)))
@@ -134,8 +138,8 @@ func (pi *partIndex) headLocked(stream []byte) (int64, error) {
 		if b == nil {
 			return nil
 		}
-		if hb := b.Bucket(bktHeads); hb != nil {
-			v, _ = getU64(hb.Get(stream))
+		if eb := b.Bucket(bktEvents); eb != nil {
+			v = headFromEvents(eb, stream)
 		}
 		return nil
 	})
@@ -146,6 +150,28 @@ func (pi *partIndex) headLocked(stream []byte) (int64, error) {
 		pi.heads[string(stream)] = v
 	}
 	return v, nil
+}
+
+// headFromEvents returns a stream's next version from the file: the end
+// of its last run (0: no runs).
+func headFromEvents(events *bolt.Bucket, stream []byte) int64 {
+	prefix := binary.AppendUvarint(make([]byte, 0, len(stream)+18), uint64(len(stream)))
+	prefix = append(prefix, stream...)
+	c := events.Cursor()
+	k, v := c.Seek(binary.BigEndian.AppendUint64(prefix[:len(prefix):len(prefix)], math.MaxUint64))
+	if k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	if len(k) != len(prefix)+8 || !bytes.HasPrefix(k, prefix) {
+		return 0
+	}
+	_, n, ok := parseRun(v)
+	if !ok {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(k[len(prefix):])) + n
 }
 
 // indexLocked adds an event to the in-memory part.
@@ -184,7 +210,7 @@ type flushJob struct {
 // prepareFlushMax picks the pending entries below hw (durable in the
 // log) of at most maxStreams distinct streams (0: all): what a bbolt commit costs in
 // memory is the leaves it dirties (each copied in the heap and faulted
-// into the mapping), about two per distinct stream (heads and events;
+// into the mapping), about one per distinct stream (its events leaf;
 // byoff keys ascend), not the entries, of which one stream's consecutive
 // appends share leaves. A job cut short checkpoints at the first entry
 // it leaves pending, below which every keyed record is then in the file.
@@ -233,7 +259,7 @@ func (j *flushJob) write(tx *bolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	meta, heads, events, byoff, err := subBuckets(b)
+	meta, events, byoff, err := subBuckets(b)
 	if err != nil {
 		return err
 	}
@@ -244,14 +270,12 @@ func (j *flushJob) write(tx *bolt.Tx) error {
 		first, off, count int64
 	}
 	var runs []run
-	last := make(map[string]int64)
 	for _, e := range j.entries {
 		if l := len(runs) - 1; l >= 0 && runs[l].stream == e.stream && runs[l].first+runs[l].count == e.version && runs[l].off+runs[l].count == e.offset {
 			runs[l].count++
 		} else {
 			runs = append(runs, run{e.stream, e.version, e.offset, 1})
 		}
-		last[e.stream] = e.version + 1
 	}
 	// Keys are put in sorted order: bbolt then fills pages in sequence
 	// instead of splitting them at random (several times faster for
@@ -268,16 +292,6 @@ func (j *flushJob) write(tx *bolt.Tx) error {
 	slices.SortFunc(evs, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
 	for _, e := range evs {
 		if err := events.Put(e.k, e.v); err != nil {
-			return err
-		}
-	}
-	hk := make([]string, 0, len(last))
-	for stream := range last {
-		hk = append(hk, stream)
-	}
-	slices.Sort(hk)
-	for _, stream := range hk {
-		if err := heads.Put([]byte(stream), u64(last[stream])); err != nil {
 			return err
 		}
 	}
@@ -314,11 +328,8 @@ func (pi *partIndex) finishFlush(j flushJob) {
 	}
 }
 
-func subBuckets(b *bolt.Bucket) (meta, heads, events, byoff *bolt.Bucket, err error) {
+func subBuckets(b *bolt.Bucket) (meta, events, byoff *bolt.Bucket, err error) {
 	if meta, err = b.CreateBucketIfNotExists(bktMeta); err != nil {
-		return
-	}
-	if heads, err = b.CreateBucketIfNotExists(bktHeads); err != nil {
 		return
 	}
 	if events, err = b.CreateBucketIfNotExists(bktEvents); err != nil {
@@ -354,7 +365,7 @@ func (s *Store) loadCheckpoint(bucket []byte, topicID [16]byte) (int64, error) {
 		if err != nil {
 			return err
 		}
-		meta, _, _, _, err := subBuckets(b)
+		meta, _, _, err := subBuckets(b)
 		if err != nil {
 			return err
 		}
@@ -373,15 +384,16 @@ func (s *Store) loadCheckpoint(bucket []byte, topicID [16]byte) (int64, error) {
 }
 
 // rollBack removes every indexed event at or above end: the index got
-// ahead of the log (whose unsynced tail a crash dropped). Heads go back
-// to the version of the first removed event of each stream.
+// ahead of the log (whose unsynced tail a crash dropped). A stream's head
+// (the end of its last run) goes back with its runs to the version of its
+// first removed event.
 func (s *Store) rollBack(bucket []byte, end int64) (removed int, err error) {
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucket)
 		if b == nil {
 			return nil
 		}
-		meta, heads, events, byoff, err := subBuckets(b)
+		meta, events, byoff, err := subBuckets(b)
 		if err != nil {
 			return err
 		}
@@ -399,7 +411,7 @@ func (s *Store) rollBack(bucket []byte, end int64) (removed int, err error) {
 			pk, pv = c.Prev()
 		}
 		if pk != nil {
-			stream, first, ok := parseEkey(pv)
+			_, _, ok := parseEkey(pv)
 			off, n, ok2 := parseRun(events.Get(pv))
 			if !ok || !ok2 {
 				return errors.New("corrupt index run")
@@ -409,23 +421,16 @@ func (s *Store) rollBack(bucket []byte, end int64) (removed int, err error) {
 				if err := events.Put(append([]byte(nil), pv...), runValue(off, keep)); err != nil {
 					return err
 				}
-				if err := lowerHead(heads, stream, first+keep); err != nil {
-					return err
-				}
 			}
 		}
 		for _, d := range dels {
-			stream, first, ok := parseEkey(d.ek)
-			if !ok {
+			if _, _, ok := parseEkey(d.ek); !ok {
 				return errors.New("corrupt byoff entry")
 			}
 			if err := events.Delete(d.ek); err != nil {
 				return err
 			}
 			if err := byoff.Delete(d.off); err != nil {
-				return err
-			}
-			if err := lowerHead(heads, stream, first); err != nil {
 				return err
 			}
 		}
@@ -436,18 +441,6 @@ func (s *Store) rollBack(bucket []byte, end int64) (removed int, err error) {
 		return 0, fmt.Errorf("roll back index %s to %d: %w", bucket, end, err)
 	}
 	return removed, nil
-}
-
-// lowerHead sets a stream's head to next if that is lower (0: no events).
-func lowerHead(heads *bolt.Bucket, stream string, next int64) error {
-	cur, _ := getU64(heads.Get([]byte(stream)))
-	if cur <= next {
-		return nil
-	}
-	if next == 0 {
-		return heads.Delete([]byte(stream))
-	}
-	return heads.Put([]byte(stream), u64(next))
 }
 
 // pos is an event's place: version in its stream and offset in the log.

@@ -155,7 +155,7 @@ func Open(cfg Config) (*Store, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.TrimInterval == 0 {
-		cfg.TrimInterval = 50 * time.Millisecond
+		cfg.TrimInterval = 25 * time.Millisecond
 	}
 	if cfg.TrimAboveBytes <= 0 {
 		cfg.TrimAboveBytes = 64 << 20
@@ -307,9 +307,10 @@ func (s *Store) Flush() error {
 			s.log.Debug("flushed event-store index", "entries", entries, "commits", commits, "took", time.Since(start))
 		}
 	}()
+	txStreams := flushTxSize(parts, hws)
 	for {
 		var jobs []flushJob
-		budget := flushTxStreams
+		budget := txStreams
 		for i, pi := range parts {
 			// A partition dropped or re-enabled since the snapshot (topic
 			// deleted or recreated) must not write into its bucket any more.
@@ -355,11 +356,36 @@ func (s *Store) Flush() error {
 // dirty nodes in the heap until it ends: a 200 ms flush of ~1,200 random
 // streams in one transaction in a 10 M-stream index mapped ~150 MB at once
 // and peaked the process at 490 MB. Appends to few streams (many events
-// per stream) still flush in one transaction. Measured with 10 M streams
+// per stream) still flush in one transaction, and a backlog in larger
+// ones (flushTxSize). Measured with 10 M streams
 // (docs/benchmarks.md): 128 and 256 hold the peak near 240-290 MB, 512
 // near 290-340 MB; the smaller, the more commits (two fsyncs each) and the
 // lower the flush throughput.
 const flushTxStreams = 256
+
+// maxFlushCommits is how many transactions a flush of a backlog is cut
+// into at most (flushTxSize).
+const maxFlushCommits = 8
+
+// flushTxSize is the stream budget of the transactions of one flush:
+// flushTxStreams, or a share of the entries to flush when they are more
+// than maxFlushCommits transactions of that size. Each commit costs two
+// fsyncs of the index file, so with a backlog (a bulk load over Kafka
+// writes tens of thousands of new streams per flush interval) transactions
+// of 256 streams would flush fewer streams than are appended; larger ones
+// keep up, trading memory for it only while the flush is behind.
+func flushTxSize(parts []*partIndex, hws []int64) int {
+	n := 0
+	for i, pi := range parts {
+		if hws[i] < 0 {
+			continue
+		}
+		pi.mu.Lock()
+		n += sort.Search(len(pi.pending), func(k int) bool { return pi.pending[k].offset >= hws[i] })
+		pi.mu.Unlock()
+	}
+	return min(max(flushTxStreams, (n+maxFlushCommits-1)/maxFlushCommits), maxTxEntries)
+}
 
 // trimAfterCommit unmaps the pages a flush commit mapped when the process
 // is over twice its mapped budget: a backstop for long flushes (a backlog,

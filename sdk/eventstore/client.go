@@ -53,8 +53,23 @@ type optFunc func(*cfg)
 func (f optFunc) apply(c *cfg) { f(c) }
 
 // HTTPClient sets the *http.Client used for requests. Default: a client
-// without a timeout (subscriptions are long-lived; use contexts).
+// without a timeout (subscriptions are long-lived; use contexts) whose
+// transport keeps up to 128 idle keep-alive connections per host (see
+// defaultTransport).
 func HTTPClient(hc *http.Client) Opt { return optFunc(func(c *cfg) { c.hc = hc }) }
+
+// defaultTransport is http.DefaultTransport with room for the idle
+// connections of a Client shared by many goroutines: the default keeps 2
+// per host and closes the connections that go idle beyond those, to dial
+// again for the next request (TestDefaultClientReusesConnections: 32
+// goroutines, 960 appends: 48-49 connections with the default, 32 with
+// this one).
+var defaultTransport = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 128
+	return t
+}()
 
 // New returns a Client for the server at baseURL ("http://host:8080").
 func New(baseURL string, opts ...Opt) (*Client, error) {
@@ -62,7 +77,7 @@ func New(baseURL string, opts ...Opt) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("eventstore: base URL %q: want http(s)://host:port", baseURL)
 	}
-	c := cfg{hc: &http.Client{}}
+	c := cfg{hc: &http.Client{Transport: defaultTransport}}
 	for _, o := range opts {
 		o.apply(&c)
 	}
