@@ -266,7 +266,9 @@ func (l *Log) closeLocked() error {
 	}
 	l.waitRollSyncLocked()
 	a := l.active()
-	l.releaseAlloc(a)
+	if err := l.releaseAlloc(a); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) == 0 {
 		start := l.opts.Now()
 		if err := a.f.Sync(); err != nil {

@@ -88,15 +88,20 @@ func (l *Log) write(batches []byte, records int64) (base, next int64, err error)
 		off += int64(h.LastOffsetDelta) + 1
 		pos += h.Size()
 	}
-	if a.size+n > a.alloc && l.opts.PreallocateBytes > 0 {
-		l.preallocate(a, a.size+n)
+	if l.opts.PreallocateBytes > 0 {
+		if zf, ok := a.f.(vfs.ZeroFiller); ok && l.opts.Sync == SyncAlways {
+			l.zeroAhead(a, zf, a.size+n)
+		} else if a.size+n > a.alloc {
+			l.preallocate(a, a.size+n)
+		}
 	}
 	if _, err := a.f.WriteAt(batches, a.size); err != nil {
 		// A short write may have left part of the batches: cut it off.
+		l.waitFill(a)
 		if terr := a.f.Truncate(a.size); terr != nil {
 			l.writeBroken = true
 		}
-		a.alloc = 0 // the truncate released the reservation
+		a.alloc, a.zeroed = 0, false // the truncate released the reservation
 		return 0, 0, fmt.Errorf("write %s: %w", a.logPath, err)
 	}
 	a.imu.Lock()
@@ -148,15 +153,25 @@ func (l *Log) preallocate(a *segment, need int64) {
 // releaseAlloc gives back the blocks reserved past the end of a segment
 // that will take no more appends (truncating a file to its own size frees
 // them). mu must be held.
-func (l *Log) releaseAlloc(a *segment) {
+//
+// A segment whose file holds zeros past its size (zerofill.go) must lose
+// them before it is sealed, or a restart would read them as part of it:
+// then a failed truncate is an error for the caller. Otherwise it is only
+// reported.
+func (l *Log) releaseAlloc(a *segment) error {
+	l.waitFill(a)
 	if a.alloc <= a.size {
-		return
+		return nil
 	}
 	if err := a.f.Truncate(a.size); err != nil {
+		if a.zeroed {
+			return fmt.Errorf("cut zero-filled space off %s: %w", a.logPath, err)
+		}
 		l.log.Warn("cannot release reserved disk blocks", "segment", a.logPath, "err", err)
-		return
+		return nil
 	}
-	a.alloc = 0
+	a.alloc, a.zeroed = 0, false
+	return nil
 }
 
 // lazySyncDelay bounds how long bytes written under SyncAlways stay
@@ -202,7 +217,9 @@ func (l *Log) Append(batches []byte) (base int64, err error) {
 func (l *Log) rollLocked() error {
 	a := l.active()
 	always := l.opts.Sync == SyncAlways
-	l.releaseAlloc(a)
+	if err := l.releaseAlloc(a); err != nil {
+		return fmt.Errorf("roll: %w", err)
+	}
 	if always {
 		if err := l.syncActiveLocked(); err != nil {
 			return fmt.Errorf("roll: %w", err)
@@ -335,11 +352,12 @@ func (l *Log) repairLocked() error {
 			cut = l.rewriteTailLocked(a)
 		}
 	}
+	l.waitFill(a)
 	if err := a.f.Truncate(cut); err != nil {
 		l.writeBroken = true
 		return fmt.Errorf("repair %s: truncate: %w", a.logPath, err)
 	}
-	a.alloc = 0
+	a.alloc, a.zeroed = 0, false
 	if err := a.f.Sync(); err != nil {
 		// A failed volume sync leaves its error pending on every dirty
 		// file's descriptor too (Linux errseq), so the first fsync after

@@ -69,6 +69,24 @@ func scanBatches(r io.ReaderAt, pos, end, expectBase int64, buf []byte, fn func(
 	return pos, next, nil
 }
 
+// allZeros reports whether r holds only zero bytes in [from, to).
+func allZeros(r io.ReaderAt, from, to int64) bool {
+	buf := make([]byte, min(scanChunk, to-from))
+	for pos := from; pos < to; {
+		n := min(int64(len(buf)), to-pos)
+		if _, err := r.ReadAt(buf[:n], pos); err != nil && !errors.Is(err, io.EOF) {
+			return false
+		}
+		for _, c := range buf[:n] {
+			if c != 0 {
+				return false
+			}
+		}
+		pos += n
+	}
+	return true
+}
+
 // recover loads the directory: closed segments are trusted (they were
 // fsynced at roll), the active one is trusted after a clean stop and
 // tail-scanned otherwise.
@@ -293,7 +311,13 @@ func (l *Log) recoverTail(s *segment, idx, tidx []byte, why string) error {
 	if err != nil {
 		return fmt.Errorf("stat %s: %w", s.logPath, err)
 	}
-	if fileSize := st.Size(); fileSize > validEnd {
+	if fileSize := st.Size(); fileSize > validEnd && allZeros(s.f, validEnd, fileSize) {
+		// Space zero-filled ahead of appends (zerofill.go): nothing lost.
+		l.log.Info("dropping zero-filled space after the last batch", "segment", s.logPath, "at", validEnd, "bytes", fileSize-validEnd)
+		if err := s.f.Truncate(validEnd); err != nil {
+			return fmt.Errorf("truncate %s: %w", s.logPath, err)
+		}
+	} else if fileSize > validEnd {
 		cerr := &CorruptionError{Segment: s.logPath, Offset: validEnd, Reason: why, Err: reason}
 		l.log.Warn("truncating log tail", "segment", s.logPath, "at", validEnd, "bytes", fileSize-validEnd,
 			"next_offset", next, "scanned_from", startPos, "reason", cerr)

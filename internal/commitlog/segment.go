@@ -49,13 +49,15 @@ type segment struct {
 	f        vfs.File     // the .log, open for the segment's lifetime
 	io       sync.RWMutex // read-locked by readers copying from f without Log.mu; write-locked to close f
 
-	size     int64 // bytes of valid batches
-	alloc    int64 // blocks are reserved up to here (Options.PreallocateBytes); 0 when none
-	noAlloc  bool  // reserving failed (full disk, unsupported): stop trying
-	next     int64 // offset after the last batch
-	maxTs    int64 // greatest batch max timestamp, -1 if empty
-	maxTsOf  int64 // base offset of the batch holding maxTs, -1 if empty, -2 if not yet known
-	lastBase int64 // base offset of the last batch, -1 if unknown
+	size     int64     // bytes of valid batches
+	alloc    int64     // blocks are reserved, or zero-filled, up to here (Options.PreallocateBytes); 0 when none
+	noAlloc  bool      // reserving failed (full disk, unsupported): stop trying
+	fill     *zeroFill // a background zero-fill past alloc, nil when none (zerofill.go)
+	zeroed   bool      // the file may hold zeros past size, up to alloc
+	next     int64     // offset after the last batch
+	maxTs    int64     // greatest batch max timestamp, -1 if empty
+	maxTsOf  int64     // base offset of the batch holding maxTs, -1 if empty, -2 if not yet known
+	lastBase int64     // base offset of the last batch, -1 if unknown
 	created  time.Time
 	modTime  time.Time
 
@@ -126,6 +128,9 @@ func openSegmentFile(fs vfs.FS, dir string, base int64) (*segment, error) {
 }
 
 func (s *segment) close() error {
+	if s.fill != nil {
+		<-s.fill.done // a zero-fill still writing (a crash-like close)
+	}
 	s.io.Lock() // wait for readers copying without Log.mu
 	defer s.io.Unlock()
 	s.closeIndexFiles()

@@ -17,6 +17,11 @@ type SegmentInfo struct {
 	Next int64
 	// Bytes is the file size; ValidBytes the length of its valid prefix.
 	Bytes, ValidBytes int64
+	// ZeroBytes counts zero bytes after the valid prefix: space an
+	// fsync=always log zero-fills ahead of its appends, left behind by a
+	// crash in the last segment (Open drops it). In any other segment it is
+	// a Problem, since sealing a segment cuts its zeros off.
+	ZeroBytes int64
 	// Batches and Records count the valid batches and their records.
 	Batches int
 	Records int64
@@ -85,6 +90,12 @@ func Verify(fs vfs.FS, dir string) (*VerifyReport, error) {
 		}
 		r.Segments = append(r.Segments, info)
 	}
+	for i := range r.Segments {
+		if s := &r.Segments[i]; s.ZeroBytes > 0 && i < len(r.Segments)-1 && s.Problem == nil {
+			s.Problem = &CorruptionError{Segment: filepath.Join(dir, segmentName(s.Base, logSuffix)), Offset: s.ValidBytes,
+				Reason: fmt.Sprintf("%d zero bytes after the last batch of a sealed segment", s.ZeroBytes)}
+		}
+	}
 	if f, err := fs.Open(filepath.Join(dir, cleanMarkerName)); err == nil {
 		b := make([]byte, markerSize+1)
 		n, _ := f.ReadAt(b, 0)
@@ -118,7 +129,9 @@ func verifySegment(fs vfs.FS, dir string, base int64) (SegmentInfo, error) {
 		info.MaxTimestamp = max(info.MaxTimestamp, h.MaxTimestamp)
 	})
 	info.ValidBytes, info.Next = end, next
-	if end != info.Bytes {
+	if end != info.Bytes && allZeros(f, end, info.Bytes) {
+		info.ZeroBytes = info.Bytes - end
+	} else if end != info.Bytes {
 		info.Problem = &CorruptionError{Segment: s.logPath, Offset: end, Reason: "invalid batch", Err: reason}
 	}
 	if idx, ok := readIndexFile(fs, s.idxPath, idxMagic, idxEntrySize); ok && validIdxPrefix(idx, end) == len(idx) {

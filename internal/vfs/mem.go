@@ -30,9 +30,10 @@ const (
 	OpStat                     // Stat, File.Stat and ReadDir
 	OpSyncVolume               // Volume.Sync (syncfs)
 	OpAllocate                 // File.Allocate
+	OpFillZeros                // File.FillZeros
 )
 
-var opNames = [...]string{"", "open", "read", "write", "sync", "truncate", "remove", "rename", "mkdir", "syncdir", "stat", "syncfs", "allocate"}
+var opNames = [...]string{"", "open", "read", "write", "sync", "truncate", "remove", "rename", "mkdir", "syncdir", "stat", "syncfs", "allocate", "fill zeros"}
 
 // String returns the operation name used in injected errors.
 func (o Op) String() string {
@@ -548,23 +549,28 @@ func (f *memFile) writeAt(p []byte, off int64) (int, error) {
 	if ferr != nil {
 		p = p[:len(p)/2]
 	}
-	f.n.mu.Lock()
-	defer f.n.mu.Unlock()
-	end := off + int64(len(p))
-	if end > int64(len(f.n.data)) {
-		if end > int64(cap(f.n.data)) {
-			grown := make([]byte, len(f.n.data), max(end, 2*int64(cap(f.n.data))))
-			copy(grown, f.n.data)
-			f.n.data = grown
-		}
-		old := len(f.n.data)
-		f.n.data = f.n.data[:end]
-		clear(f.n.data[old:])
-	}
-	copy(f.n.data[off:], p)
-	f.n.rewrote(off, end)
-	f.n.modTime = time.Now()
+	f.n.put(p, off)
 	return len(p), ferr
+}
+
+// put stores p at off, growing the file with zeros as needed.
+func (n *memNode) put(p []byte, off int64) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	end := off + int64(len(p))
+	if end > int64(len(n.data)) {
+		if end > int64(cap(n.data)) {
+			grown := make([]byte, len(n.data), max(end, 2*int64(cap(n.data))))
+			copy(grown, n.data)
+			n.data = grown
+		}
+		old := len(n.data)
+		n.data = n.data[:end]
+		clear(n.data[old:])
+	}
+	copy(n.data[off:], p)
+	n.rewrote(off, end)
+	n.modTime = time.Now()
 }
 
 func (f *memFile) Seek(offset int64, whence int) (int64, error) {
@@ -685,6 +691,39 @@ func (f *memFile) Allocate(off, n int64) error {
 		return f.pathErr("allocate", syscall.EINVAL)
 	}
 	return f.fs.check(OpAllocate, f.name)
+}
+
+// FillZeros writes zeros over [off, off+n) and syncs the file, as the OS
+// implementation's fdatasync does (it makes every dirty byte of the file
+// durable). An injected EIO models a failed fdatasync: the zeros are
+// written, the dirty bytes are marked lost, and the file's next Sync
+// reports the error again (Linux reports a writeback error to every open
+// descriptor). Any other injected error (ENOSPC) writes nothing.
+func (f *memFile) FillZeros(off, n int64) error {
+	if f.isClosed() {
+		return f.pathErr("fill zeros", os.ErrClosed)
+	}
+	if !f.writable {
+		return f.pathErr("fill zeros", syscall.EBADF)
+	}
+	if off < 0 || n <= 0 || off%ZeroFillAlign != 0 || n%ZeroFillAlign != 0 {
+		return f.pathErr("fill zeros", syscall.EINVAL)
+	}
+	err := f.fs.check(OpFillZeros, f.name)
+	if err != nil && !errors.Is(err, syscall.EIO) {
+		return err
+	}
+	f.n.put(make([]byte, n), off)
+	if err != nil {
+		f.fs.noteWritebackError()
+		f.n.sync(err)
+		f.n.mu.Lock()
+		f.n.wbErr = syscall.EIO
+		f.n.mu.Unlock()
+		return err
+	}
+	f.n.sync(nil)
+	return nil
 }
 
 func (f *memFile) Truncate(size int64) error {

@@ -88,3 +88,22 @@ type Allocator interface {
 	// file's size or content.
 	Allocate(off, n int64) error
 }
+
+// ZeroFiller is implemented by files that can write zeros past their end
+// and make them durable without the caller's writes sharing the cost.
+// Overwriting blocks that already hold durable zeros changes no metadata
+// (no size change, no extent conversion), so a later fdatasync of data
+// written there needs no journal commit: the "zero-filled ahead" trick of
+// PostgreSQL's WAL (wal_init_zero).
+type ZeroFiller interface {
+	// FillZeros writes zeros over [off, off+n), which must lie past the
+	// data the caller writes meanwhile, and makes them and the new size
+	// durable. off and n must be multiples of ZeroFillAlign. Like any
+	// fsync of the file, it also makes the file's other dirty data
+	// durable; a failure is reported again by the file's next Sync.
+	FillZeros(off, n int64) error
+}
+
+// ZeroFillAlign is the alignment of ZeroFiller ranges: a page, so that no
+// page holds both zeros being filled and data being appended.
+const ZeroFillAlign = 4096

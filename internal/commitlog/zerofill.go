@@ -1,0 +1,100 @@
+package commitlog
+
+import (
+	"github.com/eddy-streaming/eddy/internal/vfs"
+)
+
+// Zero-filling ahead (SyncAlways logs on files that offer vfs.ZeroFiller).
+//
+// An append that grows a file changes its size, so the fdatasync that makes
+// it durable must also commit the filesystem journal; on ext4 that commit
+// costs about as much as the data itself for a 16 KiB batch. Writing into
+// blocks that already hold durable zeros changes nothing but data, so the
+// fdatasync is a data write and a device cache flush. The active segment of
+// a SyncAlways log is therefore kept zero-filled ahead of its end, as
+// PostgreSQL fills new WAL files with zeros (wal_init_zero): a background
+// goroutine writes the next range with O_DIRECT (never dirty in the page
+// cache, so commit rounds do not write it) and fdatasyncs it, while
+// appends go on below it.
+//
+// The file is then longer than its batches. Nothing reads past the
+// segment's size; sealing and closing the segment truncate the zeros away
+// (durably, before a new segment or the clean marker exists); after a crash
+// recovery scans the tail and drops the zeros like any invalid tail.
+//
+// How far ahead: as much as the segment already holds, between
+// minZeroStep and Options.PreallocateBytes, so that a quiet partition
+// spends at most about its own size in zeros, and a busy one fills a step
+// at a time while it appends the previous one.
+
+// minZeroStep is the smallest zero-fill.
+const minZeroStep = 64 << 10
+
+// zeroFill is one background FillZeros of [from, to).
+type zeroFill struct {
+	from, to int64
+	done     chan struct{}
+	err      error // set before done is closed
+}
+
+// zeroAhead keeps the active segment a zero-filled before an append that
+// ends at need: it collects a finished fill, waits for a running one only
+// if the append would reach it, and starts the next fill when less than
+// half a step of zeros is left. mu must be held.
+func (l *Log) zeroAhead(a *segment, zf vfs.ZeroFiller, need int64) {
+	if f := a.fill; f != nil {
+		select {
+		case <-f.done:
+		default:
+			if need <= f.from {
+				return
+			}
+			<-f.done // the append would write where zeros are being written
+		}
+		l.finishFill(a)
+	}
+	if a.noAlloc {
+		return
+	}
+	step := min(l.opts.PreallocateBytes, max(minZeroStep, a.size))
+	if a.alloc-need >= step/2 {
+		return
+	}
+	from := roundUp(max(a.alloc, need), vfs.ZeroFillAlign)
+	to := min(from+step, l.opts.SegmentBytes) &^ (vfs.ZeroFillAlign - 1)
+	if to <= from {
+		return
+	}
+	f := &zeroFill{from: from, to: to, done: make(chan struct{})}
+	a.fill = f
+	go func() {
+		f.err = zf.FillZeros(f.from, f.to-f.from)
+		close(f.done)
+	}()
+}
+
+// finishFill records the outcome of the segment's finished fill. A failed
+// fill (a full disk) stops zero-filling for the segment; appends then grow
+// the file as without it. Either way the file may now extend to the fill's
+// end, so alloc says where releaseAlloc must cut. mu must be held.
+func (l *Log) finishFill(a *segment) {
+	f := a.fill
+	a.fill = nil
+	a.alloc = max(a.alloc, f.to)
+	a.zeroed = true
+	if f.err != nil {
+		a.noAlloc = true
+		l.log.Warn("cannot zero-fill ahead of appends; appending without", "segment", a.logPath, "err", f.err)
+	}
+}
+
+// waitFill waits for the segment's running fill, before anything truncates
+// or closes the file. mu must be held (or the log otherwise unshared).
+func (l *Log) waitFill(a *segment) {
+	if a.fill != nil {
+		<-a.fill.done
+		l.finishFill(a)
+	}
+}
+
+func roundUp(n, to int64) int64 { return (n + to - 1) / to * to }

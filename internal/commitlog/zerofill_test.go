@@ -1,0 +1,239 @@
+package commitlog
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/eddy-streaming/eddy/internal/vfs"
+)
+
+// zeroOpts are SyncAlways options on fs with segments big enough for
+// zero-filling ahead (memOpts' 2 KiB segments are smaller than one fill).
+func zeroOpts(fs vfs.FS) Options {
+	o := memOpts(fs, SyncAlways)
+	o.SegmentBytes = 512 << 10
+	o.PreallocateBytes = 128 << 10
+	o.IndexIntervalBytes = 4096
+	return o
+}
+
+// activeFill waits for the active segment's zero-fill and returns its file
+// path, its size and how far it is zero-filled.
+func activeFill(l *Log) (path string, size, alloc int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	a := l.active()
+	l.waitFill(a)
+	return a.logPath, a.size, a.alloc
+}
+
+func fileSize(t *testing.T, fs vfs.FS, path string) int64 {
+	t.Helper()
+	st, err := fs.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}
+
+// checkVerified runs Verify on a stopped log and fails on any problem or
+// on zeros left in any segment when zerosOK is false.
+func checkVerified(t *testing.T, fs vfs.FS, dir string, zerosOK bool) *VerifyReport {
+	t.Helper()
+	r, err := Verify(fs, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Err(); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	for _, s := range r.Segments {
+		if s.ZeroBytes > 0 && !zerosOK {
+			t.Fatalf("segment %d keeps %d zero bytes", s.Base, s.ZeroBytes)
+		}
+	}
+	return r
+}
+
+// TestZeroFillAheadAndReleased: an fsync=always log keeps its active
+// segment zero-filled ahead of its end; sealing a segment and closing the
+// log cut the zeros off, so only the active segment of a crashed log can
+// hold them, and a clean reopen trusts the files.
+func TestZeroFillAheadAndReleased(t *testing.T) {
+	fs := vfs.NewMem()
+	o := zeroOpts(fs)
+	l := openT(t, "/data/z", o)
+	var batches [][]byte
+	ahead := false
+	for l.SegmentCount() < 3 {
+		b := makeBatch(4, 1000, int64(len(batches)), byte(len(batches)))
+		if _, err := l.Append(b); err != nil {
+			t.Fatal(err)
+		}
+		batches = append(batches, append([]byte(nil), b...))
+		l.mu.Lock()
+		if a := l.active(); a.fill != nil && a.fill.from < a.size {
+			t.Fatalf("zero-filling from %d, below the data end %d", a.fill.from, a.size)
+		}
+		l.mu.Unlock()
+		path, size, alloc := activeFill(l)
+		if got := fileSize(t, fs, path); got > size {
+			ahead = true
+			if got != alloc || got%vfs.ZeroFillAlign != 0 {
+				t.Fatalf("file is %d bytes, zero-filled to %d", got, alloc)
+			}
+		}
+	}
+	if !ahead {
+		t.Fatal("the active segment was never zero-filled ahead of its end")
+	}
+	crashed := fs.CrashClone()
+	r := checkVerified(t, crashed, "/data/z", true)
+	for _, s := range r.Segments[:len(r.Segments)-1] {
+		if s.ZeroBytes > 0 || s.Bytes != s.ValidBytes {
+			t.Fatalf("sealed segment %d: %d bytes, %d valid, %d zero", s.Base, s.Bytes, s.ValidBytes, s.ZeroBytes)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r := checkVerified(t, fs, "/data/z", false); !r.Clean {
+		t.Fatal("clean-shutdown marker does not match the files after Close")
+	}
+	for _, from := range []*vfs.MemFS{fs, crashed} {
+		l2 := openT(t, "/data/z", o.withFS(from))
+		got := readAllBatches(t, l2)
+		if from == fs && len(got) != len(batches) {
+			t.Fatalf("read %d batches after a clean close, wrote %d", len(got), len(batches))
+		}
+		checkPrefix(t, "reopened", got, batches, len(got))
+		if err := l2.Close(); err != nil {
+			t.Fatal(err)
+		}
+		checkVerified(t, from, "/data/z", false)
+	}
+}
+
+// TestPowerLossWhileZeroFilling cuts power at random moments while four
+// appenders write through several segment rolls with zero-fills running:
+// every acknowledged batch survives, and the zeros are gone after reopen.
+func TestPowerLossWhileZeroFilling(t *testing.T) {
+	for seed := uint64(1); seed <= 3; seed++ {
+		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, seed))
+			fs := vfs.NewMem()
+			o := zeroOpts(fs)
+			l := openT(t, "/data/z", o)
+			const writers, per = 4, 60
+			crashAt := map[int]bool{}
+			for len(crashAt) < 3 {
+				crashAt[1+rng.IntN(writers*per-1)] = true
+			}
+			type ack struct {
+				base int64
+				b    []byte
+			}
+			type crash struct {
+				fs   *vfs.MemFS
+				acks []ack
+			}
+			var mu sync.Mutex
+			var acks []ack
+			var crashes []crash
+			var wg sync.WaitGroup
+			for w := 0; w < writers; w++ {
+				wg.Add(1)
+				go func(w int) {
+					defer wg.Done()
+					for i := 0; i < per; i++ {
+						b := makeBatch(4, 1000, int64(i), byte(w*per+i))
+						base, err := l.Append(b)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						mu.Lock()
+						acks = append(acks, ack{base, append([]byte(nil), b...)})
+						if crashAt[len(acks)] {
+							crashes = append(crashes, crash{fs.CrashClone(), append([]ack(nil), acks...)})
+						}
+						mu.Unlock()
+					}
+				}(w)
+			}
+			wg.Wait()
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range crashes {
+				l2 := openT(t, "/data/z", o.withFS(c.fs))
+				if err := l2.Check(); err != nil {
+					t.Fatalf("check after power loss: %v", err)
+				}
+				for _, a := range c.acks {
+					if got, err := l2.Read(a.base, 1); err != nil || !bytes.Equal(got, a.b) {
+						t.Fatalf("offset %d: acknowledged batch lost or changed (err %v)", a.base, err)
+					}
+				}
+				if err := l2.Close(); err != nil {
+					t.Fatal(err)
+				}
+				checkVerified(t, c.fs, "/data/z", false)
+			}
+		})
+	}
+}
+
+// TestZeroFillFailures: a zero-fill that fails for lack of space only
+// stops zero-filling; one whose fdatasync hits EIO fails the appends of the
+// next commit round (the kernel reports the writeback error to the log's
+// own descriptor too), after which the log works again. Nothing
+// acknowledged is lost either way.
+func TestZeroFillFailures(t *testing.T) {
+	for _, tc := range []struct {
+		err       error
+		wantFails bool
+	}{{syscall.ENOSPC, false}, {syscall.EIO, true}} {
+		t.Run(tc.err.Error(), func(t *testing.T) {
+			fs := vfs.NewMem()
+			o := zeroOpts(fs)
+			l := openT(t, "/data/z", o)
+			defer l.Close()
+			fs.FailNext(vfs.OpFillZeros, tc.err)
+			var acked [][]byte
+			var bases []int64
+			failed := 0
+			for i := 0; i < 200; i++ {
+				b := makeBatch(4, 1000, int64(i), byte(i))
+				base, err := l.Append(b)
+				if err != nil {
+					if !errors.Is(err, tc.err) {
+						t.Fatalf("append %d: %v, want %v", i, err, tc.err)
+					}
+					failed++
+					continue
+				}
+				acked = append(acked, append([]byte(nil), b...))
+				bases = append(bases, base)
+			}
+			if (failed > 0) != tc.wantFails || failed > 2 {
+				t.Fatalf("%d appends failed", failed)
+			}
+			if len(acked) < 190 {
+				t.Fatalf("only %d of 200 appends succeeded", len(acked))
+			}
+			l2 := openT(t, "/data/z", o.withFS(fs.CrashClone()))
+			defer l2.Close()
+			for i, b := range acked {
+				if got, err := l2.Read(bases[i], 1); err != nil || !bytes.Equal(got, b) {
+					t.Fatalf("offset %d after power loss: acknowledged batch lost (err %v)", bases[i], err)
+				}
+			}
+		})
+	}
+}

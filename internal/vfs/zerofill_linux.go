@@ -1,0 +1,80 @@
+package vfs
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// zeroPiece is how many zeros FillZeros writes before it starts their
+// writeback: it bounds what a concurrent fsync of the file can find dirty.
+const zeroPiece = 256 << 10
+
+// zeros is never written.
+var zeros = make([]byte, zeroPiece)
+
+// FillZeros writes the zeros through the page cache with a descriptor of
+// its own, starting the writeback of each piece as soon as it is written
+// (sync_file_range), then waits for it and fdatasyncs. The pages stay
+// cached and clean: an append that ends mid-page finds its page there
+// instead of reading it back from disk (zeros written with O_DIRECT cost
+// every such append a synchronous read), and the file's next fsync has no
+// zeros left to write. Its own descriptor keeps the kernel's per-descriptor
+// writeback-error reporting intact for the file's: an error this fill sees
+// is reported to the file's next Sync as well.
+func (f osFile) FillZeros(off, n int64) error {
+	if off < 0 || n <= 0 || off%ZeroFillAlign != 0 || n%ZeroFillAlign != 0 {
+		return &os.PathError{Op: "fill zeros", Path: f.Name(), Err: syscall.EINVAL}
+	}
+	zf, err := os.OpenFile(f.Name(), os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("fill zeros: %w", err)
+	}
+	defer zf.Close()
+	fd := int(zf.Fd())
+	for pos, end := off, off+n; pos < end; {
+		k := min(int64(len(zeros)), end-pos)
+		if _, err := zf.WriteAt(zeros[:k], pos); err != nil {
+			return fmt.Errorf("fill zeros: %w", err)
+		}
+		if err := ignoringEINTR(func() error { return unix.SyncFileRange(fd, pos, k, unix.SYNC_FILE_RANGE_WRITE) }); err != nil {
+			return &os.PathError{Op: "fill zeros: sync_file_range", Path: f.Name(), Err: err}
+		}
+		pos += k
+	}
+	if err := ignoringEINTR(func() error { return unix.Fdatasync(fd) }); err != nil {
+		return &os.PathError{Op: "fill zeros: fdatasync", Path: f.Name(), Err: err}
+	}
+	return nil
+}
+
+// Sync is fdatasync(2): the data and the metadata needed to read it back
+// (the size), not timestamps. An fsync would also commit the inode's mtime,
+// which every write changes, so it would cost a journal commit even for
+// writes into blocks that already hold durable zeros.
+func (f osFile) Sync() error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = ignoringEINTR(func() error { return unix.Fdatasync(int(fd)) })
+	}); err != nil {
+		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
+	}
+	if serr != nil {
+		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: serr}
+	}
+	return nil
+}
+
+func ignoringEINTR(fn func() error) error {
+	for {
+		if err := fn(); err != unix.EINTR {
+			return err
+		}
+	}
+}
