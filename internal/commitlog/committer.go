@@ -374,6 +374,7 @@ func (l *Log) endSync(p syncPoint, err error) error {
 		return l.syncErr
 	}
 	if a == l.active() && p.next > l.dur {
+		l.noteRound(p.end - l.durPos)
 		l.pendingAppends -= p.appends
 		l.dur, l.durPos = p.next, p.end
 		if l.opts.Sync == SyncAlways {

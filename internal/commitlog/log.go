@@ -89,6 +89,7 @@ type Log struct {
 	lazy           *time.Timer   // safety-net fsync when nobody waits (SyncAlways)
 	lazyArmed      bool
 	pendingAppends int64 // appends since the last successful fsync
+	roundBytes     int64 // moving average of the bytes one fsync made durable (zerofill.go)
 
 	flMu        sync.Mutex // guards the flusher channels
 	flusherQuit chan struct{}

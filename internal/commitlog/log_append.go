@@ -89,9 +89,11 @@ func (l *Log) write(batches []byte, records int64) (base, next int64, err error)
 		pos += h.Size()
 	}
 	if l.opts.PreallocateBytes > 0 {
-		if zf, ok := a.f.(vfs.ZeroFiller); ok && l.opts.Sync == SyncAlways {
+		zf, ok := a.f.(vfs.ZeroFiller)
+		switch {
+		case ok && l.opts.Sync == SyncAlways:
 			l.zeroAhead(a, zf, a.size+n)
-		} else if a.size+n > a.alloc {
+		case a.size+n > a.alloc:
 			l.preallocate(a, a.size+n)
 		}
 	}

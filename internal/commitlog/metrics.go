@@ -14,6 +14,7 @@ type metrics struct {
 	roundLogs   prometheus.Histogram
 	truncated   prometheus.Counter
 	deletedSegs prometheus.Counter
+	zeroFilled  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -45,6 +46,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "eddy_log_retention_deleted_segments_total",
 			Help: "Segments deleted by retention.",
 		}),
+		zeroFilled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "eddy_log_zero_filled_bytes_total",
+			Help: "Bytes zero-filled ahead of appends to fsync=always logs, so that their fsyncs commit no filesystem metadata.",
+		}),
 	}
 	if reg != nil {
 		m.fsync = register(reg, m.fsync)
@@ -53,6 +58,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.roundLogs = register(reg, m.roundLogs)
 		m.truncated = register(reg, m.truncated)
 		m.deletedSegs = register(reg, m.deletedSegs)
+		m.zeroFilled = register(reg, m.zeroFilled)
 	}
 	return m
 }

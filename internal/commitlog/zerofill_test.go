@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/eddy-streaming/eddy/internal/vfs"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // zeroOpts are SyncAlways options on fs with segments big enough for
@@ -235,5 +236,54 @@ func TestZeroFillFailures(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestZeroFillOnlyWhileFsyncsAreSmall: a log whose fsyncs each make
+// hundreds of KiB durable stops zero-filling (the zeros would cost more
+// write bandwidth than the journal commits they save) and goes back to it
+// when its fsyncs shrink.
+func TestZeroFillOnlyWhileFsyncsAreSmall(t *testing.T) {
+	fs := vfs.NewMem()
+	o := zeroOpts(fs)
+	o.SegmentBytes = 256 << 20
+	o.PreallocateBytes = 4 << 20
+	l := openT(t, "/data/z", o)
+	defer l.Close()
+	filled := func() float64 {
+		var m dto.Metric
+		if err := l.metrics.zeroFilled.Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m.GetCounter().GetValue()
+	}
+	big := makeBatch(500, 1000, 1, 1) // ~500 KB per append, one append per fsync
+	for i := 0; i < 40; i++ {
+		if _, err := l.Append(big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	activeFill(l)
+	before := filled()
+	for i := 0; i < 20; i++ {
+		if _, err := l.Append(big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	activeFill(l)
+	if got := filled(); got != before {
+		t.Fatalf("zero-filled %.0f more bytes while every fsync made %d bytes durable", got-before, len(big))
+	}
+	small := makeBatch(4, 1000, 1, 1)
+	for i := 0; i < 300 && filled() == before; i++ {
+		if _, err := l.Append(small); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if filled() == before {
+		t.Fatal("no zero-fill after 300 small fsyncs")
+	}
+	if err := l.Check(); err != nil {
+		t.Fatal(err)
 	}
 }
