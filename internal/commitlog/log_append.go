@@ -88,6 +88,9 @@ func (l *Log) write(batches []byte, records int64) (base, next int64, err error)
 		off += int64(h.LastOffsetDelta) + 1
 		pos += h.Size()
 	}
+	// A fill may still run after a Reconfigure away from SyncAlways: never
+	// write where it writes zeros.
+	l.settleFill(a, a.size+n)
 	if l.opts.PreallocateBytes > 0 {
 		zf, ok := a.f.(vfs.ZeroFiller)
 		switch {

@@ -62,25 +62,32 @@ type zeroFill struct {
 	err      error // set before done is closed
 }
 
-// zeroAhead keeps the active segment zero-filled before an append that
-// ends at need: it collects a finished fill, waits for a running one only
-// if the append would reach it, and starts the next fill when less than
+// settleFill runs before every append that ends at need: it collects the
+// segment's finished fill and waits for a running one only if the append
+// would reach it. mu must be held.
+func (l *Log) settleFill(a *segment, need int64) {
+	f := a.fill
+	if f == nil {
+		return
+	}
+	select {
+	case <-f.done:
+	default:
+		if need <= f.from {
+			return
+		}
+		<-f.done // the append would write where zeros are being written
+	}
+	l.finishFill(a)
+}
+
+// zeroAhead keeps the active segment zero-filled ahead of an append that
+// ends at need, after settleFill: it starts the next fill when less than
 // half a step of zeros is left; while the log's fsyncs are large it
 // reserves blocks instead. mu must be held.
 func (l *Log) zeroAhead(a *segment, zf vfs.ZeroFiller, need int64) {
-	if f := a.fill; f != nil {
-		select {
-		case <-f.done:
-		default:
-			if need <= f.from {
-				return
-			}
-			<-f.done // the append would write where zeros are being written
-		}
-		l.finishFill(a)
-	}
-	if a.noAlloc {
-		return
+	if a.fill != nil || a.noAlloc {
+		return // settleFill left a fill running below which the append stays
 	}
 	if l.roundBytes > maxZeroRoundBytes {
 		if need > a.alloc {

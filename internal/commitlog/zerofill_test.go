@@ -8,6 +8,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/eddy-streaming/eddy/internal/vfs"
 	dto "github.com/prometheus/client_model/go"
@@ -285,5 +286,60 @@ func TestZeroFillOnlyWhileFsyncsAreSmall(t *testing.T) {
 	}
 	if err := l.Check(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReconfigureDuringZeroFill: a fill still running when the log leaves
+// SyncAlways must not write its zeros over the appends that follow.
+func TestReconfigureDuringZeroFill(t *testing.T) {
+	fs := vfs.NewMem()
+	o := zeroOpts(fs)
+	l := openT(t, "/data/z", o)
+	defer l.Close()
+	release := make(chan struct{})
+	var once sync.Once
+	fs.SetFault(func(op vfs.Op, _ string) error {
+		if op == vfs.OpFillZeros {
+			<-release // hold the fill until the appends below are written
+		}
+		return nil
+	})
+	var batches [][]byte
+	var bases []int64
+	appendOne := func(b []byte) {
+		t.Helper()
+		base, err := l.Append(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batches = append(batches, append([]byte(nil), b...))
+		bases = append(bases, base)
+	}
+	appendOne(makeBatch(4, 1000, 0, 1)) // starts a fill, which blocks
+	l.mu.Lock()
+	running := l.active().fill != nil
+	l.mu.Unlock()
+	if !running {
+		t.Fatal("no zero-fill started")
+	}
+	never := o
+	never.Sync = SyncNever
+	if err := l.Reconfigure(never); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond) // the big append below is waiting by now (or wrote into the fill's range)
+		once.Do(func() { close(release) })
+	}()
+	appendOne(makeBatch(60, 1000, 1, 2)) // ~60 KB: reaches into the fill's range
+	once.Do(func() { close(release) })
+	fs.SetFault(nil)
+	l.mu.Lock()
+	l.waitFill(l.active())
+	l.mu.Unlock()
+	for i, b := range batches {
+		if got, err := l.Read(bases[i], 1); err != nil || !bytes.Equal(got, b) {
+			t.Fatalf("batch %d: overwritten by the fill's zeros (err %v)", i, err)
+		}
 	}
 }

@@ -23,6 +23,9 @@ import (
 // EDDY_LOADGEN_SECONDS (default 15). It runs only when EDDY_LOADGEN_URL names
 // the server's HTTP base URL, e.g. http://127.0.0.1:8080. Errors are
 // counted (the server may be killed mid-run on purpose), not fatal.
+// With EDDY_LOADGEN_OWN set, each client appends to a stream of its own
+// with exact expected versions instead (the single-event append target of
+// issue 6, against a real server).
 func TestLoadgenRandomAppends(t *testing.T) {
 	base := os.Getenv("EDDY_LOADGEN_URL")
 	if base == "" {
@@ -58,16 +61,24 @@ func TestLoadgenRandomAppends(t *testing.T) {
 	data := []byte(`{"qty":2}`)
 	start := time.Now()
 	var wg sync.WaitGroup
+	own := os.Getenv("EDDY_LOADGEN_OWN") != ""
+	run := time.Now().UnixNano()
 	for w := 0; w < clients; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var exp eventstore.ExpectedVersion = eventstore.NoStream{}
 			for ctx.Err() == nil {
 				stream := "order-" + strconv.Itoa(rand.IntN(streams))
-				_, err := cl.Append(ctx, topic, stream, eventstore.Any{}, eventstore.EventData{ID: eventstore.NewID(), Type: "ItemAdded", Data: data})
+				expected := eventstore.ExpectedVersion(eventstore.Any{})
+				if own {
+					stream, expected = fmt.Sprintf("own-%d-%d", run, w), exp
+				}
+				res, err := cl.Append(ctx, topic, stream, expected, eventstore.EventData{ID: eventstore.NewID(), Type: "ItemAdded", Data: data})
 				switch {
 				case err == nil:
 					ok.Add(1)
+					exp = eventstore.Version(res.LastVersion)
 				case ctx.Err() == nil:
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, fmt.Sprint(err))
