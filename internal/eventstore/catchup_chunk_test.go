@@ -10,7 +10,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
-	"github.com/eddy-streaming/eddy/internal/meta"
 )
 
 // TestCatchUpInChunks: a catch-up of more entries than one transaction
@@ -18,18 +17,7 @@ import (
 // end, and survives a reopen.
 func TestCatchUpInChunks(t *testing.T) {
 	dir := t.TempDir()
-	m, err := meta.Open(filepath.Join(dir, "meta.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	bc := broker.DefaultConfig()
-	bc.DataDir, bc.Meta = filepath.Join(dir, "data"), m
-	br, err := broker.Open(bc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer br.Close()
+	br := openDiskBroker(t, dir)
 	if _, err := br.CreateTopic("late", 1, map[string]string{broker.ConfigStreams: "true", broker.ConfigFsync: "never"}, false); err != nil {
 		t.Fatal(err)
 	}
@@ -83,18 +71,7 @@ func TestCatchUpInChunks(t *testing.T) {
 // flushed in at most about maxFlushCommits commits (flushTxSize).
 func TestFlushInSubTransactions(t *testing.T) {
 	dir := t.TempDir()
-	m, err := meta.Open(filepath.Join(dir, "meta.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	bc := broker.DefaultConfig()
-	bc.DataDir, bc.Meta = filepath.Join(dir, "data"), m
-	br, err := broker.Open(bc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer br.Close()
+	br := openDiskBroker(t, dir)
 	idx := filepath.Join(dir, "streams.idx")
 	es, err := Open(Config{Broker: br, Path: idx, FlushInterval: time.Hour})
 	if err != nil {
@@ -210,18 +187,7 @@ func TestFlushInSubTransactions(t *testing.T) {
 // roll-back that shortened one run and removed others.
 func TestHeadFromEvents(t *testing.T) {
 	dir := t.TempDir()
-	m, err := meta.Open(filepath.Join(dir, "meta.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	bc := broker.DefaultConfig()
-	bc.DataDir, bc.Meta = filepath.Join(dir, "data"), m
-	br, err := broker.Open(bc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer br.Close()
+	br := openDiskBroker(t, dir)
 	es, err := Open(Config{Broker: br, Path: filepath.Join(dir, "streams.idx"), FlushInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
-	"github.com/eddy-streaming/eddy/internal/meta"
 )
 
 // mappedKB is the resident size of this process's mappings of path, from
@@ -48,18 +47,7 @@ func mappedKB(t *testing.T, path string) int {
 // reads after it still see every stream.
 func TestTrimMappedDropsIndexPagesFromRSS(t *testing.T) {
 	dir := t.TempDir()
-	m, err := meta.Open(filepath.Join(dir, "meta.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	bc := broker.DefaultConfig()
-	bc.DataDir, bc.Meta = filepath.Join(dir, "data"), m
-	br, err := broker.Open(bc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer br.Close()
+	br := openDiskBroker(t, dir)
 	idx, err := filepath.Abs(filepath.Join(dir, "streams.idx"))
 	if err != nil {
 		t.Fatal(err)

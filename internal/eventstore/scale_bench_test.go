@@ -10,7 +10,6 @@ import (
 
 	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/commitlog"
-	"github.com/eddy-streaming/eddy/internal/meta"
 )
 
 // BenchmarkManyStreams indexes one event in each of many streams (default
@@ -25,18 +24,7 @@ func BenchmarkManyStreams(b *testing.B) {
 		streams = 10_000_000
 	}
 	dir := b.TempDir()
-	m, err := meta.Open(filepath.Join(dir, "meta.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer m.Close()
-	bc := broker.DefaultConfig()
-	bc.DataDir, bc.Meta = filepath.Join(dir, "data"), m
-	br, err := broker.Open(bc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer br.Close()
+	br := openDiskBroker(b, dir)
 	idx := filepath.Join(dir, "streams.idx")
 	es, err := Open(Config{Broker: br, Path: idx})
 	if err != nil {
