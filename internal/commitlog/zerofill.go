@@ -13,9 +13,10 @@ import (
 // fdatasync is a data write and a device cache flush. The active segment of
 // a SyncAlways log is therefore kept zero-filled ahead of its end, as
 // PostgreSQL fills new WAL files with zeros (wal_init_zero): a background
-// goroutine writes the next range with O_DIRECT (never dirty in the page
-// cache, so commit rounds do not write it) and fdatasyncs it, while
-// appends go on below it.
+// goroutine writes the next range (vfs.ZeroFiller: through the page cache,
+// starting its writeback as it goes, so the pages stay cached for appends
+// that end mid-page and commit rounds find little of it dirty) and
+// fdatasyncs it, while appends go on below it.
 //
 // The file is then longer than its batches. Nothing reads past the
 // segment's size; sealing and closing the segment truncate the zeros away
