@@ -16,6 +16,10 @@
 // and makes every queued log durable at once (one fsync, or one volume sync
 // for several logs), and the appenders that arrive meanwhile share the next
 // round. The Committer also bounds concurrent fsyncs and holds the metrics.
+// To keep those fsyncs cheap, the active segment of a SyncAlways log whose
+// fsyncs are small is zero-filled ahead of its end in the background
+// (zerofill.go), and big writes start their writeback as they are copied
+// (writeSegment).
 //
 // Concurrency: every method is safe for concurrent use. Writes to one log
 // are serialized; reads run in parallel with each other and with writes.
