@@ -273,27 +273,20 @@ func (c *conn) drainLocked(asWriter bool) {
 			continue
 		}
 		if !p.ready {
+			// Run the head's in-order wait; if a Defer goroutine or a
+			// callback will complete the head instead, run the first
+			// in-order wait queued behind it, which does not wait for
+			// that: a produce behind a fetch parked on the same
+			// connection may be what makes the fetch's data durable.
+			// Only the replies' writing keeps request order. A wait runs
+			// even after a failure (not a forced stop), as a Defer
+			// goroutine would: a produce's durability wait also wakes
+			// parked fetches.
+			run := p
 			if p.reply.inOrder == nil {
-				// A Defer goroutine or a callback will complete the head.
-				// An in-order wait queued behind it does not wait for
-				// that: a produce behind a fetch parked on the same
-				// connection may be what makes the fetch's data durable.
-				// Only the reply's writing keeps request order.
-				q := c.blockedInOrderLocked()
-				if q == nil {
+				if run = c.blockedInOrderLocked(); run == nil {
 					break
 				}
-				if !asWriter {
-					c.w.handoff = true
-					c.signalWriter()
-					c.w.mu.Unlock()
-					return
-				}
-				c.w.mu.Unlock()
-				r := c.callDeferred(q.api, q.reply.inOrder)
-				c.w.mu.Lock()
-				q.reply, q.ready = r, true
-				continue
 			}
 			if !asWriter {
 				c.w.handoff = true
@@ -301,13 +294,10 @@ func (c *conn) drainLocked(asWriter bool) {
 				c.w.mu.Unlock()
 				return
 			}
-			// Run even after a failure (not a forced stop), as a Defer
-			// goroutine would: a produce's durability wait also wakes
-			// parked fetches.
 			c.w.mu.Unlock()
-			r := c.callDeferred(p.api, p.reply.inOrder)
+			r := c.callDeferred(run.api, run.reply.inOrder)
 			c.w.mu.Lock()
-			p.reply, p.ready = r, true
+			run.reply, run.ready = r, true
 			continue
 		}
 		c.popLocked()
