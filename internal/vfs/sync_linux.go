@@ -11,18 +11,38 @@ import (
 // which every write changes, so it would cost a journal commit even for
 // writes into blocks that already hold durable zeros.
 func (f osFile) Sync() error {
+	return f.syscall("fdatasync", func(fd int) error { return unix.Fdatasync(fd) })
+}
+
+// StartWriteback is sync_file_range(SYNC_FILE_RANGE_WRITE). Without a WAIT
+// flag it leaves the descriptor's writeback-error state alone, so the next
+// Sync still reports any error of this writeback.
+func (f osFile) StartWriteback(off, n int64) error {
+	return f.syscall("sync_file_range", func(fd int) error {
+		return unix.SyncFileRange(fd, off, n, unix.SYNC_FILE_RANGE_WRITE)
+	})
+}
+
+// Allocate reserves blocks with fallocate(FALLOC_FL_KEEP_SIZE).
+func (f osFile) Allocate(off, n int64) error {
+	return f.syscall("fallocate", func(fd int) error {
+		return unix.Fallocate(fd, unix.FALLOC_FL_KEEP_SIZE, off, n)
+	})
+}
+
+// syscall runs fn on the file's descriptor, retrying on EINTR, and names
+// op and the file in its error.
+func (f osFile) syscall(op string, fn func(fd int) error) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
-		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
+		return &os.PathError{Op: op, Path: f.Name(), Err: err}
 	}
 	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		serr = ignoringEINTR(func() error { return unix.Fdatasync(int(fd)) })
-	}); err != nil {
-		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
+	if err := rc.Control(func(fd uintptr) { serr = ignoringEINTR(func() error { return fn(int(fd)) }) }); err != nil {
+		return &os.PathError{Op: op, Path: f.Name(), Err: err}
 	}
 	if serr != nil {
-		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: serr}
+		return &os.PathError{Op: op, Path: f.Name(), Err: serr}
 	}
 	return nil
 }
@@ -33,24 +53,4 @@ func ignoringEINTR(fn func() error) error {
 			return err
 		}
 	}
-}
-
-// StartWriteback is sync_file_range(SYNC_FILE_RANGE_WRITE). Without a WAIT
-// flag it leaves the descriptor's writeback-error state alone, so the next
-// Sync still reports any error of this writeback.
-func (f osFile) StartWriteback(off, n int64) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		serr = ignoringEINTR(func() error { return unix.SyncFileRange(int(fd), off, n, unix.SYNC_FILE_RANGE_WRITE) })
-	}); err != nil {
-		return err
-	}
-	if serr != nil {
-		return &os.PathError{Op: "sync_file_range", Path: f.Name(), Err: serr}
-	}
-	return nil
 }

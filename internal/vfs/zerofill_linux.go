@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"os"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // zeroPiece is how many zeros FillZeros writes before it starts their
@@ -28,24 +26,24 @@ func (f osFile) FillZeros(off, n int64) error {
 	if off < 0 || n <= 0 || off%ZeroFillAlign != 0 || n%ZeroFillAlign != 0 {
 		return &os.PathError{Op: "fill zeros", Path: f.Name(), Err: syscall.EINVAL}
 	}
-	zf, err := os.OpenFile(f.Name(), os.O_WRONLY, 0)
+	of, err := os.OpenFile(f.Name(), os.O_WRONLY, 0)
 	if err != nil {
 		return fmt.Errorf("fill zeros: %w", err)
 	}
-	defer zf.Close()
-	fd := int(zf.Fd())
+	defer of.Close()
+	zf := osFile{of}
 	for pos, end := off, off+n; pos < end; {
 		k := min(int64(len(zeros)), end-pos)
 		if _, err := zf.WriteAt(zeros[:k], pos); err != nil {
 			return fmt.Errorf("fill zeros: %w", err)
 		}
-		if err := ignoringEINTR(func() error { return unix.SyncFileRange(fd, pos, k, unix.SYNC_FILE_RANGE_WRITE) }); err != nil {
-			return &os.PathError{Op: "fill zeros: sync_file_range", Path: f.Name(), Err: err}
+		if err := zf.StartWriteback(pos, k); err != nil {
+			return fmt.Errorf("fill zeros: %w", err)
 		}
 		pos += k
 	}
-	if err := ignoringEINTR(func() error { return unix.Fdatasync(fd) }); err != nil {
-		return &os.PathError{Op: "fill zeros: fdatasync", Path: f.Name(), Err: err}
+	if err := zf.Sync(); err != nil {
+		return fmt.Errorf("fill zeros: %w", err)
 	}
 	return nil
 }
