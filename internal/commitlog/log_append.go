@@ -148,7 +148,7 @@ const pageBytes = 4096
 // writeback of each full page started behind it. mu must be held.
 func (l *Log) writeSegment(a *segment, b []byte) error {
 	ws, ok := a.f.(vfs.WritebackStarter)
-	if !ok || l.opts.Sync != SyncAlways || len(b) < 2*kickBytes {
+	if len(b) < 2*kickBytes || l.opts.Sync != SyncAlways || !ok {
 		_, err := a.f.WriteAt(b, a.size)
 		return err
 	}
