@@ -19,7 +19,9 @@
 // To keep those fsyncs cheap, the active segment of a SyncAlways log whose
 // fsyncs are small is zero-filled ahead of its end in the background
 // (zerofill.go), and big writes start their writeback as they are copied
-// (writeSegment).
+// (writeSegment). Pages that are on disk and more than Options.CacheBytes
+// behind the end are dropped from the page cache, so a busy log reuses
+// pages instead of taking fresh ones (pagecache.go).
 //
 // Concurrency: every method is safe for concurrent use. Writes to one log
 // are serialized; reads run in parallel with each other and with writes.
@@ -92,8 +94,11 @@ type Log struct {
 	rollSync       chan struct{} // closed when the background fsync of the last rolled segment ends
 	lazy           *time.Timer   // safety-net fsync when nobody waits (SyncAlways)
 	lazyArmed      bool
-	pendingAppends int64 // appends since the last successful fsync
-	roundBytes     int64 // moving average of the bytes one fsync made durable (zerofill.go)
+	pendingAppends int64         // appends since the last successful fsync
+	roundBytes     int64         // moving average of the bytes one fsync made durable (zerofill.go)
+	sinceDrop      int64         // bytes written since the last look for pages to drop (pagecache.go)
+	dropDone       chan struct{} // closed when the running page dropper exits; nil when none runs
+	dropBase       int64         // sealed segments below this base are done with dropping
 
 	flMu        sync.Mutex // guards the flusher channels
 	flusherQuit chan struct{}
@@ -130,6 +135,9 @@ func Open(dir string, opts Options) (*Log, error) {
 		}
 		l.closeCommitter()
 		return nil, fmt.Errorf("open log %s: %w", dir, err)
+	}
+	for _, s := range l.segs {
+		s.dropped = s.size // not ours to drop (pagecache.go)
 	}
 	l.startFlusher()
 	return l, nil
@@ -261,6 +269,7 @@ func (l *Log) Close() error {
 
 func (l *Log) closeLocked() error {
 	l.closed = true
+	l.waitDropperLocked()
 	var errs []error
 	if l.syncErr != nil || l.writeBroken {
 		// A failed fsync may have dropped pages: cut back to what is known
@@ -321,6 +330,7 @@ func (l *Log) Delete() error {
 		return ErrClosed
 	}
 	l.closed = true
+	l.waitDropperLocked()
 	l.waitRollSyncLocked()
 	for _, s := range l.segs {
 		s.close()

@@ -100,6 +100,7 @@ func (l *Log) write(batches []byte, records int64) (base, next int64, err error)
 			l.preallocate(a, a.size+n)
 		}
 	}
+	l.openWritebackLocked(a)
 	if err := l.writeSegment(a, batches); err != nil {
 		// A short write may have left part of the batches: cut it off.
 		l.waitFill(a)
@@ -120,6 +121,7 @@ func (l *Log) write(batches []byte, records int64) (base, next int64, err error)
 	a.modTime = l.opts.Now()
 	l.next = off
 	l.pendingAppends++
+	l.noteWrittenLocked(n)
 	if l.opts.Sync == SyncAlways && !l.lazyArmed {
 		// Safety net: if nobody calls WaitDurable for these bytes, fsync
 		// them anyway soon so the high watermark keeps moving.
@@ -265,6 +267,8 @@ func (l *Log) rollLocked() error {
 		if err := l.syncActiveLocked(); err != nil {
 			return fmt.Errorf("roll: %w", err)
 		}
+		a.synced.Store(true)
+		a.closeWriteback() // left from a time under SyncNever
 	}
 	l.waitRollSyncLocked()
 	a.imu.Lock()
@@ -328,6 +332,8 @@ func (l *Log) syncRolled(s *segment, done chan struct{}) {
 			return
 		}
 	}
+	s.synced.Store(true)
+	s.closeWriteback()
 	s.imu.Lock()
 	defer s.imu.Unlock()
 	if err := s.flushIndex(true); err != nil {

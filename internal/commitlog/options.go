@@ -84,6 +84,14 @@ type Options struct {
 	// page-cache append speed on ext4. Sealing or closing a segment releases
 	// what it did not use. Default 8 MiB; 0 disables.
 	PreallocateBytes int64
+	// CacheBytes is how much of the log's end its pages stay in the page
+	// cache: pages that are durable and further behind the end are dropped
+	// (posix_fadvise DONTNEED) a few MiB at a time, so a log that keeps
+	// appending reuses the pages it frees rather than taking fresh ones and
+	// evicting other files' pages (pagecache.go). Reads of older data go to
+	// the disk, and the kernel caches them again. Default 256 MiB; 0 leaves
+	// the page cache to the kernel (what Kafka does).
+	CacheBytes int64
 	// RetentionBytes deletes the oldest segments while the log would stay at
 	// least this big without them; -1 (default) is unlimited.
 	RetentionBytes int64
@@ -111,6 +119,7 @@ func DefaultOptions() Options {
 		SegmentAge:         7 * 24 * time.Hour,
 		IndexIntervalBytes: 4096,
 		PreallocateBytes:   8 << 20,
+		CacheBytes:         256 << 20,
 		RetentionBytes:     -1,
 		RetentionAge:       7 * 24 * time.Hour,
 	}
@@ -140,6 +149,9 @@ func (o Options) Validate() error {
 	}
 	if o.PreallocateBytes < 0 {
 		bad("preallocate bytes %d is negative", o.PreallocateBytes)
+	}
+	if o.CacheBytes < 0 {
+		bad("cache bytes %d is negative", o.CacheBytes)
 	}
 	if o.RetentionBytes < -1 {
 		bad("retention bytes %d, want -1 or more", o.RetentionBytes)

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eddy-streaming/eddy/internal/vfs"
@@ -60,6 +61,10 @@ type segment struct {
 	lastBase int64     // base offset of the last batch, -1 if unknown
 	created  time.Time
 	modTime  time.Time
+	dropped  int64       // pages before this were dropped from the page cache, or are not ours (pagecache.go); Log.mu
+	noDrop   bool        // keep the pages: their writeback failed or cannot be checked; Log.mu
+	wb       vfs.File    // writeback descriptor of the active segment under SyncNever (pagecache.go); set under Log.mu, closed under io
+	synced   atomic.Bool // sealed and fsynced whole
 
 	imu      sync.Mutex
 	loaded   bool   // idx/tidx hold the whole index (always true for the active segment)
@@ -134,6 +139,10 @@ func (s *segment) close() error {
 	s.io.Lock() // wait for readers copying without Log.mu
 	defer s.io.Unlock()
 	s.closeIndexFiles()
+	if s.wb != nil {
+		s.wb.Close()
+		s.wb = nil
+	}
 	return s.f.Close()
 }
 

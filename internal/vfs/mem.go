@@ -31,9 +31,10 @@ const (
 	OpSyncVolume               // Volume.Sync (syncfs)
 	OpAllocate                 // File.Allocate
 	OpFillZeros                // File.FillZeros
+	OpWaitWriteback            // File.WaitWriteback
 )
 
-var opNames = [...]string{"", "open", "read", "write", "sync", "truncate", "remove", "rename", "mkdir", "syncdir", "stat", "syncfs", "allocate", "fill zeros"}
+var opNames = [...]string{"", "open", "read", "write", "sync", "truncate", "remove", "rename", "mkdir", "syncdir", "stat", "syncfs", "allocate", "fill zeros", "wait writeback"}
 
 // String returns the operation name used in injected errors.
 func (o Op) String() string {
@@ -691,6 +692,55 @@ func (f *memFile) Allocate(off, n int64) error {
 		return f.pathErr("allocate", syscall.EINVAL)
 	}
 	return f.fs.check(OpAllocate, f.name)
+}
+
+// WaitWriteback checks injected faults and otherwise changes nothing: it
+// makes no byte durable against a crash. An injected EIO models a failed
+// writeback: the dirty bytes are marked lost (clean but not on disk), and
+// the file's next Sync reports the error again, as Linux reports it to
+// every descriptor.
+func (f *memFile) WaitWriteback(off, n int64) error {
+	if f.isClosed() {
+		return f.pathErr("sync_file_range", os.ErrClosed)
+	}
+	if off < 0 || n < 0 {
+		return f.pathErr("sync_file_range", syscall.EINVAL)
+	}
+	err := f.fs.check(OpWaitWriteback, f.name)
+	if err != nil && errors.Is(err, syscall.EIO) {
+		f.fs.noteWritebackError()
+		f.n.sync(err)
+		f.n.mu.Lock()
+		f.n.wbErr = syscall.EIO
+		f.n.mu.Unlock()
+	}
+	return err
+}
+
+// DropCache models posix_fadvise(POSIX_FADV_DONTNEED): dirty bytes stay,
+// and bytes that a failed fsync marked clean without persisting them (the
+// lost spans) are replaced by what the disk holds, the synced bytes, or
+// zeros past them. Synced bytes read the same either way.
+func (f *memFile) DropCache(off, n int64) error {
+	if f.isClosed() {
+		return f.pathErr("fadvise", os.ErrClosed)
+	}
+	if off < 0 || n < 0 {
+		return f.pathErr("fadvise", syscall.EINVAL)
+	}
+	f.n.mu.Lock()
+	defer f.n.mu.Unlock()
+	end := min(off+n, int64(len(f.n.data)))
+	for _, s := range f.n.lost {
+		from, to := max(s.from, off), min(s.to, end)
+		for i := from; i < to; i++ {
+			f.n.data[i] = 0
+			if i < int64(len(f.n.synced)) {
+				f.n.data[i] = f.n.synced[i]
+			}
+		}
+	}
+	return nil
 }
 
 // FillZeros writes zeros over [off, off+n) and syncs the file, as the OS

@@ -23,6 +23,20 @@ func (f osFile) StartWriteback(off, n int64) error {
 	})
 }
 
+// WaitWriteback is sync_file_range(WAIT_BEFORE|WRITE|WAIT_AFTER).
+func (f osFile) WaitWriteback(off, n int64) error {
+	return f.syscall("sync_file_range", func(fd int) error {
+		return unix.SyncFileRange(fd, off, n, unix.SYNC_FILE_RANGE_WAIT_BEFORE|unix.SYNC_FILE_RANGE_WRITE|unix.SYNC_FILE_RANGE_WAIT_AFTER)
+	})
+}
+
+// DropCache is posix_fadvise(POSIX_FADV_DONTNEED).
+func (f osFile) DropCache(off, n int64) error {
+	return f.syscall("fadvise", func(fd int) error {
+		return unix.Fadvise(fd, off, n, unix.FADV_DONTNEED)
+	})
+}
+
 // Allocate reserves blocks with fallocate(FALLOC_FL_KEEP_SIZE).
 func (f osFile) Allocate(off, n int64) error {
 	return f.syscall("fallocate", func(fd int) error {

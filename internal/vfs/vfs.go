@@ -118,3 +118,29 @@ type WritebackStarter interface {
 	// [off, off+n).
 	StartWriteback(off, n int64) error
 }
+
+// WritebackWaiter is implemented by files that can write a range of their
+// dirty pages to disk and wait for it (sync_file_range(2) with
+// SYNC_FILE_RANGE_WAIT_BEFORE|WRITE|WAIT_AFTER). It makes nothing durable
+// against power loss (no metadata, no disk cache flush), but once it
+// returns nil the range's pages are clean copies of what the disk holds.
+// It reports a writeback error of the file that happened since this
+// descriptor was opened and consumes it for this descriptor only: call it
+// on a descriptor of its own, opened before the writes it checks, so that
+// the writer's next Sync still reports the error.
+type WritebackWaiter interface {
+	// WaitWriteback writes the dirty pages of [off, off+n) and waits for
+	// their writeback.
+	WaitWriteback(off, n int64) error
+}
+
+// CacheDropper is implemented by files that can drop a range of their
+// pages from the operating system's page cache (posix_fadvise(2) with
+// POSIX_FADV_DONTNEED). Only clean pages are dropped: dirty pages and pages
+// under writeback stay. A later read of a dropped range reads the disk.
+// Call it only for bytes known durable: a page whose writeback failed is
+// clean but not on disk, and dropping it loses its content.
+type CacheDropper interface {
+	// DropCache drops the clean cached pages of [off, off+n).
+	DropCache(off, n int64) error
+}
