@@ -18,20 +18,20 @@ type Op uint8
 
 // Operations a FaultFunc can fail.
 const (
-	OpOpen       Op = iota + 1 // OpenFile and Open
-	OpRead                     // Read and ReadAt
-	OpWrite                    // Write and WriteAt
-	OpSync                     // File.Sync
-	OpTruncate                 // File.Truncate
-	OpRemove                   // Remove and RemoveAll
-	OpRename                   // Rename
-	OpMkdir                    // MkdirAll
-	OpSyncDir                  // SyncDir
-	OpStat                     // Stat, File.Stat and ReadDir
-	OpSyncVolume               // Volume.Sync (syncfs)
-	OpAllocate                 // File.Allocate
-	OpFillZeros                // File.FillZeros
-	OpWaitWriteback            // File.WaitWriteback
+	OpOpen          Op = iota + 1 // OpenFile and Open
+	OpRead                        // Read and ReadAt
+	OpWrite                       // Write and WriteAt
+	OpSync                        // File.Sync
+	OpTruncate                    // File.Truncate
+	OpRemove                      // Remove and RemoveAll
+	OpRename                      // Rename
+	OpMkdir                       // MkdirAll
+	OpSyncDir                     // SyncDir
+	OpStat                        // Stat, File.Stat and ReadDir
+	OpSyncVolume                  // Volume.Sync (syncfs)
+	OpAllocate                    // File.Allocate
+	OpFillZeros                   // File.FillZeros
+	OpWaitWriteback               // File.WaitWriteback
 )
 
 var opNames = [...]string{"", "open", "read", "write", "sync", "truncate", "remove", "rename", "mkdir", "syncdir", "stat", "syncfs", "allocate", "fill zeros", "wait writeback"}
