@@ -18,8 +18,7 @@
 // round. The Committer also bounds concurrent fsyncs and holds the metrics.
 // To keep those fsyncs cheap, the active segment of a SyncAlways log whose
 // fsyncs are small is zero-filled ahead of its end in the background
-// (zerofill.go), and big writes start their writeback as they are copied
-// (writeSegment). Pages that are on disk and more than Options.CacheBytes
+// (zerofill.go). Pages that are on disk and more than Options.CacheBytes
 // behind the end are dropped from the page cache, so a busy log reuses
 // pages instead of taking fresh ones (pagecache.go).
 //

@@ -101,7 +101,7 @@ func (l *Log) write(batches []byte, records int64) (base, next int64, err error)
 		}
 	}
 	l.openWritebackLocked(a)
-	if err := l.writeSegment(a, batches); err != nil {
+	if _, err := a.f.WriteAt(batches, a.size); err != nil {
 		// A short write may have left part of the batches: cut it off.
 		l.waitFill(a)
 		if terr := a.f.Truncate(a.size); terr != nil {
@@ -132,42 +132,6 @@ func (l *Log) write(batches []byte, records int64) (base, next int64, err error)
 		l.hw, l.hwPos = l.next, a.size
 	}
 	return base, off, nil
-}
-
-// kickBytes is the piece size of big writes under SyncAlways: each piece
-// is handed to writeback as soon as it is in the page cache, so the fsync
-// that follows finds most of the write already on its way to the disk
-// instead of starting all of it. On this project's VM a 1 MiB write and
-// fdatasync took 729 µs in 256 KiB pieces against 823 µs whole (medians of
-// 6 runs of 200), with 128 KiB pieces 782 µs.
-const kickBytes = 256 << 10
-
-// pageBytes is the page-cache page size writeback works in.
-const pageBytes = 4096
-
-// writeSegment writes b at the end of the active segment: whole, or under
-// SyncAlways when it is at least two pieces, a piece at a time with the
-// writeback of each full page started behind it. mu must be held.
-func (l *Log) writeSegment(a *segment, b []byte) error {
-	ws, ok := a.f.(vfs.WritebackStarter)
-	if len(b) < 2*kickBytes || l.opts.Sync != SyncAlways || !ok {
-		_, err := a.f.WriteAt(b, a.size)
-		return err
-	}
-	off, kicked := a.size, a.size&^(pageBytes-1)
-	for len(b) > 0 {
-		n := min(len(b), kickBytes)
-		if _, err := a.f.WriteAt(b[:n], off); err != nil {
-			return err
-		}
-		off += int64(n)
-		b = b[n:]
-		if full := off &^ (pageBytes - 1); len(b) > 0 && full > kicked {
-			_ = ws.StartWriteback(kicked, full-kicked) // a hint; errors surface at the fsync
-			kicked = full
-		}
-	}
-	return nil
 }
 
 // preallocate reserves blocks for the active segment from its reserved end

@@ -64,15 +64,15 @@ func TestZeroFillOnDisk(t *testing.T) {
 	checkVerified(t, vfs.OS(), dir, false)
 }
 
-// TestBigWritesInPieces: a write of several kickBytes pieces under
-// SyncAlways (written a piece at a time with writeback started behind each)
-// reads back whole, before and after a crash, and passes Check.
-func TestBigWritesInPieces(t *testing.T) {
+// TestBigWrites: writes of over 1 MB under SyncAlways, between small ones
+// that leave them unaligned, read back whole before and after a crash and
+// pass Check.
+func TestBigWrites(t *testing.T) {
 	dir := t.TempDir()
 	o := DefaultOptions()
 	l := openT(t, dir, o)
 	small := makeBatch(3, 100, 1, 1)   // leaves the next write unaligned
-	big := makeBatch(1100, 1000, 2, 2) // ~1.1 MB: five pieces
+	big := makeBatch(1100, 1000, 2, 2) // ~1.1 MB
 	var bases []int64
 	for _, b := range [][]byte{small, big, small, big} {
 		base, err := l.Append(b)
