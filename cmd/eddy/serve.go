@@ -232,6 +232,7 @@ func (s *server) start() error {
 	bcfg.TopicDefaults.SegmentBytes = cfg.SegmentBytes
 	logOpts := commitlog.DefaultOptions()
 	logOpts.SyncInterval = cfg.FsyncInterval
+	logOpts.CacheBytes = cfg.PageCacheBytes
 	bcfg.LogOptions = &logOpts
 	if s.broker, err = broker.Open(bcfg); err != nil {
 		return fmt.Errorf("open broker: %w", err)

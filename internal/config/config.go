@@ -95,6 +95,11 @@ type Config struct {
 	// (runtime/debug.SetMemoryLimit); 0 sets none. The GOMEMLIMIT
 	// environment variable, when set, wins.
 	MemoryLimit int64
+	// PageCacheBytes is how much of each partition's end stays in the page
+	// cache after it is on disk; older pages are dropped so busy partitions
+	// reuse pages (commitlog.Options.CacheBytes). 0 leaves the page cache to
+	// the kernel.
+	PageCacheBytes int64
 }
 
 // Default returns the configuration used when nothing else is set.
@@ -118,6 +123,7 @@ func Default() Config {
 		MaxInflightPerConn: 32,
 		ProduceBytesBudget: 256 << 20,
 		MemoryLimit:        512 << 20,
+		PageCacheBytes:     256 << 20,
 	}
 }
 
@@ -199,6 +205,9 @@ func (c Config) Validate() error {
 	}
 	if c.ProduceBytesBudget < c.MaxRequestBytes {
 		bad("produce-bytes-budget", "%s is below max-request-bytes (%s); it must hold at least one maximal request", formatBytes(c.ProduceBytesBudget), formatBytes(c.MaxRequestBytes))
+	}
+	if c.PageCacheBytes < 0 {
+		bad("page-cache-per-partition", "%d is negative; use 0 (leave the page cache to the kernel) or a size such as 256MiB", c.PageCacheBytes)
 	}
 	if c.MemoryLimit != 0 && c.MemoryLimit < minMemoryLimit {
 		bad("memory-limit", "%s is out of range; use 0 (no limit) or at least %s", formatBytes(c.MemoryLimit), formatBytes(minMemoryLimit))

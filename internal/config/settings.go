@@ -44,6 +44,7 @@ var settings = []setting{
 	integer("max-connections", "maximum concurrently open Kafka connections", func(c *Config) *int { return &c.MaxConnections }),
 	integer("max-inflight-per-conn", "maximum unanswered requests per Kafka connection before the server stops reading it", func(c *Config) *int { return &c.MaxInflightPerConn }),
 	byteSize("produce-bytes-budget", "produce bytes held in memory awaiting write+fsync, across all connections, before producers are slowed by TCP backpressure", func(c *Config) *int64 { return &c.ProduceBytesBudget }),
+	byteSize("page-cache-per-partition", "how much of each partition's end stays in the page cache once on disk; older pages are dropped so busy partitions reuse pages; 0 leaves it to the kernel", func(c *Config) *int64 { return &c.PageCacheBytes }),
 	byteSize("memory-limit", "soft memory limit of the Go runtime (the GC works harder near it); 0 is none; GOMEMLIMIT wins when set", func(c *Config) *int64 { return &c.MemoryLimit }),
 }
 
