@@ -45,6 +45,16 @@ func appendMiB(t *testing.T, l *Log, mib int64) (batches [][]byte, bases []int64
 	return batches, bases
 }
 
+// neverLog opens a SyncNever log on fs in dir with segments of segMiB MiB
+// and CacheBytes at 8 MiB.
+func neverLog(t *testing.T, fs *vfs.MemFS, dir string, segMiB int64) *Log {
+	t.Helper()
+	o := memOpts(fs, SyncNever)
+	o.SegmentBytes = segMiB << 20
+	o.CacheBytes = 8 << 20
+	return openT(t, dir, o)
+}
+
 func checkReadBack(t *testing.T, l *Log, batches [][]byte, bases []int64) {
 	t.Helper()
 	for i, b := range batches {
@@ -62,10 +72,7 @@ func checkReadBack(t *testing.T, l *Log, batches [][]byte, bases []int64) {
 // fsync still reports the error.
 func TestFailedWritebackKeepsPages(t *testing.T) {
 	fs := vfs.NewMem()
-	o := memOpts(fs, SyncNever)
-	o.SegmentBytes = 64 << 20
-	o.CacheBytes = 8 << 20
-	l := openT(t, "/data/wb", o)
+	l := neverLog(t, fs, "/data/wb", 64)
 	defer l.Close()
 	fs.FailNext(vfs.OpWaitWriteback, syscall.EIO)
 	batches, bases := appendMiB(t, l, 32)
@@ -88,10 +95,7 @@ func TestFailedWritebackKeepsPages(t *testing.T) {
 // are, and every batch still reads back.
 func TestUnsyncedSealedSegmentKeepsPages(t *testing.T) {
 	fs := vfs.NewMem()
-	o := memOpts(fs, SyncNever)
-	o.SegmentBytes = 4 << 20
-	o.CacheBytes = 8 << 20
-	l := openT(t, "/data/roll", o)
+	l := neverLog(t, fs, "/data/roll", 4)
 	defer l.Close()
 	batches, bases := appendMiB(t, l, 3)
 	first := l.segs[0].logPath

@@ -708,13 +708,20 @@ func (f *memFile) WaitWriteback(off, n int64) error {
 	}
 	err := f.fs.check(OpWaitWriteback, f.name)
 	if err != nil && errors.Is(err, syscall.EIO) {
-		f.fs.noteWritebackError()
-		f.n.sync(err)
-		f.n.mu.Lock()
-		f.n.wbErr = syscall.EIO
-		f.n.mu.Unlock()
+		f.failWriteback(err)
 	}
 	return err
+}
+
+// failWriteback models a writeback that failed with err outside Sync: the
+// dirty bytes are marked lost, and the file's next Sync reports the error
+// again, as Linux reports it to every descriptor.
+func (f *memFile) failWriteback(err error) {
+	f.fs.noteWritebackError()
+	f.n.sync(err)
+	f.n.mu.Lock()
+	f.n.wbErr = syscall.EIO
+	f.n.mu.Unlock()
 }
 
 // DropCache models posix_fadvise(POSIX_FADV_DONTNEED): dirty bytes stay,
@@ -765,11 +772,7 @@ func (f *memFile) FillZeros(off, n int64) error {
 	}
 	f.n.put(make([]byte, n), off)
 	if err != nil {
-		f.fs.noteWritebackError()
-		f.n.sync(err)
-		f.n.mu.Lock()
-		f.n.wbErr = syscall.EIO
-		f.n.mu.Unlock()
+		f.failWriteback(err)
 		return err
 	}
 	f.n.sync(nil)
