@@ -3,6 +3,7 @@ package commitlog
 import (
 	"errors"
 	"os"
+	"sort"
 
 	"github.com/eddy-streaming/eddy/internal/vfs"
 )
@@ -111,15 +112,17 @@ func (l *Log) nextDropLocked() (dropRange, bool) {
 		j--
 		behind += l.segs[j].size
 	}
-	for i := 0; i < j; i++ {
+	first := sort.Search(j, func(i int) bool { return l.segs[i].base >= l.dropBase })
+	for i := first; i < j; i++ {
 		s := l.segs[i]
-		if s.base < l.dropBase {
-			continue
-		}
 		switch {
-		case s.dropped >= s.size || s.noDrop:
-			if s.base == l.dropBase && i+1 < len(l.segs) {
-				l.dropBase = l.segs[i+1].base // done for good
+		// Done: dropped, kept for good, or sealed before the last roll
+		// without a successful fsync (rolls wait for the previous
+		// segment's fsync, so it failed).
+		case s.dropped >= s.size || s.noDrop || (!s.synced.Load() && i < len(l.segs)-2):
+			if i == first {
+				first++
+				l.dropBase = l.segs[first].base // done for good, with all before
 			}
 		case s.synced.Load():
 			d := dropRange{seg: s, from: s.dropped, to: s.size}

@@ -122,7 +122,11 @@ func TestUnsyncedSealedSegmentKeepsPages(t *testing.T) {
 		}
 	}
 	n := len(l.segs)
+	cursor := l.dropBase
 	l.mu.RUnlock()
+	if cursor <= seg.base {
+		t.Fatalf("the dropper still starts at segment %d, the one whose fsync failed", cursor)
+	}
 	if !kept || seg.synced.Load() || fails != 0 {
 		t.Fatalf("the segment whose fsync failed (%d faults left): synced %v, dropped up to %d of %d", fails, seg.synced.Load(), seg.dropped, seg.size)
 	}
