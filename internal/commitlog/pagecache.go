@@ -147,33 +147,40 @@ func (l *Log) nextDropLocked() (dropRange, bool) {
 }
 
 // drop drops d's pages, after checking their writeback if d.verify. It is
-// a hint: a failure only keeps them.
+// a hint: a failure only keeps them. A failed check keeps the segment's
+// pages for good.
 func (l *Log) drop(d dropRange) {
+	if err := l.dropPages(d); err != nil {
+		if !errors.Is(err, os.ErrClosed) {
+			l.log.Warn("writeback failed; keeping the segment's pages in the page cache", "segment", d.seg.logPath, "err", err)
+		}
+		l.mu.Lock() // not under the segment's io lock: Log.mu comes first
+		d.seg.noDrop = true
+		l.mu.Unlock()
+	}
+}
+
+// dropPages is drop under the segment's io read lock, which keeps its
+// files open; it returns the writeback check's error.
+func (l *Log) dropPages(d dropRange) error {
 	s := d.seg
-	s.io.RLock() // keeps the files open
+	s.io.RLock()
 	defer s.io.RUnlock()
 	if d.verify {
 		ww, ok := s.wb.(vfs.WritebackWaiter)
 		if !ok {
-			return
+			return nil
 		}
 		if err := ww.WaitWriteback(d.from, d.to-d.from); err != nil {
-			if !errors.Is(err, os.ErrClosed) {
-				l.log.Warn("writeback failed; keeping the segment's pages in the page cache", "segment", s.logPath, "err", err)
-			}
-			l.mu.Lock()
-			s.noDrop = true
-			l.mu.Unlock()
-			return
+			return err
 		}
 	}
-	cd, ok := s.f.(vfs.CacheDropper)
-	if !ok {
-		return
+	if cd, ok := s.f.(vfs.CacheDropper); ok {
+		if err := cd.DropCache(d.from, d.to-d.from); err != nil {
+			l.log.Debug("cannot drop written pages from the page cache", "segment", s.logPath, "err", err)
+		}
 	}
-	if err := cd.DropCache(d.from, d.to-d.from); err != nil {
-		l.log.Debug("cannot drop written pages from the page cache", "segment", s.logPath, "err", err)
-	}
+	return nil
 }
 
 // openWritebackLocked gives the active segment its writeback descriptor
