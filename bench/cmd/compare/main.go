@@ -196,10 +196,12 @@ func run(reps int, quick bool, peersF, scensF, work, docs, results string, noLim
 		}
 	}
 	// Interleave: every repetition runs every scenario on every peer in
-	// turn, so drift (other load, thermal, page cache) spreads evenly.
+	// turn, so drift (other load, thermal, page cache) spreads evenly, and
+	// each repetition starts one peer further along the list, so no peer
+	// always runs right after the same one (whose files it finds freed).
 	for r := 1; r <= reps; r++ {
 		for _, sc := range rep.Scenarios {
-			for _, name := range sc.Peers {
+			for _, name := range rotate(sc.Peers, r-1) {
 				p, _ := peerByName(name)
 				m := measure(bin, work, sc, p, r)
 				if m.Err != "" {
@@ -235,6 +237,15 @@ func run(reps int, quick bool, peersF, scensF, work, docs, results string, noLim
 		return nil
 	}
 	return replaceSection(docs, md)
+}
+
+// rotate returns s starting at its element k (modulo its length).
+func rotate(s []string, k int) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	k %= len(s)
+	return append(append([]string(nil), s[k:]...), s[:k]...)
 }
 
 func goBuild(dir, pkg, out string) error {

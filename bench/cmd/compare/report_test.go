@@ -64,3 +64,15 @@ func TestTargetsRatios(t *testing.T) {
 		t.Fatal("no throughput target computed")
 	}
 }
+
+func TestRotate(t *testing.T) {
+	s := []string{"a", "b", "c"}
+	for k, want := range []string{"abc", "bca", "cab", "abc"} {
+		if got := strings.Join(rotate(s, k), ""); got != want {
+			t.Errorf("rotate(%v, %d) = %q, want %q", s, k, got, want)
+		}
+	}
+	if strings.Join(s, "") != "abc" {
+		t.Errorf("rotate changed its input: %v", s)
+	}
+}
