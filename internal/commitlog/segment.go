@@ -63,7 +63,7 @@ type segment struct {
 	modTime  time.Time
 	dropped  int64       // pages before this were dropped from the page cache, or are not ours (pagecache.go); Log.mu
 	noDrop   bool        // keep the pages: their writeback failed or cannot be checked; Log.mu
-	wb       vfs.File    // writeback descriptor of the active segment under SyncNever (pagecache.go); set under Log.mu, closed under io
+	wb       vfs.File    // writeback descriptor of the active segment under SyncNever (pagecache.go): opened under Log.mu while nil (the dropper reads it only for ranges picked after), closed under io
 	synced   atomic.Bool // sealed and fsynced whole
 
 	imu      sync.Mutex
