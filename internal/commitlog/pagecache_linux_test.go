@@ -10,9 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pageBytes is the page-cache page size.
-const pageBytes = 4096
-
 // cachedBytes counts the bytes of the file at path in [from, to) that are
 // in the page cache (mincore(2)).
 func cachedBytes(t *testing.T, path string, from, to int64) int64 {

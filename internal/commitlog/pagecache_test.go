@@ -135,3 +135,40 @@ func TestUnsyncedSealedSegmentKeepsPages(t *testing.T) {
 	}
 	checkReadBack(t, l, batches, bases)
 }
+
+// TestBigWriteStartsWriteback: under SyncAlways a write of kickBytes or
+// more starts its writeback as soon as it is written, once; smaller writes
+// and other policies leave it to the fsync or the kernel.
+func TestBigWriteStartsWriteback(t *testing.T) {
+	for _, tc := range []struct {
+		sync   SyncPolicy
+		values int // record value bytes; 300 records per batch
+		starts int
+	}{{SyncAlways, 1000, 1}, {SyncAlways, 100, 0}, {SyncNever, 1000, 0}} {
+		fs := vfs.NewMem()
+		var mu sync.Mutex
+		starts := 0
+		fs.SetFault(func(op vfs.Op, path string) error {
+			if op == vfs.OpStartWriteback {
+				mu.Lock()
+				starts++
+				mu.Unlock()
+			}
+			return nil
+		})
+		o := memOpts(fs, tc.sync)
+		o.SegmentBytes = 16 << 20
+		l := openT(t, "/data/kick", o)
+		b := makeBatch(300, tc.values, 1, 1)
+		if _, _, err := l.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		got := starts
+		mu.Unlock()
+		if got != tc.starts {
+			t.Errorf("%v, %d-byte write: %d writeback starts, want %d", tc.sync, len(b), got, tc.starts)
+		}
+		l.Close()
+	}
+}

@@ -18,23 +18,24 @@ type Op uint8
 
 // Operations a FaultFunc can fail.
 const (
-	OpOpen          Op = iota + 1 // OpenFile and Open
-	OpRead                        // Read and ReadAt
-	OpWrite                       // Write and WriteAt
-	OpSync                        // File.Sync
-	OpTruncate                    // File.Truncate
-	OpRemove                      // Remove and RemoveAll
-	OpRename                      // Rename
-	OpMkdir                       // MkdirAll
-	OpSyncDir                     // SyncDir
-	OpStat                        // Stat, File.Stat and ReadDir
-	OpSyncVolume                  // Volume.Sync (syncfs)
-	OpAllocate                    // File.Allocate
-	OpFillZeros                   // File.FillZeros
-	OpWaitWriteback               // File.WaitWriteback
+	OpOpen           Op = iota + 1 // OpenFile and Open
+	OpRead                         // Read and ReadAt
+	OpWrite                        // Write and WriteAt
+	OpSync                         // File.Sync
+	OpTruncate                     // File.Truncate
+	OpRemove                       // Remove and RemoveAll
+	OpRename                       // Rename
+	OpMkdir                        // MkdirAll
+	OpSyncDir                      // SyncDir
+	OpStat                         // Stat, File.Stat and ReadDir
+	OpSyncVolume                   // Volume.Sync (syncfs)
+	OpAllocate                     // File.Allocate
+	OpFillZeros                    // File.FillZeros
+	OpWaitWriteback                // File.WaitWriteback
+	OpStartWriteback               // File.StartWriteback
 )
 
-var opNames = [...]string{"", "open", "read", "write", "sync", "truncate", "remove", "rename", "mkdir", "syncdir", "stat", "syncfs", "allocate", "fill zeros", "wait writeback"}
+var opNames = [...]string{"", "open", "read", "write", "sync", "truncate", "remove", "rename", "mkdir", "syncdir", "stat", "syncfs", "allocate", "fill zeros", "wait writeback", "start writeback"}
 
 // String returns the operation name used in injected errors.
 func (o Op) String() string {
@@ -692,6 +693,18 @@ func (f *memFile) Allocate(off, n int64) error {
 		return f.pathErr("allocate", syscall.EINVAL)
 	}
 	return f.fs.check(OpAllocate, f.name)
+}
+
+// StartWriteback checks its arguments and injected faults and otherwise
+// changes nothing: starting writeback makes nothing durable.
+func (f *memFile) StartWriteback(off, n int64) error {
+	if f.isClosed() {
+		return f.pathErr("sync_file_range", os.ErrClosed)
+	}
+	if off < 0 || n < 0 {
+		return f.pathErr("sync_file_range", syscall.EINVAL)
+	}
+	return f.fs.check(OpStartWriteback, f.name)
 }
 
 // WaitWriteback checks injected faults and otherwise changes nothing: it

@@ -17,7 +17,7 @@ func (f osFile) Sync() error {
 // StartWriteback is sync_file_range(SYNC_FILE_RANGE_WRITE): it starts
 // writing a range of the page cache to disk without waiting. Without a WAIT
 // flag it leaves the descriptor's writeback-error state alone, so the next
-// Sync still reports any error of this writeback. The zero-fill uses it.
+// Sync still reports any error of this writeback.
 func (f osFile) StartWriteback(off, n int64) error {
 	return f.syscall("sync_file_range", func(fd int) error {
 		return unix.SyncFileRange(fd, off, n, unix.SYNC_FILE_RANGE_WRITE)

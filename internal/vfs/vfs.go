@@ -108,6 +108,17 @@ type ZeroFiller interface {
 // page holds both zeros being filled and data being appended.
 const ZeroFillAlign = 4096
 
+// WritebackStarter is implemented by files that can start writing a range
+// of their page cache to disk without waiting for it (sync_file_range(2)
+// with SYNC_FILE_RANGE_WRITE). It is a hint: it makes nothing durable,
+// and a writeback error it provokes is still reported by the file's next
+// Sync.
+type WritebackStarter interface {
+	// StartWriteback starts the writeback of the dirty pages of
+	// [off, off+n).
+	StartWriteback(off, n int64) error
+}
+
 // WritebackWaiter is implemented by files that can write a range of their
 // dirty pages to disk and wait for it (sync_file_range(2) with
 // SYNC_FILE_RANGE_WAIT_BEFORE|WRITE|WAIT_AFTER). It makes nothing durable
