@@ -698,13 +698,22 @@ func (f *memFile) Allocate(off, n int64) error {
 // StartWriteback checks its arguments and injected faults and otherwise
 // changes nothing: starting writeback makes nothing durable.
 func (f *memFile) StartWriteback(off, n int64) error {
-	if f.isClosed() {
-		return f.pathErr("sync_file_range", os.ErrClosed)
-	}
-	if off < 0 || n < 0 {
-		return f.pathErr("sync_file_range", syscall.EINVAL)
+	if err := f.checkRange("sync_file_range", off, n); err != nil {
+		return err
 	}
 	return f.fs.check(OpStartWriteback, f.name)
+}
+
+// checkRange refuses a closed file and a negative range for the syscall
+// named op.
+func (f *memFile) checkRange(op string, off, n int64) error {
+	if f.isClosed() {
+		return f.pathErr(op, os.ErrClosed)
+	}
+	if off < 0 || n < 0 {
+		return f.pathErr(op, syscall.EINVAL)
+	}
+	return nil
 }
 
 // WaitWriteback checks injected faults and otherwise changes nothing: it
@@ -713,11 +722,8 @@ func (f *memFile) StartWriteback(off, n int64) error {
 // the file's next Sync reports the error again, as Linux reports it to
 // every descriptor.
 func (f *memFile) WaitWriteback(off, n int64) error {
-	if f.isClosed() {
-		return f.pathErr("sync_file_range", os.ErrClosed)
-	}
-	if off < 0 || n < 0 {
-		return f.pathErr("sync_file_range", syscall.EINVAL)
+	if err := f.checkRange("sync_file_range", off, n); err != nil {
+		return err
 	}
 	err := f.fs.check(OpWaitWriteback, f.name)
 	if err != nil && errors.Is(err, syscall.EIO) {
@@ -742,11 +748,8 @@ func (f *memFile) failWriteback(err error) {
 // lost spans) are replaced by what the disk holds, the synced bytes, or
 // zeros past them. Synced bytes read the same either way.
 func (f *memFile) DropCache(off, n int64) error {
-	if f.isClosed() {
-		return f.pathErr("fadvise", os.ErrClosed)
-	}
-	if off < 0 || n < 0 {
-		return f.pathErr("fadvise", syscall.EINVAL)
+	if err := f.checkRange("fadvise", off, n); err != nil {
+		return err
 	}
 	f.n.mu.Lock()
 	defer f.n.mu.Unlock()
