@@ -27,11 +27,17 @@ one() { # label binary
 	srv=$!
 	for _ in $(seq 100); do curl -sf "http://127.0.0.1:$hport/readyz" >/dev/null && break; sleep 0.1; done
 	read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$srv/stat")
+	local ok=1
 	"$new" bench produce --brokers "127.0.0.1:$kport" --topic ab --records 1000000000 \
-		--duration "${SECS:-5}s" --progress 0 --json "${flags[@]}" >"$work/run.json"
+		--duration "${SECS:-5}s" --progress 0 --json "${flags[@]}" >"$work/run.json" || ok=0
 	read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$srv/stat")
 	kill "$srv"
 	wait "$srv" 2>/dev/null || true
+	if [[ $ok == 0 ]]; then
+		rm -rf "$work/data"
+		echo "eddy bench produce failed against $2" >&2
+		exit 1
+	fi
 	rm -rf "$work/data"
 	python3 - "$1" "$((u1 - u0))" "$((s1 - s0))" "$work/run.json" <<'PY'
 import json, os, sys
