@@ -136,8 +136,16 @@ func main() {
 		peerBuild = flag.String("peer-pkg", "./cmd/peer", "package of the peer binary")
 		altRoot   = flag.String("alt-root", "", "a second source tree whose eddy the eddy-*-alt peers serve (before/after runs)")
 		soakGiB   = flag.Float64("soak-gib", 0, "after the matrix, produce this many GiB into eddy-always and sample its RSS (0: skip)")
+		render    = flag.String("render", "", "measure nothing: render this saved results JSON as Markdown (into -docs, or printed when -docs is empty)")
 	)
 	flag.Parse()
+	if *render != "" {
+		if err := renderSaved(*render, *docs); err != nil {
+			fmt.Fprintln(os.Stderr, "compare:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*reps, *quick, *peersF, *scensF, *work, *docs, *results, *noLimits, *repoRoot, *peerBuild, *soakGiB, *altRoot); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
@@ -246,6 +254,25 @@ func rotate(s []string, k int) []string {
 	}
 	k %= len(s)
 	return append(append([]string(nil), s[k:]...), s[:k]...)
+}
+
+// renderSaved renders the run saved at path as Markdown, into docs or to
+// stdout when docs is empty.
+func renderSaved(path, docs string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var rep runReport
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	md := renderMarkdown(&rep, path)
+	if docs == "" {
+		fmt.Print(md)
+		return nil
+	}
+	return replaceSection(docs, md)
 }
 
 func goBuild(dir, pkg, out string) error {

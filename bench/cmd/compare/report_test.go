@@ -76,3 +76,25 @@ func TestRotate(t *testing.T) {
 		t.Errorf("rotate changed its input: %v", s)
 	}
 }
+
+func TestRepRatiosPairsRepetitions(t *testing.T) {
+	rep := &runReport{Measurements: []measurement{
+		{Scenario: "s", Peer: "eddy", Rep: 1, RecordsPerSec: 200},
+		{Scenario: "s", Peer: "kfake", Rep: 1, RecordsPerSec: 100},
+		{Scenario: "s", Peer: "eddy", Rep: 2, RecordsPerSec: 300},
+		{Scenario: "s", Peer: "kfake", Rep: 2, RecordsPerSec: 200},
+		{Scenario: "s", Peer: "eddy", Rep: 3, RecordsPerSec: 900},
+		{Scenario: "s", Peer: "kfake", Rep: 3, Err: "boom"}, // unpaired: left out
+		{Scenario: "other", Peer: "kfake", Rep: 3, RecordsPerSec: 1},
+	}}
+	got := repRatios(rep, "s", "eddy", "kfake", rps)
+	if len(got) != 2 || got[0] != 2 || got[1] != 1.5 {
+		t.Fatalf("ratios %v, want [2 1.5]", got)
+	}
+	if s := spread(got); s != "1.50–2.00×" {
+		t.Fatalf("spread %q", s)
+	}
+	if s := spread(nil); s != "" {
+		t.Fatalf("spread of nothing %q", s)
+	}
+}
