@@ -38,10 +38,7 @@ func BenchmarkHTTPAppend(b *testing.B) {
 			if _, err := br.CreateTopic("bench", 1, map[string]string{"eddy.streams": "true", "eddy.fsync": bc.fsync}, false); err != nil {
 				b.Fatal(err)
 			}
-			hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
-			defer hc.CloseIdleConnections()
-			base := c.BaseURL()
-			cl, err := eventstore.New(base, eventstore.HTTPClient(hc))
+			cl, err := eventstore.New(c.BaseURL(), benchClientOpts(b)...)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -102,6 +99,23 @@ func BenchmarkHTTPAppend(b *testing.B) {
 				b.ReportMetric(fsyncSecs/float64(fsyncs)*1e6, "µs/fsync")
 			}
 		})
+	}
+}
+
+// benchClientOpts are the SDK options of the benchmark clients: the SDK's
+// default transport, or net/http's Transport when EDDY_BENCH_TRANSPORT is
+// nethttp (the comparison in docs/benchmarks.md, "Session 5").
+func benchClientOpts(tb testing.TB) []eventstore.Opt {
+	switch v := os.Getenv("EDDY_BENCH_TRANSPORT"); v {
+	case "":
+		return nil
+	case "nethttp":
+		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}}
+		tb.Cleanup(hc.CloseIdleConnections)
+		return []eventstore.Opt{eventstore.HTTPClient(hc)}
+	default:
+		tb.Fatalf("EDDY_BENCH_TRANSPORT=%q: want nethttp or nothing", v)
+		return nil
 	}
 }
 

@@ -54,21 +54,22 @@ func (f optFunc) apply(c *cfg) { f(c) }
 
 // HTTPClient sets the *http.Client used for requests. Default: a client
 // without a timeout (subscriptions are long-lived; use contexts) whose
-// transport keeps up to 128 idle keep-alive connections per host (see
-// defaultTransport).
+// transport (defaultTransport) keeps up to 128 idle keep-alive connections
+// per server.
 func HTTPClient(hc *http.Client) Opt { return optFunc(func(c *cfg) { c.hc = hc }) }
 
-// defaultTransport is http.DefaultTransport with room for the idle
-// connections of a Client shared by many goroutines: the default keeps 2
-// per host and closes the connections that go idle beyond those, to dial
-// again for the next request (TestDefaultClientReusesConnections: 32
-// goroutines, 960 appends: 48-49 connections with the default, 32 with
-// this one).
-var defaultTransport = func() *http.Transport {
+// defaultTransport runs http:// requests on the caller's goroutine over
+// pooled keep-alive connections (connTransport), and https:// ones through
+// a clone of http.DefaultTransport. Both keep room for the idle connections
+// of a Client shared by many goroutines: net/http's default keeps 2 per
+// host and closes the connections that go idle beyond those, to dial again
+// for the next request (TestDefaultClientReusesConnections: 32 goroutines,
+// 960 appends: 48-49 connections with net/http's default, 32 with this one).
+var defaultTransport = func() *connTransport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 1024
 	t.MaxIdleConnsPerHost = 128
-	return t
+	return newConnTransport(t, 128, t.IdleConnTimeout)
 }()
 
 // New returns a Client for the server at baseURL ("http://host:8080").

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"strconv"
 	"sync"
@@ -48,9 +47,7 @@ func TestLoadgenRandomAppends(t *testing.T) {
 	if topic == "" {
 		topic = "many"
 	}
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * clients}, Timeout: 10 * time.Second}
-	defer hc.CloseIdleConnections()
-	cl, err := eventstore.New(base, eventstore.HTTPClient(hc))
+	cl, err := eventstore.New(base, benchClientOpts(t)...)
 	if err != nil {
 		t.Fatal(err)
 	}
