@@ -151,3 +151,24 @@ func (b *Broker) WaitTopic(name string) (TopicInfo, error) {
 	}
 	return b.Topic(name)
 }
+
+// StreamTopic is what the event store checks of a topic on every append.
+type StreamTopic struct {
+	ID         [16]byte
+	Partitions int32
+	// Streams: the topic's eddy.streams override is "true".
+	Streams bool
+}
+
+// StreamTopic returns name's id, partition count and eddy.streams flag
+// without copying its configuration (Topic copies the overrides);
+// ErrUnknownTopic if absent.
+func (b *Broker) StreamTopic(name string) (StreamTopic, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	t, ok := b.mu.topics[name]
+	if !ok {
+		return StreamTopic{}, fmt.Errorf("%w: %s", ErrUnknownTopic, name)
+	}
+	return StreamTopic{ID: t.id, Partitions: int32(len(t.parts)), Streams: t.overrides[ConfigStreams] == "true"}, nil
+}

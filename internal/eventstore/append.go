@@ -103,21 +103,40 @@ func (s *Store) EnsureTopic(topic string) (broker.TopicInfo, error) {
 			return info, err
 		}
 	}
-	s.mu.RLock()
-	id, ok := s.mu.topics[topic]
-	n := 0
-	for p := int32(0); p < info.Partitions; p++ {
-		if s.mu.parts[partKey{topic, p}] != nil {
-			n++
-		}
-	}
-	s.mu.RUnlock()
-	if !ok || id != info.ID || n != int(info.Partitions) {
+	if !s.indexed(topic, info.ID, info.Partitions) {
 		if err := s.enable(info); err != nil {
 			return info, err
 		}
 	}
 	return info, nil
+}
+
+// indexed reports whether the store indexes every partition of the topic
+// with this id and partition count.
+func (s *Store) indexed(topic string, id [16]byte, partitions int32) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if known, ok := s.mu.topics[topic]; !ok || known != id {
+		return false
+	}
+	for p := int32(0); p < partitions; p++ {
+		if s.mu.parts[partKey{topic, p}] == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// appendPartitions is EnsureTopic for appends: the partition count of an
+// event-store topic, with a cheap check first (no copy of the topic's
+// configuration) and EnsureTopic only when the topic is unknown, not yet
+// indexed, or changed.
+func (s *Store) appendPartitions(topic string) (int32, error) {
+	if st, err := s.b.StreamTopic(topic); err == nil && st.Streams && s.indexed(topic, st.ID, st.Partitions) {
+		return st.Partitions, nil
+	}
+	info, err := s.EnsureTopic(topic)
+	return info.Partitions, err
 }
 
 // Append appends events to stream in topic if the stream's version
@@ -138,11 +157,11 @@ func (s *Store) Append(ctx context.Context, topic, stream string, expected Expec
 	if err := ValidateEvents(events); err != nil {
 		return AppendResult{}, err
 	}
-	info, err := s.EnsureTopic(topic)
+	partitions, err := s.appendPartitions(topic)
 	if err != nil {
 		return AppendResult{}, err
 	}
-	part := Partition([]byte(stream), info.Partitions)
+	part := Partition([]byte(stream), partitions)
 	pi := s.partIndex(topic, part)
 	if pi == nil {
 		return AppendResult{}, fmt.Errorf("%w: %s-%d is not indexed", ErrClosed, topic, part)
@@ -180,9 +199,9 @@ func (s *Store) Append(ctx context.Context, topic, stream string, expected Expec
 		}
 		cuts := pi.cuts.Load()
 		batch := s.buildBatch(topic, stream, cur, events)
-		s.inflight.Store(&batch[0], &inflightAppend{stream: stream, exact: cur, n: len(events)})
+		s.setInflight(&batch[0], inflightAppend{stream: stream, exact: cur, n: len(events)})
 		w, err := s.b.Write(topic, part, batch)
-		s.inflight.Delete(&batch[0])
+		s.clearInflight(&batch[0])
 		var wev *WrongExpectedVersionError
 		if errors.As(err, &wev) {
 			// Another writer got in between the head read and the write.
@@ -300,46 +319,3 @@ func (s *Store) buildBatch(topic, stream string, cur int64, events []EventData) 
 
 // recordScratch holds the per-record encoding buffers of buildBatch.
 var recordScratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-// recentIDs remembers the first event id of the latest appends, so an
-// Any/StreamExists append only reads the stream's tail to detect a retry
-// when its first id was appended recently (KurrentDB keeps a similar
-// cache). Numeric and NoStream appends need no cache: their position says
-// where to look.
-type recentIDs struct {
-	mu   sync.Mutex
-	ids  map[recentKey]struct{}
-	ring []recentKey
-	next int
-}
-
-const recentIDsCap = 1 << 16
-
-// recentKey is a struct, not a concatenation: no allocation per append.
-type recentKey struct{ topic, stream, id string }
-
-func (r *recentIDs) add(topic, stream, id string) {
-	k := recentKey{topic, stream, id}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ids == nil {
-		r.ids = make(map[recentKey]struct{}, recentIDsCap)
-		r.ring = make([]recentKey, recentIDsCap)
-	}
-	if _, ok := r.ids[k]; ok {
-		return
-	}
-	if old := r.ring[r.next]; old != (recentKey{}) {
-		delete(r.ids, old)
-	}
-	r.ring[r.next] = k
-	r.next = (r.next + 1) % recentIDsCap
-	r.ids[k] = struct{}{}
-}
-
-func (r *recentIDs) seen(topic, stream, id string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	_, ok := r.ids[recentKey{topic, stream, id}]
-	return ok
-}

@@ -91,9 +91,14 @@ type Store struct {
 	db  *bolt.DB
 	log *slog.Logger
 
-	// inflight maps the first byte of a batch built by Append to an
-	// *inflightAppend, for CheckBatches.
-	inflight sync.Map
+	// inflight maps the first byte of a batch built by Append to what it
+	// holds, for CheckBatches. A plain map under a mutex: it holds one
+	// entry per append in flight, and adding one allocates nothing once the
+	// map has grown (sync.Map allocates an entry per Store).
+	inflight struct {
+		sync.Mutex
+		m map[*byte]inflightAppend
+	}
 
 	mu struct {
 		sync.RWMutex
@@ -122,6 +127,31 @@ type inflightAppend struct {
 	stream string
 	exact  int64
 	n      int
+}
+
+// setInflight records the batch starting at first for CheckBatches.
+func (s *Store) setInflight(first *byte, ia inflightAppend) {
+	s.inflight.Lock()
+	if s.inflight.m == nil {
+		s.inflight.m = make(map[*byte]inflightAppend)
+	}
+	s.inflight.m[first] = ia
+	s.inflight.Unlock()
+}
+
+// clearInflight forgets the batch starting at first.
+func (s *Store) clearInflight(first *byte) {
+	s.inflight.Lock()
+	delete(s.inflight.m, first)
+	s.inflight.Unlock()
+}
+
+// inflightOf returns what setInflight recorded for the batch at first.
+func (s *Store) inflightOf(first *byte) (inflightAppend, bool) {
+	s.inflight.Lock()
+	ia, ok := s.inflight.m[first]
+	s.inflight.Unlock()
+	return ia, ok
 }
 
 type partKey struct {
@@ -632,8 +662,8 @@ func (s *Store) CheckBatches(topic string, part int32, hs []commitlog.BatchHeade
 	}
 	var own *inflightAppend
 	if len(batches) > 0 {
-		if v, ok := s.inflight.Load(&batches[0]); ok {
-			own = v.(*inflightAppend)
+		if ia, ok := s.inflightOf(&batches[0]); ok {
+			own = &ia
 		}
 	}
 	pi.mu.Lock()
