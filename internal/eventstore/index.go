@@ -69,8 +69,11 @@ func parseEkey(k []byte) (stream string, version int64, ok bool) {
 func u64(v int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(v)) }
 
 // runValue encodes a run's first offset and length.
-func runValue(off, n int64) []byte {
-	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(nil, uint64(off)), uint32(n))
+func runValue(off, n int64) []byte { return appendRunValue(make([]byte, 0, 12), off, n) }
+
+// appendRunValue appends runValue(off, n) to dst.
+func appendRunValue(dst []byte, off, n int64) []byte {
+	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(dst, uint64(off)), uint32(n))
 }
 
 func parseRun(v []byte) (off, n int64, ok bool) {
@@ -280,12 +283,28 @@ func (j *flushJob) write(tx *bolt.Tx) error {
 	// Keys are put in sorted order: bbolt then fills pages in sequence
 	// instead of splitting them at random (several times faster for
 	// batches of many streams). byoff keys ascend already.
+	// Keys and values are carved from one buffer sized for all of them
+	// (bbolt keeps them until the transaction commits): one allocation
+	// per flush instead of several per run.
 	type kv struct{ k, v []byte }
 	evs := make([]kv, 0, len(runs))
+	size := 0
 	for _, r := range runs {
-		k := ekey(nil, r.stream, r.first)
-		evs = append(evs, kv{k, runValue(r.off, r.count)})
-		if err := byoff.Put(u64(r.off), k); err != nil {
+		size += binary.MaxVarintLen64 + len(r.stream) + 8 + 12 + 8
+	}
+	arena := make([]byte, 0, size)
+	carve := func(start int) []byte { return arena[start:len(arena):len(arena)] }
+	for _, r := range runs {
+		start := len(arena)
+		arena = ekey(arena, r.stream, r.first)
+		k := carve(start)
+		start = len(arena)
+		arena = appendRunValue(arena, r.off, r.count)
+		v := carve(start)
+		start = len(arena)
+		arena = binary.BigEndian.AppendUint64(arena, uint64(r.off))
+		evs = append(evs, kv{k, v})
+		if err := byoff.Put(carve(start), k); err != nil {
 			return err
 		}
 	}

@@ -120,7 +120,9 @@ func ParseExpected(s string) (ExpectedVersion, error) {
 	}
 	v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil || v < 0 {
-		return 0, fmt.Errorf("%w: %q; use \"any\", \"no_stream\", \"exists\" or a version number >= 0", ErrInvalidExpectedVersion, s)
+		// A copy of s in the error: s itself does not escape, so callers
+		// converting bytes to s allocate nothing.
+		return 0, fmt.Errorf("%w: %q; use \"any\", \"no_stream\", \"exists\" or a version number >= 0", ErrInvalidExpectedVersion, strings.Clone(s))
 	}
 	return ExpectedVersion(v), nil
 }

@@ -38,7 +38,7 @@ func decodeAppendFast(body []byte) (req AppendRequest, ok bool) {
 	}
 	for {
 		p.ws()
-		key, ok := p.plainString()
+		key, ok := p.plainBytes()
 		if !ok {
 			return req, false
 		}
@@ -47,15 +47,15 @@ func decodeAppendFast(body []byte) (req AppendRequest, ok bool) {
 			return req, false
 		}
 		p.ws()
-		switch key {
+		switch string(key) {
 		case "expectedVersion":
 			if seenExp {
 				return req, false
 			}
 			seenExp = true
-			var s string
+			var raw []byte
 			if p.peek() == '"' {
-				if s, ok = p.plainString(); !ok {
+				if raw, ok = p.plainBytes(); !ok {
 					return req, false
 				}
 			} else {
@@ -63,9 +63,9 @@ func decodeAppendFast(body []byte) (req AppendRequest, ok bool) {
 				if !p.number() {
 					return req, false
 				}
-				s = string(p.b[start:p.i])
+				raw = p.b[start:p.i]
 			}
-			v, err := eventstore.ParseExpected(s)
+			v, err := eventstore.ParseExpected(string(raw))
 			if err != nil {
 				return req, false // the fallback reports the error
 			}
@@ -133,8 +133,18 @@ func (p *jparser) end() bool {
 // plainString reads a string without escapes, of valid UTF-8 without
 // control characters (what encoding/json decodes to the same bytes).
 func (p *jparser) plainString() (string, bool) {
-	if !p.eat('"') {
+	b, ok := p.plainBytes()
+	if !ok {
 		return "", false
+	}
+	return string(b), true
+}
+
+// plainBytes is plainString returning the string's bytes in the document,
+// for object keys: switching on string(key) allocates nothing.
+func (p *jparser) plainBytes() ([]byte, bool) {
+	if !p.eat('"') {
+		return nil, false
 	}
 	start := p.i
 	ascii := true
@@ -145,17 +155,17 @@ func (p *jparser) plainString() (string, bool) {
 			s := p.b[start:p.i]
 			p.i++
 			if !ascii && !utf8.Valid(s) {
-				return "", false
+				return nil, false
 			}
-			return string(s), true
+			return s, true
 		case c == '\\' || c < 0x20:
-			return "", false
+			return nil, false
 		case c >= 0x80:
 			ascii = false
 		}
 		p.i++
 	}
-	return "", false
+	return nil, false
 }
 
 // events reads the events array.
@@ -198,7 +208,7 @@ func (p *jparser) event() (e eventstore.EventData, ok bool) {
 	}
 	for {
 		p.ws()
-		key, ok := p.plainString()
+		key, ok := p.plainBytes()
 		if !ok {
 			return e, false
 		}
@@ -208,7 +218,7 @@ func (p *jparser) event() (e eventstore.EventData, ok bool) {
 		}
 		p.ws()
 		var bit uint8
-		switch key {
+		switch string(key) {
 		case "id":
 			bit = 1
 			e.ID, ok = p.plainString()
