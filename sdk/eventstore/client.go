@@ -39,6 +39,10 @@ import (
 type Client struct {
 	base string
 	hc   *http.Client
+	// rt is defaultTransport when no HTTPClient was given: requests go to it
+	// directly, without http.Client's redirect and timeout bookkeeping
+	// (the API never redirects; contexts bound requests).
+	rt http.RoundTripper
 }
 
 type cfg struct {
@@ -78,11 +82,15 @@ func New(baseURL string, opts ...Opt) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("eventstore: base URL %q: want http(s)://host:port", baseURL)
 	}
-	c := cfg{hc: &http.Client{Transport: defaultTransport}}
+	var c cfg
 	for _, o := range opts {
 		o.apply(&c)
 	}
-	return &Client{base: strings.TrimRight(baseURL, "/"), hc: c.hc}, nil
+	cl := &Client{base: strings.TrimRight(baseURL, "/"), hc: c.hc}
+	if cl.hc == nil {
+		cl.hc, cl.rt = &http.Client{Transport: defaultTransport}, defaultTransport
+	}
+	return cl, nil
 }
 
 // ExpectedVersion is the condition of an append: Any{}, NoStream{},
@@ -351,7 +359,7 @@ func (c *Client) send(ctx context.Context, method, u string, body []byte, decode
 	if body != nil {
 		req.Header["Content-Type"] = jsonContentType
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := c.roundTrip(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, u, err)
 	}
@@ -367,6 +375,14 @@ func (c *Client) send(ctx context.Context, method, u string, body []byte, decode
 		return nil
 	}
 	return decodeError(resp.StatusCode, raw)
+}
+
+// roundTrip sends req through the client's transport.
+func (c *Client) roundTrip(req *http.Request) (*http.Response, error) {
+	if c.rt != nil {
+		return c.rt.RoundTrip(req)
+	}
+	return c.hc.Do(req)
 }
 
 // maxResponse bounds the answers the client reads.

@@ -123,7 +123,7 @@ func (c *Client) sse(ctx context.Context, u, lastID string, fn func(id string, e
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := c.roundTrip(req)
 	if err != nil {
 		return fmt.Errorf("subscribe: %w", err)
 	}
