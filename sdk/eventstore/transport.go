@@ -130,9 +130,19 @@ func (t *connTransport) exchange(pc *poolConn, req *http.Request) (*http.Respons
 	if err := pc.bw.Flush(); err != nil {
 		return fail(err)
 	}
-	resp, err := http.ReadResponse(pc.br, req)
-	if err != nil {
-		return fail(err)
+	var resp *http.Response
+	for {
+		r, err := http.ReadResponse(pc.br, req)
+		if err != nil {
+			return fail(err)
+		}
+		// Informational answers (103 Early Hints, an unasked-for 100
+		// Continue) come before the real one.
+		if r.StatusCode >= 100 && r.StatusCode < 200 && r.StatusCode != http.StatusSwitchingProtocols {
+			continue
+		}
+		resp = r
+		break
 	}
 	keep := !resp.Close && !req.Close
 	if resp.Body == http.NoBody || resp.ContentLength == 0 {

@@ -259,6 +259,26 @@ func TestTransportExpiresIdleConnections(t *testing.T) {
 	}
 }
 
+// Informational answers before the real one are skipped, and the
+// connection stays usable.
+func TestTransportSkipsInformationalAnswers(t *testing.T) {
+	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		_, _ = w.Write([]byte("final"))
+	})
+	tr := newTestTransport(t, time.Minute)
+	for i := 0; i < 2; i++ {
+		got, err := roundTrip(t, tr, context.Background(), "GET", srv.URL, "")
+		if err != nil || got != "final" {
+			t.Fatalf("request %d: %q, %v", i, got, err)
+		}
+	}
+	if n := srv.conns.Load(); n != 1 {
+		t.Fatalf("%d connections, want 1", n)
+	}
+}
+
 // Other schemes go to the fallback transport.
 func TestTransportFallsBackForOtherSchemes(t *testing.T) {
 	var fell atomic.Int64
