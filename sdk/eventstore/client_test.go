@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -119,6 +120,23 @@ func TestAppendReadErrors(t *testing.T) {
 	var apiErr *eventstore.APIError
 	if _, err := c.Append(ctx, "orders", "x", eventstore.Any{}, eventstore.EventData{Type: "T"}); !errors.As(err, &apiErr) || apiErr.Status != 400 || apiErr.Code != "invalid_event" {
 		t.Fatalf("missing id: %v", err)
+	}
+}
+
+// An append whose body is over the server's request limit (16 MiB) gets
+// the server's 413, not the broken pipe of a write the server stopped
+// reading, and the client keeps working.
+func TestAppendOverRequestLimit(t *testing.T) {
+	c := startServer(t)
+	ctx := context.Background()
+	data := []byte(`"` + strings.Repeat("x", 40<<20) + `"`)
+	_, err := c.Append(ctx, "big", "s", eventstore.Any{}, eventstore.EventData{ID: "1", Type: "T", Data: data})
+	var apiErr *eventstore.APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != 413 || apiErr.Code != "request_too_large" {
+		t.Fatalf("40 MiB append: %v, want a 413 request_too_large", err)
+	}
+	if _, err := c.Append(ctx, "big", "s", eventstore.Any{}, eventstore.EventData{ID: "2", Type: "T"}); err != nil {
+		t.Fatalf("append after the 413: %v", err)
 	}
 }
 

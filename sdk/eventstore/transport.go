@@ -124,27 +124,50 @@ func (t *connTransport) exchange(pc *poolConn, req *http.Request) (*http.Respons
 		return nil, err
 	}
 	pc.cr.n = 0
-	if err := req.Write(pc.bw); err != nil {
-		return fail(err)
-	}
-	if err := pc.bw.Flush(); err != nil {
-		return fail(err)
-	}
-	var resp *http.Response
-	for {
-		r, err := http.ReadResponse(pc.br, req)
-		if err != nil {
+	// A small request is written whole before its answer is read. A big
+	// one is written by another goroutine while the answer is read: a
+	// server may answer before it has read the whole body (413 for a body
+	// over its limit) and stop reading, and the answer, not the broken
+	// write, is what the caller needs.
+	var written chan error
+	if req.ContentLength >= 0 && req.ContentLength <= syncBodyMax {
+		if err := writeRequest(pc, req); err != nil {
 			return fail(err)
 		}
-		// Informational answers (103 Early Hints, an unasked-for 100
-		// Continue) come before the real one.
-		if r.StatusCode >= 100 && r.StatusCode < 200 && r.StatusCode != http.StatusSwitchingProtocols {
-			continue
-		}
-		resp = r
-		break
+	} else {
+		written = make(chan error, 1)
+		go func() { written <- writeRequest(pc, req) }()
 	}
-	keep := !resp.Close && !req.Close
+	resp, err := readAnswer(pc.br, req)
+	keepWrite := true
+	if written != nil {
+		if err != nil {
+			// A write that failed first says why (the read only saw the
+			// connection end); one still under way is ended.
+			select {
+			case werr := <-written:
+				if werr != nil {
+					err = werr
+				}
+			default:
+				pc.conn.Close()
+				<-written
+			}
+			return fail(err)
+		}
+		select {
+		case werr := <-written:
+			keepWrite = werr == nil
+		default:
+			// Answered before the body was sent: the connection is closed
+			// once the answer is read, which ends the write.
+			keepWrite = false
+		}
+	}
+	if err != nil {
+		return fail(err)
+	}
+	keep := keepWrite && !resp.Close && !req.Close
 	if resp.Body == http.NoBody || resp.ContentLength == 0 {
 		resp.Body.Close()
 		resp.Body = http.NoBody
@@ -153,6 +176,34 @@ func (t *connTransport) exchange(pc *poolConn, req *http.Request) (*http.Respons
 	}
 	resp.Body = &pooledBody{t: t, pc: pc, rc: resp.Body, stop: stop, keep: keep}
 	return resp, nil
+}
+
+// syncBodyMax is the largest request body written before the answer is
+// read: it fits in the socket's buffers, so writing it cannot block on a
+// server that has stopped reading.
+const syncBodyMax = 64 << 10
+
+// writeRequest writes req on pc and flushes it.
+func writeRequest(pc *poolConn, req *http.Request) error {
+	if err := req.Write(pc.bw); err != nil {
+		return err
+	}
+	return pc.bw.Flush()
+}
+
+// readAnswer reads req's answer from br, skipping informational answers
+// (103 Early Hints, an unasked-for 100 Continue) that come before it.
+func readAnswer(br *bufio.Reader, req *http.Request) (*http.Response, error) {
+	for {
+		resp, err := http.ReadResponse(br, req)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+			continue
+		}
+		return resp, nil
+	}
 }
 
 // aLongTimeAgo is a deadline that has passed: it fails pending I/O at once.

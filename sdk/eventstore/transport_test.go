@@ -279,6 +279,40 @@ func TestTransportSkipsInformationalAnswers(t *testing.T) {
 	}
 }
 
+// A server that answers before reading the whole body (413 for a body over
+// its limit) and stops reading: the caller gets that answer, not the
+// broken write, and the connection is not reused.
+func TestTransportReturnsAnswerSentBeforeTheBody(t *testing.T) {
+	srv := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "POST" {
+			_, _ = io.CopyN(io.Discard, r.Body, 1024)
+			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	})
+	tr := newTestTransport(t, time.Minute)
+	if _, err := roundTrip(t, tr, context.Background(), "GET", srv.URL, ""); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(strings.Repeat("x", 64<<20)))
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("64 MiB body to a server that answers early: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "too large") {
+		t.Fatalf("answer %d %q, want 413", resp.StatusCode, body)
+	}
+	if n := idleConns(tr); n != 0 {
+		t.Fatalf("%d idle connections after an answer sent before the body, want 0", n)
+	}
+	if _, err := roundTrip(t, tr, context.Background(), "GET", srv.URL, ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Other schemes go to the fallback transport.
 func TestTransportFallsBackForOtherSchemes(t *testing.T) {
 	var fell atomic.Int64
