@@ -20,7 +20,8 @@ import (
 )
 
 // connTransport is an http.RoundTripper for plain-HTTP/1.1 servers.
-// Requests it cannot serve (other schemes, protocol upgrades) go to
+// Requests it cannot serve (other schemes, protocol upgrades, servers the
+// fallback reaches through a proxy, such as HTTP_PROXY names) go to
 // fallback. Safe for concurrent use.
 //
 // Every request the SDK sends is safe to send twice (reads, and appends the
@@ -37,6 +38,8 @@ type connTransport struct {
 	mu      sync.Mutex
 	idle    map[string][]*poolConn // by host:port, most recently used last
 	reaping bool                   // a sweep of expired idle connections is scheduled
+
+	proxied sync.Map // host → bool: the fallback reaches it through a proxy
 }
 
 // newConnTransport returns a transport keeping up to maxIdlePerHost idle
@@ -77,7 +80,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // RoundTrip implements http.RoundTripper.
 func (t *connTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme != "http" || req.Header.Get("Upgrade") != "" {
+	if req.URL.Scheme != "http" || req.Header.Get("Upgrade") != "" || t.viaProxy(req) {
 		return t.fallback.RoundTrip(req)
 	}
 	addr := req.URL.Host
@@ -104,6 +107,22 @@ func (t *connTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, err
 	}
+}
+
+// viaProxy reports whether the fallback (an *http.Transport) sends
+// requests to req's server through a proxy. The answer depends on the host
+// alone (the environment is read once), so it is looked up once per host.
+func (t *connTransport) viaProxy(req *http.Request) bool {
+	if v, ok := t.proxied.Load(req.URL.Host); ok {
+		return v.(bool)
+	}
+	via := false
+	if ht, ok := t.fallback.(*http.Transport); ok && ht.Proxy != nil {
+		u, err := ht.Proxy(req)
+		via = err != nil || u != nil
+	}
+	t.proxied.Store(req.URL.Host, via)
+	return via
 }
 
 // exchange writes req on pc and reads the answer's head; the answer's body

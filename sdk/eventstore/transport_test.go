@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -310,6 +311,34 @@ func TestTransportReturnsAnswerSentBeforeTheBody(t *testing.T) {
 	}
 	if _, err := roundTrip(t, tr, context.Background(), "GET", srv.URL, ""); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Servers the fallback reaches through a proxy (HTTP_PROXY) are reached
+// through it, others directly.
+func TestTransportUsesFallbacksProxy(t *testing.T) {
+	direct := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("direct")) })
+	proxy := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("via proxy " + r.Host)) })
+	proxyURL, _ := url.Parse(proxy.URL)
+	fallback := &http.Transport{Proxy: func(r *http.Request) (*url.URL, error) {
+		if r.URL.Host == "proxied.invalid" {
+			return proxyURL, nil
+		}
+		return nil, nil
+	}}
+	defer fallback.CloseIdleConnections()
+	tr := newConnTransport(fallback, 8, time.Minute)
+	defer tr.CloseIdleConnections()
+	for i := 0; i < 2; i++ {
+		if got, err := roundTrip(t, tr, context.Background(), "GET", "http://proxied.invalid/x", ""); err != nil || got != "via proxy proxied.invalid" {
+			t.Fatalf("proxied host: %q, %v", got, err)
+		}
+		if got, err := roundTrip(t, tr, context.Background(), "GET", direct.URL, ""); err != nil || got != "direct" {
+			t.Fatalf("direct host: %q, %v", got, err)
+		}
+	}
+	if n := idleConns(tr); n != 1 {
+		t.Fatalf("%d pooled connections, want 1 (the direct server's)", n)
 	}
 }
 
