@@ -1,11 +1,13 @@
 package main
 
 // `eddy bench`: load generators for any Kafka bootstrap address, built on
-// franz-go like the other client subcommands.
+// franz-go like the other client subcommands, and for Eddy's event store
+// over HTTP, built on the Go SDK.
 //
 //	eddy bench produce  N records of S bytes, P partitions, K producers
 //	eddy bench consume  read a topic from its start as fast as possible
 //	eddy bench e2e      fixed-rate producer + separate consumer, latency
+//	eddy bench append   expected-version appends to streams, C clients
 //
 // Every scenario stops at --duration at the latest, prints a progress line
 // to stderr every --progress, and writes one result: a human summary on
@@ -56,9 +58,9 @@ type producerFlags struct {
 }
 
 func newBenchCmd() *cobra.Command {
-	cmd := groupCommand("bench", "Measure a Kafka-compatible broker: produce, consume, e2e latency")
+	cmd := groupCommand("bench", "Measure a Kafka-compatible broker (produce, consume, e2e latency) or Eddy's event store (append)")
 	cmd.Long = `Measure any Kafka-compatible broker (Eddy, Kafka, kfake, Redpanda) with a
-franz-go client.
+franz-go client, or Eddy's event store with the Go SDK.
 
   produce  write N records of S bytes with K concurrent producers and report
            records/s, MB/s and ack latency percentiles
@@ -66,6 +68,8 @@ franz-go client.
            or a consumer group of M members) and report records/s and MB/s
   e2e      produce at a fixed rate while a separate consumer reads, and report
            produce-to-consume latency from a timestamp in each payload
+  append   append events to event-store streams over HTTP (expected-version
+           checks) with C concurrent clients, and report appends/s and latency
 
 The topic is created with --partitions (and --topic-config) when missing.
 Every run stops at --duration at the latest. Results go to stdout (a summary,
@@ -73,7 +77,8 @@ or JSON with --json); progress lines go to stderr.`
 	cmd.Example = `  eddy bench produce --records 1000000 --record-size 100 --linger 5ms
   eddy bench produce --topic t6 --partitions 6 --producers 4 --json
   eddy bench consume --topic t6
-  eddy bench e2e --rate 10000 --duration 30s --record-size 100`
+  eddy bench e2e --rate 10000 --duration 30s --record-size 100
+  eddy bench append --clients 32 --duration 10s`
 	o := &benchOptions{client: addClientFlags(cmd)}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&o.topic, "topic", "eddy-bench", "topic to use")
@@ -84,7 +89,7 @@ or JSON with --json); progress lines go to stderr.`
 	pf.DurationVar(&o.duration, "duration", 5*time.Minute, "stop the run after this long, whatever else is left")
 	pf.DurationVar(&o.progress, "progress", 2*time.Second, "print a progress line to stderr this often (0: never)")
 	pf.BoolVar(&o.json, "json", false, "print the result as one JSON object")
-	cmd.AddCommand(newBenchProduceCmd(o), newBenchConsumeCmd(o), newBenchE2ECmd(o))
+	cmd.AddCommand(newBenchProduceCmd(o), newBenchConsumeCmd(o), newBenchE2ECmd(o), newBenchAppendCmd(o))
 	return cmd
 }
 
@@ -226,6 +231,8 @@ type benchResult struct {
 	Latency       *latencySummary `json:"latency,omitempty"`
 	LatencyKind   string          `json:"latency_kind,omitempty"`
 	Settings      map[string]any  `json:"settings"`
+	// Lines are extra lines of the human summary.
+	Lines []string `json:"-"`
 }
 
 func (r *benchResult) finish(elapsed time.Duration) {
@@ -245,7 +252,14 @@ func (r *benchResult) write(w io.Writer, asJSON bool) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %d records (%s) in %.2fs: %.0f records/s, %.2f MB/s\n",
 		r.Scenario, r.Records, humanBytes(r.Bytes), r.Seconds, r.RecordsPerSec, r.MBPerSec)
-	fmt.Fprintf(&b, "  topic %s, %d partition(s), %d-byte records\n", r.Topic, r.Partitions, r.RecordSize)
+	if r.Partitions > 0 {
+		fmt.Fprintf(&b, "  topic %s, %d partition(s), %d-byte records\n", r.Topic, r.Partitions, r.RecordSize)
+	} else {
+		fmt.Fprintf(&b, "  topic %s, %d-byte records\n", r.Topic, r.RecordSize)
+	}
+	for _, l := range r.Lines {
+		fmt.Fprintf(&b, "  %s\n", l)
+	}
 	if l := r.Latency; l != nil {
 		fmt.Fprintf(&b, "  %s latency (ms): p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f  (%d samples)\n",
 			r.LatencyKind, l.P50ms, l.P90ms, l.P99ms, l.P999ms, l.MaxMs, l.Count)

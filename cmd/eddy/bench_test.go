@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eddy-streaming/eddy/internal/eddytest"
 	"github.com/eddy-streaming/eddy/internal/kafka/kafkatest"
 )
 
@@ -144,5 +145,49 @@ func TestLatencyHist(t *testing.T) {
 		if got := histValue(b); float64(got-v) > 0.01*float64(v)+1 || float64(v-got) > 0.01*float64(v)+1 {
 			t.Errorf("bucket value of %d = %d", v, got)
 		}
+	}
+}
+
+// TestBenchAppend runs eddy bench append against a real eddy serve child:
+// the events it reports are the events the topic holds (read back over the
+// Kafka protocol with eddy bench consume), in both stream modes.
+func TestBenchAppend(t *testing.T) {
+	p := eddytest.Start(t)
+	http, kafka := p.HTTPURL(), p.KafkaAddr()
+	own, _ := runBench(t, kafka, "append", "--server", http, "--topic", "ba", "--clients", "4", "--appends", "200", "--record-size", "50")
+	if own.Records != 200 || own.Bytes != 200*50 || own.Errors != 0 || own.Truncated || own.Latency == nil || own.Latency.Count != 200 {
+		t.Fatalf("own-stream result: %+v %+v", own, own.Latency)
+	}
+	many, _ := runBench(t, kafka, "append", "--server", http, "--topic", "ba", "--events", "10", "--streams", "5", "--appends", "30")
+	if many.Records != 300 || many.Errors != 0 || many.Settings["appends"] != float64(30) {
+		t.Fatalf("random-stream result: %+v", many)
+	}
+	// Two warm-up appends, 200 and 300 events.
+	cons, _ := runBench(t, kafka, "consume", "--topic", "ba", "--records", "502")
+	if cons.Records != 502 || cons.Truncated {
+		t.Fatalf("consumed %+v, want the 502 appended events", cons)
+	}
+
+	// Bad flags are usage errors; an unreachable server is an error.
+	for _, args := range [][]string{
+		{"bench", "append", "--clients", "0"},
+		{"bench", "append", "--events", "0"},
+		{"bench", "append", "--streams", "-1"},
+		{"bench", "append", "--server", ""},
+	} {
+		root := newRootCmd()
+		root.SetOut(&bytes.Buffer{})
+		root.SetErr(&bytes.Buffer{})
+		root.SetArgs(args)
+		if _, ok := errors.AsType[usageError](root.Execute()); !ok {
+			t.Errorf("%v: want a usage error", args)
+		}
+	}
+	root := newRootCmd()
+	root.SetOut(&bytes.Buffer{})
+	root.SetErr(&bytes.Buffer{})
+	root.SetArgs([]string{"bench", "append", "--server", "127.0.0.1:1", "--timeout", "2s"})
+	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "first append") {
+		t.Fatalf("unreachable server: %v", err)
 	}
 }
