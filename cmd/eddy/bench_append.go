@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -28,10 +27,6 @@ type appendFlags struct {
 
 func newBenchAppendCmd(o *benchOptions) *cobra.Command {
 	var af appendFlags
-	def := os.Getenv(serverEnv)
-	if def == "" {
-		def = "localhost:8080"
-	}
 	cmd := &cobra.Command{
 		Use:   "append",
 		Short: "Append events to event-store streams over HTTP with C concurrent clients",
@@ -59,7 +54,7 @@ eddy.streams=true) to choose them.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&af.server, "server", def, "the server's HTTP address, host:port or URL (default from $"+serverEnv+")")
+	addServerFlag(f, &af.server)
 	f.IntVar(&af.clients, "clients", 32, "concurrent appenders (one SDK client shared by all)")
 	f.IntVar(&af.events, "events", 1, "events per append")
 	f.IntVar(&af.streams, "streams", 0, "0: a stream per client, exact expected versions; N: random streams among N, expectedVersion any")

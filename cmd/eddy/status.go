@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/eddy-streaming/eddy/internal/httpapi"
 )
@@ -22,16 +23,22 @@ import (
 // of the server for HTTP clients such as `eddy status`.
 const serverEnv = "EDDY_SERVER"
 
+// addServerFlag adds --server, the HTTP address of the server, defaulting
+// to $EDDY_SERVER or localhost:8080, to flags.
+func addServerFlag(flags *pflag.FlagSet, server *string) {
+	def := os.Getenv(serverEnv)
+	if def == "" {
+		def = "localhost:8080"
+	}
+	flags.StringVar(server, "server", def, "the server's HTTP address, host:port or URL (default from $"+serverEnv+")")
+}
+
 func newStatusCmd() *cobra.Command {
 	var (
 		server  string
 		asJSON  bool
 		timeout time.Duration
 	)
-	def := os.Getenv(serverEnv)
-	if def == "" {
-		def = "localhost:8080"
-	}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show a running server's version, uptime, topics and groups",
@@ -57,8 +64,8 @@ and bytes stored, and consumer groups with their total lag.`,
 			return printStatus(cmd.OutOrStdout(), st)
 		},
 	}
-	cmd.Flags().StringVar(&server, "server", def, "the server's HTTP address, host:port or URL (default from $"+serverEnv+")")
-	cmd.Flags().StringVar(&server, "http-addr", def, "same as --server")
+	addServerFlag(cmd.Flags(), &server)
+	cmd.Flags().StringVar(&server, "http-addr", cmd.Flags().Lookup("server").DefValue, "same as --server")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the raw JSON from /v1/status")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "how long to wait for the server")
 	return cmd

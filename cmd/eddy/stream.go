@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,11 +32,7 @@ func (o *streamOptions) client() (*eventstore.Client, error) {
 func newStreamCmd() *cobra.Command {
 	cmd := groupCommand("stream", "Append to, read and tail event-store streams (HTTP API)")
 	o := &streamOptions{}
-	def := os.Getenv(serverEnv)
-	if def == "" {
-		def = "localhost:8080"
-	}
-	cmd.PersistentFlags().StringVar(&o.server, "server", def, "the server's HTTP address, host:port or URL (default from $"+serverEnv+")")
+	addServerFlag(cmd.PersistentFlags(), &o.server)
 	cmd.PersistentFlags().DurationVar(&o.timeout, "timeout", 30*time.Second, "how long append and read may take")
 	cmd.AddCommand(newStreamAppendCmd(o), newStreamReadCmd(o), newStreamTailCmd(o))
 	return cmd
