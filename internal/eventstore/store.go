@@ -94,7 +94,7 @@ type Store struct {
 	// inflight maps the first byte of a batch built by Append to what it
 	// holds, for CheckBatches. A plain map under a mutex: it holds one
 	// entry per append in flight, and adding one allocates nothing once the
-	// map has grown (sync.Map allocates an entry per Store).
+	// map has grown (sync.Map allocated an entry on every Store call).
 	inflight struct {
 		sync.Mutex
 		m map[*byte]inflightAppend

@@ -38,10 +38,11 @@ import (
 // Client talks to one Eddy server's HTTP listener.
 type Client struct {
 	base string
-	hc   *http.Client
-	// rt is defaultTransport when no HTTPClient was given: requests go to it
-	// directly, without http.Client's redirect and timeout bookkeeping
-	// (the API never redirects; contexts bound requests).
+	// hc is the HTTPClient option's client; without it, rt is
+	// defaultTransport and requests go to it directly, without
+	// http.Client's redirect and timeout bookkeeping (the API never
+	// redirects; contexts bound requests).
+	hc *http.Client
 	rt http.RoundTripper
 }
 
@@ -88,7 +89,7 @@ func New(baseURL string, opts ...Opt) (*Client, error) {
 	}
 	cl := &Client{base: strings.TrimRight(baseURL, "/"), hc: c.hc}
 	if cl.hc == nil {
-		cl.hc, cl.rt = &http.Client{Transport: defaultTransport}, defaultTransport
+		cl.rt = defaultTransport
 	}
 	return cl, nil
 }
