@@ -160,28 +160,7 @@ func (t *connTransport) exchange(pc *poolConn, req *http.Request) (*http.Respons
 	resp, err := readAnswer(pc.br, req)
 	keepWrite := true
 	if written != nil {
-		if err != nil {
-			// A write that failed first says why (the read only saw the
-			// connection end); one still under way is ended.
-			select {
-			case werr := <-written:
-				if werr != nil {
-					err = werr
-				}
-			default:
-				pc.conn.Close()
-				<-written
-			}
-			return fail(err)
-		}
-		select {
-		case werr := <-written:
-			keepWrite = werr == nil
-		default:
-			// Answered before the body was sent: the connection is closed
-			// once the answer is read, which ends the write.
-			keepWrite = false
-		}
+		keepWrite, err = settleWrite(pc, written, err)
 	}
 	if err != nil {
 		return fail(err)
@@ -195,6 +174,33 @@ func (t *connTransport) exchange(pc *poolConn, req *http.Request) (*http.Respons
 	}
 	resp.Body = &pooledBody{t: t, pc: pc, rc: resp.Body, stop: stop, keep: keep}
 	return resp, nil
+}
+
+// settleWrite ends the concurrent write of a big body once its answer was
+// read (readErr nil) or failed. It returns whether the connection can carry
+// another request (not when the answer came before the whole body was
+// sent: the connection is closed once the answer is read, which ends the
+// write) and the request's error (when the read failed, a write that
+// failed first says why: the read only saw the connection end).
+func settleWrite(pc *poolConn, written <-chan error, readErr error) (reusable bool, err error) {
+	if readErr != nil {
+		select {
+		case werr := <-written:
+			if werr != nil {
+				return false, werr
+			}
+		default:
+			pc.conn.Close() // ends the write still under way
+			<-written
+		}
+		return false, readErr
+	}
+	select {
+	case werr := <-written:
+		return werr == nil, nil
+	default:
+		return false, nil
+	}
 }
 
 // syncBodyMax is the largest request body written before the answer is
