@@ -206,12 +206,19 @@ func (o *benchOptions) runContext(parent context.Context) (context.Context, cont
 // measures something realistic rather than a run of zeros.
 func payload(n int) []byte {
 	b := make([]byte, n)
+	fillRandom(b, alnum+" {}:,\"")
+	return b
+}
+
+// alnum is the alphabet of payloads that must need no JSON escaping.
+const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+// fillRandom fills b with bytes of alphabet, the same sequence every run.
+func fillRandom(b []byte, alphabet string) {
 	r := rand.New(rand.NewPCG(1, 2))
-	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 {}:,\""
 	for i := range b {
 		b[i] = alphabet[r.IntN(len(alphabet))]
 	}
-	return b
 }
 
 // benchResult is what one scenario reports; --json prints it as is.

@@ -83,11 +83,7 @@ func jsonPayload(n int) []byte {
 	n = max(n, 2)
 	b := make([]byte, n)
 	b[0], b[n-1] = '"', '"'
-	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	r := rand.New(rand.NewPCG(1, 2))
-	for i := 1; i < n-1; i++ {
-		b[i] = alphabet[r.IntN(len(alphabet))]
-	}
+	fillRandom(b[1:n-1], alnum)
 	return b
 }
 

@@ -168,6 +168,23 @@ func TestBenchAppend(t *testing.T) {
 		t.Fatalf("consumed %+v, want the 502 appended events", cons)
 	}
 
+	// Appends the server refuses (200 events of 10 kB: over the topic's
+	// max.message.bytes) are counted and fail the command, naming the first.
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&bytes.Buffer{})
+	root.SetArgs([]string{"bench", "append", "--server", http, "--topic", "ba", "--events", "200", "--record-size", "10000",
+		"--appends", "3", "--clients", "1", "--json", "--progress", "0"})
+	err := root.Execute()
+	if err == nil || !strings.Contains(err.Error(), "append: 3 append(s) failed") || !strings.Contains(err.Error(), "413") {
+		t.Fatalf("oversized appends: %v", err)
+	}
+	var refused benchResult
+	if jerr := json.Unmarshal(out.Bytes(), &refused); jerr != nil || refused.Errors != 3 || refused.Records != 0 {
+		t.Fatalf("oversized appends result %q: %+v, %v", out.String(), refused, jerr)
+	}
+
 	// Bad flags are usage errors; an unreachable server is an error.
 	for _, args := range [][]string{
 		{"bench", "append", "--clients", "0"},
@@ -183,7 +200,7 @@ func TestBenchAppend(t *testing.T) {
 			t.Errorf("%v: want a usage error", args)
 		}
 	}
-	root := newRootCmd()
+	root = newRootCmd()
 	root.SetOut(&bytes.Buffer{})
 	root.SetErr(&bytes.Buffer{})
 	root.SetArgs([]string{"bench", "append", "--server", "127.0.0.1:1", "--timeout", "2s"})
