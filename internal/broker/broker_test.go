@@ -12,8 +12,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
-	"github.com/eddy-streaming/eddy/internal/commitlog"
 	"github.com/eddy-streaming/eddy/internal/meta"
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -73,9 +73,9 @@ func batch(ts int64, n int, value string) []byte {
 		recs = binary.AppendVarint(recs, int64(len(body)))
 		recs = append(recs, body...)
 	}
-	b := make([]byte, commitlog.BatchHeaderSize, commitlog.BatchHeaderSize+len(recs))
+	b := make([]byte, record.BatchHeaderSize, record.BatchHeaderSize+len(recs))
 	be := binary.BigEndian
-	be.PutUint32(b[8:], uint32(commitlog.BatchHeaderSize-12+len(recs)))
+	be.PutUint32(b[8:], uint32(record.BatchHeaderSize-12+len(recs)))
 	b[16] = 2
 	be.PutUint32(b[23:], uint32(n-1))
 	be.PutUint64(b[27:], uint64(ts))
@@ -211,7 +211,7 @@ func TestWriteFetchAndOffsets(t *testing.T) {
 	if err != nil || res.HighWatermark != 10 || len(res.Batches) == 0 {
 		t.Fatalf("fetch: %+v %v", res, err)
 	}
-	if h, _ := commitlog.ParseBatchHeader(res.Batches); h.BaseOffset != 2 {
+	if h, _ := record.ParseBatchHeader(res.Batches); h.BaseOffset != 2 {
 		t.Fatalf("fetch from 3 starts at batch %d", h.BaseOffset)
 	}
 	if res, err := e.b.Fetch("t", 0, 10, 100); err != nil || len(res.Batches) != 0 {
@@ -237,10 +237,10 @@ func TestWriteFetchAndOffsets(t *testing.T) {
 		t.Fatalf("log append time: %+v %v", w, err)
 	}
 	res, _ = e.b.Fetch("lat", 0, 0, 100)
-	if _, err := commitlog.CheckBatch(res.Batches); err != nil {
+	if _, err := record.CheckBatch(res.Batches); err != nil {
 		t.Fatalf("stamped batch invalid: %v", err)
 	}
-	if h, _ := commitlog.ParseBatchHeader(res.Batches); h.MaxTimestamp != now.UnixMilli() || h.Attributes&commitlog.AttrTimestampLogAppend == 0 {
+	if h, _ := record.ParseBatchHeader(res.Batches); h.MaxTimestamp != now.UnixMilli() || h.Attributes&record.AttrTimestampLogAppend == 0 {
 		t.Fatalf("stamped header %+v", h)
 	}
 	// A bad codec id is refused and nothing is written.
@@ -252,7 +252,7 @@ func TestWriteFetchAndOffsets(t *testing.T) {
 	}
 	corrupt := batch(1, 1, "v")
 	corrupt[len(corrupt)-1] ^= 1
-	var be *commitlog.BatchError
+	var be *record.BatchError
 	if _, err := e.b.Write("t", 0, corrupt); !errors.As(err, &be) || !be.Corrupt {
 		t.Fatalf("corrupt: %v", err)
 	}

@@ -1,6 +1,8 @@
 package broker
 
-import "github.com/eddy-streaming/eddy/internal/commitlog"
+import (
+	"github.com/eddy-streaming/eddy/internal/record"
+)
 
 // AppendHook is the seam where idempotent-producer sequence checks plug in
 // (internal/producers). Broker.Write calls CheckAppend and RecordAppend
@@ -11,12 +13,12 @@ type AppendHook interface {
 	// error rejects the append (the front end maps it to a protocol code;
 	// see kafka.RegisterError). A non-nil Duplicate acknowledges the append
 	// with an earlier write's offsets without writing anything.
-	CheckAppend(topic string, partition int32, hs []commitlog.BatchHeader) (*Duplicate, error)
+	CheckAppend(topic string, partition int32, hs []record.BatchHeader) (*Duplicate, error)
 	// RecordAppend sees the headers after a successful write; base is the
 	// offset given to the first batch and appendTime the LogAppendTime
 	// stamped (-1 for CreateTime topics). Header BaseOffset fields still
 	// hold what the producer sent.
-	RecordAppend(topic string, partition int32, hs []commitlog.BatchHeader, base, appendTime int64)
+	RecordAppend(topic string, partition int32, hs []record.BatchHeader, base, appendTime int64)
 }
 
 // Duplicate describes the earlier write a retried append repeats.

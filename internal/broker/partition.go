@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/eddy-streaming/eddy/internal/commitlog"
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 // partition is one topic partition: a commitlog plus the lock that orders
@@ -167,7 +168,7 @@ func (b *Broker) Write(topic string, part int32, batches []byte) (*WriteResult, 
 	if err != nil {
 		return nil, err
 	}
-	hs, err := commitlog.ValidateBatches(batches)
+	hs, err := record.ValidateBatches(batches)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +209,7 @@ func (b *Broker) Write(topic string, part int32, batches []byte) (*WriteResult, 
 	if cfg.TimestampType == TimestampLogAppendTime {
 		appendTime = b.now().UnixMilli()
 		for pos, i := 0, 0; i < len(hs); i++ {
-			commitlog.SetLogAppendTime(batches[pos:], appendTime)
+			record.SetLogAppendTime(batches[pos:], appendTime)
 			pos += hs[i].Size()
 		}
 	}
@@ -304,8 +305,8 @@ func (p *partition) fetch(dst []byte, offset int64, maxBytes int) (FetchResult, 
 func (p *partition) countOut(data []byte) {
 	p.bytesOut.Add(float64(len(data)))
 	records := 0
-	for pos := 0; pos+commitlog.BatchHeaderSize <= len(data); {
-		h, err := commitlog.ParseBatchHeader(data[pos:])
+	for pos := 0; pos+record.BatchHeaderSize <= len(data); {
+		h, err := record.ParseBatchHeader(data[pos:])
 		if err != nil || h.Size() <= 0 {
 			break
 		}
@@ -371,7 +372,7 @@ func (b *Broker) ListOffset(topic string, part int32, ts int64) (offset, timesta
 	// batch holds one record, and an upper bound otherwise.
 	recTS := ts
 	if data, err := p.log.Read(off, 1); err == nil {
-		if h, err := commitlog.ParseBatchHeader(data); err == nil {
+		if h, err := record.ParseBatchHeader(data); err == nil {
 			recTS = h.MaxTimestamp
 			if off == h.BaseOffset && h.BaseTimestamp >= ts {
 				recTS = h.BaseTimestamp

@@ -3,7 +3,7 @@ package broker
 import (
 	"fmt"
 
-	"github.com/eddy-streaming/eddy/internal/commitlog"
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 // ConfigStreams marks a topic as an event-store topic (internal/eventstore):
@@ -28,18 +28,18 @@ func init() {
 // batches after returning.
 type BatchHook interface {
 	AppendHook
-	CheckBatches(topic string, partition int32, hs []commitlog.BatchHeader, batches []byte) (*Duplicate, error)
-	RecordBatches(topic string, partition int32, hs []commitlog.BatchHeader, batches []byte, base, appendTime int64)
+	CheckBatches(topic string, partition int32, hs []record.BatchHeader, batches []byte) (*Duplicate, error)
+	RecordBatches(topic string, partition int32, hs []record.BatchHeader, batches []byte, base, appendTime int64)
 }
 
-func checkAppend(h AppendHook, topic string, part int32, hs []commitlog.BatchHeader, batches []byte) (*Duplicate, error) {
+func checkAppend(h AppendHook, topic string, part int32, hs []record.BatchHeader, batches []byte) (*Duplicate, error) {
 	if bh, ok := h.(BatchHook); ok {
 		return bh.CheckBatches(topic, part, hs, batches)
 	}
 	return h.CheckAppend(topic, part, hs)
 }
 
-func recordAppend(h AppendHook, topic string, part int32, hs []commitlog.BatchHeader, batches []byte, base, appendTime int64) {
+func recordAppend(h AppendHook, topic string, part int32, hs []record.BatchHeader, batches []byte, base, appendTime int64) {
 	if bh, ok := h.(BatchHook); ok {
 		bh.RecordBatches(topic, part, hs, batches, base, appendTime)
 		return
@@ -65,18 +65,18 @@ func ChainHooks(hooks ...AppendHook) AppendHook {
 type hookChain []AppendHook
 
 // CheckAppend runs CheckBatches without batch bytes.
-func (c hookChain) CheckAppend(topic string, part int32, hs []commitlog.BatchHeader) (*Duplicate, error) {
+func (c hookChain) CheckAppend(topic string, part int32, hs []record.BatchHeader) (*Duplicate, error) {
 	return c.CheckBatches(topic, part, hs, nil)
 }
 
 // RecordAppend runs RecordBatches without batch bytes.
-func (c hookChain) RecordAppend(topic string, part int32, hs []commitlog.BatchHeader, base, appendTime int64) {
+func (c hookChain) RecordAppend(topic string, part int32, hs []record.BatchHeader, base, appendTime int64) {
 	c.RecordBatches(topic, part, hs, nil, base, appendTime)
 }
 
 // CheckBatches asks each hook in order until one reports a duplicate or
 // an error.
-func (c hookChain) CheckBatches(topic string, part int32, hs []commitlog.BatchHeader, batches []byte) (*Duplicate, error) {
+func (c hookChain) CheckBatches(topic string, part int32, hs []record.BatchHeader, batches []byte) (*Duplicate, error) {
 	for _, h := range c {
 		if dup, err := checkAppend(h, topic, part, hs, batches); dup != nil || err != nil {
 			return dup, err
@@ -86,7 +86,7 @@ func (c hookChain) CheckBatches(topic string, part int32, hs []commitlog.BatchHe
 }
 
 // RecordBatches tells every hook about the write.
-func (c hookChain) RecordBatches(topic string, part int32, hs []commitlog.BatchHeader, batches []byte, base, appendTime int64) {
+func (c hookChain) RecordBatches(topic string, part int32, hs []record.BatchHeader, batches []byte, base, appendTime int64) {
 	for _, h := range c {
 		recordAppend(h, topic, part, hs, batches, base, appendTime)
 	}
@@ -114,7 +114,7 @@ func (b *Broker) InstalledAppendHook() AppendHook { return b.hook }
 // in done therefore sees every later append and misses none before it.
 // Appends to the partition wait meanwhile; call it at startup or when a
 // topic is first turned into an event-store topic.
-func (b *Broker) CatchUp(topic string, part int32, from int64, scan func(h commitlog.BatchHeader, batch []byte) error, done func(start, end int64) error) error {
+func (b *Broker) CatchUp(topic string, part int32, from int64, scan func(h record.BatchHeader, batch []byte) error, done func(start, end int64) error) error {
 	p, err := b.partition(topic, part)
 	if err != nil {
 		return err

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
-	"github.com/eddy-streaming/eddy/internal/commitlog"
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 // recHook is a recording AppendHook: it can report a duplicate or refuse,
@@ -18,12 +18,12 @@ type recHook struct {
 	sawBytes, recordBase int64
 }
 
-func (h *recHook) CheckAppend(string, int32, []commitlog.BatchHeader) (*broker.Duplicate, error) {
+func (h *recHook) CheckAppend(string, int32, []record.BatchHeader) (*broker.Duplicate, error) {
 	h.checks++
 	return h.dup, h.refuse
 }
 
-func (h *recHook) RecordAppend(_ string, _ int32, _ []commitlog.BatchHeader, base, _ int64) {
+func (h *recHook) RecordAppend(_ string, _ int32, _ []record.BatchHeader, base, _ int64) {
 	h.records++
 	h.recordBase = base
 }
@@ -31,16 +31,16 @@ func (h *recHook) RecordAppend(_ string, _ int32, _ []commitlog.BatchHeader, bas
 // batchHook also wants the bytes.
 type batchHook struct{ recHook }
 
-func (h *batchHook) CheckBatches(_ string, _ int32, _ []commitlog.BatchHeader, b []byte) (*broker.Duplicate, error) {
+func (h *batchHook) CheckBatches(_ string, _ int32, _ []record.BatchHeader, b []byte) (*broker.Duplicate, error) {
 	h.checks++
 	h.sawBytes = int64(len(b))
 	return h.dup, h.refuse
 }
 
-func (h *batchHook) RecordBatches(_ string, _ int32, _ []commitlog.BatchHeader, b []byte, base, _ int64) {
+func (h *batchHook) RecordBatches(_ string, _ int32, _ []record.BatchHeader, b []byte, base, _ int64) {
 	h.records++
 	h.recordBase = base
-	if got, _ := commitlog.ParseBatchHeader(b); got.BaseOffset != base {
+	if got, _ := record.ParseBatchHeader(b); got.BaseOffset != base {
 		h.recordBase = -1 // the bytes must carry the assigned offset
 	}
 }
@@ -93,7 +93,7 @@ func TestCatchUp(t *testing.T) {
 		}
 	}
 	var bases []int64
-	err := e.b.CatchUp("t", 0, 2, func(h commitlog.BatchHeader, _ []byte) error {
+	err := e.b.CatchUp("t", 0, 2, func(h record.BatchHeader, _ []byte) error {
 		bases = append(bases, h.BaseOffset)
 		return nil
 	}, func(start, end int64) error {

@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/eddy-streaming/eddy/internal/commitlog"
 	"github.com/eddy-streaming/eddy/internal/meta"
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 // tailBatch builds an uncompressed RecordBatch v2 of n records.
@@ -25,9 +25,9 @@ func tailBatch(n int, value []byte) []byte {
 		recs = binary.AppendVarint(recs, int64(len(body)))
 		recs = append(recs, body...)
 	}
-	b := make([]byte, commitlog.BatchHeaderSize, commitlog.BatchHeaderSize+len(recs))
+	b := make([]byte, record.BatchHeaderSize, record.BatchHeaderSize+len(recs))
 	be := binary.BigEndian
-	be.PutUint32(b[8:], uint32(commitlog.BatchHeaderSize-12+len(recs)))
+	be.PutUint32(b[8:], uint32(record.BatchHeaderSize-12+len(recs)))
 	b[16] = 2
 	be.PutUint32(b[23:], uint32(n-1))
 	be.PutUint64(b[27:], 1)

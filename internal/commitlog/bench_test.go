@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eddy-streaming/eddy/internal/record"
 	"github.com/eddy-streaming/eddy/internal/vfs"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -189,7 +190,7 @@ func BenchmarkRead(b *testing.B) {
 			off = 0
 			continue
 		}
-		h, _ := ParseBatchHeader(out[len(out)-len(batch):])
+		h, _ := record.ParseBatchHeader(out[len(out)-len(batch):])
 		off = h.LastOffset() + 1
 	}
 }

@@ -3,6 +3,8 @@ package commitlog
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 // Check verifies every stored batch (CRC, header rules, dense offsets
@@ -23,7 +25,7 @@ func (l *Log) Check() error {
 			return &CorruptionError{Segment: s.logPath, Reason: fmt.Sprintf("segment base %d, previous segment ends at %d", s.base, expect)}
 		}
 		starts := map[int64]int64{}
-		end, next, reason := scanBatches(s.f, 0, s.size, s.base, buf, func(h *BatchHeader, pos int64) {
+		end, next, reason := scanBatches(s.f, 0, s.size, s.base, buf, func(h *record.BatchHeader, pos int64) {
 			starts[pos] = h.BaseOffset
 		})
 		if end != s.size {
@@ -56,11 +58,11 @@ func (l *Log) Check() error {
 // uncompressed batch b whose timestamp is >= ts, or the batch's base offset
 // when records cannot be walked (compressed or LogAppendTime batches, where
 // the batch timestamp stands for every record).
-func firstRecordAtOrAfter(b []byte, h *BatchHeader, ts int64) int64 {
-	if h.Compression() != 0 || h.Attributes&AttrTimestampLogAppend != 0 {
+func firstRecordAtOrAfter(b []byte, h *record.BatchHeader, ts int64) int64 {
+	if h.Compression() != 0 || h.Attributes&record.AttrTimestampLogAppend != 0 {
 		return h.BaseOffset
 	}
-	r := b[BatchHeaderSize:h.Size()]
+	r := b[record.BatchHeaderSize:h.Size()]
 	for n := int32(0); n < h.RecordCount; n++ {
 		length, k := binary.Varint(r)
 		if k <= 0 || length < 0 || int64(len(r)-k) < length {

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 const childEnv = "EDDY_COMMITLOG_KILL_CHILD"
@@ -20,7 +22,7 @@ const childEnv = "EDDY_COMMITLOG_KILL_CHILD"
 // childBatch is the deterministic batch the child appends at offset base.
 func childBatch(base int64) []byte {
 	b := makeBatch(1+int(base%3), 100+int(base%200), base, byte(base))
-	SetBaseOffset(b, base)
+	record.SetBaseOffset(b, base)
 	return b
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eddy-streaming/eddy/internal/record"
 	"github.com/eddy-streaming/eddy/internal/vfs"
 )
 
@@ -29,8 +30,8 @@ func memOpts(fs vfs.FS, policy SyncPolicy) Options {
 func readAllBatches(t testing.TB, l *Log) [][]byte {
 	t.Helper()
 	var out [][]byte
-	err := l.ScanBatches(l.LogStartOffset(), func(h BatchHeader, b []byte) error {
-		if _, err := CheckBatch(b); err != nil {
+	err := l.ScanBatches(l.LogStartOffset(), func(h record.BatchHeader, b []byte) error {
+		if _, err := record.CheckBatch(b); err != nil {
 			return fmt.Errorf("stored batch at offset %d: %w", h.BaseOffset, err)
 		}
 		out = append(out, append([]byte(nil), b...))

@@ -33,7 +33,7 @@ type CorruptionError struct {
 	Offset int64
 	// Reason says what is wrong.
 	Reason string
-	// Err is the underlying error, often a *BatchError; may be nil.
+	// Err is the underlying error, often a *record.BatchError; may be nil.
 	Err error
 }
 

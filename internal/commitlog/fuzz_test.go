@@ -2,7 +2,6 @@ package commitlog
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"testing"
 
@@ -11,45 +10,6 @@ import (
 
 // Seed corpora live in testdata/fuzz/<FuzzName>: empty, short, max-length
 // header, valid, valid+garbage (see gen_corpus_test.go).
-
-func FuzzCheckBatch(f *testing.F) {
-	f.Add(makeBatch(3, 20, 1, 1))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		h, err := CheckBatch(b)
-		if err != nil {
-			var be *BatchError
-			if !errors.As(err, &be) || !errors.Is(err, ErrInvalidBatch) {
-				t.Fatalf("untyped error %v", err)
-			}
-			return
-		}
-		if h.Size() > len(b) || h.Size() < BatchHeaderSize || h.RecordCount < 1 {
-			t.Fatalf("accepted batch of size %d in %d bytes (count %d)", h.Size(), len(b), h.RecordCount)
-		}
-	})
-}
-
-func FuzzValidateBatches(f *testing.F) {
-	v := makeBatch(2, 10, 1, 1)
-	f.Add(append(append([]byte(nil), v...), v...))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		hs, err := ValidateBatches(b)
-		if err != nil {
-			var be *BatchError
-			if !errors.As(err, &be) || be.Pos < 0 || be.Pos > len(b) {
-				t.Fatalf("bad error %v", err)
-			}
-			return
-		}
-		total := 0
-		for _, h := range hs {
-			total += h.Size()
-		}
-		if total != len(b) {
-			t.Fatalf("batches cover %d of %d bytes", total, len(b))
-		}
-	})
-}
 
 // FuzzRecover feeds arbitrary bytes to recovery as the tail of a segment
 // after a valid prefix: Open must not fail or panic, must keep the valid

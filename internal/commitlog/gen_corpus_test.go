@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 var updateCorpus = flag.Bool("update-corpus", false, "rewrite testdata/fuzz seed corpora")
@@ -20,14 +22,14 @@ func TestSeedCorpus(t *testing.T) {
 	maxLen[8], maxLen[9], maxLen[10], maxLen[11] = 0x7f, 0xff, 0xff, 0xff // batch length MaxInt32
 	seeds := map[string][]byte{
 		"empty":         {},
-		"short":         valid[:BatchHeaderSize-1],
+		"short":         valid[:record.BatchHeaderSize-1],
 		"max-length":    maxLen,
 		"valid":         valid,
 		"valid-garbage": append(append([]byte(nil), valid...), "garbage after the batch"...),
 		"two-valid":     append(append([]byte(nil), valid...), makeBatch(1, 5, 2000, 9)...),
 		"zero-tail":     append(append([]byte(nil), valid...), make([]byte, 100)...),
 	}
-	for _, target := range []string{"FuzzCheckBatch", "FuzzValidateBatches", "FuzzRecover", "FuzzScanBatches"} {
+	for _, target := range []string{"FuzzRecover", "FuzzScanBatches"} {
 		dir := filepath.Join("testdata", "fuzz", target)
 		for name, b := range seeds {
 			path := filepath.Join(dir, name)

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"testing"
+
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 // makeBatch encodes a valid RecordBatch v2 with n records whose values are
@@ -24,7 +26,7 @@ func makeBatch(n, valueSize int, ts int64, seed byte) []byte {
 		recs = binary.AppendVarint(recs, int64(len(body)))
 		recs = append(recs, body...)
 	}
-	b := make([]byte, BatchHeaderSize, BatchHeaderSize+len(recs))
+	b := make([]byte, record.BatchHeaderSize, record.BatchHeaderSize+len(recs))
 	b = append(b, recs...)
 	be := binary.BigEndian
 	be.PutUint64(b[0:], 0)
@@ -50,9 +52,9 @@ func batchOfSize(size, recSize int, ts int64) []byte {
 	return makeBatch(n, recSize, ts, byte(ts))
 }
 
-func mustCheck(t testing.TB, b []byte) BatchHeader {
+func mustCheck(t testing.TB, b []byte) record.BatchHeader {
 	t.Helper()
-	h, err := CheckBatch(b)
+	h, err := record.CheckBatch(b)
 	if err != nil {
 		t.Fatalf("check batch: %v", err)
 	}

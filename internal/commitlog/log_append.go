@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/eddy-streaming/eddy/internal/record"
 	"github.com/eddy-streaming/eddy/internal/vfs"
 )
 
@@ -13,18 +14,18 @@ import (
 // assigns offsets by rewriting each baseOffset in the caller's buffer, and
 // writes them to the active segment. It does not wait for durability: call
 // WaitDurable(next) before acknowledging under SyncAlways. If any batch is
-// invalid nothing is written and the error is a *BatchError (errors.Is
-// ErrInvalidBatch). base is the first assigned offset and next the offset
+// invalid nothing is written and the error is a *record.BatchError (errors.Is
+// record.ErrInvalidBatch). base is the first assigned offset and next the offset
 // after the last record.
 func (l *Log) Write(batches []byte) (base, next int64, err error) {
 	if len(batches) == 0 {
-		return 0, 0, &BatchError{Reason: "no record batches"}
+		return 0, 0, &record.BatchError{Reason: "no record batches"}
 	}
 	records := int64(0)
 	for pos := 0; pos < len(batches); {
-		h, err := CheckBatch(batches[pos:])
+		h, err := record.CheckBatch(batches[pos:])
 		if err != nil {
-			var be *BatchError
+			var be *record.BatchError
 			if errors.As(err, &be) {
 				be.Pos = pos
 			}
@@ -37,11 +38,11 @@ func (l *Log) Write(batches []byte) (base, next int64, err error) {
 }
 
 // WriteChecked is Write for batches the caller has just validated with
-// ValidateBatches (hs are its headers, in order), so the CRC-32C of every
+// record.ValidateBatches (hs are its headers, in order), so the CRC-32C of every
 // batch is not computed a second time on the produce path.
-func (l *Log) WriteChecked(batches []byte, hs []BatchHeader) (base, next int64, err error) {
+func (l *Log) WriteChecked(batches []byte, hs []record.BatchHeader) (base, next int64, err error) {
 	if len(batches) == 0 || len(hs) == 0 {
-		return 0, 0, &BatchError{Reason: "no record batches"}
+		return 0, 0, &record.BatchError{Reason: "no record batches"}
 	}
 	records := int64(0)
 	size := 0
@@ -50,7 +51,7 @@ func (l *Log) WriteChecked(batches []byte, hs []BatchHeader) (base, next int64, 
 		size += hs[i].Size()
 	}
 	if size != len(batches) {
-		return 0, 0, &BatchError{Reason: fmt.Sprintf("headers cover %d of %d bytes", size, len(batches))}
+		return 0, 0, &record.BatchError{Reason: fmt.Sprintf("headers cover %d of %d bytes", size, len(batches))}
 	}
 	return l.write(batches, records)
 }
@@ -77,14 +78,14 @@ func (l *Log) write(batches []byte, records int64) (base, next int64, err error)
 		a = l.active()
 	}
 	if a.size+n > math.MaxInt32 {
-		return 0, 0, &BatchError{Reason: fmt.Sprintf("%d bytes do not fit in a segment", n)}
+		return 0, 0, &record.BatchError{Reason: fmt.Sprintf("%d bytes do not fit in a segment", n)}
 	}
 	base = l.next
 	off := base
 	for pos := 0; pos < len(batches); {
 		b := batches[pos:]
-		SetBaseOffset(b, off)
-		h, _ := ParseBatchHeader(b)
+		record.SetBaseOffset(b, off)
+		h, _ := record.ParseBatchHeader(b)
 		off += int64(h.LastOffsetDelta) + 1
 		pos += h.Size()
 	}
@@ -113,7 +114,7 @@ func (l *Log) write(batches []byte, records int64) (base, next int64, err error)
 	l.startWriteback(a, n)
 	a.imu.Lock()
 	for pos := 0; pos < len(batches); {
-		h, _ := ParseBatchHeader(batches[pos:])
+		h, _ := record.ParseBatchHeader(batches[pos:])
 		a.trackBatch(&h, a.size+int64(pos), l.opts.IndexIntervalBytes)
 		pos += h.Size()
 	}

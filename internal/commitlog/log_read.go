@@ -3,6 +3,8 @@ package commitlog
 import (
 	"fmt"
 	"slices"
+
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 // Read returns whole batches starting with the one containing offset, up
@@ -49,8 +51,8 @@ func (l *Log) locateLocked(dst []byte, offset int64) (s *segment, pos, limit int
 		return nil, 0, 0, nil
 	}
 	orig := len(dst)
-	dst = slices.Grow(dst, BatchHeaderSize)
-	scratch := dst[orig : orig+BatchHeaderSize]
+	dst = slices.Grow(dst, record.BatchHeaderSize)
+	scratch := dst[orig : orig+record.BatchHeaderSize]
 	for i := l.segmentFor(offset); i < len(l.segs); i++ {
 		s, limit := l.segs[i], l.limitOf(i)
 		if err := l.ensureLoaded(s); err != nil {
@@ -70,7 +72,7 @@ func (l *Log) locateLocked(dst []byte, offset int64) (s *segment, pos, limit int
 // readFrom appends whole batches from s between pos and limit.
 func (l *Log) readFrom(dst []byte, s *segment, pos, limit int64, maxBytes int) ([]byte, error) {
 	orig := len(dst)
-	want := min(int64(max(maxBytes, BatchHeaderSize)), limit-pos)
+	want := min(int64(max(maxBytes, record.BatchHeaderSize)), limit-pos)
 	dst = slices.Grow(dst, int(want))
 	buf := dst[orig : orig+int(want)]
 	if _, err := s.f.ReadAt(buf, pos); err != nil {
@@ -78,8 +80,8 @@ func (l *Log) readFrom(dst []byte, s *segment, pos, limit int64, maxBytes int) (
 	}
 	// Keep whole batches only.
 	keep := 0
-	for keep+BatchHeaderSize <= len(buf) {
-		h, _ := ParseBatchHeader(buf[keep:])
+	for keep+record.BatchHeaderSize <= len(buf) {
+		h, _ := record.ParseBatchHeader(buf[keep:])
 		size := h.Size()
 		if h.BatchLength <= 0 {
 			return dst[:orig], &CorruptionError{Segment: s.logPath, Offset: pos + int64(keep), Reason: "non-positive batch length"}
@@ -111,7 +113,7 @@ func (l *Log) readFrom(dst []byte, s *segment, pos, limit int64, maxBytes int) (
 // offset from up to the high watermark. batch is only valid during the call;
 // an error from fn stops the scan and is returned. Producer-state and index
 // rebuilds use it. fn must not call methods of l that write.
-func (l *Log) ScanBatches(from int64, fn func(h BatchHeader, batch []byte) error) error {
+func (l *Log) ScanBatches(from int64, fn func(h record.BatchHeader, batch []byte) error) error {
 	var buf []byte
 	for {
 		var err error
@@ -123,7 +125,7 @@ func (l *Log) ScanBatches(from int64, fn func(h BatchHeader, batch []byte) error
 			return nil
 		}
 		for pos := 0; pos < len(buf); {
-			h, err := ParseBatchHeader(buf[pos:])
+			h, err := record.ParseBatchHeader(buf[pos:])
 			if err != nil {
 				return err
 			}
@@ -161,7 +163,7 @@ func (l *Log) OffsetForTime(ts int64) (int64, error) {
 			continue
 		}
 		off := h.BaseOffset
-		if h.Compression() == 0 && h.Attributes&AttrTimestampLogAppend == 0 {
+		if h.Compression() == 0 && h.Attributes&record.AttrTimestampLogAppend == 0 {
 			b := make([]byte, h.Size())
 			if _, err := s.f.ReadAt(b, pos); err != nil {
 				return -1, fmt.Errorf("read %s at %d: %w", s.logPath, pos, err)
@@ -176,10 +178,10 @@ func (l *Log) OffsetForTime(ts int64) (int64, error) {
 // firstBatchAtOrAfter finds the first batch of segment i below its
 // readable limit whose max timestamp is >= ts, starting from the time index;
 // pos is -1 when there is none. mu must be read-locked.
-func (l *Log) firstBatchAtOrAfter(i int, ts int64) (BatchHeader, int64, error) {
+func (l *Log) firstBatchAtOrAfter(i int, ts int64) (record.BatchHeader, int64, error) {
 	s := l.segs[i]
 	if err := l.ensureLoaded(s); err != nil {
-		return BatchHeader{}, -1, err
+		return record.BatchHeader{}, -1, err
 	}
 	limit := l.limitOf(i)
 	s.imu.Lock()
@@ -189,8 +191,8 @@ func (l *Log) firstBatchAtOrAfter(i int, ts int64) (BatchHeader, int64, error) {
 		pos = idxLookup(s.idx, rel)
 	}
 	s.imu.Unlock()
-	var scratch [BatchHeaderSize]byte
-	for pos+BatchHeaderSize <= limit {
+	var scratch [record.BatchHeaderSize]byte
+	for pos+record.BatchHeaderSize <= limit {
 		h, err := s.readHeader(scratch[:], pos)
 		if err != nil {
 			return h, -1, err
@@ -203,7 +205,7 @@ func (l *Log) firstBatchAtOrAfter(i int, ts int64) (BatchHeader, int64, error) {
 		}
 		pos += int64(h.Size())
 	}
-	return BatchHeader{}, -1, nil
+	return record.BatchHeader{}, -1, nil
 }
 
 // MaxTimestamp returns the greatest batch max timestamp below the high
@@ -232,8 +234,8 @@ func (l *Log) MaxTimestamp() (ts, offset int64) {
 			bestTs, bestOff = h.MaxTimestamp, h.BaseOffset
 			continue
 		}
-		var scratch [BatchHeaderSize]byte
-		for pos := int64(0); pos+BatchHeaderSize <= l.limitOf(i); {
+		var scratch [record.BatchHeaderSize]byte
+		for pos := int64(0); pos+record.BatchHeaderSize <= l.limitOf(i); {
 			h, err := s.readHeader(scratch[:], pos)
 			if err != nil || h.BatchLength <= 0 {
 				break

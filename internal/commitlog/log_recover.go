@@ -7,18 +7,20 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 // scanChunk is the read size of the recovery scanner.
 const scanChunk = 1 << 20
 
 // scanBatches reads batches from r between pos and end, checking each with
-// CheckBatch and that its base offset is expectBase (then the previous
+// record.CheckBatch and that its base offset is expectBase (then the previous
 // batch's last offset + 1). fn, if not nil, sees each valid batch. It stops
 // at the first invalid or incomplete batch and returns the end of the valid
 // prefix, the next offset, and why it stopped (nil when it reached end
 // exactly). buf is scratch space and may be nil.
-func scanBatches(r io.ReaderAt, pos, end, expectBase int64, buf []byte, fn func(h *BatchHeader, pos int64)) (validEnd, next int64, reason error) {
+func scanBatches(r io.ReaderAt, pos, end, expectBase int64, buf []byte, fn func(h *record.BatchHeader, pos int64)) (validEnd, next int64, reason error) {
 	next = expectBase
 	if cap(buf) < scanChunk {
 		buf = make([]byte, 0, scanChunk)
@@ -26,11 +28,11 @@ func scanBatches(r io.ReaderAt, pos, end, expectBase int64, buf []byte, fn func(
 	var bufPos int64 // file position of buf[0]
 	buf = buf[:0]
 	for pos < end {
-		if end-pos < BatchHeaderSize {
+		if end-pos < record.BatchHeaderSize {
 			return pos, next, fmt.Errorf("%d trailing bytes are shorter than a batch header", end-pos)
 		}
 		// Make sure the header is in buf.
-		if pos < bufPos || pos+BatchHeaderSize > bufPos+int64(len(buf)) {
+		if pos < bufPos || pos+record.BatchHeaderSize > bufPos+int64(len(buf)) {
 			n := min(int64(cap(buf)), end-pos)
 			buf = buf[:n]
 			if _, err := r.ReadAt(buf, pos); err != nil && !errors.Is(err, io.EOF) {
@@ -38,9 +40,9 @@ func scanBatches(r io.ReaderAt, pos, end, expectBase int64, buf []byte, fn func(
 			}
 			bufPos = pos
 		}
-		h, _ := ParseBatchHeader(buf[pos-bufPos:])
-		size := int64(h.BatchLength) + batchLengthOverhead
-		if h.BatchLength < BatchHeaderSize-batchLengthOverhead || pos+size > end {
+		h, _ := record.ParseBatchHeader(buf[pos-bufPos:])
+		size := int64(h.BatchLength) + record.BatchLengthOverhead
+		if h.BatchLength < record.BatchHeaderSize-record.BatchLengthOverhead || pos+size > end {
 			return pos, next, fmt.Errorf("batch length %d at %d does not fit in the %d bytes left", h.BatchLength, pos, end-pos)
 		}
 		if pos+size > bufPos+int64(len(buf)) {
@@ -54,7 +56,7 @@ func scanBatches(r io.ReaderAt, pos, end, expectBase int64, buf []byte, fn func(
 			bufPos = pos
 		}
 		b := buf[pos-bufPos : pos-bufPos+size]
-		if _, err := CheckBatch(b); err != nil {
+		if _, err := record.CheckBatch(b); err != nil {
 			return pos, next, err
 		}
 		if h.BaseOffset != next {
@@ -303,7 +305,7 @@ func (l *Log) recoverTail(s *segment, idx, tidx []byte, why string) error {
 		s.idx, s.tidx = s.idx[:0], s.tidx[:0]
 		s.sinceIdx = 0
 	}
-	validEnd, next, reason := scanBatches(s.f, startPos, s.size, startNext, buf, func(h *BatchHeader, pos int64) {
+	validEnd, next, reason := scanBatches(s.f, startPos, s.size, startNext, buf, func(h *record.BatchHeader, pos int64) {
 		s.trackBatch(h, pos, l.opts.IndexIntervalBytes)
 	})
 	s.next = next
@@ -344,15 +346,15 @@ func (l *Log) recoverTail(s *segment, idx, tidx []byte, why string) error {
 
 // maxBatchProbe bounds the read that verifies the batch at an index point.
 func maxBatchProbe(s *segment, pos int64) int64 {
-	var hb [BatchHeaderSize]byte
+	var hb [record.BatchHeaderSize]byte
 	if _, err := s.f.ReadAt(hb[:], pos); err != nil {
 		return 0
 	}
-	h, _ := ParseBatchHeader(hb[:])
+	h, _ := record.ParseBatchHeader(hb[:])
 	if h.BatchLength < 0 {
 		return 0
 	}
-	return int64(h.BatchLength) + batchLengthOverhead
+	return int64(h.BatchLength) + record.BatchLengthOverhead
 }
 
 // sortSearchIdx returns the byte length of the entries with rel <= relK.
@@ -377,7 +379,7 @@ func (l *Log) rebuildClosedIndex(s *segment) error {
 	defer s.imu.Unlock()
 	s.idx, s.tidx, s.sinceIdx = nil, nil, 0
 	s.maxTs, s.maxTsOf = -1, -1
-	end, _, reason := scanBatches(s.f, 0, s.size, s.base, nil, func(h *BatchHeader, pos int64) {
+	end, _, reason := scanBatches(s.f, 0, s.size, s.base, nil, func(h *record.BatchHeader, pos int64) {
 		s.trackBatch(h, pos, l.opts.IndexIntervalBytes)
 	})
 	if end != s.size {

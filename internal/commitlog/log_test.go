@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eddy-streaming/eddy/internal/record"
 	"github.com/eddy-streaming/eddy/internal/vfs"
 	"go.uber.org/goleak"
 )
@@ -134,9 +135,9 @@ func TestWriteRejectsBadBatchWhole(t *testing.T) {
 	bad[len(bad)-1] ^= 1
 	buf := append(append([]byte(nil), good...), bad...)
 	_, _, err := l.Write(buf)
-	var be *BatchError
+	var be *record.BatchError
 	if !errors.As(err, &be) || !be.Corrupt || be.Pos != len(good) {
-		t.Fatalf("err %v, want corrupt BatchError at %d", err, len(good))
+		t.Fatalf("err %v, want corrupt record.BatchError at %d", err, len(good))
 	}
 	if l.LogEndOffset() != 0 {
 		t.Fatalf("leo %d after rejected write", l.LogEndOffset())
@@ -255,8 +256,8 @@ func TestCheckFindsCorruption(t *testing.T) {
 	f.WriteAt([]byte{0xff}, 100)
 	f.Close()
 	var ce *CorruptionError
-	if err := l.Check(); !errors.As(err, &ce) || !errors.Is(err, ErrInvalidBatch) {
-		t.Fatalf("check: %v, want CorruptionError wrapping a BatchError", err)
+	if err := l.Check(); !errors.As(err, &ce) || !errors.Is(err, record.ErrInvalidBatch) {
+		t.Fatalf("check: %v, want CorruptionError wrapping a record.BatchError", err)
 	}
 }
 

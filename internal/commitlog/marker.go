@@ -26,6 +26,8 @@ const (
 	markerVersion = 1
 )
 
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
 var markerMagic = [8]byte{'E', 'D', 'D', 'Y', 'C', 'L', 'N', 0}
 
 type cleanMarker struct {

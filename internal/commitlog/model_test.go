@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eddy-streaming/eddy/internal/record"
 	"github.com/eddy-streaming/eddy/internal/vfs"
 )
 
@@ -25,7 +26,7 @@ type model struct {
 
 func (m *model) append(b []byte) {
 	for pos := 0; pos < len(b); {
-		h, _ := ParseBatchHeader(b[pos:])
+		h, _ := record.ParseBatchHeader(b[pos:])
 		m.batches = append(m.batches, modelBatch{h.BaseOffset, h.LastOffset(), h.BaseTimestamp, h.MaxTimestamp, append([]byte(nil), b[pos:pos+h.Size()]...)})
 		m.next = h.LastOffset() + 1
 		pos += h.Size()

@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/eddy-streaming/eddy/internal/record"
 	"github.com/eddy-streaming/eddy/internal/vfs"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -138,8 +139,8 @@ func (o Options) Validate() error {
 	if o.Sync == SyncInterval && o.SyncInterval <= 0 {
 		bad("sync interval %v must be positive", o.SyncInterval)
 	}
-	if o.SegmentBytes < BatchHeaderSize || o.SegmentBytes > math.MaxInt32 {
-		bad("segment bytes %d out of range [%d, %d]", o.SegmentBytes, BatchHeaderSize, math.MaxInt32)
+	if o.SegmentBytes < record.BatchHeaderSize || o.SegmentBytes > math.MaxInt32 {
+		bad("segment bytes %d out of range [%d, %d]", o.SegmentBytes, record.BatchHeaderSize, math.MaxInt32)
 	}
 	if o.SegmentAge < 0 {
 		bad("segment age %v is negative", o.SegmentAge)

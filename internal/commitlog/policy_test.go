@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eddy-streaming/eddy/internal/record"
 	"github.com/eddy-streaming/eddy/internal/vfs"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -182,7 +183,7 @@ func TestConcurrentReadersWriters(t *testing.T) {
 						t.Error(err)
 						return
 					}
-					hs, err := ValidateBatches(dst)
+					hs, err := record.ValidateBatches(dst)
 					if err != nil {
 						t.Errorf("read returned invalid batches: %v", err)
 						return

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/eddy-streaming/eddy/internal/record"
 	"github.com/eddy-streaming/eddy/internal/vfs"
 )
 
@@ -170,7 +171,7 @@ func (s *segment) remove() error {
 
 // trackBatch updates the segment after the batch h was stored at pos: the
 // sparse indexes, the max timestamp and the next offset. imu must be held.
-func (s *segment) trackBatch(h *BatchHeader, pos int64, interval int) {
+func (s *segment) trackBatch(h *record.BatchHeader, pos int64, interval int) {
 	if h.MaxTimestamp > s.maxTs || s.maxTsOf == -1 {
 		s.maxTs, s.maxTsOf = h.MaxTimestamp, h.BaseOffset
 	}
@@ -337,12 +338,12 @@ func readLastTimeEntry(fs vfs.FS, path string) (ts int64, rel uint32, ok bool) {
 }
 
 // readHeader reads the batch header at pos into scratch (at least
-// BatchHeaderSize bytes) and parses it.
-func (s *segment) readHeader(scratch []byte, pos int64) (BatchHeader, error) {
-	if _, err := s.f.ReadAt(scratch[:BatchHeaderSize], pos); err != nil {
-		return BatchHeader{}, fmt.Errorf("read %s at %d: %w", s.logPath, pos, err)
+// record.BatchHeaderSize bytes) and parses it.
+func (s *segment) readHeader(scratch []byte, pos int64) (record.BatchHeader, error) {
+	if _, err := s.f.ReadAt(scratch[:record.BatchHeaderSize], pos); err != nil {
+		return record.BatchHeader{}, fmt.Errorf("read %s at %d: %w", s.logPath, pos, err)
 	}
-	return ParseBatchHeader(scratch[:BatchHeaderSize])
+	return record.ParseBatchHeader(scratch[:record.BatchHeaderSize])
 }
 
 // findPos returns the position of the batch containing offset, found by an
@@ -352,7 +353,7 @@ func (s *segment) findPos(scratch []byte, offset, limit int64) (int64, error) {
 	s.imu.Lock()
 	pos := idxLookup(s.idx, uint32(offset-s.base))
 	s.imu.Unlock()
-	for pos+BatchHeaderSize <= limit {
+	for pos+record.BatchHeaderSize <= limit {
 		h, err := s.readHeader(scratch, pos)
 		if err != nil {
 			return 0, err

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/eddy-streaming/eddy/internal/record"
 	"github.com/eddy-streaming/eddy/internal/vfs"
 )
 
@@ -122,7 +123,7 @@ func verifySegment(fs vfs.FS, dir string, base int64) (SegmentInfo, error) {
 	}
 	info.Bytes = st.Size()
 	starts := map[int64]int64{}
-	end, next, reason := scanBatches(f, 0, info.Bytes, base, nil, func(h *BatchHeader, pos int64) {
+	end, next, reason := scanBatches(f, 0, info.Bytes, base, nil, func(h *record.BatchHeader, pos int64) {
 		starts[pos] = h.BaseOffset
 		info.Batches++
 		info.Records += int64(h.RecordCount)

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
-	"github.com/eddy-streaming/eddy/internal/commitlog"
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 // AppendResult describes a successful append.
@@ -274,12 +274,11 @@ func (s *Store) buildBatch(topic, stream string, cur int64, events []EventData) 
 	}
 	// One allocation for the batch (the broker keeps it) and a pooled
 	// scratch for the record being encoded.
-	bb := &batchBuilder{buf: make([]byte, commitlog.BatchHeaderSize, commitlog.BatchHeaderSize+size), ts: ts, maxTS: ts}
 	scratch := recordScratch.Get().(*[]byte)
-	bb.body = slices.Grow((*scratch)[:0], maxEv)
+	bb := &batchBuilder{b: record.NewBuilderBuffers(record.NewHeader(ts), make([]byte, 0, record.BatchHeaderSize+size), slices.Grow((*scratch)[:0], maxEv)), ts: ts}
 	defer func() {
-		if cap(bb.body) <= 64<<10 {
-			*scratch = bb.body[:0]
+		if body := bb.b.Scratch(); cap(body) <= 64<<10 {
+			*scratch = body
 			recordScratch.Put(scratch)
 		}
 	}()

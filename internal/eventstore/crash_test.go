@@ -15,8 +15,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
-	"github.com/eddy-streaming/eddy/internal/commitlog"
 	"github.com/eddy-streaming/eddy/internal/meta"
+	"github.com/eddy-streaming/eddy/internal/record"
 	"github.com/eddy-streaming/eddy/internal/vfs"
 )
 
@@ -95,7 +95,7 @@ func checkAgainstLogSkew(t *testing.T, n *node, topic string, allowHeaderSkew bo
 	fromLog := map[string][]int64{}
 	hdrVersion := map[[2]int64]string{}
 	for p := int32(0); p < info.Partitions; p++ {
-		err := n.b.ScanBatches(topic, p, 0, func(h commitlog.BatchHeader, batch []byte) error {
+		err := n.b.ScanBatches(topic, p, 0, func(h record.BatchHeader, batch []byte) error {
 			return forEachRecord(h, batch, func(r *Record) error {
 				fromLog[string(r.Key)] = append(fromLog[string(r.Key)], r.Offset)
 				if v, ok := r.Header(HeaderStreamVersion); ok {

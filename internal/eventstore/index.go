@@ -14,7 +14,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/eddy-streaming/eddy/internal/commitlog"
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 // Index layout in the bbolt file (docs/format/eventstore-index.md): one
@@ -185,7 +185,7 @@ func (pi *partIndex) indexLocked(stream string, version, offset int64) {
 }
 
 // indexBatchLocked indexes every keyed record of a stored batch (catch-up).
-func (pi *partIndex) indexBatchLocked(h commitlog.BatchHeader, batch []byte, from int64) error {
+func (pi *partIndex) indexBatchLocked(h record.BatchHeader, batch []byte, from int64) error {
 	return forEachRecord(h, batch, func(r *Record) error {
 		if r.Key == nil || r.Offset < from {
 			return nil

@@ -205,7 +205,7 @@ type Event struct {
 func eventFromRecord(stream string, part int32, version int64, r *Record) Event {
 	ev := Event{Stream: stream, Version: version, Partition: part, Offset: r.Offset, Timestamp: r.Timestamp}
 	for _, h := range r.Headers {
-		switch h.Key {
+		switch string(h.Key) {
 		case HeaderID:
 			ev.ID = string(h.Value)
 		case HeaderType:

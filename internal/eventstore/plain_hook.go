@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
-	"github.com/eddy-streaming/eddy/internal/commitlog"
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 // checkNotStream refuses conditional records on a topic that is not an
@@ -19,15 +19,15 @@ import (
 // batch of smaller records by one byte search for the encoded header key,
 // which is cheaper than the walk when records are that small. Either way
 // a batch that may hold the header is then decoded to be sure.
-func (s *Store) checkNotStream(topic string, plain bool, hs []commitlog.BatchHeader, batches []byte) error {
+func (s *Store) checkNotStream(topic string, plain bool, hs []record.BatchHeader, batches []byte) error {
 	for i, pos := 0, 0; i < len(hs) && pos < len(batches); i++ {
 		h := hs[i]
-		if h.Size() < commitlog.BatchHeaderSize || pos+h.Size() > len(batches) {
+		if h.Size() < record.BatchHeaderSize || pos+h.Size() > len(batches) {
 			break
 		}
 		batch := batches[pos : pos+h.Size()]
 		pos += h.Size()
-		if h.Compression() != 0 || h.Attributes&commitlog.AttrControl != 0 || !mayHoldExpectedHeader(h, batch) {
+		if h.Compression() != 0 || h.Attributes&record.AttrControl != 0 || !mayHoldExpectedHeader(h, batch) {
 			continue
 		}
 		err := forEachRecord(h, batch, func(r *Record) error {
@@ -61,8 +61,8 @@ const walkMinRecordSize = 384
 // record with the expected-version header. It never misses one; for a
 // batch whose record framing does not parse it falls back to the byte
 // search.
-func mayHoldExpectedHeader(h commitlog.BatchHeader, batch []byte) bool {
-	recs := batch[commitlog.BatchHeaderSize:]
+func mayHoldExpectedHeader(h record.BatchHeader, batch []byte) bool {
+	recs := batch[record.BatchHeaderSize:]
 	if h.RecordCount <= 0 || len(recs)/int(h.RecordCount) < walkMinRecordSize {
 		return containsExpectedKey(recs)
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eddy-streaming/eddy/internal/commitlog"
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 // plainStore is a Store that knows only the plain topic "plain".
@@ -20,7 +20,7 @@ func plainStore() *Store {
 
 // plainBatch builds one batch of n records of size-byte random values;
 // the record at index with (if ≥ 0) carries headers hdrs.
-func plainBatch(t testing.TB, n, size, with int, hdrs []Header) ([]commitlog.BatchHeader, []byte) {
+func plainBatch(t testing.TB, n, size, with int, hdrs []Header) ([]record.BatchHeader, []byte) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(1, 2))
 	bb := newBatchBuilder(time.Now().UnixMilli())
@@ -36,11 +36,11 @@ func plainBatch(t testing.TB, n, size, with int, hdrs []Header) ([]commitlog.Bat
 		bb.add(bb.ts, []byte("k-"+strconv.Itoa(i)), val, h)
 	}
 	batch := bb.finish()
-	h, err := commitlog.CheckBatch(batch)
+	h, err := record.CheckBatch(batch)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return []commitlog.BatchHeader{h}, batch
+	return []record.BatchHeader{h}, batch
 }
 
 // TestPlainTopicRefusesExpectedHeader: both ways of looking (the byte
@@ -86,11 +86,11 @@ func TestPlainTopicMalformedRecords(t *testing.T) {
 	s := plainStore()
 	hs, batch := plainBatch(t, 4, 200, -1, nil)
 	bad := append([]byte{}, batch...)
-	bad[commitlog.BatchHeaderSize] = 0x7f // first record's length: -64
+	bad[record.BatchHeaderSize] = 0x7f // first record's length: -64
 	if _, err := s.CheckBatches("plain", 0, hs, bad); err != nil {
 		t.Fatalf("malformed records without the header key: %v", err)
 	}
-	if has, ok := walkForExpectedHeader(bad[commitlog.BatchHeaderSize:], hs[0].RecordCount); ok || has {
+	if has, ok := walkForExpectedHeader(bad[record.BatchHeaderSize:], hs[0].RecordCount); ok || has {
 		t.Fatalf("walk of malformed records: has %v ok %v, want not ok", has, ok)
 	}
 }
@@ -101,7 +101,7 @@ func TestPlainTopicMalformedRecords(t *testing.T) {
 func BenchmarkPlainTopicCheck(b *testing.B) {
 	for _, size := range []int{20, 100, 1024} {
 		hs, batch := plainBatch(b, 16<<10/size, size, -1, nil)
-		recs := batch[commitlog.BatchHeaderSize:]
+		recs := batch[record.BatchHeaderSize:]
 		b.Run("search/"+strconv.Itoa(size)+"B", func(b *testing.B) {
 			b.SetBytes(int64(len(batch)))
 			for i := 0; i < b.N; i++ {

@@ -8,7 +8,7 @@ import (
 	"sort"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
-	"github.com/eddy-streaming/eddy/internal/commitlog"
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 // DefaultReadLimit and MaxReadLimit bound one page of a stream read.
@@ -130,7 +130,7 @@ func (s *Store) streamStart(pi *partIndex, stream string, count int64) (int64, e
 // one not yet durable.
 func (s *Store) fetchEvents(ctx context.Context, topic string, part int32, stream string, ps []pos) ([]Event, error) {
 	out := make([]Event, 0, len(ps))
-	var h commitlog.BatchHeader
+	var h record.BatchHeader
 	var cached []Event // the stream's records of the batch last read, by offset
 	have := false
 	var buf []byte // reused: events copy what they keep
@@ -150,7 +150,7 @@ func (s *Store) fetchEvents(ctx context.Context, topic string, part int32, strea
 			if len(res.Batches) == 0 {
 				break // not durable yet
 			}
-			if h, err = commitlog.ParseBatchHeader(res.Batches); err != nil {
+			if h, err = record.ParseBatchHeader(res.Batches); err != nil {
 				return nil, fmt.Errorf("read %s-%d at %d: %w", topic, part, p.offset, err)
 			}
 			cached = cached[:0]

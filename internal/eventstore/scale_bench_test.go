@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
-	"github.com/eddy-streaming/eddy/internal/commitlog"
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 // BenchmarkManyStreams indexes one event in each of many streams (default
@@ -106,11 +106,11 @@ func BenchmarkHookPlainTopic(b *testing.B) {
 		bb.add(bb.ts, []byte("order-"+strconv.Itoa(i)), val, nil)
 	}
 	batch := bb.finish()
-	h, err := commitlog.CheckBatch(batch)
+	h, err := record.CheckBatch(batch)
 	if err != nil {
 		b.Fatal(err)
 	}
-	hs := []commitlog.BatchHeader{h}
+	hs := []record.BatchHeader{h}
 	b.SetBytes(int64(len(batch)))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {

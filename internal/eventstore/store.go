@@ -43,7 +43,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
-	"github.com/eddy-streaming/eddy/internal/commitlog"
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 // Config configures a Store.
@@ -540,7 +540,7 @@ func (s *Store) enablePartition(t broker.TopicInfo, part int32) error {
 	}
 	start := time.Now()
 	scanned, recs := 0, 0
-	err = s.b.CatchUp(t.Name, part, ckpt, func(h commitlog.BatchHeader, batch []byte) error {
+	err = s.b.CatchUp(t.Name, part, ckpt, func(h record.BatchHeader, batch []byte) error {
 		if h.LastOffset() < ckpt {
 			return nil
 		}
@@ -635,12 +635,12 @@ func (s *Store) partIndex(topic string, part int32) *partIndex {
 
 // CheckAppend is part of broker.AppendHook; the Store implements
 // broker.BatchHook, so the broker calls CheckBatches instead.
-func (s *Store) CheckAppend(string, int32, []commitlog.BatchHeader) (*broker.Duplicate, error) {
+func (s *Store) CheckAppend(string, int32, []record.BatchHeader) (*broker.Duplicate, error) {
 	return nil, nil
 }
 
 // RecordAppend is part of broker.AppendHook; see CheckAppend.
-func (s *Store) RecordAppend(string, int32, []commitlog.BatchHeader, int64, int64) {}
+func (s *Store) RecordAppend(string, int32, []record.BatchHeader, int64, int64) {}
 
 // expectedHeaderKey is the header key as encoded in a record: its
 // zigzag-varint length (21 → 0x2a, '*') and the name. Searching with the
@@ -652,7 +652,7 @@ var expectedHeaderKey = append(binary.AppendVarint(nil, int64(len(HeaderExpected
 // exact version an Append built the batch for, and the
 // eddy-expected-version header of records produced over Kafka. Any failing
 // record refuses the whole append with a *WrongExpectedVersionError.
-func (s *Store) CheckBatches(topic string, part int32, hs []commitlog.BatchHeader, batches []byte) (*broker.Duplicate, error) {
+func (s *Store) CheckBatches(topic string, part int32, hs []record.BatchHeader, batches []byte) (*broker.Duplicate, error) {
 	s.mu.RLock()
 	pi := s.mu.parts[partKey{topic, part}]
 	plain := pi == nil && s.mu.plain[topic]
@@ -726,7 +726,7 @@ func (s *Store) CheckBatches(topic string, part int32, hs []commitlog.BatchHeade
 }
 
 // RecordBatches indexes what CheckBatches staged, at the assigned offsets.
-func (s *Store) RecordBatches(topic string, part int32, hs []commitlog.BatchHeader, _ []byte, base, _ int64) {
+func (s *Store) RecordBatches(topic string, part int32, hs []record.BatchHeader, _ []byte, base, _ int64) {
 	pi := s.partIndex(topic, part)
 	if pi == nil {
 		return

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
-	"github.com/eddy-streaming/eddy/internal/commitlog"
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 // ErrSlowSubscriber ends a subscription whose reader fell behind: its
@@ -194,8 +194,8 @@ func (s *Store) SubscribeTopic(ctx context.Context, topic string, cur Cursor, fr
 			if err != nil {
 				return false, err
 			}
-			for off := 0; off+commitlog.BatchHeaderSize <= len(res.Batches); {
-				h, err := commitlog.ParseBatchHeader(res.Batches[off:])
+			for off := 0; off+record.BatchHeaderSize <= len(res.Batches); {
+				h, err := record.ParseBatchHeader(res.Batches[off:])
 				if err != nil || off+h.Size() > len(res.Batches) {
 					break
 				}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/commitlog"
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 var errTable = struct {
@@ -55,7 +56,7 @@ func ErrorCode(err error) int16 {
 	if err == nil {
 		return 0
 	}
-	var be *commitlog.BatchError
+	var be *record.BatchError
 	if errors.As(err, &be) {
 		if be.Corrupt {
 			return kerr.CorruptMessage.Code

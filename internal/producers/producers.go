@@ -48,8 +48,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
-	"github.com/eddy-streaming/eddy/internal/commitlog"
 	"github.com/eddy-streaming/eddy/internal/meta"
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 // Sentinel errors; internal/kafka maps them to Kafka codes.
@@ -242,7 +242,7 @@ func (m *Manager) ForgetTopic(topic string) {
 	}
 }
 
-func lastSeq(h *commitlog.BatchHeader) int32 {
+func lastSeq(h *record.BatchHeader) int32 {
 	return int32((int64(h.BaseSequence) + int64(h.LastOffsetDelta)) % (math.MaxInt32 + 1))
 }
 
@@ -254,13 +254,13 @@ var _ broker.AppendHook = (*Manager)(nil)
 
 // CheckAppend implements broker.AppendHook: it rejects out-of-order and
 // fenced batches and reports a retried batch as a Duplicate.
-func (m *Manager) CheckAppend(topic string, partition int32, hs []commitlog.BatchHeader) (*broker.Duplicate, error) {
+func (m *Manager) CheckAppend(topic string, partition int32, hs []record.BatchHeader) (*broker.Duplicate, error) {
 	idempotent := false
 	for i := range hs {
 		if hs[i].ProducerID >= 0 {
 			idempotent = true
 		}
-		if hs[i].Attributes&(commitlog.AttrTransactional|commitlog.AttrControl) != 0 {
+		if hs[i].Attributes&(record.AttrTransactional|record.AttrControl) != 0 {
 			return nil, ErrTransactionalBatch
 		}
 	}
@@ -323,7 +323,7 @@ func (m *Manager) CheckAppend(topic string, partition int32, hs []commitlog.Batc
 
 // RecordAppend implements broker.AppendHook: it remembers the written
 // batches' sequences and offsets.
-func (m *Manager) RecordAppend(topic string, partition int32, hs []commitlog.BatchHeader, base, appendTime int64) {
+func (m *Manager) RecordAppend(topic string, partition int32, hs []record.BatchHeader, base, appendTime int64) {
 	var s *partState
 	off := base
 	now := m.cfg.Now()
@@ -350,7 +350,7 @@ func (m *Manager) RecordAppend(topic string, partition int32, hs []commitlog.Bat
 }
 
 // record notes one written batch; caller holds s.mu.
-func (s *partState) record(h *commitlog.BatchHeader, base, appendTime int64, now time.Time) {
+func (s *partState) record(h *record.BatchHeader, base, appendTime int64, now time.Time) {
 	p := s.producers[h.ProducerID]
 	if p == nil || h.ProducerEpoch != p.epoch {
 		p = &producer{epoch: h.ProducerEpoch}
@@ -437,12 +437,12 @@ func (m *Manager) rebuildPartition(b *broker.Broker, ps broker.PartitionStats, t
 	s := m.state(ps.Topic, ps.Partition)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	err := b.ScanBatches(ps.Topic, ps.Partition, from, func(h commitlog.BatchHeader, _ []byte) error {
-		if h.ProducerID < 0 || h.Attributes&commitlog.AttrControl != 0 {
+	err := b.ScanBatches(ps.Topic, ps.Partition, from, func(h record.BatchHeader, _ []byte) error {
+		if h.ProducerID < 0 || h.Attributes&record.AttrControl != 0 {
 			return nil
 		}
 		at := int64(-1)
-		if h.Attributes&commitlog.AttrTimestampLogAppend != 0 {
+		if h.Attributes&record.AttrTimestampLogAppend != 0 {
 			at = h.MaxTimestamp
 		}
 		s.record(&h, h.BaseOffset, at, now)

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
-	"github.com/eddy-streaming/eddy/internal/commitlog"
 	"github.com/eddy-streaming/eddy/internal/meta"
+	"github.com/eddy-streaming/eddy/internal/record"
 	"go.uber.org/goleak"
 )
 
@@ -30,9 +30,9 @@ func batch(pid int64, epoch int16, seq int32, n int) []byte {
 		recs = binary.AppendVarint(recs, int64(len(r)))
 		recs = append(recs, r...)
 	}
-	b := make([]byte, commitlog.BatchHeaderSize, commitlog.BatchHeaderSize+len(recs))
+	b := make([]byte, record.BatchHeaderSize, record.BatchHeaderSize+len(recs))
 	be := binary.BigEndian
-	be.PutUint32(b[8:], uint32(commitlog.BatchHeaderSize-12+len(recs)))
+	be.PutUint32(b[8:], uint32(record.BatchHeaderSize-12+len(recs)))
 	b[16] = 2
 	be.PutUint32(b[23:], uint32(n-1))
 	be.PutUint64(b[27:], 1000)
@@ -46,9 +46,9 @@ func batch(pid int64, epoch int16, seq int32, n int) []byte {
 	return b
 }
 
-func hdr(t *testing.T, b []byte) []commitlog.BatchHeader {
+func hdr(t *testing.T, b []byte) []record.BatchHeader {
 	t.Helper()
-	hs, err := commitlog.ValidateBatches(b)
+	hs, err := record.ValidateBatches(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestSequenceChecks(t *testing.T) {
 	}
 	// Transactional batches are refused.
 	tb := batch(9, 0, 0, 1)
-	binary.BigEndian.PutUint16(tb[21:], commitlog.AttrTransactional)
+	binary.BigEndian.PutUint16(tb[21:], record.AttrTransactional)
 	binary.BigEndian.PutUint32(tb[17:], crc32.Checksum(tb[21:], crc32.MakeTable(crc32.Castagnoli)))
 	if _, err := app(tb, 99); !errors.Is(err, ErrTransactionalBatch) {
 		t.Fatalf("transactional batch: %v", err)

@@ -1,4 +1,24 @@
-package commitlog
+// Package record is the Kafka RecordBatch v2 codec: batch header parsing
+// and validation, record iteration (with decompression of gzip, snappy,
+// lz4 and zstd into pooled buffers) and batch encoding. Every part of Eddy
+// that looks inside a batch uses it; the commit log stores batches as
+// produced and needs only CheckBatch and SetBaseOffset from here.
+//
+// Functions and types are safe for concurrent use except a Reader and a
+// Builder, which belong to one goroutine at a time. Iteration is
+// allocation-light: a Reader reuses one Record, and its Key, Value and
+// header slices alias the batch (or the Reader's decompressed copy), so
+// they are valid only until the Reader moves on; copy what you keep.
+//
+//	var rd record.Reader
+//	defer rd.Release()
+//	if err := rd.Reset(batch); err != nil { ... }
+//	for rd.Next() {
+//		r := rd.Record()
+//		use(r.Key, r.Value, r.Headers)
+//	}
+//	if err := rd.Err(); err != nil { ... }
+package record
 
 import (
 	"encoding/binary"
@@ -27,8 +47,9 @@ import (
 const (
 	// BatchHeaderSize is the size of a RecordBatch v2 header.
 	BatchHeaderSize = 61
-	// batchLengthOverhead is the bytes before and including batchLength.
-	batchLengthOverhead = 12
+	// BatchLengthOverhead is the bytes before and including batchLength:
+	// a batch is BatchLength+BatchLengthOverhead bytes long.
+	BatchLengthOverhead = 12
 	crcStart            = 21
 	crcOffset           = 17
 )
@@ -52,7 +73,8 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 var ErrInvalidBatch = errors.New("invalid record batch")
 
 // BatchError describes why a record batch was rejected. Pos is the byte
-// position of the batch within the buffer passed to Append or ValidateBatches.
+// position of the batch within the buffer passed to ValidateBatches (or a
+// log's Append).
 type BatchError struct {
 	Pos    int
 	Reason string
@@ -86,13 +108,27 @@ type BatchHeader struct {
 }
 
 // Size is the whole batch's size in bytes, header included.
-func (h *BatchHeader) Size() int { return int(h.BatchLength) + batchLengthOverhead }
+func (h *BatchHeader) Size() int { return int(h.BatchLength) + BatchLengthOverhead }
 
 // LastOffset is the offset of the batch's last record.
 func (h *BatchHeader) LastOffset() int64 { return h.BaseOffset + int64(h.LastOffsetDelta) }
 
 // Compression returns the codec id: 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd.
 func (h *BatchHeader) Compression() int8 { return int8(h.Attributes & AttrCompressionMask) }
+
+// Codec returns the batch's compression codec.
+func (h *BatchHeader) Codec() Codec { return Codec(h.Attributes & AttrCompressionMask) }
+
+// IsControl reports whether the batch holds control records (transaction
+// markers) rather than data.
+func (h *BatchHeader) IsControl() bool { return h.Attributes&AttrControl != 0 }
+
+// IsTransactional reports whether the batch belongs to a transaction.
+func (h *BatchHeader) IsTransactional() bool { return h.Attributes&AttrTransactional != 0 }
+
+// IsLogAppendTime reports whether the batch's timestamps are the broker's
+// append time (MaxTimestamp) rather than the producer's.
+func (h *BatchHeader) IsLogAppendTime() bool { return h.Attributes&AttrTimestampLogAppend != 0 }
 
 // ParseBatchHeader decodes the header at the start of b without checking the
 // CRC or that the whole batch is present. It fails only if b is shorter than
@@ -131,10 +167,10 @@ func CheckBatch(b []byte) (BatchHeader, error) {
 	switch {
 	case h.Magic != 2:
 		return h, &BatchError{Reason: fmt.Sprintf("magic %d, only record batch v2 (magic 2) is supported", h.Magic)}
-	case h.BatchLength < BatchHeaderSize-batchLengthOverhead:
+	case h.BatchLength < BatchHeaderSize-BatchLengthOverhead:
 		return h, &BatchError{Reason: fmt.Sprintf("batch length %d is shorter than a header", h.BatchLength)}
-	case int64(h.BatchLength)+batchLengthOverhead > int64(len(b)):
-		return h, &BatchError{Reason: fmt.Sprintf("batch length %d runs past the %d bytes available", h.BatchLength, len(b)-batchLengthOverhead)}
+	case int64(h.BatchLength)+BatchLengthOverhead > int64(len(b)):
+		return h, &BatchError{Reason: fmt.Sprintf("batch length %d runs past the %d bytes available", h.BatchLength, len(b)-BatchLengthOverhead)}
 	case h.RecordCount < 1:
 		return h, &BatchError{Reason: fmt.Sprintf("record count %d, want at least 1", h.RecordCount)}
 	case h.LastOffsetDelta != h.RecordCount-1:
@@ -183,6 +219,6 @@ func SetLogAppendTime(b []byte, ts int64) {
 	attrs := be.Uint16(b[21:]) | AttrTimestampLogAppend
 	be.PutUint16(b[21:], attrs)
 	be.PutUint64(b[35:], uint64(ts))
-	size := int(int32(be.Uint32(b[8:]))) + batchLengthOverhead
+	size := int(int32(be.Uint32(b[8:]))) + BatchLengthOverhead
 	be.PutUint32(b[crcOffset:], crc32.Checksum(b[crcStart:size], castagnoli))
 }
