@@ -20,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/eddy-streaming/eddy/internal/config"
+	"github.com/eddy-streaming/eddy/internal/node"
 	"github.com/eddy-streaming/eddy/internal/vfs"
 )
 
@@ -153,22 +154,21 @@ func TestBackpressureBoundsMemory(t *testing.T) {
 	cfg.MaxRequestBytes = 2 << 20
 	cfg.ProduceBytesBudget = budget
 	cfg.MaxInflightPerConn = 32
-	s := &server{cfg: cfg, log: slog.New(slog.DiscardHandler), started: time.Now(), serveErr: make(chan error, 4),
-		fs: slowSyncFS{FS: vfs.OS(), delay: syncDelay}}
-	if err := s.start(); err != nil {
+	s, err := openNode(cfg, slog.New(slog.DiscardHandler), slowSyncFS{FS: vfs.OS(), delay: syncDelay})
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := s.close(ctx); err != nil {
+		if err := s.Close(ctx); err != nil {
 			t.Errorf("close: %v", err)
 		}
 	}()
-	if _, err := s.broker.CreateTopic("flood", partitions, nil, false); err != nil {
+	if _, err := s.Broker.CreateTopic("flood", partitions, nil, false); err != nil {
 		t.Fatal(err)
 	}
-	addr := s.kafka.Addr().String()
+	addr := s.Kafka.Addr().String()
 
 	batch := recordBatch(1024, 1000) // ~1 MiB
 	frames := make([][]byte, partitions)
@@ -290,9 +290,9 @@ func TestBackpressureBoundsMemory(t *testing.T) {
 }
 
 // gaugeValue reads an unlabelled gauge from the server's registry.
-func gaugeValue(t *testing.T, s *server, name string) float64 {
+func gaugeValue(t *testing.T, s *node.Node, name string) float64 {
 	t.Helper()
-	mfs, err := s.reg.Gather()
+	mfs, err := s.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

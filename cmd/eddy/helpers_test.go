@@ -1,9 +1,18 @@
 package main
 
 import (
+	"log/slog"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/eddy-streaming/eddy/internal/config"
+	"github.com/eddy-streaming/eddy/internal/node"
+	"github.com/eddy-streaming/eddy/internal/vfs"
 
 	"github.com/eddy-streaming/eddy/internal/eddytest"
 )
@@ -25,4 +34,26 @@ func regexpLine(s, pattern string) bool {
 func startServer(t *testing.T) string {
 	t.Helper()
 	return eddytest.Start(t).KafkaAddr()
+}
+
+// openNode opens the node `eddy serve` would run for cfg, its logs on fs
+// (nil: the OS).
+func openNode(cfg config.Config, log *slog.Logger, fs vfs.FS) (*node.Node, error) {
+	nc := nodeConfig(cfg, log)
+	nc.FS = fs
+	return node.Open(nc)
+}
+
+// checkUnlocked fails the test if dir's LOCK is still held.
+func checkUnlocked(t *testing.T, dir string) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatalf("data dir still locked: %v", err)
+	}
+	_ = unix.Flock(int(f.Fd()), unix.LOCK_UN)
 }

@@ -13,8 +13,10 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/config"
 	"github.com/eddy-streaming/eddy/internal/eddytest"
+	"github.com/eddy-streaming/eddy/internal/node"
 	"github.com/eddy-streaming/eddy/internal/vfs"
 )
 
@@ -38,7 +40,7 @@ func copyDir(t *testing.T, src, dst string) {
 		if d.IsDir() {
 			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
 		}
-		if d.Name() == lockFileName {
+		if d.Name() == "LOCK" {
 			return nil
 		}
 		b, err := os.ReadFile(path)
@@ -61,41 +63,48 @@ func TestReadyzDuringRecovery(t *testing.T) {
 	// A data directory with data in 4 partitions, snapshotted while the
 	// server runs (no clean-shutdown markers).
 	live := t.TempDir()
-	s := &server{cfg: inProcessConfig(t, live), log: slog.New(slog.DiscardHandler), started: time.Now(), serveErr: make(chan error, 4)}
-	if err := s.start(); err != nil {
+	s, err := openNode(inProcessConfig(t, live), slog.New(slog.DiscardHandler), nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.broker.CreateTopic("r", 4, nil, false); err != nil {
-		_ = s.close(context.Background())
+	if _, err := s.Broker.CreateTopic("r", 4, nil, false); err != nil {
+		_ = s.Close(context.Background())
 		t.Fatal(err)
 	}
 	for p := range int32(4) {
-		w, err := s.broker.Write("r", p, recordBatch(10, 100))
+		w, err := s.Broker.Write("r", p, recordBatch(10, 100), broker.WriteOptions{})
 		if err == nil {
 			err = w.Wait()
 		}
 		if err != nil {
-			_ = s.close(context.Background())
+			_ = s.Close(context.Background())
 			t.Fatal(err)
 		}
 	}
 	crashed := t.TempDir()
 	copyDir(t, live, crashed)
-	if err := s.close(context.Background()); err != nil {
+	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 
 	// Recover it on a disk whose segment reads take 100 ms, so the recovery
 	// scan of each unclean partition's tail is slow enough to observe.
 	cfg := inProcessConfig(t, crashed)
-	s2 := &server{cfg: cfg, log: slog.New(slog.DiscardHandler), started: time.Now(), serveErr: make(chan error, 4),
-		fs: slowSyncFS{FS: vfs.OS(), readDelay: 100 * time.Millisecond, suffix: ".log"}}
 	started := make(chan error, 1)
-	go func() { started <- s2.start() }()
+	opened := make(chan *node.Node, 1)
+	go func() {
+		s2, err := openNode(cfg, slog.New(slog.DiscardHandler), slowSyncFS{FS: vfs.OS(), readDelay: 100 * time.Millisecond, suffix: ".log"})
+		opened <- s2
+		started <- err
+	}()
 	defer func() {
+		s2 := <-opened
+		if s2 == nil {
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := s2.close(ctx); err != nil {
+		if err := s2.Close(ctx); err != nil {
 			t.Errorf("close: %v", err)
 		}
 	}()

@@ -18,8 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/eddy-streaming/eddy/internal/eddytest"
 )
 
@@ -140,30 +138,6 @@ func TestServeLockRefusesSecondServer(t *testing.T) {
 	third.Signal(syscall.SIGINT)
 	if code := third.Wait(20 * time.Second); code != 0 {
 		t.Fatalf("third server exit %d\n%s", code, third.Output())
-	}
-}
-
-func TestLockDataDirInProcess(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	dir := t.TempDir()
-	l, err := lockDataDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// flock locks belong to the open file description, so a second open in
-	// the same process conflicts just as another process would.
-	if _, err := lockDataDir(dir); !errors.Is(err, errDataDirLocked) {
-		t.Fatalf("second lock: %v, want errDataDirLocked", err)
-	}
-	if err := l.Unlock(); err != nil {
-		t.Fatal(err)
-	}
-	l2, err := lockDataDir(dir)
-	if err != nil {
-		t.Fatalf("lock after unlock: %v", err)
-	}
-	if err := l2.Unlock(); err != nil {
-		t.Fatal(err)
 	}
 }
 

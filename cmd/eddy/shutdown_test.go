@@ -46,15 +46,14 @@ func TestShutdownTimeoutCutsInflight(t *testing.T) {
 	cfg.ShutdownTimeout = 100 * time.Millisecond
 	const warning = "kafka requests still in flight at the shutdown timeout"
 	logs := &syncBuffer{}
-	s := &server{cfg: cfg, log: slog.New(slog.NewTextHandler(logs, nil)), started: time.Now(), serveErr: make(chan error, 4),
-		fs: slowSyncFS{FS: vfs.OS(), delay: time.Second, suffix: ".log"}}
-	if err := s.start(); err != nil {
+	s, err := openNode(cfg, slog.New(slog.NewTextHandler(logs, nil)), slowSyncFS{FS: vfs.OS(), delay: time.Second, suffix: ".log"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.broker.CreateTopic("slow", 1, nil, false); err != nil {
+	if _, err := s.Broker.CreateTopic("slow", 1, nil, false); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := net.Dial("tcp", s.kafka.Addr().String())
+	conn, err := net.Dial("tcp", s.Kafka.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +86,7 @@ func TestShutdownTimeoutCutsInflight(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	start := time.Now()
-	if err := s.close(ctx); err != nil {
+	if err := s.Close(ctx); err != nil {
 		t.Fatalf("close with an in-flight request at the timeout: %v (want nil: storage closed cleanly)", err)
 	}
 	took := time.Since(start)
@@ -106,10 +105,6 @@ func TestShutdownTimeoutCutsInflight(t *testing.T) {
 	// sync: about two slow fsyncs.
 	t.Logf("connection closed after %v, close took %v (1s fsyncs, %v timeout)", at.Sub(start), took, cfg.ShutdownTimeout)
 
-	// The data directory is released and reopens cleanly.
-	l, err := lockDataDir(cfg.DataDir)
-	if err != nil {
-		t.Fatalf("data dir still locked: %v", err)
-	}
-	_ = l.Unlock()
+	// The data directory is released.
+	checkUnlocked(t, cfg.DataDir)
 }

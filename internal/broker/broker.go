@@ -18,7 +18,7 @@
 //	cfg.DataDir, cfg.Meta = dir, metaStore
 //	b, err := broker.Open(cfg)
 //	defer b.Close()
-//	w, err := b.Write("orders", 0, batches) // check → Write → record
+//	w, err := b.Write("orders", 0, batches, broker.WriteOptions{}) // check → Write → record
 //	err = w.Wait()                         // durable per the topic's eddy.fsync
 //	res, err := b.Fetch("orders", 0, 0, 1<<20)
 package broker
@@ -80,6 +80,10 @@ type Config struct {
 	RetentionCheckInterval time.Duration
 	// Now is the clock (LogAppendTime); nil means time.Now.
 	Now func() time.Time
+	// Hooks is the append hook chain, run in order by every Write (see
+	// AppendHook): the idempotent producers first, then the event store.
+	// Nil entries are skipped. Fixed for the broker's life.
+	Hooks []AppendHook
 }
 
 // DefaultConfig returns a Config with Kafka's defaults: auto-create on, one
@@ -109,7 +113,7 @@ type Broker struct {
 		closed   bool
 	}
 
-	hook AppendHook
+	hooks []AppendHook // Config.Hooks without nils; never changes
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -159,6 +163,11 @@ func Open(cfg Config) (*Broker, error) {
 		cfg.Now = time.Now
 	}
 	b := &Broker{cfg: cfg, fs: cfg.FS, log: cfg.Logger, now: cfg.Now, stop: make(chan struct{})}
+	for _, h := range cfg.Hooks {
+		if h != nil {
+			b.hooks = append(b.hooks, h)
+		}
+	}
 	if cfg.LogOptions != nil {
 		b.logOpts = *cfg.LogOptions
 	} else {

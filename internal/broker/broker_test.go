@@ -183,7 +183,7 @@ func TestAutoCreate(t *testing.T) {
 	if _, err := e.b.EnsureTopic("bad name"); !errors.Is(err, broker.ErrInvalidTopic) {
 		t.Fatalf("bad name: %v", err)
 	}
-	if _, err := e.b.Write("never-created", 0, batch(1, 1, "v")); !errors.Is(err, broker.ErrUnknownTopic) {
+	if _, err := e.b.Write("never-created", 0, batch(1, 1, "v"), broker.WriteOptions{}); !errors.Is(err, broker.ErrUnknownTopic) {
 		t.Fatalf("write to unknown: %v", err)
 	}
 	off := open(t, t.TempDir(), func(c *broker.Config) { c.AutoCreateTopics = false })
@@ -247,13 +247,13 @@ func TestWriteFetchAndOffsets(t *testing.T) {
 	bad := batch(1, 1, "v")
 	bad[22] |= 6
 	binary.BigEndian.PutUint32(bad[17:], crc32.Checksum(bad[21:], crc32.MakeTable(crc32.Castagnoli)))
-	if _, err := e.b.Write("t", 0, bad); !errors.Is(err, broker.ErrUnsupportedCompression) {
+	if _, err := e.b.Write("t", 0, bad, broker.WriteOptions{}); !errors.Is(err, broker.ErrUnsupportedCompression) {
 		t.Fatalf("codec 6: %v", err)
 	}
 	corrupt := batch(1, 1, "v")
 	corrupt[len(corrupt)-1] ^= 1
 	var be *record.BatchError
-	if _, err := e.b.Write("t", 0, corrupt); !errors.As(err, &be) || !be.Corrupt {
+	if _, err := e.b.Write("t", 0, corrupt, broker.WriteOptions{}); !errors.As(err, &be) || !be.Corrupt {
 		t.Fatalf("corrupt: %v", err)
 	}
 	if _, hw, _, _ := e.b.Offsets("t", 0); hw != 10 {

@@ -42,7 +42,7 @@ func TestQueueSyncSharesOneRoundAcrossPartitions(t *testing.T) {
 		r0, l0 := roundLogs(t, reg)
 		ws := make([]*broker.WriteResult, parts)
 		for p := range ws {
-			w, err := e.b.Write("orders", int32(p), batch(1000, 2, "v"))
+			w, err := e.b.Write("orders", int32(p), batch(1000, 2, "v"), broker.WriteOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

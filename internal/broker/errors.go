@@ -1,6 +1,12 @@
 package broker
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/eddy-streaming/eddy/internal/commitlog"
+	"github.com/eddy-streaming/eddy/internal/record"
+)
 
 // Sentinel errors returned by Broker methods. Front ends translate them to
 // protocol codes (kafka: kerr; httpapi: status codes); see docs/kafka.md.
@@ -38,7 +44,37 @@ var (
 	ErrOffsetOutOfRange = errors.New("offset out of range")
 	// ErrClosed is returned by every method after Close.
 	ErrClosed = errors.New("broker closed")
+	// ErrPartitionClosed is returned when a partition is closed or deleted
+	// under a request (its topic deleted, the broker closing): retriable,
+	// a client refreshes its metadata and learns what happened.
+	ErrPartitionClosed = errors.New("partition closed")
+	// ErrInvalidBatch is returned by Write for a record batch that fails
+	// validation (bad magic, lengths, record count); the error also wraps
+	// the *record.BatchError saying why.
+	ErrInvalidBatch = errors.New("invalid record batch")
+	// ErrCorruptBatch is returned by Write for a record batch whose CRC
+	// does not match its bytes; it also wraps the *record.BatchError.
+	ErrCorruptBatch = errors.New("corrupt record batch")
 )
+
+// logErr gives an error from a partition's log the broker's own sentinel
+// where one applies, so front ends map broker errors only.
+func logErr(err error) error {
+	if errors.Is(err, commitlog.ErrClosed) {
+		return fmt.Errorf("%w: %w", ErrPartitionClosed, err)
+	}
+	return err
+}
+
+// batchErr wraps a batch validation error in ErrInvalidBatch or, for a CRC
+// mismatch, ErrCorruptBatch.
+func batchErr(err error) error {
+	var be *record.BatchError
+	if errors.As(err, &be) && be.Corrupt {
+		return fmt.Errorf("%w: %w", ErrCorruptBatch, err)
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidBatch, err)
+}
 
 // ErrInvalidTimestamp is returned by ListOffset for a negative timestamp
 // that is not one of the special values.

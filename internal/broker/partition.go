@@ -146,7 +146,7 @@ func (w *WriteResult) Wait() error {
 	err := w.p.log.WaitDurable(w.Next)
 	w.p.notify()
 	if err != nil {
-		return fmt.Errorf("wait durable %s-%d: %w", w.p.topic, w.p.id, err)
+		return fmt.Errorf("wait durable %s-%d: %w", w.p.topic, w.p.id, logErr(err))
 	}
 	return nil
 }
@@ -161,16 +161,17 @@ func (w *WriteResult) Wait() error {
 //
 // This is the single seam for idempotent producers: the append runs as
 // check → Write → record under the partition lock, where check and record
-// are the broker's AppendHook (see SetAppendHook). A duplicate reported by
-// the hook is acknowledged with the original offsets and not written again.
-func (b *Broker) Write(topic string, part int32, batches []byte) (*WriteResult, error) {
+// are the broker's append hook chain (Config.Hooks), which receives opts. A
+// duplicate reported by a hook is acknowledged with the original offsets
+// and not written again.
+func (b *Broker) Write(topic string, part int32, batches []byte, opts WriteOptions) (*WriteResult, error) {
 	p, err := b.partition(topic, part)
 	if err != nil {
 		return nil, err
 	}
 	hs, err := record.ValidateBatches(batches)
 	if err != nil {
-		return nil, err
+		return nil, batchErr(err)
 	}
 	records := 0
 	for i := range hs {
@@ -192,9 +193,9 @@ func (b *Broker) Write(topic string, part int32, batches []byte) (*WriteResult, 
 			return nil, fmt.Errorf("%w: batch of %d bytes, max.message.bytes is %d", ErrMessageTooLarge, hs[i].Size(), cfg.MaxMessageBytes)
 		}
 	}
-	hook := b.hook
-	if hook != nil {
-		dup, err := checkAppend(hook, topic, part, hs, batches)
+	a := Append{Topic: topic, Partition: part, Headers: hs, Batches: batches, Options: opts}
+	if len(b.hooks) > 0 {
+		dup, err := b.checkAppend(a)
 		if err != nil {
 			p.mu.Unlock()
 			return nil, err
@@ -217,12 +218,12 @@ func (b *Broker) Write(topic string, part int32, batches []byte) (*WriteResult, 
 	if err != nil {
 		p.tail.reset()
 		p.mu.Unlock()
-		return nil, fmt.Errorf("write %s-%d: %w", topic, part, err)
+		return nil, fmt.Errorf("write %s-%d: %w", topic, part, logErr(err))
 	}
 	// batches now hold what the log stored (base offsets rewritten).
 	p.tail.set(base, next, batches)
-	if hook != nil {
-		recordAppend(hook, topic, part, hs, batches, base, appendTime)
+	if len(b.hooks) > 0 {
+		b.recordAppend(a, base, appendTime)
 	}
 	p.mu.Unlock()
 
@@ -237,7 +238,7 @@ func (b *Broker) Write(topic string, part int32, batches []byte) (*WriteResult, 
 
 // Append is Write followed by Wait.
 func (b *Broker) Append(topic string, part int32, batches []byte) (*WriteResult, error) {
-	w, err := b.Write(topic, part, batches)
+	w, err := b.Write(topic, part, batches, WriteOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +295,7 @@ func (p *partition) fetch(dst []byte, offset int64, maxBytes int) (FetchResult, 
 			r.LogStartOffset = p.log.LogStartOffset()
 			return r, fmt.Errorf("%w: offset %d: %v", ErrOffsetOutOfRange, offset, err)
 		}
-		return r, fmt.Errorf("read %s-%d at %d: %w", p.topic, p.id, offset, err)
+		return r, fmt.Errorf("read %s-%d at %d: %w", p.topic, p.id, offset, logErr(err))
 	}
 	r.Batches = data
 	p.countOut(data)
@@ -362,7 +363,7 @@ func (b *Broker) ListOffset(topic string, part int32, ts int64) (offset, timesta
 		return -1, -1, nil
 	}
 	if err != nil {
-		return -1, -1, fmt.Errorf("offset for time %s-%d: %w", topic, part, err)
+		return -1, -1, fmt.Errorf("offset for time %s-%d: %w", topic, part, logErr(err))
 	}
 	if off < 0 || off >= p.log.HighWatermark() {
 		return -1, -1, nil

@@ -19,93 +19,6 @@ func init() {
 		doc: "Index records by key as event streams (expected-version appends, per-stream reads)."}
 }
 
-// BatchHook is an AppendHook that also needs the batch bytes, not only
-// their headers: the event store reads record keys and headers to check
-// expected versions and index streams. Broker.Write calls CheckBatches and
-// RecordBatches instead of CheckAppend and RecordAppend when the installed
-// hook implements it. batches are the bytes passed to Write; in
-// RecordBatches their base offsets are the assigned ones. Neither may keep
-// batches after returning.
-type BatchHook interface {
-	AppendHook
-	CheckBatches(topic string, partition int32, hs []record.BatchHeader, batches []byte) (*Duplicate, error)
-	RecordBatches(topic string, partition int32, hs []record.BatchHeader, batches []byte, base, appendTime int64)
-}
-
-func checkAppend(h AppendHook, topic string, part int32, hs []record.BatchHeader, batches []byte) (*Duplicate, error) {
-	if bh, ok := h.(BatchHook); ok {
-		return bh.CheckBatches(topic, part, hs, batches)
-	}
-	return h.CheckAppend(topic, part, hs)
-}
-
-func recordAppend(h AppendHook, topic string, part int32, hs []record.BatchHeader, batches []byte, base, appendTime int64) {
-	if bh, ok := h.(BatchHook); ok {
-		bh.RecordBatches(topic, part, hs, batches, base, appendTime)
-		return
-	}
-	h.RecordAppend(topic, part, hs, base, appendTime)
-}
-
-// ChainHooks combines hooks into one, called in order: the first hook
-// reporting a duplicate or an error ends the check (later hooks are not
-// asked), and every hook records a successful write. Put the idempotent
-// producer hook first, so a retried duplicate is acknowledged before any
-// later hook (the event store) would refuse it as a version conflict.
-func ChainHooks(hooks ...AppendHook) AppendHook {
-	var c hookChain
-	for _, h := range hooks {
-		if h != nil {
-			c = append(c, h)
-		}
-	}
-	return c
-}
-
-type hookChain []AppendHook
-
-// CheckAppend runs CheckBatches without batch bytes.
-func (c hookChain) CheckAppend(topic string, part int32, hs []record.BatchHeader) (*Duplicate, error) {
-	return c.CheckBatches(topic, part, hs, nil)
-}
-
-// RecordAppend runs RecordBatches without batch bytes.
-func (c hookChain) RecordAppend(topic string, part int32, hs []record.BatchHeader, base, appendTime int64) {
-	c.RecordBatches(topic, part, hs, nil, base, appendTime)
-}
-
-// CheckBatches asks each hook in order until one reports a duplicate or
-// an error.
-func (c hookChain) CheckBatches(topic string, part int32, hs []record.BatchHeader, batches []byte) (*Duplicate, error) {
-	for _, h := range c {
-		if dup, err := checkAppend(h, topic, part, hs, batches); dup != nil || err != nil {
-			return dup, err
-		}
-	}
-	return nil, nil
-}
-
-// RecordBatches tells every hook about the write.
-func (c hookChain) RecordBatches(topic string, part int32, hs []record.BatchHeader, batches []byte, base, appendTime int64) {
-	for _, h := range c {
-		recordAppend(h, topic, part, hs, batches, base, appendTime)
-	}
-}
-
-// ForgetTopic tells every hook that keeps per-topic state that topic was
-// deleted.
-func (c hookChain) ForgetTopic(topic string) {
-	for _, h := range c {
-		if f, ok := h.(TopicForgetter); ok {
-			f.ForgetTopic(topic)
-		}
-	}
-}
-
-// InstalledAppendHook returns the hook set by SetAppendHook, or nil, so a
-// component can chain its own after it (ChainHooks).
-func (b *Broker) InstalledAppendHook() AppendHook { return b.hook }
-
 // CatchUp runs an index catch-up with the partition's appends paused: it
 // takes the partition lock, waits until everything written is durable,
 // calls scan for every batch from the one holding offset from up to the log
@@ -126,14 +39,14 @@ func (b *Broker) CatchUp(topic string, part int32, from int64, scan func(h recor
 	}
 	end := p.log.LogEndOffset()
 	if err := p.log.WaitDurable(end); err != nil {
-		return fmt.Errorf("catch up %s-%d: %w", topic, part, err)
+		return fmt.Errorf("catch up %s-%d: %w", topic, part, logErr(err))
 	}
 	if start := p.log.LogStartOffset(); from < start {
 		from = start
 	}
 	if from < end {
 		if err := p.log.ScanBatches(from, scan); err != nil {
-			return fmt.Errorf("catch up %s-%d from %d: %w", topic, part, from, err)
+			return fmt.Errorf("catch up %s-%d from %d: %w", topic, part, from, logErr(err))
 		}
 	}
 	return done(p.log.LogStartOffset(), end)

@@ -16,59 +16,55 @@ type recHook struct {
 	refuse               error
 	checks, records      int
 	sawBytes, recordBase int64
+	sawStream            broker.StreamWrite
+	forgot               []string
 }
 
-func (h *recHook) CheckAppend(string, int32, []record.BatchHeader) (*broker.Duplicate, error) {
+func (h *recHook) CheckAppend(a broker.Append) (*broker.Duplicate, error) {
 	h.checks++
+	h.sawBytes = int64(len(a.Batches))
+	h.sawStream = a.Options.Stream
 	return h.dup, h.refuse
 }
 
-func (h *recHook) RecordAppend(_ string, _ int32, _ []record.BatchHeader, base, _ int64) {
+func (h *recHook) RecordAppend(a broker.Append, base, _ int64) {
 	h.records++
 	h.recordBase = base
-}
-
-// batchHook also wants the bytes.
-type batchHook struct{ recHook }
-
-func (h *batchHook) CheckBatches(_ string, _ int32, _ []record.BatchHeader, b []byte) (*broker.Duplicate, error) {
-	h.checks++
-	h.sawBytes = int64(len(b))
-	return h.dup, h.refuse
-}
-
-func (h *batchHook) RecordBatches(_ string, _ int32, _ []record.BatchHeader, b []byte, base, _ int64) {
-	h.records++
-	h.recordBase = base
-	if got, _ := record.ParseBatchHeader(b); got.BaseOffset != base {
+	if got, _ := record.ParseBatchHeader(a.Batches); got.BaseOffset != base {
 		h.recordBase = -1 // the bytes must carry the assigned offset
 	}
 }
 
-func TestChainHooks(t *testing.T) {
-	e := open(t, t.TempDir(), nil)
+func (h *recHook) ForgetTopic(topic string) { h.forgot = append(h.forgot, topic) }
+
+// TestHookChain: the hooks given at Open run in order on every write, see
+// the bytes and the per-call options, and the first duplicate or refusal
+// ends the check.
+func TestHookChain(t *testing.T) {
+	first, second := &recHook{}, &recHook{}
+	e := open(t, t.TempDir(), func(c *broker.Config) { c.Hooks = []broker.AppendHook{first, nil, second} })
 	if _, err := e.b.CreateTopic("t", 1, nil, false); err != nil {
 		t.Fatal(err)
-	}
-	first, second := &recHook{}, &batchHook{}
-	e.b.SetAppendHook(broker.ChainHooks(first, nil, second))
-	if e.b.InstalledAppendHook() == nil {
-		t.Fatal("no hook installed")
 	}
 	b := batch(time.Now().UnixMilli(), 3, "v")
 	if _, err := e.b.Append("t", 0, b); err != nil {
 		t.Fatal(err)
 	}
 	if first.checks != 1 || second.checks != 1 || second.sawBytes != int64(len(b)) || first.records != 1 || second.records != 1 || second.recordBase != 0 {
-		t.Fatalf("first %+v second %+v", first, second.recHook)
+		t.Fatalf("first %+v second %+v", first, second)
 	}
-	if _, err := e.b.Append("t", 0, batch(time.Now().UnixMilli(), 1, "v")); err != nil || second.recordBase != 3 {
-		t.Fatalf("second append: %v, base seen %d", err, second.recordBase)
+	opts := broker.WriteOptions{Stream: broker.StreamWrite{Name: "order-1", Expected: 4, Records: 1}}
+	w, err := e.b.Write("t", 0, batch(time.Now().UnixMilli(), 1, "v"), opts)
+	if err == nil {
+		err = w.Wait()
+	}
+	if err != nil || second.recordBase != 3 || second.sawStream != opts.Stream || first.sawStream != opts.Stream {
+		t.Fatalf("second append: %v, base seen %d, options seen %+v", err, second.recordBase, second.sawStream)
 	}
 	// A duplicate from the first hook ends the check: the second is not
 	// asked (it might refuse a retry of what it already accepted).
 	first.dup = &broker.Duplicate{Base: 0, Next: 3}
-	w, err := e.b.Append("t", 0, batch(time.Now().UnixMilli(), 3, "v"))
+	w, err = e.b.Append("t", 0, batch(time.Now().UnixMilli(), 3, "v"))
 	if err != nil || !w.Duplicate || second.checks != 2 {
 		t.Fatalf("duplicate: %+v, %v, second checked %d times", w, err, second.checks)
 	}
@@ -79,6 +75,12 @@ func TestChainHooks(t *testing.T) {
 	}
 	if _, _, end, _ := e.b.Offsets("t", 0); end != 4 || first.records != 2 {
 		t.Fatalf("log end %d, first recorded %d", end, first.records)
+	}
+	if err := e.b.DeleteTopic("t"); err != nil {
+		t.Fatal(err)
+	}
+	if len(first.forgot) != 1 || len(second.forgot) != 1 || second.forgot[0] != "t" {
+		t.Fatalf("forgotten: %v, %v", first.forgot, second.forgot)
 	}
 }
 

@@ -1,6 +1,10 @@
 package broker_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/eddy-streaming/eddy/internal/broker"
+)
 
 // WaitBlocks tells the protocol layer whether a write needs a goroutine to
 // wait for its fsync: only under fsync=always.
@@ -10,7 +14,7 @@ func TestWriteResultWaitBlocks(t *testing.T) {
 		if _, err := e.b.CreateTopic("t-"+policy, 1, map[string]string{"eddy.fsync": policy}, false); err != nil {
 			t.Fatal(err)
 		}
-		w, err := e.b.Write("t-"+policy, 0, batch(1000, 2, "v"))
+		w, err := e.b.Write("t-"+policy, 0, batch(1000, 2, "v"), broker.WriteOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

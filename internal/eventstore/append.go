@@ -199,9 +199,7 @@ func (s *Store) Append(ctx context.Context, topic, stream string, expected Expec
 		}
 		cuts := pi.cuts.Load()
 		batch := s.buildBatch(topic, stream, cur, events)
-		s.setInflight(&batch[0], inflightAppend{stream: stream, exact: cur, n: len(events)})
-		w, err := s.b.Write(topic, part, batch)
-		s.clearInflight(&batch[0])
+		w, err := s.b.Write(topic, part, batch, broker.WriteOptions{Stream: broker.StreamWrite{Name: stream, Expected: cur, Records: len(events)}})
 		var wev *WrongExpectedVersionError
 		if errors.As(err, &wev) {
 			// Another writer got in between the head read and the write.

@@ -73,7 +73,10 @@ func BenchmarkReadStream(b *testing.B) {
 		b.Fatal(err)
 	}
 	start := time.Now()
-	es2, err := eventstore.Open(eventstore.Config{Broker: e.srv.Broker, Path: filepath.Join(e.srv.Dir, "streams.idx")})
+	es2, err := eventstore.Open(eventstore.Config{Path: filepath.Join(e.srv.Dir, "streams.idx")})
+	if err == nil {
+		err = es2.Recover(e.srv.Broker)
+	}
 	if err != nil {
 		b.Fatal(err)
 	}

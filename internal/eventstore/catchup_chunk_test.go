@@ -39,7 +39,7 @@ func TestCatchUpInChunks(t *testing.T) {
 	}
 	idx := filepath.Join(dir, "streams.idx")
 	for open := 0; open < 2; open++ {
-		es, err := Open(Config{Broker: br, Path: idx})
+		es, err := recoverStore(br, Config{Path: idx})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,13 +71,8 @@ func TestCatchUpInChunks(t *testing.T) {
 // flushed in at most about maxFlushCommits commits (flushTxSize).
 func TestFlushInSubTransactions(t *testing.T) {
 	dir := t.TempDir()
-	br := openDiskBroker(t, dir)
 	idx := filepath.Join(dir, "streams.idx")
-	es, err := Open(Config{Broker: br, Path: idx, FlushInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	br.SetAppendHook(es)
+	br, es := openDiskStore(t, dir, Config{Path: idx, FlushInterval: time.Hour})
 	if _, err := br.CreateTopic("wide", 2, map[string]string{broker.ConfigStreams: "true", broker.ConfigFsync: "never"}, false); err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +167,7 @@ func TestFlushInSubTransactions(t *testing.T) {
 	if err := es.Close(); err != nil {
 		t.Fatal(err)
 	}
-	es, err = Open(Config{Broker: br, Path: idx})
+	es, err = recoverStore(br, Config{Path: idx})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,13 +182,8 @@ func TestFlushInSubTransactions(t *testing.T) {
 // roll-back that shortened one run and removed others.
 func TestHeadFromEvents(t *testing.T) {
 	dir := t.TempDir()
-	br := openDiskBroker(t, dir)
-	es, err := Open(Config{Broker: br, Path: filepath.Join(dir, "streams.idx"), FlushInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	br, es := openDiskStore(t, dir, Config{Path: filepath.Join(dir, "streams.idx"), FlushInterval: time.Hour})
 	defer es.Close()
-	br.SetAppendHook(es)
 	if _, err := br.CreateTopic("h", 1, map[string]string{broker.ConfigStreams: "true", broker.ConfigFsync: "never"}, false); err != nil {
 		t.Fatal(err)
 	}

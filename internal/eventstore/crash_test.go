@@ -35,17 +35,19 @@ func openNode(t *testing.T, fs *vfs.MemFS, metaPath, idxPath string) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
+	es, err := Open(Config{Path: idxPath, FlushInterval: 2 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
 	bc := broker.DefaultConfig()
-	bc.DataDir, bc.Meta, bc.FS = "/data", m, fs
+	bc.DataDir, bc.Meta, bc.FS, bc.Hooks = "/data", m, fs, []broker.AppendHook{es}
 	b, err := broker.Open(bc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	es, err := Open(Config{Broker: b, Path: idxPath, FlushInterval: 2 * time.Millisecond})
-	if err != nil {
+	if err := es.Recover(b); err != nil {
 		t.Fatal(err)
 	}
-	b.SetAppendHook(broker.ChainHooks(b.InstalledAppendHook(), es))
 	return &node{fs: fs, meta: m, b: b, es: es}
 }
 

@@ -96,7 +96,7 @@ type entry struct {
 	version, offset int64
 }
 
-// staged is what CheckBatches learned for RecordBatches: an event of the
+// staged is what CheckAppend learned for RecordAppend: an event of the
 // append at record position rel (offset = base + rel).
 type staged struct {
 	stream  string

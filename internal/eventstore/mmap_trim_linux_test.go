@@ -47,18 +47,13 @@ func mappedKB(t *testing.T, path string) int {
 // reads after it still see every stream.
 func TestTrimMappedDropsIndexPagesFromRSS(t *testing.T) {
 	dir := t.TempDir()
-	br := openDiskBroker(t, dir)
 	idx, err := filepath.Abs(filepath.Join(dir, "streams.idx"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// No background flush or trim: the test calls both.
-	es, err := Open(Config{Broker: br, Path: idx, FlushInterval: time.Hour, TrimInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	br, es := openDiskStore(t, dir, Config{Path: idx, FlushInterval: time.Hour, TrimInterval: -1})
 	defer es.Close()
-	br.SetAppendHook(es)
 	if _, err := br.CreateTopic("many", 1, map[string]string{broker.ConfigStreams: "true", broker.ConfigFsync: "never"}, false); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/record"
 )
 
@@ -66,13 +67,13 @@ func TestPlainTopicRefusesExpectedHeader(t *testing.T) {
 			{"header after others", 4, mixed, true},
 		} {
 			hs, batch := plainBatch(t, 8, size, c.with, c.hdrs)
-			_, err := s.CheckBatches("plain", 0, hs, batch)
+			_, err := s.CheckAppend(broker.Append{Topic: "plain", Headers: hs, Batches: batch})
 			if got := errors.Is(err, ErrNotStreamTopic); got != c.want || (!c.want && err != nil) {
 				t.Errorf("%d-byte records, %s: err %v, want refused=%v", size, c.name, err, c.want)
 			}
 			// A topic not yet known as plain (just created) answers
 			// "index not ready" rather than accepting.
-			_, err = s.CheckBatches("new", 0, hs, batch)
+			_, err = s.CheckAppend(broker.Append{Topic: "new", Headers: hs, Batches: batch})
 			if got := errors.Is(err, ErrIndexNotReady); got != c.want {
 				t.Errorf("%d-byte records, %s, unknown topic: err %v, want not-ready=%v", size, c.name, err, c.want)
 			}
@@ -87,7 +88,7 @@ func TestPlainTopicMalformedRecords(t *testing.T) {
 	hs, batch := plainBatch(t, 4, 200, -1, nil)
 	bad := append([]byte{}, batch...)
 	bad[record.BatchHeaderSize] = 0x7f // first record's length: -64
-	if _, err := s.CheckBatches("plain", 0, hs, bad); err != nil {
+	if _, err := s.CheckAppend(broker.Append{Topic: "plain", Headers: hs, Batches: bad}); err != nil {
 		t.Fatalf("malformed records without the header key: %v", err)
 	}
 	if has, ok := walkForExpectedHeader(bad[record.BatchHeaderSize:], hs[0].RecordCount); ok || has {
@@ -123,7 +124,7 @@ func BenchmarkPlainTopicCheck(b *testing.B) {
 			b.SetBytes(int64(len(batch)))
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				if _, err := s.CheckBatches("plain", 0, hs, batch); err != nil {
+				if _, err := s.CheckAppend(broker.Append{Topic: "plain", Headers: hs, Batches: batch}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -24,13 +24,8 @@ func BenchmarkManyStreams(b *testing.B) {
 		streams = 10_000_000
 	}
 	dir := b.TempDir()
-	br := openDiskBroker(b, dir)
 	idx := filepath.Join(dir, "streams.idx")
-	es, err := Open(Config{Broker: br, Path: idx})
-	if err != nil {
-		b.Fatal(err)
-	}
-	br.SetAppendHook(es)
+	br, es := openDiskStore(b, dir, Config{Path: idx})
 	if _, err := br.CreateTopic("many", 1, map[string]string{broker.ConfigStreams: "true", broker.ConfigFsync: "never"}, false); err != nil {
 		b.Fatal(err)
 	}
@@ -66,8 +61,9 @@ func BenchmarkManyStreams(b *testing.B) {
 	if fi, err := os.Stat(idx); err == nil {
 		b.ReportMetric(float64(fi.Size())/(1<<20), "index-MB")
 	}
+	var err error
 	start := time.Now()
-	es, err = Open(Config{Broker: br, Path: idx})
+	es, err = recoverStore(br, Config{Path: idx})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -82,7 +78,7 @@ func BenchmarkManyStreams(b *testing.B) {
 		b.Fatal(err)
 	}
 	start = time.Now()
-	es, err = Open(Config{Broker: br, Path: idx})
+	es, err = recoverStore(br, Config{Path: idx})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -114,7 +110,7 @@ func BenchmarkHookPlainTopic(b *testing.B) {
 	b.SetBytes(int64(len(batch)))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, err := s.CheckBatches("plain", 0, hs, batch); err != nil {
+		if _, err := s.CheckAppend(broker.Append{Topic: "plain", Headers: hs, Batches: batch}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -38,18 +38,20 @@ func TestGenerateManyStreamsDataDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
+	es, err := Open(Config{Path: filepath.Join(dir, "streams.idx")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	bc := broker.DefaultConfig()
-	bc.DataDir, bc.Meta = dir, m
+	bc.DataDir, bc.Meta, bc.Hooks = dir, m, []broker.AppendHook{es}
 	br, err := broker.Open(bc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer br.Close()
-	es, err := Open(Config{Broker: br, Path: filepath.Join(dir, "streams.idx")})
-	if err != nil {
+	if err := es.Recover(br); err != nil {
 		t.Fatal(err)
 	}
-	br.SetAppendHook(es)
 	// fsync=never while loading (the disk is shared); the server is
 	// measured with the default, always.
 	if _, err := br.CreateTopic("many", 1, map[string]string{broker.ConfigStreams: "true", broker.ConfigFsync: "never",

@@ -14,8 +14,12 @@
 // checkpoint, caught up from the log past the checkpoint on open, and
 // rolled back when a crash left it ahead of the recovered log.
 //
-// The Store is a broker.BatchHook: the version check and the indexing run
-// under the partition lock, so a check and the write it allows are atomic.
+// The Store is a broker.AppendHook, given to the broker when it is opened
+// (after the idempotent producers' hook): the version check and the
+// indexing run under the partition lock, so a check and the write it
+// allows are atomic. The Store is opened before the broker (its index file
+// only) and catches up from the broker's logs in Recover, before any
+// listener serves appends.
 //
 // Concurrency: a Store is safe for concurrent use. Lock order: broker
 // partition lock → partIndex.mu; the Store never calls into the broker
@@ -23,8 +27,9 @@
 //
 // Usage:
 //
-//	s, err := eventstore.Open(eventstore.Config{Broker: b, Path: filepath.Join(dir, "streams.idx")})
-//	b.SetAppendHook(broker.ChainHooks(b.InstalledAppendHook(), s))
+//	s, err := eventstore.Open(eventstore.Config{Path: filepath.Join(dir, "streams.idx")})
+//	b, err := broker.Open(broker.Config{..., Hooks: []broker.AppendHook{producers, s}})
+//	err = s.Recover(b) // before serving
 //	res, err := s.Append(ctx, "orders", "order-42", eventstore.NoStream, events)
 //	page, err := s.Read(ctx, "orders", "order-42", eventstore.ReadOptions{Limit: 100})
 package eventstore
@@ -48,8 +53,6 @@ import (
 
 // Config configures a Store.
 type Config struct {
-	// Broker holds the topics. Required.
-	Broker *broker.Broker
 	// Path is the index file (bbolt). Required.
 	Path string
 	// Logger; nil discards.
@@ -91,15 +94,6 @@ type Store struct {
 	db  *bolt.DB
 	log *slog.Logger
 
-	// inflight maps the first byte of a batch built by Append to what it
-	// holds, for CheckBatches. A plain map under a mutex: it holds one
-	// entry per append in flight, and adding one allocates nothing once the
-	// map has grown (sync.Map allocated an entry on every Store call).
-	inflight struct {
-		sync.Mutex
-		m map[*byte]inflightAppend
-	}
-
 	mu struct {
 		sync.RWMutex
 		parts  map[partKey]*partIndex
@@ -121,50 +115,17 @@ type Store struct {
 	wg   sync.WaitGroup
 }
 
-// inflightAppend describes a batch Append built: n records of stream,
-// which must follow version exact.
-type inflightAppend struct {
-	stream string
-	exact  int64
-	n      int
-}
-
-// setInflight records the batch starting at first for CheckBatches.
-func (s *Store) setInflight(first *byte, ia inflightAppend) {
-	s.inflight.Lock()
-	if s.inflight.m == nil {
-		s.inflight.m = make(map[*byte]inflightAppend)
-	}
-	s.inflight.m[first] = ia
-	s.inflight.Unlock()
-}
-
-// clearInflight forgets the batch starting at first.
-func (s *Store) clearInflight(first *byte) {
-	s.inflight.Lock()
-	delete(s.inflight.m, first)
-	s.inflight.Unlock()
-}
-
-// inflightOf returns what setInflight recorded for the batch at first.
-func (s *Store) inflightOf(first *byte) (inflightAppend, bool) {
-	s.inflight.Lock()
-	ia, ok := s.inflight.m[first]
-	s.inflight.Unlock()
-	return ia, ok
-}
-
 type partKey struct {
 	topic string
 	part  int32
 }
 
-// Open opens (creating or rebuilding) the index and catches up every
-// event-store topic from the log, then starts flushing. Install the Store
-// as (part of) the broker's append hook before serving appends.
+// Open opens (creating or rebuilding) the index file. Give the Store to
+// the broker as an append hook when opening it, then call Recover before
+// serving appends.
 func Open(cfg Config) (*Store, error) {
-	if cfg.Broker == nil || cfg.Path == "" {
-		return nil, errors.New("eventstore: Config.Broker and Config.Path are required")
+	if cfg.Path == "" {
+		return nil, errors.New("eventstore: Config.Path is required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -190,7 +151,7 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.TrimAboveBytes <= 0 {
 		cfg.TrimAboveBytes = 64 << 20
 	}
-	s := &Store{cfg: cfg, b: cfg.Broker, log: cfg.Logger, stop: make(chan struct{}), kick: make(chan struct{}, 1)}
+	s := &Store{cfg: cfg, log: cfg.Logger, stop: make(chan struct{}), kick: make(chan struct{}, 1)}
 	s.mu.parts = make(map[partKey]*partIndex)
 	s.mu.plain = make(map[string]bool)
 	s.mu.topics = make(map[string][16]byte)
@@ -208,9 +169,26 @@ func Open(cfg Config) (*Store, error) {
 	s.db = db
 	s.appends = counter(cfg.Registerer, "eddy_eventstore_appends_total", "Event-store appends written (HTTP and SDK).")
 	s.conflicts = counter(cfg.Registerer, "eddy_eventstore_version_conflicts_total", "Appends refused for a wrong expected version (HTTP and Kafka).")
+	return s, nil
+}
+
+// Recover catches every event-store topic of b up from its log (b must
+// have the Store among its hooks), then starts flushing the index. Call it
+// once, after the broker opens and before serving appends.
+func (s *Store) Recover(b *broker.Broker) error {
+	s.mu.Lock()
+	switch {
+	case s.mu.closed:
+		s.mu.Unlock()
+		return ErrClosed
+	case s.b != nil:
+		s.mu.Unlock()
+		return errors.New("eventstore: Recover called twice")
+	}
+	s.b = b
+	s.mu.Unlock()
 	if err := s.refresh(); err != nil {
-		_ = db.Close()
-		return nil, err
+		return err
 	}
 	// Catch-up flushes map many index pages (mmap_trim_linux.go).
 	if s.cfg.TrimInterval > 0 {
@@ -224,7 +202,7 @@ func Open(cfg Config) (*Store, error) {
 		s.wg.Add(1)
 		go s.trimLoop(s.cfg.TrimInterval)
 	}
-	return s, nil
+	return nil
 }
 
 func counter(reg prometheus.Registerer, name, help string) prometheus.Counter {
@@ -633,14 +611,14 @@ func (s *Store) partIndex(topic string, part int32) *partIndex {
 	return pi
 }
 
-// CheckAppend is part of broker.AppendHook; the Store implements
-// broker.BatchHook, so the broker calls CheckBatches instead.
-func (s *Store) CheckAppend(string, int32, []record.BatchHeader) (*broker.Duplicate, error) {
-	return nil, nil
+// ForgetTopic is part of broker.AppendHook: a deleted topic's indexes are
+// dropped by the next refresh, which this asks for.
+func (s *Store) ForgetTopic(string) {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
 }
-
-// RecordAppend is part of broker.AppendHook; see CheckAppend.
-func (s *Store) RecordAppend(string, int32, []record.BatchHeader, int64, int64) {}
 
 // expectedHeaderKey is the header key as encoded in a record: its
 // zigzag-varint length (21 → 0x2a, '*') and the name. Searching with the
@@ -648,11 +626,13 @@ func (s *Store) RecordAppend(string, int32, []record.BatchHeader, int64, int64) 
 // IndexByte: 16 KiB of JSON records in 0.26 µs instead of 10 µs.
 var expectedHeaderKey = append(binary.AppendVarint(nil, int64(len(HeaderExpectedVersion))), HeaderExpectedVersion...)
 
-// CheckBatches checks expected versions under the partition lock: the
-// exact version an Append built the batch for, and the
-// eddy-expected-version header of records produced over Kafka. Any failing
-// record refuses the whole append with a *WrongExpectedVersionError.
-func (s *Store) CheckBatches(topic string, part int32, hs []record.BatchHeader, batches []byte) (*broker.Duplicate, error) {
+// CheckAppend implements broker.AppendHook: it checks expected versions
+// under the partition lock: the exact version an Append built the batch
+// for (its WriteOptions.Stream), and the eddy-expected-version header of
+// records produced over Kafka. Any failing record refuses the whole append
+// with a *WrongExpectedVersionError.
+func (s *Store) CheckAppend(a broker.Append) (*broker.Duplicate, error) {
+	topic, part, hs, batches := a.Topic, a.Partition, a.Headers, a.Batches
 	s.mu.RLock()
 	pi := s.mu.parts[partKey{topic, part}]
 	plain := pi == nil && s.mu.plain[topic]
@@ -660,28 +640,23 @@ func (s *Store) CheckBatches(topic string, part int32, hs []record.BatchHeader, 
 	if pi == nil {
 		return nil, s.checkNotStream(topic, plain, hs, batches)
 	}
-	var own *inflightAppend
-	if len(batches) > 0 {
-		if ia, ok := s.inflightOf(&batches[0]); ok {
-			own = &ia
-		}
-	}
+	own := a.Options.Stream
 	pi.mu.Lock()
 	defer pi.mu.Unlock()
 	pi.staged = pi.staged[:0]
-	if own != nil {
-		// A batch Append built: one stream, own.n records, no headers to
-		// check; only the exact version it was built for.
-		next, err := pi.headLocked([]byte(own.stream))
+	if own.Name != "" {
+		// A batch Append built: one stream, own.Records records, no
+		// headers to check; only the exact version it was built for.
+		next, err := pi.headLocked([]byte(own.Name))
 		if err != nil {
 			return nil, err
 		}
-		if next-1 != own.exact {
+		if next-1 != own.Expected {
 			s.conflicts.Inc()
-			return nil, &WrongExpectedVersionError{Topic: topic, Stream: own.stream, Expected: ExpectedVersion(own.exact), Actual: next - 1}
+			return nil, &WrongExpectedVersionError{Topic: topic, Stream: own.Name, Expected: ExpectedVersion(own.Expected), Actual: next - 1}
 		}
-		for i := 0; i < own.n; i++ {
-			pi.staged = append(pi.staged, staged{stream: own.stream, version: next + int64(i), rel: int64(i)})
+		for i := 0; i < own.Records; i++ {
+			pi.staged = append(pi.staged, staged{stream: own.Name, version: next + int64(i), rel: int64(i)})
 		}
 		return nil, nil
 	}
@@ -725,8 +700,10 @@ func (s *Store) CheckBatches(topic string, part int32, hs []record.BatchHeader, 
 	return nil, nil
 }
 
-// RecordBatches indexes what CheckBatches staged, at the assigned offsets.
-func (s *Store) RecordBatches(topic string, part int32, hs []record.BatchHeader, _ []byte, base, _ int64) {
+// RecordAppend implements broker.AppendHook: it indexes what CheckAppend
+// staged, at the assigned offsets.
+func (s *Store) RecordAppend(a broker.Append, base, _ int64) {
+	topic, part, hs := a.Topic, a.Partition, a.Headers
 	pi := s.partIndex(topic, part)
 	if pi == nil {
 		return

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,22 +33,8 @@ type env struct {
 
 func newEnv(t testing.TB, opts ...kafkatest.Option) *env {
 	t.Helper()
-	e := &env{}
-	opts = append(opts, kafkatest.WithSetup(func(s *kafkatest.Server) {
-		es, err := eventstore.Open(eventstore.Config{Broker: s.Broker, Path: filepath.Join(s.Dir, "streams.idx"), FlushInterval: 5 * time.Millisecond})
-		if err != nil {
-			t.Fatalf("open event store: %v", err)
-		}
-		s.Broker.SetAppendHook(broker.ChainHooks(s.Broker.InstalledAppendHook(), es))
-		e.es = es
-	}))
-	e.srv = kafkatest.Start(t, opts...)
-	t.Cleanup(func() {
-		if err := e.es.Close(); err != nil {
-			t.Errorf("close event store: %v", err)
-		}
-	})
-	return e
+	srv := kafkatest.Start(t, opts...)
+	return &env{srv: srv, es: srv.Events}
 }
 
 func evs(prefix string, n int) []eventstore.EventData {

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/eddy-streaming/eddy/internal/broker"
+	"github.com/eddy-streaming/eddy/internal/eventstore"
 )
 
 // Errors a route can return; the table below maps them to HTTP statuses.
@@ -55,12 +58,27 @@ func as[T error]() func(error) bool {
 	return func(err error) bool { var t T; return errors.As(err, &t) }
 }
 
-// errorTable is the one place that turns domain errors into HTTP answers.
-// Later routes add their domain sentinels and typed errors here (e.g. a
-// broker unknown-topic error → 404 topic_not_found, an event-store version
-// conflict → 409 wrong_expected_version) rather than writing statuses in
-// handlers. Unmatched errors are 500 internal and logged.
-var errorTable = []errorRule{
+// errorTable is the one place that turns domain errors into HTTP answers:
+// a static table, first match wins. Routes return errors; they never write
+// statuses themselves. The broker's own errors are mapped, never those of
+// the log under it. Unmatched errors are 500 internal and logged.
+// docs/http-api.md lists the codes.
+var errorTable = [...]errorRule{
+	// Event store (the /v1/topics/{topic}/streams routes).
+	{is(eventstore.ErrWrongExpectedVersion), http.StatusConflict, "wrong_expected_version"},
+	{is(eventstore.ErrStreamNotFound), http.StatusNotFound, "stream_not_found"},
+	{is(eventstore.ErrInvalidStream), http.StatusBadRequest, "invalid_stream"},
+	{is(eventstore.ErrInvalidEvent), http.StatusBadRequest, "invalid_event"},
+	{is(eventstore.ErrInvalidExpectedVersion), http.StatusBadRequest, "invalid_expected_version"},
+	{is(eventstore.ErrNotStreamTopic), http.StatusBadRequest, "not_stream_topic"},
+	{is(eventstore.ErrClosed), http.StatusServiceUnavailable, "not_ready"},
+	// Broker.
+	{is(broker.ErrInvalidTopic), http.StatusBadRequest, "invalid_topic"},
+	{is(broker.ErrUnknownTopic), http.StatusNotFound, "topic_not_found"},
+	{is(broker.ErrMessageTooLarge), http.StatusRequestEntityTooLarge, "message_too_large"},
+	{is(broker.ErrClosed), http.StatusServiceUnavailable, "not_ready"},
+	{is(broker.ErrPartitionClosed), http.StatusServiceUnavailable, "not_ready"},
+	// Generic.
 	{as[*BadRequestError](), http.StatusBadRequest, "bad_request"},
 	{as[*http.MaxBytesError](), http.StatusRequestEntityTooLarge, "request_too_large"},
 	{is(ErrNotFound), http.StatusNotFound, "not_found"},
@@ -72,8 +90,10 @@ var errorTable = []errorRule{
 	{is(context.Canceled), 499, "client_closed"},
 }
 
-// ErrorBody is the JSON body of every error answer:
+// ErrorBody is the JSON body of every error answer, whatever its status:
 // {"error": {"code": "not_found", "message": "topic \"x\": not found"}}.
+// Some codes add fields inside "error" (wrong_expected_version: stream,
+// expected, actual).
 type ErrorBody struct {
 	Error ErrorDetail `json:"error"`
 }
@@ -82,6 +102,12 @@ type ErrorBody struct {
 type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Stream, Expected and Actual describe a wrong_expected_version
+	// conflict: the stream, the version the append expected and the
+	// stream's current version (-1: no events).
+	Stream   string                      `json:"stream,omitempty"`
+	Expected *eventstore.ExpectedVersion `json:"expected,omitempty"`
+	Actual   *int64                      `json:"actual,omitempty"`
 }
 
 // StatusOf returns the HTTP status and error code the table gives err.
@@ -103,7 +129,12 @@ func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Error("http request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		msg = "internal error; see the server log"
 	}
-	WriteJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: msg}})
+	d := ErrorDetail{Code: code, Message: msg}
+	var wev *eventstore.WrongExpectedVersionError
+	if errors.As(err, &wev) {
+		d.Stream, d.Expected, d.Actual = wev.Stream, &wev.Expected, &wev.Actual
+	}
+	WriteJSON(w, status, ErrorBody{Error: d})
 }
 
 // WriteJSON writes v as an indented JSON body with status.

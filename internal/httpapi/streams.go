@@ -15,27 +15,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/eventstore"
 )
-
-func init() {
-	// Event-store and broker errors of these routes, ahead of the
-	// generic rules.
-	errorTable = append([]errorRule{
-		{is(eventstore.ErrWrongExpectedVersion), http.StatusConflict, "wrong_expected_version"},
-		{is(eventstore.ErrStreamNotFound), http.StatusNotFound, "stream_not_found"},
-		{is(eventstore.ErrInvalidStream), http.StatusBadRequest, "invalid_stream"},
-		{is(eventstore.ErrInvalidEvent), http.StatusBadRequest, "invalid_event"},
-		{is(eventstore.ErrInvalidExpectedVersion), http.StatusBadRequest, "invalid_expected_version"},
-		{is(eventstore.ErrNotStreamTopic), http.StatusBadRequest, "not_stream_topic"},
-		{is(eventstore.ErrClosed), http.StatusServiceUnavailable, "not_ready"},
-		{is(broker.ErrInvalidTopic), http.StatusBadRequest, "invalid_topic"},
-		{is(broker.ErrUnknownTopic), http.StatusNotFound, "topic_not_found"},
-		{is(broker.ErrMessageTooLarge), http.StatusRequestEntityTooLarge, "message_too_large"},
-		{is(broker.ErrClosed), http.StatusServiceUnavailable, "not_ready"},
-	}, errorTable...)
-}
 
 // StreamsOptions tunes the event-store routes.
 type StreamsOptions struct {
@@ -84,15 +65,6 @@ type AppendRequest struct {
 	Events          []eventstore.EventData      `json:"events"`
 }
 
-// WrongExpectedVersionBody is the 409 answer of an append.
-type WrongExpectedVersionBody struct {
-	Error    string                     `json:"error"`
-	Message  string                     `json:"message"`
-	Stream   string                     `json:"stream"`
-	Expected eventstore.ExpectedVersion `json:"expected"`
-	Actual   int64                      `json:"actual"`
-}
-
 func (h *streamRoutes) append(w http.ResponseWriter, r *http.Request) error {
 	topic, stream := r.PathValue("topic"), r.PathValue("stream")
 	if err := eventstore.ValidateStream(stream); err != nil {
@@ -113,12 +85,6 @@ func (h *streamRoutes) append(w http.ResponseWriter, r *http.Request) error {
 		exp = *req.ExpectedVersion
 	}
 	res, err := h.es.Append(r.Context(), topic, stream, exp, req.Events)
-	var wev *eventstore.WrongExpectedVersionError
-	if errors.As(err, &wev) {
-		WriteJSON(w, http.StatusConflict, WrongExpectedVersionBody{Error: "wrong_expected_version", Message: wev.Error(),
-			Stream: wev.Stream, Expected: wev.Expected, Actual: wev.Actual})
-		return nil
-	}
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 import (
 	"bufio"
@@ -8,50 +8,41 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/eventstore"
-	"github.com/eddy-streaming/eddy/internal/meta"
+	"github.com/eddy-streaming/eddy/internal/httpapi"
+	"github.com/eddy-streaming/eddy/internal/node"
 )
 
 type streamsEnv struct {
-	*testServer
-	b  *broker.Broker
-	es *eventstore.Store
+	base string
+	b    *broker.Broker
+	es   *eventstore.Store
 }
 
-func startStreams(t *testing.T, o StreamsOptions) *streamsEnv {
+// startStreams runs a node with only its HTTP listener, the event-store
+// routes tuned by o.
+func startStreams(t *testing.T, o httpapi.StreamsOptions) *streamsEnv {
 	t.Helper()
-	dir := t.TempDir()
-	m, err := meta.Open(filepath.Join(dir, "meta.db"))
+	cfg := node.DefaultConfig(t.TempDir())
+	cfg.Kafka = nil
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.Streams = o
+	cfg.EventStore.FlushInterval = 5 * time.Millisecond
+	n, err := node.Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bc := broker.DefaultConfig()
-	bc.DataDir, bc.Meta = filepath.Join(dir, "data"), m
-	b, err := broker.Open(bc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	es, err := eventstore.Open(eventstore.Config{Broker: b, Path: filepath.Join(dir, "streams.idx"), FlushInterval: 5 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.SetAppendHook(broker.ChainHooks(b.InstalledAppendHook(), es))
 	t.Cleanup(func() {
-		if err := es.Close(); err != nil {
+		if err := n.Close(context.Background()); err != nil {
 			t.Error(err)
 		}
-		b.Close()
-		m.Close()
 	})
-	ts := startServer(t, nil)
-	ts.RegisterStreams(es, o)
-	return &streamsEnv{testServer: ts, b: b, es: es}
+	return &streamsEnv{base: "http://" + n.HTTP.Addr().String(), b: n.Broker, es: n.Events}
 }
 
 func (e *streamsEnv) do(t *testing.T, method, path, body string) (int, map[string]any) {
@@ -82,13 +73,17 @@ func events(ids ...string) string {
 }
 
 func TestStreamAppendReadHTTP(t *testing.T) {
-	e := startStreams(t, StreamsOptions{})
+	e := startStreams(t, httpapi.StreamsOptions{})
 	code, body := e.do(t, "POST", "/v1/topics/orders/streams/order-1", `{"expectedVersion":"no_stream","events":`+events("a", "b")+`}`)
 	if code != 200 || body["firstVersion"] != 0.0 || body["lastVersion"] != 1.0 || body["offset"] != 0.0 {
 		t.Fatalf("append: %d %v", code, body)
 	}
 	code, body = e.do(t, "POST", "/v1/topics/orders/streams/order-1", `{"expectedVersion":0,"events":`+events("c")+`}`)
-	if code != 409 || body["error"] != "wrong_expected_version" || body["stream"] != "order-1" || body["expected"] != 0.0 || body["actual"] != 1.0 {
+	// The 409 has the common error shape, with the conflict's details
+	// inside "error".
+	conflict, _ := body["error"].(map[string]any)
+	if code != 409 || conflict["code"] != "wrong_expected_version" || conflict["stream"] != "order-1" || conflict["expected"] != 0.0 || conflict["actual"] != 1.0 ||
+		!strings.Contains(fmt.Sprint(conflict["message"]), "expected 0, actual 1") {
 		t.Fatalf("conflict: %d %v", code, body)
 	}
 	code, body = e.do(t, "POST", "/v1/topics/orders/streams/order-1", `{"expectedVersion":"no_stream","events":`+events("a", "b")+`}`)
@@ -223,7 +218,7 @@ func (r *sseReader) next(t *testing.T) sseEvent {
 }
 
 func TestStreamSubscribeResume(t *testing.T) {
-	e := startStreams(t, StreamsOptions{Heartbeat: 20 * time.Millisecond})
+	e := startStreams(t, httpapi.StreamsOptions{Heartbeat: 20 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	post := func(ids ...string) {
@@ -323,7 +318,7 @@ func TestStreamSubscribeResume(t *testing.T) {
 // with ErrSlowSubscriber once its buffer stays full, not buffered without
 // bound.
 func TestSlowSubscriberDropped(t *testing.T) {
-	e := startStreams(t, StreamsOptions{})
+	e := startStreams(t, httpapi.StreamsOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var evs []eventstore.EventData

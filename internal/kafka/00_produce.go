@@ -72,7 +72,7 @@ func handleProduce(ctx context.Context, s *Server, req *Request) Reply {
 				msg := "only record batch v2 (Produce v3+) is supported"
 				p.ErrorMessage = &msg
 			default:
-				w, err := s.b.Write(rt.Topic, rp.Partition, rp.Records)
+				w, err := s.b.Write(rt.Topic, rp.Partition, rp.Records, broker.WriteOptions{})
 				if err != nil {
 					p.ErrorCode = ErrorCode(err)
 					if p.ErrorCode == kerr.InvalidRecord.Code && r.Version < 8 {

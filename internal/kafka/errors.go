@@ -2,19 +2,25 @@ package kafka
 
 import (
 	"errors"
-	"sync"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
-	"github.com/eddy-streaming/eddy/internal/commitlog"
-	"github.com/eddy-streaming/eddy/internal/record"
+	"github.com/eddy-streaming/eddy/internal/eventstore"
+	"github.com/eddy-streaming/eddy/internal/group"
+	"github.com/eddy-streaming/eddy/internal/producers"
 )
 
-var errTable = struct {
-	sync.RWMutex
-	entries []errEntry
-}{entries: []errEntry{
+// errorTable maps the errors of the broker and of the services the front
+// end calls (groups, producers, and the event store through the broker's
+// append hooks) to Kafka error codes: the first entry whose error matches
+// (errors.Is) wins. It is the only place Kafka codes are chosen for domain
+// errors; docs/kafka.md lists them.
+var errorTable = [...]struct {
+	err  error
+	code int16
+}{
+	// Broker.
 	{broker.ErrUnknownTopic, kerr.UnknownTopicOrPartition.Code},
 	{broker.ErrUnknownPartition, kerr.UnknownTopicOrPartition.Code},
 	{broker.ErrInvalidTopic, kerr.InvalidTopicException.Code},
@@ -29,43 +35,60 @@ var errTable = struct {
 	{broker.ErrClosed, kerr.NotLeaderForPartition.Code},
 	// A partition closed or deleted under a request: retriable, the
 	// client refreshes its metadata and learns what happened.
-	{commitlog.ErrClosed, kerr.NotLeaderForPartition.Code},
-}}
+	{broker.ErrPartitionClosed, kerr.NotLeaderForPartition.Code},
+	// Batch validation: a CRC mismatch is CORRUPT_MESSAGE, anything else
+	// INVALID_RECORD (ProduceErrorCode downgrades it for old versions).
+	{broker.ErrCorruptBatch, kerr.CorruptMessage.Code},
+	{broker.ErrInvalidBatch, kerr.InvalidRecord.Code},
 
-type errEntry struct {
-	err  error
-	code int16
+	// Idempotent producers (the first append hook).
+	{producers.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber.Code},
+	{producers.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch.Code},
+	{producers.ErrDuplicateSequence, kerr.DuplicateSequenceNumber.Code},
+	{producers.ErrTransactionalBatch, kerr.InvalidTxnState.Code},
+	{producers.ErrTransactionsUnsupported, kerr.UnsupportedVersion.Code},
+
+	// Event store (the second append hook). A produce refused by the
+	// expected-version check (a record with an eddy-expected-version
+	// header that does not match its stream, or such a header on a topic
+	// without eddy.streams=true) rejects the whole batch with
+	// INVALID_RECORD; the error message names stream, expected and actual
+	// version.
+	{eventstore.ErrWrongExpectedVersion, kerr.InvalidRecord.Code},
+	{eventstore.ErrInvalidExpectedVersion, kerr.InvalidRecord.Code},
+	{eventstore.ErrNotStreamTopic, kerr.InvalidRecord.Code},
+	// Retriable (not written; the client retries), by when the store has
+	// loaded a topic created a moment ago by another path.
+	{eventstore.ErrIndexNotReady, kerr.NotEnoughReplicas.Code},
+
+	// Consumer groups.
+	{errNoCoordinator, kerr.CoordinatorNotAvailable.Code},
+	{group.ErrInvalidGroupID, kerr.InvalidGroupID.Code},
+	{group.ErrInvalidSessionTimeout, kerr.InvalidSessionTimeout.Code},
+	{group.ErrInconsistentProtocol, kerr.InconsistentGroupProtocol.Code},
+	{group.ErrUnknownMember, kerr.UnknownMemberID.Code},
+	{group.ErrIllegalGeneration, kerr.IllegalGeneration.Code},
+	{group.ErrRebalanceInProgress, kerr.RebalanceInProgress.Code},
+	{group.ErrMemberIDRequired, kerr.MemberIDRequired.Code},
+	{group.ErrFencedInstanceID, kerr.FencedInstanceID.Code},
+	{group.ErrCoordinatorNotAvailable, kerr.CoordinatorNotAvailable.Code},
+	{group.ErrGroupNotFound, kerr.GroupIDNotFound.Code},
+	{group.ErrNonEmptyGroup, kerr.NonEmptyGroup.Code},
+	{group.ErrGroupSubscribedToTopic, kerr.GroupSubscribedToTopic.Code},
+	{group.ErrUnknownTopicOrPartition, kerr.UnknownTopicOrPartition.Code},
+	{group.ErrOffsetMetadataTooLarge, kerr.OffsetMetadataTooLarge.Code},
+	{group.ErrGroupMaxSizeReached, kerr.GroupMaxSizeReached.Code},
 }
 
-// RegisterError maps every error matching target (errors.Is) to a Kafka
-// error code, so packages plugged in through broker hooks (producers,
-// groups) can have their sentinels translated without editing this file.
-// Later registrations take precedence. Call it from init.
-func RegisterError(target error, code int16) {
-	errTable.Lock()
-	defer errTable.Unlock()
-	errTable.entries = append([]errEntry{{target, code}}, errTable.entries...)
-}
-
-// ErrorCode translates an error from the broker (or a registered package) to
-// a Kafka error code: 0 for nil, UNKNOWN_SERVER_ERROR when nothing matches.
-// Batch validation errors become CORRUPT_MESSAGE for CRC mismatches and
-// INVALID_RECORD otherwise; ProduceErrorCode downgrades the latter for old
+// ErrorCode translates an error from the broker or a service in Config to
+// a Kafka error code through errorTable: 0 for nil, UNKNOWN_SERVER_ERROR
+// when nothing matches. ProduceErrorCode downgrades INVALID_RECORD for old
 // Produce versions.
 func ErrorCode(err error) int16 {
 	if err == nil {
 		return 0
 	}
-	var be *record.BatchError
-	if errors.As(err, &be) {
-		if be.Corrupt {
-			return kerr.CorruptMessage.Code
-		}
-		return kerr.InvalidRecord.Code
-	}
-	errTable.RLock()
-	defer errTable.RUnlock()
-	for _, e := range errTable.entries {
+	for _, e := range errorTable {
 		if errors.Is(err, e.err) {
 			return e.code
 		}

@@ -24,56 +24,26 @@ import (
 	"github.com/eddy-streaming/eddy/internal/group"
 	"github.com/eddy-streaming/eddy/internal/kafka"
 	"github.com/eddy-streaming/eddy/internal/kafka/kafkatest"
-	"github.com/eddy-streaming/eddy/internal/producers"
+	"github.com/eddy-streaming/eddy/internal/node"
 )
 
-// groupServer is an in-process server with the group coordinator and the
-// idempotent-producer manager wired as eddy serve wires them.
+// groupServer is an in-process node whose group coordinator has short
+// session timeouts and no initial rebalance delay.
 type groupServer struct {
 	*kafkatest.Server
-	mu    sync.Mutex
-	coord *group.Coordinator
 }
 
-func (g *groupServer) Coord() *group.Coordinator {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.coord
-}
+// Coord returns the running node's coordinator (a new one after Restart).
+func (g *groupServer) Coord() *group.Coordinator { return g.Groups }
 
 func startGroupServer(t *testing.T, opts ...kafkatest.Option) *groupServer {
 	t.Helper()
-	gs := &groupServer{}
-	var pm *producers.Manager
-	setup := kafkatest.WithSetup(func(s *kafkatest.Server) {
-		gs.mu.Lock()
-		defer gs.mu.Unlock()
-		if gs.coord != nil {
-			gs.coord.Close()
-		}
-		c, err := group.New(group.Config{
-			Meta: s.Meta, Topics: group.BrokerTopics(s.Broker),
-			MinSessionTimeout: 100 * time.Millisecond, InitialRebalanceDelay: -1, Logger: testLogger(),
-		})
-		if err != nil {
-			t.Fatalf("group.New: %v", err)
-		}
-		gs.coord = c
-		if pm, err = producers.New(producers.Config{Meta: s.Meta}); err != nil {
-			t.Fatalf("producers.New: %v", err)
-		}
-		if err := pm.Rebuild(s.Broker, 0); err != nil {
-			t.Fatalf("rebuild: %v", err)
-		}
-		s.Broker.SetAppendHook(pm)
+	tune := kafkatest.WithNodeConfig(func(c *node.Config) {
+		c.Groups.MinSessionTimeout = 100 * time.Millisecond
+		c.Groups.InitialRebalanceDelay = -1
+		c.Logger = testLogger()
 	})
-	wire := kafkatest.WithServerConfig(func(c *kafka.Config) {
-		kafka.WithGroups(c, gs.coord)
-		kafka.WithProducers(c, pm)
-	})
-	gs.Server = kafkatest.Start(t, append([]kafkatest.Option{setup, wire}, opts...)...)
-	t.Cleanup(func() { gs.Coord().Close() })
-	return gs
+	return &groupServer{Server: kafkatest.Start(t, append([]kafkatest.Option{tune}, opts...)...)}
 }
 
 func produceValues(t *testing.T, cl *kgo.Client, topic string, from, to int) {

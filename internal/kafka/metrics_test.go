@@ -7,16 +7,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/eddy-streaming/eddy/internal/broker"
-	"github.com/eddy-streaming/eddy/internal/kafka"
 	"github.com/eddy-streaming/eddy/internal/kafka/kafkatest"
+	"github.com/eddy-streaming/eddy/internal/node"
 )
 
 func TestMetricsCountTraffic(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	srv := kafkatest.Start(t,
-		kafkatest.WithBrokerConfig(func(c *broker.Config) { c.Registerer = reg }),
-		kafkatest.WithServerConfig(func(c *kafka.Config) { c.Registerer = reg }))
+	reg := prometheus.NewRegistry() // kept across the restart below
+	srv := kafkatest.Start(t, kafkatest.WithNodeConfig(func(c *node.Config) { c.Registry = reg }))
 	if _, err := srv.Broker.CreateTopic("m", 1, nil, false); err != nil {
 		t.Fatal(err)
 	}

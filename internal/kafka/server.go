@@ -1,6 +1,6 @@
 // Package kafka is Eddy's Kafka wire-protocol front end: a TCP listener
 // that decodes requests with franz-go's kmsg, translates them into calls on
-// internal/broker (and on services plugged in by other packages), and
+// internal/broker and the services in Config (groups, producers), and
 // writes the responses back in order. It holds no state of its own beyond
 // connections.
 //
@@ -48,6 +48,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
+	"github.com/eddy-streaming/eddy/internal/group"
+	"github.com/eddy-streaming/eddy/internal/producers"
 )
 
 // NodeID is the node id Eddy reports in Metadata, FindCoordinator and
@@ -84,10 +86,13 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer receives the server's metrics; nil disables them.
 	Registerer prometheus.Registerer
-	// Ext carries services plugged in by other packages (for example the
-	// group coordinator), which their handlers read with Server.Ext. Keys
-	// should be unexported types of the package that owns them.
-	Ext map[any]any
+	// Groups is the consumer-group coordinator; nil makes the group APIs
+	// answer COORDINATOR_NOT_AVAILABLE (bare test servers).
+	Groups *group.Coordinator
+	// Producers is the idempotent-producer manager for InitProducerId; the
+	// same manager must be among the broker's append hooks for sequence
+	// checks. Nil hands out in-memory ids and deduplicates nothing.
+	Producers *producers.Manager
 }
 
 func (c *Config) setDefaults() {
@@ -159,9 +164,6 @@ func (s *Server) Broker() *broker.Broker { return s.b }
 
 // Logger returns the server's logger.
 func (s *Server) Logger() *slog.Logger { return s.log }
-
-// Ext returns the service registered under key in Config.Ext, or nil.
-func (s *Server) Ext(key any) any { return s.cfg.Ext[key] }
 
 // Listen opens the listener on Config.Addr.
 func (s *Server) Listen() error {

@@ -30,8 +30,8 @@
 // Usage:
 //
 //	m, err := producers.New(producers.Config{Meta: store})
-//	err = m.Rebuild(b, 0) // before serving
-//	b.SetAppendHook(m)
+//	b, err := broker.Open(broker.Config{..., Hooks: []broker.AppendHook{m}})
+//	err = m.Rebuild(b, 0) // after the broker opens, before serving
 //	id, epoch, err := m.InitProducerID("")
 package producers
 
@@ -229,7 +229,7 @@ func (m *Manager) state(topic string, part int32) *partState {
 	return s
 }
 
-// ForgetTopic drops the state of a deleted topic (broker.TopicForgetter),
+// ForgetTopic implements broker.AppendHook: it drops the state of a deleted topic,
 // so that a retry into a topic re-created under the same name is not
 // acknowledged with the old topic's offsets.
 func (m *Manager) ForgetTopic(topic string) {
@@ -254,7 +254,8 @@ var _ broker.AppendHook = (*Manager)(nil)
 
 // CheckAppend implements broker.AppendHook: it rejects out-of-order and
 // fenced batches and reports a retried batch as a Duplicate.
-func (m *Manager) CheckAppend(topic string, partition int32, hs []record.BatchHeader) (*broker.Duplicate, error) {
+func (m *Manager) CheckAppend(a broker.Append) (*broker.Duplicate, error) {
+	topic, partition, hs := a.Topic, a.Partition, a.Headers
 	idempotent := false
 	for i := range hs {
 		if hs[i].ProducerID >= 0 {
@@ -323,7 +324,8 @@ func (m *Manager) CheckAppend(topic string, partition int32, hs []record.BatchHe
 
 // RecordAppend implements broker.AppendHook: it remembers the written
 // batches' sequences and offsets.
-func (m *Manager) RecordAppend(topic string, partition int32, hs []record.BatchHeader, base, appendTime int64) {
+func (m *Manager) RecordAppend(a broker.Append, base, appendTime int64) {
+	topic, partition, hs := a.Topic, a.Partition, a.Headers
 	var s *partState
 	off := base
 	now := m.cfg.Now()

@@ -95,9 +95,9 @@ func TestSequenceChecks(t *testing.T) {
 	defer s.Close()
 	app := func(b []byte, base int64) (*broker.Duplicate, error) {
 		hs := hdr(t, b)
-		dup, err := m.CheckAppend("t", 0, hs)
+		dup, err := m.CheckAppend(broker.Append{Topic: "t", Headers: hs})
 		if err == nil && dup == nil {
-			m.RecordAppend("t", 0, hs, base, -1)
+			m.RecordAppend(broker.Append{Topic: "t", Headers: hs}, base, -1)
 		}
 		return dup, err
 	}
@@ -171,11 +171,12 @@ func TestSequenceChecks(t *testing.T) {
 	}
 }
 
-func openBroker(t testing.TB, dir string, s *meta.Store) *broker.Broker {
+func openBroker(t testing.TB, dir string, s *meta.Store, hooks ...broker.AppendHook) *broker.Broker {
 	t.Helper()
 	cfg := broker.DefaultConfig()
 	cfg.DataDir = filepath.Join(dir, "data")
 	cfg.Meta = s
+	cfg.Hooks = hooks
 	b, err := broker.Open(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -186,8 +187,7 @@ func openBroker(t testing.TB, dir string, s *meta.Store) *broker.Broker {
 func TestDedupThroughBrokerAndRebuild(t *testing.T) {
 	dir := t.TempDir()
 	m, s := newManager(t, dir)
-	b := openBroker(t, dir, s)
-	b.SetAppendHook(m)
+	b := openBroker(t, dir, s, m)
 	if _, err := b.CreateTopic("t", 1, nil, false); err != nil {
 		t.Fatal(err)
 	}
@@ -211,12 +211,11 @@ func TestDedupThroughBrokerAndRebuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b2 := openBroker(t, dir, s)
+	b2 := openBroker(t, dir, s, m2)
 	defer func() { b2.Close(); s.Close() }()
 	if err := m2.Rebuild(b2, 0); err != nil {
 		t.Fatal(err)
 	}
-	b2.SetAppendHook(m2)
 	w3, err := b2.Append("t", 0, batch(pid, epoch, 3, 2))
 	if err != nil || !w3.Duplicate || w3.Base != 3 || w3.Next != 5 {
 		t.Fatalf("retry after restart %+v %v", w3, err)
@@ -239,9 +238,8 @@ func TestDedupThroughBrokerAndRebuild(t *testing.T) {
 func TestDeletedTopicForgetsSequences(t *testing.T) {
 	dir := t.TempDir()
 	m, s := newManager(t, dir)
-	b := openBroker(t, dir, s)
+	b := openBroker(t, dir, s, m)
 	defer func() { b.Close(); m.Close(); s.Close() }()
-	b.SetAppendHook(broker.ChainHooks(m)) // through the chain, as serve wires it
 	if _, err := b.CreateTopic("t", 1, nil, false); err != nil {
 		t.Fatal(err)
 	}

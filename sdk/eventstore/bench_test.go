@@ -33,8 +33,8 @@ func BenchmarkHTTPAppend(b *testing.B) {
 				d, _ := time.ParseDuration(v)
 				flushInterval = d
 			}
-			reg := prometheus.NewRegistry()
-			c, br := startServerBrokerReg(b, reg)
+			c, n := startNode(b)
+			br, reg := n.Broker, n.Registry
 			if _, err := br.CreateTopic("bench", 1, map[string]string{"eddy.streams": "true", "eddy.fsync": bc.fsync}, false); err != nil {
 				b.Fatal(err)
 			}

@@ -403,24 +403,20 @@ func readResponse(resp *http.Response) ([]byte, error) {
 }
 
 func decodeError(status int, raw []byte) error {
-	if status == http.StatusConflict {
-		var w struct {
-			Error    string          `json:"error"`
+	// Every error body is {"error": {"code", "message", ...}}; a
+	// wrong_expected_version conflict adds stream, expected and actual.
+	var e struct {
+		Error struct {
+			Code     string          `json:"code"`
+			Message  string          `json:"message"`
 			Stream   string          `json:"stream"`
 			Expected json.RawMessage `json:"expected"`
 			Actual   int64           `json:"actual"`
-		}
-		if json.Unmarshal(raw, &w) == nil && w.Error == "wrong_expected_version" {
-			return &WrongExpectedVersionError{Stream: w.Stream, Expected: parseExpected(w.Expected), Actual: w.Actual}
-		}
-	}
-	var e struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
 		} `json:"error"`
 	}
-	_ = json.Unmarshal(raw, &e)
+	if err := json.Unmarshal(raw, &e); err == nil && status == http.StatusConflict && e.Error.Code == "wrong_expected_version" {
+		return &WrongExpectedVersionError{Stream: e.Error.Stream, Expected: parseExpected(e.Error.Expected), Actual: e.Error.Actual}
+	}
 	apiErr := &APIError{Status: status, Code: e.Error.Code, Message: e.Error.Message}
 	if apiErr.Code == "" {
 		apiErr.Message = strings.TrimSpace(string(raw))

@@ -4,20 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
-	ies "github.com/eddy-streaming/eddy/internal/eventstore"
-	"github.com/eddy-streaming/eddy/internal/httpapi"
-	"github.com/eddy-streaming/eddy/internal/meta"
+	"github.com/eddy-streaming/eddy/internal/node"
 	"github.com/eddy-streaming/eddy/sdk/eventstore"
 )
 
@@ -34,55 +29,33 @@ func startServer(t testing.TB) *eventstore.Client {
 // startServerBroker is startServer that also returns the broker.
 func startServerBroker(t testing.TB) (*eventstore.Client, *broker.Broker) {
 	t.Helper()
-	return startServerBrokerReg(t, nil)
+	c, n := startNode(t)
+	return c, n.Broker
 }
 
-// startServerBrokerReg is startServerBroker registering the broker's and
-// the logs' metrics (fsync counts and latencies) with breg when not nil.
-func startServerBrokerReg(t testing.TB, breg prometheus.Registerer) (*eventstore.Client, *broker.Broker) {
+// startNode runs a node (internal/node, as eddy serve runs it) with only
+// its HTTP listener, on 127.0.0.1:0, and returns a client of it and the
+// node (its Broker, and its Registry with the logs' fsync metrics).
+func startNode(t testing.TB) (*eventstore.Client, *node.Node) {
 	t.Helper()
-	dir := t.TempDir()
-	m, err := meta.Open(filepath.Join(dir, "meta.db"))
+	cfg := node.DefaultConfig(t.TempDir())
+	cfg.Kafka = nil
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.EventStore.FlushInterval = flushInterval
+	n, err := node.Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bc := broker.DefaultConfig()
-	bc.DataDir, bc.Meta = filepath.Join(dir, "data"), m
-	bc.Registerer = breg
-	b, err := broker.Open(bc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	es, err := ies.Open(ies.Config{Broker: b, Path: filepath.Join(dir, "streams.idx"), FlushInterval: flushInterval})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.SetAppendHook(broker.ChainHooks(b.InstalledAppendHook(), es))
-	reg := prometheus.NewRegistry()
-	hs, err := httpapi.New(httpapi.Config{Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Registerer: reg, Gatherer: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs.RegisterStreams(es, httpapi.StreamsOptions{})
-	if err := hs.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- hs.Serve() }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = hs.Shutdown(ctx)
-		<-done
-		_ = es.Close()
-		_ = b.Close()
-		_ = m.Close()
+		_ = n.Close(ctx)
 	})
-	c, err := eventstore.New("http://" + hs.Addr().String())
+	c, err := eventstore.New("http://" + n.HTTP.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, b
+	return c, n
 }
 
 func TestAppendReadErrors(t *testing.T) {

@@ -1,7 +1,9 @@
-// Package kafkatest starts a real Eddy broker and Kafka listener in-process
-// for tests: a temp data directory, a meta store, broker.Open and
-// kafka.New on 127.0.0.1:0. Other packages' tests (groups, CLI, HTTP) use
-// it to get a server that franz-go clients can talk to.
+// Package kafkatest starts a real Eddy node in-process for tests: the
+// assembly of internal/node (meta, broker with its append hooks,
+// idempotent producers, event store, group coordinator) on a temp data
+// directory with a Kafka listener on 127.0.0.1:0 and no HTTP listener.
+// Other packages' tests (groups, event store, CLI, HTTP) use it to get a
+// server that franz-go clients can talk to.
 //
 // Usage:
 //
@@ -9,51 +11,49 @@
 //	cl := srv.Client(t, kgo.ConsumeTopics("x")) // closed by t.Cleanup
 //	srv.Restart(t)                              // same dir, same address
 //
-// The group coordinator and the idempotent-producer manager are wired as
-// cmd/eddy serve wires them (Server.Groups, Server.Producers). Further
-// services plug in with WithServerConfig, which edits kafka.Config (e.g.
-// its Ext map), and WithSetup, which runs after the broker opens and before
-// the listener starts.
+// WithNodeConfig edits the node's Config (WithBrokerConfig and
+// WithServerConfig its broker and Kafka parts) before every start.
 package kafkatest
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
+	"github.com/eddy-streaming/eddy/internal/eventstore"
 	"github.com/eddy-streaming/eddy/internal/group"
 	"github.com/eddy-streaming/eddy/internal/kafka"
 	"github.com/eddy-streaming/eddy/internal/meta"
+	"github.com/eddy-streaming/eddy/internal/node"
 	"github.com/eddy-streaming/eddy/internal/producers"
 )
 
-// Server is a running in-process Eddy server.
+// Server is a running in-process Eddy node. Its part fields are the
+// current node's, replaced by Restart.
 type Server struct {
 	// Addr is the Kafka listener's host:port, stable across Restart.
 	Addr string
 	// Dir is the data directory.
-	Dir    string
-	Meta   *meta.Store
-	Broker *broker.Broker
-	Kafka  *kafka.Server
-	// Groups is the consumer-group coordinator and Producers the
-	// idempotent-producer manager, wired as cmd/eddy serve wires them.
+	Dir string
+	// Node is the running assembly; the fields below are its parts.
+	Node      *node.Node
+	Meta      *meta.Store
+	Broker    *broker.Broker
+	Kafka     *kafka.Server
 	Groups    *group.Coordinator
 	Producers *producers.Manager
+	Events    *eventstore.Store
 
 	o       options
 	stopped bool
 }
 
 type options struct {
-	dir      string
-	brokerFn []func(*broker.Config)
-	serverFn []func(*kafka.Config)
-	setup    []func(*Server)
+	dir    string
+	nodeFn []func(*node.Config)
 }
 
 // Option configures Start.
@@ -62,23 +62,21 @@ type Option func(*options)
 // WithDir uses dir as the data directory instead of t.TempDir().
 func WithDir(dir string) Option { return func(o *options) { o.dir = dir } }
 
-// WithBrokerConfig edits the broker config before Open (it starts from
-// broker.DefaultConfig with the data dir and meta store set).
+// WithNodeConfig edits the node config before each Open (it starts from
+// node.DefaultConfig with a Kafka listener on 127.0.0.1:0, no HTTP
+// listener, and an event-store flush interval of 5 ms).
+func WithNodeConfig(fn func(*node.Config)) Option {
+	return func(o *options) { o.nodeFn = append(o.nodeFn, fn) }
+}
+
+// WithBrokerConfig edits the node's broker config.
 func WithBrokerConfig(fn func(*broker.Config)) Option {
-	return func(o *options) { o.brokerFn = append(o.brokerFn, fn) }
+	return WithNodeConfig(func(c *node.Config) { fn(&c.Broker) })
 }
 
-// WithServerConfig edits the Kafka server config before New (it starts
-// with Addr 127.0.0.1:0).
+// WithServerConfig edits the node's Kafka listener config.
 func WithServerConfig(fn func(*kafka.Config)) Option {
-	return func(o *options) { o.serverFn = append(o.serverFn, fn) }
-}
-
-// WithSetup runs fn after the broker opens and before the server is
-// created, on every start including restarts; fn may set Server fields'
-// dependencies (for example install a broker AppendHook).
-func WithSetup(fn func(*Server)) Option {
-	return func(o *options) { o.setup = append(o.setup, fn) }
+	return WithNodeConfig(func(c *node.Config) { fn(c.Kafka) })
 }
 
 // Start starts a server and registers its Stop with t.Cleanup.
@@ -99,68 +97,39 @@ func Start(t testing.TB, opts ...Option) *Server {
 
 func (s *Server) start(t testing.TB, addr string) {
 	t.Helper()
-	m, err := meta.Open(filepath.Join(s.Dir, "meta.db"))
-	if err != nil {
-		t.Fatalf("kafkatest: open meta: %v", err)
+	cfg := node.DefaultConfig(s.Dir)
+	cfg.HTTP = nil
+	cfg.Kafka.Addr = "127.0.0.1:0"
+	cfg.EventStore.FlushInterval = 5 * time.Millisecond
+	for _, fn := range s.o.nodeFn {
+		fn(&cfg)
 	}
-	bc := broker.DefaultConfig()
-	bc.DataDir, bc.Meta = s.Dir, m
-	for _, fn := range s.o.brokerFn {
-		fn(&bc)
+	if cfg.Kafka != nil && (cfg.Kafka.Addr == "" || addr != "127.0.0.1:0") {
+		cfg.Kafka.Addr = addr
 	}
-	b, err := broker.Open(bc)
-	if err != nil {
-		m.Close()
-		t.Fatalf("kafkatest: open broker: %v", err)
-	}
-	s.Meta, s.Broker = m, b
-	pm, err := producers.New(producers.Config{Meta: m})
-	if err != nil {
-		t.Fatalf("kafkatest: producers: %v", err)
-	}
-	if err := pm.Rebuild(b, 0); err != nil {
-		t.Fatalf("kafkatest: rebuild producers: %v", err)
-	}
-	b.SetAppendHook(pm)
-	gc, err := group.New(group.Config{Meta: m, Topics: group.BrokerTopics(b)})
-	if err != nil {
-		t.Fatalf("kafkatest: groups: %v", err)
-	}
-	s.Groups, s.Producers = gc, pm
-	for _, fn := range s.o.setup {
-		fn(s)
-	}
-	kc := kafka.Config{Addr: addr}
-	kafka.WithGroups(&kc, gc)
-	kafka.WithProducers(&kc, pm)
-	for _, fn := range s.o.serverFn {
-		fn(&kc)
-	}
-	if kc.Addr == "" || addr != "127.0.0.1:0" {
-		kc.Addr = addr
-	}
-	srv := kafka.New(kc, b)
-	var lerr error
+	var n *node.Node
+	var err error
 	// A restart reuses the port; give the OS a moment if it is still
 	// releasing it.
 	for deadline := time.Now().Add(5 * time.Second); ; {
-		if lerr = srv.Start(); lerr == nil || time.Now().After(deadline) {
+		if n, err = node.Open(cfg); err == nil || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if lerr != nil {
-		b.Close()
-		m.Close()
-		t.Fatalf("kafkatest: start: %v", lerr)
+	if err != nil {
+		t.Fatalf("kafkatest: start: %v", err)
 	}
-	s.Kafka = srv
-	s.Addr = srv.Addr().String()
+	s.Node = n
+	s.Meta, s.Broker, s.Kafka = n.Meta, n.Broker, n.Kafka
+	s.Groups, s.Producers, s.Events = n.Groups, n.Producers, n.Events
+	if n.Kafka != nil {
+		s.Addr = n.Kafka.Addr().String()
+	}
 	s.stopped = false
 }
 
-// Stop shuts the server down (gracefully, 10 s at most) and closes the
-// broker and meta store. It is idempotent.
+// Stop closes the node (gracefully, 10 s at most). It is idempotent.
 func (s *Server) Stop(t testing.TB) {
 	t.Helper()
 	if s.stopped {
@@ -169,20 +138,8 @@ func (s *Server) Stop(t testing.TB) {
 	s.stopped = true
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := s.Kafka.Shutdown(ctx); err != nil {
-		t.Errorf("kafkatest: shutdown: %v", err)
-	}
-	if err := s.Groups.Close(); err != nil {
-		t.Errorf("kafkatest: close groups: %v", err)
-	}
-	if err := s.Producers.Close(); err != nil {
-		t.Errorf("kafkatest: close producers: %v", err)
-	}
-	if err := s.Broker.Close(); err != nil {
-		t.Errorf("kafkatest: close broker: %v", err)
-	}
-	if err := s.Meta.Close(); err != nil {
-		t.Errorf("kafkatest: close meta: %v", err)
+	if err := s.Node.Close(ctx); err != nil {
+		t.Errorf("kafkatest: close node: %v", err)
 	}
 }
 

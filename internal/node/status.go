@@ -1,7 +1,7 @@
-package main
+package node
 
-// Glue between the components `eddy serve` wires together: the /v1/status
-// data sources and per-partition log gauges computed at scrape time.
+// The data sources of /v1/status and the per-partition log gauges,
+// computed at request or scrape time.
 
 import (
 	"context"
@@ -15,19 +15,19 @@ import (
 )
 
 // topicStatus summarises every topic for /v1/status.
-func (s *server) topicStatus(context.Context) ([]httpapi.TopicStatus, error) {
-	if s.broker == nil {
+func (n *Node) topicStatus(context.Context) ([]httpapi.TopicStatus, error) {
+	if n.Broker == nil {
 		return nil, nil
 	}
 	byName := map[string]*httpapi.TopicStatus{}
 	var out []httpapi.TopicStatus
-	for _, t := range s.broker.Topics() {
+	for _, t := range n.Broker.Topics() {
 		out = append(out, httpapi.TopicStatus{Name: t.Name})
 	}
 	for i := range out {
 		byName[out[i].Name] = &out[i]
 	}
-	for _, p := range s.broker.Partitions() {
+	for _, p := range n.Broker.Partitions() {
 		t := byName[p.Topic]
 		if t == nil { // created between the two calls
 			continue
@@ -40,11 +40,11 @@ func (s *server) topicStatus(context.Context) ([]httpapi.TopicStatus, error) {
 }
 
 // groupStatus summarises every consumer group for /v1/status.
-func (s *server) groupStatus(ctx context.Context) ([]httpapi.GroupStatus, error) {
-	if s.groups == nil {
+func (n *Node) groupStatus(ctx context.Context) ([]httpapi.GroupStatus, error) {
+	if n.Groups == nil {
 		return nil, nil
 	}
-	list, err := s.groups.List(ctx, nil, nil)
+	list, err := n.Groups.List(ctx, nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("list groups: %w", err)
 	}
@@ -52,7 +52,7 @@ func (s *server) groupStatus(ctx context.Context) ([]httpapi.GroupStatus, error)
 	for i, l := range list {
 		names[i] = l.Group
 	}
-	descs, err := s.groups.Describe(ctx, names)
+	descs, err := n.Groups.Describe(ctx, names)
 	if err != nil {
 		return nil, fmt.Errorf("describe groups: %w", err)
 	}
@@ -62,7 +62,7 @@ func (s *server) groupStatus(ctx context.Context) ([]httpapi.GroupStatus, error)
 		if i < len(descs) {
 			gs.Members = len(descs[i].Members)
 		}
-		lags, err := s.groups.Lag(ctx, l.Group)
+		lags, err := n.Groups.Lag(ctx, l.Group)
 		if err != nil {
 			return nil, fmt.Errorf("lag of group %s: %w", l.Group, err)
 		}
@@ -82,7 +82,7 @@ type logCollector struct {
 	size, segments, start, hw, endOff *prometheus.Desc
 }
 
-func registerLogCollector(reg prometheus.Registerer, b *broker.Broker) error {
+func registerLogCollector(reg prometheus.Registerer, b *broker.Broker) (*logCollector, error) {
 	labels := []string{"topic", "partition"}
 	c := &logCollector{
 		b:        b,
@@ -93,9 +93,9 @@ func registerLogCollector(reg prometheus.Registerer, b *broker.Broker) error {
 		endOff:   prometheus.NewDesc("eddy_log_end_offset", "Offset after the last written record per partition, durable or not.", labels, nil),
 	}
 	if err := reg.Register(c); err != nil {
-		return fmt.Errorf("register log metrics: %w", err)
+		return nil, fmt.Errorf("register log metrics: %w", err)
 	}
-	return nil
+	return c, nil
 }
 
 func (c *logCollector) Describe(ch chan<- *prometheus.Desc) {

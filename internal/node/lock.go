@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"errors"
@@ -11,15 +11,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// lockFileName is the file in the data directory that `eddy serve` holds an
+// lockFileName is the file in the data directory that a running node holds an
 // exclusive flock on for as long as it runs. The file stays after exit (the
 // kernel drops the lock when the process dies, even on kill -9); deleting it
 // would race with a starting server.
 const lockFileName = "LOCK"
 
-// errDataDirLocked is returned when another process holds the data
+// ErrDataDirLocked is returned when another process holds the data
 // directory's lock.
-var errDataDirLocked = errors.New("data directory is in use by another eddy serve")
+var ErrDataDirLocked = errors.New("data directory is in use by another eddy serve")
 
 // dataDirLock is a held lock on a data directory.
 type dataDirLock struct{ f *os.File }
@@ -41,7 +41,7 @@ func lockDataDir(dir string) (*dataDirLock, error) {
 		}
 		_ = f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w%s: %s is locked; stop that server or use another --data-dir", errDataDirLocked, holder, path)
+			return nil, fmt.Errorf("%w%s: %s is locked; stop that server or use another --data-dir", ErrDataDirLocked, holder, path)
 		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
