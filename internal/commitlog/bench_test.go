@@ -21,8 +21,8 @@ const benchBatchSize = 16 << 10
 func (l *Log) closeUnclean() {
 	l.stopFlusher()
 	l.mu.Lock()
-	l.closed = true
-	for _, s := range l.segs {
+	l.mu.closed = true
+	for _, s := range l.mu.segs {
 		s.close()
 	}
 	l.mu.Unlock()
@@ -270,14 +270,14 @@ func BenchmarkAppendFsyncEach(b *testing.B) {
 			// fsync from also running (its big rounds would switch the
 			// segment from zero-filling to block reservation).
 			l.mu.Lock()
-			l.lazyArmed = true
+			l.mu.lazyArmed = true
 			l.mu.Unlock()
 			writeConcurrently(b, writers, 1024, func(_ int, batch []byte) error {
 				if _, _, err := l.Write(batch); err != nil {
 					return err
 				}
 				l.mu.RLock()
-				f := l.active().f
+				f := l.activeLocked().f
 				l.mu.RUnlock()
 				return f.Sync()
 			})

@@ -15,12 +15,12 @@ import (
 func (l *Log) Check() error {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	if l.closed {
+	if l.mu.closed {
 		return ErrClosed
 	}
 	var buf []byte
-	expect := l.start
-	for i, s := range l.segs {
+	expect := l.mu.start
+	for i, s := range l.mu.segs {
 		if s.base != expect {
 			return &CorruptionError{Segment: s.logPath, Reason: fmt.Sprintf("segment base %d, previous segment ends at %d", s.base, expect)}
 		}
@@ -31,8 +31,8 @@ func (l *Log) Check() error {
 		if end != s.size {
 			return &CorruptionError{Segment: s.logPath, Offset: end, Reason: "invalid batch", Err: reason}
 		}
-		if i < len(l.segs)-1 && next != l.segs[i+1].base {
-			return &CorruptionError{Segment: s.logPath, Offset: end, Reason: fmt.Sprintf("segment ends at offset %d, next segment starts at %d", next, l.segs[i+1].base)}
+		if i < len(l.mu.segs)-1 && next != l.mu.segs[i+1].base {
+			return &CorruptionError{Segment: s.logPath, Offset: end, Reason: fmt.Sprintf("segment ends at offset %d, next segment starts at %d", next, l.mu.segs[i+1].base)}
 		}
 		s.imu.Lock()
 		idx := s.idx
@@ -48,8 +48,8 @@ func (l *Log) Check() error {
 		}
 		expect = next
 	}
-	if expect != l.next {
-		return &CorruptionError{Segment: l.active().logPath, Offset: l.active().size, Reason: fmt.Sprintf("batches end at offset %d, log end offset is %d", expect, l.next)}
+	if expect != l.mu.next {
+		return &CorruptionError{Segment: l.activeLocked().logPath, Offset: l.activeLocked().size, Reason: fmt.Sprintf("batches end at offset %d, log end offset is %d", expect, l.mu.next)}
 	}
 	return nil
 }

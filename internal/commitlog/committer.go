@@ -345,14 +345,14 @@ func (l *Log) beginSync() (p syncPoint, ok bool, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch {
-	case l.closed:
+	case l.mu.closed:
 		err = ErrClosed
-	case l.syncErr != nil:
-		err = l.syncErr
-	case l.next <= l.dur:
+	case l.mu.syncErr != nil:
+		err = l.mu.syncErr
+	case l.mu.next <= l.mu.dur:
 	default:
-		a := l.active()
-		return syncPoint{log: l, seg: a, next: l.next, end: a.size, appends: l.pendingAppends}, true, nil
+		a := l.activeLocked()
+		return syncPoint{log: l, seg: a, next: l.mu.next, end: a.size, appends: l.mu.pendingAppends}, true, nil
 	}
 	l.syncMu.Unlock()
 	return syncPoint{}, false, err
@@ -369,16 +369,16 @@ func (l *Log) endSync(p syncPoint, err error) error {
 	a := p.seg
 	if err != nil {
 		l.metrics.fsyncErrors.Inc()
-		l.syncErr = fmt.Errorf("fsync %s: %w", a.logPath, err)
-		l.failEpoch++
-		return l.syncErr
+		l.mu.syncErr = fmt.Errorf("fsync %s: %w", a.logPath, err)
+		l.mu.failEpoch++
+		return l.mu.syncErr
 	}
-	if a == l.active() && p.next > l.dur {
-		l.noteRound(p.end - l.durPos)
-		l.pendingAppends -= p.appends
-		l.dur, l.durPos = p.next, p.end
-		if l.opts.Sync == SyncAlways {
-			l.hw, l.hwPos = p.next, p.end
+	if a == l.activeLocked() && p.next > l.mu.dur {
+		l.noteRoundLocked(p.end - l.mu.durPos)
+		l.mu.pendingAppends -= p.appends
+		l.mu.dur, l.mu.durPos = p.next, p.end
+		if l.mu.opts.Sync == SyncAlways {
+			l.mu.hw, l.mu.hwPos = p.next, p.end
 		}
 		// Index entries for the now-durable bytes: written, not fsynced
 		// (index files are derived; recovery validates them), a page of
@@ -420,7 +420,7 @@ func (l *Log) syncOnce() error {
 // WaitDurable calls that follow find their offsets durable.
 func (l *Log) QueueSync(next int64) {
 	l.mu.RLock()
-	need := l.opts.Sync == SyncAlways && !l.closed && l.dur < next
+	need := l.mu.opts.Sync == SyncAlways && !l.mu.closed && l.mu.dur < next
 	l.mu.RUnlock()
 	if need {
 		l.committer.enqueue(l)
@@ -433,24 +433,24 @@ func (l *Log) QueueSync(next int64) {
 func (l *Log) WaitDurable(next int64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.opts.Sync != SyncAlways {
-		if l.closed {
+	if l.mu.opts.Sync != SyncAlways {
+		if l.mu.closed {
 			return ErrClosed
 		}
 		return nil
 	}
-	epoch := l.failEpoch
-	for l.dur < next {
+	epoch := l.mu.failEpoch
+	for l.mu.dur < next {
 		switch {
-		case l.failEpoch != epoch || l.syncErr != nil:
-			if l.syncErr != nil {
-				return l.syncErr
+		case l.mu.failEpoch != epoch || l.mu.syncErr != nil:
+			if l.mu.syncErr != nil {
+				return l.mu.syncErr
 			}
-			return fmt.Errorf("fsync failed; offsets from %d were lost", l.dur)
-		case l.closed:
+			return fmt.Errorf("fsync failed; offsets from %d were lost", l.mu.dur)
+		case l.mu.closed:
 			return ErrClosed
-		case next > l.next:
-			return fmt.Errorf("offset %d was never written or was lost (log end %d)", next, l.next)
+		case next > l.mu.next:
+			return fmt.Errorf("offset %d was never written or was lost (log end %d)", next, l.mu.next)
 		}
 		l.mu.Unlock()
 		l.committer.waitRound(l)
@@ -460,19 +460,19 @@ func (l *Log) WaitDurable(next int64) error {
 }
 func (l *Log) startFlusher() {
 	l.mu.RLock()
-	interval := l.opts.Sync == SyncInterval && !l.closed
-	period := l.opts.SyncInterval
+	interval := l.mu.opts.Sync == SyncInterval && !l.mu.closed
+	period := l.mu.opts.SyncInterval
 	l.mu.RUnlock()
 	if !interval {
 		return
 	}
-	l.flMu.Lock()
-	defer l.flMu.Unlock()
-	if l.flusherQuit != nil {
+	l.flusher.Lock()
+	defer l.flusher.Unlock()
+	if l.flusher.quit != nil {
 		return
 	}
-	l.flusherQuit = make(chan struct{})
-	l.flusherDone = make(chan struct{})
+	l.flusher.quit = make(chan struct{})
+	l.flusher.done = make(chan struct{})
 	go func(quit, done chan struct{}) {
 		defer close(done)
 		t := time.NewTicker(period)
@@ -493,16 +493,16 @@ func (l *Log) startFlusher() {
 				}
 			}
 		}
-	}(l.flusherQuit, l.flusherDone)
+	}(l.flusher.quit, l.flusher.done)
 }
 
 func (l *Log) stopFlusher() {
-	l.flMu.Lock()
-	defer l.flMu.Unlock()
-	if l.flusherQuit == nil {
+	l.flusher.Lock()
+	defer l.flusher.Unlock()
+	if l.flusher.quit == nil {
 		return
 	}
-	close(l.flusherQuit)
-	<-l.flusherDone
-	l.flusherQuit, l.flusherDone = nil, nil
+	close(l.flusher.quit)
+	<-l.flusher.done
+	l.flusher.quit, l.flusher.done = nil, nil
 }

@@ -427,7 +427,7 @@ func TestCrashDuringBackgroundRollSync(t *testing.T) {
 	}
 	// Make the second segment's data durable but not the first's.
 	l.mu.RLock()
-	second := l.active().f
+	second := l.activeLocked().f
 	l.mu.RUnlock()
 	if err := second.Sync(); err != nil {
 		t.Fatal(err)

@@ -70,42 +70,61 @@ type Log struct {
 	metrics   *metrics
 
 	// syncMu serializes fsyncs of this log (committer, flusher, Close).
+	// Taken before mu, never while holding it.
 	syncMu sync.Mutex
 
-	mu     sync.RWMutex
-	opts   Options
-	closed bool
-	segs   []*segment // ascending base; the last is active
-	next   int64      // log end offset
-	start  int64      // log start offset
-	hw     int64      // high watermark
-	hwPos  int64      // byte position of hw in the active segment
-	dur    int64      // durable end offset
-	durPos int64      // byte position of dur in the active segment
+	// mu guards the log's state: its segments, offsets and positions,
+	// failure state and options. Functions that need it held are named
+	// …Locked; mu is held only for short bookkeeping and segment writes,
+	// never across an fsync.
+	mu struct {
+		sync.RWMutex
+		opts   Options
+		closed bool
+		segs   []*segment // ascending base; the last is active
+		next   int64      // log end offset
+		start  int64      // log start offset
+		hw     int64      // high watermark
+		hwPos  int64      // byte position of hw in the active segment
+		dur    int64      // durable end offset
+		durPos int64      // byte position of dur in the active segment
 
-	// writeBroken is set when a failed write could not be truncated away;
-	// syncErr when an fsync failed. Either makes the next Write repair the
-	// active segment back to its durable end first.
-	writeBroken    bool
-	syncErr        error
-	failEpoch      uint64
-	queued         bool          // in the committer's queue for the next round; guarded by committer.mu
-	rollSync       chan struct{} // closed when the background fsync of the last rolled segment ends
-	lazy           *time.Timer   // safety-net fsync when nobody waits (SyncAlways)
-	lazyArmed      bool
-	pendingAppends int64         // appends since the last successful fsync
-	roundBytes     int64         // moving average of the bytes one fsync made durable (zerofill.go)
-	sinceDrop      int64         // bytes written since the last look for pages to drop (pagecache.go)
-	dropDone       chan struct{} // closed when the running page dropper exits; nil when none runs
-	dropBase       int64         // sealed segments below this base are done with dropping
+		// writeBroken is set when a failed write could not be truncated
+		// away; syncErr when an fsync failed. Either makes the next Write
+		// repair the active segment back to its durable end first.
+		writeBroken    bool
+		syncErr        error
+		failEpoch      uint64
+		rollSync       chan struct{} // closed when the background fsync of the last rolled segment ends
+		lazyArmed      bool          // lazy is set to fire
+		pendingAppends int64         // appends since the last successful fsync
+		roundBytes     int64         // moving average of the bytes one fsync made durable (zerofill.go)
+		sinceDrop      int64         // bytes written since the last look for pages to drop (pagecache.go)
+		dropDone       chan struct{} // closed when the running page dropper exits; nil when none runs
+		dropBase       int64         // sealed segments below this base are done with dropping
+	}
 
-	flMu        sync.Mutex // guards the flusher channels
-	flusherQuit chan struct{}
-	flusherDone chan struct{}
+	// queued: in the committer's queue for the next round; guarded by
+	// the committer's mu, not the log's.
+	queued bool
+	// lazy is the safety-net fsync when nobody waits (SyncAlways); set once
+	// at Open, armed under mu (mu.lazyArmed).
+	lazy *time.Timer
+
+	// flusher guards the interval flusher's channels.
+	flusher struct {
+		sync.Mutex
+		quit chan struct{}
+		done chan struct{}
+	}
 
 	useClock atomic.Int64 // lazily loaded index LRU stamps
-	loadedMu sync.Mutex
-	loaded   []*segment // closed segments with indexes in memory
+	// loaded guards the closed segments whose indexes are in memory (an
+	// LRU); taken after mu when both are held.
+	loaded struct {
+		sync.Mutex
+		segs []*segment
+	}
 }
 
 // Open opens or creates the log in dir, recovering after an unclean stop.
@@ -114,7 +133,8 @@ func Open(dir string, opts Options) (*Log, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	l := &Log{dir: dir, fs: opts.FS, log: opts.Logger.With("log", dir), opts: opts}
+	l := &Log{dir: dir, fs: opts.FS, log: opts.Logger.With("log", dir)}
+	l.mu.opts = opts
 	l.lazy = time.AfterFunc(time.Hour, l.lazySync)
 	l.lazy.Stop()
 	if opts.Committer != nil {
@@ -129,13 +149,13 @@ func Open(dir string, opts Options) (*Log, error) {
 		return nil, fmt.Errorf("create log dir %s: %w", dir, err)
 	}
 	if err := l.recover(); err != nil {
-		for _, s := range l.segs {
+		for _, s := range l.mu.segs {
 			s.close()
 		}
 		l.closeCommitter()
 		return nil, fmt.Errorf("open log %s: %w", dir, err)
 	}
-	for _, s := range l.segs {
+	for _, s := range l.mu.segs {
 		s.dropped = s.size // not ours to drop (pagecache.go)
 	}
 	l.startFlusher()
@@ -148,7 +168,7 @@ func (l *Log) closeCommitter() {
 	}
 }
 
-func (l *Log) active() *segment { return l.segs[len(l.segs)-1] }
+func (l *Log) activeLocked() *segment { return l.mu.segs[len(l.mu.segs)-1] }
 
 // Dir returns the log's directory.
 func (l *Log) Dir() string { return l.dir }
@@ -160,21 +180,21 @@ func (l *Log) Dir() string { return l.dir }
 func (l *Log) HighWatermark() int64 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return l.hw
+	return l.mu.hw
 }
 
 // LogEndOffset is the offset the next appended record will get.
 func (l *Log) LogEndOffset() int64 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return l.next
+	return l.mu.next
 }
 
 // LogStartOffset is the first offset still stored (it moves with retention).
 func (l *Log) LogStartOffset() int64 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return l.start
+	return l.mu.start
 }
 
 // Size is the total bytes of stored batches across all segments.
@@ -186,7 +206,7 @@ func (l *Log) Size() int64 {
 
 func (l *Log) sizeLocked() int64 {
 	var n int64
-	for _, s := range l.segs {
+	for _, s := range l.mu.segs {
 		n += s.size
 	}
 	return n
@@ -196,14 +216,14 @@ func (l *Log) sizeLocked() int64 {
 func (l *Log) SegmentCount() int {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return len(l.segs)
+	return len(l.mu.segs)
 }
 
 // Options returns the log's current options.
 func (l *Log) Options() Options {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return l.opts
+	return l.mu.opts
 }
 
 // Reconfigure changes segment, retention, index and sync settings at run
@@ -217,20 +237,20 @@ func (l *Log) Reconfigure(opts Options) error {
 	l.stopFlusher()
 	defer l.startFlusher()
 	l.mu.Lock()
-	if l.closed {
+	if l.mu.closed {
 		l.mu.Unlock()
 		return ErrClosed
 	}
-	old := l.opts
+	old := l.mu.opts
 	opts.FS, opts.Committer, opts.Registerer, opts.Logger = old.FS, old.Committer, old.Registerer, old.Logger
 	if opts.Now == nil {
 		opts.Now = old.Now
 	}
 	toAlways := opts.Sync == SyncAlways && old.Sync != SyncAlways
 	if !toAlways {
-		l.opts = opts
+		l.mu.opts = opts
 		if opts.Sync != SyncAlways {
-			l.hw, l.hwPos = l.next, l.active().size
+			l.mu.hw, l.mu.hwPos = l.mu.next, l.activeLocked().size
 		}
 	}
 	l.mu.Unlock()
@@ -242,7 +262,7 @@ func (l *Log) Reconfigure(opts Options) error {
 			return fmt.Errorf("reconfigure: %w", err)
 		}
 		l.mu.Lock()
-		l.opts = opts
+		l.mu.opts = opts
 		l.mu.Unlock()
 	}
 	return nil
@@ -256,7 +276,7 @@ func (l *Log) Close() error {
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
 	l.mu.Lock()
-	if l.closed {
+	if l.mu.closed {
 		l.mu.Unlock()
 		return ErrClosed
 	}
@@ -267,10 +287,10 @@ func (l *Log) Close() error {
 }
 
 func (l *Log) closeLocked() error {
-	l.closed = true
+	l.mu.closed = true
 	l.waitDropperLocked()
 	var errs []error
-	if l.syncErr != nil || l.writeBroken {
+	if l.mu.syncErr != nil || l.mu.writeBroken {
 		// A failed fsync may have dropped pages: cut back to what is known
 		// durable so the marker never vouches for lost bytes.
 		if err := l.repairLocked(); err != nil {
@@ -278,19 +298,19 @@ func (l *Log) closeLocked() error {
 		}
 	}
 	l.waitRollSyncLocked()
-	a := l.active()
+	a := l.activeLocked()
 	if err := l.releaseAlloc(a); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) == 0 {
-		start := l.opts.Now()
+		start := l.mu.opts.Now()
 		if err := a.f.Sync(); err != nil {
 			errs = append(errs, fmt.Errorf("sync %s: %w", a.logPath, err))
 		} else {
 			// Appenders still in WaitDurable were made durable by this sync.
-			l.dur, l.durPos = l.next, a.size
+			l.mu.dur, l.mu.durPos = l.mu.next, a.size
 		}
-		l.metrics.fsync.Observe(l.opts.Now().Sub(start).Seconds())
+		l.metrics.fsync.Observe(l.mu.opts.Now().Sub(start).Seconds())
 	}
 	if len(errs) == 0 {
 		a.imu.Lock()
@@ -301,11 +321,11 @@ func (l *Log) closeLocked() error {
 		a.imu.Unlock()
 	}
 	if len(errs) == 0 {
-		if err := writeCleanMarker(l.fs, l.dir, cleanMarker{next: l.next, activeBase: a.base, activeSize: a.size}); err != nil {
+		if err := writeCleanMarker(l.fs, l.dir, cleanMarker{next: l.mu.next, activeBase: a.base, activeSize: a.size}); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	for _, s := range l.segs {
+	for _, s := range l.mu.segs {
 		if err := s.close(); err != nil {
 			errs = append(errs, err)
 		}
@@ -323,15 +343,15 @@ func (l *Log) Delete() error {
 	l.lazy.Stop()
 	l.syncMu.Lock()
 	l.mu.Lock()
-	if l.closed {
+	if l.mu.closed {
 		l.mu.Unlock()
 		l.syncMu.Unlock()
 		return ErrClosed
 	}
-	l.closed = true
+	l.mu.closed = true
 	l.waitDropperLocked()
 	l.waitRollSyncLocked()
-	for _, s := range l.segs {
+	for _, s := range l.mu.segs {
 		s.close()
 	}
 	l.mu.Unlock()
@@ -346,20 +366,20 @@ func (l *Log) Delete() error {
 	return nil
 }
 
-// segmentFor returns the index in l.segs of the segment holding offset.
-func (l *Log) segmentFor(offset int64) int {
-	i := sort.Search(len(l.segs), func(i int) bool { return l.segs[i].base > offset })
+// segmentForLocked returns the index in l.mu.segs of the segment holding offset.
+func (l *Log) segmentForLocked(offset int64) int {
+	i := sort.Search(len(l.mu.segs), func(i int) bool { return l.mu.segs[i].base > offset })
 	if i == 0 {
 		return 0
 	}
 	return i - 1
 }
 
-// limitOf is the readable end (bytes) of segment i: the high watermark's
+// limitOfLocked is the readable end (bytes) of segment i: the high watermark's
 // position in the active segment, the whole size otherwise.
-func (l *Log) limitOf(i int) int64 {
-	if i == len(l.segs)-1 {
-		return l.hwPos
+func (l *Log) limitOfLocked(i int) int64 {
+	if i == len(l.mu.segs)-1 {
+		return l.mu.hwPos
 	}
-	return l.segs[i].size
+	return l.mu.segs[i].size
 }

@@ -59,28 +59,28 @@ func (l *Log) WriteChecked(batches []byte, hs []record.BatchHeader) (base, next 
 func (l *Log) write(batches []byte, records int64) (base, next int64, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
+	if l.mu.closed {
 		return 0, 0, ErrClosed
 	}
-	if l.syncErr != nil || l.writeBroken {
+	if l.mu.syncErr != nil || l.mu.writeBroken {
 		if err := l.repairLocked(); err != nil {
 			return 0, 0, err
 		}
 	}
-	a := l.active()
+	a := l.activeLocked()
 	n := int64(len(batches))
-	if a.size > 0 && (a.size+n > l.opts.SegmentBytes ||
-		l.next-a.base+records > math.MaxInt32 ||
-		(l.opts.SegmentAge > 0 && l.opts.Now().Sub(a.created) >= l.opts.SegmentAge)) {
+	if a.size > 0 && (a.size+n > l.mu.opts.SegmentBytes ||
+		l.mu.next-a.base+records > math.MaxInt32 ||
+		(l.mu.opts.SegmentAge > 0 && l.mu.opts.Now().Sub(a.created) >= l.mu.opts.SegmentAge)) {
 		if err := l.rollLocked(); err != nil {
 			return 0, 0, err
 		}
-		a = l.active()
+		a = l.activeLocked()
 	}
 	if a.size+n > math.MaxInt32 {
 		return 0, 0, &record.BatchError{Reason: fmt.Sprintf("%d bytes do not fit in a segment", n)}
 	}
-	base = l.next
+	base = l.mu.next
 	off := base
 	for pos := 0; pos < len(batches); {
 		b := batches[pos:]
@@ -92,13 +92,13 @@ func (l *Log) write(batches []byte, records int64) (base, next int64, err error)
 	// A fill may still run after a Reconfigure away from SyncAlways: never
 	// write where it writes zeros.
 	l.settleFill(a, a.size+n)
-	if l.opts.PreallocateBytes > 0 {
+	if l.mu.opts.PreallocateBytes > 0 {
 		zf, ok := a.f.(vfs.ZeroFiller)
 		switch {
-		case ok && l.opts.Sync == SyncAlways:
-			l.zeroAhead(a, zf, a.size+n)
+		case ok && l.mu.opts.Sync == SyncAlways:
+			l.zeroAheadLocked(a, zf, a.size+n)
 		case a.size+n > a.alloc:
-			l.preallocate(a, a.size+n)
+			l.preallocateLocked(a, a.size+n)
 		}
 	}
 	l.openWritebackLocked(a)
@@ -106,32 +106,32 @@ func (l *Log) write(batches []byte, records int64) (base, next int64, err error)
 		// A short write may have left part of the batches: cut it off.
 		l.waitFill(a)
 		if terr := a.f.Truncate(a.size); terr != nil {
-			l.writeBroken = true
+			l.mu.writeBroken = true
 		}
 		a.alloc, a.zeroed = 0, false // the truncate released the reservation
 		return 0, 0, fmt.Errorf("write %s: %w", a.logPath, err)
 	}
-	l.startWriteback(a, n)
+	l.startWritebackLocked(a, n)
 	a.imu.Lock()
 	for pos := 0; pos < len(batches); {
 		h, _ := record.ParseBatchHeader(batches[pos:])
-		a.trackBatch(&h, a.size+int64(pos), l.opts.IndexIntervalBytes)
+		a.trackBatch(&h, a.size+int64(pos), l.mu.opts.IndexIntervalBytes)
 		pos += h.Size()
 	}
 	a.imu.Unlock()
 	a.size += n
-	a.modTime = l.opts.Now()
-	l.next = off
-	l.pendingAppends++
+	a.modTime = l.mu.opts.Now()
+	l.mu.next = off
+	l.mu.pendingAppends++
 	l.noteWrittenLocked(n)
-	if l.opts.Sync == SyncAlways && !l.lazyArmed {
+	if l.mu.opts.Sync == SyncAlways && !l.mu.lazyArmed {
 		// Safety net: if nobody calls WaitDurable for these bytes, fsync
 		// them anyway soon so the high watermark keeps moving.
-		l.lazyArmed = true
+		l.mu.lazyArmed = true
 		l.lazy.Reset(lazySyncDelay)
 	}
-	if l.opts.Sync != SyncAlways {
-		l.hw, l.hwPos = l.next, a.size
+	if l.mu.opts.Sync != SyncAlways {
+		l.mu.hw, l.mu.hwPos = l.mu.next, a.size
 	}
 	return base, off, nil
 }
@@ -143,7 +143,7 @@ const kickBytes = 256 << 10
 // pageBytes is the page-cache page size writeback works in.
 const pageBytes = 4096
 
-// startWriteback starts the writeback of the full pages of a write of n
+// startWritebackLocked starts the writeback of the full pages of a write of n
 // bytes just made at the end of the active segment, when it is big and
 // the log is SyncAlways: the disk starts on it while the round that will
 // fsync it gathers and other logs write, so the fsync waits for less.
@@ -155,8 +155,8 @@ const pageBytes = 4096
 // against 635–780 k, at the same broker CPU per GB. Session 3 wrote big
 // writes in 256 KiB pieces with a start behind each; one start per write
 // keeps the gain without the extra syscalls.
-func (l *Log) startWriteback(a *segment, n int64) {
-	if l.opts.Sync != SyncAlways || n < kickBytes {
+func (l *Log) startWritebackLocked(a *segment, n int64) {
+	if l.mu.opts.Sync != SyncAlways || n < kickBytes {
 		return
 	}
 	ws, ok := a.f.(vfs.WritebackStarter)
@@ -167,11 +167,11 @@ func (l *Log) startWriteback(a *segment, n int64) {
 	_ = ws.StartWriteback(from, to-from) // a hint; errors surface at the fsync
 }
 
-// preallocate reserves blocks for the active segment from its reserved end
+// preallocateLocked reserves blocks for the active segment from its reserved end
 // to at least need, a PreallocateBytes step at a time and not past the
 // segment size limit. Failure is not an error: appends then allocate as
 // they write, as without preallocation. mu must be held.
-func (l *Log) preallocate(a *segment, need int64) {
+func (l *Log) preallocateLocked(a *segment, need int64) {
 	if a.noAlloc {
 		return
 	}
@@ -181,7 +181,7 @@ func (l *Log) preallocate(a *segment, need int64) {
 		return
 	}
 	from := max(a.alloc, a.size)
-	to := max(need, min(from+l.opts.PreallocateBytes, l.opts.SegmentBytes))
+	to := max(need, min(from+l.mu.opts.PreallocateBytes, l.mu.opts.SegmentBytes))
 	if err := al.Allocate(from, to-from); err != nil {
 		a.noAlloc = true
 		l.log.Warn("cannot reserve disk blocks ahead of appends; appending without", "segment", a.logPath, "err", err)
@@ -221,8 +221,8 @@ const lazySyncDelay = 100 * time.Millisecond
 // lazySync is the safety-net fsync armed by Write under SyncAlways.
 func (l *Log) lazySync() {
 	l.mu.Lock()
-	l.lazyArmed = false
-	closed := l.closed
+	l.mu.lazyArmed = false
+	closed := l.mu.closed
 	l.mu.Unlock()
 	if closed {
 		return
@@ -255,8 +255,8 @@ func (l *Log) Append(batches []byte) (base int64, err error) {
 // fsync, so at most the last closed segment can be non-durable, and crash
 // recovery checks it as well as the active one.
 func (l *Log) rollLocked() error {
-	a := l.active()
-	always := l.opts.Sync == SyncAlways
+	a := l.activeLocked()
+	always := l.mu.opts.Sync == SyncAlways
 	if err := l.releaseAlloc(a); err != nil {
 		return fmt.Errorf("roll: %w", err)
 	}
@@ -280,7 +280,7 @@ func (l *Log) rollLocked() error {
 	if ierr != nil {
 		return fmt.Errorf("roll: %w", ierr)
 	}
-	s, err := createSegment(l.fs, l.dir, l.next, l.opts.Now())
+	s, err := createSegment(l.fs, l.dir, l.mu.next, l.mu.opts.Now())
 	if err != nil {
 		return fmt.Errorf("roll: %w", err)
 	}
@@ -288,13 +288,13 @@ func (l *Log) rollLocked() error {
 		s.remove()
 		return fmt.Errorf("roll: sync log dir: %w", err)
 	}
-	l.segs = append(l.segs, s)
-	l.dur, l.durPos = l.next, 0
-	l.hw, l.hwPos = l.next, 0
-	l.pendingAppends = 0
+	l.mu.segs = append(l.mu.segs, s)
+	l.mu.dur, l.mu.durPos = l.mu.next, 0
+	l.mu.hw, l.mu.hwPos = l.mu.next, 0
+	l.mu.pendingAppends = 0
 	if !always {
 		done := make(chan struct{})
-		l.rollSync = done
+		l.mu.rollSync = done
 		go l.syncRolled(a, done)
 	}
 	l.noteLoaded(a)
@@ -304,9 +304,9 @@ func (l *Log) rollLocked() error {
 // waitRollSyncLocked waits for the background fsync of the last rolled
 // segment. mu must be held (the fsync goroutine never takes it).
 func (l *Log) waitRollSyncLocked() {
-	if l.rollSync != nil {
-		<-l.rollSync
-		l.rollSync = nil
+	if l.mu.rollSync != nil {
+		<-l.mu.rollSync
+		l.mu.rollSync = nil
 	}
 }
 
@@ -362,19 +362,19 @@ func rewriteRange(f interface {
 // syncActiveLocked fsyncs the active segment while holding mu (roll and
 // repair paths, which are rare). A failure marks the tail lost.
 func (l *Log) syncActiveLocked() error {
-	a := l.active()
-	start := l.opts.Now()
+	a := l.activeLocked()
+	start := l.mu.opts.Now()
 	err := a.f.Sync()
-	l.metrics.fsync.Observe(l.opts.Now().Sub(start).Seconds())
+	l.metrics.fsync.Observe(l.mu.opts.Now().Sub(start).Seconds())
 	if err != nil {
 		l.metrics.fsyncErrors.Inc()
-		l.syncErr = fmt.Errorf("fsync %s: %w", a.logPath, err)
-		l.failEpoch++
-		return l.syncErr
+		l.mu.syncErr = fmt.Errorf("fsync %s: %w", a.logPath, err)
+		l.mu.failEpoch++
+		return l.mu.syncErr
 	}
-	if l.next > l.dur {
-		l.dur, l.durPos = l.next, a.size
-		l.hw, l.hwPos = l.next, a.size
+	if l.mu.next > l.mu.dur {
+		l.mu.dur, l.mu.durPos = l.mu.next, a.size
+		l.mu.hw, l.mu.hwPos = l.mu.next, a.size
 	}
 	return nil
 }
@@ -383,13 +383,13 @@ func (l *Log) syncActiveLocked() error {
 // failed fsync (the kernel may have dropped those pages) or to its known
 // size after a failed write, and fsyncs the result.
 func (l *Log) repairLocked() error {
-	a := l.active()
+	a := l.activeLocked()
 	cut := a.size
 	why := "write failed"
-	if l.syncErr != nil {
-		cut = l.durPos
-		why = "fsync failed: " + l.syncErr.Error()
-		if l.opts.Sync != SyncAlways {
+	if l.mu.syncErr != nil {
+		cut = l.mu.durPos
+		why = "fsync failed: " + l.mu.syncErr.Error()
+		if l.mu.opts.Sync != SyncAlways {
 			// The tail was already visible to consumers: instead of dropping
 			// it, write it again from the page cache so the next fsync
 			// covers it, keeping only what still passes its CRCs.
@@ -398,7 +398,7 @@ func (l *Log) repairLocked() error {
 	}
 	l.waitFill(a)
 	if err := a.f.Truncate(cut); err != nil {
-		l.writeBroken = true
+		l.mu.writeBroken = true
 		return fmt.Errorf("repair %s: truncate: %w", a.logPath, err)
 	}
 	a.alloc, a.zeroed = 0, false
@@ -406,12 +406,12 @@ func (l *Log) repairLocked() error {
 		// A failed volume sync leaves its error pending on every dirty
 		// file's descriptor too (Linux errseq), so the first fsync after
 		// one may report that old error: retry once.
-		if l.syncErr == nil || a.f.Sync() != nil {
+		if l.mu.syncErr == nil || a.f.Sync() != nil {
 			return fmt.Errorf("repair %s: fsync: %w", a.logPath, err)
 		}
 	}
 	if lost := a.size - cut; lost > 0 {
-		l.log.Warn("dropped unsynced tail", "segment", a.logPath, "bytes", lost, "from_offset", l.dur, "reason", why)
+		l.log.Warn("dropped unsynced tail", "segment", a.logPath, "bytes", lost, "from_offset", l.mu.dur, "reason", why)
 		l.metrics.truncated.Add(float64(lost))
 	}
 	a.size = cut
@@ -423,12 +423,12 @@ func (l *Log) repairLocked() error {
 	if err != nil {
 		return err
 	}
-	l.syncErr, l.writeBroken = nil, false
-	l.next = a.next
-	l.pendingAppends = 0
-	l.dur, l.durPos = l.next, a.size
-	if l.hw > l.next || l.opts.Sync != SyncAlways {
-		l.hw, l.hwPos = l.next, a.size
+	l.mu.syncErr, l.mu.writeBroken = nil, false
+	l.mu.next = a.next
+	l.mu.pendingAppends = 0
+	l.mu.dur, l.mu.durPos = l.mu.next, a.size
+	if l.mu.hw > l.mu.next || l.mu.opts.Sync != SyncAlways {
+		l.mu.hw, l.mu.hwPos = l.mu.next, a.size
 	}
 	return nil
 }
@@ -437,9 +437,9 @@ func (l *Log) repairLocked() error {
 // durable end, re-dirtying pages a failed fsync marked clean, and returns
 // the end of the prefix that still holds valid batches.
 func (l *Log) rewriteTailLocked(a *segment) int64 {
-	end, _, _ := scanBatches(a.f, l.durPos, a.size, l.dur, nil, nil)
-	if err := rewriteRange(a.f, l.durPos, end); err != nil {
-		return l.durPos
+	end, _, _ := scanBatches(a.f, l.mu.durPos, a.size, l.mu.dur, nil, nil)
+	if err := rewriteRange(a.f, l.mu.durPos, end); err != nil {
+		return l.mu.durPos
 	}
 	return end
 }

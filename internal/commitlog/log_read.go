@@ -41,20 +41,20 @@ func (l *Log) ReadInto(dst []byte, offset int64, maxBytes int) ([]byte, error) {
 // and the readable limit there; s is nil at the high watermark. mu must be
 // read-locked. dst's spare capacity is used as scratch.
 func (l *Log) locateLocked(dst []byte, offset int64) (s *segment, pos, limit int64, err error) {
-	if l.closed {
+	if l.mu.closed {
 		return nil, 0, 0, ErrClosed
 	}
-	if offset < l.start || offset > l.hw {
-		return nil, 0, 0, fmt.Errorf("%w: offset %d, log start %d, high watermark %d", ErrOffsetOutOfRange, offset, l.start, l.hw)
+	if offset < l.mu.start || offset > l.mu.hw {
+		return nil, 0, 0, fmt.Errorf("%w: offset %d, log start %d, high watermark %d", ErrOffsetOutOfRange, offset, l.mu.start, l.mu.hw)
 	}
-	if offset == l.hw {
+	if offset == l.mu.hw {
 		return nil, 0, 0, nil
 	}
 	orig := len(dst)
 	dst = slices.Grow(dst, record.BatchHeaderSize)
 	scratch := dst[orig : orig+record.BatchHeaderSize]
-	for i := l.segmentFor(offset); i < len(l.segs); i++ {
-		s, limit := l.segs[i], l.limitOf(i)
+	for i := l.segmentForLocked(offset); i < len(l.mu.segs); i++ {
+		s, limit := l.mu.segs[i], l.limitOfLocked(i)
 		if err := l.ensureLoaded(s); err != nil {
 			return nil, 0, 0, err
 		}
@@ -148,14 +148,14 @@ func (l *Log) ScanBatches(from int64, fn func(h record.BatchHeader, batch []byte
 func (l *Log) OffsetForTime(ts int64) (int64, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	if l.closed {
+	if l.mu.closed {
 		return -1, ErrClosed
 	}
-	for i, s := range l.segs {
-		if s.maxTs < ts && i < len(l.segs)-1 {
+	for i, s := range l.mu.segs {
+		if s.maxTs < ts && i < len(l.mu.segs)-1 {
 			continue
 		}
-		h, pos, err := l.firstBatchAtOrAfter(i, ts)
+		h, pos, err := l.firstBatchAtOrAfterLocked(i, ts)
 		if err != nil {
 			return -1, err
 		}
@@ -170,20 +170,20 @@ func (l *Log) OffsetForTime(ts int64) (int64, error) {
 			}
 			off = firstRecordAtOrAfter(b, &h, ts)
 		}
-		return max(off, l.start), nil
+		return max(off, l.mu.start), nil
 	}
 	return -1, ErrNotFound
 }
 
-// firstBatchAtOrAfter finds the first batch of segment i below its
+// firstBatchAtOrAfterLocked finds the first batch of segment i below its
 // readable limit whose max timestamp is >= ts, starting from the time index;
 // pos is -1 when there is none. mu must be read-locked.
-func (l *Log) firstBatchAtOrAfter(i int, ts int64) (record.BatchHeader, int64, error) {
-	s := l.segs[i]
+func (l *Log) firstBatchAtOrAfterLocked(i int, ts int64) (record.BatchHeader, int64, error) {
+	s := l.mu.segs[i]
 	if err := l.ensureLoaded(s); err != nil {
 		return record.BatchHeader{}, -1, err
 	}
-	limit := l.limitOf(i)
+	limit := l.limitOfLocked(i)
 	s.imu.Lock()
 	rel, ok := tidxLookup(s.tidx, ts)
 	pos := int64(0)
@@ -214,28 +214,28 @@ func (l *Log) firstBatchAtOrAfter(i int, ts int64) (record.BatchHeader, int64, e
 func (l *Log) MaxTimestamp() (ts, offset int64) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	if l.closed {
+	if l.mu.closed {
 		return -1, -1
 	}
 	bestTs, bestOff := int64(-1), int64(-1)
-	for i, s := range l.segs {
+	for i, s := range l.mu.segs {
 		if s.maxTsOf == -1 || s.maxTs <= bestTs {
 			continue
 		}
-		if s.maxTsOf >= 0 && s.maxTsOf < l.hw {
+		if s.maxTsOf >= 0 && s.maxTsOf < l.mu.hw {
 			bestTs, bestOff = s.maxTs, s.maxTsOf
 			continue
 		}
 		// The batch holding the max is not known (reopened segment) or not
 		// yet below the high watermark: look it up, or take the greatest
 		// readable one.
-		h, pos, err := l.firstBatchAtOrAfter(i, s.maxTs)
+		h, pos, err := l.firstBatchAtOrAfterLocked(i, s.maxTs)
 		if err == nil && pos >= 0 {
 			bestTs, bestOff = h.MaxTimestamp, h.BaseOffset
 			continue
 		}
 		var scratch [record.BatchHeaderSize]byte
-		for pos := int64(0); pos+record.BatchHeaderSize <= l.limitOf(i); {
+		for pos := int64(0); pos+record.BatchHeaderSize <= l.limitOfLocked(i); {
 			h, err := s.readHeader(scratch[:], pos)
 			if err != nil || h.BatchLength <= 0 {
 				break
@@ -279,29 +279,29 @@ func (l *Log) ensureLoaded(s *segment) error {
 // noteLoaded records that a closed segment's index is in memory and evicts
 // the least recently used beyond maxLoadedIndex.
 func (l *Log) noteLoaded(s *segment) {
-	l.loadedMu.Lock()
-	defer l.loadedMu.Unlock()
-	if !slices.Contains(l.loaded, s) {
-		l.loaded = append(l.loaded, s)
+	l.loaded.Lock()
+	defer l.loaded.Unlock()
+	if !slices.Contains(l.loaded.segs, s) {
+		l.loaded.segs = append(l.loaded.segs, s)
 	}
-	for len(l.loaded) > maxLoadedIndex {
+	for len(l.loaded.segs) > maxLoadedIndex {
 		lru := 0
-		for i, c := range l.loaded {
+		for i, c := range l.loaded.segs {
 			c.imu.Lock()
 			u := c.lastUse
 			c.imu.Unlock()
-			l.loaded[lru].imu.Lock()
-			lu := l.loaded[lru].lastUse
-			l.loaded[lru].imu.Unlock()
+			l.loaded.segs[lru].imu.Lock()
+			lu := l.loaded.segs[lru].lastUse
+			l.loaded.segs[lru].imu.Unlock()
 			if u < lu {
 				lru = i
 			}
 		}
-		v := l.loaded[lru]
+		v := l.loaded.segs[lru]
 		v.imu.Lock()
 		v.idx, v.tidx, v.loaded = nil, nil, false
 		v.idxDone, v.tidxDone = 0, 0
 		v.imu.Unlock()
-		l.loaded = slices.Delete(l.loaded, lru, lru+1)
+		l.loaded.segs = slices.Delete(l.loaded.segs, lru, lru+1)
 	}
 }

@@ -110,13 +110,13 @@ func (l *Log) recover() error {
 	if err != nil {
 		return err
 	}
-	now := l.opts.Now()
+	now := l.mu.opts.Now()
 	if len(bases) == 0 {
 		s, err := createSegment(l.fs, l.dir, 0, now)
 		if err != nil {
 			return err
 		}
-		l.segs = []*segment{s}
+		l.mu.segs = []*segment{s}
 		if err := l.fs.SyncDir(l.dir); err != nil {
 			return fmt.Errorf("sync log dir: %w", err)
 		}
@@ -127,9 +127,9 @@ func (l *Log) recover() error {
 		if err != nil {
 			return err
 		}
-		l.segs = append(l.segs, s)
+		l.mu.segs = append(l.mu.segs, s)
 	}
-	a := l.active()
+	a := l.activeLocked()
 	clean := valid && marker.activeBase == a.base && marker.activeSize == a.size
 	if present && !clean {
 		l.log.Warn("ignoring clean-shutdown marker that does not match the files", "valid", valid)
@@ -137,13 +137,13 @@ func (l *Log) recover() error {
 	// Closed segments are durable, except that after a crash under
 	// interval/never the last closed one may still have been in its
 	// background fsync: it is recovered like the active one below.
-	trusted := len(l.segs) - 1
+	trusted := len(l.mu.segs) - 1
 	if !clean && trusted > 0 {
 		trusted--
 	}
 	for i := 0; i < trusted; i++ {
-		s := l.segs[i]
-		s.next = l.segs[i+1].base
+		s := l.mu.segs[i]
+		s.next = l.mu.segs[i+1].base
 		if ts, _, ok := readLastTimeEntry(l.fs, s.tidxPath); ok {
 			s.maxTs, s.maxTsOf = ts, -2
 			if ts < 0 {
@@ -160,11 +160,11 @@ func (l *Log) recover() error {
 	if clean && l.loadCleanActive(a, marker.next) {
 		l.log.Debug("opened after clean shutdown", "next", a.next)
 	} else {
-		if trusted == len(l.segs)-2 {
+		if trusted == len(l.mu.segs)-2 {
 			if err := l.recoverLastClosed(); err != nil {
 				return err
 			}
-			a = l.active()
+			a = l.activeLocked()
 		}
 		if !a.loaded {
 			idx, _ := readIndexFile(l.fs, a.idxPath, idxMagic, idxEntrySize)
@@ -175,10 +175,10 @@ func (l *Log) recover() error {
 		}
 	}
 	a.created = now
-	l.next = a.next
-	l.start = l.segs[0].base
-	l.hw, l.dur = l.next, l.next
-	l.hwPos, l.durPos = a.size, a.size
+	l.mu.next = a.next
+	l.mu.start = l.mu.segs[0].base
+	l.mu.hw, l.mu.dur = l.mu.next, l.mu.next
+	l.mu.hwPos, l.mu.durPos = a.size, a.size
 	return nil
 }
 
@@ -187,8 +187,8 @@ func (l *Log) recover() error {
 // the segments after it cannot follow it and are removed, making it active
 // again.
 func (l *Log) recoverLastClosed() error {
-	n := len(l.segs)
-	p, last := l.segs[n-2], l.segs[n-1]
+	n := len(l.mu.segs)
+	p, last := l.mu.segs[n-2], l.mu.segs[n-1]
 	idx, _ := readIndexFile(l.fs, p.idxPath, idxMagic, idxEntrySize)
 	tidx, _ := readIndexFile(l.fs, p.tidxPath, tidxMagic, tidxEntrySize)
 	if err := l.recoverTail(p, idx, tidx, "unclean shutdown during the background fsync of a rolled segment"); err != nil {
@@ -212,7 +212,7 @@ func (l *Log) recoverLastClosed() error {
 	if err := last.remove(); err != nil {
 		return fmt.Errorf("remove %s: %w", last.logPath, err)
 	}
-	l.segs = l.segs[:n-1]
+	l.mu.segs = l.mu.segs[:n-1]
 	if err := l.fs.SyncDir(l.dir); err != nil {
 		return fmt.Errorf("sync log dir: %w", err)
 	}
@@ -306,7 +306,7 @@ func (l *Log) recoverTail(s *segment, idx, tidx []byte, why string) error {
 		s.sinceIdx = 0
 	}
 	validEnd, next, reason := scanBatches(s.f, startPos, s.size, startNext, buf, func(h *record.BatchHeader, pos int64) {
-		s.trackBatch(h, pos, l.opts.IndexIntervalBytes)
+		s.trackBatch(h, pos, l.mu.opts.IndexIntervalBytes)
 	})
 	s.next = next
 	st, err := s.f.Stat()
@@ -380,7 +380,7 @@ func (l *Log) rebuildClosedIndex(s *segment) error {
 	s.idx, s.tidx, s.sinceIdx = nil, nil, 0
 	s.maxTs, s.maxTsOf = -1, -1
 	end, _, reason := scanBatches(s.f, 0, s.size, s.base, nil, func(h *record.BatchHeader, pos int64) {
-		s.trackBatch(h, pos, l.opts.IndexIntervalBytes)
+		s.trackBatch(h, pos, l.mu.opts.IndexIntervalBytes)
 	})
 	if end != s.size {
 		return &CorruptionError{Segment: s.logPath, Offset: end, Reason: "closed segment has invalid batches", Err: reason}

@@ -211,7 +211,7 @@ func TestClosedIndexesBounded(t *testing.T) {
 	}
 	loaded := func() int {
 		n := 0
-		for _, s := range l.segs {
+		for _, s := range l.mu.segs {
 			s.imu.Lock()
 			if s.loaded {
 				n++

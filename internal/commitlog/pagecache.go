@@ -55,17 +55,17 @@ type dropRange struct {
 // noteWrittenLocked counts n bytes written and, every cacheDropStep bytes,
 // starts the dropper if there is something to drop. mu must be held.
 func (l *Log) noteWrittenLocked(n int64) {
-	if l.opts.CacheBytes <= 0 {
+	if l.mu.opts.CacheBytes <= 0 {
 		return
 	}
-	l.sinceDrop += n
-	if l.sinceDrop < cacheDropStep || l.dropDone != nil {
+	l.mu.sinceDrop += n
+	if l.mu.sinceDrop < cacheDropStep || l.mu.dropDone != nil {
 		return
 	}
-	l.sinceDrop = 0
+	l.mu.sinceDrop = 0
 	if d, ok := l.nextDropLocked(); ok {
 		done := make(chan struct{})
-		l.dropDone = done
+		l.mu.dropDone = done
 		go l.dropBehind(d, done)
 	}
 }
@@ -78,11 +78,11 @@ func (l *Log) dropBehind(d dropRange, done chan struct{}) {
 		l.drop(d)
 		l.mu.Lock()
 		ok := false
-		if !l.closed {
+		if !l.mu.closed {
 			d, ok = l.nextDropLocked()
 		}
 		if !ok {
-			l.dropDone = nil
+			l.mu.dropDone = nil
 			l.mu.Unlock()
 			return
 		}
@@ -93,7 +93,7 @@ func (l *Log) dropBehind(d dropRange, done chan struct{}) {
 // waitDropperLocked waits for the dropper to exit; closed must be set, so
 // it picks nothing more. mu must be held; it is released while waiting.
 func (l *Log) waitDropperLocked() {
-	if done := l.dropDone; done != nil {
+	if done := l.mu.dropDone; done != nil {
 		l.mu.Unlock()
 		<-done
 		l.mu.Lock()
@@ -104,25 +104,25 @@ func (l *Log) waitDropperLocked() {
 // CacheBytes behind the log end and not dropped yet, and marks it dropped.
 // mu must be held.
 func (l *Log) nextDropLocked() (dropRange, bool) {
-	a := l.active()
+	a := l.activeLocked()
 	// Sealed segments first, oldest first, each whole once the segments
 	// after it hold CacheBytes: j is the newest such.
-	j, behind := len(l.segs)-1, a.size
-	for j > 0 && behind < l.opts.CacheBytes {
+	j, behind := len(l.mu.segs)-1, a.size
+	for j > 0 && behind < l.mu.opts.CacheBytes {
 		j--
-		behind += l.segs[j].size
+		behind += l.mu.segs[j].size
 	}
-	first := sort.Search(j, func(i int) bool { return l.segs[i].base >= l.dropBase })
+	first := sort.Search(j, func(i int) bool { return l.mu.segs[i].base >= l.mu.dropBase })
 	for i := first; i < j; i++ {
-		s := l.segs[i]
+		s := l.mu.segs[i]
 		switch {
 		// Done: dropped, kept for good, or sealed before the last roll
 		// without a successful fsync (rolls wait for the previous
 		// segment's fsync, so it failed).
-		case s.dropped >= s.size || s.noDrop || (!s.synced.Load() && i < len(l.segs)-2):
+		case s.dropped >= s.size || s.noDrop || (!s.synced.Load() && i < len(l.mu.segs)-2):
 			if i == first {
 				first++
-				l.dropBase = l.segs[first].base // done for good, with all before
+				l.mu.dropBase = l.mu.segs[first].base // done for good, with all before
 			}
 		case s.synced.Load():
 			d := dropRange{seg: s, from: s.dropped, to: s.size}
@@ -133,11 +133,11 @@ func (l *Log) nextDropLocked() (dropRange, bool) {
 	if a.noDrop {
 		return dropRange{}, false
 	}
-	end, verify := l.durPos, false
-	if l.opts.Sync == SyncNever && a.wb != nil {
+	end, verify := l.mu.durPos, false
+	if l.mu.opts.Sync == SyncNever && a.wb != nil {
 		end, verify = a.size, true
 	}
-	lim := min(end, a.size-l.opts.CacheBytes) &^ (cacheDropStep - 1)
+	lim := min(end, a.size-l.mu.opts.CacheBytes) &^ (cacheDropStep - 1)
 	if lim-a.dropped < cacheDropStep {
 		return dropRange{}, false
 	}
@@ -187,7 +187,7 @@ func (l *Log) dropPages(d dropRange) error {
 // under SyncNever, before the next write (see the comment at the top). It
 // checks only what is written from now on. mu must be held.
 func (l *Log) openWritebackLocked(a *segment) {
-	if l.opts.Sync != SyncNever || l.opts.CacheBytes <= 0 || a.wb != nil || a.noDrop {
+	if l.mu.opts.Sync != SyncNever || l.mu.opts.CacheBytes <= 0 || a.wb != nil || a.noDrop {
 		return
 	}
 	f, err := l.fs.OpenFile(a.logPath, os.O_RDONLY, 0)

@@ -75,7 +75,7 @@ func TestDropsDurablePagesBehindTheEnd(t *testing.T) {
 				t.Fatalf("sealed segment: %d of %d bytes still cached", c, st.Size())
 			}
 			l.mu.RLock()
-			a := l.active()
+			a := l.activeLocked()
 			path, size := a.logPath, a.size
 			l.mu.RUnlock()
 			head := (size - o.CacheBytes - cacheDropStep) &^ (pageBytes - 1)

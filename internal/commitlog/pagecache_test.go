@@ -15,7 +15,7 @@ func settleDrops(l *Log) {
 	for {
 		l.mu.Lock()
 		l.waitRollSyncLocked()
-		if done := l.dropDone; done != nil {
+		if done := l.mu.dropDone; done != nil {
 			l.mu.Unlock()
 			<-done
 			continue
@@ -78,7 +78,7 @@ func TestFailedWritebackKeepsPages(t *testing.T) {
 	batches, bases := appendMiB(t, l, 32)
 	settleDrops(l)
 	l.mu.RLock()
-	noDrop := l.active().noDrop
+	noDrop := l.activeLocked().noDrop
 	l.mu.RUnlock()
 	if !noDrop {
 		t.Fatal("the segment still drops pages after a failed writeback")
@@ -98,7 +98,7 @@ func TestUnsyncedSealedSegmentKeepsPages(t *testing.T) {
 	l := neverLog(t, fs, "/data/roll", 4)
 	defer l.Close()
 	batches, bases := appendMiB(t, l, 3)
-	first := l.segs[0].logPath
+	first := l.mu.segs[0].logPath
 	fails := 2
 	var mu sync.Mutex
 	fs.SetFault(func(op vfs.Op, path string) error {
@@ -114,15 +114,15 @@ func TestUnsyncedSealedSegmentKeepsPages(t *testing.T) {
 	batches, bases = append(batches, more...), append(bases, moreBases...)
 	settleDrops(l)
 	l.mu.RLock()
-	seg := l.segs[0]
+	seg := l.mu.segs[0]
 	kept, dropped := seg.dropped < seg.size, 0
-	for _, s := range l.segs[1 : len(l.segs)-3] {
+	for _, s := range l.mu.segs[1 : len(l.mu.segs)-3] {
 		if s.dropped >= s.size {
 			dropped++
 		}
 	}
-	n := len(l.segs)
-	cursor := l.dropBase
+	n := len(l.mu.segs)
+	cursor := l.mu.dropBase
 	l.mu.RUnlock()
 	if cursor <= seg.base {
 		t.Fatalf("the dropper still starts at segment %d, the one whose fsync failed", cursor)

@@ -17,15 +17,15 @@ import (
 func (l *Log) EnforceRetention() (deletedSegments int, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
+	if l.mu.closed {
 		return 0, ErrClosed
 	}
-	now := l.opts.Now()
-	a := l.active()
+	now := l.mu.opts.Now()
+	a := l.activeLocked()
 	if a.size > 0 {
-		ageRoll := l.opts.SegmentAge > 0 && now.Sub(a.created) >= l.opts.SegmentAge
-		expired := l.opts.RetentionAge >= 0 && l.expired(a, now)
-		if ageRoll || (expired && l.hw == l.next) {
+		ageRoll := l.mu.opts.SegmentAge > 0 && now.Sub(a.created) >= l.mu.opts.SegmentAge
+		expired := l.mu.opts.RetentionAge >= 0 && l.expiredLocked(a, now)
+		if ageRoll || (expired && l.mu.hw == l.mu.next) {
 			if err := l.rollLocked(); err != nil {
 				return 0, fmt.Errorf("retention: %w", err)
 			}
@@ -33,10 +33,10 @@ func (l *Log) EnforceRetention() (deletedSegments int, err error) {
 	}
 	total := l.sizeLocked()
 	n := 0
-	for n < len(l.segs)-1 {
-		s := l.segs[n]
-		bySize := l.opts.RetentionBytes >= 0 && total-s.size >= l.opts.RetentionBytes
-		byAge := l.opts.RetentionAge >= 0 && l.expired(s, now)
+	for n < len(l.mu.segs)-1 {
+		s := l.mu.segs[n]
+		bySize := l.mu.opts.RetentionBytes >= 0 && total-s.size >= l.mu.opts.RetentionBytes
+		byAge := l.mu.opts.RetentionAge >= 0 && l.expiredLocked(s, now)
 		if !bySize && !byAge {
 			break
 		}
@@ -47,15 +47,15 @@ func (l *Log) EnforceRetention() (deletedSegments int, err error) {
 		return 0, nil
 	}
 	l.waitRollSyncLocked()
-	doomed := slices.Clone(l.segs[:n])
-	l.segs = slices.Delete(l.segs, 0, n)
-	l.start = l.segs[0].base
-	l.loadedMu.Lock()
-	l.loaded = slices.DeleteFunc(l.loaded, func(s *segment) bool { return slices.Contains(doomed, s) })
-	l.loadedMu.Unlock()
+	doomed := slices.Clone(l.mu.segs[:n])
+	l.mu.segs = slices.Delete(l.mu.segs, 0, n)
+	l.mu.start = l.mu.segs[0].base
+	l.loaded.Lock()
+	l.loaded.segs = slices.DeleteFunc(l.loaded.segs, func(s *segment) bool { return slices.Contains(doomed, s) })
+	l.loaded.Unlock()
 	var firstErr error
 	for _, s := range doomed {
-		l.log.Info("retention deleted segment", "segment", s.logPath, "bytes", s.size, "next_start_offset", l.start)
+		l.log.Info("retention deleted segment", "segment", s.logPath, "bytes", s.size, "next_start_offset", l.mu.start)
 		if err := s.remove(); err != nil && firstErr == nil {
 			firstErr = err
 		}
@@ -70,11 +70,11 @@ func (l *Log) EnforceRetention() (deletedSegments int, err error) {
 	return n, nil
 }
 
-// expired reports whether every batch of s is older than RetentionAge.
-func (l *Log) expired(s *segment, now time.Time) bool {
+// expiredLocked reports whether every batch of s is older than RetentionAge.
+func (l *Log) expiredLocked(s *segment, now time.Time) bool {
 	newest := s.modTime
 	if s.maxTs >= 0 {
 		newest = time.UnixMilli(s.maxTs)
 	}
-	return now.Sub(newest) > l.opts.RetentionAge
+	return now.Sub(newest) > l.mu.opts.RetentionAge
 }

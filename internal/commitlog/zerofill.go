@@ -47,13 +47,13 @@ const minZeroStep = 64 << 10
 // zero-filling ahead.
 const maxZeroRoundBytes = 256 << 10
 
-// noteRound feeds the size of one successful fsync of the active segment
+// noteRoundLocked feeds the size of one successful fsync of the active segment
 // into the log's moving average (weight 1/8). mu must be held.
-func (l *Log) noteRound(bytes int64) {
+func (l *Log) noteRoundLocked(bytes int64) {
 	if bytes <= 0 {
 		return
 	}
-	l.roundBytes += (bytes - l.roundBytes) / 8
+	l.mu.roundBytes += (bytes - l.mu.roundBytes) / 8
 }
 
 // zeroFill is one background FillZeros of [from, to).
@@ -82,26 +82,26 @@ func (l *Log) settleFill(a *segment, need int64) {
 	l.finishFill(a)
 }
 
-// zeroAhead keeps the active segment zero-filled ahead of an append that
+// zeroAheadLocked keeps the active segment zero-filled ahead of an append that
 // ends at need, after settleFill: it starts the next fill when less than
 // half a step of zeros is left; while the log's fsyncs are large it
 // reserves blocks instead. mu must be held.
-func (l *Log) zeroAhead(a *segment, zf vfs.ZeroFiller, need int64) {
+func (l *Log) zeroAheadLocked(a *segment, zf vfs.ZeroFiller, need int64) {
 	if a.fill != nil || a.noAlloc {
 		return // settleFill left a fill running below which the append stays
 	}
-	if l.roundBytes > maxZeroRoundBytes {
+	if l.mu.roundBytes > maxZeroRoundBytes {
 		if need > a.alloc {
-			l.preallocate(a, need) // reserves past the zeros, if any
+			l.preallocateLocked(a, need) // reserves past the zeros, if any
 		}
 		return
 	}
-	step := min(l.opts.PreallocateBytes, max(minZeroStep, a.size))
+	step := min(l.mu.opts.PreallocateBytes, max(minZeroStep, a.size))
 	if a.alloc-need >= step/2 {
 		return
 	}
 	from := roundUp(max(a.alloc, need), vfs.ZeroFillAlign)
-	to := min(from+step, l.opts.SegmentBytes) &^ (vfs.ZeroFillAlign - 1)
+	to := min(from+step, l.mu.opts.SegmentBytes) &^ (vfs.ZeroFillAlign - 1)
 	if to <= from {
 		return
 	}

@@ -29,7 +29,7 @@ func TestZeroFillOnDisk(t *testing.T) {
 	}
 	path, size, alloc := activeFill(l)
 	if alloc <= size {
-		if l.active().noAlloc {
+		if l.activeLocked().noAlloc {
 			t.Skip("this filesystem cannot zero-fill (no O_DIRECT); appends go on without")
 		}
 		t.Fatalf("zero-filled to %d, data ends at %d", alloc, size)

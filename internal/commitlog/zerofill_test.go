@@ -29,7 +29,7 @@ func zeroOpts(fs vfs.FS) Options {
 func activeFill(l *Log) (path string, size, alloc int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	a := l.active()
+	a := l.activeLocked()
 	l.waitFill(a)
 	return a.logPath, a.size, a.alloc
 }
@@ -79,7 +79,7 @@ func TestZeroFillAheadAndReleased(t *testing.T) {
 		}
 		batches = append(batches, append([]byte(nil), b...))
 		l.mu.Lock()
-		if a := l.active(); a.fill != nil && a.fill.from < a.size {
+		if a := l.activeLocked(); a.fill != nil && a.fill.from < a.size {
 			t.Fatalf("zero-filling from %d, below the data end %d", a.fill.from, a.size)
 		}
 		l.mu.Unlock()
@@ -317,7 +317,7 @@ func TestReconfigureDuringZeroFill(t *testing.T) {
 	}
 	appendOne(makeBatch(4, 1000, 0, 1)) // starts a fill, which blocks
 	l.mu.Lock()
-	running := l.active().fill != nil
+	running := l.activeLocked().fill != nil
 	l.mu.Unlock()
 	if !running {
 		t.Fatal("no zero-fill started")
@@ -335,7 +335,7 @@ func TestReconfigureDuringZeroFill(t *testing.T) {
 	once.Do(func() { close(release) })
 	fs.SetFault(nil)
 	l.mu.Lock()
-	l.waitFill(l.active())
+	l.waitFill(l.activeLocked())
 	l.mu.Unlock()
 	for i, b := range batches {
 		if got, err := l.Read(bases[i], 1); err != nil || !bytes.Equal(got, b) {
