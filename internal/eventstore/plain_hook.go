@@ -66,7 +66,7 @@ func mayHoldExpectedHeader(h record.BatchHeader, batch []byte) bool {
 	if h.RecordCount <= 0 || len(recs)/int(h.RecordCount) < walkMinRecordSize {
 		return containsExpectedKey(recs)
 	}
-	if has, ok := walkForExpectedHeader(recs, h.RecordCount); ok {
+	if has, ok := record.HasHeaderKey(recs, h.RecordCount, HeaderExpectedVersion); ok {
 		return has
 	}
 	return containsExpectedKey(recs)
@@ -74,84 +74,3 @@ func mayHoldExpectedHeader(h record.BatchHeader, batch []byte) bool {
 
 // containsExpectedKey searches records' bytes for the encoded header key.
 func containsExpectedKey(recs []byte) bool { return bytes.Contains(recs, expectedHeaderKey) }
-
-// walkForExpectedHeader walks count records' framing and reports whether
-// one has the expected-version header; ok is false when the framing does
-// not parse.
-func walkForExpectedHeader(recs []byte, count int32) (has, ok bool) {
-	b := recs
-	for n := int32(0); n < count; n++ {
-		length, good := varintAt(&b)
-		if !good || length < 1 || length > int64(len(b)) {
-			return false, false
-		}
-		r := b[1:length] // past the attributes byte
-		b = b[length:]
-		if !skipVarint(&r) || !skipVarint(&r) { // timestamp and offset deltas
-			return false, false
-		}
-		for range 2 { // key, value
-			l, good := varintAt(&r)
-			if !good || l > int64(len(r)) {
-				return false, false
-			}
-			if l > 0 {
-				r = r[l:]
-			}
-		}
-		nh, good := varintAt(&r)
-		if !good {
-			return false, false
-		}
-		for ; nh > 0; nh-- {
-			kl, good := varintAt(&r)
-			if !good || kl < 0 || kl > int64(len(r)) {
-				return false, false
-			}
-			if string(r[:kl]) == HeaderExpectedVersion {
-				return true, true
-			}
-			r = r[kl:]
-			vl, good := varintAt(&r)
-			if !good || vl > int64(len(r)) {
-				return false, false
-			}
-			if vl > 0 {
-				r = r[vl:]
-			}
-		}
-	}
-	return false, true
-}
-
-// varintAt decodes the zigzag varint at the start of *b and moves past it.
-func varintAt(b *[]byte) (int64, bool) {
-	s := *b
-	if len(s) > 0 && s[0] < 0x80 {
-		// One byte, the common case for lengths under 64 and deltas.
-		*b = s[1:]
-		return int64(s[0]>>1) ^ -int64(s[0]&1), true
-	}
-	var ux uint64
-	for i := 0; i < len(s) && i < 10; i++ {
-		c := s[i]
-		ux |= uint64(c&0x7f) << (7 * i)
-		if c < 0x80 {
-			*b = s[i+1:]
-			return int64(ux>>1) ^ -int64(ux&1), true
-		}
-	}
-	return 0, false
-}
-
-// skipVarint moves past the varint at the start of *b.
-func skipVarint(b *[]byte) bool {
-	s := *b
-	for i := 0; i < len(s) && i < 10; i++ {
-		if s[i] < 0x80 {
-			*b = s[i+1:]
-			return true
-		}
-	}
-	return false
-}

@@ -91,7 +91,7 @@ func TestPlainTopicMalformedRecords(t *testing.T) {
 	if _, err := s.CheckAppend(broker.Append{Topic: "plain", Headers: hs, Batches: bad}); err != nil {
 		t.Fatalf("malformed records without the header key: %v", err)
 	}
-	if has, ok := walkForExpectedHeader(bad[record.BatchHeaderSize:], hs[0].RecordCount); ok || has {
+	if has, ok := record.HasHeaderKey(bad[record.BatchHeaderSize:], hs[0].RecordCount, HeaderExpectedVersion); ok || has {
 		t.Fatalf("walk of malformed records: has %v ok %v, want not ok", has, ok)
 	}
 }
@@ -114,7 +114,7 @@ func BenchmarkPlainTopicCheck(b *testing.B) {
 		b.Run("walk/"+strconv.Itoa(size)+"B", func(b *testing.B) {
 			b.SetBytes(int64(len(batch)))
 			for i := 0; i < b.N; i++ {
-				if has, ok := walkForExpectedHeader(recs, hs[0].RecordCount); has || !ok {
+				if has, ok := record.HasHeaderKey(recs, hs[0].RecordCount, HeaderExpectedVersion); has || !ok {
 					b.Fatal("found")
 				}
 			}
