@@ -15,8 +15,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-
-	"github.com/eddy-streaming/eddy/internal/httpapi"
 )
 
 // serverEnv names the environment variable holding the default HTTP address
@@ -86,8 +84,35 @@ func serverURL(s string) (string, error) {
 	return "http://" + s, nil
 }
 
-func fetchStatus(ctx context.Context, base string) ([]byte, httpapi.Status, error) {
-	var st httpapi.Status
+// serverStatus is what `eddy status` reads of the server's /v1/status
+// document (docs/operations.md): the client decodes the wire format and
+// needs none of the server's packages.
+type serverStatus struct {
+	Version        string            `json:"version"`
+	UptimeSeconds  float64           `json:"uptime_seconds"`
+	DataDir        string            `json:"data_dir"`
+	Ready          bool              `json:"ready"`
+	Listeners      map[string]string `json:"listeners"`
+	TopicCount     int               `json:"topic_count"`
+	PartitionCount int               `json:"partition_count"`
+	BytesStored    int64             `json:"bytes_stored"`
+	Topics         []struct {
+		Name       string `json:"name"`
+		Partitions int    `json:"partitions"`
+		Bytes      int64  `json:"bytes"`
+		Records    int64  `json:"records"`
+	} `json:"topics"`
+	// Groups is null until the server's group coordinator runs.
+	Groups []struct {
+		Group   string `json:"group"`
+		State   string `json:"state"`
+		Members int    `json:"members"`
+		Lag     int64  `json:"lag"`
+	} `json:"groups"`
+}
+
+func fetchStatus(ctx context.Context, base string) ([]byte, serverStatus, error) {
+	var st serverStatus
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/status", nil)
 	if err != nil {
 		return nil, st, usageError{fmt.Errorf("server address %q: %w", base, err)}
@@ -102,7 +127,11 @@ func fetchStatus(ctx context.Context, base string) ([]byte, httpapi.Status, erro
 		return nil, st, fmt.Errorf("read status from %s: %w", base, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var eb httpapi.ErrorBody
+		var eb struct {
+			Error struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		}
 		if json.Unmarshal(raw, &eb) == nil && eb.Error.Message != "" {
 			return nil, st, fmt.Errorf("status from %s: %s (%s)", base, eb.Error.Message, resp.Status)
 		}
@@ -114,7 +143,7 @@ func fetchStatus(ctx context.Context, base string) ([]byte, httpapi.Status, erro
 	return raw, st, nil
 }
 
-func printStatus(w io.Writer, st httpapi.Status) error {
+func printStatus(w io.Writer, st serverStatus) error {
 	ready := "ready"
 	if !st.Ready {
 		ready = "NOT READY"

@@ -3,7 +3,7 @@
 // in-process test server (internal/kafka/kafkatest) and every test that
 // needs a running node use it; no other place wires parts together.
 //
-// Open runs these steps, each named in errors and logs:
+// Open runs these steps in order (node.steps):
 //
 //	lock        <data>/LOCK (flock), so two nodes never share a directory
 //	metrics     the node's one prometheus.Registry (no global registry)
@@ -31,8 +31,8 @@
 // field of Config and a step in Open's list, with its close beside its
 // open; append hooks join the broker's chain at the broker step.
 //
-// A Node's fields are set by Open and not changed after; it is safe for
-// concurrent use as its parts are.
+// A Node's fields are set by Open and not changed after; its parts are
+// safe for concurrent use. Close must not run concurrently with itself.
 //
 // Usage:
 //
@@ -245,7 +245,8 @@ func (n *Node) DataDir() string { return n.dataDir }
 //
 // Requests cut short by ctx are logged, not failures: whatever they
 // acknowledged is durable and their clients retry the rest. Only a part
-// that fails to close makes Close return an error. Close is idempotent.
+// that fails to close makes Close return an error. A second Close returns
+// nil.
 func (n *Node) Close(ctx context.Context) error {
 	if n.closed {
 		return nil

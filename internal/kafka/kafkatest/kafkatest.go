@@ -17,6 +17,8 @@ package kafkatest
 
 import (
 	"context"
+	"errors"
+	"syscall"
 	"testing"
 	"time"
 
@@ -112,7 +114,8 @@ func (s *Server) start(t testing.TB, addr string) {
 	// A restart reuses the port; give the OS a moment if it is still
 	// releasing it.
 	for deadline := time.Now().Add(5 * time.Second); ; {
-		if n, err = node.Open(cfg); err == nil || time.Now().After(deadline) {
+		n, err = node.Open(cfg)
+		if !errors.Is(err, syscall.EADDRINUSE) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
