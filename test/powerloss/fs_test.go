@@ -2,10 +2,15 @@ package powerloss
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/eddy-streaming/eddy/internal/vfs"
 )
 
 // requireFUSE skips the test when FUSE cannot be used here (no /dev/fuse,
@@ -296,4 +301,36 @@ func TestFSSyncAll(t *testing.T) {
 	}
 	cut(t, f)
 	wantFile(t, filepath.Join(sub, "a"), []byte("a"))
+}
+
+// TestFSRefusesVolumeSync: the kernel does not forward syncfs(2) to a FUSE
+// server, so a syncfs on the mount returns success with nothing durable;
+// eddy's volume syncs (one syncfs per group-commit round) must not be used
+// on such a file system.
+func TestFSRefusesVolumeSync(t *testing.T) {
+	f := mountTest(t, Options{})
+	p := filepath.Join(f.Mountpoint(), "a")
+	writeFile(t, p, []byte("durable"), true)
+	syncDir(t, f.Mountpoint())
+	h, err := os.OpenFile(p, os.O_RDWR|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Write([]byte("+syncfs")); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Syncfs(int(h.Fd())); err != nil {
+		t.Fatalf("syncfs: %v", err)
+	}
+	h.Close()
+	cut(t, f)
+	wantFile(t, p, []byte("durable")) // syncfs said yes and kept nothing
+
+	vol, err := vfs.OS().(vfs.VolumeFS).OpenVolume(f.Mountpoint())
+	if !errors.Is(err, vfs.ErrNoVolume) {
+		if vol != nil {
+			vol.Close()
+		}
+		t.Fatalf("OpenVolume on a FUSE mount: %v, want ErrNoVolume", err)
+	}
 }
