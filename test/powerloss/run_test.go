@@ -22,6 +22,7 @@ var (
 	flagCuts = flag.Int("powerloss.cuts", 0, "power cuts of TestPowerLossLong (0: the test is skipped; also EDDY_POWERLOSS_CUTS)")
 	flagSeed = flag.Uint64("powerloss.seed", 0, "seed of the power-loss runs (0: from the clock)")
 	flagTorn = flag.Bool("powerloss.torn", true, "keep a random prefix of each file's last pending write at a cut")
+	flagFor  = flag.Duration("powerloss.for", 0, "end TestPowerLossLong after this long even if fewer cuts were made (0: no limit)")
 )
 
 func TestMain(m *testing.M) {
@@ -67,6 +68,9 @@ type runConfig struct {
 	minLife time.Duration // how long the server runs under load before a cut
 	maxLife time.Duration
 	torn    bool
+	// limit ends the run early (checking what it has) once it has run this
+	// long; 0 is no limit.
+	limit time.Duration
 }
 
 // serverArgs are the flags of every `eddy serve` of a run: small segments
@@ -105,8 +109,13 @@ func runPowerLoss(t *testing.T, cfg runConfig) *report {
 
 	r := &report{}
 	ws := workloads()
+	began := time.Now()
+	var tStart, tCheck, tLoad, tCut time.Duration // where the time goes
 	for life := 0; ; life++ {
+		t0 := time.Now()
 		p := eddytest.Start(t, opts...)
+		tStart += time.Since(t0)
+		t0 = time.Now()
 		e, err := newEnv(life, p.KafkaAddr(), p.HTTPURL(), cfg.seed)
 		if err != nil {
 			t.Fatal(err)
@@ -124,7 +133,21 @@ func runPowerLoss(t *testing.T, cfg runConfig) *report {
 			}
 		}
 		cancel()
+		tCheck += time.Since(t0)
 		if life == cfg.cuts {
+			e.close()
+			p.Stop()
+			break
+		}
+		if cfg.limit > 0 && time.Since(began) > cfg.limit && life > 0 {
+			// Out of time: check everything now, as after the last cut.
+			t.Logf("powerloss: time limit %v reached after %d cuts", cfg.limit, r.cuts)
+			cfg.cuts = life
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			for _, w := range ws {
+				w.check(ctx, e, true, r)
+			}
+			cancel()
 			e.close()
 			p.Stop()
 			break
@@ -141,15 +164,23 @@ func runPowerLoss(t *testing.T, cfg runConfig) *report {
 		}
 		life := cfg.minLife + time.Duration(rng.Int64N(int64(cfg.maxLife-cfg.minLife)+1))
 		time.Sleep(life)
+		tLoad += life
+		t0 = time.Now()
 		if err := pfs.PowerCut(p.Kill); err != nil {
 			cancel()
 			t.Fatalf("power cut: %v", err)
 		}
 		r.cuts++
+		if r.cuts%50 == 0 {
+			t.Logf("powerloss: %d of %d cuts, %v", r.cuts, cfg.cuts, time.Since(began).Round(time.Second))
+		}
 		cancel()
 		wg.Wait()
 		e.close()
+		tCut += time.Since(t0)
 	}
+	t.Logf("time: starting eddy %v, checks %v, under load %v, cutting and rebuilding %v",
+		tStart.Round(time.Second), tCheck.Round(time.Second), tLoad.Round(time.Second), tCut.Round(time.Second))
 	st := pfs.Stats()
 	t.Logf("file system: %d writes, %d file fsyncs, %d directory fsyncs, %d files with pending changes lost at cuts, %d torn writes",
 		st.Writes, st.Fsyncs, st.DirFsyncs, st.LostFiles, st.TornWrites)
@@ -189,7 +220,7 @@ func TestPowerLossLong(t *testing.T) {
 	if cuts <= 0 {
 		t.Skip("long power-loss run: set -powerloss.cuts=N or EDDY_POWERLOSS_CUTS=N")
 	}
-	r := runPowerLoss(t, runConfig{cuts: cuts, seed: *flagSeed, minLife: 300 * time.Millisecond, maxLife: 3 * time.Second, torn: *flagTorn})
+	r := runPowerLoss(t, runConfig{cuts: cuts, seed: *flagSeed, minLife: 200 * time.Millisecond, maxLife: 2 * time.Second, torn: *flagTorn, limit: *flagFor})
 	logReport(t, r)
 	fmt.Println(r.line())
 	if r.lost+r.duplicated+r.reordered > 0 || r.nproblems > 0 {

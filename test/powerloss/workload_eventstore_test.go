@@ -28,6 +28,8 @@ type eventStoreWorkload struct {
 	// appends[id of first event] describes every append sent.
 	appends map[string]*esAppend
 	version map[string]int64 // writer's idea of each stream's version
+	// ackedLast is the highest acknowledged version of each stream.
+	ackedLast map[string]int64
 	acked   int64
 }
 
@@ -44,9 +46,10 @@ func (w *eventStoreWorkload) streamName(i int) string { return fmt.Sprintf("s%d"
 
 func (w *eventStoreWorkload) setup(ctx context.Context, e *env) error {
 	w.appends = map[string]*esAppend{}
-	w.version = map[string]int64{}
+	w.version, w.ackedLast = map[string]int64{}, map[string]int64{}
 	for i := 0; i < w.streams; i++ {
 		w.version[w.streamName(i)] = -1
+		w.ackedLast[w.streamName(i)] = -1
 	}
 	seg, streams := "16384", "true"
 	resp, err := e.adm.CreateTopic(ctx, 2, 1, map[string]*string{"segment.bytes": &seg, "eddy.streams": &streams}, w.topic)
@@ -118,6 +121,7 @@ func (w *eventStoreWorkload) write(ctx context.Context, e *env, stream string) {
 			a.acked, a.first = true, out.FirstVersion
 			w.acked++
 			w.version[stream] = out.LastVersion
+			w.ackedLast[stream] = max(w.ackedLast[stream], out.LastVersion)
 		case http.StatusConflict:
 			// An earlier unacknowledged append landed: take the server's word.
 			if v, ok := out.Actual.(float64); ok {
@@ -173,6 +177,31 @@ func (w *eventStoreWorkload) readStream(ctx context.Context, e *env, stream stri
 	}
 }
 
+// currentVersion returns a stream's current version, -1 when it has none.
+func (w *eventStoreWorkload) currentVersion(ctx context.Context, e *env, stream string) (int64, error) {
+	url := fmt.Sprintf("%s/v1/topics/%s/streams/%s?direction=backward&limit=1", e.httpURL, w.topic, stream)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := e.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	rb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound && strings.Contains(string(rb), "stream_not_found") {
+		return -1, nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: %s: %s", url, resp.Status, rb)
+	}
+	var page struct {
+		Version int64 `json:"version"`
+	}
+	if err := json.Unmarshal(rb, &page); err != nil {
+		return 0, fmt.Errorf("GET %s: %w", url, err)
+	}
+	return page.Version, nil
+}
+
 func (w *eventStoreWorkload) check(ctx context.Context, e *env, final bool, r *report) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -184,6 +213,22 @@ func (w *eventStoreWorkload) check(ctx context.Context, e *env, final bool, r *r
 		if logIDs, err = w.readLog(ctx, e); err != nil {
 			r.problem("%s: read the log: %v", w.topic, err)
 		}
+	}
+	if !final {
+		// Cheap: each stream's current version, where the writers resume.
+		for i := 0; i < w.streams; i++ {
+			stream := w.streamName(i)
+			v, err := w.currentVersion(ctx, e, stream)
+			if err != nil {
+				r.problem("%s/%s: read: %v", w.topic, stream, err)
+				continue
+			}
+			if v < w.ackedLast[stream] {
+				r.problem("%s/%s after cut %d: version %d, but version %d was acknowledged", w.topic, stream, e.life, v, w.ackedLast[stream])
+			}
+			w.version[stream] = v
+		}
+		return
 	}
 	for i := 0; i < w.streams; i++ {
 		stream := w.streamName(i)

@@ -11,19 +11,23 @@ import (
 )
 
 // topicConfigWorkload alters one topic's retention.ms to ever-growing
-// values and creates a topic with its own config in every life; it checks
-// that the config never goes back past an acknowledged alter and that every
-// acknowledged topic exists with its config.
+// values, creates a topic with its own config in every life and deletes the
+// previous life's; it checks that the config never goes back past an
+// acknowledged alter, that every acknowledged topic exists with its config
+// until a deletion was sent, and that no acknowledged deletion is undone.
 type topicConfigWorkload struct {
 	topic string
 
-	mu      sync.Mutex
-	next    int64
-	ackedMs int64 // highest acknowledged retention.ms
-	sentMs  int64
-	alters  int64
-	created map[string]string // acknowledged topic → its retention.ms
-	lost    int64
+	mu       sync.Mutex
+	next     int64
+	ackedMs  int64 // highest acknowledged retention.ms
+	sentMs   int64
+	alters   int64
+	created  map[string]string // acknowledged topic → its retention.ms
+	deleting map[string]bool   // deletion sent
+	deleted  map[string]bool   // deletion acknowledged
+	ops      int64
+	lost     int64
 }
 
 func (w *topicConfigWorkload) name() string { return "topic configs " + w.topic }
@@ -32,6 +36,7 @@ const baseRetentionMs = 1_000_000_000
 
 func (w *topicConfigWorkload) setup(ctx context.Context, e *env) error {
 	w.created = map[string]string{}
+	w.deleting, w.deleted = map[string]bool{}, map[string]bool{}
 	w.next = baseRetentionMs
 	ms := strconv.FormatInt(w.next, 10)
 	resp, err := e.adm.CreateTopic(ctx, 1, 1, map[string]*string{"retention.ms": &ms}, w.topic)
@@ -46,7 +51,27 @@ func (w *topicConfigWorkload) setup(ctx context.Context, e *env) error {
 }
 
 func (w *topicConfigWorkload) run(ctx context.Context, e *env) {
-	// One new topic per life, with a config of its own.
+	// The previous life's topic goes (a partition directory removed and
+	// its parent fsynced), one new topic per life comes, with a config of
+	// its own.
+	prev := fmt.Sprintf("%s-life%d", w.topic, e.life-1)
+	w.mu.Lock()
+	_, ok := w.created[prev]
+	if ok {
+		w.deleting[prev] = true
+	}
+	w.mu.Unlock()
+	if ok {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		resp, err := e.adm.DeleteTopic(cctx, prev)
+		cancel()
+		if err == nil && resp.Err == nil {
+			w.mu.Lock()
+			w.deleted[prev] = true
+			w.ops++
+			w.mu.Unlock()
+		}
+	}
 	name := fmt.Sprintf("%s-life%d", w.topic, e.life)
 	ms := strconv.Itoa(3_600_000 + e.life)
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -55,6 +80,7 @@ func (w *topicConfigWorkload) run(ctx context.Context, e *env) {
 	if err == nil && resp.Err == nil {
 		w.mu.Lock()
 		w.created[name] = ms
+		w.ops++
 		w.mu.Unlock()
 	}
 	for ctx.Err() == nil {
@@ -82,6 +108,11 @@ func (w *topicConfigWorkload) check(ctx context.Context, e *env, final bool, r *
 	defer w.mu.Unlock()
 	topics := []string{w.topic}
 	for t := range w.created {
+		if !w.deleted[t] {
+			topics = append(topics, t)
+		}
+	}
+	for t := range w.deleted {
 		topics = append(topics, t)
 	}
 	rcs, err := e.adm.DescribeTopicConfigs(ctx, topics...)
@@ -96,9 +127,20 @@ func (w *topicConfigWorkload) check(ctx context.Context, e *env, final bool, r *
 				ms = *c.Value
 			}
 		}
+		if w.deleted[rc.Name] {
+			if rc.Err == nil {
+				w.lost++
+				r.problem("topic %s after cut %d: acknowledged deletion undone", rc.Name, e.life)
+				delete(w.deleted, rc.Name) // counted once
+			}
+			delete(w.created, rc.Name)
+			continue
+		}
 		if rc.Err != nil {
-			w.lost++
-			r.problem("topic %s after cut %d: acknowledged, now %v", rc.Name, e.life, rc.Err)
+			if !w.deleting[rc.Name] {
+				w.lost++
+				r.problem("topic %s after cut %d: acknowledged, now %v", rc.Name, e.life, rc.Err)
+			}
 			delete(w.created, rc.Name)
 			continue
 		}
@@ -120,6 +162,6 @@ func (w *topicConfigWorkload) check(ctx context.Context, e *env, final bool, r *
 		w.ackedMs = got // from here on, what survived is the reference
 	}
 	if final {
-		r.add(w.alters+int64(len(w.created)), w.lost, 0, 0)
+		r.add(w.alters+w.ops, w.lost, 0, 0)
 	}
 }
