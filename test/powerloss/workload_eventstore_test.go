@@ -30,7 +30,7 @@ type eventStoreWorkload struct {
 	version map[string]int64 // writer's idea of each stream's version
 	// ackedLast is the highest acknowledged version of each stream.
 	ackedLast map[string]int64
-	acked   int64
+	acked     int64
 }
 
 type esAppend struct {
