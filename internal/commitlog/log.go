@@ -46,6 +46,7 @@ package commitlog
 import (
 	"errors"
 	"fmt"
+	iofs "io/fs"
 	"log/slog"
 	"path/filepath"
 	"sort"
@@ -144,9 +145,19 @@ func Open(dir string, opts Options) (*Log, error) {
 		l.ownsComm = true
 	}
 	l.metrics = l.committer.metrics
+	_, statErr := l.fs.Stat(dir)
 	if err := l.fs.MkdirAll(dir, 0o755); err != nil {
 		l.closeCommitter()
 		return nil, fmt.Errorf("create log dir %s: %w", dir, err)
+	}
+	// A new directory's entry in the data directory is durable only after
+	// the data directory's fsync; without it a power cut can drop a whole
+	// partition whose segments were fsynced.
+	if errors.Is(statErr, iofs.ErrNotExist) {
+		if err := l.fs.SyncDir(filepath.Dir(dir)); err != nil {
+			l.closeCommitter()
+			return nil, fmt.Errorf("create log dir %s: %w", dir, err)
+		}
 	}
 	if err := l.recover(); err != nil {
 		for _, s := range l.mu.segs {

@@ -284,7 +284,7 @@ func (l *Log) rollLocked() error {
 	if err != nil {
 		return fmt.Errorf("roll: %w", err)
 	}
-	if err := l.fs.SyncDir(l.dir); err != nil {
+	if err := l.syncRollDir(); err != nil {
 		s.remove()
 		return fmt.Errorf("roll: sync log dir: %w", err)
 	}
@@ -442,4 +442,13 @@ func (l *Log) rewriteTailLocked(a *segment) int64 {
 		return l.mu.durPos
 	}
 	return end
+}
+
+// syncRollDir makes a rolled segment's directory entry durable (skipped
+// only under the powerloss_skipfsync build tag, see skipfsync.go).
+func (l *Log) syncRollDir() error {
+	if skipRollDirSync {
+		return nil
+	}
+	return l.fs.SyncDir(l.dir)
 }

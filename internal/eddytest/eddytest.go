@@ -109,8 +109,13 @@ type Option func(*options)
 
 type options struct {
 	dataDir string
+	binary  string
 	args    []string
 }
+
+// WithBinary runs the eddy binary at path instead of the one BuildBinary
+// built (e.g. one built with other build tags).
+func WithBinary(path string) Option { return func(o *options) { o.binary = path } }
 
 // DataDir runs the server on dir instead of a fresh t.TempDir().
 func DataDir(dir string) Option { return func(o *options) { o.dataDir = dir } }
@@ -127,6 +132,7 @@ func Args(args ...string) Option {
 type Process struct {
 	t       testing.TB
 	dataDir string
+	binary  string
 	args    []string
 
 	mu        sync.Mutex
@@ -161,17 +167,17 @@ func Start(t testing.TB, opts ...Option) *Process {
 // starts; use WaitLog or Wait to follow it.
 func Spawn(t testing.TB, opts ...Option) *Process {
 	t.Helper()
-	if binary == "" {
-		t.Fatal("eddytest: no eddy binary; call eddytest.BuildBinary from TestMain")
-	}
-	o := options{}
+	o := options{binary: binary}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.binary == "" {
+		t.Fatal("eddytest: no eddy binary; call eddytest.BuildBinary from TestMain")
 	}
 	if o.dataDir == "" {
 		o.dataDir = t.TempDir()
 	}
-	p := &Process{t: t, dataDir: o.dataDir, args: o.args,
+	p := &Process{t: t, dataDir: o.dataDir, binary: o.binary, args: o.args,
 		kafkaAddr: "127.0.0.1:0", httpAddr: "127.0.0.1:0"}
 	t.Cleanup(p.Kill)
 	if err := p.spawn(); err != nil {
@@ -191,7 +197,7 @@ func (p *Process) spawn() error {
 		"--shutdown-timeout", "10s",
 	}, p.args...)
 	p.mu.Unlock()
-	cmd := exec.Command(binary, args...)
+	cmd := exec.Command(p.binary, args...)
 	cmd.Env = CleanEnv()
 	cmd.Stdout = outputWriter{p}
 	stderr, err := cmd.StderrPipe()

@@ -21,6 +21,8 @@ package meta
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -39,6 +41,13 @@ type Tx struct{ tx *bolt.Tx }
 func Open(path string) (*Store, error) {
 	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second})
 	if err != nil {
+		return nil, fmt.Errorf("open meta store %s: %w", path, err)
+	}
+	// bbolt fsyncs the file but never its directory: a store created since
+	// the last power cut could lose its directory entry, and every commit
+	// with it.
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		db.Close()
 		return nil, fmt.Errorf("open meta store %s: %w", path, err)
 	}
 	return &Store{db: db}, nil
@@ -154,4 +163,20 @@ func (t *Tx) DeletePrefix(bucket, prefix string) error {
 
 func hasPrefix(k, p []byte) bool {
 	return len(k) >= len(p) && string(k[:len(p)]) == string(p)
+}
+
+// syncDir fsyncs a directory, making the entries in it durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	return nil
 }

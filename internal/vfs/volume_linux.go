@@ -12,7 +12,15 @@ import (
 // OpenVolume opens dir and keeps the descriptor for syncfs(2). The kernel
 // reports a writeback error to each descriptor once (since Linux 5.8), so
 // one long-lived handle sees every error that happens after it was opened.
+//
+// A FUSE file system gets ErrNoVolume: the kernel does not pass syncfs(2)
+// on to a FUSE server (only virtiofs gets FUSE_SYNCFS), so the call would
+// return success having made nothing durable; callers fsync file by file.
 func (osFS) OpenVolume(dir string) (Volume, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err == nil && st.Type == unix.FUSE_SUPER_MAGIC {
+		return nil, fmt.Errorf("open volume of %s: %w: syncfs(2) does not reach a FUSE file system's server", dir, ErrNoVolume)
+	}
 	f, err := os.Open(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open volume of %s: %w", dir, err)
