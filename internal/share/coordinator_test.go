@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/meta"
 )
@@ -86,7 +84,7 @@ func (e *env) produce(t testing.TB, topic string, part int32, values ...string) 
 	for _, v := range values {
 		recs = append(recs, BatchRecord{Key: []byte("k"), Value: []byte(v), Timestamp: time.Now()})
 	}
-	wr, err := e.b.Write(topic, part, BuildBatch(recs))
+	wr, err := e.b.Write(topic, part, BuildBatch(recs), broker.WriteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +168,7 @@ func TestFetchAckDurable(t *testing.T) {
 	if got := res[0].Acquired; len(got) != 1 || got[0] != (Range{0, 3, 1}) {
 		t.Fatalf("acquired = %v", got)
 	}
-	recs, _ := decodeRecords("t", 0, res[0].Batches)
+	recs, _ := decodeRecords(res[0].Batches)
 	if len(recs) != 4 || string(recs[3].Value) != "d" {
 		t.Fatalf("records = %d", len(recs))
 	}
@@ -233,7 +231,7 @@ func TestDeadLetter(t *testing.T) {
 		}
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	var recs []*kgo.Record
+	var recs []*Record
 	for time.Now().Before(deadline) {
 		recs = readTopic(t, e, "dlq.t")
 		if len(recs) > 0 {
@@ -290,7 +288,7 @@ func TestDeadLetterExactlyOnceAfterCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	orig, _ := e.c.readRecords("t", 0, []Pending{{Offset: 0}})
-	wr, err := e.b.Write("dlq.t", 0, buildDLQBatch(time.Now(), "g", sp.key, []Pending{{Offset: 0, Deliveries: 1, Reason: ReasonRejected}}, orig, true))
+	wr, err := e.b.Write("dlq.t", 0, buildDLQBatch(time.Now(), "g", sp.key, []Pending{{Offset: 0, Deliveries: 1, Reason: ReasonRejected}}, orig, true), broker.WriteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -487,9 +485,9 @@ func TestKill9(t *testing.T) {
 }
 
 // readTopic returns every record of partition 0 of topic.
-func readTopic(t testing.TB, e *env, topic string) []*kgo.Record {
+func readTopic(t testing.TB, e *env, topic string) []*Record {
 	t.Helper()
-	var out []*kgo.Record
+	var out []*Record
 	off := int64(0)
 	for {
 		res, err := e.b.Fetch(topic, 0, off, 1<<20)
@@ -499,7 +497,7 @@ func readTopic(t testing.TB, e *env, topic string) []*kgo.Record {
 		if len(res.Batches) == 0 {
 			return out
 		}
-		recs, next := decodeRecords(topic, 0, res.Batches)
+		recs, next := decodeRecords(res.Batches)
 		out = append(out, recs...)
 		off = next
 	}

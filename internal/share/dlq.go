@@ -1,17 +1,13 @@
 package share
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"strconv"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
-
 	"github.com/eddy-streaming/eddy/internal/broker"
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 // Headers of a dead-letter record (KIP-1191's context headers, plus the
@@ -110,7 +106,7 @@ func (c *Coordinator) deadLetterOnce(g *group, sp *sharePart) (int, error) {
 			return 0, err
 		}
 		batch := buildDLQBatch(c.now(), g.name, sp.key, todo, orig, gc.DLQCopyRecord)
-		wr, err := c.b.Write(gc.DLQTopic, dpart, batch)
+		wr, err := c.b.Write(gc.DLQTopic, dpart, batch, broker.WriteOptions{})
 		if err != nil {
 			return 0, fmt.Errorf("write dead-letter batch: %w", err)
 		}
@@ -149,7 +145,7 @@ func (c *Coordinator) scanLanded(topic string, part int32, from int64, group str
 		if len(res.Batches) == 0 {
 			return landed, nil
 		}
-		recs, next := decodeRecords(topic, part, res.Batches)
+		recs, next := decodeRecords(res.Batches)
 		for _, r := range recs {
 			if hdr(r, HeaderGroup) == group && hdr(r, HeaderTopic) == k.Topic && hdr(r, HeaderPartition) == strconv.Itoa(int(k.Partition)) {
 				if o, err := strconv.ParseInt(hdr(r, HeaderOffset), 10, 64); err == nil {
@@ -164,7 +160,7 @@ func (c *Coordinator) scanLanded(topic string, part int32, from int64, group str
 	}
 }
 
-func hdr(r *kgo.Record, k string) string {
+func hdr(r *Record, k string) string {
 	for _, h := range r.Headers {
 		if h.Key == k {
 			return string(h.Value)
@@ -173,31 +169,56 @@ func hdr(r *kgo.Record, k string) string {
 	return ""
 }
 
-// decodeRecords decodes stored batches; next is the offset after the last
-// batch.
-func decodeRecords(topic string, part int32, batches []byte) ([]*kgo.Record, int64) {
-	fp := kmsg.NewFetchResponseTopicPartition()
-	fp.Partition = part
-	fp.RecordBatches = batches
-	fp.HighWatermark, fp.LastStableOffset, fp.LogStartOffset = -1, -1, -1
-	out, _ := kgo.ProcessFetchPartition(kgo.ProcessFetchPartitionOpts{Topic: topic, Partition: part, KeepControlRecords: true}, &fp, kgo.DefaultDecompressor(), nil)
-	next := int64(-1)
-	b := batches
-	for len(b) >= 61 {
-		size := int(binary.BigEndian.Uint32(b[8:])) + 12
-		if size > len(b) {
-			break
+// Record is a decoded record of a partition.
+type Record struct {
+	Offset    int64
+	Timestamp time.Time
+	Key       []byte // nil is null
+	Value     []byte // nil is null
+	Headers   []Header
+}
+
+// Header is a record header.
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// DecodeRecords decodes stored batches (control records skipped); next is
+// the offset after the last batch, -1 when there is none.
+func DecodeRecords(batches []byte) (recs []*Record, next int64, err error) {
+	next = -1
+	err = record.ForEachInBatches(batches, func(h *record.BatchHeader, r *record.Record) error {
+		next = h.LastOffset() + 1
+		if h.IsControl() {
+			return nil
 		}
-		next = int64(binary.BigEndian.Uint64(b[0:])) + int64(binary.BigEndian.Uint32(b[23:])) + 1
-		b = b[size:]
+		out := &Record{Offset: r.Offset, Timestamp: time.UnixMilli(r.Timestamp), Key: clone(r.Key), Value: clone(r.Value)}
+		for _, rh := range r.Headers {
+			out.Headers = append(out.Headers, Header{Key: string(rh.Key), Value: clone(rh.Value)})
+		}
+		recs = append(recs, out)
+		return nil
+	})
+	return recs, next, err
+}
+
+func clone(b []byte) []byte {
+	if b == nil {
+		return nil
 	}
-	return out.Records, next
+	return append([]byte{}, b...)
+}
+
+func decodeRecords(batches []byte) ([]*Record, int64) {
+	recs, next, _ := DecodeRecords(batches)
+	return recs, next
 }
 
 // readRecords reads the original records at the pending offsets; an
 // offset missing from the result is gone (retention) or was a gap.
-func (c *Coordinator) readRecords(topic string, part int32, pend []Pending) (map[int64]*kgo.Record, error) {
-	out := map[int64]*kgo.Record{}
+func (c *Coordinator) readRecords(topic string, part int32, pend []Pending) (map[int64]*Record, error) {
+	out := map[int64]*Record{}
 	for _, p := range pend {
 		if _, ok := out[p.Offset]; ok {
 			continue
@@ -209,20 +230,12 @@ func (c *Coordinator) readRecords(topic string, part int32, pend []Pending) (map
 			}
 			return nil, fmt.Errorf("read %s-%d at %d: %w", topic, part, p.Offset, err)
 		}
-		recs, _ := decodeRecords(topic, part, res.Batches)
+		recs, _ := decodeRecords(res.Batches)
 		for _, r := range recs {
 			out[r.Offset] = r
 		}
 	}
 	return out, nil
-}
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// Header is a record header for BuildBatch.
-type Header struct {
-	Key   string
-	Value []byte
 }
 
 // BatchRecord is one record for BuildBatch.
@@ -239,50 +252,19 @@ func BuildBatch(recs []BatchRecord) []byte {
 		return nil
 	}
 	base := recs[0].Timestamp.UnixMilli()
-	maxTS := base
-	b := make([]byte, 61, 61+64*len(recs))
-	var body []byte
+	b := record.NewBuilder(record.NewHeader(base))
 	for i, r := range recs {
-		ts := r.Timestamp.UnixMilli()
-		maxTS = max(maxTS, ts)
-		body = body[:0]
-		body = append(body, 0)
-		body = binary.AppendVarint(body, ts-base)
-		body = binary.AppendVarint(body, int64(i))
-		body = appendBytes(body, r.Key)
-		body = appendBytes(body, r.Value)
-		body = binary.AppendVarint(body, int64(len(r.Headers)))
+		b.BeginRecord(int32(i), r.Timestamp.UnixMilli()-base, r.Key, r.Value, len(r.Headers))
 		for _, h := range r.Headers {
-			body = appendBytes(body, []byte(h.Key))
-			body = appendBytes(body, h.Value)
+			b.AddHeader(h.Key, h.Value)
 		}
-		b = binary.AppendVarint(b, int64(len(body)))
-		b = append(b, body...)
+		b.EndRecord()
 	}
-	be := binary.BigEndian
-	be.PutUint32(b[8:], uint32(len(b)-12))
-	be.PutUint32(b[12:], 0xFFFFFFFF)
-	b[16] = 2
-	be.PutUint32(b[23:], uint32(len(recs)-1))
-	be.PutUint64(b[27:], uint64(base))
-	be.PutUint64(b[35:], uint64(maxTS))
-	be.PutUint64(b[43:], 0xFFFFFFFFFFFFFFFF)
-	be.PutUint16(b[51:], 0xFFFF)
-	be.PutUint32(b[53:], 0xFFFFFFFF)
-	be.PutUint32(b[57:], uint32(len(recs)))
-	be.PutUint32(b[17:], crc32.Checksum(b[21:], castagnoli))
-	return b
+	out, _ := b.Finish(record.CodecNone) // uncompressed cannot fail
+	return append([]byte(nil), out...)
 }
 
-func appendBytes(b, v []byte) []byte {
-	if v == nil {
-		return binary.AppendVarint(b, -1)
-	}
-	b = binary.AppendVarint(b, int64(len(v)))
-	return append(b, v...)
-}
-
-func buildDLQBatch(now time.Time, group string, k Key, todo []Pending, orig map[int64]*kgo.Record, copyRecord bool) []byte {
+func buildDLQBatch(now time.Time, group string, k Key, todo []Pending, orig map[int64]*Record, copyRecord bool) []byte {
 	recs := make([]BatchRecord, 0, len(todo))
 	for _, p := range todo {
 		r := BatchRecord{Timestamp: now, Headers: []Header{

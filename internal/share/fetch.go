@@ -2,12 +2,12 @@ package share
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 // FetchRequest asks for records of a share group.
@@ -179,13 +179,13 @@ func (c *Coordinator) readRanges(t TP, ranges []Range, maxBytes int) ([]byte, er
 				return out, nil
 			}
 			b := res.Batches
-			for len(b) >= 61 {
-				base := int64(binary.BigEndian.Uint64(b[0:]))
-				size := int(binary.BigEndian.Uint32(b[8:])) + 12
-				if size > len(b) || size < 61 {
+			for len(b) > 0 {
+				h, err := record.ParseBatchHeader(b)
+				size := h.Size()
+				if err != nil || size < record.BatchHeaderSize || size > len(b) {
 					break
 				}
-				last := base + int64(binary.BigEndian.Uint32(b[23:]))
+				last := h.LastOffset()
 				if last > covered {
 					out = append(out, b[:size]...)
 					covered = last
