@@ -120,7 +120,7 @@ func TestOpenCloseOrder(t *testing.T) {
 	if err := n.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	wantRan := []string{"drain", "drain", "group coordinator", "event store", "log metrics", "broker", "event store", "producer manager", "meta store", "data dir lock"}
+	wantRan := []string{"drain", "drain", "share group coordinator", "group coordinator", "event store", "log metrics", "broker", "event store", "producer manager", "meta store", "data dir lock"}
 	if !slices.Equal(ran, wantRan) {
 		t.Fatalf("close ran %q, want %q", ran, wantRan)
 	}
