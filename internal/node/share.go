@@ -19,6 +19,9 @@ func (n *Node) openShare() error {
 		return fmt.Errorf("start share group coordinator: %w", err)
 	}
 	n.Share = c
+	if n.HTTP != nil {
+		n.HTTP.RegisterQueues(c)
+	}
 	n.onClose("share group coordinator", func(context.Context) error { return c.Close() })
 	return nil
 }

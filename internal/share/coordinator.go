@@ -105,6 +105,9 @@ type Coordinator struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
 	rnd  *lockedRand
+	// collector is registered with Config.Registerer until Close, so a
+	// registry reused by a restarted node does not see it twice.
+	collector *collector
 }
 
 type lockedRand struct {
@@ -241,7 +244,8 @@ func New(cfg Config) (*Coordinator, error) {
 		}
 	}
 	if cfg.Registerer != nil {
-		if err := cfg.Registerer.Register(&collector{c: c}); err != nil {
+		c.collector = &collector{c: c}
+		if err := cfg.Registerer.Register(c.collector); err != nil {
 			return nil, fmt.Errorf("register share metrics: %w", err)
 		}
 	}
@@ -257,14 +261,19 @@ func (c *Coordinator) newGroup(name string) *group {
 	}
 }
 
-// Close stops the background goroutine. State is already durable.
+// Close stops the background goroutine and unregisters the metrics.
+// State is already durable.
 func (c *Coordinator) Close() error {
 	select {
 	case <-c.stop:
+		return nil
 	default:
 		close(c.stop)
 	}
 	c.wg.Wait()
+	if c.collector != nil {
+		c.cfg.Registerer.Unregister(c.collector)
+	}
 	return nil
 }
 
