@@ -181,6 +181,9 @@ var configDefs = map[string]configDef{
 	"message.timestamp.before.max.ms":     {kind: KindLong, fixedDef: "9223372036854775807", check: longIn(0)},
 	"message.timestamp.after.max.ms":      {kind: KindLong, fixedDef: "9223372036854775807", check: longIn(0)},
 	"message.timestamp.difference.max.ms": {kind: KindLong, fixedDef: "9223372036854775807", check: longIn(0)},
+	// KIP-1191: a share group may use the topic as its dead-letter topic
+	// only when this is true (read by internal/share).
+	"errors.deadletterqueue.group.enable": {kind: KindString, fixedDef: "false", check: oneOf("true", "false")},
 }
 
 // EnforcedConfigs lists the topic configs that change Eddy's behaviour.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/eventstore"
+	"github.com/eddy-streaming/eddy/internal/share"
 )
 
 // Errors a route can return; the table below maps them to HTTP statuses.
@@ -72,6 +73,13 @@ var errorTable = [...]errorRule{
 	{is(eventstore.ErrInvalidExpectedVersion), http.StatusBadRequest, "invalid_expected_version"},
 	{is(eventstore.ErrNotStreamTopic), http.StatusBadRequest, "not_stream_topic"},
 	{is(eventstore.ErrClosed), http.StatusServiceUnavailable, "not_ready"},
+	// Share groups (the /v1/share-groups queue routes).
+	{is(share.ErrGroupNotFound), http.StatusNotFound, "share_group_not_found"},
+	{is(share.ErrInvalidRecordState), http.StatusConflict, "invalid_record_state"},
+	{is(share.ErrUnknownPartition), http.StatusNotFound, "topic_not_found"},
+	{is(share.ErrInvalidRequest), http.StatusBadRequest, "bad_request"},
+	{is(share.ErrInvalidAck), http.StatusBadRequest, "bad_request"},
+	{is(share.ErrGroupNotEmpty), http.StatusConflict, "share_group_not_empty"},
 	// Broker.
 	{is(broker.ErrInvalidTopic), http.StatusBadRequest, "invalid_topic"},
 	{is(broker.ErrUnknownTopic), http.StatusNotFound, "topic_not_found"},

@@ -10,7 +10,7 @@ import (
 //
 // Behaviour: every group with its protocol type; v4+ state filter, v5+
 // type filter ("classic" matches every Eddy group; "consumer" none — Eddy
-// has no KIP-848 groups).
+// has no KIP-848 groups; "share" the share groups of internal/share).
 //
 // Version notes: v1 throttle; v3 flexible; v4 states; v5 types.
 func init() { Register(kmsg.ListGroups, 0, 5, handleListGroups) }
@@ -38,6 +38,7 @@ func handleListGroups(_ context.Context, s *Server, req *Request) Reply {
 			rg.GroupType = "classic"
 			resp.Groups = append(resp.Groups, rg)
 		}
+		resp.Groups = append(resp.Groups, s.listShareGroups(r.StatesFilter, r.TypesFilter)...)
 		return Respond(resp)
 	})
 }

@@ -19,6 +19,8 @@ import (
 //   - Broker (name "" or our node id): a few read-only static configs
 //     (auto.create.topics.enable, num.partitions, message.max.bytes,
 //     log.dirs, and the topic defaults under their broker names).
+//   - Groups: the share-group configs (internal/share), source
+//     GROUP_CONFIG for overrides.
 //   - Other resource types: INVALID_REQUEST.
 //
 // Version notes: v1 is Kafka 4's minimum (Source, synonyms); v3 ConfigType
@@ -96,9 +98,11 @@ func handleDescribeConfigs(_ context.Context, s *Server, req *Request) Reply {
 			add("log.roll.ms", strconv.FormatInt(d.SegmentMs, 10), static, true, broker.KindLong, "")
 			add("log.message.timestamp.type", d.TimestampType, static, true, broker.KindString, "")
 			add("socket.request.max.bytes", strconv.Itoa(int(s.cfg.MaxRequestBytes)), static, true, broker.KindInt, "")
+		case kmsg.ConfigResourceTypeGroupConfig:
+			res.ErrorCode, res.ErrorMessage = s.describeGroupConfigs(rr.ResourceName, add)
 		default:
 			res.ErrorCode = kerr.InvalidRequest.Code
-			msg := "only topic and broker configs can be described"
+			msg := "only topic, broker and group configs can be described"
 			res.ErrorMessage = &msg
 		}
 		s.countErr(req, res.ErrorCode)

@@ -33,8 +33,11 @@ func handleDeleteGroups(_ context.Context, s *Server, req *Request) Reply {
 			}
 			if err != nil {
 				rg.ErrorCode = groupErrCode(err)
-				s.countErr(req, rg.ErrorCode)
 			}
+			if sc := s.shareCoord(); sc != nil && sc.Exists(g) {
+				rg.ErrorCode = shareErrCode(sc.Delete(g))
+			}
+			s.countErr(req, rg.ErrorCode)
 			resp.Groups = append(resp.Groups, rg)
 		}
 		return Respond(resp)

@@ -15,7 +15,8 @@ import (
 // SUBTRACT (list configs only, e.g. cleanup.policy; INVALID_CONFIG
 // otherwise) to a topic's overrides, all or nothing per resource;
 // persisted in meta and applied to open logs at once. ValidateOnly changes
-// nothing. Broker configs are static in Eddy: INVALID_REQUEST.
+// nothing. Group resources take SET and DELETE of share-group configs
+// (internal/share). Broker configs are static in Eddy: INVALID_REQUEST.
 //
 // Version notes: v1 flexible.
 func init() { Register(kmsg.IncrementalAlterConfigs, 0, 1, handleIncrementalAlterConfigs) }
@@ -26,7 +27,9 @@ func handleIncrementalAlterConfigs(_ context.Context, s *Server, req *Request) R
 	for _, rr := range r.Resources {
 		res := kmsg.NewIncrementalAlterConfigsResponseResource()
 		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
-		if rr.ResourceType != kmsg.ConfigResourceTypeTopic {
+		if rr.ResourceType == kmsg.ConfigResourceTypeGroupConfig {
+			res.ErrorCode, res.ErrorMessage = s.alterGroupConfigs(rr.ResourceName, rr.Configs, r.ValidateOnly)
+		} else if rr.ResourceType != kmsg.ConfigResourceTypeTopic {
 			res.ErrorCode = kerr.InvalidRequest.Code
 			msg := "only topic configs can be altered; broker configs are static in Eddy"
 			res.ErrorMessage = &msg

@@ -50,6 +50,7 @@ import (
 	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/group"
 	"github.com/eddy-streaming/eddy/internal/producers"
+	"github.com/eddy-streaming/eddy/internal/share"
 )
 
 // NodeID is the node id Eddy reports in Metadata, FindCoordinator and
@@ -93,6 +94,9 @@ type Config struct {
 	// same manager must be among the broker's append hooks for sequence
 	// checks. Nil hands out in-memory ids and deduplicates nothing.
 	Producers *producers.Manager
+	// Share is the share-group coordinator (KIP-932 queues); nil makes the
+	// share APIs answer COORDINATOR_NOT_AVAILABLE.
+	Share *share.Coordinator
 }
 
 func (c *Config) setDefaults() {

@@ -17,13 +17,14 @@
 //	recover     hooks load state from the logs: producers.Rebuild,
 //	            eventstore.Recover (then the stream routes are registered)
 //	groups      the consumer-group coordinator
+//	share       the share-group coordinator (queues, dead letters)
 //	kafka       the Kafka listener
 //	ready       /readyz turns 200
 //
 // A step that fails makes Open close every step before it, in reverse,
 // and release the lock. Close first stops being ready and drains both
 // listeners in parallel under its context, then closes the rest in
-// reverse order: groups, event store (index flushed; it closes before the
+// reverse order: share groups, groups, event store (index flushed; it closes before the
 // broker it reads), broker (final fsync, clean-shutdown markers),
 // producers, meta, lock.
 //
@@ -66,6 +67,7 @@ import (
 	"github.com/eddy-streaming/eddy/internal/kafka"
 	"github.com/eddy-streaming/eddy/internal/meta"
 	"github.com/eddy-streaming/eddy/internal/producers"
+	"github.com/eddy-streaming/eddy/internal/share"
 	"github.com/eddy-streaming/eddy/internal/vfs"
 )
 
@@ -102,8 +104,11 @@ type Config struct {
 	// Groups configures the consumer-group coordinator (Meta, Topics,
 	// Logger, Registerer are set by Open).
 	Groups group.Config
+	// Share configures the share-group coordinator (Broker, Store, Logger,
+	// Registerer are set by Open).
+	Share share.Config
 	// Kafka configures the Kafka listener; nil runs none. Logger,
-	// Registerer, Groups and Producers are set by Open.
+	// Registerer, Groups, Producers and Share are set by Open.
 	Kafka *kafka.Config
 	// HTTP configures the HTTP listener; nil runs none. Logger,
 	// Registerer, Gatherer, Version, DataDir, StartedAt and the status
@@ -140,6 +145,7 @@ type Node struct {
 	Events    *eventstore.Store
 	Broker    *broker.Broker
 	Groups    *group.Coordinator
+	Share     *share.Coordinator
 	Kafka     *kafka.Server
 	HTTP      *httpapi.Server
 
@@ -178,6 +184,7 @@ var steps = []step{
 	{"broker", (*Node).openBroker},
 	{"recover", (*Node).recoverHooks},
 	{"groups", (*Node).openGroups},
+	{"share", (*Node).openShare},
 	{"kafka", (*Node).openKafka},
 	{"ready", (*Node).markReady},
 }
@@ -454,7 +461,7 @@ func (n *Node) openKafka() error {
 	}
 	kc := *n.cfg.Kafka
 	kc.Logger, kc.Registerer = n.component("kafka"), n.Registry
-	kc.Groups, kc.Producers = n.Groups, n.Producers
+	kc.Groups, kc.Producers, kc.Share = n.Groups, n.Producers, n.Share
 	k := kafka.New(kc, n.Broker)
 	if err := k.Listen(); err != nil {
 		return err

@@ -51,7 +51,7 @@ func TestOpenCloseOrder(t *testing.T) {
 	dir := t.TempDir()
 	n := openT(t, testConfig(dir))
 	for name, part := range map[string]any{"meta": n.Meta, "producers": n.Producers, "events": n.Events, "broker": n.Broker,
-		"groups": n.Groups, "kafka": n.Kafka, "http": n.HTTP, "registry": n.Registry} {
+		"groups": n.Groups, "share": n.Share, "kafka": n.Kafka, "http": n.HTTP, "registry": n.Registry} {
 		if part == nil || fmt.Sprint(part) == "<nil>" {
 			t.Fatalf("%s not opened", name)
 		}
@@ -60,7 +60,7 @@ func TestOpenCloseOrder(t *testing.T) {
 	for _, c := range n.closers {
 		names = append(names, c.name)
 	}
-	want := []string{"data dir lock", "meta store", "producer manager", "event store", "broker", "log metrics", "event store", "group coordinator"}
+	want := []string{"data dir lock", "meta store", "producer manager", "event store", "broker", "log metrics", "event store", "group coordinator", "share group coordinator"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("closes registered in order %q, want %q", names, want)
 	}
@@ -120,7 +120,7 @@ func TestOpenCloseOrder(t *testing.T) {
 	if err := n.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	wantRan := []string{"drain", "drain", "group coordinator", "event store", "log metrics", "broker", "event store", "producer manager", "meta store", "data dir lock"}
+	wantRan := []string{"drain", "drain", "share group coordinator", "group coordinator", "event store", "log metrics", "broker", "event store", "producer manager", "meta store", "data dir lock"}
 	if !slices.Equal(ran, wantRan) {
 		t.Fatalf("close ran %q, want %q", ran, wantRan)
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/eddy-streaming/eddy/internal/meta"
 	"github.com/eddy-streaming/eddy/internal/node"
 	"github.com/eddy-streaming/eddy/internal/producers"
+	"github.com/eddy-streaming/eddy/internal/share"
 )
 
 // Server is a running in-process Eddy node. Its part fields are the
@@ -48,6 +49,8 @@ type Server struct {
 	Groups    *group.Coordinator
 	Producers *producers.Manager
 	Events    *eventstore.Store
+	// Share is the share-group coordinator.
+	Share *share.Coordinator
 
 	o       options
 	stopped bool
@@ -103,6 +106,7 @@ func (s *Server) start(t testing.TB, addr string) {
 	cfg.HTTP = nil
 	cfg.Kafka.Addr = "127.0.0.1:0"
 	cfg.EventStore.FlushInterval = 5 * time.Millisecond
+	cfg.Share.SweepInterval = 20 * time.Millisecond
 	for _, fn := range s.o.nodeFn {
 		fn(&cfg)
 	}
@@ -125,7 +129,7 @@ func (s *Server) start(t testing.TB, addr string) {
 	}
 	s.Node = n
 	s.Meta, s.Broker, s.Kafka = n.Meta, n.Broker, n.Kafka
-	s.Groups, s.Producers, s.Events = n.Groups, n.Producers, n.Events
+	s.Groups, s.Producers, s.Events, s.Share = n.Groups, n.Producers, n.Events, n.Share
 	if n.Kafka != nil {
 		s.Addr = n.Kafka.Addr().String()
 	}

@@ -1,0 +1,193 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/eddy-streaming/eddy/internal/share"
+)
+
+// ShareFetch: v1-2
+//
+// Behaviour (KIP-932): a share session per (group, member):
+// ShareSessionEpoch 0 opens it with the request's partitions, later
+// requests carry the next epoch and add (Topics) or forget
+// (ForgottenTopicsData) partitions, -1 closes it (acknowledgements only,
+// nothing fetched). Piggybacked acknowledgements are applied first and
+// durable before the answer (per-partition AcknowledgeErrorCode:
+// INVALID_RECORD_STATE for a record the member does not hold). Then up
+// to MaxRecords records are acquired over the session's partitions,
+// oldest available first, waiting up to MaxWaitMillis when none is; the
+// response carries the stored batches that hold them and the acquired
+// ranges with their delivery counts (records of a batch that are not
+// acquired are skipped by clients). Acquisitions are durable before the
+// answer. Errors: SHARE_SESSION_NOT_FOUND, INVALID_SHARE_SESSION_EPOCH,
+// UNKNOWN_MEMBER_ID, GROUP_ID_NOT_FOUND, INVALID_REQUEST (acknowledgements
+// on epoch 0), UNKNOWN_TOPIC_ID.
+//
+// Version notes: v0 (Kafka 4.0 early access) is not served; v1 adds
+// MaxRecords, BatchSize and AcquisitionLockTimeoutMillis; v2 (Kafka 4.2,
+// what franz-go's share consumer requires) adds ShareAcquireMode (record
+// limit mode is always honoured: Eddy acquires exact offsets) and renew
+// acknowledgements (type 4).
+func init() { Register(kmsg.ShareFetch, 1, 2, handleShareFetch) }
+
+type shareAckPart struct {
+	tp      share.TP
+	id      [16]byte
+	batches []share.AckBatch
+}
+
+func handleShareFetch(_ context.Context, s *Server, req *Request) Reply {
+	r := req.Msg.(*kmsg.ShareFetchRequest)
+	resp := r.ResponseKind().(*kmsg.ShareFetchResponse)
+	c := s.shareCoord()
+	fail := func(err error) Reply {
+		resp.ErrorCode = shareErrCode(err)
+		resp.ErrorMessage = errMessage(err)
+		s.countErr(req, resp.ErrorCode)
+		return Respond(resp)
+	}
+	if c == nil {
+		return fail(errNoShareCoordinator)
+	}
+	group, member := strOr(r.GroupID), strOr(r.MemberID)
+	if group == "" || member == "" {
+		return fail(errors.Join(share.ErrInvalidRequest, errors.New("GroupId and MemberId are required")))
+	}
+	var (
+		add     []share.TP
+		acks    []shareAckPart
+		unknown []kmsg.ShareFetchRequestTopic
+	)
+	ids := map[string][16]byte{}
+	for _, t := range r.Topics {
+		name, ok := s.b.TopicByID(t.TopicID)
+		if !ok {
+			unknown = append(unknown, t)
+			continue
+		}
+		ids[name] = t.TopicID
+		for _, p := range t.Partitions {
+			tp := share.TP{Topic: name, Partition: p.Partition}
+			add = append(add, tp)
+			if len(p.AcknowledgementBatches) > 0 {
+				acks = append(acks, shareAckPart{tp, t.TopicID, shareAckBatches(p.AcknowledgementBatches, func(b kmsg.ShareFetchRequestTopicPartitionAcknowledgementBatch) (int64, int64, []int8) {
+					return b.FirstOffset, b.LastOffset, b.AcknowledgeTypes
+				})})
+			}
+		}
+	}
+	var forget []share.TP
+	for _, f := range r.ForgottenTopicsData {
+		if name, ok := s.b.TopicByID(f.TopicID); ok {
+			for _, p := range f.Partitions {
+				forget = append(forget, share.TP{Topic: name, Partition: p})
+			}
+		}
+	}
+	if r.ShareSessionEpoch == 0 && len(acks) > 0 {
+		return fail(errors.Join(share.ErrInvalidRequest, errors.New("acknowledgements need an open share session (epoch > 0)")))
+	}
+	parts, err := c.Session(group, member, r.ShareSessionEpoch, add, forget)
+	if err != nil {
+		return fail(err)
+	}
+	for _, p := range parts {
+		if _, ok := ids[p.Topic]; !ok {
+			if info, err := s.b.Topic(p.Topic); err == nil {
+				ids[p.Topic] = info.ID
+			}
+		}
+	}
+	resp.AcquisitionLockTimeoutMillis = int32(c.LockDuration(group).Milliseconds())
+	fetch := r.ShareSessionEpoch != -1 && len(parts) > 0
+	return Defer(func(ctx context.Context) Reply {
+		type entry struct {
+			p       kmsg.ShareFetchResponseTopicPartition
+			touched bool
+		}
+		entries := map[share.TP]*entry{}
+		get := func(tp share.TP) *entry {
+			e := entries[tp]
+			if e == nil {
+				p := kmsg.NewShareFetchResponseTopicPartition()
+				p.Partition = tp.Partition
+				e = &entry{p: p}
+				entries[tp] = e
+			}
+			e.touched = true
+			return e
+		}
+		for _, a := range acks {
+			e := get(a.tp)
+			if err := c.Ack(ctx, group, member, a.tp, a.batches); err != nil {
+				e.p.AcknowledgeErrorCode = shareErrCode(err)
+				e.p.AcknowledgeErrorMessage = errMessage(err)
+				s.countErr(req, e.p.AcknowledgeErrorCode)
+			}
+		}
+		if fetch {
+			maxRecs := int(r.MaxRecords)
+			if maxRecs <= 0 {
+				maxRecs = 500
+			}
+			wait := time.Duration(r.MaxWaitMillis) * time.Millisecond
+			res, err := c.Fetch(ctx, share.FetchRequest{Group: group, MemberID: member, Partitions: parts, MaxRecords: maxRecs, MaxBytes: int(r.MaxBytes), MaxWait: wait})
+			if err != nil {
+				return fail(err)
+			}
+			for _, pr := range res {
+				if pr.Err == nil && len(pr.Acquired) == 0 {
+					continue
+				}
+				e := get(pr.TP)
+				if pr.Err != nil {
+					e.p.ErrorCode = shareErrCode(pr.Err)
+					e.p.ErrorMessage = errMessage(pr.Err)
+					s.countErr(req, e.p.ErrorCode)
+				}
+				e.p.Records = pr.Batches
+				for _, rg := range pr.Acquired {
+					ar := kmsg.NewShareFetchResponseTopicPartitionAcquiredRecord()
+					ar.FirstOffset, ar.LastOffset, ar.DeliveryCount = rg.First, rg.Last, rg.Deliveries
+					e.p.AcquiredRecords = append(e.p.AcquiredRecords, ar)
+				}
+			}
+		}
+		topicIdx := map[string]int{}
+		for tp, e := range entries {
+			if !e.touched {
+				continue
+			}
+			i, ok := topicIdx[tp.Topic]
+			if !ok {
+				i = len(resp.Topics)
+				topicIdx[tp.Topic] = i
+				rt := kmsg.NewShareFetchResponseTopic()
+				rt.TopicID = ids[tp.Topic]
+				resp.Topics = append(resp.Topics, rt)
+			}
+			resp.Topics[i].Partitions = append(resp.Topics[i].Partitions, e.p)
+		}
+		for _, t := range unknown {
+			rt := kmsg.NewShareFetchResponseTopic()
+			rt.TopicID = t.TopicID
+			for _, p := range t.Partitions {
+				rp := kmsg.NewShareFetchResponseTopicPartition()
+				rp.Partition = p.Partition
+				rp.ErrorCode = kerr.UnknownTopicID.Code
+				if len(p.AcknowledgementBatches) > 0 {
+					rp.AcknowledgeErrorCode = kerr.UnknownTopicID.Code
+				}
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return Respond(resp)
+	})
+}
