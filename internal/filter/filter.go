@@ -47,7 +47,7 @@ const (
 	// MaxEstimatedCost bounds the worst-case cost the checker estimates,
 	// assuming values, keys and headers up to [maxSizeHint] bytes.
 	// Expressions estimated above it are refused at compile time.
-	MaxEstimatedCost = 10_000_000
+	MaxEstimatedCost = 100_000_000
 	// MaxRuntimeCost stops one evaluation that runs past it; the record
 	// then does not match and the error is counted.
 	MaxRuntimeCost = 1_000_000

@@ -173,23 +173,69 @@ func TestUses(t *testing.T) {
 	}
 }
 
-// A header-only filter never parses the value: a value that is not JSON
-// costs nothing and a JSON value is not looked at.
+// A header-only filter never resolves the value; a value filter reads it
+// once per record however often the expression mentions it.
 func TestHeaderFilterSkipsValue(t *testing.T) {
-	p, _ := Compile(`headers["ce_type"] == "OrderCancelled"`)
-	r := rec()
-	r.Headers[0].Value = []byte("OrderCancelled")
-	allocs := testing.AllocsPerRun(100, func() {
-		if !p.Match(r) {
-			t.Fatal("no match")
+	for _, tc := range []struct {
+		expr      string
+		readValue bool
+	}{
+		{`headers["ce_type"] == "OrderCancelled"`, false},
+		{`ce.type == "OrderCancelled" && key != ""`, false},
+		{`value.total > 1000 && value.region == "EU"`, true},
+	} {
+		p, _ := Compile(tc.expr)
+		a := p.evals.Get().(*activation)
+		a.reset(rec())
+		if _, _, err := p.prg.Eval(a); err != nil {
+			t.Fatal(err)
 		}
-	})
-	q, _ := Compile(`value.total > 1000`)
-	jsonAllocs := testing.AllocsPerRun(100, func() { q.Match(r) })
-	// CEL itself allocates 2 per evaluation (frame, cost tracker); the
-	// header lookup and the comparison add boxed values.
-	if allocs >= jsonAllocs || allocs > 6 {
-		t.Fatalf("header filter allocates %v per record, JSON filter %v", allocs, jsonAllocs)
+		if a.valueDone != tc.readValue {
+			t.Errorf("%s: value resolved = %v", tc.expr, a.valueDone)
+		}
+	}
+	// Neither allocates beyond CEL's own frame, cost tracker and boxed values.
+	r := rec()
+	for _, e := range []string{`headers["ce_type"] == "OrderCancelled"`, `value.total > 1000`} {
+		p, _ := Compile(e)
+		if a := testing.AllocsPerRun(100, func() { p.Match(r) }); a > 6 {
+			t.Errorf("%s: %v allocations per record", e, a)
+		}
+	}
+}
+
+func TestJSONValues(t *testing.T) {
+	for _, tc := range []struct {
+		value, expr string
+		want        bool
+	}{
+		{`{"n": 3}`, `value.n % 2 == 1`, true},
+		{`{"n": 3.5}`, `value.n > 3`, true},
+		{`{"n": -2e3}`, `value.n == -2000`, true},
+		{`{"s": "a\"b"}`, `value.s == "a\"b"`, true},
+		{`{"a\u0062": 1}`, `value.ab == 1`, true},
+		{`{"a": {"b": [1, {"c": "}"}]}, "z": true}`, `value.z && value.a.b[1].c == "}"`, true},
+		{`{"a": 1, "a": 2}`, `value.a == 1`, true}, // the first wins (the scan stops there)
+		{`{"a": "x\\\\", "b": 2}`, `value.b == 2 && value.a == "x\\\\"`, true},
+		{`{}`, `size(value) == 0`, true},
+		{`{"x": 1, "y": 2}`, `value == {"x": 1, "y": 2}`, true},
+		{`{"x": 1, "y": 2}`, `value.all(k, k in ["x", "y"])`, true},
+		{` [1, 2] `, `value[1] == 2`, true},
+		{`"str"`, `value == "str"`, true},
+		{`12`, `value == 12`, true},
+		{`null`, `value == null`, true},
+		{`{"a": 1} trailing`, `value == null`, true},
+		{`not json`, `value == null`, true},
+		{`{"a": nul}`, `has(value.b)`, false},
+	} {
+		p, err := Compile(tc.expr)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.expr, err)
+		}
+		got, err := p.Eval(&Record{Value: []byte(tc.value)})
+		if got != tc.want {
+			t.Errorf("%s on %s = %v (%v), want %v", tc.expr, tc.value, got, err, tc.want)
+		}
 	}
 }
 

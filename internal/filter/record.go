@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"encoding/json"
 	"reflect"
 	"time"
 	"unsafe"
@@ -60,7 +59,7 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return types.String(bytesString(r.Key)), true
 	case "value":
 		if !a.valueDone {
-			a.value = parseJSON(r.Value)
+			a.value = jsonValue(r.Value)
 			a.valueDone = true
 		}
 		return a.value, true
@@ -90,19 +89,6 @@ func bytesString(b []byte) string {
 		return ""
 	}
 	return unsafe.String(&b[0], len(b))
-}
-
-// parseJSON returns the CEL value of a JSON document, or null when b is not
-// JSON.
-func parseJSON(b []byte) ref.Val {
-	if len(b) == 0 {
-		return types.NullValue
-	}
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return types.NullValue
-	}
-	return types.DefaultTypeAdapter.NativeToValue(v)
 }
 
 // headerMap is the CEL map(string, string) of a record's headers (with
