@@ -179,7 +179,9 @@ func BenchmarkFilterBatch(b *testing.B) {
 	for i := range pad {
 		pad[i] = 'x'
 	}
-	val := func(i int) []byte { return []byte(fmt.Sprintf(`{"id": %d, "total": %d, "note": "%s"}`, i, (i%10)*250, pad)) }
+	val := func(i int) []byte {
+		return []byte(fmt.Sprintf(`{"id": %d, "total": %d, "note": "%s"}`, i, (i%10)*250, pad))
+	}
 	for _, expr := range []string{"value.total > 2000", `headers.i == "5"`} {
 		p, _ := filter.Compile(expr)
 		in := buildBatch(b, 0, 100, 0, val)
