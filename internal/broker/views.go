@@ -11,7 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/eddy-streaming/eddy/internal/commitlog"
+	"github.com/eddy-streaming/eddy/internal/record"
 	"github.com/eddy-streaming/eddy/internal/filter"
 	"github.com/eddy-streaming/eddy/internal/views"
 )
@@ -393,8 +393,8 @@ func (b *Broker) fetchView(dst []byte, v *view, part int32, offset int64, maxByt
 			break
 		}
 		full := false
-		for pos := 0; pos+commitlog.BatchHeaderSize <= len(r.Batches); {
-			h, err := commitlog.ParseBatchHeader(r.Batches[pos:])
+		for pos := 0; pos+record.BatchHeaderSize <= len(r.Batches); {
+			h, err := record.ParseBatchHeader(r.Batches[pos:])
 			if err != nil || h.Size() <= 0 || pos+h.Size() > len(r.Batches) {
 				break
 			}
@@ -433,7 +433,7 @@ func (b *Broker) fetchView(dst []byte, v *view, part int32, offset int64, maxByt
 		if last-covered > 1<<31-1 {
 			last = covered + 1<<31 - 1
 		}
-		out = views.AppendEmptyBatch(out, covered, last, lastTS)
+		out = record.AppendEmptyBatch(out, covered, last, lastTS)
 	}
 	res.Batches = out
 	m := b.vw.metrics

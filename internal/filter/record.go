@@ -9,13 +9,12 @@ import (
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/common/types/traits"
 	"cel.dev/cel-go/interpreter"
+
+	"github.com/eddy-streaming/eddy/internal/record"
 )
 
 // Header is one record header. Key and Value alias the record's bytes.
-type Header struct {
-	Key   []byte
-	Value []byte
-}
+type Header = record.Header
 
 // Record is what a filter sees of one record. Its byte slices alias the
 // caller's buffer and must stay unchanged while a Match runs.

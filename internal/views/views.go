@@ -53,8 +53,8 @@ type Store interface {
 // bucket is the meta bucket of view definitions (key = view name).
 const bucket = "views"
 
-// record is the meta encoding of a Def.
-type record struct {
+// defRecord is the meta encoding of a Def.
+type defRecord struct {
 	V      int    `json:"v"`
 	ID     string `json:"id"`
 	Source string `json:"source"`
@@ -71,7 +71,7 @@ func NewMetaStore(m *meta.Store) *MetaStore { return &MetaStore{m: m} }
 func (s *MetaStore) List() ([]Def, error) {
 	var out []Def
 	err := s.m.ForEach(bucket, "", func(k string, v []byte) error {
-		var r record
+		var r defRecord
 		if err := json.Unmarshal(v, &r); err != nil {
 			return fmt.Errorf("decode view %s: %w", k, err)
 		}
@@ -93,7 +93,7 @@ func (s *MetaStore) List() ([]Def, error) {
 
 // Put implements Store.
 func (s *MetaStore) Put(d Def) error {
-	v, err := json.Marshal(record{V: 1, ID: hex.EncodeToString(d.ID[:]), Source: d.Source, Filter: d.Filter})
+	v, err := json.Marshal(defRecord{V: 1, ID: hex.EncodeToString(d.ID[:]), Source: d.Source, Filter: d.Filter})
 	if err != nil {
 		return fmt.Errorf("encode view %s: %w", d.Name, err)
 	}
