@@ -179,7 +179,9 @@ func BenchmarkFilteredBatch(b *testing.B) {
 	for i := range pad {
 		pad[i] = 'a' + byte(i%7)
 	}
-	val := func(i int) []byte { return []byte(fmt.Sprintf(`{"id": %d, "total": %d, "note": "%s"}`, i, (i%10)*250, pad)) }
+	val := func(i int) []byte {
+		return []byte(fmt.Sprintf(`{"id": %d, "total": %d, "note": "%s"}`, i, (i%10)*250, pad))
+	}
 	keep := func(r *Record) bool { return r.OffsetDelta%10 == 0 }
 	for codec := int8(0); codec <= 4; codec++ {
 		for _, keepCodec := range []bool{false, true} {
