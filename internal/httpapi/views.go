@@ -11,15 +11,6 @@ import (
 	"github.com/eddy-streaming/eddy/internal/views"
 )
 
-func init() {
-	errorTable = append([]errorRule{
-		{is(broker.ErrInvalidConfig), http.StatusBadRequest, "invalid_filter"},
-		{is(broker.ErrTopicExists), http.StatusConflict, "topic_exists"},
-		{is(broker.ErrInvalidPartitions), http.StatusBadRequest, "invalid_partitions"},
-		{is(broker.ErrViewSource), http.StatusConflict, "view_source"},
-	}, errorTable...)
-}
-
 // View is the JSON form of a view in the /v1/views routes.
 type View struct {
 	Name       string `json:"name"`
