@@ -20,6 +20,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/eddy-streaming/eddy/internal/filter"
 )
 
 // consumeOptions are the flags of `eddy consume`.
@@ -31,6 +33,7 @@ type consumeOptions struct {
 	count         int
 	format        string
 	exitAtEnd     bool
+	filter        string
 }
 
 const consumeFormatHelp = `output format, one line per record:
@@ -58,7 +61,8 @@ offsets of the records it printed before it exits.`,
 		Example: `  eddy consume order-events --from-beginning
   eddy consume order-events --group billing --count 10
   eddy consume order-events --partition 0 --offset 42 --format '{{.Offset}} {{.Key}} {{.Value}}'
-  eddy consume order-events --offset -5 --exit-at-end --format json | jq .value`,
+  eddy consume order-events --offset -5 --exit-at-end --format json | jq .value
+  eddy consume order-events --from-beginning --filter 'value.total > 1000'`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runConsume(cmd, args[0], &o, cop)
@@ -73,6 +77,7 @@ offsets of the records it printed before it exits.`,
 	f.IntVarP(&o.count, "count", "n", 0, "exit after printing this many records (0: no limit)")
 	f.StringVarP(&o.format, "format", "f", "{{.Value}}", consumeFormatHelp)
 	f.BoolVarP(&o.exitAtEnd, "exit-at-end", "e", false, "exit once the end of every partition, as it was at start, is reached")
+	f.StringVar(&o.filter, "filter", "", "print only records this CEL expression matches, filtered by the server through a view (see `eddy view`)")
 	return cmd
 }
 
@@ -237,6 +242,22 @@ func runConsume(cmd *cobra.Command, topic string, o *consumeOptions, cop *client
 	rw, err := newRecordWriter(cmd.OutOrStdout(), o.format)
 	if err != nil {
 		return err
+	}
+	if o.filter != "" {
+		if o.exitAtEnd {
+			return usageError{errors.New("--exit-at-end cannot be used with --filter: the records at a topic's end may not match, so the end is never seen; use --count or interrupt")}
+		}
+		// Check the filter here for a message with its column; the
+		// server compiles it again when the view is created.
+		if _, err := filter.Compile(o.filter); err != nil {
+			return usageError{fmt.Errorf("--filter: %w", err)}
+		}
+		var cleanup func()
+		topic, cleanup, err = consumeThroughView(cmd, cop, topic, o)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
 	}
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)

@@ -48,6 +48,7 @@ func newRootCmd() *cobra.Command {
 		newGroupCmd(),
 		newBenchCmd(),
 		newStreamCmd(),
+		newViewCmd(),
 	)
 	return root
 }

@@ -43,6 +43,7 @@ import (
 	"github.com/eddy-streaming/eddy/internal/commitlog"
 	"github.com/eddy-streaming/eddy/internal/meta"
 	"github.com/eddy-streaming/eddy/internal/vfs"
+	"github.com/eddy-streaming/eddy/internal/views"
 )
 
 // Meta buckets used by the broker.
@@ -84,6 +85,9 @@ type Config struct {
 	// AppendHook): the idempotent producers first, then the event store.
 	// Nil entries are skipped. Fixed for the broker's life.
 	Hooks []AppendHook
+	// Views stores view definitions (see views.go); nil means
+	// views.NewMetaStore(Meta).
+	Views views.Store
 }
 
 // DefaultConfig returns a Config with Kafka's defaults: auto-create on, one
@@ -114,6 +118,7 @@ type Broker struct {
 	}
 
 	hooks []AppendHook // Config.Hooks without nils; never changes
+	vw    viewState
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -196,6 +201,9 @@ func Open(cfg Config) (*Broker, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	if err := b.loadClusterID(); err != nil {
+		return nil, err
+	}
+	if err := b.openViews(); err != nil {
 		return nil, err
 	}
 	var recs []struct {
@@ -393,6 +401,9 @@ func (b *Broker) Topic(name string) (TopicInfo, error) {
 	defer b.mu.RUnlock()
 	t, ok := b.mu.topics[name]
 	if !ok {
+		if v := b.view(name); v != nil {
+			return b.viewInfoLocked(v), nil
+		}
 		return TopicInfo{}, fmt.Errorf("%w: %s", ErrUnknownTopic, name)
 	}
 	return t.info(), nil
@@ -404,7 +415,7 @@ func (b *Broker) TopicByID(id [16]byte) (string, bool) {
 	defer b.mu.RUnlock()
 	t, ok := b.mu.byID[id]
 	if !ok {
-		return "", false
+		return b.viewByID(id)
 	}
 	return t.name, true
 }
@@ -477,6 +488,9 @@ func collisionKey(name string) string { return strings.ReplaceAll(name, ".", "_"
 // count) and config overrides. With validateOnly it checks everything and
 // creates nothing.
 func (b *Broker) CreateTopic(name string, partitions int32, configs map[string]string, validateOnly bool) (TopicInfo, error) {
+	if src, ok := configs[views.SourceConfig]; ok {
+		return b.CreateView(name, src, configs[views.FilterConfig], partitions, validateOnly)
+	}
 	if err := ValidateTopicName(name); err != nil {
 		return TopicInfo{}, err
 	}
@@ -546,6 +560,9 @@ func (b *Broker) reserve(name string, checkOnly bool) error {
 	if _, ok := b.mu.topics[name]; ok {
 		return fmt.Errorf("%w: %s", ErrTopicExists, name)
 	}
+	if b.view(name) != nil {
+		return fmt.Errorf("%w: %s (a view)", ErrTopicExists, name)
+	}
 	if _, ok := b.mu.creating[name]; ok {
 		return fmt.Errorf("%w: %s (being created)", ErrTopicExists, name)
 	}
@@ -569,6 +586,12 @@ func (b *Broker) reserve(name string, checkOnly bool) error {
 // DeleteTopic removes a topic and its data. Fetches parked on its
 // partitions are woken.
 func (b *Broker) DeleteTopic(name string) error {
+	if b.view(name) != nil {
+		return b.deleteView(name)
+	}
+	if vs := b.viewsOf(name); len(vs) > 0 {
+		return fmt.Errorf("%w: %s is read by views %v; delete them first", ErrViewSource, name, vs)
+	}
 	b.mu.Lock()
 	if b.mu.closed {
 		b.mu.Unlock()
@@ -664,6 +687,9 @@ const (
 
 // SetTopicConfigs replaces all of a topic's overrides (AlterConfigs).
 func (b *Broker) SetTopicConfigs(name string, configs map[string]string, validateOnly bool) error {
+	if v := b.view(name); v != nil {
+		return b.setViewConfigs(v, configs, validateOnly)
+	}
 	if err := validateConfigs(configs); err != nil {
 		return err
 	}
@@ -678,6 +704,9 @@ func (b *Broker) SetTopicConfigs(name string, configs map[string]string, validat
 
 // AlterTopicConfigs applies incremental changes (IncrementalAlterConfigs).
 func (b *Broker) AlterTopicConfigs(name string, ops []ConfigOp, validateOnly bool) error {
+	if v := b.view(name); v != nil {
+		return b.alterView(v, ops, validateOnly)
+	}
 	return b.changeConfigs(name, validateOnly, func(cur map[string]string) (map[string]string, error) {
 		out := make(map[string]string, len(cur))
 		for k, v := range cur {
@@ -777,6 +806,9 @@ func (b *Broker) DescribeTopicConfigs(name string) ([]ConfigEntry, error) {
 	defer b.mu.RUnlock()
 	t, ok := b.mu.topics[name]
 	if !ok {
+		if v := b.view(name); v != nil {
+			return describeView(v), nil
+		}
 		return nil, fmt.Errorf("%w: %s", ErrUnknownTopic, name)
 	}
 	return DescribeConfigEntries(b.cfg.TopicDefaults, t.overrides), nil
@@ -790,7 +822,13 @@ func (b *Broker) partition(topicName string, p int32) (*partition, error) {
 	}
 	t, ok := b.mu.topics[topicName]
 	if !ok {
-		return nil, fmt.Errorf("%w: %s", ErrUnknownTopic, topicName)
+		// A view reads (and waits on) its source's partitions.
+		if v := b.view(topicName); v != nil {
+			t, ok = b.mu.topics[v.def.Source]
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: %s", ErrUnknownTopic, topicName)
+		}
 	}
 	if p < 0 || int(p) >= len(t.parts) {
 		return nil, fmt.Errorf("%w: %s-%d", ErrUnknownPartition, topicName, p)

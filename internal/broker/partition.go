@@ -165,6 +165,9 @@ func (w *WriteResult) Wait() error {
 // duplicate reported by a hook is acknowledged with the original offsets
 // and not written again.
 func (b *Broker) Write(topic string, part int32, batches []byte, opts WriteOptions) (*WriteResult, error) {
+	if v := b.view(topic); v != nil {
+		return nil, viewWriteError(v)
+	}
 	p, err := b.partition(topic, part)
 	if err != nil {
 		return nil, err
@@ -269,6 +272,9 @@ func (b *Broker) Fetch(topic string, part int32, offset int64, maxBytes int) (Fe
 // FetchInto is Fetch reading into dst's storage (from dst[:0]), so callers
 // can reuse buffers; with enough capacity it does not allocate.
 func (b *Broker) FetchInto(dst []byte, topic string, part int32, offset int64, maxBytes int) (FetchResult, error) {
+	if v := b.view(topic); v != nil {
+		return b.fetchView(dst, v, part, offset, maxBytes)
+	}
 	p, err := b.partition(topic, part)
 	if err != nil {
 		return FetchResult{}, err

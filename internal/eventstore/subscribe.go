@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
+	"github.com/eddy-streaming/eddy/internal/filter"
 	"github.com/eddy-streaming/eddy/internal/record"
 )
 
@@ -24,6 +25,46 @@ type SubscribeOptions struct {
 	// SlowTimeout is how long the buffer may stay full before the
 	// subscription is dropped with ErrSlowSubscriber; default 10 s.
 	SlowTimeout time.Duration
+	// Filter, when set, delivers only the records it matches (see
+	// package filter); positions still move past the others.
+	Filter *filter.Program
+}
+
+// Broker returns the broker the store reads.
+func (s *Store) Broker() *broker.Broker { return s.b }
+
+// matchesEvent evaluates o.Filter on an event read from a stream, seen as
+// the record it was stored as (key = stream, value = data, ce_* headers).
+func (o *SubscribeOptions) matchesEvent(ev *Event) bool {
+	if o.Filter == nil {
+		return true
+	}
+	value := []byte(ev.Data)
+	if value == nil {
+		value = ev.DataBase64
+	}
+	var hs []filter.Header
+	add := func(k, v string) {
+		if v != "" {
+			hs = append(hs, filter.Header{Key: []byte(k), Value: []byte(v)})
+		}
+	}
+	add(HeaderID, ev.ID)
+	add(HeaderType, ev.Type)
+	add(HeaderSource, ev.Source)
+	add(HeaderTime, ev.Time)
+	add(HeaderContentType, ev.ContentType)
+	add(HeaderStreamVersion, strconv.FormatInt(ev.Version, 10))
+	add(HeaderMetadata, string(ev.Metadata))
+	return o.Filter.Match(&filter.Record{Key: []byte(ev.Stream), Value: value, Headers: hs, Timestamp: ev.Timestamp, Partition: ev.Partition, Offset: ev.Offset})
+}
+
+// matches evaluates o.Filter on a record of partition part.
+func (o *SubscribeOptions) matches(part int32, r *Record) bool {
+	if o.Filter == nil {
+		return true
+	}
+	return o.Filter.Match(&filter.Record{Key: r.Key, Value: r.Value, Headers: r.Headers, Timestamp: r.Timestamp, Partition: part, Offset: r.Offset})
 }
 
 func (o *SubscribeOptions) defaults() {
@@ -104,6 +145,10 @@ func (s *Store) SubscribeStream(ctx context.Context, topic, stream string, from 
 			return false, err
 		}
 		for _, ev := range page.Events {
+			if !o.matchesEvent(&ev) {
+				from = ev.Version + 1
+				continue
+			}
 			if err := deliver(Delivery{Event: ev, Resume: strconv.FormatInt(ev.Version, 10)}); err != nil {
 				return false, err
 			}
@@ -203,7 +248,7 @@ func (s *Store) SubscribeTopic(ctx context.Context, topic string, cur Cursor, fr
 				off += h.Size()
 				var evs []Event
 				err = forEachRecord(h, batch, func(r *Record) error {
-					if r.Offset < pos[p] {
+					if r.Offset < pos[p] || !o.matches(p, r) {
 						return nil
 					}
 					v := int64(-1)

@@ -86,6 +86,12 @@ var errorTable = [...]errorRule{
 	{is(broker.ErrMessageTooLarge), http.StatusRequestEntityTooLarge, "message_too_large"},
 	{is(broker.ErrClosed), http.StatusServiceUnavailable, "not_ready"},
 	{is(broker.ErrPartitionClosed), http.StatusServiceUnavailable, "not_ready"},
+	// Views (the /v1/views routes; a bad filter= of a subscription is a
+	// bad_request).
+	{is(broker.ErrInvalidConfig), http.StatusBadRequest, "invalid_filter"},
+	{is(broker.ErrTopicExists), http.StatusConflict, "topic_exists"},
+	{is(broker.ErrInvalidPartitions), http.StatusBadRequest, "invalid_partitions"},
+	{is(broker.ErrViewSource), http.StatusConflict, "view_source"},
 	// Generic.
 	{as[*BadRequestError](), http.StatusBadRequest, "bad_request"},
 	{as[*http.MaxBytesError](), http.StatusRequestEntityTooLarge, "request_too_large"},

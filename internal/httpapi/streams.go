@@ -49,6 +49,7 @@ func (s *Server) RegisterStreams(es *eventstore.Store, o StreamsOptions) {
 	s.Handle("GET /v1/topics/{topic}/streams/{stream}", h.read)
 	s.Handle("GET /v1/topics/{topic}/streams/{stream}/subscribe", h.subscribeStream)
 	s.Handle("GET /v1/topics/{topic}/subscribe", h.subscribeTopic)
+	s.Handle("GET /v1/views/{name}/subscribe", h.subscribeView)
 }
 
 type streamRoutes struct {
@@ -298,7 +299,11 @@ func (h *streamRoutes) subscribeStream(w http.ResponseWriter, r *http.Request) e
 		}
 		from = v + 1
 	}
-	sub, err := h.es.SubscribeStream(r.Context(), topic, stream, from, h.o.Subscribe)
+	o, err := h.subscribeOptions(r)
+	if err != nil {
+		return err
+	}
+	sub, err := h.es.SubscribeStream(r.Context(), topic, stream, from, o.Subscribe)
 	if err != nil {
 		return err
 	}
@@ -318,7 +323,11 @@ func (h *streamRoutes) subscribeTopic(w http.ResponseWriter, r *http.Request) er
 			return BadRequest("Last-Event-ID", "%v", err)
 		}
 	}
-	sub, err := h.es.SubscribeTopic(r.Context(), topic, cur, from, h.o.Subscribe)
+	o, err := h.subscribeOptions(r)
+	if err != nil {
+		return err
+	}
+	sub, err := h.es.SubscribeTopic(r.Context(), topic, cur, from, o.Subscribe)
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func handleMetadata(_ context.Context, s *Server, req *Request) Reply {
 
 	all := r.Topics == nil || (r.Version == 0 && len(r.Topics) == 0)
 	if all {
-		for _, t := range b.Topics() {
+		for _, t := range append(b.Topics(), b.Views()...) {
 			resp.Topics = append(resp.Topics, metadataTopic(t))
 		}
 		return Respond(resp)

@@ -28,6 +28,7 @@ var errorTable = [...]struct {
 	{broker.ErrInvalidPartitions, kerr.InvalidPartitions.Code},
 	{broker.ErrInvalidReplicationFactor, kerr.InvalidReplicationFactor.Code},
 	{broker.ErrInvalidConfig, kerr.InvalidConfig.Code},
+	{broker.ErrViewSource, kerr.PolicyViolation.Code},
 	{broker.ErrMessageTooLarge, kerr.MessageTooLarge.Code},
 	{broker.ErrUnsupportedCompression, kerr.UnsupportedCompressionType.Code},
 	{broker.ErrOffsetOutOfRange, kerr.OffsetOutOfRange.Code},

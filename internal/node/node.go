@@ -438,6 +438,7 @@ func (n *Node) recoverHooks() error {
 	n.onClose("event store", func(context.Context) error { return es.Close() })
 	if n.HTTP != nil {
 		n.HTTP.RegisterStreams(n.Events, n.cfg.Streams)
+		n.HTTP.RegisterViews(n.Broker)
 	}
 	return nil
 }
