@@ -144,6 +144,9 @@ func newStreamReadCmd(o *streamOptions) *cobra.Command {
 					ro.Limit = min(1000, limit-printed)
 				}
 				page, err := c.Read(ctx, args[0], args[1], ro)
+				if errors.Is(err, eventstore.ErrStreamNotFound) {
+					return err // names the stream and topic already
+				}
 				if err != nil {
 					return fmt.Errorf("read %s/%s: %w", args[0], args[1], err)
 				}

@@ -60,8 +60,10 @@ func TestStreamCLI(t *testing.T) {
 	if len(ls) != 2 || !strings.Contains(ls[0], `"id":"ev-1"`) || !strings.Contains(ls[1], `"type":"OrderPaid"`) {
 		t.Fatalf("read output:\n%s", r.stdout)
 	}
-	if r := runCLI(t, "", "", "stream", "read", "orders", "nope", "--server", srv); r.code() != 1 {
-		t.Fatalf("read of a missing stream: %d", r.code())
+	// A missing stream is said once, naming the stream and its topic.
+	if r := runCLI(t, "", "", "stream", "read", "orders", "nope", "--server", srv); r.code() != 1 ||
+		r.err.Error() != `stream "nope" not found in topic "orders"` {
+		t.Fatalf("read of a missing stream: exit %d, error %q", r.code(), r.err)
 	}
 
 	for _, args := range [][]string{{"stream", "tail", "orders", "order-1"}, {"stream", "tail", "orders"}} {

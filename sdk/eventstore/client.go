@@ -96,9 +96,12 @@ func New(baseURL string, opts ...Opt) (*Client, error) {
 
 // ExpectedVersion is the condition of an append: Any{}, NoStream{},
 // StreamExists{} or Version(n), the version of the stream's last event.
+// It is sealed, as KurrentDB's StreamState: only this package's four types
+// implement it, so a switch over them is exhaustive.
 type ExpectedVersion interface {
 	json.Marshaler
-	String() string
+	fmt.Stringer
+	expectedVersion()
 }
 
 // Any appends whatever the stream's version.
@@ -138,6 +141,11 @@ func (StreamExists) String() string { return "exists" }
 // String renders the version as a decimal number.
 func (v Version) String() string { return strconv.FormatInt(int64(v), 10) }
 
+func (Any) expectedVersion()          {}
+func (NoStream) expectedVersion()     {}
+func (StreamExists) expectedVersion() {}
+func (Version) expectedVersion()      {}
+
 func parseExpected(raw json.RawMessage) ExpectedVersion {
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
@@ -168,8 +176,23 @@ func (e *WrongExpectedVersionError) Error() string {
 	return fmt.Sprintf("wrong expected version for stream %q: expected %s, actual %d", e.Stream, e.Expected, e.Actual)
 }
 
-// ErrStreamNotFound is returned by Read for a stream without events.
+// ErrStreamNotFound is what a Read of a stream without events wraps:
+// errors.Is(err, ErrStreamNotFound) holds for its *StreamNotFoundError.
 var ErrStreamNotFound = errors.New("stream not found")
+
+// StreamNotFoundError is returned by Read for a stream without events.
+type StreamNotFoundError struct {
+	Topic  string
+	Stream string
+}
+
+// Error names the stream and its topic.
+func (e *StreamNotFoundError) Error() string {
+	return fmt.Sprintf("stream %q not found in topic %q", e.Stream, e.Topic)
+}
+
+// Is reports whether target is ErrStreamNotFound.
+func (e *StreamNotFoundError) Is(target error) bool { return target == ErrStreamNotFound }
 
 // APIError is any other error answer of the server.
 type APIError struct {
@@ -305,7 +328,8 @@ type ReadResult struct {
 	Next *int64 `json:"next"`
 }
 
-// Read returns one page of a stream; ErrStreamNotFound if it has no events.
+// Read returns one page of a stream; a *StreamNotFoundError if it has no
+// events.
 func (c *Client) Read(ctx context.Context, topic, stream string, o ReadOptions) (ReadResult, error) {
 	q := url.Values{}
 	if o.From != nil {
@@ -323,6 +347,9 @@ func (c *Client) Read(ctx context.Context, topic, stream string, o ReadOptions) 
 	}
 	var res ReadResult
 	err := c.do(ctx, http.MethodGet, u, nil, &res)
+	if errors.Is(err, ErrStreamNotFound) {
+		return res, &StreamNotFoundError{Topic: topic, Stream: stream}
+	}
 	return res, err
 }
 
@@ -422,7 +449,7 @@ func decodeError(status int, raw []byte) error {
 		apiErr.Message = strings.TrimSpace(string(raw))
 	}
 	if apiErr.Code == "stream_not_found" {
-		return fmt.Errorf("%w: %s", ErrStreamNotFound, apiErr.Message)
+		return ErrStreamNotFound // Read names the stream
 	}
 	return apiErr
 }

@@ -1,4 +1,4 @@
-package eventstore_test
+package sdk_test
 
 import (
 	"context"

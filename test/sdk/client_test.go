@@ -1,4 +1,6 @@
-package eventstore_test
+// Package sdk_test runs the Go SDK (sdk/eventstore, its own module) against
+// an in-process server, as eddy serve wires it.
+package sdk_test
 
 import (
 	"context"
@@ -87,7 +89,10 @@ func TestAppendReadErrors(t *testing.T) {
 	if err := page.Events[1].Decode(&paid); err != nil || paid.Amount != 10 || page.Events[1].Time().IsZero() {
 		t.Fatalf("decode: %+v, %v", paid, err)
 	}
-	if _, err := c.Read(ctx, "orders", "nope", eventstore.ReadOptions{}); !errors.Is(err, eventstore.ErrStreamNotFound) {
+	_, err = c.Read(ctx, "orders", "nope", eventstore.ReadOptions{})
+	var nf *eventstore.StreamNotFoundError
+	if !errors.Is(err, eventstore.ErrStreamNotFound) || !errors.As(err, &nf) || nf.Topic != "orders" || nf.Stream != "nope" ||
+		err.Error() != `stream "nope" not found in topic "orders"` {
 		t.Fatalf("missing stream: %v", err)
 	}
 	var apiErr *eventstore.APIError

@@ -1,0 +1,3 @@
+module github.com/eddy-streaming/eddy/sdk
+
+go 1.26.8
