@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/eddy-streaming/eddy/internal/eddytest"
+	"github.com/eddy-streaming/eddy/internal/node"
 )
 
 // runEddy runs a short-lived eddy command and returns stdout, stderr and
@@ -201,14 +202,23 @@ func TestServeListenerAddressInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	dir := t.TempDir()
-	for _, flag := range []string{"--kafka-addr", "--http-addr"} {
+	// A data directory that does not exist yet: the failed start removes
+	// what it created when nothing else was written (the HTTP listener
+	// opens before any storage), and never leaves a LOCK file.
+	dir := filepath.Join(t.TempDir(), "new")
+	for _, flag := range []string{"--http-addr", "--kafka-addr"} {
 		p := eddytest.Spawn(t, eddytest.DataDir(dir), eddytest.Args(flag, ln.Addr().String()))
 		if code := p.Wait(20 * time.Second); code != 1 {
 			t.Errorf("%s in use: exit %d, want 1\n%s", flag, code, p.Output())
 		}
 		if !strings.Contains(p.Output(), "address already in use") {
 			t.Errorf("%s in use: message does not say so:\n%s", flag, p.Output())
+		}
+		if _, err := os.Stat(filepath.Join(dir, node.LockFileName)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s in use: LOCK left behind (%v)", flag, err)
+		}
+		if _, err := os.Stat(dir); flag == "--http-addr" && !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s in use: the new data directory was left behind (%v)", flag, err)
 		}
 	}
 	// The failed starts released the data directory.

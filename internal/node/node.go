@@ -300,8 +300,16 @@ func (n *Node) goServe(name string, serve func() error) {
 func (n *Node) component(name string) *slog.Logger { return n.log.With("component", name) }
 
 func (n *Node) openLock() error {
+	_, statErr := os.Stat(n.cfg.DataDir)
 	if err := os.MkdirAll(n.cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
+	}
+	if errors.Is(statErr, os.ErrNotExist) {
+		// A start that fails before writing anything (a listen address in
+		// use) leaves no directory behind: closed after the lock, which
+		// removes LOCK, it is removed if still empty.
+		dir := n.cfg.DataDir
+		n.onClose("created data dir", func(context.Context) error { _ = os.Remove(dir); return nil })
 	}
 	lock, err := lockDataDir(n.cfg.DataDir)
 	if err != nil {
