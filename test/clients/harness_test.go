@@ -27,31 +27,35 @@ func TestMain(m *testing.M) {
 // skipping them.
 func requireClients() bool { return os.Getenv("EDDY_REQUIRE_CLIENTS") == "1" }
 
+// aptInstall is how the Debian-packaged clients are installed.
+const aptInstall = "apt-get install -y kcat python3-kafka python3-confluent-kafka"
+
 // needClient skips (or, under EDDY_REQUIRE_CLIENTS=1, fails) the test when
-// a client is unavailable; why says what is missing.
-func needClient(t *testing.T, ok bool, why string) {
+// a client is unavailable; why says what is missing and install is the
+// command (run from the repository root) that provides it.
+func needClient(t *testing.T, ok bool, why, install string) {
 	t.Helper()
 	if ok {
 		return
 	}
 	if requireClients() {
-		t.Fatalf("EDDY_REQUIRE_CLIENTS=1 but %s", why)
+		t.Fatalf("EDDY_REQUIRE_CLIENTS=1 but %s (install with: %s)", why, install)
 	}
-	t.Skipf("%s (install with apt-get install -y kcat python3-kafka python3-confluent-kafka)", why)
+	t.Skipf("%s (install with: %s)", why, install)
 }
 
 // needKcat checks for kcat on PATH.
 func needKcat(t *testing.T) {
 	t.Helper()
 	_, err := exec.LookPath("kcat")
-	needClient(t, err == nil, "kcat is not on PATH")
+	needClient(t, err == nil, "kcat is not on PATH", aptInstall)
 }
 
 // needPython checks that /usr/bin/python3 can import module.
 func needPython(t *testing.T, module string) {
 	t.Helper()
 	err := exec.Command(pythonBin, "-c", "import "+module).Run()
-	needClient(t, err == nil, fmt.Sprintf("%s cannot import %s", pythonBin, module))
+	needClient(t, err == nil, fmt.Sprintf("%s cannot import %s", pythonBin, module), aptInstall)
 }
 
 // result is the outcome of one client process.

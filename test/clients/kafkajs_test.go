@@ -18,13 +18,20 @@ import (
 // installs its node_modules with npm ci.
 var kafkajsDir = filepath.Join("testdata", "kafkajs")
 
+// kafkajsFromRoot is kafkajsDir from the repository root, where the
+// install command of the skip message runs.
+const kafkajsFromRoot = "test/clients/testdata/kafkajs"
+
+// kafkajsInstall installs the pinned kafkajs (package-lock.json).
+const kafkajsInstall = "npm ci --prefix " + kafkajsFromRoot + " --no-audit --no-fund"
+
 // needKafkajs checks for node and an installed kafkajs.
 func needKafkajs(t *testing.T) {
 	t.Helper()
 	_, err := exec.LookPath("node")
-	needClient(t, err == nil, "node is not on PATH")
+	needClient(t, err == nil, "node is not on PATH", "apt-get install -y nodejs npm")
 	_, err = os.Stat(filepath.Join(kafkajsDir, "node_modules", "kafkajs", "package.json"))
-	needClient(t, err == nil, "kafkajs is not installed (npm ci --prefix "+kafkajsDir+")")
+	needClient(t, err == nil, "kafkajs is not installed in "+kafkajsFromRoot, kafkajsInstall)
 }
 
 // kafkajs runs the tutorial script; kafkajs logs JSON lines on stdout too,
@@ -80,4 +87,17 @@ func TestKafkajsTutorial(t *testing.T) {
 		t.Errorf("kafkajs group consumer printed %q, want %q", got, want)
 	}
 	waitLag(t, s, "order-processor", 0)
+}
+
+// TestKafkajsInstallHint: the skip message's install command names the
+// directory that holds the pinned package-lock.json, from the root.
+func TestKafkajsInstallHint(t *testing.T) {
+	root := filepath.Join("..", "..")
+	if _, err := os.Stat(filepath.Join(root, kafkajsFromRoot, "package-lock.json")); err != nil {
+		t.Fatalf("%s: %v", kafkajsFromRoot, err)
+	}
+	fromRoot, _ := filepath.Abs(filepath.Join(root, kafkajsFromRoot))
+	if here, _ := filepath.Abs(kafkajsDir); here != fromRoot {
+		t.Fatalf("kafkajsFromRoot %q is not kafkajsDir %q", kafkajsFromRoot, kafkajsDir)
+	}
 }
