@@ -4,7 +4,7 @@
 #
 #   bench/profile.sh [seconds]      # default 10 s per profile
 #
-# The server is a real `eddy serve` child with EDDY_PPROF_ADDR set; the load
+# The server is a real `eddy serve` child with --pprof-addr set; the load
 # comes from `eddy bench` in another process, so the profiles hold only
 # broker code. Allocation profiles are the difference of two heap snapshots
 # (-base) taken around the load, so they show what the load allocated.
@@ -18,7 +18,7 @@ go build -o "$work/eddy" ./cmd/eddy
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 kport=$(port); hport=$(port); pport=$(port)
-EDDY_PPROF_ADDR=127.0.0.1:$pport "$work/eddy" serve --data-dir "$work/data" \
+"$work/eddy" serve --pprof-addr 127.0.0.1:$pport --data-dir "$work/data" \
 	--kafka-addr 127.0.0.1:$kport --http-addr 127.0.0.1:$hport --fsync "${FSYNC:-always}" --log-level warn \
 	>"$work/serve.log" 2>&1 &
 srv=$!

@@ -101,6 +101,12 @@ func runServeNode(ctx context.Context, cfg config.Config, stderr io.Writer, edit
 		}
 	}()
 
+	stopPprof, err := startPprof(cfg.PprofAddr, log)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
+
 	started := time.Now()
 	nc := nodeConfig(cfg, log)
 	if edit != nil {

@@ -100,6 +100,14 @@ type Config struct {
 	// reuse pages (commitlog.Options.CacheBytes). 0 leaves the page cache to
 	// the kernel.
 	PageCacheBytes int64
+	// PprofAddr is the listen address of Go's profiling endpoints
+	// (/debug/pprof/), on a listener and mux of their own; empty (the
+	// default) serves none. Only a loopback host is accepted unless
+	// PprofAllowRemote is set.
+	PprofAddr string
+	// PprofAllowRemote allows a PprofAddr that is not loopback-only (the
+	// profiles expose memory contents and cost CPU).
+	PprofAllowRemote bool
 }
 
 // Default returns the configuration used when nothing else is set.
@@ -209,6 +217,15 @@ func (c Config) Validate() error {
 	if c.PageCacheBytes < 0 {
 		bad("page-cache-per-partition", "%d is negative; use 0 (leave the page cache to the kernel) or a size such as 256MiB", c.PageCacheBytes)
 	}
+	if c.PprofAddr != "" {
+		if err := checkListenAddr(c.PprofAddr); err != nil {
+			bad("pprof-addr", "%q: %v; want host:port, e.g. 127.0.0.1:6060", c.PprofAddr, err)
+		} else if !c.PprofAllowRemote && !isLoopback(c.PprofAddr) {
+			bad("pprof-addr", "%q listens beyond loopback; use 127.0.0.1:PORT, or set pprof-allow-remote to expose the profiles", c.PprofAddr)
+		} else if !hasPortZero(c.PprofAddr) && (c.PprofAddr == c.KafkaAddr || c.PprofAddr == c.HTTPAddr) {
+			bad("pprof-addr", "%q is also kafka-addr or http-addr; the listeners need different ports", c.PprofAddr)
+		}
+	}
 	if c.MemoryLimit != 0 && c.MemoryLimit < minMemoryLimit {
 		bad("memory-limit", "%s is out of range; use 0 (no limit) or at least %s", formatBytes(c.MemoryLimit), formatBytes(minMemoryLimit))
 	}
@@ -247,6 +264,20 @@ func checkPort(port string, zeroOK bool) error {
 		return fmt.Errorf("port %q is not a number from 1 to 65535", port)
 	}
 	return nil
+}
+
+// isLoopback reports whether addr's host is localhost or a loopback IP
+// (an empty host, ":6060", listens on every interface).
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func hasPortZero(addr string) bool {

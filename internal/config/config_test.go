@@ -84,6 +84,7 @@ func TestEveryKeyFromEverySource(t *testing.T) {
 		"log-level": "debug", "shutdown-timeout": "5s", "max-connections": "7", "max-inflight-per-conn": "4",
 		"produce-bytes-budget": "64MiB", "retention-ms": "-1", "retention-bytes": "10GiB", "segment-bytes": "64MiB",
 		"memory-limit": "1GiB", "page-cache-per-partition": "64MiB",
+		"pprof-addr": "127.0.0.1:6060", "pprof-allow-remote": "true",
 	}
 	want := Config{
 		DataDir: "/var/lib/eddy", KafkaAddr: "127.0.0.1:19092", AdvertisedAddr: "eddy.example:19092",
@@ -92,6 +93,7 @@ func TestEveryKeyFromEverySource(t *testing.T) {
 		LogLevel: "debug", ShutdownTimeout: 5 * time.Second, MaxConnections: 7, MaxInflightPerConn: 4,
 		ProduceBytesBudget: 64 << 20, RetentionMs: -1, RetentionBytes: 10 << 30, SegmentBytes: 64 << 20,
 		MemoryLimit: 1 << 30, PageCacheBytes: 64 << 20,
+		PprofAddr: "127.0.0.1:6060", PprofAllowRemote: true,
 	}
 	if len(values) != len(settings) {
 		t.Fatalf("test covers %d keys, there are %d", len(values), len(settings))
@@ -199,6 +201,15 @@ func TestValidate(t *testing.T) {
 		{"segment bytes too small", func(c *Config) { c.SegmentBytes = 100 }, "segment-bytes"},
 		{"segment bytes too big", func(c *Config) { c.SegmentBytes = 1 << 31 }, "segment-bytes"},
 		{"budget below request", func(c *Config) { c.ProduceBytesBudget = c.MaxRequestBytes - 1 }, "produce-bytes-budget"},
+		{"pprof off by default", func(c *Config) { c.PprofAddr = "" }, ""},
+		{"pprof loopback ok", func(c *Config) { c.PprofAddr = "127.0.0.1:6060" }, ""},
+		{"pprof localhost ok", func(c *Config) { c.PprofAddr = "localhost:6060" }, ""},
+		{"pprof ipv6 loopback ok", func(c *Config) { c.PprofAddr = "[::1]:6060" }, ""},
+		{"pprof every interface", func(c *Config) { c.PprofAddr = ":6060" }, "pprof-addr"},
+		{"pprof remote host", func(c *Config) { c.PprofAddr = "10.0.0.5:6060" }, "pprof-addr"},
+		{"pprof remote allowed", func(c *Config) { c.PprofAddr, c.PprofAllowRemote = "0.0.0.0:6060", true }, ""},
+		{"pprof no port", func(c *Config) { c.PprofAddr = "127.0.0.1" }, "pprof-addr"},
+		{"pprof on http addr", func(c *Config) { c.HTTPAddr, c.PprofAddr = "127.0.0.1:8080", "127.0.0.1:8080" }, "pprof-addr"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
