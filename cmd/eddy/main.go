@@ -49,6 +49,7 @@ func newRootCmd() *cobra.Command {
 		newBenchCmd(),
 		newStreamCmd(),
 		newViewCmd(),
+		newLogCmd(),
 	)
 	return root
 }

@@ -9,9 +9,9 @@ import (
 
 // Check verifies every stored batch (CRC, header rules, dense offsets
 // across segments) and that each loaded index entry points at the start of
-// the batch with its offset. It reads the whole log, so it is for tests and
-// `eddy log check`, not the hot path. The first problem found is returned as
-// a *CorruptionError.
+// the batch with its offset. It reads the whole log, so it is for tests, not
+// the hot path (`eddy log check` verifies the files of closed logs with
+// Verify). The first problem found is returned as a *CorruptionError.
 func (l *Log) Check() error {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
