@@ -182,10 +182,7 @@ func TestVolumeSyncFailureFailsEveryLogOfTheRound(t *testing.T) {
 	}
 	crashed := fs.CrashClone()
 	for i := range ls {
-		l, err := Open(fmt.Sprintf("/data/t-%d", i), memOpts(crashed, SyncAlways))
-		if err != nil {
-			t.Fatal(err)
-		}
+		l := openT(t, fmt.Sprintf("/data/t-%d", i), memOpts(crashed, SyncAlways))
 		for j, base := range acked[i] {
 			got, err := l.Read(base, 1)
 			if err != nil || len(got) == 0 {

@@ -207,10 +207,7 @@ func testPowerLossConcurrent(t *testing.T, maxDirty int64) {
 		l.Close()
 	}
 	for i := range ls {
-		l, err := Open(fmt.Sprintf("/data/t-%d", i), memOpts(crashAt, SyncAlways))
-		if err != nil {
-			t.Fatal(err)
-		}
+		l := openT(t, fmt.Sprintf("/data/t-%d", i), memOpts(crashAt, SyncAlways))
 		for _, a := range crashAcks {
 			if a.log != i {
 				continue
@@ -295,11 +292,7 @@ func TestCorruptionRecovered(t *testing.T) {
 			l.Close()
 			seg := crashDir + "/" + segmentName(0, logSuffix)
 			tc.do(t, crashed, seg, lastPos, int64(len(written[len(written)-1])))
-			l2, err := Open(crashDir, o.withFS(crashed))
-			if err != nil {
-				t.Fatalf("reopen: %v", err)
-			}
-			defer l2.Close()
+			l2 := openT(t, crashDir, o.withFS(crashed))
 			if err := l2.Check(); err != nil {
 				t.Fatalf("check after recovery: %v", err)
 			}
@@ -437,11 +430,7 @@ func TestCrashDuringBackgroundRollSync(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	l2, err := Open(crashDir, o.withFS(crashed))
-	if err != nil {
-		t.Fatalf("reopen: %v", err)
-	}
-	defer l2.Close()
+	l2 := openT(t, crashDir, o.withFS(crashed))
 	if err := l2.Check(); err != nil {
 		t.Fatal(err)
 	}

@@ -88,10 +88,7 @@ func TestAppendFaults(t *testing.T) {
 				if policy == SyncAlways {
 					// Everything acknowledged survives a power cut now.
 					c := fs.CrashClone()
-					l2, err := Open(crashDir, o.withFS(c))
-					if err != nil {
-						t.Fatal(err)
-					}
+					l2 := openT(t, crashDir, o.withFS(c))
 					checkPrefix(t, "after crash", readAllBatches(t, l2), acked, len(acked))
 					l2.Close()
 				}
@@ -142,13 +139,9 @@ func TestFsyncGateTailDropped(t *testing.T) {
 	checkPrefix(t, "after crash", got, [][]byte{b1, b3}, 2)
 }
 
-// openCrashed opens the log in a power-cut image of fs, closed at cleanup.
+// openCrashed opens the log in a power-cut image of fs, checked and closed
+// at cleanup (openT).
 func openCrashed(t *testing.T, fs *vfs.MemFS, dir string, o Options) *Log {
 	t.Helper()
-	l, err := Open(dir, o.withFS(fs.CrashClone()))
-	if err != nil {
-		t.Fatalf("open after crash: %v", err)
-	}
-	t.Cleanup(func() { l.Close() })
-	return l
+	return openT(t, dir, o.withFS(fs.CrashClone()))
 }

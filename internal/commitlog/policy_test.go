@@ -139,129 +139,128 @@ func TestMetrics(t *testing.T) {
 // TestConcurrentReadersWriters runs appends, reads, retention and
 // OffsetForTime at once (meant for -race).
 func TestConcurrentReadersWriters(t *testing.T) {
-	o := DefaultOptions()
-	o.Sync = SyncAlways
-	o.SegmentBytes = 4000
-	o.IndexIntervalBytes = 200
-	o.RetentionBytes = 20000
-	l := openT(t, t.TempDir(), o)
-	defer l.Close()
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	for w := 0; w < 3; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := 0; i < 150; i++ {
-				if _, err := l.Append(makeBatch(1+i%3, 100, int64(i), byte(w))); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}(w)
-	}
-	var rwg sync.WaitGroup
-	for r := 0; r < 2; r++ {
-		rwg.Add(1)
-		go func() {
-			defer rwg.Done()
-			var dst []byte
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				start, hw := l.LogStartOffset(), l.HighWatermark()
-				for off := start; off < hw; {
-					var err error
-					dst, err = l.ReadInto(dst[:0], off, 3000)
-					if errors.Is(err, ErrOffsetOutOfRange) {
-						break // retention moved the start
-					}
-					if err != nil {
+	forAllPerms(t, func(t *testing.T, o Options, dir string) {
+		o.SegmentBytes = 4000
+		o.IndexIntervalBytes = 200
+		o.RetentionBytes = 20000
+		l := openT(t, dir, o)
+		defer l.Close()
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		for w := 0; w < 3; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for i := 0; i < 150; i++ {
+					if _, err := l.Append(makeBatch(1+i%3, 100, int64(i), byte(w))); err != nil {
 						t.Error(err)
 						return
 					}
-					hs, err := record.ValidateBatches(dst)
-					if err != nil {
-						t.Errorf("read returned invalid batches: %v", err)
-						return
-					}
-					off = hs[len(hs)-1].LastOffset() + 1
 				}
-				l.OffsetForTime(50)
-				l.MaxTimestamp()
-				if _, err := l.EnforceRetention(); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(stop)
-	rwg.Wait()
-	if err := l.Check(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestDeleteAndCloseUnderLoad(t *testing.T) {
-	dir := t.TempDir() + "/t-0"
-	for _, del := range []bool{false, true} {
-		o := DefaultOptions()
-		o.Sync = SyncAlways
-		o.SegmentBytes = 5000
-		l := openT(t, dir, o)
-		var wg sync.WaitGroup
-		for w := 0; w < 4; w++ {
-			wg.Add(1)
+			}(w)
+		}
+		var rwg sync.WaitGroup
+		for r := 0; r < 2; r++ {
+			rwg.Add(1)
 			go func() {
-				defer wg.Done()
+				defer rwg.Done()
+				var dst []byte
 				for {
-					_, err := l.Append(makeBatch(1, 100, 1, 1))
-					if errors.Is(err, ErrClosed) {
+					select {
+					case <-stop:
 						return
+					default:
 					}
-					if err != nil {
-						t.Errorf("append: %v", err)
+					start, hw := l.LogStartOffset(), l.HighWatermark()
+					for off := start; off < hw; {
+						var err error
+						dst, err = l.ReadInto(dst[:0], off, 3000)
+						if errors.Is(err, ErrOffsetOutOfRange) {
+							break // retention moved the start
+						}
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						hs, err := record.ValidateBatches(dst)
+						if err != nil {
+							t.Errorf("read returned invalid batches: %v", err)
+							return
+						}
+						off = hs[len(hs)-1].LastOffset() + 1
+					}
+					l.OffsetForTime(50)
+					l.MaxTimestamp()
+					if _, err := l.EnforceRetention(); err != nil {
+						t.Error(err)
 						return
 					}
 				}
 			}()
 		}
-		for l.LogEndOffset() < 50 {
-			time.Sleep(time.Millisecond)
-		}
-		var err error
-		if del {
-			err = l.Delete()
-		} else {
-			err = l.Close()
-		}
-		if err != nil {
-			t.Fatalf("delete=%v: %v", del, err)
-		}
 		wg.Wait()
-		if _, err := l.Read(0, 1); !errors.Is(err, ErrClosed) {
-			t.Fatalf("read after close: %v", err)
-		}
-		if err := l.Close(); !errors.Is(err, ErrClosed) {
-			t.Fatalf("second close: %v", err)
-		}
-		l2 := openT(t, dir, o)
-		if del && l2.LogEndOffset() != 0 {
-			t.Fatalf("after delete leo %d, want an empty log", l2.LogEndOffset())
-		}
-		if !del && l2.LogEndOffset() < 50 {
-			t.Fatalf("after close leo %d", l2.LogEndOffset())
-		}
-		if err := l2.Check(); err != nil {
+		close(stop)
+		rwg.Wait()
+		if err := l.Check(); err != nil {
 			t.Fatal(err)
 		}
-		l2.Close()
-	}
+	})
+}
+
+func TestDeleteAndCloseUnderLoad(t *testing.T) {
+	forAllPerms(t, func(t *testing.T, o Options, dir string) {
+		for _, del := range []bool{false, true} {
+			o.SegmentBytes = 5000
+			l := openT(t, dir, o)
+			var wg sync.WaitGroup
+			for w := 0; w < 4; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						_, err := l.Append(makeBatch(1, 100, 1, 1))
+						if errors.Is(err, ErrClosed) {
+							return
+						}
+						if err != nil {
+							t.Errorf("append: %v", err)
+							return
+						}
+					}
+				}()
+			}
+			for l.LogEndOffset() < 50 {
+				time.Sleep(time.Millisecond)
+			}
+			var err error
+			if del {
+				err = l.Delete()
+			} else {
+				err = l.Close()
+			}
+			if err != nil {
+				t.Fatalf("delete=%v: %v", del, err)
+			}
+			wg.Wait()
+			if _, err := l.Read(0, 1); !errors.Is(err, ErrClosed) {
+				t.Fatalf("read after close: %v", err)
+			}
+			if err := l.Close(); !errors.Is(err, ErrClosed) {
+				t.Fatalf("second close: %v", err)
+			}
+			l2 := openT(t, dir, o)
+			if del && l2.LogEndOffset() != 0 {
+				t.Fatalf("after delete leo %d, want an empty log", l2.LogEndOffset())
+			}
+			if !del && l2.LogEndOffset() < 50 {
+				t.Fatalf("after close leo %d", l2.LogEndOffset())
+			}
+			if err := l2.Check(); err != nil {
+				t.Fatal(err)
+			}
+			l2.Close()
+		}
+	})
 }
 
 // TestUnwaitedWritesBecomeVisible checks the safety net: under SyncAlways

@@ -26,11 +26,7 @@ func TestPreallocationFailureIsHarmless(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	l2, err := Open("/data/t", memOpts(fs.CrashClone(), SyncNever))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l2.Close()
+	l2 := openT(t, "/data/t", memOpts(fs.CrashClone(), SyncNever))
 	for i, want := range batches {
 		got, err := l2.Read(int64(i), 1)
 		if err != nil || !bytes.Equal(got, want) {
