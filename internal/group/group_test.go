@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/eddy-streaming/eddy/internal/meta"
@@ -411,83 +412,100 @@ func TestEmptyAssignmentIsDecodable(t *testing.T) {
 	}
 }
 
+// TestSessionTimeoutRemovesMember: a member that stops heartbeating is
+// removed after its session timeout and the others are told to rejoin.
+// It runs in a synctest bubble: the coordinator's timers use the bubble's
+// clock, so the timeout fires exactly when due, whatever the machine's load.
 func TestSessionTimeoutRemovesMember(t *testing.T) {
-	e := newEnv(t, nil)
-	r := joinReq("")
-	r.SessionTimeout = 150 * time.Millisecond
-	a := e.joinFull(r)
-	if _, err := e.sync(a, nil); err != nil {
-		t.Fatal(err)
-	}
-	// b joins; a keeps heartbeating and rejoins; then a goes silent.
-	rb := joinReq("")
-	rb.SessionTimeout = 5 * time.Second
-	cb := e.joinAsync(rb)
-	waitFor(t, "rebalance", func() bool { return e.c.Heartbeat(ctx(t), "g", a.MemberID, "", a.Generation) != nil })
-	r.MemberID = a.MemberID
-	ca := e.joinAsync(r)
-	ja, jb := recv(t, ca), recv(t, cb)
-	if ja.err != nil || jb.err != nil {
-		t.Fatal(ja.err, jb.err)
-	}
-	if _, err := e.sync(ja.res, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.sync(jb.res, nil); err != nil {
-		t.Fatal(err)
-	}
-	// a stops heartbeating: after its session timeout it is removed and b
-	// is told to rejoin.
-	waitFor(t, "b told to rejoin", func() bool {
-		return errors.Is(e.c.Heartbeat(ctx(t), "g", jb.res.MemberID, "", jb.res.Generation), ErrRebalanceInProgress)
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, nil)
+		r := joinReq("")
+		r.SessionTimeout = 150 * time.Millisecond
+		a := e.joinFull(r)
+		if _, err := e.sync(a, nil); err != nil {
+			t.Fatal(err)
+		}
+		// b joins; a keeps heartbeating and rejoins; then a goes silent.
+		rb := joinReq("")
+		rb.SessionTimeout = 5 * time.Second
+		cb := e.joinAsync(rb)
+		waitFor(t, "rebalance", func() bool { return e.c.Heartbeat(ctx(t), "g", a.MemberID, "", a.Generation) != nil })
+		r.MemberID = a.MemberID
+		ca := e.joinAsync(r)
+		ja, jb := recv(t, ca), recv(t, cb)
+		if ja.err != nil || jb.err != nil {
+			t.Fatal(ja.err, jb.err)
+		}
+		if _, err := e.sync(ja.res, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.sync(jb.res, nil); err != nil {
+			t.Fatal(err)
+		}
+		// a stops heartbeating: after its session timeout it is removed and b
+		// is told to rejoin.
+		waitFor(t, "b told to rejoin", func() bool {
+			return errors.Is(e.c.Heartbeat(ctx(t), "g", jb.res.MemberID, "", jb.res.Generation), ErrRebalanceInProgress)
+		})
+		rb.MemberID = jb.res.MemberID
+		j := e.joinFull(rb)
+		if j.Generation != jb.res.Generation+1 || j.LeaderID != j.MemberID || len(j.Members) != 1 {
+			t.Fatalf("rejoin after expiry %+v", j)
+		}
+		if err := e.c.Heartbeat(ctx(t), "g", a.MemberID, "", j.Generation); !errors.Is(err, ErrUnknownMember) {
+			t.Fatalf("expired member heartbeat: %v", err)
+		}
 	})
-	rb.MemberID = jb.res.MemberID
-	j := e.joinFull(rb)
-	if j.Generation != jb.res.Generation+1 || j.LeaderID != j.MemberID || len(j.Members) != 1 {
-		t.Fatalf("rejoin after expiry %+v", j)
-	}
-	if err := e.c.Heartbeat(ctx(t), "g", a.MemberID, "", j.Generation); !errors.Is(err, ErrUnknownMember) {
-		t.Fatalf("expired member heartbeat: %v", err)
-	}
 }
 
+// TestRebalanceTimeoutDropsMembersThatDoNotRejoin runs in a synctest
+// bubble: the coordinator's timers use the bubble's clock, so the
+// rebalance completes exactly at its timeout, not before, not later.
 func TestRebalanceTimeoutDropsMembersThatDoNotRejoin(t *testing.T) {
-	e := newEnv(t, nil)
-	r := joinReq("")
-	r.RebalanceTimeout = 100 * time.Millisecond
-	a := e.joinFull(r)
-	if _, err := e.sync(a, nil); err != nil {
-		t.Fatal(err)
-	}
-	// b joins; a never rejoins (but keeps its session alive).
-	rb := joinReq("")
-	rb.RebalanceTimeout = 100 * time.Millisecond
-	start := time.Now()
-	jb := recv(t, e.joinAsync(rb))
-	if jb.err != nil {
-		t.Fatal(jb.err)
-	}
-	if time.Since(start) < 90*time.Millisecond {
-		t.Fatalf("rebalance completed before the timeout")
-	}
-	if jb.res.LeaderID != jb.res.MemberID || len(jb.res.Members) != 1 {
-		t.Fatalf("b should lead alone: %+v", jb.res)
-	}
-	if err := e.c.Heartbeat(ctx(t), "g", a.MemberID, "", a.Generation); !errors.Is(err, ErrUnknownMember) {
-		t.Fatalf("dropped member: %v", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, nil)
+		r := joinReq("")
+		r.RebalanceTimeout = 100 * time.Millisecond
+		a := e.joinFull(r)
+		if _, err := e.sync(a, nil); err != nil {
+			t.Fatal(err)
+		}
+		// b joins; a never rejoins (but keeps its session alive).
+		rb := joinReq("")
+		rb.RebalanceTimeout = 100 * time.Millisecond
+		start := time.Now()
+		jb := recv(t, e.joinAsync(rb))
+		if jb.err != nil {
+			t.Fatal(jb.err)
+		}
+		if el := time.Since(start); el != 100*time.Millisecond {
+			t.Fatalf("rebalance completed after %v, want exactly the 100ms rebalance timeout", el)
+		}
+		if jb.res.LeaderID != jb.res.MemberID || len(jb.res.Members) != 1 {
+			t.Fatalf("b should lead alone: %+v", jb.res)
+		}
+		if err := e.c.Heartbeat(ctx(t), "g", a.MemberID, "", a.Generation); !errors.Is(err, ErrUnknownMember) {
+			t.Fatalf("dropped member: %v", err)
+		}
+	})
 }
 
+// TestPendingSyncTimeout: a member that joins and never syncs is removed
+// after the rebalance timeout.
+// It runs in a synctest bubble: the coordinator's timers use the bubble's
+// clock, so the timeout fires exactly when due, whatever the machine's load.
 func TestPendingSyncTimeout(t *testing.T) {
-	e := newEnv(t, nil)
-	r := joinReq("")
-	r.RebalanceTimeout = 100 * time.Millisecond
-	a := e.joinFull(r)
-	// a never syncs: after the rebalance timeout it is removed.
-	waitFor(t, "group empty", func() bool { return e.describe("g").State == Empty })
-	if err := e.c.Heartbeat(ctx(t), "g", a.MemberID, "", a.Generation); !errors.Is(err, ErrUnknownMember) {
-		t.Fatalf("heartbeat: %v", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, nil)
+		r := joinReq("")
+		r.RebalanceTimeout = 100 * time.Millisecond
+		a := e.joinFull(r)
+		// a never syncs: after the rebalance timeout it is removed.
+		waitFor(t, "group empty", func() bool { return e.describe("g").State == Empty })
+		if err := e.c.Heartbeat(ctx(t), "g", a.MemberID, "", a.Generation); !errors.Is(err, ErrUnknownMember) {
+			t.Fatalf("heartbeat: %v", err)
+		}
+	})
 }
 
 func TestStaticMemberRestartKeepsAssignment(t *testing.T) {
@@ -928,18 +946,24 @@ func TestListAndLag(t *testing.T) {
 	}
 }
 
+// TestInitialRebalanceDelayGathersMembers: joins of an empty group within
+// the initial rebalance delay form one generation.
+// It runs in a synctest bubble: the coordinator's timers use the bubble's
+// clock, so the timeout fires exactly when due, whatever the machine's load.
 func TestInitialRebalanceDelayGathersMembers(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.InitialRebalanceDelay = 100 * time.Millisecond })
-	var chs []chan asyncJoin
-	for range 3 {
-		chs = append(chs, e.joinAsync(joinReq("")))
-	}
-	for _, ch := range chs {
-		j := recv(t, ch)
-		if j.err != nil || j.res.Generation != 1 {
-			t.Fatalf("%+v", j)
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, func(c *Config) { c.InitialRebalanceDelay = 100 * time.Millisecond })
+		var chs []chan asyncJoin
+		for range 3 {
+			chs = append(chs, e.joinAsync(joinReq("")))
 		}
-	}
+		for _, ch := range chs {
+			j := recv(t, ch)
+			if j.err != nil || j.res.Generation != 1 {
+				t.Fatalf("%+v", j)
+			}
+		}
+	})
 }
 
 func TestCloseFailsParkedRequests(t *testing.T) {
@@ -980,41 +1004,48 @@ func TestConcurrentGroupsCommit(t *testing.T) {
 	}
 }
 
+// TestPendingMemberExpiresAcrossRebalances: a member id handed out by a
+// KIP-394 join and never used holds a rebalance only until its session
+// timeout, and later rebalances not at all.
+// It runs in a synctest bubble: the coordinator's timers use the bubble's
+// clock, so the timeout fires exactly when due, whatever the machine's load.
 func TestPendingMemberExpiresAcrossRebalances(t *testing.T) {
-	e := newEnv(t, nil)
-	a := e.joinFull(joinReq(""))
-	if _, err := e.sync(a, nil); err != nil {
-		t.Fatal(err)
-	}
-	// A v4 client gets its member id and never comes back.
-	r := joinReq("")
-	r.SessionTimeout = 100 * time.Millisecond
-	if _, err := e.c.Join(ctx(t), r); !errors.Is(err, ErrMemberIDRequired) {
-		t.Fatal(err)
-	}
-	// The group moves on (a rejoins with new metadata: a rebalance). The
-	// pending id blocks completion only until its session timeout.
-	ra := joinReq(a.MemberID)
-	ra.Protocols[0].Metadata = consumerMeta("t", "u")
-	start := time.Now()
-	j := e.joinFull(ra)
-	if j.Generation != a.Generation+1 {
-		t.Fatalf("%+v", j)
-	}
-	if el := time.Since(start); el > 3*time.Second {
-		t.Fatalf("rebalance waited %v for an abandoned pending member", el)
-	}
-	if _, err := e.sync(j, nil); err != nil {
-		t.Fatal(err)
-	}
-	// Later rebalances are not held up either.
-	ra.Protocols[0].Metadata = consumerMeta("t")
-	ra.MemberID = j.MemberID
-	start = time.Now()
-	e.joinFull(ra)
-	if el := time.Since(start); el > time.Second {
-		t.Fatalf("second rebalance took %v", el)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, nil)
+		a := e.joinFull(joinReq(""))
+		if _, err := e.sync(a, nil); err != nil {
+			t.Fatal(err)
+		}
+		// A v4 client gets its member id and never comes back.
+		r := joinReq("")
+		r.SessionTimeout = 100 * time.Millisecond
+		if _, err := e.c.Join(ctx(t), r); !errors.Is(err, ErrMemberIDRequired) {
+			t.Fatal(err)
+		}
+		// The group moves on (a rejoins with new metadata: a rebalance). The
+		// pending id blocks completion only until its session timeout.
+		ra := joinReq(a.MemberID)
+		ra.Protocols[0].Metadata = consumerMeta("t", "u")
+		start := time.Now()
+		j := e.joinFull(ra)
+		if j.Generation != a.Generation+1 {
+			t.Fatalf("%+v", j)
+		}
+		if el := time.Since(start); el != 100*time.Millisecond {
+			t.Fatalf("rebalance waited %v for an abandoned pending member, want exactly its 100ms session timeout", el)
+		}
+		if _, err := e.sync(j, nil); err != nil {
+			t.Fatal(err)
+		}
+		// Later rebalances are not held up either.
+		ra.Protocols[0].Metadata = consumerMeta("t")
+		ra.MemberID = j.MemberID
+		start = time.Now()
+		e.joinFull(ra)
+		if el := time.Since(start); el != 0 {
+			t.Fatalf("second rebalance waited %v, want no wait", el)
+		}
+	})
 }
 
 func TestOffsetsOfDeletedTopicsAreDropped(t *testing.T) {

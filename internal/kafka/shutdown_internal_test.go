@@ -21,10 +21,17 @@ func TestShutdownDeadlineCutsStuckHandler(t *testing.T) {
 	if lookupAPI(key) != nil {
 		t.Skip("DescribeClientQuotas is registered; this test borrows its key")
 	}
-	release := make(chan struct{})
+	// reached is closed when the deferred handler runs, done when it
+	// returns after release: the test waits on these events, not on time.
+	release, reached, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	registry.Lock()
 	registry.apis[key] = &apiEntry{key: key, min: 0, max: 1, name: "stuck", handler: func(context.Context, *Server, *Request) Reply {
-		return Defer(func(context.Context) Reply { <-release; return NoResponse() })
+		return Defer(func(context.Context) Reply {
+			defer close(done)
+			close(reached)
+			<-release
+			return NoResponse()
+		})
 	}}
 	registry.Unlock()
 	defer func() {
@@ -58,19 +65,11 @@ func TestShutdownDeadlineCutsStuckHandler(t *testing.T) {
 	if _, err := c.Write(fuzzFrame(kmsg.NewPtrDescribeClientQuotasRequest(), 0, 1)); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		s.mu.Lock()
-		n := len(s.mu.conns)
-		s.mu.Unlock()
-		if n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("connection not registered")
-		}
-		time.Sleep(5 * time.Millisecond)
+	select {
+	case <-reached: // the request is in its handler, on a registered connection
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request never reached its handler")
 	}
-	time.Sleep(50 * time.Millisecond) // let the request reach its handler
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -80,6 +79,6 @@ func TestShutdownDeadlineCutsStuckHandler(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Fatalf("shutdown took %v past a 300ms deadline", d)
 	}
-	close(release) // let the abandoned goroutine end before goleak looks
-	time.Sleep(20 * time.Millisecond)
+	close(release) // let the abandoned handler end before goleak looks
+	<-done
 }
