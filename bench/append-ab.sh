@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # A/B two builds of the event store's HTTP append path, alternating (A B A B
 # …) on one machine: each side is an `eddy serve` binary and the load
-# generator of its tree (sdk/eventstore's test binary, TestLoadgenRandomAppends
+# generator of its tree (test/sdk's test binary, TestLoadgenRandomAppends
 # with EDDY_LOADGEN_OWN: 32 clients, each appending one event at a time to a
 # stream of its own with exact expected versions, fsync=always). Prints each
 # run's appends/s and the CPU microseconds per append of the server (from
 # /proc) and of the load generator (getrusage, through /usr/bin/time).
 #
-#   go build -o /tmp/eddy-new ./cmd/eddy && go test -c -o /tmp/es-new.test ./sdk/eventstore/
+#   go build -o /tmp/eddy-new ./cmd/eddy && go test -c -o /tmp/es-new.test ./test/sdk/
 #   bench/append-ab.sh /tmp/eddy-old /tmp/es-old.test /tmp/eddy-new /tmp/es-new.test [pairs]
 #
 # SECS (default 8) is the length of each run, CLIENTS (default 32) the

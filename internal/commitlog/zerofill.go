@@ -36,7 +36,7 @@ import (
 // request, which is bandwidth-bound. So a log whose rounds average more
 // than maxZeroRoundBytes reserves blocks (Allocator) as under the other
 // policies instead, and returns to zero-filling when rounds shrink again.
-// Measured on this project's VM (docs/benchmarks.md): 16 KiB appends
+// Measured on this project's VM (git log -p docs/benchmarks.md): 16 KiB appends
 // shared by 16 appenders fsync about twice as fast into zeros, while a
 // single producer of 1 MB requests lost 30 % of its throughput to them.
 

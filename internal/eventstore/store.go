@@ -366,7 +366,7 @@ func (s *Store) Flush() error {
 // and peaked the process at 490 MB. Appends to few streams (many events
 // per stream) still flush in one transaction, and a backlog in larger
 // ones (flushTxSize). Measured with 10 M streams
-// (docs/benchmarks.md): 128 and 256 hold the peak near 240-290 MB, 512
+// (git log -p docs/benchmarks.md): 128 and 256 hold the peak near 240-290 MB, 512
 // near 290-340 MB; the smaller, the more commits (two fsyncs each) and the
 // lower the flush throughput.
 const flushTxStreams = 256

@@ -6,8 +6,9 @@ package eventstore
 // per connection (a writer and a reader) and hands every request and answer
 // between them and the caller over channels; for the small request/answer
 // pairs of appends that hand-off was most of the client's CPU
-// (docs/benchmarks.md, "Session 5"). Requests and answers are still written
-// and parsed by net/http (Request.Write, ReadResponse).
+// (measured in the commit that added it: git log -p docs/benchmarks.md).
+// Requests and answers are still written and parsed by net/http
+// (Request.Write, ReadResponse).
 
 import (
 	"bufio"

@@ -104,7 +104,7 @@ func BenchmarkHTTPAppend(b *testing.B) {
 
 // benchClientOpts are the SDK options of the benchmark clients: the SDK's
 // default transport, or net/http's Transport when EDDY_BENCH_TRANSPORT is
-// nethttp (the comparison in docs/benchmarks.md, "Session 5").
+// nethttp.
 func benchClientOpts(tb testing.TB) []eventstore.Opt {
 	switch v := os.Getenv("EDDY_BENCH_TRANSPORT"); v {
 	case "":

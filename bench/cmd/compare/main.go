@@ -130,7 +130,7 @@ func main() {
 		scensF    = flag.String("scenarios", "", "comma-separated scenarios to run (default: all)")
 		work      = flag.String("work", "/var/tmp/eddy-bench", "work directory for binaries and data (on the disk being measured, not tmpfs)")
 		docs      = flag.String("docs", "../docs/benchmarks.md", "Markdown file whose generated section is replaced (empty: print only)")
-		results   = flag.String("results", "results", "directory for the raw JSON of the run")
+		results   = flag.String("results", "", "directory for the raw JSON of the run (default: <work>/results; results are kept out of the repository, which holds only the rendered tables)")
 		noLimits  = flag.Bool("skip-limits", false, "skip the machine-limit measurements (dd, fio, iperf3)")
 		repoRoot  = flag.String("root", "..", "repository root (to build cmd/eddy)")
 		peerBuild = flag.String("peer-pkg", "./cmd/peer", "package of the peer binary")
@@ -230,6 +230,9 @@ func run(reps int, quick bool, peersF, scensF, work, docs, results string, noLim
 		rep.Soak = &s
 	}
 	rep.Finished = time.Now().UTC()
+	if results == "" {
+		results = filepath.Join(work, "results")
+	}
 	if err := os.MkdirAll(results, 0o755); err != nil {
 		return err
 	}

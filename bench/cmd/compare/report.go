@@ -88,11 +88,10 @@ func renderMarkdown(rep *runReport, rawPath string) string {
 	if rep.Quick {
 		mode = " (**-quick smoke sizes: not a measurement**)"
 	}
-	if !filepath.IsAbs(rawPath) {
-		rawPath = "bench/" + rawPath
-	}
-	w("Run %s → %s UTC, %d repetitions, interleaved%s. Raw data: `%s`.\n\n",
-		rep.Started.Format("2006-01-02 15:04"), rep.Finished.Format("15:04"), rep.Reps, mode, rawPath)
+	// The raw JSON stays where the run saved it, outside the repository;
+	// only its name is given (-render FILE re-renders it).
+	w("Run %s → %s UTC, %d repetitions, interleaved%s (raw data `%s`, not in the repository).\n\n",
+		rep.Started.Format("2006-01-02 15:04"), rep.Finished.Format("15:04"), rep.Reps, mode, filepath.Base(rawPath))
 	mc := rep.Machine
 	w("Machine: %d CPUs (%s), %s RAM, Linux %s, %s; load average at start %s. Clients and brokers share the CPUs.\n\n",
 		mc.CPUs, mc.CPUModel, mc.MemGB, mc.Kernel, mc.GoVersion, mc.LoadAvg)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -96,5 +97,35 @@ func TestRepRatiosPairsRepetitions(t *testing.T) {
 	}
 	if s := spread(nil); s != "" {
 		t.Fatalf("spread of nothing %q", s)
+	}
+}
+
+// TestRenderSavedFile: -render re-renders a run the user kept anywhere
+// (results are not in the repository) into the docs' generated section.
+func TestRenderSavedFile(t *testing.T) {
+	dir := t.TempDir()
+	rep := runReport{Reps: 1, Scenarios: []scenario{{Name: "produce-100B-1p", Kind: "produce", RecordSize: 100, Partitions: 1, Producers: 1}},
+		Measurements: []measurement{{Scenario: "produce-100B-1p", Peer: "eddy-always", RecordsPerSec: 123456}}}
+	raw, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := filepath.Join(dir, "run.json")
+	if err := os.WriteFile(saved, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	docs := filepath.Join(dir, "benchmarks.md")
+	if err := os.WriteFile(docs, []byte("# B\n\n"+beginMarker+"\nold\n"+endMarker+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := renderSaved(saved, docs); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(docs)
+	if s := string(got); strings.Contains(s, "\nold\n") || !strings.Contains(s, "**Machine limits (same run)**") || !strings.Contains(s, "(raw data `run.json`, not in the repository)") {
+		t.Fatalf("rendered docs:\n%s", s)
+	}
+	if err := renderSaved(filepath.Join(dir, "missing.json"), docs); err == nil {
+		t.Fatal("rendering a missing file succeeded")
 	}
 }
