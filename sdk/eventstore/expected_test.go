@@ -21,7 +21,7 @@ func TestExpectedVersionRoundTrip(t *testing.T) {
 		if err != nil || string(b) != c.json {
 			t.Fatalf("%T: %s (%v), want %s", c.v, b, err, c.json)
 		}
-		raw := `{"error":"wrong_expected_version","stream":"s","expected":` + c.json + `,"actual":3}`
+		raw := `{"error":{"code":"wrong_expected_version","message":"m","stream":"s","expected":` + c.json + `,"actual":3}}`
 		var wev *WrongExpectedVersionError
 		if err := decodeError(http.StatusConflict, []byte(raw)); !errors.As(err, &wev) || wev.Expected != c.v || wev.Actual != 3 {
 			t.Fatalf("409 %s: %v", raw, err)
