@@ -38,7 +38,7 @@ var errorTable = [...]struct {
 	// client refreshes its metadata and learns what happened.
 	{broker.ErrPartitionClosed, kerr.NotLeaderForPartition.Code},
 	// Batch validation: a CRC mismatch is CORRUPT_MESSAGE, anything else
-	// INVALID_RECORD (ProduceErrorCode downgrades it for old versions).
+	// INVALID_RECORD, at every Produce version (as Kafka).
 	{broker.ErrCorruptBatch, kerr.CorruptMessage.Code},
 	{broker.ErrInvalidBatch, kerr.InvalidRecord.Code},
 
@@ -58,6 +58,8 @@ var errorTable = [...]struct {
 	{eventstore.ErrWrongExpectedVersion, kerr.InvalidRecord.Code},
 	{eventstore.ErrInvalidExpectedVersion, kerr.InvalidRecord.Code},
 	{eventstore.ErrNotStreamTopic, kerr.InvalidRecord.Code},
+	// A keyed record on a partition other than its stream's.
+	{eventstore.ErrWrongPartition, kerr.InvalidRecord.Code},
 	// Retriable (not written; the client retries), by when the store has
 	// loaded a topic created a moment ago by another path.
 	{eventstore.ErrIndexNotReady, kerr.NotEnoughReplicas.Code},
@@ -83,8 +85,7 @@ var errorTable = [...]struct {
 
 // ErrorCode translates an error from the broker or a service in Config to
 // a Kafka error code through errorTable: 0 for nil, UNKNOWN_SERVER_ERROR
-// when nothing matches. ProduceErrorCode downgrades INVALID_RECORD for old
-// Produce versions.
+// when nothing matches.
 func ErrorCode(err error) int16 {
 	if err == nil {
 		return 0
