@@ -74,7 +74,7 @@ func (r *produceRejectLog) log(l *slog.Logger, req *Request, topic string, part 
 	r.dropped = 0
 	r.mu.Unlock()
 
-	attrs := []any{"topic", topic, "partition", part, "code", kerr.ErrorForCode(code).Error(),
+	attrs := []any{"topic", topic, "partition", part, "code", errName(code),
 		"produce_version", req.Version, "client_id", req.ClientID}
 	if req.Conn != nil && req.Conn.Remote != nil {
 		attrs = append(attrs, "remote", req.Conn.Remote.String())
@@ -92,4 +92,12 @@ func (r *produceRejectLog) log(l *slog.Logger, req *Request, topic string, part 
 		attrs = append(attrs, "not_logged_before", dropped)
 	}
 	l.Warn("produce refused (Produce before v8 cannot carry the reason to the client)", attrs...)
+}
+
+// errName is a Kafka error code's name (INVALID_RECORD).
+func errName(code int16) string {
+	if e, ok := kerr.ErrorForCode(code).(*kerr.Error); ok {
+		return e.Message
+	}
+	return kerr.ErrorForCode(code).Error()
 }
