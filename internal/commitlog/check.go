@@ -18,7 +18,10 @@ func (l *Log) Check() error {
 		return ErrClosed
 	}
 	var buf []byte
-	expect := l.mu.start
+	if l.mu.start < l.mu.segs[0].base || l.mu.start > l.mu.next {
+		return &CorruptionError{Segment: l.mu.segs[0].logPath, Reason: fmt.Sprintf("log start offset %d outside the segments' [%d, %d]", l.mu.start, l.mu.segs[0].base, l.mu.next)}
+	}
+	expect := l.mu.segs[0].base
 	for i, s := range l.mu.segs {
 		if s.base != expect {
 			return &CorruptionError{Segment: s.logPath, Reason: fmt.Sprintf("segment base %d, previous segment ends at %d", s.base, expect)}

@@ -41,6 +41,9 @@ var errorTable = [...]struct {
 	// INVALID_RECORD, at every Produce version (as Kafka).
 	{broker.ErrCorruptBatch, kerr.CorruptMessage.Code},
 	{broker.ErrInvalidBatch, kerr.InvalidRecord.Code},
+	// DeleteRecords on an event-store topic that does not allow it, as
+	// Kafka refuses it on a compacted topic.
+	{broker.ErrDeleteRecordsRefused, kerr.PolicyViolation.Code},
 
 	// Idempotent producers (the first append hook).
 	{producers.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber.Code},
