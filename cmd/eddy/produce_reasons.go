@@ -40,7 +40,7 @@ func (p *produceReasons) dial(ctx context.Context, network, host string) (net.Co
 	if err != nil {
 		return nil, err
 	}
-	return &reasonConn{Conn: c, p: p, reqs: map[int32]int16{}}, nil
+	return newReasonConn(c, p), nil
 }
 
 // annotate adds the broker's message for r's partition to a Kafka error.
@@ -85,7 +85,15 @@ type reasonConn struct {
 	mu   sync.Mutex
 	reqs map[int32]int16 // correlation id → Produce version
 
-	rbuf []byte // the response frame being read
+	rhead []byte // the size and correlation id of the next response
+	rbody int    // bytes of the Produce response body being buffered; -1 when none
+	rver  int16  // its version
+	rbuf  []byte // the body so far
+	rskip int    // bytes of another response still to skip
+}
+
+func newReasonConn(c net.Conn, p *produceReasons) *reasonConn {
+	return &reasonConn{Conn: c, p: p, reqs: map[int32]int16{}, rbody: -1}
 }
 
 func (c *reasonConn) Write(b []byte) (int, error) {
@@ -134,31 +142,59 @@ func (c *reasonConn) Read(b []byte) (int, error) {
 
 // scanRead decodes the Produce responses among the frames read. Reads
 // happen on one goroutine per connection, before the client parses what
-// they return, so a message is recorded before its record fails.
+// they return, so a message is recorded before its record fails. Only
+// Produce responses are buffered; other frames are skipped as they pass.
 func (c *reasonConn) scanRead(b []byte) {
-	c.rbuf = append(c.rbuf, b...)
-	for len(c.rbuf) >= 8 {
-		size := int(binary.BigEndian.Uint32(c.rbuf))
-		if len(c.rbuf) < 4+size {
+	for len(b) > 0 {
+		if c.rskip > 0 {
+			n := min(c.rskip, len(b))
+			c.rskip -= n
+			b = b[n:]
+			continue
+		}
+		if c.rbody >= 0 {
+			n := min(c.rbody-len(c.rbuf), len(b))
+			c.rbuf = append(c.rbuf, b[:n]...)
+			b = b[n:]
+			if len(c.rbuf) == c.rbody {
+				c.decode(c.rver, c.rbuf)
+				c.rbuf, c.rbody = c.rbuf[:0], -1
+			}
+			continue
+		}
+		const head = 4 + 4 // size, correlation id
+		n := min(head-len(c.rhead), len(b))
+		c.rhead = append(c.rhead, b[:n]...)
+		b = b[n:]
+		if len(c.rhead) < head {
 			return
 		}
-		corr := int32(binary.BigEndian.Uint32(c.rbuf[4:]))
-		body := c.rbuf[8 : 4+size]
+		body := int(binary.BigEndian.Uint32(c.rhead)) - 4
+		corr := int32(binary.BigEndian.Uint32(c.rhead[4:]))
+		c.rhead = c.rhead[:0]
 		c.mu.Lock()
 		version, ok := c.reqs[corr]
 		delete(c.reqs, corr)
 		c.mu.Unlock()
-		if ok {
-			resp := kmsg.NewPtrProduceResponse()
-			resp.Version = version
-			if resp.IsFlexible() {
-				body = skipTags(body)
-			}
-			if body != nil && resp.ReadFrom(body) == nil {
-				c.p.record(resp)
-			}
+		switch {
+		case body <= 0:
+		case ok:
+			c.rbody, c.rver = body, version
+		default:
+			c.rskip = body
 		}
-		c.rbuf = append(c.rbuf[:0], c.rbuf[4+size:]...)
+	}
+}
+
+// decode records the messages of one Produce response body.
+func (c *reasonConn) decode(version int16, body []byte) {
+	resp := kmsg.NewPtrProduceResponse()
+	resp.Version = version
+	if resp.IsFlexible() {
+		body = skipTags(body)
+	}
+	if body != nil && resp.ReadFrom(body) == nil {
+		c.p.record(resp)
 	}
 }
 
