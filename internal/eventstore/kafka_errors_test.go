@@ -17,8 +17,8 @@ import (
 
 	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/eventstore"
-	"github.com/eddy-streaming/eddy/internal/kafka"
 	"github.com/eddy-streaming/eddy/internal/kafka/kafkatest"
+	"github.com/eddy-streaming/eddy/internal/node"
 )
 
 // syncBuf is a log sink tests read while the server writes.
@@ -77,7 +77,7 @@ func rawProduce(t *testing.T, srv *kafkatest.Server, version int16, topic string
 // expected and actual instead.
 func TestKafkaInvalidRecordEveryVersion(t *testing.T) {
 	var logs syncBuf
-	e := newEnv(t, kafkatest.WithServerConfig(func(c *kafka.Config) {
+	e := newEnv(t, kafkatest.WithNodeConfig(func(c *node.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	}))
 	ctx := context.Background()
@@ -120,7 +120,7 @@ func TestKafkaInvalidRecordEveryVersion(t *testing.T) {
 // a second, and the next line counts the ones left out.
 func TestKafkaRejectLogRateLimited(t *testing.T) {
 	var logs syncBuf
-	e := newEnv(t, kafkatest.WithServerConfig(func(c *kafka.Config) {
+	e := newEnv(t, kafkatest.WithNodeConfig(func(c *node.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	}))
 	if _, err := e.es.Append(context.Background(), "flood", "s", eventstore.NoStream, evs("a", 1)); err != nil {
