@@ -66,8 +66,13 @@ func (p *produceReasons) record(resp *kmsg.ProduceResponse) {
 	}
 	for _, t := range resp.Topics {
 		for _, pt := range t.Partitions {
+			tp := topicPartition{t.Topic, pt.Partition}
 			if pt.ErrorCode != 0 && pt.ErrorMessage != nil && *pt.ErrorMessage != "" {
-				p.msg[topicPartition{t.Topic, pt.Partition}] = *pt.ErrorMessage
+				p.msg[tp] = *pt.ErrorMessage
+			} else {
+				// Only the partition's latest answer explains its
+				// next failure.
+				delete(p.msg, tp)
 			}
 		}
 	}
