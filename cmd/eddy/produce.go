@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -88,14 +90,18 @@ func parseCompression(s string) (kgo.CompressionCodec, error) {
 
 // produceResult collects the outcome of asynchronous produces.
 type produceResult struct {
-	mu     sync.Mutex
-	failed int
-	first  error
+	reasons *produceReasons
+	mu      sync.Mutex
+	failed  int
+	first   error
 }
 
-func (r *produceResult) done(_ *kgo.Record, err error) {
+func (r *produceResult) done(rec *kgo.Record, err error) {
 	if err == nil {
 		return
+	}
+	if r.reasons != nil {
+		err = r.reasons.annotate(rec, err)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -137,6 +143,8 @@ func runProduce(cmd *cobra.Command, topic string, o *produceOptions, cop *client
 	if o.partition >= 0 {
 		opts = append(opts, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	}
+	reasons := &produceReasons{dialer: net.Dialer{Timeout: 5 * time.Second}}
+	opts = append(opts, kgo.Dialer(reasons.dial))
 	cl, err := cop.newClient(opts...)
 	if err != nil {
 		return err
@@ -150,7 +158,7 @@ func runProduce(cmd *cobra.Command, topic string, o *produceOptions, cop *client
 	readErr := make(chan error, 1)
 	go readLines(ctx, cmd.InOrStdin(), lines, readErr)
 
-	var res produceResult
+	res := produceResult{reasons: reasons}
 	var n int
 	eof := false
 	sep := []byte(o.keySep)

@@ -359,32 +359,22 @@ func (b *Broker) ListOffset(topic string, part int32, ts int64) (offset, timesta
 		if off < 0 {
 			return -1, -1, nil
 		}
+		// off is the batch holding the max: the record's own offset
+		// is inside it (KIP-734 answers the record).
+		if o, t, err := p.log.RecordAtOrAfter(off, mts); err == nil {
+			return o, t, nil
+		}
 		return off, mts, nil
 	}
 	if ts < 0 {
 		return -1, -1, fmt.Errorf("%w: timestamp %d", ErrInvalidTimestamp, ts)
 	}
-	off, err := p.log.OffsetForTime(ts)
+	off, recTS, err := p.log.TimeLookup(ts)
 	if errors.Is(err, commitlog.ErrNotFound) {
 		return -1, -1, nil
 	}
 	if err != nil {
 		return -1, -1, fmt.Errorf("offset for time %s-%d: %w", topic, part, logErr(err))
-	}
-	if off < 0 || off >= p.log.HighWatermark() {
-		return -1, -1, nil
-	}
-	// The batch holding off tells the record's timestamp bound without
-	// decompressing: its max timestamp is the first one ≥ ts when the
-	// batch holds one record, and an upper bound otherwise.
-	recTS := ts
-	if data, err := p.log.Read(off, 1); err == nil {
-		if h, err := record.ParseBatchHeader(data); err == nil {
-			recTS = h.MaxTimestamp
-			if off == h.BaseOffset && h.BaseTimestamp >= ts {
-				recTS = h.BaseTimestamp
-			}
-		}
 	}
 	return off, recTS, nil
 }

@@ -1,7 +1,6 @@
 package commitlog
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"github.com/eddy-streaming/eddy/internal/record"
@@ -19,7 +18,10 @@ func (l *Log) Check() error {
 		return ErrClosed
 	}
 	var buf []byte
-	expect := l.mu.start
+	if l.mu.start < l.mu.segs[0].base || l.mu.start > l.mu.next {
+		return &CorruptionError{Segment: l.mu.segs[0].logPath, Reason: fmt.Sprintf("log start offset %d outside the segments' [%d, %d]", l.mu.start, l.mu.segs[0].base, l.mu.next)}
+	}
+	expect := l.mu.segs[0].base
 	for i, s := range l.mu.segs {
 		if s.base != expect {
 			return &CorruptionError{Segment: s.logPath, Reason: fmt.Sprintf("segment base %d, previous segment ends at %d", s.base, expect)}
@@ -52,38 +54,4 @@ func (l *Log) Check() error {
 		return &CorruptionError{Segment: l.activeLocked().logPath, Offset: l.activeLocked().size, Reason: fmt.Sprintf("batches end at offset %d, log end offset is %d", expect, l.mu.next)}
 	}
 	return nil
-}
-
-// firstRecordAtOrAfter returns the offset of the first record of the
-// uncompressed batch b whose timestamp is >= ts, or the batch's base offset
-// when records cannot be walked (compressed or LogAppendTime batches, where
-// the batch timestamp stands for every record).
-func firstRecordAtOrAfter(b []byte, h *record.BatchHeader, ts int64) int64 {
-	if h.Compression() != 0 || h.Attributes&record.AttrTimestampLogAppend != 0 {
-		return h.BaseOffset
-	}
-	r := b[record.BatchHeaderSize:h.Size()]
-	for n := int32(0); n < h.RecordCount; n++ {
-		length, k := binary.Varint(r)
-		if k <= 0 || length < 0 || int64(len(r)-k) < length {
-			break
-		}
-		rec := r[k : k+int(length)]
-		r = r[k+int(length):]
-		if len(rec) < 1 {
-			break
-		}
-		tsDelta, k1 := binary.Varint(rec[1:])
-		if k1 <= 0 {
-			break
-		}
-		offDelta, k2 := binary.Varint(rec[1+k1:])
-		if k2 <= 0 {
-			break
-		}
-		if h.BaseTimestamp+tsDelta >= ts {
-			return h.BaseOffset + offDelta
-		}
-	}
-	return h.BaseOffset
 }

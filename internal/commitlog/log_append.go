@@ -425,6 +425,7 @@ func (l *Log) repairLocked() error {
 	}
 	l.mu.syncErr, l.mu.writeBroken = nil, false
 	l.mu.next = a.next
+	l.mu.start = min(l.mu.start, l.mu.next) // DeleteRecordsBefore may have moved it past the cut
 	l.mu.pendingAppends = 0
 	l.mu.dur, l.mu.durPos = l.mu.next, a.size
 	if l.mu.hw > l.mu.next || l.mu.opts.Sync != SyncAlways {

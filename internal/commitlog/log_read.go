@@ -140,39 +140,15 @@ func (l *Log) ScanBatches(from int64, fn func(h record.BatchHeader, batch []byte
 }
 
 // OffsetForTime returns the offset of the first record below the high
-// watermark whose timestamp is >= ts, as Kafka's ListOffsets does. Records
-// are walked in uncompressed batches; for compressed batches the base offset
-// of the first batch whose max timestamp is >= ts is returned (consumers
-// skip earlier records of that batch themselves). When there is none it
-// returns (-1, ErrNotFound), which Kafka's ListOffsets reports as offset -1.
+// watermark whose timestamp is >= ts (TimeLookup without the timestamp).
+// When there is none it returns (-1, ErrNotFound), which Kafka's
+// ListOffsets reports as offset -1.
 func (l *Log) OffsetForTime(ts int64) (int64, error) {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	if l.mu.closed {
-		return -1, ErrClosed
+	off, _, err := l.TimeLookup(ts)
+	if err != nil {
+		return -1, err
 	}
-	for i, s := range l.mu.segs {
-		if s.maxTs < ts && i < len(l.mu.segs)-1 {
-			continue
-		}
-		h, pos, err := l.firstBatchAtOrAfterLocked(i, ts)
-		if err != nil {
-			return -1, err
-		}
-		if pos < 0 {
-			continue
-		}
-		off := h.BaseOffset
-		if h.Compression() == 0 && h.Attributes&record.AttrTimestampLogAppend == 0 {
-			b := make([]byte, h.Size())
-			if _, err := s.f.ReadAt(b, pos); err != nil {
-				return -1, fmt.Errorf("read %s at %d: %w", s.logPath, pos, err)
-			}
-			off = firstRecordAtOrAfter(b, &h, ts)
-		}
-		return max(off, l.mu.start), nil
-	}
-	return -1, ErrNotFound
+	return off, nil
 }
 
 // firstBatchAtOrAfterLocked finds the first batch of segment i below its

@@ -2,7 +2,6 @@ package commitlog
 
 import (
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -46,24 +45,7 @@ func (l *Log) EnforceRetention() (deletedSegments int, err error) {
 	if n == 0 {
 		return 0, nil
 	}
-	l.waitRollSyncLocked()
-	doomed := slices.Clone(l.mu.segs[:n])
-	l.mu.segs = slices.Delete(l.mu.segs, 0, n)
-	l.mu.start = l.mu.segs[0].base
-	l.loaded.Lock()
-	l.loaded.segs = slices.DeleteFunc(l.loaded.segs, func(s *segment) bool { return slices.Contains(doomed, s) })
-	l.loaded.Unlock()
-	var firstErr error
-	for _, s := range doomed {
-		l.log.Info("retention deleted segment", "segment", s.logPath, "bytes", s.size, "next_start_offset", l.mu.start)
-		if err := s.remove(); err != nil && firstErr == nil {
-			firstErr = err
-		}
-	}
-	l.metrics.deletedSegs.Add(float64(n))
-	if err := l.fs.SyncDir(l.dir); err != nil && firstErr == nil {
-		firstErr = fmt.Errorf("sync log dir: %w", err)
-	}
+	firstErr := l.dropSegmentsLocked(n, "retention")
 	if firstErr != nil {
 		return n, fmt.Errorf("retention: %w", firstErr)
 	}

@@ -89,11 +89,11 @@ func TestFlushInSubTransactions(t *testing.T) {
 		for round := 0; round < 2; round++ {
 			bb := newBatchBuilder(time.Now().UnixMilli())
 			for k := 0; k < streams; k++ {
-				bb.add(bb.ts, []byte("s-"+strconv.Itoa(k)), []byte(`{}`), nil)
+				bb.add(bb.ts, []byte(homeKey("s-"+strconv.Itoa(k), p, 2)), []byte(`{}`), nil)
 				want[p]++
 			}
 			for k := 0; k < hot; k++ {
-				bb.add(bb.ts, []byte("hot"), []byte(`{}`), nil)
+				bb.add(bb.ts, []byte(homeKey("hot", p, 2)), []byte(`{}`), nil)
 				want[p]++
 			}
 			if _, err := br.Append("wide", p, bb.finish()); err != nil {
@@ -121,27 +121,30 @@ func TestFlushInSubTransactions(t *testing.T) {
 	}
 	check := func(es *Store) {
 		t.Helper()
-		for _, k := range []int{0, flushTxStreams - 1, flushTxStreams, streams - 1} {
-			page, err := es.Read(context.Background(), "wide", "s-"+strconv.Itoa(k), ReadOptions{From: -1})
-			if err != nil || len(page.Events) != 2 || page.Version != 1 {
-				t.Fatalf("s-%d: %+v, %v", k, page, err)
-			}
-			half := streams + hot
-			for v, ev := range page.Events {
-				if ev.Version != int64(v) || ev.Offset != int64(v*half+k) {
-					t.Fatalf("s-%d event %d: %+v", k, v, ev)
+		for p := int32(0); p < 2; p++ {
+			for _, k := range []int{0, flushTxStreams - 1, flushTxStreams, streams - 1} {
+				name := homeKey("s-"+strconv.Itoa(k), p, 2)
+				page, err := es.Read(context.Background(), "wide", name, ReadOptions{From: -1})
+				if err != nil || len(page.Events) != 2 || page.Version != 1 || page.Events[0].Partition != p {
+					t.Fatalf("%s: %+v, %v", name, page, err)
+				}
+				half := streams + hot
+				for v, ev := range page.Events {
+					if ev.Version != int64(v) || ev.Offset != int64(v*half+k) {
+						t.Fatalf("%s event %d: %+v", name, v, ev)
+					}
 				}
 			}
-		}
-		if v, err := es.Head("wide", "hot"); err != nil || v != 2*hot-1 {
-			t.Fatalf("head of hot: %d, %v", v, err)
+			if v, err := es.Head("wide", homeKey("hot", p, 2)); err != nil || v != 2*hot-1 {
+				t.Fatalf("head of hot in partition %d: %d, %v", p, v, err)
+			}
 		}
 	}
 	check(es)
 	// A backlog: 20×flushTxStreams new streams in one partition.
 	bb := newBatchBuilder(time.Now().UnixMilli())
 	for k := 0; k < 20*flushTxStreams; k++ {
-		bb.add(bb.ts, []byte("bulk-"+strconv.Itoa(k)), []byte(`{}`), nil)
+		bb.add(bb.ts, []byte(homeKey("bulk-"+strconv.Itoa(k), 1, 2)), []byte(`{}`), nil)
 	}
 	if _, err := br.Append("wide", 1, bb.finish()); err != nil {
 		t.Fatal(err)
@@ -159,7 +162,7 @@ func TestFlushInSubTransactions(t *testing.T) {
 	}
 	pi.mu.Lock()
 	clear(pi.heads)
-	v, err := pi.headLocked([]byte("bulk-" + strconv.Itoa(20*flushTxStreams-1)))
+	v, err := pi.headLocked([]byte(homeKey("bulk-"+strconv.Itoa(20*flushTxStreams-1), 1, 2)))
 	pi.mu.Unlock()
 	if err != nil || v != 1 {
 		t.Fatalf("next version of the last bulk stream from the file: %d, %v; want 1", v, err)
@@ -226,4 +229,19 @@ func TestHeadFromEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(map[string]int64{"a": 3, "ab": 1, "b": 0})
+}
+
+// homeKey returns name, or name with a numbered suffix, whichever first
+// lives in partition p of n (Partition): a keyed record is accepted only
+// in its stream's partition.
+func homeKey(name string, p, n int32) string {
+	for i := 0; ; i++ {
+		k := name
+		if i > 0 {
+			k = name + "~" + strconv.Itoa(i)
+		}
+		if Partition([]byte(k), n) == p {
+			return k
+		}
+	}
 }

@@ -123,6 +123,10 @@ type partIndex struct {
 	scratch map[string]int64
 	// cuts counts log tail cuts the index followed (truncateLocked).
 	cuts atomic.Int64
+	// partitions is the topic's partition count as the store last saw
+	// it: a keyed record produced over Kafka must land in its stream's
+	// partition (Partition) among that many.
+	partitions atomic.Int32
 }
 
 func newPartIndex(s *Store, topic string, part int32) *partIndex {

@@ -35,7 +35,38 @@ var (
 	ErrIndexNotReady = errors.New("event-store index of the topic is not loaded yet; retry")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("event store closed")
+	// ErrWrongPartition: a keyed record produced over Kafka to a partition
+	// of an event-store topic other than its stream's (murmur2 of the key,
+	// see Partition). A stream lives in exactly one partition; the error
+	// names that partition and the producer setting that picks it.
+	ErrWrongPartition = errors.New("record produced to a partition other than its stream's")
 )
+
+// RecordError attributes an error to one record of the data passed to
+// broker.Write: Index counts records from 0 across its batches. The Kafka
+// front end reports it in Produce v8+'s per-record errors.
+type RecordError struct {
+	Index int32
+	Err   error
+}
+
+// Error returns Err's text.
+func (e *RecordError) Error() string { return e.Err.Error() }
+
+// Unwrap returns Err.
+func (e *RecordError) Unwrap() error { return e.Err }
+
+// RecordIndex returns Index (the Kafka front end asks through an
+// interface, not this type).
+func (e *RecordError) RecordIndex() int32 { return e.Index }
+
+// wrongPartitionError explains a record refused by the partition check.
+func wrongPartitionError(topic string, key []byte, got, want, partitions int32) error {
+	return fmt.Errorf("%w: stream %q of event-store topic %q lives in partition %d of %d (murmur2 of the key, as the Java client's "+
+		"default partitioner), but the record was produced to partition %d; librdkafka clients (kcat, confluent-kafka) need "+
+		"partitioner=murmur2_random, or produce to partition %d explicitly",
+		ErrWrongPartition, key, topic, want, partitions, got, want)
+}
 
 // WrongExpectedVersionError reports an append whose expected version did
 // not match the stream. Actual is the stream's current version: the

@@ -504,12 +504,18 @@ func (s *Store) enableLocked(t broker.TopicInfo) error {
 	}
 	s.mu.Lock()
 	s.mu.topics[t.Name] = t.ID
+	for k, pi := range s.mu.parts {
+		if k.topic == t.Name {
+			pi.partitions.Store(t.Partitions)
+		}
+	}
 	s.mu.Unlock()
 	return nil
 }
 
 func (s *Store) enablePartition(t broker.TopicInfo, part int32) error {
 	pi := newPartIndex(s, t.Name, part)
+	pi.partitions.Store(t.Partitions)
 	s.flushMu.Lock()
 	ckpt, err := s.loadCheckpoint(pi.bucket, t.ID)
 	s.flushMu.Unlock()
@@ -677,14 +683,20 @@ func (s *Store) CheckAppend(a broker.Append) (*broker.Duplicate, error) {
 					return err
 				}
 			}
+			idx := int32(rel + (r.Offset - h.BaseOffset))
+			if n := pi.partitions.Load(); n > 1 {
+				if want := Partition(r.Key, n); want != part {
+					return &RecordError{Index: idx, Err: wrongPartitionError(topic, r.Key, part, want, n)}
+				}
+			}
 			if v, ok := r.Header(HeaderExpectedVersion); ok {
 				exp, err := ParseExpected(string(v))
 				if err != nil {
-					return fmt.Errorf("%w: record %d, stream %q: %v", ErrInvalidExpectedVersion, rel+(r.Offset-h.BaseOffset), r.Key, err)
+					return &RecordError{Index: idx, Err: fmt.Errorf("%w: record %d, stream %q: %v", ErrInvalidExpectedVersion, idx, r.Key, err)}
 				}
 				if !exp.matches(next - 1) {
 					s.conflicts.Inc()
-					return &WrongExpectedVersionError{Topic: topic, Stream: string(r.Key), Expected: exp, Actual: next - 1}
+					return &RecordError{Index: idx, Err: &WrongExpectedVersionError{Topic: topic, Stream: string(r.Key), Expected: exp, Actual: next - 1}}
 				}
 			}
 			k := string(r.Key)

@@ -19,11 +19,12 @@ import (
 //     carries the old message format and every partition is answered
 //     UNSUPPORTED_FOR_MESSAGE_FORMAT.
 //   - Batches are validated (CRC-32C, lengths, codec id 0-4) and stored as
-//     sent; nothing is decompressed. CRC mismatch: CORRUPT_MESSAGE; other
-//     invalid batches: INVALID_RECORD (CORRUPT_MESSAGE before v8, which
-//     lacks INVALID_RECORD); a batch over max.message.bytes:
-//     MESSAGE_TOO_LARGE; an unknown topic: UNKNOWN_TOPIC_OR_PARTITION (never
-//     auto-created on produce, as Kafka).
+//     sent. CRC mismatch: CORRUPT_MESSAGE; other invalid batches and
+//     records the event store refuses: INVALID_RECORD at every version, as
+//     Kafka (v8+ adds the reason in ErrorMessage and ErrorRecords; before
+//     v8 the broker logs it, see produce_errors.go); a batch over
+//     max.message.bytes: MESSAGE_TOO_LARGE; an unknown topic:
+//     UNKNOWN_TOPIC_OR_PARTITION (never auto-created on produce, as Kafka).
 //   - Appends happen on the reader goroutine in request order; the wait for
 //     durability (eddy.fsync=always: a group-commit fsync) happens on the
 //     connection's writer (DeferInOrder) while the reader reads on, so
@@ -74,14 +75,7 @@ func handleProduce(ctx context.Context, s *Server, req *Request) Reply {
 			default:
 				w, err := s.b.Write(rt.Topic, rp.Partition, rp.Records, broker.WriteOptions{})
 				if err != nil {
-					p.ErrorCode = ErrorCode(err)
-					if p.ErrorCode == kerr.InvalidRecord.Code && r.Version < 8 {
-						p.ErrorCode = kerr.CorruptMessage.Code
-					}
-					if p.ErrorCode == kerr.UnknownServerError.Code {
-						s.log.Error("produce", "topic", rt.Topic, "partition", rp.Partition, "err", err)
-					}
-					p.ErrorMessage = errMessage(err)
+					s.setProduceError(req, rt.Topic, rp.Partition, err, p)
 					break
 				}
 				p.BaseOffset = w.Base

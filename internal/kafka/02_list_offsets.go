@@ -12,13 +12,16 @@ import (
 //
 // Behaviour:
 //   - Timestamp -1: the high watermark (latest); -2: the log start offset
-//     (earliest); -3: the offset and timestamp of the record with the
-//     largest timestamp (v7+, KIP-734); a time in ms: the first offset
-//     whose record timestamp is at least that, or offset -1 and timestamp
-//     -1 when no record is that new.
-//   - The timestamp returned for a by-time lookup is taken from the
-//     batch header (nothing is decompressed): exact for one-record batches
-//     and the batch's first record, otherwise the batch's max timestamp.
+//     (earliest, moved by retention and DeleteRecords); -3: the offset and
+//     timestamp of the record with the largest timestamp (v7+, KIP-734); a
+//     time in ms: the first record (by offset) whose timestamp is at least
+//     that, with its own timestamp, or offset -1 and timestamp -1 when no
+//     record is that new.
+//   - By time, the time index and batch headers find the candidate batch
+//     (the first whose max timestamp is at least the target) and only
+//     that batch is decompressed and walked (commitlog.Log.TimeLookup), so
+//     the answer is exact inside compressed batches and with timestamps
+//     out of order within a batch, as in Kafka.
 //   - read_committed equals read_uncommitted (no transactions).
 //
 // Version notes: v0 (old-style offset arrays) is not served, as in Kafka 4;

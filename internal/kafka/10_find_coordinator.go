@@ -9,12 +9,15 @@ import (
 
 // FindCoordinator: v0-5
 //
-// Behaviour: Eddy is one node, so it coordinates every group (and would
-// every transactional id). Key type 0 (group) and 1 (transaction) answer
-// this node; transactions themselves are refused by InitProducerId and the
-// transaction APIs. Other key types get INVALID_REQUEST. An empty group id
-// is INVALID_GROUP_ID as in Kafka. Without a plugged-in coordinator every
-// key gets COORDINATOR_NOT_AVAILABLE.
+// Behaviour: Eddy is one node, so it coordinates every group. Key type 0
+// (group) answers this node. Key type 1 (transaction) answers
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED with a message saying Eddy has no
+// transactions: it is the one coordinator error every client treats as
+// fatal at once (librdkafka's init_transactions would otherwise retry
+// until its timeout; it prints the message), and no transactional id is
+// allowed, since none can work. Other key types get INVALID_REQUEST. An
+// empty group id is INVALID_GROUP_ID as in Kafka. Without a plugged-in
+// coordinator every group key gets COORDINATOR_NOT_AVAILABLE.
 //
 // Version notes: v0 is used by kafka-python 2.0.2 and librdkafka (group
 // consumption is only enabled when v0 is advertised); v1 key type,
@@ -27,16 +30,21 @@ func handleFindCoordinator(_ context.Context, s *Server, req *Request) Reply {
 	resp := r.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	host, port := s.advertised(req.Conn)
 	answer := func(key string) (code int16, msg *string) {
+		var m string
 		switch {
+		case r.CoordinatorType == 1:
+			code, m = kerr.TransactionalIDAuthorizationFailed.Code, noTransactions
 		case s.groups() == nil:
 			code = kerr.CoordinatorNotAvailable.Code
-		case r.CoordinatorType != 0 && r.CoordinatorType != 1:
+		case r.CoordinatorType != 0:
 			code = kerr.InvalidRequest.Code
-		case r.CoordinatorType == 0 && key == "":
+		case key == "":
 			code = kerr.InvalidGroupID.Code
 		}
 		if code != 0 {
-			m := kerr.ErrorForCode(code).Error()
+			if m == "" {
+				m = kerr.ErrorForCode(code).Error()
+			}
 			msg = &m
 			s.countErr(req, code)
 		}
@@ -62,3 +70,7 @@ func handleFindCoordinator(_ context.Context, s *Server, req *Request) Reply {
 	}
 	return Respond(resp)
 }
+
+// noTransactions is the message of every refusal of a transactional id.
+const noTransactions = "Eddy does not support transactions yet: unset the producer's transactional id (transactional.id); " +
+	"idempotent producers (enable.idempotence) work"

@@ -176,8 +176,15 @@ func TestProduceErrors(t *testing.T) {
 	if p := produce(9, "small", truncated, 1); p.ErrorCode != kerr.InvalidRecord.Code {
 		t.Fatalf("truncated batch v9: %+v", p)
 	}
-	if p := produce(7, "small", truncated, 1); p.ErrorCode != kerr.CorruptMessage.Code {
-		t.Fatalf("truncated batch v7: %+v", p)
+	// INVALID_RECORD at every version, as Kafka; CORRUPT_MESSAGE only for
+	// a CRC mismatch.
+	for _, v := range []int16{3, 7} {
+		if p := produce(v, "small", truncated, 1); p.ErrorCode != kerr.InvalidRecord.Code {
+			t.Fatalf("truncated batch v%d: %+v", v, p)
+		}
+		if p := produce(v, "small", bad, 1); p.ErrorCode != kerr.CorruptMessage.Code {
+			t.Fatalf("bad crc v%d: %+v", v, p)
+		}
 	}
 	if p := produce(2, "small", good, 1); p.ErrorCode != kerr.UnsupportedForMessageFormat.Code {
 		t.Fatalf("produce v2: %+v", p)

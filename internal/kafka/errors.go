@@ -38,9 +38,12 @@ var errorTable = [...]struct {
 	// client refreshes its metadata and learns what happened.
 	{broker.ErrPartitionClosed, kerr.NotLeaderForPartition.Code},
 	// Batch validation: a CRC mismatch is CORRUPT_MESSAGE, anything else
-	// INVALID_RECORD (ProduceErrorCode downgrades it for old versions).
+	// INVALID_RECORD, at every Produce version (as Kafka).
 	{broker.ErrCorruptBatch, kerr.CorruptMessage.Code},
 	{broker.ErrInvalidBatch, kerr.InvalidRecord.Code},
+	// DeleteRecords on an event-store topic that does not allow it, as
+	// Kafka refuses it on a compacted topic.
+	{broker.ErrDeleteRecordsRefused, kerr.PolicyViolation.Code},
 
 	// Idempotent producers (the first append hook).
 	{producers.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber.Code},
@@ -58,6 +61,8 @@ var errorTable = [...]struct {
 	{eventstore.ErrWrongExpectedVersion, kerr.InvalidRecord.Code},
 	{eventstore.ErrInvalidExpectedVersion, kerr.InvalidRecord.Code},
 	{eventstore.ErrNotStreamTopic, kerr.InvalidRecord.Code},
+	// A keyed record on a partition other than its stream's.
+	{eventstore.ErrWrongPartition, kerr.InvalidRecord.Code},
 	// Retriable (not written; the client retries), by when the store has
 	// loaded a topic created a moment ago by another path.
 	{eventstore.ErrIndexNotReady, kerr.NotEnoughReplicas.Code},
@@ -83,8 +88,7 @@ var errorTable = [...]struct {
 
 // ErrorCode translates an error from the broker or a service in Config to
 // a Kafka error code through errorTable: 0 for nil, UNKNOWN_SERVER_ERROR
-// when nothing matches. ProduceErrorCode downgrades INVALID_RECORD for old
-// Produce versions.
+// when nothing matches.
 func ErrorCode(err error) int16 {
 	if err == nil {
 		return 0

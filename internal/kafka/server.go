@@ -127,6 +127,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	budget  *budget
+	rejects produceRejectLog
 
 	// ctx is cancelled when shutdown starts; deferred handlers and
 	// long-polls watch it.
