@@ -259,6 +259,10 @@ type FetchResult struct {
 	HighWatermark  int64
 	LogStartOffset int64
 	LogEndOffset   int64
+	// Filler is how many bytes of Batches are record-less batches that
+	// move a view's consumer past records that do not match: not data, so
+	// they do not count towards a fetch's MinBytes.
+	Filler int
 }
 
 // Fetch reads up to maxBytes of batches from offset (at least one whole

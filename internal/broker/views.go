@@ -51,6 +51,42 @@ type viewState struct {
 	store   views.Store
 	table   atomic.Pointer[map[string]*view]
 	metrics *viewMetrics
+
+	// skips remembers stretches scanned without a match, by where the
+	// scan started: a fetch from the same offset (a client that does not
+	// follow filler batches, or a parked fetch re-read on each write)
+	// resumes the scan where the last one ended instead of re-reading.
+	// Source logs are append-only, so an entry stays true; a changed
+	// filter is a new *view, so it never hits an old entry.
+	skipMu sync.Mutex
+	skips  map[skipKey]skipEnd
+}
+
+type skipKey struct {
+	v    *view
+	part int32
+	from int64
+}
+
+type skipEnd struct{ end, ts int64 }
+
+// maxSkips bounds the skip cache; it is emptied when full.
+const maxSkips = 8192
+
+func (s *viewState) skip(k skipKey) (skipEnd, bool) {
+	s.skipMu.Lock()
+	defer s.skipMu.Unlock()
+	e, ok := s.skips[k]
+	return e, ok
+}
+
+func (s *viewState) setSkip(k skipKey, e skipEnd) {
+	s.skipMu.Lock()
+	defer s.skipMu.Unlock()
+	if s.skips == nil || len(s.skips) >= maxSkips {
+		s.skips = make(map[skipKey]skipEnd)
+	}
+	s.skips[k] = e
 }
 
 type viewMetrics struct {
@@ -367,7 +403,7 @@ func (b *Broker) fetchView(dst []byte, v *view, part int32, offset int64, maxByt
 	}
 	sc := viewScratchPool.Get().(*viewScratch)
 	defer viewScratchPool.Put(sc)
-	sc.f.Prog, sc.f.Partition = v.prog, part
+	sc.f.Prog, sc.f.Partition, sc.f.Min = v.prog, part, offset
 	var st views.Stats
 	errsBefore := v.prog.Errors()
 
@@ -375,6 +411,9 @@ func (b *Broker) fetchView(dst []byte, v *view, part int32, offset int64, maxByt
 	cur := offset     // next source offset to scan
 	covered := offset // next offset not covered by out
 	lastTS := int64(-1)
+	if e, ok := b.vw.skip(skipKey{v, part, offset}); ok {
+		cur, lastTS = e.end, e.ts
+	}
 	start := time.Now()
 	var res FetchResult
 	for first := true; ; first = false {
@@ -433,7 +472,10 @@ func (b *Broker) fetchView(dst []byte, v *view, part int32, offset int64, maxByt
 		if last-covered > 1<<31-1 {
 			last = covered + 1<<31 - 1
 		}
+		mark := len(out)
 		out = record.AppendEmptyBatch(out, covered, last, lastTS)
+		res.Filler = len(out) - mark
+		b.vw.setSkip(skipKey{v, part, covered}, skipEnd{end: last + 1, ts: lastTS})
 	}
 	res.Batches = out
 	m := b.vw.metrics

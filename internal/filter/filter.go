@@ -14,7 +14,8 @@
 //	                                 records: ce.type is header ce_type, …
 //
 // It must return a bool, and its estimated worst-case cost must stay within
-// [MaxEstimatedCost]; evaluation stops at [MaxRuntimeCost]. A record whose
+// [MaxEstimatedCost]; evaluation stops at [MaxRuntimeCost] (tracked only for
+// expressions whose estimate exceeds it). A record whose
 // evaluation fails (a missing field, a type mismatch, the runtime cost limit)
 // does not match; [Program.Errors] counts those.
 //
@@ -165,10 +166,14 @@ func Compile(expr string) (*Program, error) {
 		return nil, &CompileError{Expr: expr, Line: 1, Column: 1,
 			Message: fmt.Sprintf("estimated cost %s is over the limit of %d (nested loops over values or headers?)", costString(est.Max), MaxEstimatedCost)}
 	}
-	prg, err := e.Program(checked,
-		cel.CostLimit(MaxRuntimeCost),
-		cel.EvalOptions(cel.OptOptimize),
-	)
+	// Runtime cost tracking costs an allocation and bookkeeping per
+	// evaluation; an expression whose worst case the checker bounds
+	// below the limit cannot reach it, so it runs without.
+	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	if est.Max > MaxRuntimeCost {
+		opts = append(opts, cel.CostLimit(MaxRuntimeCost))
+	}
+	prg, err := e.Program(checked, opts...)
 	if err != nil {
 		return nil, &CompileError{Expr: expr, Message: fmt.Sprintf("plan: %v", err)}
 	}

@@ -38,6 +38,7 @@ type activation struct {
 
 	valueDone bool
 	value     ref.Val
+	obj       jsonObject // the value when it is an object; reused
 }
 
 var _ interpreter.Activation = (*activation)(nil)
@@ -58,7 +59,12 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return types.String(bytesString(r.Key)), true
 	case "value":
 		if !a.valueDone {
-			a.value = jsonValue(r.Value)
+			if b := trimSpace(r.Value); len(b) >= 2 && b[0] == '{' && b[len(b)-1] == '}' {
+				a.obj = jsonObject{raw: b} // as jsonValue, without allocating
+				a.value = &a.obj
+			} else {
+				a.value = jsonValue(r.Value)
+			}
 			a.valueDone = true
 		}
 		return a.value, true

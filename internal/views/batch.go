@@ -15,6 +15,9 @@ type Filter struct {
 	// KeepCodec recompresses filtered compressed batches (see
 	// record.Filtered); false sends them uncompressed.
 	KeepCodec bool
+	// Min drops records below this offset (those before a fetch's
+	// offset, which consumers would skip anyway).
+	Min int64
 
 	f    record.Filtered
 	rec  filter.Record
@@ -29,6 +32,9 @@ type Stats struct {
 }
 
 func (f *Filter) match(r *record.Record) bool {
+	if r.Offset < f.Min {
+		return false
+	}
 	f.rec = filter.Record{Key: r.Key, Value: r.Value, Headers: r.Headers, Timestamp: r.Timestamp, Partition: f.Partition, Offset: r.Offset}
 	return f.Prog.Match(&f.rec)
 }
