@@ -46,6 +46,8 @@ func newRootCmd() *cobra.Command {
 		newProduceCmd(),
 		newConsumeCmd(),
 		newGroupCmd(),
+		newShareGroupCmd(),
+		newDLQCmd(),
 		newBenchCmd(),
 		newStreamCmd(),
 		newViewCmd(),

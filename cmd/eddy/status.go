@@ -182,13 +182,24 @@ func printStatus(w io.Writer, st serverStatus) error {
 	if st.Groups != nil {
 		fmt.Fprintln(w)
 		if len(st.Groups) == 0 {
-			_, err := fmt.Fprintln(w, "no consumer groups")
-			return err
+			fmt.Fprintln(w, "no consumer groups")
+		} else {
+			tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "GROUP\tSTATE\tMEMBERS\tLAG")
+			for _, g := range st.Groups {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", g.Group, g.State, g.Members, g.Lag)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
 		}
+	}
+	if len(st.ShareGroups) > 0 {
+		fmt.Fprintln(w)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "GROUP\tSTATE\tMEMBERS\tLAG")
-		for _, g := range st.Groups {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", g.Group, g.State, g.Members, g.Lag)
+		fmt.Fprintln(tw, "SHARE-GROUP\tSTATE\tMEMBERS\tLAG\tIN-FLIGHT\tACQUIRED\tREDELIVERED\tARCHIVED\tDEAD-LETTERED")
+		for _, g := range st.ShareGroups {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", g.Group, g.State, g.Members, g.Lag, g.InFlight, g.Acquired, g.Redelivered, g.Archived, g.DeadLettered)
 		}
 		return tw.Flush()
 	}

@@ -465,3 +465,16 @@ func (p *Process) Restart() {
 		p.t.Fatalf("eddy serve did not restart: %v\noutput:\n%s", err, p.Output())
 	}
 }
+
+// Respawn starts the server again after its run ended (after Kill, to
+// test crash recovery) on the same data directory and addresses, waiting
+// until it is ready.
+func (p *Process) Respawn() {
+	p.t.Helper()
+	if err := p.spawn(); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := p.waitReady(); err != nil {
+		p.t.Fatalf("eddy serve did not start again: %v\noutput:\n%s", err, p.Output())
+	}
+}

@@ -21,6 +21,7 @@ import (
 //
 // with the semantics of ShareFetch and ShareAcknowledge on the same groups.
 func (s *Server) RegisterQueues(c *share.Coordinator) {
+	s.queues.Store(c)
 	q := &queueRoutes{c: c}
 	s.Handle("POST /v1/share-groups/{group}/receive", q.receive)
 	s.Handle("POST /v1/share-groups/{group}/ack", q.ack)

@@ -37,6 +37,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/eddy-streaming/eddy/internal/share"
 )
 
 // Config configures a Server.
@@ -72,6 +74,10 @@ type Server struct {
 	// notFound serves requests no route matches (404, or 405 for a known
 	// path with another method), counted under one route label.
 	notFound http.Handler
+
+	// queues is the share-group coordinator once RegisterQueues ran
+	// (/v1/status reports its groups).
+	queues atomic.Pointer[share.Coordinator]
 
 	ready       atomic.Bool
 	notReadyWhy atomic.Value // string

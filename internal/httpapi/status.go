@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sort"
 	"time"
+
+	"github.com/eddy-streaming/eddy/internal/share"
 )
 
 // Status is the body of GET /v1/status. `eddy status` decodes it.
@@ -23,6 +25,10 @@ type Status struct {
 	Topics []TopicStatus `json:"topics"`
 	// Groups is sorted by group id; null until the group coordinator runs.
 	Groups []GroupStatus `json:"groups"`
+	// ShareGroups are the share groups (queues) sorted by group id, with
+	// their in-flight, redelivered, archived and dead-lettered records;
+	// null until the share-group coordinator runs.
+	ShareGroups []share.Status `json:"share_groups"`
 }
 
 // TopicStatus summarises one topic.
@@ -80,6 +86,9 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 		}
 		sort.Slice(groups, func(i, j int) bool { return groups[i].Group < groups[j].Group })
 		st.Groups = groups
+	}
+	if c := s.queues.Load(); c != nil {
+		st.ShareGroups = c.Status()
 	}
 	WriteJSON(w, http.StatusOK, st)
 	return nil

@@ -177,6 +177,11 @@ type sharePart struct {
 	saved  uint64
 	// dlqBusy is held by the dead-letter writer of this partition.
 	dlqBusy atomic.Bool
+	// dlqRetryAt (unix nanos) holds back the next dead-letter attempt
+	// after failures, doubling from 100 ms to 10 s; dlqFails counts them.
+	// Both are owned by the dlqBusy holder.
+	dlqRetryAt atomic.Int64
+	dlqFails   int
 }
 
 // New starts a Coordinator, loading the stored groups.
@@ -652,7 +657,7 @@ func (c *Coordinator) sweep() {
 					c.log.Error("persist share state after lock expiry", "group", g.name, "err", err)
 				}
 			}
-			if pending && sp.dlqBusy.CompareAndSwap(false, true) {
+			if pending && now.UnixNano() >= sp.dlqRetryAt.Load() && sp.dlqBusy.CompareAndSwap(false, true) {
 				c.wg.Add(1)
 				go func() {
 					defer c.wg.Done()

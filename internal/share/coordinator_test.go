@@ -502,3 +502,49 @@ func readTopic(t testing.TB, e *env, topic string) []*Record {
 		off = next
 	}
 }
+
+// TestDeadLetterWriteFailureRetries: while the dead-letter topic refuses
+// writes (not enabled for groups), the rejected record stays in flight
+// and is not redelivered, other partitions keep flowing, and once the
+// topic is enabled the record is written.
+func TestDeadLetterWriteFailureRetries(t *testing.T) {
+	e := openEnv(t, t.TempDir(), Config{})
+	e.b.CreateTopic("t", 2, nil, false)
+	e.b.CreateTopic("dlq.t", 1, nil, false) // not enabled yet
+	e.setConfig(t, "g", ConfigAutoOffsetReset, "earliest", ConfigDLQTopic, "dlq.t")
+	e.produce(t, "t", 0, "poison", "x")
+	e.join(t, "g", "m", "t")
+	ctx := context.Background()
+	res, _ := e.c.Fetch(ctx, FetchRequest{Group: "g", MemberID: "m", Partitions: []TP{{"t", 0}}})
+	if len(res[0].Acquired) != 1 {
+		t.Fatalf("acquired %v", res[0].Acquired)
+	}
+	if err := e.c.Ack(ctx, "g", "m", TP{"t", 0}, []AckBatch{{0, 0, []AckType{AckReject}}, {1, 1, []AckType{AckAccept}}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // several failed write rounds
+	info, _ := e.c.Describe("g")
+	if p := info.Partitions[0]; p.Archiving != 1 || p.StartOffset != 0 {
+		t.Fatalf("partition 0 while the DLQ refuses: %+v", p)
+	}
+	// Partition 1 flows meanwhile, and the dead letter is not redelivered.
+	e.produce(t, "t", 1, "y")
+	res, _ = e.c.Fetch(ctx, FetchRequest{Group: "g", MemberID: "m", Partitions: []TP{{"t", 0}, {"t", 1}}})
+	if len(res[0].Acquired) != 0 || len(res[1].Acquired) != 1 {
+		t.Fatalf("fetch while DLQ refuses: p0 %v p1 %v", res[0].Acquired, res[1].Acquired)
+	}
+	if err := e.b.SetTopicConfigs("dlq.t", map[string]string{TopicConfigDLQEnable: "true"}, false); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if recs := readTopic(t, e, "dlq.t"); len(recs) == 1 {
+			info, _ := e.c.Describe("g")
+			if info.Partitions[0].StartOffset == 2 {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("dead letter not written after the topic was enabled: %d records", len(readTopic(t, e, "dlq.t")))
+}

@@ -35,9 +35,13 @@ func (c *Coordinator) deadLetter(g *group, sp *sharePart) {
 	for {
 		n, err := c.deadLetterOnce(g, sp)
 		if err != nil {
-			c.log.Warn("dead-letter write failed; retrying", "group", g.name, "topic", sp.key.Topic, "partition", sp.key.Partition, "err", err)
+			sp.dlqFails++
+			wait := min(100*time.Millisecond<<min(sp.dlqFails-1, 7), 10*time.Second)
+			sp.dlqRetryAt.Store(c.now().Add(wait).UnixNano())
+			c.log.Warn("dead-letter write failed; the records stay in flight and the write is retried", "group", g.name, "topic", sp.key.Topic, "partition", sp.key.Partition, "retry_in", wait, "err", err)
 			return
 		}
+		sp.dlqFails = 0
 		if n < dlqBatch {
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"sync"
 	"testing"
@@ -147,4 +148,28 @@ func TestHTTPQueueWithKafkaConsumer(t *testing.T) {
 		t.Fatalf("http took %d, kafka %d: both should take some", viaHTTP, viaKafka)
 	}
 	t.Logf("http %d, kafka %d", viaHTTP, viaKafka)
+
+	// /v1/status reports the share group.
+	resp, err := http.Get("http://" + n.HTTP.Addr().String() + "/v1/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st httpapi.Status
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.ShareGroups) != 1 || st.ShareGroups[0].Group != "g" || st.ShareGroups[0].Acknowledged != total {
+		t.Fatalf("status share groups: %+v", st.ShareGroups)
+	}
+	// And /metrics the per-group series.
+	mresp, err := http.Get("http://" + n.HTTP.Addr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mresp.Body.Close()
+	body, _ := io.ReadAll(mresp.Body)
+	if !bytes.Contains(body, []byte(`eddy_share_group_acknowledged_records_total{group="g"} 400`)) {
+		t.Fatalf("metrics lack the share group's acknowledged count")
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/eddy-streaming/eddy/internal/eddytest"
 	"github.com/eddy-streaming/eddy/internal/kafka/kafkatest"
 	"github.com/eddy-streaming/eddy/internal/share"
 )
@@ -31,7 +32,7 @@ func TestMain(m *testing.M) {
 		runChild(addr)
 		return
 	}
-	os.Exit(m.Run())
+	os.Exit(eddytest.BuildBinary(m))
 }
 
 // runChild is a share consumer that polls until it holds records, prints
