@@ -106,6 +106,14 @@ type report struct {
 	reordered  int64
 	problems   []string
 	nproblems  int
+	notes      []string
+}
+
+// note records a fact about the run worth printing (not a finding).
+func (r *report) note(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notes = append(r.notes, fmt.Sprintf(format, args...))
 }
 
 func (r *report) add(acked, lost, dup, reord int64) {
