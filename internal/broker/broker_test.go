@@ -327,6 +327,39 @@ func TestRetention(t *testing.T) {
 	}
 }
 
+// TestScanBatchesAfterRetention: a producer-state rebuild that chose its
+// start before retention moved the log start scans from the new start
+// instead of failing (test/powerloss found a restart failing this way).
+func TestScanBatchesAfterRetention(t *testing.T) {
+	e := open(t, t.TempDir(), nil)
+	if _, err := e.b.CreateTopic("r", 1, map[string]string{"segment.bytes": "1024", "retention.bytes": "2048"}, false); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 40; i++ {
+		if _, err := e.b.Append("r", 0, batch(time.Now().UnixMilli(), 1, strings.Repeat("x", 200))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.b.EnforceRetention(); n == 0 {
+		t.Fatal("retention deleted nothing")
+	}
+	start, hw, _, _ := e.b.Offsets("r", 0)
+	var first, n int64 = -1, 0
+	err := e.b.ScanBatches("r", 0, 0, func(h record.BatchHeader, _ []byte) error {
+		if first < 0 {
+			first = h.BaseOffset
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("scan from 0 after retention moved the start to %d: %v", start, err)
+	}
+	if first != start || n != hw-start {
+		t.Fatalf("scanned %d batches from %d; want %d from %d", n, first, hw-start, start)
+	}
+}
+
 // TestConcurrentAutoCreate: many Metadata-style EnsureTopic calls for one
 // new topic all see it, created once.
 func TestConcurrentAutoCreate(t *testing.T) {

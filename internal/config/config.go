@@ -72,6 +72,9 @@ type Config struct {
 	// RetentionBytes is the default retention.bytes of topics: the oldest
 	// segments of a partition larger than this are deleted; -1 is no limit.
 	RetentionBytes int64
+	// RetentionCheckInterval is how often retention runs over every
+	// partition (Kafka's log.retention.check.interval.ms).
+	RetentionCheckInterval time.Duration
 	// SegmentBytes is the default segment.bytes of topics: the size at
 	// which a partition rolls to a new segment file.
 	SegmentBytes int64
@@ -113,25 +116,26 @@ type Config struct {
 // Default returns the configuration used when nothing else is set.
 func Default() Config {
 	return Config{
-		DataDir:            "eddy-data",
-		KafkaAddr:          ":9092",
-		HTTPAddr:           ":8080",
-		MaxRequestBytes:    100 << 20,
-		AutoCreateTopics:   true,
-		DefaultPartitions:  1,
-		Fsync:              FsyncAlways,
-		FsyncInterval:      time.Second,
-		RetentionMs:        7 * 24 * 3600 * 1000,
-		RetentionBytes:     -1,
-		SegmentBytes:       1 << 30,
-		LogFormat:          LogFormatText,
-		LogLevel:           "info",
-		ShutdownTimeout:    30 * time.Second,
-		MaxConnections:     10000,
-		MaxInflightPerConn: 32,
-		ProduceBytesBudget: 256 << 20,
-		MemoryLimit:        512 << 20,
-		PageCacheBytes:     256 << 20,
+		DataDir:                "eddy-data",
+		KafkaAddr:              ":9092",
+		HTTPAddr:               ":8080",
+		MaxRequestBytes:        100 << 20,
+		AutoCreateTopics:       true,
+		DefaultPartitions:      1,
+		Fsync:                  FsyncAlways,
+		FsyncInterval:          time.Second,
+		RetentionMs:            7 * 24 * 3600 * 1000,
+		RetentionBytes:         -1,
+		RetentionCheckInterval: time.Minute,
+		SegmentBytes:           1 << 30,
+		LogFormat:              LogFormatText,
+		LogLevel:               "info",
+		ShutdownTimeout:        30 * time.Second,
+		MaxConnections:         10000,
+		MaxInflightPerConn:     32,
+		ProduceBytesBudget:     256 << 20,
+		MemoryLimit:            512 << 20,
+		PageCacheBytes:         256 << 20,
 	}
 }
 
@@ -185,6 +189,9 @@ func (c Config) Validate() error {
 	}
 	if c.RetentionMs < -1 {
 		bad("retention-ms", "%d is out of range; use -1 (keep forever) or a number of milliseconds", c.RetentionMs)
+	}
+	if c.RetentionCheckInterval < 100*time.Millisecond || c.RetentionCheckInterval > 24*time.Hour {
+		bad("retention-check-interval", "%s is out of range; allowed 100ms to 24h", c.RetentionCheckInterval)
 	}
 	if c.RetentionBytes < -1 {
 		bad("retention-bytes", "%d is out of range; use -1 (no limit) or a byte size", c.RetentionBytes)

@@ -83,7 +83,7 @@ func TestEveryKeyFromEverySource(t *testing.T) {
 		"default-partitions": "6", "fsync": "never", "fsync-interval": "250ms", "log-format": "json",
 		"log-level": "debug", "shutdown-timeout": "5s", "max-connections": "7", "max-inflight-per-conn": "4",
 		"produce-bytes-budget": "64MiB", "retention-ms": "-1", "retention-bytes": "10GiB", "segment-bytes": "64MiB",
-		"memory-limit": "1GiB", "page-cache-per-partition": "64MiB",
+		"memory-limit": "1GiB", "page-cache-per-partition": "64MiB", "retention-check-interval": "2s",
 		"pprof-addr": "127.0.0.1:6060", "pprof-allow-remote": "true",
 	}
 	want := Config{
@@ -92,7 +92,7 @@ func TestEveryKeyFromEverySource(t *testing.T) {
 		DefaultPartitions: 6, Fsync: "never", FsyncInterval: 250 * time.Millisecond, LogFormat: "json",
 		LogLevel: "debug", ShutdownTimeout: 5 * time.Second, MaxConnections: 7, MaxInflightPerConn: 4,
 		ProduceBytesBudget: 64 << 20, RetentionMs: -1, RetentionBytes: 10 << 30, SegmentBytes: 64 << 20,
-		MemoryLimit: 1 << 30, PageCacheBytes: 64 << 20,
+		MemoryLimit: 1 << 30, PageCacheBytes: 64 << 20, RetentionCheckInterval: 2 * time.Second,
 		PprofAddr: "127.0.0.1:6060", PprofAllowRemote: true,
 	}
 	if len(values) != len(settings) {
@@ -198,6 +198,7 @@ func TestValidate(t *testing.T) {
 		{"retention ms -1 ok", func(c *Config) { c.RetentionMs = -1 }, ""},
 		{"retention ms -2", func(c *Config) { c.RetentionMs = -2 }, "retention-ms"},
 		{"retention bytes -2", func(c *Config) { c.RetentionBytes = -2 }, "retention-bytes"},
+		{"retention check interval 0", func(c *Config) { c.RetentionCheckInterval = 0 }, "retention-check-interval"},
 		{"segment bytes too small", func(c *Config) { c.SegmentBytes = 100 }, "segment-bytes"},
 		{"segment bytes too big", func(c *Config) { c.SegmentBytes = 1 << 31 }, "segment-bytes"},
 		{"budget below request", func(c *Config) { c.ProduceBytesBudget = c.MaxRequestBytes - 1 }, "produce-bytes-budget"},

@@ -37,6 +37,7 @@ var settings = []setting{
 	duration("fsync-interval", "how often logs under fsync=interval are synced", func(c *Config) *time.Duration { return &c.FsyncInterval }),
 	integer64("retention-ms", "default retention.ms of topics: delete segments older than this; -1 keeps forever", func(c *Config) *int64 { return &c.RetentionMs }),
 	byteSizeOrUnlimited("retention-bytes", "default retention.bytes of topics: per-partition size limit, e.g. 10GiB; -1 is no limit", func(c *Config) *int64 { return &c.RetentionBytes }),
+	duration("retention-check-interval", "how often retention runs over every partition", func(c *Config) *time.Duration { return &c.RetentionCheckInterval }),
 	byteSize("segment-bytes", "default segment.bytes of topics: roll to a new segment file at this size", func(c *Config) *int64 { return &c.SegmentBytes }),
 	str("log-format", "log format: text or json", func(c *Config) *string { return &c.LogFormat }),
 	str("log-level", "log level: debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),

@@ -17,6 +17,7 @@ func FromConfig(cfg config.Config) Config {
 	nc.Broker.TopicDefaults.RetentionMs = cfg.RetentionMs
 	nc.Broker.TopicDefaults.RetentionBytes = cfg.RetentionBytes
 	nc.Broker.TopicDefaults.SegmentBytes = cfg.SegmentBytes
+	nc.Broker.RetentionCheckInterval = cfg.RetentionCheckInterval
 	logOpts := commitlog.DefaultOptions()
 	logOpts.SyncInterval = cfg.FsyncInterval
 	logOpts.CacheBytes = cfg.PageCacheBytes

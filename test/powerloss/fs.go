@@ -41,6 +41,9 @@ type Stats struct {
 	LostFiles int64
 	// TornWrites counts cuts that kept a non-empty prefix of a pending write.
 	TornWrites int64
+	// LazyUnmounts counts unmounts that had to detach the mount lazily
+	// (fusermount3 -uz) because a plain unmount kept failing.
+	LazyUnmounts int64
 }
 
 // span is a byte range [off, end) of a file changed since its last fsync.
@@ -235,6 +238,9 @@ func (f *FS) unmount() error {
 		if lerr := lazyUnmount(f.mnt); lerr != nil {
 			return fmt.Errorf("powerloss: unmount %s: %v; lazy unmount: %w", f.mnt, err, lerr)
 		}
+		f.mu.Lock()
+		f.stats.LazyUnmounts++
+		f.mu.Unlock()
 	}
 	f.server = nil
 	mounted.Lock()

@@ -42,8 +42,15 @@ func TestMain(m *testing.M) {
 			time.AfterFunc(max(d-20*time.Second, d*9/10), UnmountAll)
 		}
 	}
-	os.Exit(eddytest.BuildBinary(m))
+	code := eddytest.BuildBinary(m)
+	if skipFsyncDir != "" {
+		os.RemoveAll(skipFsyncDir)
+	}
+	os.Exit(code)
 }
+
+// skipFsyncDir holds the binary skipFsyncBinary built, if it ran.
+var skipFsyncDir string
 
 // skipFsyncBinary builds eddy with -tags powerloss_skipfsync once.
 var skipFsyncBinary = sync.OnceValues(func() (string, error) {
@@ -51,6 +58,7 @@ var skipFsyncBinary = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	skipFsyncDir = dir
 	bin := filepath.Join(dir, "eddy")
 	out, err := exec.Command("go", "build", "-tags", "powerloss_skipfsync", "-o", bin,
 		"github.com/eddy-streaming/eddy/cmd/eddy").CombinedOutput()
@@ -74,8 +82,10 @@ type runConfig struct {
 }
 
 // serverArgs are the flags of every `eddy serve` of a run: small segments
-// so that cuts land in segment rolls, index flushes and zero-fills.
-var serverArgs = []string{"--segment-bytes", "16KiB", "--default-partitions", "1", "--fsync", "always"}
+// so that cuts land in segment rolls, index flushes and zero-fills, and
+// retention every 200ms so that they land in segment deletions too.
+var serverArgs = []string{"--segment-bytes", "16KiB", "--default-partitions", "1", "--fsync", "always",
+	"--retention-check-interval", "200ms"}
 
 // runPowerLoss runs the workloads against eddy serve on a power-loss file
 // system, cutting the power cfg.cuts times, and returns the report.
@@ -182,12 +192,15 @@ func runPowerLoss(t *testing.T, cfg runConfig) *report {
 	t.Logf("time: starting eddy %v, checks %v, under load %v, cutting and rebuilding %v",
 		tStart.Round(time.Second), tCheck.Round(time.Second), tLoad.Round(time.Second), tCut.Round(time.Second))
 	st := pfs.Stats()
-	t.Logf("file system: %d writes, %d file fsyncs, %d directory fsyncs, %d files with pending changes lost at cuts, %d torn writes",
-		st.Writes, st.Fsyncs, st.DirFsyncs, st.LostFiles, st.TornWrites)
+	t.Logf("file system: %d writes, %d file fsyncs, %d directory fsyncs, %d files with pending changes lost at cuts, %d torn writes, %d lazy unmounts",
+		st.Writes, st.Fsyncs, st.DirFsyncs, st.LostFiles, st.TornWrites, st.LazyUnmounts)
 	return r
 }
 
 func logReport(t *testing.T, r *report) {
+	for _, n := range r.notes {
+		t.Log(n)
+	}
 	t.Log(r.line())
 	for _, p := range r.problems {
 		t.Log("  " + p)

@@ -83,13 +83,13 @@ type esEvent struct {
 func (w *eventStoreWorkload) write(ctx context.Context, e *env, stream string) {
 	url := e.httpURL + "/v1/topics/" + w.topic + "/streams/" + stream
 	for seq := 0; ctx.Err() == nil; seq++ {
-		n := 1 + e.rng.IntN(3)
+		n := 1 + e.intN(3)
 		a := &esAppend{stream: stream}
 		evs := make([]esEvent, n)
 		for k := range evs {
 			id := fmt.Sprintf("%s-%d-%d-%d", stream, e.life, seq, k)
 			a.ids = append(a.ids, id)
-			evs[k] = esEvent{ID: id, Type: "T", Data: map[string]any{"k": k, "pad": strings.Repeat("x", e.rng.IntN(200))}}
+			evs[k] = esEvent{ID: id, Type: "T", Data: map[string]any{"k": k, "pad": strings.Repeat("x", e.intN(200))}}
 		}
 		w.mu.Lock()
 		expected := w.version[stream]

@@ -57,7 +57,7 @@ func (w *offsetsWorkload) run(ctx context.Context, e *env) {
 			}
 		})
 		w.mu.Unlock()
-		sleepCtx(ctx, time.Duration(e.rng.IntN(5))*time.Millisecond)
+		sleepCtx(ctx, time.Duration(e.intN(5))*time.Millisecond)
 	}
 }
 

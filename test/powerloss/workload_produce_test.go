@@ -164,7 +164,12 @@ func (w *produceWorkload) check(ctx context.Context, e *env, final bool, r *repo
 		r.problem("%s: list start offsets: %v", w.topic, err)
 		return
 	}
-	var acked, lost, dup, reord int64
+	var acked, lost, dup, reord, retained int64
+	defer func() {
+		if retained > 0 {
+			r.note("%s: %d acknowledged records deleted by retention", w.topic, retained)
+		}
+	}()
 	for p := int32(0); p < w.partitions; p++ {
 		start, _ := starts.Lookup(w.topic, p)
 		end, _ := ends.Lookup(w.topic, p)
@@ -204,6 +209,7 @@ func (w *produceWorkload) check(ctx context.Context, e *env, final bool, r *repo
 		for _, a := range acks {
 			acked++
 			if a.offset < start.Offset {
+				retained++
 				continue // deleted by retention
 			}
 			want := w.value(int(a.life), p, a.seq)

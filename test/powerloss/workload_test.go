@@ -63,7 +63,17 @@ type env struct {
 	http      *http.Client
 	adm       *kadm.Client
 	admCl     *kgo.Client
-	rng       *rand.Rand
+
+	rngMu sync.Mutex
+	rng   *rand.Rand
+}
+
+// intN returns a random int in [0, n); workloads call it from many
+// goroutines.
+func (e *env) intN(n int) int {
+	e.rngMu.Lock()
+	defer e.rngMu.Unlock()
+	return e.rng.IntN(n)
 }
 
 func newEnv(life int, kafkaAddr, httpURL string, seed uint64) (*env, error) {
@@ -96,6 +106,14 @@ type report struct {
 	reordered  int64
 	problems   []string
 	nproblems  int
+	notes      []string
+}
+
+// note records a fact about the run worth printing (not a finding).
+func (r *report) note(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notes = append(r.notes, fmt.Sprintf(format, args...))
 }
 
 func (r *report) add(acked, lost, dup, reord int64) {

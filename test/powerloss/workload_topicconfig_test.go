@@ -99,7 +99,7 @@ func (w *topicConfigWorkload) run(ctx context.Context, e *env) {
 			w.ackedMs = max(w.ackedMs, v)
 			w.mu.Unlock()
 		}
-		sleepCtx(ctx, time.Duration(5+e.rng.IntN(20))*time.Millisecond)
+		sleepCtx(ctx, time.Duration(5+e.intN(20))*time.Millisecond)
 	}
 }
 
