@@ -109,6 +109,18 @@ type serverStatus struct {
 		Members int    `json:"members"`
 		Lag     int64  `json:"lag"`
 	} `json:"groups"`
+	// ShareGroups are the share groups (queues), with their records' states.
+	ShareGroups []struct {
+		Group        string `json:"group"`
+		State        string `json:"state"`
+		Members      int    `json:"members"`
+		Lag          int64  `json:"lag"`
+		InFlight     int64  `json:"inFlight"`
+		Acquired     int64  `json:"acquired"`
+		Redelivered  int64  `json:"redelivered"`
+		Archived     int64  `json:"archived"`
+		DeadLettered int64  `json:"deadLettered"`
+	} `json:"share_groups"`
 }
 
 func fetchStatus(ctx context.Context, base string) ([]byte, serverStatus, error) {
