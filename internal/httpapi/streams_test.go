@@ -181,7 +181,11 @@ func openSSE(t *testing.T, ctx context.Context, url, lastID string) *sseReader {
 			line := r.sc.Text()
 			switch {
 			case line == "":
-				r.ch <- cur
+				// A blank line ends an event; after a comment line
+				// (a heartbeat) it ends nothing.
+				if cur != (sseEvent{}) {
+					r.ch <- cur
+				}
 				cur = sseEvent{}
 			case strings.HasPrefix(line, ":"):
 				r.ch <- sseEvent{event: "comment", data: line}

@@ -150,6 +150,15 @@ type Node struct {
 	HTTP      *httpapi.Server
 
 	lock *dataDirLock
+	// live holds the parts /v1/status reads, published as Open reaches
+	// them: the HTTP listener serves while later steps still run.
+	live struct {
+		sync.Mutex
+		broker *broker.Broker
+		groups *group.Coordinator
+		kafka  *kafka.Server
+		http   *httpapi.Server
+	}
 	// closers are the opened steps' closes, in open order; listeners
 	// are the drains of the listener steps, run first and in parallel.
 	closers   []closer
@@ -364,6 +373,9 @@ func (n *Node) openHTTP() error {
 		return err
 	}
 	n.HTTP = h
+	n.live.Lock()
+	n.live.http = h
+	n.live.Unlock()
 	n.goServe("http", h.Serve)
 	n.onDrain("http", h.Shutdown)
 	return nil
@@ -420,6 +432,9 @@ func (n *Node) openBroker() error {
 		return fmt.Errorf("open broker: %w", err)
 	}
 	n.Broker = b
+	n.live.Lock()
+	n.live.broker = b
+	n.live.Unlock()
 	n.onClose("broker", func(context.Context) error { return b.Close() })
 	lc, err := registerLogCollector(n.Registry, b)
 	if err != nil {
@@ -460,6 +475,9 @@ func (n *Node) openGroups() error {
 		return fmt.Errorf("start group coordinator: %w", err)
 	}
 	n.Groups = g
+	n.live.Lock()
+	n.live.groups = g
+	n.live.Unlock()
 	n.onClose("group coordinator", func(context.Context) error { return g.Close() })
 	return nil
 }
@@ -476,6 +494,9 @@ func (n *Node) openKafka() error {
 		return err
 	}
 	n.Kafka = k
+	n.live.Lock()
+	n.live.kafka = k
+	n.live.Unlock()
 	n.goServe("kafka", func() error { return k.Serve(context.Background()) })
 	n.onDrain("kafka", k.Shutdown)
 	return nil
@@ -490,12 +511,15 @@ func (n *Node) markReady() error {
 
 // listenerAddrs names the bound listen addresses for /v1/status.
 func (n *Node) listenerAddrs() map[string]string {
+	n.live.Lock()
+	h, k := n.live.http, n.live.kafka
+	n.live.Unlock()
 	m := map[string]string{}
-	if n.HTTP != nil && n.HTTP.Addr() != nil {
-		m["http"] = n.HTTP.Addr().String()
+	if h != nil && h.Addr() != nil {
+		m["http"] = h.Addr().String()
 	}
-	if n.Kafka != nil && n.Kafka.Addr() != nil {
-		m["kafka"] = n.Kafka.Addr().String()
+	if k != nil && k.Addr() != nil {
+		m["kafka"] = k.Addr().String()
 	}
 	return m
 }

@@ -2,8 +2,8 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -20,6 +20,7 @@ import (
 
 	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/eventstore"
+	"github.com/eddy-streaming/eddy/internal/httpapi"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -50,11 +51,9 @@ func openT(t *testing.T, cfg Config) *Node {
 func TestOpenCloseOrder(t *testing.T) {
 	dir := t.TempDir()
 	n := openT(t, testConfig(dir))
-	for name, part := range map[string]any{"meta": n.Meta, "producers": n.Producers, "events": n.Events, "broker": n.Broker,
-		"groups": n.Groups, "share": n.Share, "kafka": n.Kafka, "http": n.HTTP, "registry": n.Registry} {
-		if part == nil || fmt.Sprint(part) == "<nil>" {
-			t.Fatalf("%s not opened", name)
-		}
+	if n.Meta == nil || n.Producers == nil || n.Events == nil || n.Broker == nil || n.Groups == nil || n.Share == nil || n.Kafka == nil || n.HTTP == nil || n.Registry == nil {
+		t.Fatalf("a part is not opened: %+v", []bool{n.Meta == nil, n.Producers == nil, n.Events == nil, n.Broker == nil,
+			n.Groups == nil, n.Share == nil, n.Kafka == nil, n.HTTP == nil, n.Registry == nil})
 	}
 	var names []string
 	for _, c := range n.closers {
@@ -97,6 +96,20 @@ func TestOpenCloseOrder(t *testing.T) {
 	}
 	if code := get(t, base+"/readyz"); code != 200 {
 		t.Fatalf("/readyz %d", code)
+	}
+	// /v1/status reads the node's parts.
+	var st httpapi.Status
+	if resp, err := http.Get(base + "/v1/status"); err != nil {
+		t.Fatal(err)
+	} else {
+		err = json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st.Listeners["kafka"] != n.Kafka.Addr().String() || st.TopicCount != 1 || st.Topics[0].Records != 1 || st.Groups == nil {
+		t.Fatalf("status %+v", st)
 	}
 
 	// Close drains both listeners (in parallel), then runs the registered

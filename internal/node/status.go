@@ -16,18 +16,21 @@ import (
 
 // topicStatus summarises every topic for /v1/status.
 func (n *Node) topicStatus(context.Context) ([]httpapi.TopicStatus, error) {
-	if n.Broker == nil {
+	n.live.Lock()
+	b := n.live.broker
+	n.live.Unlock()
+	if b == nil {
 		return nil, nil
 	}
 	byName := map[string]*httpapi.TopicStatus{}
 	var out []httpapi.TopicStatus
-	for _, t := range n.Broker.Topics() {
+	for _, t := range b.Topics() {
 		out = append(out, httpapi.TopicStatus{Name: t.Name})
 	}
 	for i := range out {
 		byName[out[i].Name] = &out[i]
 	}
-	for _, p := range n.Broker.Partitions() {
+	for _, p := range b.Partitions() {
 		t := byName[p.Topic]
 		if t == nil { // created between the two calls
 			continue
@@ -41,10 +44,13 @@ func (n *Node) topicStatus(context.Context) ([]httpapi.TopicStatus, error) {
 
 // groupStatus summarises every consumer group for /v1/status.
 func (n *Node) groupStatus(ctx context.Context) ([]httpapi.GroupStatus, error) {
-	if n.Groups == nil {
+	n.live.Lock()
+	g := n.live.groups
+	n.live.Unlock()
+	if g == nil {
 		return nil, nil
 	}
-	list, err := n.Groups.List(ctx, nil, nil)
+	list, err := g.List(ctx, nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("list groups: %w", err)
 	}
@@ -52,7 +58,7 @@ func (n *Node) groupStatus(ctx context.Context) ([]httpapi.GroupStatus, error) {
 	for i, l := range list {
 		names[i] = l.Group
 	}
-	descs, err := n.Groups.Describe(ctx, names)
+	descs, err := g.Describe(ctx, names)
 	if err != nil {
 		return nil, fmt.Errorf("describe groups: %w", err)
 	}
@@ -62,7 +68,7 @@ func (n *Node) groupStatus(ctx context.Context) ([]httpapi.GroupStatus, error) {
 		if i < len(descs) {
 			gs.Members = len(descs[i].Members)
 		}
-		lags, err := n.Groups.Lag(ctx, l.Group)
+		lags, err := g.Lag(ctx, l.Group)
 		if err != nil {
 			return nil, fmt.Errorf("lag of group %s: %w", l.Group, err)
 		}

@@ -222,6 +222,9 @@ func TestTruncatedRecords(t *testing.T) {
 // TestReaderAllocs: iterating a batch, compressed or not, allocates
 // nothing once the Reader's buffers are warm.
 func TestReaderAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under the race detector")
+	}
 	for _, c := range allCodecs {
 		b := buildSample(t, c)
 		var rd Reader
