@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -204,5 +205,39 @@ func TestKafkaWrongPartition(t *testing.T) {
 		Headers: []kgo.RecordHeader{{Key: "eddy-expected-version", Value: []byte("0")}}}
 	if err := kc.ProduceSync(ctx, r).FirstErr(); !errors.Is(err, kerr.InvalidRecord) {
 		t.Fatalf("stale franz-go produce: %v, want INVALID_RECORD", err)
+	}
+}
+
+// TestDeleteRecordsOnStreamTopic: DeleteRecords is refused on an
+// event-store topic until its config allows it; then the stream keeps its
+// versions and reads start at the first event left.
+func TestDeleteRecordsOnStreamTopic(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for i := range 5 {
+		if _, err := e.es.Append(ctx, "hist", "order-1", eventstore.Any, evs(fmt.Sprint("e", i), 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.srv.Broker.DeleteRecords("hist", 0, 2); !errors.Is(err, broker.ErrDeleteRecordsRefused) ||
+		!strings.Contains(err.Error(), broker.ConfigStreamsAllowDeleteRecords+"=true") {
+		t.Fatalf("delete on an event-store topic: %v", err)
+	}
+	if err := e.srv.Broker.AlterTopicConfigs("hist", []broker.ConfigOp{{Name: broker.ConfigStreamsAllowDeleteRecords, Op: broker.OpSet, Value: "true"}}, false); err != nil {
+		t.Fatal(err)
+	}
+	if start, err := e.srv.Broker.DeleteRecords("hist", 0, 2); err != nil || start != 2 {
+		t.Fatalf("delete allowed: %d, %v", start, err)
+	}
+	page, err := e.es.Read(ctx, "hist", "order-1", eventstore.ReadOptions{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.StreamStart != 2 || len(page.Events) != 3 || page.Events[0].Version != 2 || page.Version != 4 {
+		t.Fatalf("read after delete: start %d, %d events, first %+v, version %d", page.StreamStart, len(page.Events), page.Events[0], page.Version)
+	}
+	// Appends go on at the next version.
+	if res, err := e.es.Append(ctx, "hist", "order-1", 4, evs("f", 1)); err != nil || res.FirstVersion != 5 {
+		t.Fatalf("append after delete: %+v, %v", res, err)
 	}
 }
