@@ -123,40 +123,52 @@ func handleShareFetch(_ context.Context, s *Server, req *Request) Reply {
 			e.touched = true
 			return e
 		}
-		for _, a := range acks {
-			e := get(a.tp)
-			if err := c.Ack(ctx, group, member, a.tp, a.batches); err != nil {
-				e.p.AcknowledgeErrorCode = shareErrCode(err)
-				e.p.AcknowledgeErrorMessage = errMessage(err)
-				s.countErr(req, e.p.AcknowledgeErrorCode)
-			}
+		pas := make([]share.PartitionAcks, len(acks))
+		for i, a := range acks {
+			pas[i] = share.PartitionAcks{TP: a.tp, Batches: a.batches}
 		}
+		var (
+			ackErrs []error
+			res     []share.PartitionResult
+		)
 		if fetch {
 			maxRecs := int(r.MaxRecords)
 			if maxRecs <= 0 {
 				maxRecs = 500
 			}
 			wait := time.Duration(r.MaxWaitMillis) * time.Millisecond
-			res, err := c.Fetch(ctx, share.FetchRequest{Group: group, MemberID: member, Partitions: parts, MaxRecords: maxRecs, MaxBytes: int(r.MaxBytes), MaxWait: wait})
+			// The acks and the acquisitions are made durable together.
+			fr, err := c.FetchAck(ctx, share.FetchRequest{Group: group, MemberID: member, Partitions: parts, MaxRecords: maxRecs, MaxBytes: int(r.MaxBytes), MaxWait: wait, Acks: pas})
 			if err != nil {
 				return fail(err)
 			}
-			for _, pr := range res {
-				if pr.Err == nil && len(pr.Acquired) == 0 {
-					continue
-				}
-				e := get(pr.TP)
-				if pr.Err != nil {
-					e.p.ErrorCode = shareErrCode(pr.Err)
-					e.p.ErrorMessage = errMessage(pr.Err)
-					s.countErr(req, e.p.ErrorCode)
-				}
-				e.p.Records = pr.Batches
-				for _, rg := range pr.Acquired {
-					ar := kmsg.NewShareFetchResponseTopicPartitionAcquiredRecord()
-					ar.FirstOffset, ar.LastOffset, ar.DeliveryCount = rg.First, rg.Last, rg.Deliveries
-					e.p.AcquiredRecords = append(e.p.AcquiredRecords, ar)
-				}
+			ackErrs, res = fr.AckErrs, fr.Partitions
+		} else if len(pas) > 0 {
+			ackErrs = c.AckMany(ctx, group, member, pas)
+		}
+		for i, err := range ackErrs {
+			e := get(acks[i].tp)
+			if err != nil {
+				e.p.AcknowledgeErrorCode = shareErrCode(err)
+				e.p.AcknowledgeErrorMessage = errMessage(err)
+				s.countErr(req, e.p.AcknowledgeErrorCode)
+			}
+		}
+		for _, pr := range res {
+			if pr.Err == nil && len(pr.Acquired) == 0 {
+				continue
+			}
+			e := get(pr.TP)
+			if pr.Err != nil {
+				e.p.ErrorCode = shareErrCode(pr.Err)
+				e.p.ErrorMessage = errMessage(pr.Err)
+				s.countErr(req, e.p.ErrorCode)
+			}
+			e.p.Records = pr.Batches
+			for _, rg := range pr.Acquired {
+				ar := kmsg.NewShareFetchResponseTopicPartitionAcquiredRecord()
+				ar.FirstOffset, ar.LastOffset, ar.DeliveryCount = rg.First, rg.Last, rg.Deliveries
+				e.p.AcquiredRecords = append(e.p.AcquiredRecords, ar)
 			}
 		}
 		topicIdx := map[string]int{}

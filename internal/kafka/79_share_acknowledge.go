@@ -49,23 +49,37 @@ func handleShareAcknowledge(_ context.Context, s *Server, req *Request) Reply {
 	}
 	resp.AcquisitionLockTimeoutMillis = int32(c.LockDuration(group).Milliseconds())
 	return Defer(func(ctx context.Context) Reply {
-		for _, t := range r.Topics {
+		// One durable write for every known partition's acknowledgements.
+		var pas []share.PartitionAcks
+		known := make([]bool, len(r.Topics))
+		for ti, t := range r.Topics {
+			name, ok := s.b.TopicByID(t.TopicID)
+			if known[ti] = ok; !ok {
+				continue
+			}
+			for _, p := range t.Partitions {
+				pas = append(pas, share.PartitionAcks{TP: share.TP{Topic: name, Partition: p.Partition}, Batches: shareAckBatches(p.AcknowledgementBatches, func(b kmsg.ShareAcknowledgeRequestTopicPartitionAcknowledgementBatch) (int64, int64, []int8) {
+					return b.FirstOffset, b.LastOffset, b.AcknowledgeTypes
+				})})
+			}
+		}
+		errs := c.AckMany(ctx, group, member, pas)
+		i := 0
+		for ti, t := range r.Topics {
 			rt := kmsg.NewShareAcknowledgeResponseTopic()
 			rt.TopicID = t.TopicID
-			name, ok := s.b.TopicByID(t.TopicID)
+			ok := known[ti]
 			for _, p := range t.Partitions {
 				rp := kmsg.NewShareAcknowledgeResponseTopicPartition()
 				rp.Partition = p.Partition
 				if !ok {
 					rp.ErrorCode = kerr.UnknownTopicID.Code
 				} else {
-					batches := shareAckBatches(p.AcknowledgementBatches, func(b kmsg.ShareAcknowledgeRequestTopicPartitionAcknowledgementBatch) (int64, int64, []int8) {
-						return b.FirstOffset, b.LastOffset, b.AcknowledgeTypes
-					})
-					if err := c.Ack(ctx, group, member, share.TP{Topic: name, Partition: p.Partition}, batches); err != nil {
+					if err := errs[i]; err != nil {
 						rp.ErrorCode = shareErrCode(err)
 						rp.ErrorMessage = errMessage(err)
 					}
+					i++
 				}
 				s.countErr(req, rp.ErrorCode)
 				rt.Partitions = append(rt.Partitions, rp)

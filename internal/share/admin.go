@@ -200,10 +200,8 @@ func (c *Coordinator) AlterOffset(group string, t TP, offset int64) error {
 	sp := g.part(t.Topic, t.Partition)
 	sp.mu.Lock()
 	sp.p.Reset(max(offset, start))
-	sp.seq++
-	seq := sp.seq
 	sp.mu.Unlock()
-	return c.persist(sp, seq)
+	return c.persist(sp)
 }
 
 // DeleteOffsets forgets the state of the group's partitions of topic; the

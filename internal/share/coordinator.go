@@ -17,7 +17,8 @@
 // the group map; each group's mutex guards its members and sessions; each
 // share-partition has its own mutex for its state, and a second one that
 // orders its writes to the Store (lock order: coordinator → group →
-// partition; the partition's save mutex is never held with the others).
+// partition; one saver goroutine writes snapshots, taking only
+// partition locks).
 // One background goroutine expires members and locks and writes
 // dead-letter records; Close stops it.
 //
@@ -105,6 +106,11 @@ type Coordinator struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
 	rnd  *lockedRand
+	// saveCh feeds the saver goroutine, which writes every snapshot
+	// queued while it was writing in one transaction (group commit);
+	// saverDone is closed when it exits.
+	saveCh    chan saveReq
+	saverDone chan struct{}
 	// collector is registered with Config.Registerer until Close, so a
 	// registry reused by a restarted node does not see it twice.
 	collector *collector
@@ -169,12 +175,9 @@ type session struct {
 type sharePart struct {
 	key Key
 
-	mu  sync.Mutex
-	p   *Partition
-	seq uint64 // bumped by every change
+	mu sync.Mutex
+	p  *Partition
 
-	saveMu sync.Mutex
-	saved  uint64
 	// dlqBusy is held by the dead-letter writer of this partition.
 	dlqBusy atomic.Bool
 	// dlqRetryAt (unix nanos) holds back the next dead-letter attempt
@@ -207,6 +210,7 @@ func New(cfg Config) (*Coordinator, error) {
 	c := &Coordinator{
 		cfg: cfg, b: cfg.Broker, store: cfg.Store, log: cfg.Logger, now: cfg.Now,
 		groups: map[string]*group{}, wakeCh: make(chan struct{}), stop: make(chan struct{}),
+		saveCh: make(chan saveReq, 256), saverDone: make(chan struct{}),
 		rnd: &lockedRand{r: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed))},
 	}
 	c.defaults = DefaultGroupConfig()
@@ -238,15 +242,19 @@ func New(cfg Config) (*Coordinator, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.wg.Add(1)
+	go c.saver()
 	// Make the restore durable: released records carry their counted
 	// delivery even if the coordinator crashes again before a change.
+	var all []*sharePart
 	for _, g := range c.groups {
 		for _, sp := range g.parts {
-			sp.seq++
-			if err := c.persist(sp, sp.seq); err != nil {
-				return nil, err
-			}
+			all = append(all, sp)
 		}
+	}
+	if err := c.persist(all...); err != nil {
+		c.Close()
+		return nil, err
 	}
 	if cfg.Registerer != nil {
 		c.collector = &collector{c: c}
@@ -329,24 +337,83 @@ func (g *group) config() GroupConfig {
 	return g.cfg
 }
 
-// persist makes the partition's state at least as new as change seq
-// durable. Concurrent callers share writes: whoever holds saveMu writes
-// the newest snapshot, which covers every change before it.
-func (c *Coordinator) persist(sp *sharePart, seq uint64) error {
-	sp.saveMu.Lock()
-	defer sp.saveMu.Unlock()
-	if sp.saved >= seq {
+type saveReq struct {
+	parts []*sharePart
+	done  chan error
+}
+
+// persist makes the current state of parts durable before it returns.
+// Concurrent callers share transactions and fsyncs: the saver writes
+// everything queued while it was busy at once, taking each partition's
+// snapshot when it writes, so a snapshot always covers every change made
+// before the call.
+func (c *Coordinator) persist(parts ...*sharePart) error {
+	if len(parts) == 0 {
 		return nil
 	}
-	sp.mu.Lock()
-	snap := sp.p.Snapshot()
-	cur := sp.seq
-	sp.mu.Unlock()
-	if err := c.store.SavePartition(sp.key, snap); err != nil {
-		return err
+	req := saveReq{parts: parts, done: make(chan error, 1)}
+	select {
+	case c.saveCh <- req:
+	case <-c.saverDone:
+		return ErrClosed
 	}
-	sp.saved = cur
-	return nil
+	select {
+	case err := <-req.done:
+		return err
+	case <-c.saverDone:
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return ErrClosed
+		}
+	}
+}
+
+// saver is the one goroutine writing share-partition snapshots.
+func (c *Coordinator) saver() {
+	defer c.wg.Done()
+	defer close(c.saverDone)
+	for {
+		var q []saveReq
+		select {
+		case <-c.stop:
+			for {
+				select {
+				case r := <-c.saveCh:
+					r.done <- ErrClosed
+				default:
+					return
+				}
+			}
+		case r := <-c.saveCh:
+			q = append(q, r)
+		}
+	drain:
+		for {
+			select {
+			case r := <-c.saveCh:
+				q = append(q, r)
+			default:
+				break drain
+			}
+		}
+		snaps := map[Key]Snapshot{}
+		for _, r := range q {
+			for _, sp := range r.parts {
+				if _, ok := snaps[sp.key]; ok {
+					continue
+				}
+				sp.mu.Lock()
+				snaps[sp.key] = sp.p.Snapshot()
+				sp.mu.Unlock()
+			}
+		}
+		err := c.store.SavePartitions(snaps)
+		for _, r := range q {
+			r.done <- err
+		}
+	}
 }
 
 // HeartbeatRequest is a ShareGroupHeartbeat.
@@ -508,23 +575,17 @@ func (c *Coordinator) removeMemberLocked(g *group, m *member, now time.Time) {
 	for _, sp := range g.parts {
 		sp.mu.Lock()
 		if n := sp.p.ReleaseMember(now, m.id, lim); n > 0 {
-			sp.seq++
 			changed = append(changed, sp)
 		}
 		sp.mu.Unlock()
 	}
+	// Durable before the leave is answered (the saver never takes the
+	// group lock).
+	if err := c.persist(changed...); err != nil {
+		c.log.Error("persist share state after member left", "group", g.name, "err", err)
+	}
 	if len(changed) > 0 {
-		go func() {
-			for _, sp := range changed {
-				sp.mu.Lock()
-				seq := sp.seq
-				sp.mu.Unlock()
-				if err := c.persist(sp, seq); err != nil {
-					c.log.Error("persist share state after member left", "group", g.name, "err", err)
-				}
-			}
-			c.wake()
-		}()
+		c.wake()
 	}
 }
 
@@ -645,15 +706,11 @@ func (c *Coordinator) sweep() {
 		for _, sp := range parts {
 			sp.mu.Lock()
 			n := sp.p.Expire(now, lim)
-			if n > 0 {
-				sp.seq++
-			}
-			seq := sp.seq
 			pending := dlq != "" && len(sp.p.PendingDLQ(1)) > 0
 			sp.mu.Unlock()
 			if n > 0 {
 				woke = true
-				if err := c.persist(sp, seq); err != nil {
+				if err := c.persist(sp); err != nil {
 					c.log.Error("persist share state after lock expiry", "group", g.name, "err", err)
 				}
 			}

@@ -281,10 +281,8 @@ func TestDeadLetterExactlyOnceAfterCrash(t *testing.T) {
 	sp.mu.Lock()
 	sp.p.NoteDLQFrom(0, 0)
 	sp.p.NoteDLQFrom(1, 0)
-	sp.seq++
-	seq := sp.seq
 	sp.mu.Unlock()
-	if err := e.c.persist(sp, seq); err != nil {
+	if err := e.c.persist(sp); err != nil {
 		t.Fatal(err)
 	}
 	orig, _ := e.c.readRecords("t", 0, []Pending{{Offset: 0}})

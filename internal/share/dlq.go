@@ -76,16 +76,12 @@ func (c *Coordinator) deadLetterOnce(g *group, sp *sharePart) (int, error) {
 			noted = true
 		}
 	}
-	if noted {
-		sp.seq++
-	}
-	seq := sp.seq
 	sp.mu.Unlock()
 	if len(pend) == 0 {
 		return 0, nil
 	}
 	if noted {
-		if err := c.persist(sp, seq); err != nil {
+		if err := c.persist(sp); err != nil {
 			return 0, err
 		}
 	}
@@ -122,10 +118,8 @@ func (c *Coordinator) deadLetterOnce(g *group, sp *sharePart) (int, error) {
 	for _, p := range pend {
 		sp.p.DLQDone(p.Offset)
 	}
-	sp.seq++
-	seq = sp.seq
 	sp.mu.Unlock()
-	if err := c.persist(sp, seq); err != nil {
+	if err := c.persist(sp); err != nil {
 		return 0, err
 	}
 	c.wake()

@@ -21,6 +21,17 @@ type FetchRequest struct {
 	MaxBytes int
 	// MaxWait is how long to wait for records when none is available.
 	MaxWait time.Duration
+	// Acks are applied before acquiring and written in the same durable
+	// write as the acquisitions (ShareFetch's piggybacked acks);
+	// FetchResult.AckErrs answers them.
+	Acks []PartitionAcks
+}
+
+// FetchResult is Fetch's answer.
+type FetchResult struct {
+	Partitions []PartitionResult
+	// AckErrs has one entry per FetchRequest.Acks.
+	AckErrs []error
 }
 
 // PartitionResult is what one partition returned.
@@ -38,9 +49,24 @@ type PartitionResult struct {
 // returns them, waiting up to MaxWait when none is available. The
 // acquisitions are durable (delivery counts included) before it returns.
 func (c *Coordinator) Fetch(ctx context.Context, r FetchRequest) ([]PartitionResult, error) {
+	res, err := c.FetchAck(ctx, r)
+	return res.Partitions, err
+}
+
+// FetchAck is Fetch applying r.Acks first, durable together with the
+// acquisitions.
+func (c *Coordinator) FetchAck(ctx context.Context, r FetchRequest) (FetchResult, error) {
 	g := c.group(r.Group)
 	if g == nil {
-		return nil, fmt.Errorf("%w: %s", ErrGroupNotFound, r.Group)
+		return FetchResult{}, fmt.Errorf("%w: %s", ErrGroupNotFound, r.Group)
+	}
+	var (
+		fr      FetchResult
+		pending []*sharePart
+		wakeAck bool
+	)
+	if len(r.Acks) > 0 {
+		fr.AckErrs, pending, wakeAck = c.applyAcks(g, r.MemberID, r.Acks)
 	}
 	if r.MaxRecords <= 0 {
 		r.MaxRecords = 500
@@ -57,13 +83,27 @@ func (c *Coordinator) Fetch(ctx context.Context, r FetchRequest) ([]PartitionRes
 	}()
 	for {
 		wakeC := c.wakeC()
-		res, got, next := c.fetchOnce(g, r)
+		res, got, next, perr := c.fetchOnce(g, r, pending)
+		if pending != nil {
+			if perr != nil {
+				for i, err := range fr.AckErrs {
+					if err == nil {
+						fr.AckErrs[i] = perr
+					}
+				}
+			}
+			if wakeAck {
+				c.wake()
+			}
+			pending = nil
+		}
+		fr.Partitions = res
 		if got || r.MaxWait <= 0 || !time.Now().Before(deadline) {
-			return res, nil
+			return fr, nil
 		}
 		for _, pr := range res {
 			if pr.Err != nil {
-				return res, nil
+				return fr, nil
 			}
 		}
 		if waiter == nil {
@@ -80,10 +120,10 @@ func (c *Coordinator) Fetch(ctx context.Context, r FetchRequest) ([]PartitionRes
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return res, nil
+			return fr, nil
 		case <-c.stop:
 			timer.Stop()
-			return res, nil
+			return fr, nil
 		case <-waiter.C():
 		case <-wakeC:
 		case <-timer.C:
@@ -92,28 +132,27 @@ func (c *Coordinator) Fetch(ctx context.Context, r FetchRequest) ([]PartitionRes
 	}
 }
 
-// fetchOnce acquires from each partition once. It returns whether any
+// fetchOnce acquires from each partition once, makes the acquisitions
+// durable in one write, then reads their batches. It returns whether any
 // record was acquired, and the earliest time a lock or backoff ends.
-func (c *Coordinator) fetchOnce(g *group, r FetchRequest) ([]PartitionResult, bool, time.Time) {
+func (c *Coordinator) fetchOnce(g *group, r FetchRequest, changed []*sharePart) ([]PartitionResult, bool, time.Time, error) {
 	gc := g.config()
 	lim := c.limits(gc)
 	left := r.MaxRecords
-	bytesLeft := r.MaxBytes
 	var (
-		out  []PartitionResult
+		out  = make([]PartitionResult, len(r.Partitions))
 		got  bool
 		next time.Time
+		now  = c.now()
 	)
-	for _, t := range r.Partitions {
-		pr := PartitionResult{TP: t}
+	for i, t := range r.Partitions {
+		out[i].TP = t
 		logStart, hw, _, err := c.b.Offsets(t.Topic, t.Partition)
 		if err != nil {
-			pr.Err = fmt.Errorf("%w: %s-%d: %v", ErrUnknownPartition, t.Topic, t.Partition, err)
-			out = append(out, pr)
+			out[i].Err = fmt.Errorf("%w: %s-%d: %v", ErrUnknownPartition, t.Topic, t.Partition, err)
 			continue
 		}
 		if left <= 0 {
-			out = append(out, pr)
 			continue
 		}
 		sp := g.part(t.Topic, t.Partition)
@@ -123,41 +162,42 @@ func (c *Coordinator) fetchOnce(g *group, r FetchRequest) ([]PartitionResult, bo
 		}
 		sp.mu.Lock()
 		was := sp.p.Start()
-		ranges := sp.p.Acquire(c.now(), r.MemberID, left, logStart, hw, reset, lim)
-		changed := len(ranges) > 0 || was != sp.p.Start()
-		if changed {
-			sp.seq++
+		ranges := sp.p.Acquire(now, r.MemberID, left, logStart, hw, reset, lim)
+		if len(ranges) > 0 || was != sp.p.Start() {
+			changed = append(changed, sp)
 		}
-		seq := sp.seq
 		if w := sp.p.NextWake(); !w.IsZero() && (next.IsZero() || w.Before(next)) {
 			next = w
 		}
 		sp.mu.Unlock()
-		if changed {
-			if err := c.persist(sp, seq); err != nil {
-				// The acquisition stays in memory and times out.
-				pr.Err = fmt.Errorf("persist share state: %w", err)
-				out = append(out, pr)
-				continue
-			}
-		}
-		if len(ranges) == 0 {
-			out = append(out, pr)
-			continue
-		}
+		out[i].Acquired = ranges
 		for _, rg := range ranges {
 			left -= int(rg.Last - rg.First + 1)
 		}
-		got = true
-		pr.Acquired = ranges
-		pr.Batches, err = c.readRanges(t, ranges, bytesLeft)
-		if err != nil {
-			pr.Err = err
-		}
-		bytesLeft -= len(pr.Batches)
-		out = append(out, pr)
 	}
-	return out, got, next
+	if err := c.persist(changed...); err != nil {
+		// The acquisitions stay in memory and time out.
+		for i := range out {
+			if len(out[i].Acquired) > 0 {
+				out[i].Acquired, out[i].Err = nil, fmt.Errorf("persist share state: %w", err)
+			}
+		}
+		return out, false, next, err
+	}
+	bytesLeft := r.MaxBytes
+	for i := range out {
+		if len(out[i].Acquired) == 0 {
+			continue
+		}
+		got = true
+		var err error
+		out[i].Batches, err = c.readRanges(out[i].TP, out[i].Acquired, bytesLeft)
+		if err != nil {
+			out[i].Err = err
+		}
+		bytesLeft -= len(out[i].Batches)
+	}
+	return out, got, next, nil
 }
 
 // readRanges reads the stored batches holding the acquired offsets.
@@ -214,48 +254,75 @@ type AckBatch struct {
 // Ack applies acknowledgement batches of a member to one partition and
 // returns once the new state is durable. Batches apply in order; the first
 // invalid one stops the rest and its error is returned.
-func (c *Coordinator) Ack(_ context.Context, group, memberID string, t TP, batches []AckBatch) error {
+func (c *Coordinator) Ack(ctx context.Context, group, memberID string, t TP, batches []AckBatch) error {
+	errs := c.AckMany(ctx, group, memberID, []PartitionAcks{{TP: t, Batches: batches}})
+	return errs[0]
+}
+
+// PartitionAcks are one partition's acknowledgement batches.
+type PartitionAcks struct {
+	TP
+	Batches []AckBatch
+}
+
+// AckMany applies the acknowledgements of several partitions and makes
+// them durable in one write; it returns one error per partition.
+func (c *Coordinator) AckMany(_ context.Context, group, memberID string, acks []PartitionAcks) []error {
 	g := c.group(group)
 	if g == nil {
-		return fmt.Errorf("%w: %s", ErrGroupNotFound, group)
-	}
-	if _, err := c.b.Topic(t.Topic); err != nil {
-		return fmt.Errorf("%w: %s", ErrUnknownPartition, t.Topic)
-	}
-	gc := g.config()
-	lim := c.limits(gc)
-	sp := g.part(t.Topic, t.Partition)
-	now := c.now()
-	sp.mu.Lock()
-	var firstErr error
-	changed, released, finished := false, false, false
-	for _, b := range batches {
-		if err := sp.p.Ack(now, memberID, b.First, b.Last, b.Types, lim); err != nil {
-			firstErr = err
-			break
+		errs := make([]error, len(acks))
+		for i := range errs {
+			errs[i] = fmt.Errorf("%w: %s", ErrGroupNotFound, group)
 		}
-		changed = true
-		for _, ty := range b.Types {
-			switch ty {
-			case AckRelease:
-				released = true
-			case AckReject:
-				finished = true
+		return errs
+	}
+	errs, changed, wake := c.applyAcks(g, memberID, acks)
+	if err := c.persist(changed...); err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = fmt.Errorf("persist acknowledgement: %w", err)
 			}
 		}
 	}
-	if changed {
-		sp.seq++
-	}
-	seq := sp.seq
-	sp.mu.Unlock()
-	if changed {
-		if err := c.persist(sp, seq); err != nil {
-			return fmt.Errorf("persist acknowledgement: %w", err)
-		}
-	}
-	if released || finished {
+	if wake {
 		c.wake()
 	}
-	return firstErr
+	return errs
+}
+
+// applyAcks applies acknowledgements in memory and returns the errors,
+// the partitions to persist, and whether records became available or
+// finished (parked fetches should look again).
+func (c *Coordinator) applyAcks(g *group, memberID string, acks []PartitionAcks) ([]error, []*sharePart, bool) {
+	errs := make([]error, len(acks))
+	lim := c.limits(g.config())
+	now := c.now()
+	var changed []*sharePart
+	wake := false
+	for i, a := range acks {
+		if _, err := c.b.Topic(a.Topic); err != nil {
+			errs[i] = fmt.Errorf("%w: %s", ErrUnknownPartition, a.Topic)
+			continue
+		}
+		sp := g.part(a.Topic, a.Partition)
+		sp.mu.Lock()
+		did := false
+		for _, b := range a.Batches {
+			if err := sp.p.Ack(now, memberID, b.First, b.Last, b.Types, lim); err != nil {
+				errs[i] = err
+				break
+			}
+			did = true
+			for _, ty := range b.Types {
+				if ty == AckRelease || ty == AckReject {
+					wake = true
+				}
+			}
+		}
+		sp.mu.Unlock()
+		if did {
+			changed = append(changed, sp)
+		}
+	}
+	return errs, changed, wake
 }

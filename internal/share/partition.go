@@ -103,8 +103,12 @@ type Limits struct {
 	// timed out after this many deliveries is archived.
 	DeliveryLimit int
 	// MaxLocks is group.share.partition.max.record.locks: at most this
-	// many records between the start offset and the end of the acquired
-	// window, the backpressure on a partition that is not acknowledged.
+	// many unfinished records (available, acquired or archiving) in the
+	// in-flight window, the backpressure on a partition that is not
+	// acknowledged. Acknowledged records behind an unfinished one do not
+	// count, so a poison record being retried does not stall its
+	// partition; the window as a whole is capped at MaxWindowFactor ×
+	// MaxLocks offsets.
 	MaxLocks int
 	// BackoffFirst and BackoffMax are eddy.share.retry.backoff.ms and
 	// eddy.share.retry.backoff.max.ms: a released or timed-out record is
@@ -116,6 +120,10 @@ type Limits struct {
 	// Jitter returns a number in [0,1); nil means 0.5 (no jitter).
 	Jitter func() float64
 }
+
+// MaxWindowFactor caps the in-flight window (start offset to end) at this
+// many times Limits.MaxLocks offsets.
+const MaxWindowFactor = 64
 
 // Backoff returns how long a record whose delivery number deliveries
 // failed waits before it is available again.
@@ -355,20 +363,22 @@ func (p *Partition) Acquire(now time.Time, member string, max int, logStart, hw,
 		}
 		max--
 	}
+	open := 0 // unfinished records in the window
 	for i := range p.recs {
-		if max == 0 {
-			return out
-		}
 		r := &p.recs[i]
-		if r.state == Available && r.availAt <= nn {
+		if !r.state.terminal() {
+			open++
+		}
+		if max > 0 && r.state == Available && r.availAt <= nn {
 			take(p.start+int64(i), r)
 		}
 	}
 	for max > 0 {
 		end := p.End()
-		if end >= hw || (lim.MaxLocks > 0 && len(p.recs) >= lim.MaxLocks) {
+		if end >= hw || (lim.MaxLocks > 0 && (open >= lim.MaxLocks || len(p.recs) >= MaxWindowFactor*lim.MaxLocks)) {
 			break
 		}
+		open++
 		p.recs = append(p.recs, rec{})
 		take(end, &p.recs[len(p.recs)-1])
 	}

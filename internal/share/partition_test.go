@@ -101,6 +101,17 @@ func TestAcquireAckTable(t *testing.T) {
 			wantStart: 1, wantEnd: 4,
 		},
 		{
+			name: "acknowledged records behind an unfinished one do not count as locks", limits: Limits{LockDuration: time.Second, DeliveryLimit: 5, MaxLocks: 2}, hw: 10,
+			steps: []step{
+				{op: "acquire", member: "a", max: 10, want: []Range{{0, 1, 1}}},
+				{op: "ack", member: "a", first: 1, last: 1, types: []AckType{AckAccept}},
+				{op: "acquire", member: "b", max: 10, want: []Range{{2, 2, 1}}},
+				{op: "ack", member: "b", first: 2, last: 2, types: []AckType{AckAccept}},
+				{op: "acquire", member: "b", max: 10, want: []Range{{3, 3, 1}}},
+			},
+			wantStart: 0, wantEnd: 4,
+		},
+		{
 			name: "member leaving releases its records", limits: lim(), hw: 4,
 			steps: []step{
 				{op: "acquire", member: "a", max: 2, want: []Range{{0, 1, 1}}},

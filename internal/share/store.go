@@ -38,8 +38,8 @@ func parseKey(s string) (Key, error) {
 // replicated metadata log (DESIGN.md §9). Every write is durable when it
 // returns.
 type Store interface {
-	// SavePartition stores a partition's snapshot.
-	SavePartition(k Key, s Snapshot) error
+	// SavePartitions stores partition snapshots in one durable write.
+	SavePartitions(snaps map[Key]Snapshot) error
 	// DeletePartition forgets a partition's state.
 	DeletePartition(k Key) error
 	// SaveGroup stores a group's record (its existence and configs).
@@ -70,10 +70,18 @@ type MetaStore struct{ m *meta.Store }
 // NewMetaStore returns a Store writing into m.
 func NewMetaStore(m *meta.Store) *MetaStore { return &MetaStore{m: m} }
 
-// SavePartition implements Store.
-func (s *MetaStore) SavePartition(k Key, snap Snapshot) error {
-	if err := s.m.Put(bucketPartitions, k.String(), EncodeSnapshot(snap)); err != nil {
-		return fmt.Errorf("save share state %s/%s/%d: %w", k.Group, k.Topic, k.Partition, err)
+// SavePartitions implements Store: one bbolt transaction, one fsync.
+func (s *MetaStore) SavePartitions(snaps map[Key]Snapshot) error {
+	err := s.m.Update(func(tx *meta.Tx) error {
+		for k, snap := range snaps {
+			if err := tx.Put(bucketPartitions, k.String(), EncodeSnapshot(snap)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("save share state of %d partitions: %w", len(snaps), err)
 	}
 	return nil
 }
