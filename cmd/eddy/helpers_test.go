@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -46,12 +45,13 @@ func openNode(cfg config.Config, log *slog.Logger, fs vfs.FS) (*node.Node, error
 	return node.Open(nc)
 }
 
-// checkUnlocked fails the test if dir's LOCK is still held.
+// checkUnlocked fails the test if dir's LOCK is still held, or still there:
+// a node that closed removes it.
 func checkUnlocked(t *testing.T, dir string) {
 	t.Helper()
-	f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return // a clean stop removes LOCK
+	f, err := os.OpenFile(filepath.Join(dir, node.LockFileName), os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -61,4 +61,5 @@ func checkUnlocked(t *testing.T, dir string) {
 		t.Fatalf("data dir still locked: %v", err)
 	}
 	_ = unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	t.Fatalf("LOCK left in %s after a clean close", dir)
 }
