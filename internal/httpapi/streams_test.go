@@ -181,7 +181,10 @@ func openSSE(t *testing.T, ctx context.Context, url, lastID string) *sseReader {
 			line := r.sc.Text()
 			switch {
 			case line == "":
-				r.ch <- cur
+				// The blank line after a comment ends no event.
+				if cur != (sseEvent{}) {
+					r.ch <- cur
+				}
 				cur = sseEvent{}
 			case strings.HasPrefix(line, ":"):
 				r.ch <- sseEvent{event: "comment", data: line}
