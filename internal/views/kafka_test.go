@@ -191,6 +191,18 @@ func TestViewFranzGo(t *testing.T) {
 		}
 	}
 
+	// DeleteRecords cannot reach the source through the view.
+	drs, err := adm.DeleteRecords(ctx, kadm.Offsets{"big-orders": {0: {At: 100}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dr, _ := drs.Lookup("big-orders", 0); dr.Err == nil {
+		t.Fatal("DeleteRecords on a view succeeded")
+	}
+	if starts, _ := adm.ListStartOffsets(ctx, "orders"); starts["orders"][0].Offset != 0 {
+		t.Fatalf("source start moved: %+v", starts["orders"][0])
+	}
+
 	// Invalid and too costly filters are refused with INVALID_CONFIG and the column.
 	for _, bad := range []string{"value.total >", "value.total", "headers.all(a, headers.all(b, headers.all(c, key.contains(a+b+c))))", "nosuch == 1"} {
 		res, err := adm.CreateTopic(ctx, -1, -1, map[string]*string{views.SourceConfig: kadm.StringPtr("orders"), views.FilterConfig: kadm.StringPtr(bad)}, "bad-view")
