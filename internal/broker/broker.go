@@ -822,13 +822,7 @@ func (b *Broker) partition(topicName string, p int32) (*partition, error) {
 	}
 	t, ok := b.mu.topics[topicName]
 	if !ok {
-		// A view reads (and waits on) its source's partitions.
-		if v := b.view(topicName); v != nil {
-			t, ok = b.mu.topics[v.def.Source]
-		}
-		if !ok {
-			return nil, fmt.Errorf("%w: %s", ErrUnknownTopic, topicName)
-		}
+		return nil, fmt.Errorf("%w: %s", ErrUnknownTopic, topicName)
 	}
 	if p < 0 || int(p) >= len(t.parts) {
 		return nil, fmt.Errorf("%w: %s-%d", ErrUnknownPartition, topicName, p)

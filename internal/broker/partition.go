@@ -330,7 +330,7 @@ func (p *partition) countOut(data []byte) {
 // Offsets returns a partition's log start offset, high watermark and log end
 // offset.
 func (b *Broker) Offsets(topic string, part int32) (start, hw, end int64, err error) {
-	p, err := b.partition(topic, part)
+	p, err := b.readPartition(topic, part)
 	if err != nil {
 		return 0, 0, 0, err
 	}
@@ -349,7 +349,7 @@ const (
 // returns the first offset whose timestamp is at least ts, or -1 when no
 // record is that new. The returned timestamp is -1 for Latest and Earliest.
 func (b *Broker) ListOffset(topic string, part int32, ts int64) (offset, timestamp int64, err error) {
-	p, err := b.partition(topic, part)
+	p, err := b.readPartition(topic, part)
 	if err != nil {
 		return -1, -1, err
 	}

@@ -160,6 +160,16 @@ func (b *Broker) view(name string) *view {
 	return (*t)[name]
 }
 
+// readPartition is partition for read-only uses (offsets, waiters): a view
+// reads its source's partitions. Anything that changes a partition uses
+// partition, which does not know views.
+func (b *Broker) readPartition(topic string, part int32) (*partition, error) {
+	if v := b.view(topic); v != nil {
+		topic = v.def.Source
+	}
+	return b.partition(topic, part)
+}
+
 // viewInfoLocked describes v as a topic: its source's partition count and
 // config, with the view's two configs as its overrides. b.mu is held.
 func (b *Broker) viewInfoLocked(v *view) TopicInfo {

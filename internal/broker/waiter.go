@@ -43,7 +43,7 @@ func (b *Broker) NewWaiterFunc(fn func()) *Waiter {
 // Add watches a partition. Unknown partitions are ignored (nothing would
 // wake the fetch; its own timeout ends it).
 func (w *Waiter) Add(topic string, part int32) {
-	p, err := w.b.partition(topic, part)
+	p, err := w.b.readPartition(topic, part) // a view waits on its source
 	if err != nil {
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/eddy-streaming/eddy/internal/eventstore"
 	"github.com/eddy-streaming/eddy/internal/kafka/kafkatest"
 	"github.com/eddy-streaming/eddy/internal/views"
 )
@@ -187,6 +189,18 @@ func TestViewFranzGo(t *testing.T) {
 		if e.Err != nil || e.Offset != s.Offset {
 			t.Fatalf("end offset p%d: %+v, source %+v", p, e, s)
 		}
+	}
+
+	// DeleteRecords cannot reach the source through the view.
+	drs, err := adm.DeleteRecords(ctx, kadm.Offsets{"big-orders": {0: {At: 100}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dr, _ := drs.Lookup("big-orders", 0); dr.Err == nil {
+		t.Fatal("DeleteRecords on a view succeeded")
+	}
+	if starts, _ := adm.ListStartOffsets(ctx, "orders"); starts["orders"][0].Offset != 0 {
+		t.Fatalf("source start moved: %+v", starts["orders"][0])
 	}
 
 	// Invalid and too costly filters are refused with INVALID_CONFIG and the column.
@@ -464,5 +478,41 @@ func TestViewFilterChange(t *testing.T) {
 	r, _ = adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: views.SourceConfig, Value: kadm.StringPtr("other")}}, "v")
 	if !errors.Is(r[0].Err, kerr.InvalidConfig) {
 		t.Fatalf("alter source: %v", r[0].Err)
+	}
+}
+
+// A view over an event-store topic: events appended through the event
+// store, selected by CloudEvents attributes and JSON data, read by a
+// franz-go consumer with their headers.
+func TestViewOverEventStore(t *testing.T) {
+	srv := kafkatest.Start(t)
+	ctx := ctxT(t)
+	var want []string
+	for i := 0; i < 40; i++ {
+		typ := "OrderPlaced"
+		if i%4 == 1 {
+			typ = "OrderCancelled"
+		}
+		stream := fmt.Sprintf("order-%d", i%5)
+		ev := eventstore.EventData{ID: fmt.Sprintf("e%d", i), Type: typ, Data: json.RawMessage(fmt.Sprintf(`{"total": %d}`, i*50))}
+		if _, err := srv.Events.Append(ctx, "shop", stream, eventstore.Any, []eventstore.EventData{ev}); err != nil {
+			t.Fatal(err)
+		}
+		if typ == "OrderCancelled" && i*50 > 500 {
+			want = append(want, fmt.Sprintf("%s e%d", stream, i))
+		}
+	}
+	adm := kadm.NewClient(srv.Client(t))
+	createView(t, adm, "late-cancellations", "shop", `ce.type == "OrderCancelled" && value.total > 500`)
+	cons := srv.Client(t, kgo.ConsumeTopics("late-cancellations"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	got := consumeAll(t, cons, len(want))
+	var have []string
+	for _, r := range got {
+		have = append(have, fmt.Sprintf("%s %s", r.Key, header(r, eventstore.HeaderID)))
+	}
+	slices.Sort(have)
+	slices.Sort(want)
+	if !slices.Equal(have, want) {
+		t.Fatalf("got %q, want %q", have, want)
 	}
 }

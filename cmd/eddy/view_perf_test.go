@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/eddy-streaming/eddy/internal/eddytest"
+	"github.com/eddy-streaming/eddy/internal/filter"
+	"github.com/eddy-streaming/eddy/internal/views"
+)
+
+// TestViewPerformance measures views against the alternatives on one
+// `eddy serve` process, in one run: N 1 KiB JSON records in 4 partitions,
+// 10 % of them orders over 1000 (and, independently, 10 % with the header
+// ce_type=OrderCancelled). It reports
+//
+//   - the source read raw by a franz-go consumer (records/s),
+//   - the view `value.total > 1000` read by a franz-go consumer (source
+//     records scanned/s, and the broker's CPU seconds per GB scanned),
+//   - the source read by a franz-go consumer that filters with the same
+//     CEL program (time until every matching record was delivered),
+//   - the header-only view `headers["ce_type"] == "OrderCancelled"`.
+//
+// By default N is small and only the counts are checked. With
+// EDDY_VIEW_BENCH=N (e.g. 200000) it runs at that size and enforces the
+// targets: view scan rate ≥ 50 % of the raw rate, client-side filtering
+// ≥ 5× slower than the view. docs/views.md has the numbers.
+func TestViewPerformance(t *testing.T) {
+	n, enforce := 4000, false
+	if v := os.Getenv("EDDY_VIEW_BENCH"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1000 {
+			t.Fatalf("EDDY_VIEW_BENCH=%q: want a record count ≥ 1000", v)
+		}
+		enforce = true
+	} else {
+		t.Parallel()
+	}
+	s := eddytest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(s.KafkaAddr()), kgo.ProducerLinger(5*time.Millisecond),
+		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()), kgo.ProducerBatchMaxBytes(1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	if _, err := adm.CreateTopic(ctx, 4, 1, nil, "perf"); err != nil {
+		t.Fatal(err)
+	}
+	note := strings.Repeat("x", 920)
+	var bytesIn int64
+	const chunk = 5000
+	for i := 0; i < n; {
+		var recs []*kgo.Record
+		for ; i < n && len(recs) < chunk; i++ {
+			total := 100 + i%900
+			if i%10 == 0 {
+				total = 1001 + i%5000
+			}
+			typ := "OrderCreated"
+			if i%10 == 5 {
+				typ = "OrderCancelled"
+			}
+			v := fmt.Appendf(nil, `{"id":"order-%d","total":%d,"region":"EU","note":"%s"}`, i, total, note)
+			bytesIn += int64(len(v))
+			recs = append(recs, &kgo.Record{Topic: "perf", Key: fmt.Appendf(nil, "order-%d", i%1000), Value: v,
+				Headers: []kgo.RecordHeader{{Key: "ce_type", Value: []byte(typ)}}})
+		}
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := n / 10
+	for _, v := range [][2]string{{"perf-big", "value.total > 1000"}, {"perf-cancelled", `headers["ce_type"] == "OrderCancelled"`}} {
+		res, err := adm.CreateTopic(ctx, -1, -1, map[string]*string{views.SourceConfig: kadm.StringPtr("perf"), views.FilterConfig: kadm.StringPtr(v[1])}, v[0])
+		if err != nil || res.Err != nil {
+			t.Fatalf("create view %s: %v %v", v[0], err, res.Err)
+		}
+	}
+
+	// consume reads topic from the start until match has accepted want
+	// records; it returns the time that took and the broker's CPU time,
+	// and logs the consumer's (this process's) CPU time.
+	consume := func(topic string, want int, match func(*kgo.Record) bool) (time.Duration, time.Duration) {
+		c, err := kgo.NewClient(kgo.SeedBrokers(s.KafkaAddr()), kgo.ConsumeTopics(topic),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxBytes(50<<20), kgo.FetchMaxPartitionBytes(8<<20))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		cpu0, own0 := processCPU(t, s.PID()), processCPU(t, os.Getpid())
+		start := time.Now()
+		defer func() {
+			t.Logf("  %s: consumer CPU %v", topic, processCPU(t, os.Getpid())-own0)
+		}()
+		got := 0
+		for got < want {
+			fs := c.PollFetches(ctx)
+			if err := fs.Err0(); err != nil {
+				t.Fatalf("consume %s: %v", topic, err)
+			}
+			fs.EachRecord(func(r *kgo.Record) {
+				if match(r) {
+					got++
+				}
+			})
+		}
+		return time.Since(start), processCPU(t, s.PID()) - cpu0
+	}
+	all := func(*kgo.Record) bool { return true }
+	prog, err := filter.Compile("value.total > 1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientSide := func(r *kgo.Record) bool {
+		fr := filter.Record{Key: r.Key, Value: r.Value, Timestamp: r.Timestamp.UnixMilli(), Partition: r.Partition, Offset: r.Offset}
+		for _, h := range r.Headers {
+			fr.Headers = append(fr.Headers, filter.Header{Key: []byte(h.Key), Value: h.Value})
+		}
+		return prog.Match(&fr)
+	}
+
+	rawT, rawCPU := consume("perf", n, all)
+	viewT, viewCPU := consume("perf-big", want, all)
+	clientT, _ := consume("perf", want, clientSide)
+	hdrT, hdrCPU := consume("perf-cancelled", want, all)
+
+	gb := float64(bytesIn) / 1e9
+	rate := func(d time.Duration) float64 { return float64(n) / d.Seconds() }
+	t.Logf("%d records of ~1 KiB in 4 partitions (%.0f MB of values), 10 %% matching", n, float64(bytesIn)/1e6)
+	t.Logf("source, raw:                 %8.0f records/s  (%v; broker CPU %v, %.1f s/GB)", rate(rawT), rawT.Round(time.Millisecond), rawCPU, rawCPU.Seconds()/gb)
+	t.Logf("view value.total > 1000:     %8.0f records scanned/s  (%v; broker CPU %v, %.1f s/GB scanned) = %.0f %% of raw", rate(viewT), viewT.Round(time.Millisecond), viewCPU, viewCPU.Seconds()/gb, 100*rawT.Seconds()/viewT.Seconds())
+	t.Logf("franz-go + same CEL, client: %8.0f records scanned/s  (%v) = %.1fx the view's time", rate(clientT), clientT.Round(time.Millisecond), clientT.Seconds()/viewT.Seconds())
+	t.Logf("view headers[ce_type]:       %8.0f records scanned/s  (%v; broker CPU %v, %.1f s/GB scanned)", rate(hdrT), hdrT.Round(time.Millisecond), hdrCPU, hdrCPU.Seconds()/gb)
+	if enforce {
+		if viewT.Seconds() > 2*rawT.Seconds() {
+			t.Errorf("view scan rate %.0f/s is under 50 %% of the raw rate %.0f/s", rate(viewT), rate(rawT))
+		}
+		if clientT.Seconds() < 5*viewT.Seconds() {
+			t.Errorf("client-side filtering took %v, under 5x the view's %v", clientT, viewT)
+		}
+	}
+}
+
+// processCPU returns a process's user+system CPU time from /proc.
+func processCPU(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	// Fields after the command name (which may hold spaces): state is
+	// field 3; utime and stime are fields 14 and 15, in clock ticks.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * (time.Second / 100) // USER_HZ is 100 on Linux
+}
