@@ -51,6 +51,7 @@ func workloads() []workload {
 		}},
 		&offsetsWorkload{group: "pl-offsets", topic: "pl-produce", partitions: 4},
 		&eventStoreWorkload{topic: "pl-events", streams: 8},
+		&shareWorkload{group: "pl-share", topic: "pl-produce"},
 		&topicConfigWorkload{topic: "pl-config"},
 	}
 }
