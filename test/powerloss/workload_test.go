@@ -43,14 +43,17 @@ type workload interface {
 // workloads returns a fresh set of every workload of the run.
 func workloads() []workload {
 	return []workload{
+		// Retention bounds what a long run keeps: every restart recovers
+		// every segment and every cut rebuilds every file.
 		&produceWorkload{topic: "pl-produce", partitions: 4, configs: map[string]string{
-			"segment.bytes": "16384",
+			"segment.bytes": "16384", "retention.bytes": "1048576",
 		}},
 		&produceWorkload{topic: "pl-retained", partitions: 2, configs: map[string]string{
 			"segment.bytes": "4096", "retention.bytes": "16384",
 		}},
 		&offsetsWorkload{group: "pl-offsets", topic: "pl-produce", partitions: 4},
 		&eventStoreWorkload{topic: "pl-events", streams: 8},
+		&shareWorkload{group: "pl-share", topic: "pl-produce"},
 		&topicConfigWorkload{topic: "pl-config"},
 	}
 }
