@@ -72,6 +72,12 @@ func TestViewCLI(t *testing.T) {
 	if got := lines(r.stdout); !slices.Equal(got, []string{"k2"}) {
 		t.Errorf("consume --filter --group: %q", got)
 	}
+	// eddy group describe shows the group's offset and lag on the view.
+	r = mustRun(t, addr, "", "group", "describe", "g")
+	// Committed after k2 (offset 2); lag counts the source's records after it.
+	if !regexpLine(r.stdout, `^orders\.filter-[0-9a-f]+\s+0\s+3\s+10\s+7\s`) {
+		t.Errorf("group describe: %q", r.stdout)
+	}
 	r = mustRun(t, addr, "", "view", "list")
 	if strings.Contains(r.stdout, ".consume-") || !strings.Contains(r.stdout, "orders.filter-") {
 		t.Errorf("views after consume --filter (the temporary one deleted, the group's kept): %q", r.stdout)
