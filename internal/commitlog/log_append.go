@@ -152,9 +152,9 @@ const pageBytes = 4096
 //
 // Measured with bench/serve-ab.sh (1 KiB records, 3+3 pairs): 6 partitions
 // × 4 producers 692–796 k against 600–711 k records/s, 1 producer 759–807 k
-// against 635–780 k, at the same broker CPU per GB. Session 3 wrote big
-// writes in 256 KiB pieces with a start behind each; one start per write
-// keeps the gain without the extra syscalls.
+// against 635–780 k, at the same broker CPU per GB. Writing big writes in
+// 256 KiB pieces with a start behind each gained no more; one start per
+// write keeps the gain without the extra syscalls.
 func (l *Log) startWritebackLocked(a *segment, n int64) {
 	if l.mu.opts.Sync != SyncAlways || n < kickBytes {
 		return
