@@ -358,4 +358,3 @@ func (h *api) deleteMode(_ http.ResponseWriter, req *http.Request) (any, error) 
 	}
 	return map[string]string{"mode": m}, nil
 }
-

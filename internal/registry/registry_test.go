@@ -16,9 +16,9 @@ import (
 )
 
 const (
-	orderV1 = `{"type":"record","name":"OrderCreated","namespace":"shop","fields":[{"name":"id","type":"string"},{"name":"amount","type":"int"}]}`
-	orderV2 = `{"type":"record","name":"OrderCreated","namespace":"shop","fields":[{"name":"id","type":"string"},{"name":"amount","type":"int"},{"name":"coupon","type":["null","string"],"default":null}]}`
-	orderV3 = `{"type":"record","name":"OrderCreated","namespace":"shop","fields":[{"name":"id","type":"string"},{"name":"amount","type":"int"},{"name":"currency","type":"string"}]}`
+	orderV1       = `{"type":"record","name":"OrderCreated","namespace":"shop","fields":[{"name":"id","type":"string"},{"name":"amount","type":"int"}]}`
+	orderV2       = `{"type":"record","name":"OrderCreated","namespace":"shop","fields":[{"name":"id","type":"string"},{"name":"amount","type":"int"},{"name":"coupon","type":["null","string"],"default":null}]}`
+	orderV3       = `{"type":"record","name":"OrderCreated","namespace":"shop","fields":[{"name":"id","type":"string"},{"name":"amount","type":"int"},{"name":"currency","type":"string"}]}`
 	orderNoAmount = `{"type":"record","name":"OrderCreated","namespace":"shop","fields":[{"name":"id","type":"string"},{"name":"coupon","type":["null","string"],"default":null}]}`
 )
 
