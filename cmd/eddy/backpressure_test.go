@@ -150,7 +150,7 @@ func TestBackpressureBoundsMemory(t *testing.T) {
 	)
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
-	cfg.KafkaAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.KafkaAddr, cfg.HTTPAddr, cfg.SchemaRegistryAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.MaxRequestBytes = 2 << 20
 	cfg.ProduceBytesBudget = budget
 	cfg.MaxInflightPerConn = 32

@@ -23,7 +23,7 @@ import (
 func inProcessConfig(t *testing.T, dir string) config.Config {
 	cfg := config.Default()
 	cfg.DataDir = dir
-	cfg.KafkaAddr, cfg.HTTPAddr = "127.0.0.1:0", eddytest.FreeAddr(t)
+	cfg.KafkaAddr, cfg.HTTPAddr, cfg.SchemaRegistryAddr = "127.0.0.1:0", eddytest.FreeAddr(t), "127.0.0.1:0"
 	return cfg
 }
 

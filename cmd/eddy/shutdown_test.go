@@ -42,7 +42,7 @@ func TestShutdownTimeoutCutsInflight(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
-	cfg.KafkaAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.KafkaAddr, cfg.HTTPAddr, cfg.SchemaRegistryAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.ShutdownTimeout = 100 * time.Millisecond
 	const warning = "kafka requests still in flight at the shutdown timeout"
 	logs := &syncBuffer{}

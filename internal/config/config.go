@@ -53,6 +53,10 @@ type Config struct {
 	AdvertisedAddr string
 	// HTTPAddr is the HTTP listen address (health, metrics, REST API).
 	HTTPAddr string
+	// SchemaRegistryAddr is the listen address of the Confluent-compatible
+	// schema registry API; empty serves it only under /schema-registry/ on
+	// HTTPAddr.
+	SchemaRegistryAddr string
 	// MaxRequestBytes caps the size of one Kafka request frame; larger frames
 	// are refused before anything is allocated for them.
 	MaxRequestBytes int64
@@ -119,6 +123,7 @@ func Default() Config {
 		DataDir:                "eddy-data",
 		KafkaAddr:              ":9092",
 		HTTPAddr:               ":8080",
+		SchemaRegistryAddr:     ":8081",
 		MaxRequestBytes:        100 << 20,
 		AutoCreateTopics:       true,
 		DefaultPartitions:      1,
@@ -172,6 +177,13 @@ func (c Config) Validate() error {
 		bad("http-addr", "%q: %v; want host:port, e.g. :8080 or 127.0.0.1:8080", c.HTTPAddr, err)
 	} else if c.HTTPAddr == c.KafkaAddr && !hasPortZero(c.HTTPAddr) {
 		bad("http-addr", "%q is also kafka-addr; the two listeners need different ports", c.HTTPAddr)
+	}
+	if c.SchemaRegistryAddr != "" {
+		if err := checkListenAddr(c.SchemaRegistryAddr); err != nil {
+			bad("schema-registry-addr", "%q: %v; want host:port, e.g. :8081 or 127.0.0.1:8081, or empty to disable the listener", c.SchemaRegistryAddr, err)
+		} else if (c.SchemaRegistryAddr == c.KafkaAddr || c.SchemaRegistryAddr == c.HTTPAddr) && !hasPortZero(c.SchemaRegistryAddr) {
+			bad("schema-registry-addr", "%q is also the Kafka or HTTP address; each listener needs its own port", c.SchemaRegistryAddr)
+		}
 	}
 	if c.MaxRequestBytes < minRequestBytes || c.MaxRequestBytes > maxRequestBytes {
 		bad("max-request-bytes", "%d is out of range; allowed %s to %d bytes", c.MaxRequestBytes, formatBytes(minRequestBytes), int64(maxRequestBytes))

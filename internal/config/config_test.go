@@ -85,6 +85,7 @@ func TestEveryKeyFromEverySource(t *testing.T) {
 		"produce-bytes-budget": "64MiB", "retention-ms": "-1", "retention-bytes": "10GiB", "segment-bytes": "64MiB",
 		"memory-limit": "1GiB", "page-cache-per-partition": "64MiB", "retention-check-interval": "2s",
 		"pprof-addr": "127.0.0.1:6060", "pprof-allow-remote": "true",
+		"schema-registry-addr": "127.0.0.1:18081",
 	}
 	want := Config{
 		DataDir: "/var/lib/eddy", KafkaAddr: "127.0.0.1:19092", AdvertisedAddr: "eddy.example:19092",
@@ -94,6 +95,7 @@ func TestEveryKeyFromEverySource(t *testing.T) {
 		ProduceBytesBudget: 64 << 20, RetentionMs: -1, RetentionBytes: 10 << 30, SegmentBytes: 64 << 20,
 		MemoryLimit: 1 << 30, PageCacheBytes: 64 << 20, RetentionCheckInterval: 2 * time.Second,
 		PprofAddr: "127.0.0.1:6060", PprofAllowRemote: true,
+		SchemaRegistryAddr: "127.0.0.1:18081",
 	}
 	if len(values) != len(settings) {
 		t.Fatalf("test covers %d keys, there are %d", len(values), len(settings))
@@ -186,6 +188,9 @@ func TestValidate(t *testing.T) {
 		{"advertised needs host", func(c *Config) { c.AdvertisedAddr = ":9092" }, "advertised-addr"},
 		{"advertised port 0", func(c *Config) { c.AdvertisedAddr = "h:0" }, "advertised-addr"},
 		{"same listen addr", func(c *Config) { c.HTTPAddr = c.KafkaAddr }, "http-addr"},
+		{"schema registry on the http port", func(c *Config) { c.SchemaRegistryAddr = c.HTTPAddr }, "schema-registry-addr"},
+		{"schema registry bad addr", func(c *Config) { c.SchemaRegistryAddr = "nope" }, "schema-registry-addr"},
+		{"schema registry listener disabled", func(c *Config) { c.SchemaRegistryAddr = "" }, ""},
 		{"both port 0 ok", func(c *Config) { c.HTTPAddr, c.KafkaAddr = "127.0.0.1:0", "127.0.0.1:0" }, ""},
 		{"request bytes too big", func(c *Config) { c.MaxRequestBytes = 1 << 31 }, "max-request-bytes"},
 		{"partitions too many", func(c *Config) { c.DefaultPartitions = 10001 }, "default-partitions"},

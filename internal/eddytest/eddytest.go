@@ -138,6 +138,7 @@ type Process struct {
 	mu        sync.Mutex
 	kafkaAddr string       // bound address, once a run has started
 	httpAddr  string       // bound address, once a run has started
+	srAddr    string       // schema registry's bound address, once a run has started
 	output    bytes.Buffer // stdout and stderr of every run
 	run       *run
 }
@@ -178,7 +179,7 @@ func Spawn(t testing.TB, opts ...Option) *Process {
 		o.dataDir = t.TempDir()
 	}
 	p := &Process{t: t, dataDir: o.dataDir, binary: o.binary, args: o.args,
-		kafkaAddr: "127.0.0.1:0", httpAddr: "127.0.0.1:0"}
+		kafkaAddr: "127.0.0.1:0", httpAddr: "127.0.0.1:0", srAddr: "127.0.0.1:0"}
 	t.Cleanup(p.Kill)
 	if err := p.spawn(); err != nil {
 		t.Fatal(err)
@@ -193,6 +194,7 @@ func (p *Process) spawn() error {
 		"--data-dir", p.dataDir,
 		"--kafka-addr", p.kafkaAddr,
 		"--http-addr", p.httpAddr,
+		"--schema-registry-addr", p.srAddr,
 		"--log-format", "json",
 		"--shutdown-timeout", "10s",
 	}, p.args...)
@@ -274,6 +276,9 @@ func (p *Process) waitReady() error {
 	}
 	p.mu.Lock()
 	p.kafkaAddr, p.httpAddr = kafkaAddr, httpAddr
+	if sr, _ := l["schema_registry_addr"].(string); sr != "" {
+		p.srAddr = sr
+	}
 	p.mu.Unlock()
 
 	r := p.current()
@@ -310,6 +315,14 @@ func (p *Process) HTTPAddr() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.httpAddr
+}
+
+// SchemaRegistryURL returns the schema registry listener's base URL,
+// "http://host:port".
+func (p *Process) SchemaRegistryURL() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return "http://" + p.srAddr
 }
 
 // HTTPURL returns the HTTP listener's base URL, "http://host:port".

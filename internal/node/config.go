@@ -31,5 +31,6 @@ func FromConfig(cfg config.Config) Config {
 		ProduceBytesBudget: cfg.ProduceBytesBudget,
 	}
 	nc.HTTP = &httpapi.Config{Addr: cfg.HTTPAddr}
+	nc.SchemaRegistry = &SchemaRegistryConfig{Addr: cfg.SchemaRegistryAddr}
 	return nc
 }

@@ -10,6 +10,8 @@
 //	http        the HTTP listener, serving /healthz at once and /readyz 503
 //	            until the node is ready, so probes see a node recovering
 //	meta        <data>/meta.db: topic configs, cluster id, offsets, producer ids
+//	schemas     the schema registry (its state in meta's "schemas" bucket),
+//	            under /schema-registry/ on HTTP and on its own listener
 //	producers   the idempotent-producer manager (append hook 1)
 //	eventstore  the event-store index <data>/streams.idx (append hook 2)
 //	broker      every partition log opened and recovered; the hook chain
@@ -50,6 +52,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -67,6 +70,7 @@ import (
 	"github.com/eddy-streaming/eddy/internal/kafka"
 	"github.com/eddy-streaming/eddy/internal/meta"
 	"github.com/eddy-streaming/eddy/internal/producers"
+	"github.com/eddy-streaming/eddy/internal/registry"
 	"github.com/eddy-streaming/eddy/internal/share"
 	"github.com/eddy-streaming/eddy/internal/vfs"
 )
@@ -116,6 +120,8 @@ type Config struct {
 	HTTP *httpapi.Config
 	// Streams tunes the event-store HTTP routes.
 	Streams httpapi.StreamsOptions
+	// SchemaRegistry configures the schema registry; nil runs none.
+	SchemaRegistry *SchemaRegistryConfig
 }
 
 // DefaultConfig returns a Config for dataDir with every part's defaults,
@@ -148,6 +154,9 @@ type Node struct {
 	Share     *share.Coordinator
 	Kafka     *kafka.Server
 	HTTP      *httpapi.Server
+	// Schemas is the schema registry (schemas.go).
+	Schemas   *registry.Registry
+	schemasLn net.Listener
 
 	lock *dataDirLock
 	// live holds the parts /v1/status reads, published as Open reaches
@@ -188,6 +197,7 @@ var steps = []step{
 	{"metrics", (*Node).openMetrics},
 	{"http", (*Node).openHTTP},
 	{"meta", (*Node).openMeta},
+	{"schemas", (*Node).openSchemas},
 	{"producers", (*Node).openProducers},
 	{"eventstore", (*Node).openEventStore},
 	{"broker", (*Node).openBroker},
@@ -231,6 +241,9 @@ func (n *Node) startAttrs() []any {
 	}
 	if n.HTTP != nil {
 		attrs = append(attrs, "http_addr", n.HTTP.Addr().String())
+	}
+	if a := n.SchemaRegistryAddr(); a != "" {
+		attrs = append(attrs, "schema_registry_addr", a)
 	}
 	return append(attrs, "topics", len(n.Broker.Topics()), "startup", time.Since(n.started).Round(time.Microsecond).String())
 }
@@ -520,6 +533,9 @@ func (n *Node) listenerAddrs() map[string]string {
 	}
 	if k != nil && k.Addr() != nil {
 		m["kafka"] = k.Addr().String()
+	}
+	if a := n.SchemaRegistryAddr(); a != "" {
+		m["schema_registry"] = a
 	}
 	return m
 }

@@ -1,0 +1,66 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/eddy-streaming/eddy/internal/registry"
+)
+
+// SchemaRegistryConfig configures the schema registry (internal/registry).
+type SchemaRegistryConfig struct {
+	// Addr is the registry's own listen address (Confluent's is :8081);
+	// empty runs no listener of its own. The API is also served under
+	// /schema-registry/ on the HTTP listener.
+	Addr string
+}
+
+// schemaRegistryPrefix is where the HTTP listener serves the registry.
+const schemaRegistryPrefix = "/schema-registry"
+
+// openSchemas opens the schema registry on the meta store (its own
+// bucket), serves its API under /schema-registry/ on the HTTP listener
+// and, when configured, on its own listener.
+func (n *Node) openSchemas() error {
+	if n.cfg.SchemaRegistry == nil {
+		return nil
+	}
+	reg, err := registry.Open(registry.MetaStore{M: n.Meta})
+	if err != nil {
+		return fmt.Errorf("open schema registry: %w", err)
+	}
+	n.Schemas = reg
+	h := registry.Handler(reg)
+	if n.HTTP != nil {
+		n.HTTP.HandleHTTP(schemaRegistryPrefix+"/", http.StripPrefix(schemaRegistryPrefix, h))
+	}
+	if n.cfg.SchemaRegistry.Addr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", n.cfg.SchemaRegistry.Addr)
+	if err != nil {
+		return fmt.Errorf("schema registry listener: %w", err)
+	}
+	n.schemasLn = ln
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	n.goServe("schema registry", func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	n.onDrain("schema registry", srv.Shutdown)
+	return nil
+}
+
+// SchemaRegistryAddr is the bound address of the registry's own listener,
+// or "" when it runs none.
+func (n *Node) SchemaRegistryAddr() string {
+	if n.schemasLn == nil {
+		return ""
+	}
+	return n.schemasLn.Addr().String()
+}
