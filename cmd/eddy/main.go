@@ -52,6 +52,7 @@ func newRootCmd() *cobra.Command {
 		newStreamCmd(),
 		newViewCmd(),
 		newLogCmd(),
+		newSchemaCmd(),
 	)
 	return root
 }
