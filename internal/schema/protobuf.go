@@ -66,10 +66,44 @@ func protoSource(name, text string) (protocompile.SearchResult, string) {
 				name = fdp.GetName()
 			}
 			fdp.Name = proto.String(name)
+			fillJSONNames(fdp.GetMessageType())
 			return protocompile.SearchResult{Proto: &fdp}, name
 		}
 	}
 	return protocompile.SearchResult{Source: strings.NewReader(text)}, name
+}
+
+// fillJSONNames gives fields without a json_name their default one, as
+// protoc does: serialized descriptors from some serializers leave it out,
+// and the linker would take the absent name for an empty custom one.
+func fillJSONNames(msgs []*descriptorpb.DescriptorProto) {
+	for _, m := range msgs {
+		for _, f := range m.GetField() {
+			if f.GetJsonName() == "" {
+				f.JsonName = proto.String(defaultJSONName(f.GetName()))
+			}
+		}
+		fillJSONNames(m.GetNestedType())
+	}
+}
+
+// defaultJSONName is protoc's JSON name of a field: lowerCamelCase, with
+// underscores dropped and the letter after each one upper-cased.
+func defaultJSONName(name string) string {
+	var b strings.Builder
+	up := false
+	for _, r := range name {
+		if r == '_' {
+			up = true
+			continue
+		}
+		if up && r >= 'a' && r <= 'z' {
+			r -= 'a' - 'A'
+		}
+		up = false
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func compileProtobuf(text string, deps []Dep) (Compiled, error) {

@@ -156,6 +156,15 @@ message OrderShipped { string id = 1; }`
 	if b64.Canonical() != c.Canonical() {
 		t.Fatal("the descriptor form and the text form differ")
 	}
+	// Descriptors without json_name (confluent-kafka's Python serializer
+	// sends them so) compile too.
+	for _, m := range fdp.GetMessageType() {
+		for _, f := range m.GetField() {
+			f.JsonName = nil
+		}
+	}
+	raw, _ = proto.Marshal(fdp)
+	mustCompile(t, Protobuf, base64.StdEncoding.EncodeToString(raw), []Dep{money})
 }
 
 func TestWireRoundTrip(t *testing.T) {
