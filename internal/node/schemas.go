@@ -28,7 +28,7 @@ func (n *Node) openSchemas() error {
 	if n.cfg.SchemaRegistry == nil {
 		return nil
 	}
-	reg, err := registry.Open(registry.MetaStore{M: n.Meta})
+	reg, err := registry.Open(registry.NewMetaStore(n.Meta))
 	if err != nil {
 		return fmt.Errorf("open schema registry: %w", err)
 	}

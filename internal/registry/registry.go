@@ -11,7 +11,7 @@
 //
 // Usage:
 //
-//	r, err := registry.Open(registry.MetaStore{M: metaStore})
+//	r, err := registry.Open(registry.NewMetaStore(metaStore))
 //	id, err := r.Register("orders-value", registry.RegisterRequest{Schema: avroText})
 //	c, err := r.Compiled(id)
 package registry
@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"sort"
 	"strconv"
@@ -105,7 +106,10 @@ type version struct {
 // Registry is the schema registry's state. It is safe for concurrent use.
 type Registry struct {
 	store Store
-	mu    sync.RWMutex
+	// stripes serialize writes per subject (Register, deletes); taken
+	// before mu.
+	stripes [64]sync.Mutex
+	mu      sync.RWMutex
 	// Guarded by mu.
 	byID     map[int]*record
 	byKey    map[string]int
@@ -113,6 +117,9 @@ type Registry struct {
 	config   map[string]schema.Level
 	mode     map[string]string
 	nextID   int
+	// pending maps the dedup key of a schema being written to the id it
+	// was given, so concurrent registrations of one new schema share it.
+	pending map[string]int
 }
 
 const (
@@ -133,6 +140,7 @@ func Open(store Store) (*Registry, error) {
 		subjects: map[string][]*version{},
 		config:   map[string]schema.Level{},
 		mode:     map[string]string{},
+		pending:  map[string]int{},
 		nextID:   1,
 	}
 	err := store.Load(func(key string, value []byte) error {
@@ -372,12 +380,112 @@ func validSubject(s string) *Error {
 // Register registers req's schema under subject and returns its id: the
 // existing version's id when the subject already has the schema, the id of
 // the same schema under another subject, or a new id.
+//
+// Registrations to one subject are serialized; registrations to different
+// subjects run concurrently and share the store's group commit. The global
+// lock is held only to read state, to allocate an id and to apply the
+// committed result, never across the durable write.
 func (r *Registry) Register(subject string, req RegisterRequest) (int, error) {
 	if err := validSubject(subject); err != nil {
 		return 0, err
 	}
+	sl := r.subjectLock(subject)
+	sl.Lock()
+	defer sl.Unlock()
+	r.mu.RLock()
+	mode := r.modeLocked(subject)
+	if mode == ModeImport || req.ID > 0 || req.Version > 0 {
+		r.mu.RUnlock()
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.registerLocked(subject, req)
+	}
+	if mode == ModeReadOnly || mode == ModeReadOnlyOverride {
+		r.mu.RUnlock()
+		return 0, errorf(CodeOperationNotPermitted, "Subject %s is in read-only mode", subject)
+	}
+	typ, c, apiErr := r.compileRequestLocked(req)
+	if apiErr != nil {
+		r.mu.RUnlock()
+		return 0, apiErr
+	}
+	key := dedupKey(typ, c.Canonical(), req.References)
+	for _, v := range r.liveVersionsLocked(subject) {
+		if r.byID[v.id].key == key {
+			r.mu.RUnlock()
+			return v.id, nil
+		}
+	}
+	existing, err := r.liveCompiledLocked(subject)
+	level := r.levelLocked(subject)
+	n := 1
+	if vs := r.subjects[subject]; len(vs) > 0 {
+		n = vs[len(vs)-1].n + 1
+	}
+	r.mu.RUnlock()
+	if err != nil {
+		return 0, storeError(err)
+	}
+	if reasons := schema.Check(level, c, existing); len(reasons) > 0 {
+		return 0, errorf(CodeIncompatible, "Schema being registered is incompatible with an earlier schema for subject \"%s\", details: [%s, {compatibility: '%s'}]", subject, strings.Join(reasons, ", "), level)
+	}
+
+	r.mu.Lock()
+	id, committed := r.byKey[key]
+	if !committed {
+		var ok bool
+		if id, ok = r.pending[key]; !ok {
+			id = r.nextID
+			r.nextID++
+			r.pending[key] = id
+		}
+	}
+	r.mu.Unlock()
+
+	s := storedSchema{V: 1, Type: typ, Text: compactText(typ, req.Schema), Refs: req.References}
+	var ops []Op
+	if !committed {
+		// Written by every registration that allocated or shares the id
+		// before it is committed, so none depends on another's write.
+		ops = append(ops, Op{Key: schemaKey(id), Value: mustJSON(s)})
+	}
+	ops = append(ops,
+		Op{Key: keyNextID, Value: []byte(strconv.Itoa(id + 1)), Max: true},
+		Op{Key: versionKey(subject, n), Value: mustJSON(storedVersion{V: 1, ID: id})})
+	err = r.store.Apply(ops)
+
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err != nil {
+		if !committed && r.pending[key] == id {
+			delete(r.pending, key)
+		}
+		return 0, storeError(err)
+	}
+	if _, ok := r.byID[id]; !ok {
+		rec := &record{id: id, s: s, key: key}
+		rec.compiled.Store(&c)
+		r.byID[id] = rec
+		r.byKey[key] = id
+	}
+	delete(r.pending, key)
+	vs := append(r.subjects[subject], &version{n: n, id: id})
+	sort.Slice(vs, func(i, j int) bool { return vs[i].n < vs[j].n })
+	r.subjects[subject] = vs
+	return id, nil
+}
+
+// subjectLock returns the mutex serializing writes to subject (one of a
+// fixed set of stripes).
+func (r *Registry) subjectLock(subject string) *sync.Mutex {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(subject))
+	return &r.stripes[h.Sum32()%uint32(len(r.stripes))]
+}
+
+// registerLocked is Register under the global write lock, for IMPORT mode
+// (explicit ids and versions) and its checks.
+func (r *Registry) registerLocked(subject string, req RegisterRequest) (int, error) {
 	mode := r.modeLocked(subject)
 	if mode == ModeReadOnly || mode == ModeReadOnlyOverride {
 		return 0, errorf(CodeOperationNotPermitted, "Subject %s is in read-only mode", subject)
@@ -441,7 +549,7 @@ func (r *Registry) Register(subject string, req RegisterRequest) (int, error) {
 		ops = append(ops, Op{Key: schemaKey(id), Value: mustJSON(rec.s)})
 	}
 	if nextID != r.nextID {
-		ops = append(ops, Op{Key: keyNextID, Value: []byte(strconv.Itoa(nextID))})
+		ops = append(ops, Op{Key: keyNextID, Value: []byte(strconv.Itoa(nextID)), Max: true})
 	}
 	ops = append(ops, Op{Key: versionKey(subject, n), Value: mustJSON(storedVersion{V: 1, ID: id})})
 	if err := r.store.Apply(ops); err != nil {
@@ -660,6 +768,9 @@ func (r *Registry) unusedLocked(id int, gone map[*version]bool) bool {
 // DeleteVersion deletes version n (-1: latest) of subject: softly, or
 // permanently when it was soft-deleted before.
 func (r *Registry) DeleteVersion(subject string, n int, permanent bool) (int, error) {
+	sl := r.subjectLock(subject)
+	sl.Lock()
+	defer sl.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if m := r.modeLocked(subject); m == ModeReadOnly || m == ModeReadOnlyOverride {
@@ -736,6 +847,9 @@ func (r *Registry) deleteLocked(subject string, vs []*version, permanent bool) e
 // DeleteSubject deletes every version of subject: softly, or permanently
 // when the subject was soft-deleted before. It returns the version numbers.
 func (r *Registry) DeleteSubject(subject string, permanent bool) ([]int, error) {
+	sl := r.subjectLock(subject)
+	sl.Lock()
+	defer sl.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if m := r.modeLocked(subject); m == ModeReadOnly || m == ModeReadOnlyOverride {

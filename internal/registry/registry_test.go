@@ -38,7 +38,7 @@ func openTestRegistry(t *testing.T, dir string) *testRegistry {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := Open(MetaStore{M: m})
+	r, err := Open(NewMetaStore(m))
 	if err != nil {
 		m.Close()
 		t.Fatal(err)
