@@ -1,0 +1,187 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/eddy-streaming/eddy/internal/broker"
+	kbatch "github.com/eddy-streaming/eddy/internal/record"
+	"github.com/eddy-streaming/eddy/internal/schema"
+)
+
+// ErrInvalidRecord is wrapped by every validation refusal (a
+// *RecordError); front ends map it to INVALID_RECORD (Kafka) or 400 (HTTP).
+var ErrInvalidRecord = errors.New("record refused by schema validation")
+
+// RecordError says which record of a produce was refused and why.
+type RecordError struct {
+	Topic string
+	// Record is the record's index in the produced batches (0-based).
+	Record int
+	// Side is "key" or "value".
+	Side    string
+	Subject string
+	Reason  string
+}
+
+func (e *RecordError) Error() string {
+	subject := ""
+	if e.Subject != "" {
+		subject = fmt.Sprintf(" (subject %s)", e.Subject)
+	}
+	return fmt.Sprintf("schema validation: topic %s record %d %s%s: %s", e.Topic, e.Record, e.Side, subject, e.Reason)
+}
+
+// Unwrap makes errors.Is(err, ErrInvalidRecord) true.
+func (e *RecordError) Unwrap() error { return ErrInvalidRecord }
+
+// Strategy maps a record to its subject.
+type Strategy int
+
+// The subject name strategies of Confluent's serializers.
+const (
+	// TopicName: <topic>-key or <topic>-value.
+	TopicName Strategy = iota
+	// RecordName: the record's fully-qualified name.
+	RecordName
+	// TopicRecordName: <topic>-<record name>.
+	TopicRecordName
+)
+
+// SidePolicy is the validation of a record's key or value.
+type SidePolicy struct {
+	Enabled  bool
+	Full     bool // decode the payload against the schema, not only check the id
+	Strategy Strategy
+}
+
+// Policy is a topic's schema validation, from its configs.
+type Policy struct {
+	Key, Value SidePolicy
+}
+
+// Enabled reports whether the policy checks anything.
+func (p Policy) Enabled() bool { return p.Key.Enabled || p.Value.Enabled }
+
+// ParsePolicy reads a topic's validation configs (overrides; absent keys
+// take their defaults): confluent.{key,value}.schema.validation,
+// confluent.{key,value}.subject.name.strategy and
+// eddy.{key,value}.schema.validation (id or full).
+func ParsePolicy(configs map[string]string) (Policy, error) {
+	var p Policy
+	var errs []error
+	side := func(enabled, strategy, depth string) SidePolicy {
+		var s SidePolicy
+		s.Enabled = configs[enabled] == "true"
+		s.Full = configs[depth] == "full"
+		switch v := strings.TrimPrefix(configs[strategy], "io.confluent.kafka.serializers.subject."); v {
+		case "", "TopicNameStrategy":
+			s.Strategy = TopicName
+		case "RecordNameStrategy":
+			s.Strategy = RecordName
+		case "TopicRecordNameStrategy":
+			s.Strategy = TopicRecordName
+		default:
+			errs = append(errs, fmt.Errorf("%s: unknown subject name strategy %q", strategy, configs[strategy]))
+		}
+		return s
+	}
+	p.Key = side(broker.ConfigKeySchemaValidation, broker.ConfigKeySubjectStrategy, broker.ConfigEddyKeySchemaCheck)
+	p.Value = side(broker.ConfigValueSchemaValidation, broker.ConfigValueSubjectStrategy, broker.ConfigEddyValueSchemaCheck)
+	return p, errors.Join(errs...)
+}
+
+// Validator checks produced records against the registry: each validated
+// key or value must be in the wire format with a schema id registered under
+// its subject, and under full validation must decode under that schema.
+// Compiled schemas come from the registry's cache. It is safe for
+// concurrent use.
+type Validator struct{ r *Registry }
+
+// NewValidator returns a Validator over r.
+func NewValidator(r *Registry) *Validator { return &Validator{r: r} }
+
+// Validate checks every record of batches (one or more RecordBatch v2, as
+// produced) under p. It returns nil or a *RecordError for the first refused
+// record: nothing of the batches may then be written.
+func (v *Validator) Validate(topic string, p Policy, batches []byte) error {
+	if !p.Enabled() {
+		return nil
+	}
+	// Ids already found under their subject in this call.
+	seen := map[subjectID]bool{}
+	i := 0
+	err := kbatch.ForEachInBatches(batches, func(_ *kbatch.BatchHeader, rec *kbatch.Record) error {
+		if p.Key.Enabled {
+			if err := v.check(topic, i, "key", p.Key, rec.Key, seen); err != nil {
+				return err
+			}
+		}
+		if p.Value.Enabled {
+			if err := v.check(topic, i, "value", p.Value, rec.Value, seen); err != nil {
+				return err
+			}
+		}
+		i++
+		return nil
+	})
+	var re *RecordError
+	if err != nil && !errors.As(err, &re) {
+		return &RecordError{Topic: topic, Record: i, Side: "batch", Reason: err.Error()}
+	}
+	return err
+}
+
+type subjectID struct {
+	subject string
+	id      int32
+}
+
+func (v *Validator) check(topic string, i int, side string, sp SidePolicy, payload []byte, seen map[subjectID]bool) error {
+	fail := func(subject, format string, args ...any) error {
+		return &RecordError{Topic: topic, Record: i, Side: side, Subject: subject, Reason: fmt.Sprintf(format, args...)}
+	}
+	if payload == nil {
+		// Null keys (no key) and null values (tombstones) carry no schema.
+		return nil
+	}
+	id, data, err := schema.ParseWire(payload)
+	if err != nil {
+		return fail("", "%v: serialize it with a schema registry serializer", err)
+	}
+	c, err := v.r.Compiled(int(id))
+	if err != nil {
+		return fail("", "schema id %d is not registered", id)
+	}
+	var index []int
+	if c.Type() == schema.Protobuf {
+		if index, data, err = schema.ParseIndexes(data); err != nil {
+			return fail("", "protobuf message indexes: %v", err)
+		}
+	}
+	subject := topic + "-" + side
+	if sp.Strategy != TopicName {
+		name, err := schema.RecordName(c, index)
+		if err != nil {
+			return fail("", "schema id %d: %v", id, err)
+		}
+		subject = name
+		if sp.Strategy == TopicRecordName {
+			subject = topic + "-" + name
+		}
+	}
+	k := subjectID{subject, id}
+	if !seen[k] {
+		if !v.r.HasID(subject, int(id)) {
+			return fail(subject, "schema id %d is not registered under subject %s", id, subject)
+		}
+		seen[k] = true
+	}
+	if sp.Full {
+		if err := c.Validate(data, index); err != nil {
+			return fail(subject, "payload does not conform to schema id %d: %v", id, err)
+		}
+	}
+	return nil
+}
