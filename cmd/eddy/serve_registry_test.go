@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,9 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hamba/avro/v2"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/eddy-streaming/eddy/internal/eddytest"
+	"github.com/eddy-streaming/eddy/internal/schema"
 )
 
 // TestSchemaRegistrySurvivesKill registers schemas from several clients
@@ -117,5 +123,164 @@ func TestSchemaRegistrySurvivesKill(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), "schema_registry") {
 		t.Errorf("/v1/status does not list the schema registry listener: %s", body)
+	}
+}
+
+// TestSchemaValidationInBroker creates topics with Confluent's validation
+// configs through Kafka's admin API and produces to them with franz-go
+// through its sr.Serde: conforming records are written; a record without
+// the magic byte, with an unknown id, with another subject's id or (full)
+// with a payload that does not decode refuses its whole batch with
+// INVALID_RECORD, and nothing of that batch is written.
+func TestSchemaValidationInBroker(t *testing.T) {
+	ctx := context.Background()
+	p := eddytest.Start(t)
+	srcl, err := sr.NewClient(sr.URLs(p.SchemaRegistryURL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := newClient(t, p)
+	adm := kadm.NewClient(cl)
+	v := func(s string) *string { return &s }
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{
+		"confluent.value.schema.validation": v("true"),
+		"eddy.value.schema.validation":      v("full"),
+	}, "orders"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"confluent.value.schema.validation": v("true")}, "ids-only"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"confluent.value.schema.validation": v("sometimes")}, "bad-config"); err == nil {
+		t.Fatal("a nonsense validation value was accepted")
+	}
+	rcs, err := adm.DescribeTopicConfigs(ctx, "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	described := map[string]string{}
+	for _, c := range rcs[0].Configs {
+		described[c.Key] = c.MaybeValue()
+	}
+	if described["confluent.value.schema.validation"] != "true" || described["eddy.value.schema.validation"] != "full" ||
+		!strings.HasSuffix(described["confluent.value.subject.name.strategy"], "TopicNameStrategy") {
+		t.Fatalf("described configs: %v", described)
+	}
+
+	const order = `{"type":"record","name":"OrderCreated","fields":[{"name":"id","type":"string"},{"name":"amount","type":"long"}]}`
+	ss, err := srcl.CreateSchema(ctx, "orders-value", sr.Schema{Schema: order})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srcl.CreateSchema(ctx, "ids-only-value", sr.Schema{Schema: order}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := srcl.CreateSchema(ctx, "elsewhere-value", sr.Schema{Schema: `"string"`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type orderCreated struct {
+		ID     string `avro:"id"`
+		Amount int64  `avro:"amount"`
+	}
+	avroSchema := avro.MustParse(order)
+	var serde sr.Serde
+	serde.Register(ss.ID, orderCreated{}, sr.EncodeFn(func(v any) ([]byte, error) { return avro.Marshal(avroSchema, v) }))
+	good, err := serde.Encode(orderCreated{ID: "o-1", Amount: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	produce := func(topic string, values ...[]byte) error {
+		var recs []*kgo.Record
+		for _, v := range values {
+			recs = append(recs, &kgo.Record{Topic: topic, Value: v})
+		}
+		return cl.ProduceSync(ctx, recs...).FirstErr()
+	}
+	if err := produce("orders", good, good); err != nil {
+		t.Fatalf("conforming records refused: %v", err)
+	}
+	for _, tc := range []struct {
+		name  string
+		topic string
+		value []byte
+	}{
+		{"no magic byte", "orders", []byte(`{"id":"o-2","amount":1}`)},
+		{"unknown id", "orders", append(schema.AppendWire(nil, 4242), good[5:]...)},
+		{"id of another subject", "orders", append(schema.AppendWire(nil, int32(other.ID)), good[5:]...)},
+		{"payload does not decode", "orders", append(schema.AppendWire(nil, int32(ss.ID)), 0x02, 'x')},
+		{"no magic byte, id-only topic", "ids-only", []byte("plain")},
+	} {
+		err := produce(tc.topic, good, tc.value) // one batch: a good record, then the bad one
+		if !errors.Is(err, kerr.InvalidRecord) {
+			t.Errorf("%s: want INVALID_RECORD, got %v", tc.name, err)
+		}
+	}
+	// A payload that does not decode passes a topic that checks ids only.
+	if err := produce("ids-only", good, append(schema.AppendWire(nil, int32(ss.ID)), 0x02, 'x')); err != nil {
+		t.Fatalf("id-only validation decoded the payload: %v", err)
+	}
+	ends, err := adm.ListEndOffsets(ctx, "orders", "ids-only")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := ends.Lookup("orders", 0); o.Offset != 2 {
+		t.Fatalf("orders end offset %d: only the two conforming records may be written", o.Offset)
+	}
+	if o, _ := ends.Lookup("ids-only", 0); o.Offset != 2 {
+		t.Fatalf("ids-only end offset %d, want 2", o.Offset)
+	}
+}
+
+// TestSchemaValidationEventStoreAppends: event-store appends over HTTP to a
+// topic with value validation have each event's data checked against the
+// subject's latest JSON schema: 400 with the reason, nothing written.
+func TestSchemaValidationEventStoreAppends(t *testing.T) {
+	ctx := context.Background()
+	p := eddytest.Start(t)
+	adm := kadm.NewClient(newClient(t, p))
+	v := func(s string) *string { return &s }
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{
+		"eddy.streams":                      v("true"),
+		"confluent.value.schema.validation": v("true"),
+	}, "accounts"); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	appendEvent := func(data string) (int, string) {
+		n++
+		body := fmt.Sprintf(`{"events":[{"id":"e-%d","type":"Deposited","data":%s}]}`, n, data)
+		resp, err := http.Post(p.HTTPURL()+"/v1/topics/accounts/streams/acc-1", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := appendEvent(`{"amount":5}`); code != http.StatusBadRequest || !strings.Contains(body, "no schema is registered") {
+		t.Fatalf("append before any schema: %d %s", code, body)
+	}
+	srcl, err := sr.NewClient(sr.URLs(p.HTTPURL() + "/schema-registry"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srcl.CreateSchema(ctx, "accounts-value", sr.Schema{Type: sr.TypeJSON,
+		Schema: `{"type":"object","properties":{"amount":{"type":"number","minimum":0}},"required":["amount"]}`}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := appendEvent(`{"amount":5}`); code != http.StatusOK {
+		t.Fatalf("conforming event refused: %d %s", code, body)
+	}
+	code, body := appendEvent(`{"amount":-3}`)
+	if code != http.StatusBadRequest || !strings.Contains(body, "schema_validation") || !strings.Contains(body, "accounts-value") {
+		t.Fatalf("non-conforming event: %d %s", code, body)
+	}
+	ends, err := adm.ListEndOffsets(ctx, "accounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := ends.Lookup("accounts", 0); o.Offset != 1 {
+		t.Fatalf("accounts end offset %d, want 1 (only the conforming event)", o.Offset)
 	}
 }

@@ -48,6 +48,9 @@ type TopicConfig struct {
 	TimestampType string
 	// Fsync is always (default), interval or never.
 	Fsync string
+	// SchemaValidation is the schema registry's per-topic validation
+	// (schema_configs.go); off by default.
+	SchemaValidation SchemaValidation
 }
 
 // DefaultTopicConfig returns Kafka's defaults plus eddy.fsync=always.

@@ -43,6 +43,8 @@ type Append struct {
 	Batches []byte
 	// Options are the caller's per-call options.
 	Options WriteOptions
+	// Config is the topic's effective configuration at the write.
+	Config TopicConfig
 }
 
 // WriteOptions are Write's per-call arguments, handed to every hook.

@@ -196,7 +196,7 @@ func (b *Broker) Write(topic string, part int32, batches []byte, opts WriteOptio
 			return nil, fmt.Errorf("%w: batch of %d bytes, max.message.bytes is %d", ErrMessageTooLarge, hs[i].Size(), cfg.MaxMessageBytes)
 		}
 	}
-	a := Append{Topic: topic, Partition: part, Headers: hs, Batches: batches, Options: opts}
+	a := Append{Topic: topic, Partition: part, Headers: hs, Batches: batches, Options: opts, Config: cfg}
 	if len(b.hooks) > 0 {
 		dup, err := b.checkAppend(a)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/eventstore"
+	"github.com/eddy-streaming/eddy/internal/registry"
 	"github.com/eddy-streaming/eddy/internal/share"
 )
 
@@ -72,6 +73,7 @@ var errorTable = [...]errorRule{
 	{is(eventstore.ErrInvalidEvent), http.StatusBadRequest, "invalid_event"},
 	{is(eventstore.ErrInvalidExpectedVersion), http.StatusBadRequest, "invalid_expected_version"},
 	{is(eventstore.ErrNotStreamTopic), http.StatusBadRequest, "not_stream_topic"},
+	{is(registry.ErrInvalidRecord), http.StatusBadRequest, "schema_validation"},
 	{is(eventstore.ErrClosed), http.StatusServiceUnavailable, "not_ready"},
 	// Share groups (the /v1/share-groups queue routes).
 	{is(share.ErrGroupNotFound), http.StatusNotFound, "share_group_not_found"},

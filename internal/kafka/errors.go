@@ -9,6 +9,7 @@ import (
 	"github.com/eddy-streaming/eddy/internal/eventstore"
 	"github.com/eddy-streaming/eddy/internal/group"
 	"github.com/eddy-streaming/eddy/internal/producers"
+	schemaregistry "github.com/eddy-streaming/eddy/internal/registry"
 )
 
 // errorTable maps the errors of the broker and of the services the front
@@ -66,6 +67,12 @@ var errorTable = [...]struct {
 	// Retriable (not written; the client retries), by when the store has
 	// loaded a topic created a moment ago by another path.
 	{eventstore.ErrIndexNotReady, kerr.NotEnoughReplicas.Code},
+
+	// Schema validation (the schema registry's append hook): a record
+	// without the wire format, with an id not under its subject or (full
+	// validation) not conforming rejects the batch; the message names the
+	// record, subject and reason.
+	{schemaregistry.ErrInvalidRecord, kerr.InvalidRecord.Code},
 
 	// Consumer groups.
 	{errNoCoordinator, kerr.CoordinatorNotAvailable.Code},

@@ -15,7 +15,7 @@
 //	producers   the idempotent-producer manager (append hook 1)
 //	eventstore  the event-store index <data>/streams.idx (append hook 2)
 //	broker      every partition log opened and recovered; the hook chain
-//	            [producers, eventstore] is fixed here
+//	            [producers, schema validation, eventstore] is fixed here
 //	recover     hooks load state from the logs: producers.Rebuild,
 //	            eventstore.Recover (then the stream routes are registered)
 //	groups      the consumer-group coordinator
@@ -434,12 +434,18 @@ func (n *Node) openEventStore() error {
 // openBroker opens the broker, which recovers every partition log, with
 // the append hook chain fixed: the idempotent producers first (a retried
 // duplicate is acknowledged before any later check could refuse it), then
-// the event store.
+// the schema registry's validation, then the event store.
 func (n *Node) openBroker() error {
 	bc := n.cfg.Broker
 	bc.DataDir, bc.FS, bc.Meta = n.cfg.DataDir, n.cfg.FS, n.Meta
 	bc.Logger, bc.Registerer = n.component("broker"), n.Registry
-	bc.Hooks = []broker.AppendHook{n.Producers, n.Events}
+	bc.Hooks = []broker.AppendHook{n.Producers}
+	if n.Schemas != nil {
+		// Schema validation refuses a batch before the event store could
+		// stage its versions.
+		bc.Hooks = append(bc.Hooks, registry.NewValidator(n.Schemas))
+	}
+	bc.Hooks = append(bc.Hooks, n.Events)
 	b, err := broker.Open(bc)
 	if err != nil {
 		return fmt.Errorf("open broker: %w", err)

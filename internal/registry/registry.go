@@ -629,6 +629,19 @@ func (r *Registry) Compiled(id int) (schema.Compiled, error) {
 	return r.compileLocked(rec)
 }
 
+// Latest returns the compiled schema of subject's latest live version and
+// its id.
+func (r *Registry) Latest(subject string) (schema.Compiled, int, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	v := r.findVersionLocked(subject, -1, false)
+	if v == nil {
+		return nil, 0, subjectNotFound(subject)
+	}
+	c, err := r.compileLocked(r.byID[v.id])
+	return c, v.id, err
+}
+
 // HasID reports whether id is the schema of a live version of subject.
 func (r *Registry) HasID(subject string, id int) bool {
 	r.mu.RLock()

@@ -185,3 +185,72 @@ func (v *Validator) check(topic string, i int, side string, sp SidePolicy, paylo
 	}
 	return nil
 }
+
+// PolicyOf returns the policy of a topic's schema validation configs.
+func PolicyOf(sv broker.SchemaValidation) Policy {
+	strategy := func(s string) Strategy {
+		switch strings.TrimPrefix(s, "io.confluent.kafka.serializers.subject.") {
+		case "RecordNameStrategy":
+			return RecordName
+		case "TopicRecordNameStrategy":
+			return TopicRecordName
+		}
+		return TopicName
+	}
+	return Policy{
+		Key:   SidePolicy{Enabled: sv.Key, Full: sv.KeyFull, Strategy: strategy(sv.KeyStrategy)},
+		Value: SidePolicy{Enabled: sv.Value, Full: sv.ValueFull, Strategy: strategy(sv.ValueStrategy)},
+	}
+}
+
+// CheckAppend implements broker.AppendHook: it validates the append under
+// its topic's schema validation configs. Event-store appends (whose values
+// are the events' JSON data, not the wire format) have each value checked
+// against the latest JSON schema of <topic>-value instead.
+func (v *Validator) CheckAppend(a broker.Append) (*broker.Duplicate, error) {
+	p := PolicyOf(a.Config.SchemaValidation)
+	if !p.Enabled() {
+		return nil, nil
+	}
+	if a.Options.Stream.Name != "" {
+		return nil, v.validateEvents(a.Topic, p, a.Batches)
+	}
+	return nil, v.Validate(a.Topic, p, a.Batches)
+}
+
+// RecordAppend implements broker.AppendHook; the validator keeps no state.
+func (v *Validator) RecordAppend(broker.Append, int64, int64) {}
+
+// ForgetTopic implements broker.AppendHook; the validator keeps no state.
+func (v *Validator) ForgetTopic(string) {}
+
+// validateEvents checks event-store appends: each value is the event's
+// JSON data, validated against the latest version of the topic's value
+// subject, which must be a JSON schema.
+func (v *Validator) validateEvents(topic string, p Policy, batches []byte) error {
+	if !p.Value.Enabled {
+		return nil
+	}
+	subject := topic + "-value"
+	c, id, err := v.r.Latest(subject)
+	if err != nil {
+		return &RecordError{Topic: topic, Side: "value", Subject: subject, Reason: "no schema is registered under the subject"}
+	}
+	if c.Type() != schema.JSON {
+		return &RecordError{Topic: topic, Side: "value", Subject: subject,
+			Reason: fmt.Sprintf("the subject's latest schema (id %d) is %s; event-store appends carry JSON data and need a JSON schema", id, c.Type())}
+	}
+	i := 0
+	err = kbatch.ForEachInBatches(batches, func(_ *kbatch.BatchHeader, rec *kbatch.Record) error {
+		if err := c.Validate(rec.Value, nil); err != nil {
+			return &RecordError{Topic: topic, Record: i, Side: "event data", Subject: subject, Reason: fmt.Sprintf("schema id %d: %v", id, err)}
+		}
+		i++
+		return nil
+	})
+	var re *RecordError
+	if err != nil && !errors.As(err, &re) {
+		return &RecordError{Topic: topic, Record: i, Side: "batch", Reason: err.Error()}
+	}
+	return err
+}
