@@ -57,11 +57,21 @@ func Check(level Level, next Compiled, existing []Compiled) []string {
 		case Backward, BackwardTransitive:
 			out = append(out, next.readerOf(old)...)
 		case Forward, ForwardTransitive:
-			out = append(out, old.readerOf(next)...)
+			out = append(out, swapOldNew(old.readerOf(next))...)
 		case Full, FullTransitive:
 			out = append(out, next.readerOf(old)...)
-			out = append(out, old.readerOf(next)...)
+			out = append(out, swapOldNew(old.readerOf(next))...)
 		}
 	}
 	return out
+}
+
+// swapOldNew rewords reasons found with the old schema as the reader: the
+// checkers call the reader "the new schema" and the writer "the old schema".
+func swapOldNew(reasons []string) []string {
+	r := strings.NewReplacer("new schema", "old schema", "old schema", "new schema")
+	for i, s := range reasons {
+		reasons[i] = r.Replace(s)
+	}
+	return reasons
 }
