@@ -109,17 +109,17 @@ func (v *Validator) Validate(topic string, p Policy, batches []byte) error {
 	if !p.Enabled() {
 		return nil
 	}
-	// Ids already found under their subject in this call.
-	seen := map[subjectID]bool{}
+	key := sideState{name: "key", policy: p.Key, topicSubject: topic + "-key"}
+	val := sideState{name: "value", policy: p.Value, topicSubject: topic + "-value"}
 	i := 0
 	err := kbatch.ForEachInBatches(batches, func(_ *kbatch.BatchHeader, rec *kbatch.Record) error {
-		if p.Key.Enabled {
-			if err := v.check(topic, i, "key", p.Key, rec.Key, seen); err != nil {
+		if key.policy.Enabled {
+			if err := v.check(topic, i, &key, rec.Key); err != nil {
 				return err
 			}
 		}
-		if p.Value.Enabled {
-			if err := v.check(topic, i, "value", p.Value, rec.Value, seen); err != nil {
+		if val.policy.Enabled {
+			if err := v.check(topic, i, &val, rec.Value); err != nil {
 				return err
 			}
 		}
@@ -133,14 +133,22 @@ func (v *Validator) Validate(topic string, p Policy, batches []byte) error {
 	return err
 }
 
-type subjectID struct {
-	subject string
-	id      int32
+// sideState is one Validate call's state for keys or values: the last
+// schema id seen and its subject, already checked, so a batch of records
+// under one schema costs one registry lookup.
+type sideState struct {
+	name         string
+	policy       SidePolicy
+	topicSubject string
+
+	lastID      int32
+	lastC       schema.Compiled
+	lastSubject string // the subject lastID was found under; "" if none yet
 }
 
-func (v *Validator) check(topic string, i int, side string, sp SidePolicy, payload []byte, seen map[subjectID]bool) error {
+func (v *Validator) check(topic string, i int, st *sideState, payload []byte) error {
 	fail := func(subject, format string, args ...any) error {
-		return &RecordError{Topic: topic, Record: i, Side: side, Subject: subject, Reason: fmt.Sprintf(format, args...)}
+		return &RecordError{Topic: topic, Record: i, Side: st.name, Subject: subject, Reason: fmt.Sprintf(format, args...)}
 	}
 	if payload == nil {
 		// Null keys (no key) and null values (tombstones) carry no schema.
@@ -150,9 +158,12 @@ func (v *Validator) check(topic string, i int, side string, sp SidePolicy, paylo
 	if err != nil {
 		return fail("", "%v: serialize it with a schema registry serializer", err)
 	}
-	c, err := v.r.Compiled(int(id))
-	if err != nil {
-		return fail("", "schema id %d is not registered", id)
+	c := st.lastC
+	if c == nil || id != st.lastID {
+		if c, err = v.r.Compiled(int(id)); err != nil {
+			return fail("", "schema id %d is not registered", id)
+		}
+		st.lastID, st.lastC, st.lastSubject = id, c, ""
 	}
 	var index []int
 	if c.Type() == schema.Protobuf {
@@ -160,25 +171,24 @@ func (v *Validator) check(topic string, i int, side string, sp SidePolicy, paylo
 			return fail("", "protobuf message indexes: %v", err)
 		}
 	}
-	subject := topic + "-" + side
-	if sp.Strategy != TopicName {
+	subject := st.topicSubject
+	if st.policy.Strategy != TopicName {
 		name, err := schema.RecordName(c, index)
 		if err != nil {
 			return fail("", "schema id %d: %v", id, err)
 		}
 		subject = name
-		if sp.Strategy == TopicRecordName {
+		if st.policy.Strategy == TopicRecordName {
 			subject = topic + "-" + name
 		}
 	}
-	k := subjectID{subject, id}
-	if !seen[k] {
+	if subject != st.lastSubject {
 		if !v.r.HasID(subject, int(id)) {
 			return fail(subject, "schema id %d is not registered under subject %s", id, subject)
 		}
-		seen[k] = true
+		st.lastSubject = subject
 	}
-	if sp.Full {
+	if st.policy.Full {
 		if err := c.Validate(data, index); err != nil {
 			return fail(subject, "payload does not conform to schema id %d: %v", id, err)
 		}

@@ -3,9 +3,7 @@ package schema
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 
 	"github.com/hamba/avro/v2"
 )
@@ -56,23 +54,10 @@ func addAvroDeps(cache *avro.SchemaCache, deps []Dep, seen map[string]bool) erro
 func (a *avroSchema) Type() Type        { return Avro }
 func (a *avroSchema) Canonical() string { return a.canonical }
 
-// Validate decodes payload as Avro binary under the schema and requires that
-// it is consumed exactly.
+// Validate checks that payload is exactly one Avro binary datum of the
+// schema.
 func (a *avroSchema) Validate(payload []byte, _ []int) error {
-	r := avro.NewReader(nil, 0).Reset(payload)
-	var v any
-	r.ReadVal(a.s, &v)
-	if r.Error != nil {
-		if errors.Is(r.Error, io.EOF) || errors.Is(r.Error, io.ErrUnexpectedEOF) {
-			return fmt.Errorf("avro payload is truncated (%d bytes)", len(payload))
-		}
-		return fmt.Errorf("avro payload does not decode: %w", r.Error)
-	}
-	r.Peek()
-	if r.Error == nil {
-		return fmt.Errorf("avro payload has trailing bytes after the record (%d bytes in all)", len(payload))
-	}
-	return nil
+	return validateAvro(a.s, payload)
 }
 
 func (a *avroSchema) readerOf(w Compiled) []string {

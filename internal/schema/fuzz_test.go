@@ -3,6 +3,8 @@ package schema
 import (
 	"testing"
 
+	"github.com/hamba/avro/v2"
+
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -70,5 +72,41 @@ func FuzzCompile(f *testing.F) {
 		}
 		_ = c.Validate([]byte(text), nil)
 		_ = c.Validate(nil, nil)
+	})
+}
+
+// FuzzAvroValidate cross-checks the allocation-free Avro validator with
+// hamba's decoder: whatever the validator accepts must decode, consuming
+// every byte.
+func FuzzAvroValidate(f *testing.F) {
+	const text = `{"type":"record","name":"R","fields":[
+		{"name":"a","type":"int"},{"name":"b","type":["null","string"]},
+		{"name":"c","type":{"type":"enum","name":"E","symbols":["X","Y"]}},
+		{"name":"d","type":{"type":"array","items":"long"}},
+		{"name":"e","type":{"type":"map","values":"boolean"}},
+		{"name":"f","type":{"type":"fixed","name":"F","size":2}},{"name":"g","type":"double"}]}`
+	s := avro.MustParse(text)
+	good, err := avro.Marshal(s, map[string]any{"a": 1, "b": "x", "c": "Y", "d": []int64{1, 2}, "e": map[string]bool{"k": true}, "f": [2]byte{1, 2}, "g": 1.5})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add(good[:len(good)-1])
+	f.Add(append(append([]byte{}, good...), 0))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if validateAvro(s, b) != nil {
+			return
+		}
+		r := avro.NewReader(nil, 0).Reset(b)
+		var v any
+		r.ReadVal(s, &v)
+		if r.Error != nil {
+			t.Fatalf("validator accepted %x, decoder says %v", b, r.Error)
+		}
+		r.Peek()
+		if r.Error == nil {
+			t.Fatalf("validator accepted %x with bytes left for the decoder", b)
+		}
 	})
 }
