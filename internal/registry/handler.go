@@ -80,6 +80,14 @@ func Handler(r *Registry) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if _, pattern := mux.Handler(req); pattern == "" {
 			// Confluent's shape for unknown routes and methods.
+			for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+				other := req.Clone(req.Context())
+				other.Method = m
+				if _, p := mux.Handler(other); p != "" {
+					writeJSON(w, http.StatusMethodNotAllowed, &Error{Code: 405, Message: "HTTP 405 Method Not Allowed"})
+					return
+				}
+			}
 			writeJSON(w, http.StatusNotFound, &Error{Code: 404, Message: "HTTP 404 Not Found"})
 			return
 		}

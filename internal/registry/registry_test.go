@@ -339,6 +339,7 @@ func TestHTTPErrorsAndContentTypes(t *testing.T) {
 		{"GET", "/config/t-value?defaultToGlobal=true", "", "", 200, `{"compatibilityLevel":"BACKWARD"}`},
 		{"GET", "/mode", "", "", 200, `{"mode":"READWRITE"}`},
 		{"GET", "/nothing/here", "", "", 404, `{"error_code":404,"message":"HTTP 404 Not Found"}`},
+		{"PATCH", "/subjects", "", "", 405, `{"error_code":405,"message":"HTTP 405 Method Not Allowed"}`},
 		{"GET", "/schemas/types", "", "", 200, `["JSON","PROTOBUF","AVRO"]`},
 		{"GET", "/schemas/ids/1/schema", "", "", 200, `"string"`},
 		{"GET", "/subjects/t-value/versions/latest/schema", "", "", 200, `"string"`},
