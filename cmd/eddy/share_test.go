@@ -94,6 +94,13 @@ func TestShareGroupAndDLQCommands(t *testing.T) {
 	}
 
 	cl.Close()
+	r = mustRun(t, addr, "", "dlq", "redrive", "dlq.jobs", "--dry-run", "--filter", `headers["__dlq.errors.offset"] == "3"`)
+	if !strings.Contains(r.stdout, "dlq.jobs/0@1 -> jobs") || !strings.Contains(r.stdout, "1 record(s) would be redriven") {
+		t.Fatalf("filtered dry run:\n%s", r.stdout)
+	}
+	if r := runCLI(t, addr, "", "dlq", "redrive", "dlq.jobs", "--filter", "key ==="); r.err == nil {
+		t.Fatal("bad --filter accepted")
+	}
 	r = mustRun(t, addr, "", "dlq", "redrive", "dlq.jobs")
 	if !strings.Contains(r.stdout, "redrove 2 record(s)") {
 		t.Fatalf("redrive:\n%s", r.stdout)
