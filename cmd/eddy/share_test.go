@@ -73,6 +73,9 @@ func TestShareGroupAndDLQCommands(t *testing.T) {
 	if strings.TrimSpace(r.stdout) != "workers" {
 		t.Errorf("share-group list = %q", r.stdout)
 	}
+	if r := mustRun(t, addr, "", "group", "list"); strings.Contains(r.stdout, "workers") {
+		t.Errorf("group list shows the share group:\n%s", r.stdout)
+	}
 	if r := runCLI(t, addr, "", "share-group", "reset-offsets", "workers", "--topic", "jobs", "--to-earliest"); r.err == nil || !strings.Contains(r.err.Error(), "stop its consumers") {
 		t.Errorf("reset with a live member: err %v", r.err)
 	}
