@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/eddy-streaming/eddy/internal/filter"
 	"github.com/eddy-streaming/eddy/internal/share"
 )
 
@@ -179,10 +180,11 @@ func newDLQRedriveCmd(co *clientOptions) *cobra.Command {
 		to      string
 		rate    float64
 		offsets string
+		expr    string
 		dryRun  bool
 	)
 	cmd := &cobra.Command{
-		Use:   "redrive DLQ_TOPIC [--to TOPIC] [--rate N] [--offsets FIRST-LAST]",
+		Use:   "redrive DLQ_TOPIC [--to TOPIC] [--rate N] [--offsets FIRST-LAST] [--filter CEL]",
 		Short: "Write dead-letter records back to their original topic, once each",
 		Long: `Write the records of a dead-letter topic back to the topic they came from
 (its __dlq.errors.topic header, same partition) or to --to (partitioned by
@@ -190,10 +192,14 @@ key), with their original key, value and headers and a __dlq.redriven.from
 header. Progress is committed as the offsets of the consumer group
 eddy-dlq-redrive.DLQ_TOPIC after each written batch, so running it again
 continues after the last redriven record instead of redriving twice.
---offsets limits it to dead-letter offsets FIRST-LAST (skipped records are
-passed over for good); --rate caps records per second.`,
+--offsets limits it to dead-letter offsets FIRST-LAST and --filter to the
+dead letters a CEL expression matches (the variables of eddy consume
+--filter; the failure is in headers["__dlq.errors.reason"] and the other
+__dlq.errors.* headers): records they skip are passed over for good, as the
+progress moves past them. --rate caps records per second.`,
 		Example: `  eddy dlq redrive dlq.orders
-  eddy dlq redrive dlq.orders --to orders-retry --rate 100`,
+  eddy dlq redrive dlq.orders --to orders-retry --rate 100
+  eddy dlq redrive dlq.orders --filter 'headers["__dlq.errors.reason"] == "delivery_limit"'`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dlq := args[0]
@@ -207,18 +213,26 @@ passed over for good); --rate caps records per second.`,
 			if rate < 0 {
 				return usageError{errors.New("--rate must not be negative")}
 			}
-			return runRedrive(cmd, co, dlq, to, rate, lo, hi, dryRun)
+			var prog *filter.Program
+			if expr != "" {
+				var err error
+				if prog, err = filter.Compile(expr); err != nil {
+					return usageError{fmt.Errorf("--filter: %w", err)}
+				}
+			}
+			return runRedrive(cmd, co, dlq, to, rate, lo, hi, prog, dryRun)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&to, "to", "", "write to this topic instead of each record's original topic")
 	f.Float64Var(&rate, "rate", 0, "records per second at most (default: unlimited)")
 	f.StringVar(&offsets, "offsets", "", "only dead-letter offsets in FIRST-LAST (inclusive)")
+	f.StringVar(&expr, "filter", "", "only dead letters this CEL expression matches")
 	f.BoolVar(&dryRun, "dry-run", false, "print what would be redriven without writing or committing")
 	return cmd
 }
 
-func runRedrive(cmd *cobra.Command, co *clientOptions, dlq, to string, rate float64, lo, hi int64, dryRun bool) error {
+func runRedrive(cmd *cobra.Command, co *clientOptions, dlq, to string, rate float64, lo, hi int64, prog *filter.Program, dryRun bool) error {
 	adm, closeAdm, err := co.newAdmin()
 	if err != nil {
 		return err
@@ -292,6 +306,15 @@ func runRedrive(cmd *cobra.Command, co *clientOptions, dlq, to string, rate floa
 		next[r.Partition] = r.Offset + 1
 		if r.Offset < lo || r.Offset > hi {
 			return nil
+		}
+		if prog != nil {
+			fr := &filter.Record{Key: r.Key, Value: r.Value, Timestamp: r.Timestamp.UnixMilli(), Partition: r.Partition, Offset: r.Offset}
+			for _, h := range r.Headers {
+				fr.Headers = append(fr.Headers, filter.Header{Key: []byte(h.Key), Value: h.Value})
+			}
+			if !prog.Match(fr) {
+				return nil
+			}
 		}
 		target := to
 		part := int32(0)

@@ -43,7 +43,9 @@ func newGroupListCmd(co *clientOptions) *cobra.Command {
 				return err
 			}
 			defer done()
-			groups, err := adm.ListGroups(ctx)
+			// Consumer groups only, as kafka-consumer-groups --list; share
+			// groups are listed by eddy share-group list.
+			groups, err := adm.ListGroupsByType(ctx, []string{"classic", "consumer"})
 			if err != nil {
 				return co.brokerError("list groups", err)
 			}

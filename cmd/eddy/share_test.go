@@ -73,6 +73,9 @@ func TestShareGroupAndDLQCommands(t *testing.T) {
 	if strings.TrimSpace(r.stdout) != "workers" {
 		t.Errorf("share-group list = %q", r.stdout)
 	}
+	if r := mustRun(t, addr, "", "group", "list"); strings.Contains(r.stdout, "workers") {
+		t.Errorf("group list shows the share group:\n%s", r.stdout)
+	}
 	if r := runCLI(t, addr, "", "share-group", "reset-offsets", "workers", "--topic", "jobs", "--to-earliest"); r.err == nil || !strings.Contains(r.err.Error(), "stop its consumers") {
 		t.Errorf("reset with a live member: err %v", r.err)
 	}
@@ -94,6 +97,13 @@ func TestShareGroupAndDLQCommands(t *testing.T) {
 	}
 
 	cl.Close()
+	r = mustRun(t, addr, "", "dlq", "redrive", "dlq.jobs", "--dry-run", "--filter", `headers["__dlq.errors.offset"] == "3"`)
+	if !strings.Contains(r.stdout, "dlq.jobs/0@1 -> jobs") || !strings.Contains(r.stdout, "1 record(s) would be redriven") {
+		t.Fatalf("filtered dry run:\n%s", r.stdout)
+	}
+	if r := runCLI(t, addr, "", "dlq", "redrive", "dlq.jobs", "--filter", "key ==="); r.err == nil {
+		t.Fatal("bad --filter accepted")
+	}
 	r = mustRun(t, addr, "", "dlq", "redrive", "dlq.jobs")
 	if !strings.Contains(r.stdout, "redrove 2 record(s)") {
 		t.Fatalf("redrive:\n%s", r.stdout)
