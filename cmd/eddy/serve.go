@@ -61,6 +61,9 @@ func nodeConfig(cfg config.Config, log *slog.Logger) node.Config {
 	nc := node.FromConfig(cfg)
 	nc.Logger = log
 	nc.Version = versionString()
+	if nc.Kafka != nil {
+		nc.Kafka.MaxConnections = connectionLimit(nc.Kafka.MaxConnections, raiseFileLimit(log), log)
+	}
 	return nc
 }
 
@@ -115,6 +118,10 @@ func runServeNode(ctx context.Context, cfg config.Config, stderr io.Writer, edit
 	n, err := node.Open(nc)
 	if err != nil {
 		return err
+	}
+	if remote := cfg.RemoteListeners(); len(remote) > 0 {
+		log.Warn("listening on non-loopback addresses without authentication (allow-unauthenticated-remote): anyone who can reach them can read, write and delete data",
+			"listeners", remote)
 	}
 	var runErr error
 	select {

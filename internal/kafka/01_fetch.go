@@ -2,7 +2,6 @@ package kafka
 
 import (
 	"context"
-	"math"
 	"sync"
 	"time"
 
@@ -17,13 +16,15 @@ import (
 // Behaviour:
 //   - Returns stored batches as they are (the producer's codec, never
 //     recompressed), starting with the batch holding the fetch offset.
-//   - MaxBytes and PartitionMaxBytes limit the response, except that the
+//   - MaxBytes (capped by the server's fetch max bytes, 55 MiB by default)
+//     and PartitionMaxBytes limit the response, except that the
 //     first non-empty partition always returns at least one whole batch
 //     (KIP-74); later partitions are skipped once the budget is spent.
 //   - Long-poll: when fewer than MinBytes are available the request parks
 //     (on broker.Waiter, no polling) until a write reaches one of its
 //     partitions' high watermark, MaxWaitMillis passes, or the server
 //     shuts down. Errors answer at once.
+//   - A request naming a partition twice gets INVALID_REQUEST.
 //   - OFFSET_OUT_OF_RANGE below the log start or above the log end offset;
 //     at the high watermark the partition is simply empty.
 //   - Fetch sessions (KIP-227) are declined: every response has SessionID 0,
@@ -64,6 +65,15 @@ func handleFetch(ctx context.Context, s *Server, req *Request) Reply {
 		return Respond(resp)
 	}
 
+	if dup := duplicateFetchPartition(r); dup != "" {
+		// Kafka keeps one entry per partition; answering a partition
+		// twice would let one small request amplify into many copies of
+		// the same data.
+		resp.ErrorCode = kerr.InvalidRequest.Code
+		s.metrics.guard.refused.WithLabelValues("duplicate_partitions").Inc()
+		s.countErr(req, resp.ErrorCode)
+		return Respond(resp)
+	}
 	var parts []fetchPart
 	resp.Topics = make([]kmsg.FetchResponseTopic, len(r.Topics))
 	for i, rt := range r.Topics {
@@ -92,9 +102,9 @@ func handleFetch(ctx context.Context, s *Server, req *Request) Reply {
 		}
 		bufs = bufs[:0]
 	}
-	maxBytes := int64(math.MaxInt32)
+	maxBytes := int64(s.cfg.FetchMaxBytes)
 	if r.MaxBytes > 0 {
-		maxBytes = int64(r.MaxBytes)
+		maxBytes = min(maxBytes, int64(r.MaxBytes))
 	}
 	read := func() (total int64, errs bool) {
 		releaseBufs() // a re-read replaces every partition's batches

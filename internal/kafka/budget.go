@@ -2,70 +2,108 @@ package kafka
 
 import (
 	"context"
+	"slices"
 	"sync"
 )
 
-// budget is a weighted semaphore of bytes: produce requests acquire their
-// size before the reader reads on, and release it when their response is
-// written, so at most cap bytes of produce data wait on fsync server-wide.
-// Waiters are served first-come first-served so a large request is not
-// starved by small ones.
+// budget is a semaphore of bytes shared by every connection: produce
+// frames take their bytes from it as they arrive (not for the size their
+// frame prefix claims) and give them back once their response is written,
+// so at most cap bytes of produce data are in memory, read or waiting on
+// fsync, server-wide.
+//
+// A frame still arriving holds part of the budget while it waits for more,
+// so arrivals could hold it all between them and wait for each other
+// forever. To rule that out the oldest arrival may fill the whole budget,
+// while every other arrival leaves reserve bytes (the largest possible
+// frame) free: whichever arrival becomes the oldest then always finds room
+// for its whole frame once completed requests give their bytes back.
+// Frames whose bytes have all arrived (ticket 0) take from the whole
+// budget.
 type budget struct {
 	mu      sync.Mutex
 	cap     int64
+	reserve int64
 	used    int64
 	peak    int64
-	waiters []*budgetWaiter
+	// arriving holds the tickets of frames being read, oldest first.
+	arriving []uint64
+	next     uint64
+	// changed is closed (and replaced) whenever bytes are released or
+	// the oldest arrival changes; waiters then look again.
+	changed chan struct{}
+	// waiting counts goroutines waiting on changed.
+	waiting int
 }
 
-type budgetWaiter struct {
-	n     int64
-	ready chan struct{}
+func newBudget(capacity, reserve int64) *budget {
+	return &budget{cap: capacity, reserve: min(max(reserve, 0), capacity), changed: make(chan struct{})}
 }
 
-func newBudget(capacity int64) *budget { return &budget{cap: capacity} }
-
-// acquire takes n bytes (clamped to the capacity so one huge request can
-// still pass alone). It returns the amount to release.
-func (b *budget) acquire(ctx context.Context, n int64) (int64, error) {
-	if b == nil || b.cap <= 0 {
-		return 0, nil
-	}
-	if n > b.cap {
-		n = b.cap
+// begin registers a frame that starts arriving and returns its ticket.
+func (b *budget) begin() uint64 {
+	if b == nil {
+		return 0
 	}
 	b.mu.Lock()
-	if len(b.waiters) == 0 && b.used+n <= b.cap {
-		b.used += n
-		b.peak = max(b.peak, b.used)
-		b.mu.Unlock()
-		return n, nil
-	}
-	w := &budgetWaiter{n: n, ready: make(chan struct{})}
-	b.waiters = append(b.waiters, w)
+	b.next++
+	t := b.next
+	b.arriving = append(b.arriving, t)
 	b.mu.Unlock()
-	select {
-	case <-w.ready:
-		return n, nil
-	case <-ctx.Done():
+	return t
+}
+
+// end unregisters an arrival (complete or abandoned); its bytes stay
+// held until released.
+func (b *budget) end(ticket uint64) {
+	if b == nil || ticket == 0 {
+		return
+	}
+	b.mu.Lock()
+	if i := slices.Index(b.arriving, ticket); i >= 0 {
+		b.arriving = slices.Delete(b.arriving, i, i+1)
+		if i == 0 {
+			b.broadcastLocked()
+		}
+	}
+	b.mu.Unlock()
+}
+
+// acquire takes n bytes for the frame with the given ticket (0: a frame
+// already read in full), clamped to the capacity. It returns the amount to
+// release.
+func (b *budget) acquire(ctx context.Context, ticket uint64, n int64) (int64, error) {
+	if b == nil || b.cap <= 0 || n <= 0 {
+		return 0, nil
+	}
+	n = min(n, b.cap)
+	for {
 		b.mu.Lock()
-		select {
-		case <-w.ready:
-			// Granted while we were giving up: give it back.
+		limit := b.cap
+		if ticket != 0 && len(b.arriving) > 0 && b.arriving[0] != ticket {
+			limit -= b.reserve
+		}
+		if b.used+n <= limit {
+			b.used += n
+			b.peak = max(b.peak, b.used)
 			b.mu.Unlock()
-			b.release(n)
-			return 0, ctx.Err()
-		default:
+			return n, nil
 		}
-		for i, x := range b.waiters {
-			if x == w {
-				b.waiters = append(b.waiters[:i], b.waiters[i+1:]...)
-				break
-			}
-		}
-		b.grantLocked()
+		ch := b.changed
+		b.waiting++
 		b.mu.Unlock()
-		return 0, ctx.Err()
+		var err error
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		b.mu.Lock()
+		b.waiting--
+		b.mu.Unlock()
+		if err != nil {
+			return 0, err
+		}
 	}
 }
 
@@ -75,24 +113,22 @@ func (b *budget) release(n int64) {
 	}
 	b.mu.Lock()
 	b.used -= n
-	b.grantLocked()
+	b.broadcastLocked()
 	b.mu.Unlock()
 }
 
-func (b *budget) grantLocked() {
-	for len(b.waiters) > 0 {
-		w := b.waiters[0]
-		if b.used+w.n > b.cap {
-			return
-		}
-		b.used += w.n
-		b.peak = max(b.peak, b.used)
-		close(w.ready)
-		b.waiters = b.waiters[1:]
+func (b *budget) broadcastLocked() {
+	if b.waiting == 0 {
+		return
 	}
+	close(b.changed)
+	b.changed = make(chan struct{})
 }
 
 func (b *budget) inUse() int64 {
+	if b == nil {
+		return 0
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.used

@@ -34,6 +34,9 @@ type conn struct {
 	wake chan struct{}
 	// deferred tracks Defer goroutines.
 	deferred sync.WaitGroup
+	// hold is what the connection holds of the server's limits
+	// (conn_read.go).
+	hold connHold
 	// stopOnce guards stopReading.
 	stopOnce sync.Once
 	stopping chan struct{}
@@ -48,6 +51,8 @@ type pending struct {
 	start    time.Time
 	reply    Reply
 	budgeted int64
+	// unsent is the record bytes of a ready fetch reply not yet written.
+	unsent int64
 	// ready: reply is final and can be written; dropped: the reply will
 	// not be written (the connection failed). Both guarded by c.w.mu once
 	// the pending is queued.
@@ -60,6 +65,7 @@ type pending struct {
 
 func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{s: s, nc: nc, slots: make(chan struct{}, s.cfg.MaxInflightPerConn), wake: make(chan struct{}, 1), stopping: make(chan struct{})}
+	c.hold.freed, c.hold.drained = make(chan struct{}, 1), make(chan struct{}, 1)
 	c.info = ConnInfo{ID: s.nextConnID.Add(1), Remote: nc.RemoteAddr(), Local: nc.LocalAddr()}
 	c.ctx, c.cancel = context.WithCancel(s.ctx)
 	return c
@@ -107,6 +113,8 @@ func (c *conn) readLoop() {
 			// and then moves the deadline to now, so either order ends
 			// the read.
 			_ = c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
+		} else if c.s.cfg.FrameTimeout > 0 {
+			_ = c.nc.SetReadDeadline(time.Time{}) // the last frame's
 		}
 		select {
 		case <-c.stopping:
@@ -127,41 +135,20 @@ func (c *conn) readLoop() {
 			c.s.log.Warn("kafka frame rejected, closing connection", "conn", c.info.ID, "remote", c.info.Remote.String(), "size", n, "max_request_bytes", c.s.cfg.MaxRequestBytes)
 			return
 		}
-		// A large frame takes its size from the produce budget before it
-		// is allocated (it is almost always a produce request), so many
-		// connections sending big frames cannot allocate past the budget.
-		var pre int64
-		if n >= largeFrame {
-			var err error
-			if pre, err = c.s.budget.acquire(c.ctx, int64(n)); err != nil {
-				return
-			}
-		}
-		// Produce frames come from the frame pools (they go back once the
-		// reply is written); other requests get their own allocation,
-		// since what they decode may alias it past the reply.
-		var frame *[]byte
-		if k, err := br.Peek(2); err == nil && int16(binary.BigEndian.Uint16(k)) == int16(kmsg.Produce) {
-			frame = getFrame(int(n))
-		} else {
-			b := make([]byte, n)
-			frame = &b
-		}
-		body := (*frame)[:n]
-		if _, err := io.ReadFull(br, body); err != nil {
-			putFrame(frame)
-			c.s.budget.release(pre)
+		frame, pre, err := c.readFrame(br, n)
+		if err != nil {
 			c.debug("kafka read body", "err", err)
 			return
 		}
+		body := (*frame)[:n]
 		c.s.metrics.bytesIn.Add(float64(n) + 4)
 		p, ok := c.handle(body, pre)
 		if !ok {
-			c.s.budget.release(pre)
+			c.releaseBytes(pre)
 			return
 		}
 		if p == nil {
-			c.s.budget.release(pre)
+			c.releaseBytes(pre)
 			continue
 		}
 		if p.key == int16(kmsg.Produce) {
@@ -170,15 +157,17 @@ func (c *conn) readLoop() {
 			// frame and outlive the reply.
 			p.frame = frame
 		}
+		if p.reply.resp != nil {
+			c.holdUnsent(p)
+		}
 		// A small request with nothing more buffered behind it: the
 		// reader may run its durability wait itself (see enqueue).
 		c.enqueue(p, n < inlineWaitFrame && br.Buffered() == 0)
+		if !c.waitUnsent() {
+			return
+		}
 	}
 }
-
-// largeFrame is the frame size from which the budget is taken before the
-// frame is read.
-const largeFrame = 64 << 10
 
 // inlineWaitFrame is the request size below which the reader runs a
 // produce's durability wait itself when no other request is buffered:
@@ -233,16 +222,6 @@ func (c *conn) handle(body []byte, budgeted int64) (p *pending, ok bool) {
 		return nil, false
 	}
 	req := &Request{Key: hdr.key, Version: hdr.version, CorrelationID: hdr.corr, ClientID: hdr.clientID, Msg: msg, Conn: &c.info, Size: len(body) + 4}
-	if hdr.key == int16(kmsg.Produce) && budgeted == 0 {
-		// Take the request's bytes from the global produce budget before
-		// reading on: when the disk is slower than the producers the
-		// reader parks here and TCP pushes back.
-		n, err := c.s.budget.acquire(c.ctx, int64(len(body)))
-		if err != nil {
-			return nil, false
-		}
-		p.budgeted = n
-	}
 	p.reply = c.call(api, req)
 	return p, true
 }

@@ -130,6 +130,7 @@ func (c *conn) completeFrom(p *pending, r Reply, own bool) {
 		return
 	}
 	p.reply, p.ready = r, true
+	c.holdUnsent(p)
 	if !own && !c.w.writing && len(c.w.q) > 0 && c.w.q[0] == p && !c.w.failed {
 		// Next in line, on a foreign goroutine: one non-blocking write
 		// attempt (the socket almost always has room); what it cannot
@@ -345,7 +346,7 @@ func (c *conn) dropLocked(p *pending) {
 	if p.ready {
 		p.reply.done()
 	}
-	c.s.budget.release(p.budgeted)
+	c.releaseHeld(p)
 	<-c.slots
 }
 
@@ -384,7 +385,7 @@ func (c *conn) finishWrite(p *pending, n int64, ok bool) {
 		c.w.buf = nil
 	}
 	p.reply.done()
-	c.s.budget.release(p.budgeted)
+	c.releaseHeld(p)
 	putFrame(p.frame)
 	<-c.slots
 }

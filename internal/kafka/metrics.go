@@ -19,6 +19,8 @@ type metrics struct {
 	badFrames  prometheus.Counter
 	bytesIn    prometheus.Counter
 	bytesOut   prometheus.Counter
+	// guard counts what the resource limits refused (guard_metrics.go).
+	guard guardMetrics
 	// perAPI caches each API key's request counter and latency observer
 	// so a request costs no label lookup (WithLabelValues hashes the
 	// label and takes the vector's lock). Filled on first use, so APIs
@@ -63,6 +65,7 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 			}
 			return float64(s.budget.inUse())
 		})
+	m.guard = newGuardMetrics(reg, s)
 	if reg != nil {
 		// A server recreated on the same registry (a restart in one
 		// process) keeps counting into the series already registered.

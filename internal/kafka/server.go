@@ -83,6 +83,26 @@ type Config struct {
 	// (Kafka's connections.max.idle.ms). Default 10 minutes; negative
 	// disables it.
 	IdleTimeout time.Duration
+	// FrameTimeout bounds how long a request frame may take to arrive
+	// once its size prefix is read (time waiting for the produce budget
+	// excluded); a slower frame closes the connection. Default 30s;
+	// negative disables it.
+	FrameTimeout time.Duration
+	// ConnBytesLimit caps the produce bytes one connection holds (read,
+	// or waiting on fsync and their responses); its reader waits for its
+	// own earlier requests past it. Default MaxRequestBytes (the least it
+	// may be); negative disables it.
+	ConnBytesLimit int64
+	// FetchMaxBytes caps the record bytes of one Fetch response across
+	// all its partitions, whatever the request asks (Kafka's broker
+	// fetch.max.bytes); the first batch is still returned whole
+	// (KIP-74). Default 55 MiB.
+	FetchMaxBytes int32
+	// UnsentBytesLimit caps the fetched record bytes queued on one
+	// connection and not yet written: past it the reader stops reading
+	// that client until it reads its responses. Default 32 MiB; negative
+	// disables it.
+	UnsentBytesLimit int64
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 	// Registerer receives the server's metrics; nil disables them.
@@ -118,6 +138,7 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	c.setLimitDefaults()
 }
 
 // Server is a Kafka protocol listener over one Broker.
@@ -156,7 +177,7 @@ func New(cfg Config, b *broker.Broker) *Server {
 	cfg.setDefaults()
 	s := &Server{cfg: cfg, b: b, log: cfg.Logger, served: make(chan struct{}), forced: make(chan struct{})}
 	if cfg.ProduceBytesBudget > 0 {
-		s.budget = newBudget(cfg.ProduceBytesBudget)
+		s.budget = newBudget(cfg.ProduceBytesBudget, int64(cfg.MaxRequestBytes))
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.mu.conns = make(map[*conn]struct{})
@@ -235,6 +256,7 @@ func (s *Server) serve() error {
 	ln := s.mu.ln
 	s.mu.Unlock()
 	s.log.Info("kafka listener started", "addr", ln.Addr().String())
+	var backoff acceptBackoff
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -244,12 +266,12 @@ func (s *Server) serve() error {
 			if down {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if backoff.retry(s, err) {
 				continue
 			}
 			return fmt.Errorf("kafka accept: %w", err)
 		}
+		backoff.reset()
 		s.accept(nc)
 	}
 }
