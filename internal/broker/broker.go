@@ -88,6 +88,10 @@ type Config struct {
 	// Views stores view definitions (see views.go); nil means
 	// views.NewMetaStore(Meta).
 	Views views.Store
+	// DecompressionRatio bounds what a produced compressed batch may
+	// decompress to, as a multiple of its topic's max.message.bytes
+	// (validate.go). Zero means 64.
+	DecompressionRatio int
 }
 
 // DefaultConfig returns a Config with Kafka's defaults: auto-create on, one

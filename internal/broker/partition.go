@@ -183,6 +183,9 @@ func (b *Broker) Write(topic string, part int32, batches []byte, opts WriteOptio
 		}
 		records += int(hs[i].RecordCount)
 	}
+	if err := b.validateRecords(p, batches, hs); err != nil {
+		return nil, err
+	}
 
 	p.mu.Lock()
 	if p.mu.deleted {

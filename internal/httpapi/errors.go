@@ -100,6 +100,7 @@ var errorTable = [...]errorRule{
 	{is(ErrNotFound), http.StatusNotFound, "not_found"},
 	{is(ErrConflict), http.StatusConflict, "conflict"},
 	{is(ErrNotReady), http.StatusServiceUnavailable, "not_ready"},
+	{is(ErrBusy), http.StatusServiceUnavailable, "busy"},
 	{is(context.DeadlineExceeded), http.StatusGatewayTimeout, "timeout"},
 	// 499 is nginx's "client closed request": nobody reads it, but the
 	// metrics then tell cancellations apart from server failures.

@@ -38,6 +38,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/eddy-streaming/eddy/internal/membudget"
 	"github.com/eddy-streaming/eddy/internal/share"
 )
 
@@ -62,6 +63,16 @@ type Config struct {
 	// Listeners names the process's listen addresses in /v1/status; it is
 	// called on each request so addresses bound later show up.
 	Listeners func() map[string]string
+	// MaxConnections caps open HTTP connections; more wait to be
+	// accepted. Default 1024; negative is no cap.
+	MaxConnections int
+	// BodyBudget caps the request-body bytes held by all requests at
+	// once; bodies take it as their bytes arrive. Default 64 MiB;
+	// negative disables it.
+	BodyBudget int64
+	// BodyTimeout bounds how long a request body may take to arrive.
+	// Default 30s; negative disables it.
+	BodyTimeout time.Duration
 }
 
 // Server is the HTTP listener.
@@ -71,6 +82,8 @@ type Server struct {
 	mux     *http.ServeMux
 	srv     *http.Server
 	metrics *metrics
+	// bodies is the request-body budget (limits.go); nil when disabled.
+	bodies *membudget.Budget
 	// notFound serves requests no route matches (404, or 405 for a known
 	// path with another method), counted under one route label.
 	notFound http.Handler
@@ -101,7 +114,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("register http metrics: %w", err)
 	}
+	cfg.limitDefaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), metrics: m}
+	if cfg.BodyBudget > 0 {
+		s.bodies = membudget.New(cfg.BodyBudget, bodyReserve)
+	}
 	s.notReadyWhy.Store("starting")
 	s.notFound = m.instrument(unmatchedRoute, http.HandlerFunc(s.unmatched))
 	s.srv = &http.Server{
@@ -149,9 +166,14 @@ const unmatchedRoute = "unmatched"
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := s.mux.Handler(r); pattern == "" {
+		if s.startingAnswer(w, r) {
+			return
+		}
 		s.notFound.ServeHTTP(w, r)
 		return
 	}
+	r, hold := s.withBodyHold(r)
+	defer hold.release()
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -189,7 +211,7 @@ func (s *Server) Listen() error {
 		return fmt.Errorf("http listen on %s: %w", s.cfg.Addr, err)
 	}
 	s.mu.Lock()
-	s.mu.ln = ln
+	s.mu.ln = newLimitListener(ln, s.cfg.MaxConnections)
 	s.mu.Unlock()
 	return nil
 }

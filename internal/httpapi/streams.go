@@ -97,34 +97,6 @@ func (h *streamRoutes) append(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// readBody reads a request body of at most limit bytes (a
-// *http.MaxBytesError beyond it) into one buffer sized by Content-Length.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	rd := http.MaxBytesReader(w, r.Body, limit)
-	n := int64(512)
-	if r.ContentLength > 0 && r.ContentLength <= limit {
-		n = r.ContentLength + 1 // +1: reading EOF needs no growth
-	}
-	buf := make([]byte, 0, n)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		m, err := rd.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+m]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return nil, err
-			}
-			return nil, BadRequest("body", "read the request body: %v", err)
-		}
-	}
-}
-
 // decodeAppendStd decodes an append body with encoding/json: the
 // reference for the bodies decodeAppendFast does not take, with the error
 // messages of the API.

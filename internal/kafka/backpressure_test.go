@@ -197,7 +197,7 @@ func TestBackpressureSlowDisk(t *testing.T) {
 	}
 	wg.Wait()
 
-	peakBudget := s.budget.peakBytes()
+	peakBudget := s.budget.Peak()
 	growth := int64(peakHeap) - int64(baseHeap)
 	t.Logf("sent %d MiB, %d produce answers, budget peak %d KiB, heap growth %d MiB, %d consumer fetches, max latency %v",
 		sent.Load()>>20, acked.Load(), peakBudget>>10, growth>>20, fetches, maxLat)

@@ -91,8 +91,8 @@ func (c *conn) readFrame(br *bufio.Reader, n int32) (frame *[]byte, held int64, 
 		_, _ = io.ReadFull(br, (*frame)[:size]) // buffered: cannot fail
 		return frame, held, nil
 	}
-	ticket := c.s.budget.begin()
-	defer c.s.budget.end(ticket)
+	ticket := c.s.budget.Begin()
+	defer c.s.budget.End(ticket)
 	fail := func(err error) (*[]byte, int64, error) {
 		putFrame(frame)
 		c.releaseBytes(held)
@@ -203,7 +203,7 @@ func (c *conn) acquire(ticket uint64, n, frameHeld int64) (int64, error) {
 			}
 		}
 	}
-	got, err := c.s.budget.acquire(c.ctx, ticket, n)
+	got, err := c.s.budget.Acquire(c.ctx, ticket, n)
 	if err != nil {
 		return 0, err
 	}
@@ -220,7 +220,7 @@ func (c *conn) releaseBytes(n int64) {
 		return
 	}
 	if c.s.budget != nil {
-		c.s.budget.release(n)
+		c.s.budget.Release(n)
 	}
 	c.hold.held.Add(-n)
 	notify(c.hold.freed)

@@ -63,7 +63,7 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 			if s.budget == nil {
 				return 0
 			}
-			return float64(s.budget.inUse())
+			return float64(s.budget.InUse())
 		})
 	m.guard = newGuardMetrics(reg, s)
 	if reg != nil {

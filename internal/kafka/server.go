@@ -49,6 +49,7 @@ import (
 
 	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/group"
+	"github.com/eddy-streaming/eddy/internal/membudget"
 	"github.com/eddy-streaming/eddy/internal/producers"
 	"github.com/eddy-streaming/eddy/internal/share"
 )
@@ -147,7 +148,7 @@ type Server struct {
 	b       *broker.Broker
 	log     *slog.Logger
 	metrics *metrics
-	budget  *budget
+	budget  *membudget.Budget
 	rejects produceRejectLog
 
 	// ctx is cancelled when shutdown starts; deferred handlers and
@@ -177,7 +178,7 @@ func New(cfg Config, b *broker.Broker) *Server {
 	cfg.setDefaults()
 	s := &Server{cfg: cfg, b: b, log: cfg.Logger, served: make(chan struct{}), forced: make(chan struct{})}
 	if cfg.ProduceBytesBudget > 0 {
-		s.budget = newBudget(cfg.ProduceBytesBudget, int64(cfg.MaxRequestBytes))
+		s.budget = membudget.New(cfg.ProduceBytesBudget, int64(cfg.MaxRequestBytes))
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.mu.conns = make(map[*conn]struct{})

@@ -81,6 +81,9 @@ type BatchError struct {
 	// Corrupt is true for CRC mismatches, which Kafka reports as
 	// CORRUPT_MESSAGE rather than INVALID_RECORD.
 	Corrupt bool
+	// TooLarge is true for a payload that decompresses past the limit
+	// (ValidateRecords).
+	TooLarge bool
 }
 
 func (e *BatchError) Error() string {

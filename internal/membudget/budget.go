@@ -1,4 +1,18 @@
-package kafka
+// Package membudget is a byte semaphore for memory that requests hold while
+// they arrive and until they are answered: Kafka produce frames and HTTP
+// request bodies take their bytes from one as the bytes arrive, so a
+// client that claims a large size and then trickles costs only what it
+// sent, and the total held by all clients is bounded.
+//
+// Usage:
+//
+//	b := membudget.New(256<<20, 100<<20)
+//	t := b.Begin()                   // a body starts arriving
+//	n, err := b.Acquire(ctx, t, 64<<10) // before reading the next chunk
+//	...
+//	b.End(t)                         // all of it arrived (or gave up)
+//	b.Release(total)                 // once answered
+package membudget
 
 import (
 	"context"
@@ -6,7 +20,7 @@ import (
 	"sync"
 )
 
-// budget is a semaphore of bytes shared by every connection: produce
+// Budget is a semaphore of bytes shared by every connection: produce
 // frames take their bytes from it as they arrive (not for the size their
 // frame prefix claims) and give them back once their response is written,
 // so at most cap bytes of produce data are in memory, read or waiting on
@@ -20,7 +34,7 @@ import (
 // for its whole frame once completed requests give their bytes back.
 // Frames whose bytes have all arrived (ticket 0) take from the whole
 // budget.
-type budget struct {
+type Budget struct {
 	mu      sync.Mutex
 	cap     int64
 	reserve int64
@@ -36,12 +50,14 @@ type budget struct {
 	waiting int
 }
 
-func newBudget(capacity, reserve int64) *budget {
-	return &budget{cap: capacity, reserve: min(max(reserve, 0), capacity), changed: make(chan struct{})}
+// New returns a Budget of capacity bytes; reserve is the largest single
+// request (see Budget).
+func New(capacity, reserve int64) *Budget {
+	return &Budget{cap: capacity, reserve: min(max(reserve, 0), capacity), changed: make(chan struct{})}
 }
 
-// begin registers a frame that starts arriving and returns its ticket.
-func (b *budget) begin() uint64 {
+// Begin registers a frame that starts arriving and returns its ticket.
+func (b *Budget) Begin() uint64 {
 	if b == nil {
 		return 0
 	}
@@ -53,9 +69,9 @@ func (b *budget) begin() uint64 {
 	return t
 }
 
-// end unregisters an arrival (complete or abandoned); its bytes stay
+// End unregisters an arrival (complete or abandoned); its bytes stay
 // held until released.
-func (b *budget) end(ticket uint64) {
+func (b *Budget) End(ticket uint64) {
 	if b == nil || ticket == 0 {
 		return
 	}
@@ -69,10 +85,10 @@ func (b *budget) end(ticket uint64) {
 	b.mu.Unlock()
 }
 
-// acquire takes n bytes for the frame with the given ticket (0: a frame
+// Acquire takes n bytes for the frame with the given ticket (0: a frame
 // already read in full), clamped to the capacity. It returns the amount to
 // release.
-func (b *budget) acquire(ctx context.Context, ticket uint64, n int64) (int64, error) {
+func (b *Budget) Acquire(ctx context.Context, ticket uint64, n int64) (int64, error) {
 	if b == nil || b.cap <= 0 || n <= 0 {
 		return 0, nil
 	}
@@ -107,7 +123,8 @@ func (b *budget) acquire(ctx context.Context, ticket uint64, n int64) (int64, er
 	}
 }
 
-func (b *budget) release(n int64) {
+// Release gives back n bytes taken with Acquire.
+func (b *Budget) Release(n int64) {
 	if b == nil || n == 0 {
 		return
 	}
@@ -117,7 +134,7 @@ func (b *budget) release(n int64) {
 	b.mu.Unlock()
 }
 
-func (b *budget) broadcastLocked() {
+func (b *Budget) broadcastLocked() {
 	if b.waiting == 0 {
 		return
 	}
@@ -125,7 +142,8 @@ func (b *budget) broadcastLocked() {
 	b.changed = make(chan struct{})
 }
 
-func (b *budget) inUse() int64 {
+// InUse is the number of bytes held.
+func (b *Budget) InUse() int64 {
 	if b == nil {
 		return 0
 	}
@@ -134,8 +152,11 @@ func (b *budget) inUse() int64 {
 	return b.used
 }
 
-// peakBytes is the most ever held at once.
-func (b *budget) peakBytes() int64 {
+// Peak is the most ever held at once.
+func (b *Budget) Peak() int64 {
+	if b == nil {
+		return 0
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.peak

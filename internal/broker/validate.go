@@ -1,0 +1,36 @@
+package broker
+
+import "github.com/eddy-streaming/eddy/internal/record"
+
+// defaultDecompressionRatio is Config.DecompressionRatio's default: a
+// topic with the default max.message.bytes (1 MiB) accepts batches that
+// decompress to up to 64 MiB.
+const defaultDecompressionRatio = 64
+
+// validateRecords proves every record of the batches readable before they
+// are stored (record.ValidateAllRecords): a batch a consumer cannot
+// decode would otherwise stop every consumer of the partition for good.
+// Compressed batches may decompress to DecompressionRatio times the
+// topic's max.message.bytes (at least 1 MiB). It runs outside the
+// partition lock, reading only the topic's max.message.bytes under it.
+func (b *Broker) validateRecords(p *partition, batches []byte, hs []record.BatchHeader) error {
+	compressed := false
+	for i := range hs {
+		if hs[i].Codec() != record.CodecNone {
+			compressed = true
+			break
+		}
+	}
+	limit := 0
+	if compressed {
+		p.mu.Lock()
+		maxMsg := p.mu.cfg.MaxMessageBytes
+		p.mu.Unlock()
+		ratio := b.cfg.DecompressionRatio
+		if ratio <= 0 {
+			ratio = defaultDecompressionRatio
+		}
+		limit = int(min(max(maxMsg, 1<<20)*int64(ratio), record.MaxDecompressed))
+	}
+	return record.ValidateAllRecords(batches, hs, limit)
+}
