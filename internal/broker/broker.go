@@ -443,7 +443,7 @@ func (b *Broker) EnsureTopic(name string) (TopicInfo, error) {
 	if info, err := b.Topic(name); err == nil {
 		return info, nil
 	}
-	if err := ValidateTopicName(name); err != nil {
+	if err := ValidateClientTopicName(name); err != nil {
 		return TopicInfo{}, err
 	}
 	if !b.cfg.AutoCreateTopics {

@@ -102,6 +102,10 @@ type Config struct {
 	// (runtime/debug.SetMemoryLimit); 0 sets none. The GOMEMLIMIT
 	// environment variable, when set, wins.
 	MemoryLimit int64
+	// AllowUnauthenticatedRemote lets the listeners bind non-loopback
+	// addresses although Eddy has no authentication (protected mode, see
+	// protected.go). Default false.
+	AllowUnauthenticatedRemote bool
 	// PageCacheBytes is how much of each partition's end stays in the page
 	// cache after it is on disk; older pages are dropped so busy partitions
 	// reuse pages (commitlog.Options.CacheBytes). 0 leaves the page cache to
@@ -121,9 +125,9 @@ type Config struct {
 func Default() Config {
 	return Config{
 		DataDir:                "eddy-data",
-		KafkaAddr:              ":9092",
-		HTTPAddr:               ":8080",
-		SchemaRegistryAddr:     ":8081",
+		KafkaAddr:              "127.0.0.1:9092",
+		HTTPAddr:               "127.0.0.1:8080",
+		SchemaRegistryAddr:     "127.0.0.1:8081",
 		MaxRequestBytes:        100 << 20,
 		AutoCreateTopics:       true,
 		DefaultPartitions:      1,
@@ -185,6 +189,7 @@ func (c Config) Validate() error {
 			bad("schema-registry-addr", "%q is also the Kafka or HTTP address; each listener needs its own port", c.SchemaRegistryAddr)
 		}
 	}
+	errs = append(errs, c.checkProtectedMode()...)
 	if c.MaxRequestBytes < minRequestBytes || c.MaxRequestBytes > maxRequestBytes {
 		bad("max-request-bytes", "%d is out of range; allowed %s to %d bytes", c.MaxRequestBytes, formatBytes(minRequestBytes), int64(maxRequestBytes))
 	}

@@ -85,7 +85,7 @@ func TestEveryKeyFromEverySource(t *testing.T) {
 		"produce-bytes-budget": "64MiB", "retention-ms": "-1", "retention-bytes": "10GiB", "segment-bytes": "64MiB",
 		"memory-limit": "1GiB", "page-cache-per-partition": "64MiB", "retention-check-interval": "2s",
 		"pprof-addr": "127.0.0.1:6060", "pprof-allow-remote": "true",
-		"schema-registry-addr": "127.0.0.1:18081",
+		"schema-registry-addr": "127.0.0.1:18081", "allow-unauthenticated-remote": "true",
 	}
 	want := Config{
 		DataDir: "/var/lib/eddy", KafkaAddr: "127.0.0.1:19092", AdvertisedAddr: "eddy.example:19092",
@@ -95,7 +95,7 @@ func TestEveryKeyFromEverySource(t *testing.T) {
 		ProduceBytesBudget: 64 << 20, RetentionMs: -1, RetentionBytes: 10 << 30, SegmentBytes: 64 << 20,
 		MemoryLimit: 1 << 30, PageCacheBytes: 64 << 20, RetentionCheckInterval: 2 * time.Second,
 		PprofAddr: "127.0.0.1:6060", PprofAllowRemote: true,
-		SchemaRegistryAddr: "127.0.0.1:18081",
+		SchemaRegistryAddr: "127.0.0.1:18081", AllowUnauthenticatedRemote: true,
 	}
 	if len(values) != len(settings) {
 		t.Fatalf("test covers %d keys, there are %d", len(values), len(settings))
@@ -261,7 +261,7 @@ func TestParseBytes(t *testing.T) {
 }
 
 func TestPrintRoundTrips(t *testing.T) {
-	l, err := load(t, []string{"--kafka-addr=:19092", "--data-dir=dir with: colon #hash", "--max-request-bytes=12345"}, map[string]string{"EDDY_LOG_FORMAT": "json"})
+	l, err := load(t, []string{"--kafka-addr=127.0.0.1:19092", "--data-dir=dir with: colon #hash", "--max-request-bytes=12345"}, map[string]string{"EDDY_LOG_FORMAT": "json"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,5 +309,40 @@ func TestConfigFileErrors(t *testing.T) {
 	}
 	if l, err := load(t, []string{"--config", writeFile(t, `{"log-level": "warn", "default-partitions": 2}`)}, nil); err != nil || l.Config.LogLevel != "warn" || l.Config.DefaultPartitions != 2 {
 		t.Errorf("JSON file: %v, %+v", err, l.Config)
+	}
+}
+
+func TestProtectedMode(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string // substring; "" = valid
+	}{
+		{"defaults are loopback", nil, ""},
+		{"all interfaces refused", []string{"--kafka-addr=:9092"}, "kafka-addr"},
+		{"0.0.0.0 refused", []string{"--http-addr=0.0.0.0:8080"}, "http-addr"},
+		{"ipv6 any refused", []string{"--kafka-addr=[::]:9092"}, "--allow-unauthenticated-remote"},
+		{"hostname refused", []string{"--kafka-addr=eddy.example:9092"}, "kafka-addr"},
+		{"localhost ok", []string{"--kafka-addr=localhost:9092"}, ""},
+		{"::1 ok", []string{"--kafka-addr=[::1]:9092"}, ""},
+		{"127.0.0.2 ok", []string{"--http-addr=127.0.0.2:8080"}, ""},
+		{"allowed with flag", []string{"--kafka-addr=:9092", "--http-addr=0.0.0.0:8080", "--allow-unauthenticated-remote"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, err := load(t, tt.args, nil)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Load: %v", err)
+				}
+				if tt.name == "allowed with flag" && len(l.Config.RemoteListeners()) != 2 {
+					t.Errorf("RemoteListeners = %v, want both", l.Config.RemoteListeners())
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Load error %v, want one mentioning %q", err, tt.wantErr)
+			}
+		})
 	}
 }

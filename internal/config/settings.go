@@ -31,6 +31,7 @@ var settings = []setting{
 	str("advertised-addr", "host:port returned to clients in Metadata (default: the address each client connected to)", func(c *Config) *string { return &c.AdvertisedAddr }),
 	str("http-addr", "HTTP listen address for /healthz, /readyz, /metrics and the REST API", func(c *Config) *string { return &c.HTTPAddr }),
 	str("schema-registry-addr", "schema registry (Confluent API) listen address; empty disables this listener (the API stays under /schema-registry/ on http-addr)", func(c *Config) *string { return &c.SchemaRegistryAddr }),
+	boolean("allow-unauthenticated-remote", "let kafka-addr, http-addr and schema-registry-addr bind non-loopback addresses although no authentication is configured (protected mode otherwise refuses)", func(c *Config) *bool { return &c.AllowUnauthenticatedRemote }),
 	byteSize("max-request-bytes", "largest Kafka request frame accepted (e.g. 100MiB)", func(c *Config) *int64 { return &c.MaxRequestBytes }),
 	boolean("auto-create-topics", "create unknown topics on Metadata requests that allow it", func(c *Config) *bool { return &c.AutoCreateTopics }),
 	integer("default-partitions", "partition count of auto-created topics", func(c *Config) *int { return &c.DefaultPartitions }),

@@ -76,7 +76,7 @@ func ValidateEvents(events []EventData) error {
 func (s *Store) EnsureTopic(topic string) (broker.TopicInfo, error) {
 	info, err := s.b.Topic(topic)
 	if errors.Is(err, broker.ErrUnknownTopic) {
-		if verr := broker.ValidateTopicName(topic); verr != nil {
+		if verr := broker.ValidateClientTopicName(topic); verr != nil {
 			return info, verr
 		}
 		if !s.b.AutoCreateEnabled() {

@@ -69,6 +69,9 @@ func handleCreateTopics(_ context.Context, s *Server, req *Request) Reply {
 				}
 				configs[c.Name] = *c.Value
 			}
+			if err := broker.ValidateClientTopicName(rt.Topic); err != nil {
+				return err
+			}
 			info, err := s.b.CreateTopic(rt.Topic, parts, configs, r.ValidateOnly)
 			if err != nil {
 				return err
