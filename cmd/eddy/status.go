@@ -163,7 +163,9 @@ func printStatus(w io.Writer, st serverStatus) error {
 	uptime := time.Duration(st.UptimeSeconds * float64(time.Second)).Round(time.Second)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "Eddy %s\t%s, up %s\n", st.Version, ready, uptime)
-	fmt.Fprintf(tw, "data dir\t%s\n", st.DataDir)
+	if st.DataDir != "" {
+		fmt.Fprintf(tw, "data dir\t%s\n", st.DataDir)
+	}
 	if len(st.Listeners) > 0 {
 		names := make([]string, 0, len(st.Listeners))
 		for n := range st.Listeners {

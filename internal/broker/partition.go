@@ -184,7 +184,7 @@ func (b *Broker) Write(topic string, part int32, batches []byte, opts WriteOptio
 		records += int(hs[i].RecordCount)
 	}
 	if err := b.validateRecords(p, batches, hs); err != nil {
-		return nil, err
+		return nil, batchErr(err)
 	}
 
 	p.mu.Lock()

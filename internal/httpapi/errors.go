@@ -8,10 +8,14 @@ import (
 	"net/http"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
+	"github.com/eddy-streaming/eddy/internal/errtext"
 	"github.com/eddy-streaming/eddy/internal/eventstore"
 	"github.com/eddy-streaming/eddy/internal/registry"
 	"github.com/eddy-streaming/eddy/internal/share"
 )
+
+// failureLog rate-limits the log lines of storage failures.
+var failureLog errtext.Limiter
 
 // Errors a route can return; the table below maps them to HTTP statuses.
 var (
@@ -101,6 +105,7 @@ var errorTable = [...]errorRule{
 	{is(ErrConflict), http.StatusConflict, "conflict"},
 	{is(ErrNotReady), http.StatusServiceUnavailable, "not_ready"},
 	{is(ErrBusy), http.StatusServiceUnavailable, "busy"},
+	{errtext.IsStorage, http.StatusInsufficientStorage, "storage_error"},
 	{is(context.DeadlineExceeded), http.StatusGatewayTimeout, "timeout"},
 	// 499 is nginx's "client closed request": nobody reads it, but the
 	// metrics then tell cancellations apart from server failures.
@@ -141,10 +146,17 @@ func StatusOf(err error) (status int, code string) {
 // Internal errors are logged and their text is not sent to the client.
 func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := StatusOf(err)
-	msg := err.Error()
-	if status == http.StatusInternalServerError {
+	msg := errtext.StripPaths(err.Error())
+	switch status {
+	case http.StatusInternalServerError:
 		s.log.Error("http request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		msg = "internal error; see the server log"
+	case http.StatusInsufficientStorage:
+		// Every request fails while the disk is full: log the episode,
+		// not each request.
+		if ok, suppressed := failureLog.Allow(code); ok {
+			s.log.Error("http storage failure", "method", r.Method, "path", r.URL.Path, "err", err, "suppressed_since_last", suppressed)
+		}
 	}
 	d := ErrorDetail{Code: code, Message: msg}
 	var wev *eventstore.WrongExpectedVersionError

@@ -14,7 +14,7 @@ type Status struct {
 	Version       string            `json:"version"`
 	StartedAt     time.Time         `json:"started_at"`
 	UptimeSeconds float64           `json:"uptime_seconds"`
-	DataDir       string            `json:"data_dir"`
+	DataDir       string            `json:"data_dir,omitempty"`
 	Ready         bool              `json:"ready"`
 	Listeners     map[string]string `json:"listeners,omitempty"`
 	// Totals over Topics.
@@ -56,7 +56,9 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 	st := Status{
 		Version:   s.cfg.Version,
 		StartedAt: s.cfg.StartedAt.UTC(),
-		DataDir:   s.cfg.DataDir,
+		// DataDir stays empty: with no authentication every client
+		// reads /v1/status, and the server's file layout is not theirs
+		// to know (the start log line names it for the operator).
 		Ready:     s.Ready(),
 		Topics:    []TopicStatus{},
 	}

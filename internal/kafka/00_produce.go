@@ -115,7 +115,7 @@ func handleProduce(ctx context.Context, s *Server, req *Request) Reply {
 		}
 		for _, pw := range waits {
 			if err := pw.w.Wait(); err != nil {
-				s.log.Error("produce durability wait", "err", err)
+				s.logFailure("produce durability wait", kerr.KafkaStorageError.Code, "err", err)
 				pw.p.ErrorCode = kerr.KafkaStorageError.Code
 				pw.p.ErrorMessage = errMessage(err)
 				pw.p.BaseOffset = -1

@@ -6,6 +6,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
+	"github.com/eddy-streaming/eddy/internal/errtext"
 	"github.com/eddy-streaming/eddy/internal/eventstore"
 	"github.com/eddy-streaming/eddy/internal/group"
 	"github.com/eddy-streaming/eddy/internal/producers"
@@ -105,14 +106,20 @@ func ErrorCode(err error) int16 {
 			return e.code
 		}
 	}
+	if errtext.IsStorage(err) {
+		// Disk full, I/O error, read-only or out of descriptors: the
+		// client may retry (Kafka answers the same).
+		return kerr.KafkaStorageError.Code
+	}
 	return kerr.UnknownServerError.Code
 }
 
-// errMessage returns err's text for response fields that carry one.
+// errMessage returns err's text for response fields that carry one, with
+// absolute paths cut to their last elements.
 func errMessage(err error) *string {
 	if err == nil {
 		return nil
 	}
-	s := err.Error()
+	s := errtext.StripPaths(err.Error())
 	return &s
 }

@@ -30,8 +30,9 @@ func (s *Server) setProduceError(req *Request, topic string, part int32, err err
 	p.ErrorCode = ErrorCode(err)
 	p.ErrorMessage = errMessage(err)
 	switch p.ErrorCode {
-	case kerr.UnknownServerError.Code:
-		s.log.Error("produce", "topic", topic, "partition", part, "err", err)
+	case kerr.UnknownServerError.Code, kerr.KafkaStorageError.Code:
+		// Once per episode: a full disk fails every produce.
+		s.logFailure("produce", p.ErrorCode, "topic", topic, "partition", part, "err", err)
 	case kerr.InvalidRecord.Code, kerr.CorruptMessage.Code:
 		var ri recordIndexer
 		if req.Version >= 8 && errors.As(err, &ri) {
