@@ -161,6 +161,9 @@ func (s *Store) fetchEvents(ctx context.Context, topic string, part int32, strea
 				return nil
 			})
 			if err != nil {
+				if errors.Is(err, ErrCorruptBatch) {
+					s.corrupt.Inc()
+				}
 				return nil, fmt.Errorf("decode %s-%d at %d: %w", topic, part, p.offset, err)
 			}
 			have = true

@@ -1,8 +1,17 @@
 package eventstore
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/eddy-streaming/eddy/internal/record"
 )
+
+// ErrCorruptBatch is returned when a stored batch fails its CRC or header
+// check on the read path (bytes damaged on disk after a clean stop, whose
+// start skips the scan). The error names topic, partition and offset;
+// `eddy log check` finds the batch offline.
+var ErrCorruptBatch = errors.New("corrupt record batch in the log")
 
 // Record headers of an event, per the CloudEvents Kafka protocol binding
 // (binary content mode) plus Eddy's own.
@@ -37,11 +46,24 @@ type Record = record.Record
 // forEachRecord decodes every record of one batch (decompressing it if
 // needed) and calls fn with a Record reused between calls. Control batches
 // are skipped.
+//
+// The batch's CRC is verified first (a batch damaged on disk is an
+// ErrCorruptBatch error, never decoded and served), and each record's
+// offset is its place in the batch (BaseOffset + i): the offset delta a
+// producer wrote is never trusted for positions.
 func forEachRecord(h record.BatchHeader, batch []byte, fn func(r *Record) error) error {
+	if _, err := record.CheckBatch(batch); err != nil {
+		return fmt.Errorf("%w: batch at offset %d: %v", ErrCorruptBatch, h.BaseOffset, err)
+	}
 	if h.IsControl() {
 		return nil
 	}
-	return record.ForEachHeader(h, batch, func(_ *record.BatchHeader, r *Record) error { return fn(r) })
+	i := int32(0)
+	return record.ForEachHeader(h, batch, func(_ *record.BatchHeader, r *Record) error {
+		r.OffsetDelta, r.Offset = i, h.BaseOffset+int64(i)
+		i++
+		return fn(r)
+	})
 }
 
 // batchBuilder encodes one uncompressed RecordBatch v2 of plain records

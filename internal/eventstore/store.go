@@ -108,6 +108,8 @@ type Store struct {
 	flushMu sync.Mutex
 
 	appends, conflicts prometheus.Counter
+	// corrupt counts reads that met a batch failing its CRC.
+	corrupt prometheus.Counter
 	recent             recentIDs
 
 	kick chan struct{}
@@ -169,6 +171,7 @@ func Open(cfg Config) (*Store, error) {
 	s.db = db
 	s.appends = counter(cfg.Registerer, "eddy_eventstore_appends_total", "Event-store appends written (HTTP and SDK).")
 	s.conflicts = counter(cfg.Registerer, "eddy_eventstore_version_conflicts_total", "Appends refused for a wrong expected version (HTTP and Kafka).")
+	s.corrupt = counter(cfg.Registerer, "eddy_eventstore_corrupt_batches_total", "Reads that met a stored batch failing its CRC or header check (never served).")
 	return s, nil
 }
 

@@ -261,7 +261,10 @@ func (s *Store) SubscribeTopic(ctx context.Context, topic string, cur Cursor, fr
 					return nil
 				})
 				if err != nil {
-					return false, err
+					if errors.Is(err, ErrCorruptBatch) {
+						s.corrupt.Inc()
+					}
+					return false, fmt.Errorf("decode %s-%d at %d: %w", topic, p, h.BaseOffset, err)
 				}
 				for _, ev := range evs {
 					pos[p] = ev.Offset + 1

@@ -79,6 +79,7 @@ var errorTable = [...]errorRule{
 	{is(eventstore.ErrNotStreamTopic), http.StatusBadRequest, "not_stream_topic"},
 	{is(registry.ErrInvalidRecord), http.StatusBadRequest, "schema_validation"},
 	{is(eventstore.ErrClosed), http.StatusServiceUnavailable, "not_ready"},
+	{is(eventstore.ErrCorruptBatch), http.StatusInternalServerError, "corrupt_data"},
 	// Share groups (the /v1/share-groups queue routes).
 	{is(share.ErrGroupNotFound), http.StatusNotFound, "share_group_not_found"},
 	{is(share.ErrInvalidRecordState), http.StatusConflict, "invalid_record_state"},
@@ -147,11 +148,17 @@ func StatusOf(err error) (status int, code string) {
 func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := StatusOf(err)
 	msg := errtext.StripPaths(err.Error())
-	switch status {
-	case http.StatusInternalServerError:
+	switch {
+	case code == "corrupt_data":
+		// The message names topic, partition and offset (no paths):
+		// what the client needs to report it. Logged once per episode.
+		if ok, suppressed := failureLog.Allow(code); ok {
+			s.log.Error("http read met a corrupt batch", "method", r.Method, "path", r.URL.Path, "err", err, "suppressed_since_last", suppressed)
+		}
+	case status == http.StatusInternalServerError:
 		s.log.Error("http request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		msg = "internal error; see the server log"
-	case http.StatusInsufficientStorage:
+	case status == http.StatusInsufficientStorage:
 		// Every request fails while the disk is full: log the episode,
 		// not each request.
 		if ok, suppressed := failureLog.Allow(code); ok {
