@@ -26,7 +26,9 @@ import (
 // record. It returns a *BatchError (wrapping ErrInvalidBatch) naming the
 // first problem. Uncompressed batches are walked in place without
 // allocating; compressed ones are decompressed once, in a streaming
-// fashion, into a pooled buffer that stops growing at maxDecompressed.
+// fashion through a 64 KiB window, and parsed as they come out
+// (validate_stream.go), so a decompression bomb costs the window and stops
+// at maxDecompressed bytes of output or at its first malformed record.
 func ValidateRecords(h *BatchHeader, b []byte, maxDecompressed int) error {
 	if h.Size() < BatchHeaderSize || h.Size() > len(b) {
 		return &BatchError{Reason: fmt.Sprintf("batch of %d bytes runs past the %d available", h.Size(), len(b))}
@@ -36,19 +38,7 @@ func ValidateRecords(h *BatchHeader, b []byte, maxDecompressed int) error {
 		if maxDecompressed <= 0 || maxDecompressed > MaxDecompressed {
 			maxDecompressed = MaxDecompressed
 		}
-		buf := bufPool.Get().(*[]byte)
-		out, err := decompressLimited((*buf)[:0], data, c, maxDecompressed)
-		if cap(out) > cap(*buf) && cap(out) <= maxPooled {
-			*buf = out[:0]
-		}
-		defer bufPool.Put(buf)
-		if errors.Is(err, ErrDecompressedTooLarge) {
-			return &BatchError{Reason: fmt.Sprintf("%s payload decompresses to more than %d bytes, the limit for this topic", c, maxDecompressed), TooLarge: true}
-		}
-		if err != nil {
-			return &BatchError{Reason: fmt.Sprintf("%s payload does not decompress: %v", c, err)}
-		}
-		data = out
+		return validateCompressed(c, data, h.RecordCount, maxDecompressed)
 	}
 	return walkRecords(data, h.RecordCount)
 }
