@@ -38,6 +38,8 @@ const (
 	// 16 MiB): bodies other than the oldest one arriving leave it free
 	// in the budget, so the oldest can always complete (membudget).
 	bodyReserve = 16 << 20
+	// freeBody is the part of every body not charged to the budget.
+	freeBody = 64 << 10
 )
 
 // ErrBusy is returned when a request body cannot get memory from the body
@@ -124,8 +126,12 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 				grow = min(grow, limit+1-int64(cap(buf)))
 				grow = max(grow, 1)
 			}
-			if budget != nil {
-				n, err := budget.Acquire(ctx, ticket, grow)
+			// The first freeBody bytes of a body are not taken from the
+			// budget: small requests (nearly all) never wait behind big
+			// slow ones; the connection cap bounds what they hold.
+			charge := max(0, int64(cap(buf))+grow-freeBody) - max(0, int64(cap(buf))-freeBody)
+			if budget != nil && charge > 0 {
+				n, err := budget.Acquire(ctx, ticket, charge)
 				if err != nil {
 					return nil, fmt.Errorf("%w (%v)", ErrBusy, err)
 				}

@@ -3,6 +3,7 @@ package probes
 import (
 	"io"
 	"net/http"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -29,4 +30,14 @@ func httpGetBody(url string) (string, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
+}
+
+func httpPost(t interface{ Fatal(...any) }, url, body string) (int, string) {
+	resp, err := httpClient.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
