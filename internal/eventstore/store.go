@@ -110,7 +110,7 @@ type Store struct {
 	appends, conflicts prometheus.Counter
 	// corrupt counts reads that met a batch failing its CRC.
 	corrupt prometheus.Counter
-	recent             recentIDs
+	recent  recentIDs
 
 	kick chan struct{}
 	stop chan struct{}

@@ -59,8 +59,8 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 		// DataDir stays empty: with no authentication every client
 		// reads /v1/status, and the server's file layout is not theirs
 		// to know (the start log line names it for the operator).
-		Ready:     s.Ready(),
-		Topics:    []TopicStatus{},
+		Ready:  s.Ready(),
+		Topics: []TopicStatus{},
 	}
 	if !s.cfg.StartedAt.IsZero() {
 		st.UptimeSeconds = time.Since(s.cfg.StartedAt).Seconds()
