@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // Streaming validation of compressed batches: the payload is decompressed
@@ -188,6 +190,10 @@ func validateCompressed(c Codec, data []byte, count int32, limit int) error {
 		d.src.Reset(nil)
 		lz4Decs.Put(d)
 	case CodecZstd:
+		if done, zerr := validateZstdSized(data, count, limit); done {
+			err = zerr
+			break
+		}
 		z, _ := zstdStreams.Get().(*zstdStream)
 		if z == nil {
 			return &BatchError{Reason: "zstd: no decoder"}
@@ -224,4 +230,48 @@ func validateCompressed(c Codec, data []byte, count int32, limit int) error {
 	default:
 		return &BatchError{Reason: fmt.Sprintf("%s payload does not decompress: %v", c, err)}
 	}
+}
+
+// zstdCapped decodes whole frames into the caller's buffer and never
+// grows it (WithDecodeAllCapLimit): with a buffer of the frame's declared
+// size, a frame that lies about its size fails instead of allocating.
+var zstdCapped, _ = zstd.NewReader(nil,
+	zstd.WithDecoderConcurrency(0),
+	zstd.WithDecoderLowmem(true),
+	zstd.WithDecoderMaxMemory(MaxDecompressed),
+	zstd.WithDecoderMaxWindow(maxZstdWindow),
+	zstd.WithDecodeAllCapLimit(true))
+
+// validateZstdSized is the fast path for zstd frames that declare their
+// content size (franz-go's and the Java client's do): one DecodeAll into a
+// pooled buffer of exactly that size, then an in-place walk. It reports
+// done=false when the frame declares no size, or more data follows than
+// declared, for the streaming path to handle.
+func validateZstdSized(data []byte, count int32, limit int) (done bool, err error) {
+	var zh zstd.Header
+	if zh.Decode(data) != nil || !zh.HasFCS || zh.FrameContentSize > uint64(limit) {
+		if zh.HasFCS && zh.FrameContentSize > uint64(limit) {
+			return true, ErrDecompressedTooLarge
+		}
+		return false, nil
+	}
+	buf := bufPool.Get().(*[]byte)
+	defer bufPool.Put(buf)
+	need := int(zh.FrameContentSize)
+	if cap(*buf) < need {
+		if need > maxPooled {
+			b := make([]byte, 0, need)
+			buf = &b
+		} else {
+			*buf = make([]byte, 0, need)
+		}
+	}
+	out, derr := zstdCapped.DecodeAll(data, (*buf)[:0])
+	if errors.Is(derr, zstd.ErrDecoderSizeExceeded) {
+		return false, nil // more frames than the first declared: stream it
+	}
+	if derr != nil {
+		return true, derr
+	}
+	return true, walkRecords(out, count)
 }
