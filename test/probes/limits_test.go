@@ -49,7 +49,9 @@ func p99(lat []time.Duration) time.Duration { return lat[len(lat)*99/100] }
 func TestProbeSlowSenders(t *testing.T) {
 	p := eddytest.Start(t)
 	createTopic(t, p, "steady", 1, nil)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(p.KafkaAddr()), kgo.ProducerLinger(0))
+	// A delivery timeout makes a starved producer fail the test instead
+	// of hanging it.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(p.KafkaAddr()), kgo.ProducerLinger(0), kgo.RecordDeliveryTimeout(10*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +107,7 @@ func TestProbeSlowSenders(t *testing.T) {
 		t.Fatalf("slow senders hold %v bytes of the produce budget", held)
 	}
 	alive(t, p)
-	canary(t, p, time.Second)
+	canary(t, p, canaryDeadline)
 }
 
 // Item 4, fetch amplification: a Fetch naming one partition 64 times is
@@ -201,7 +203,7 @@ func TestProbeFetchAmplifiers(t *testing.T) {
 		c.Close()
 	}
 	alive(t, p)
-	canary(t, p, time.Second)
+	canary(t, p, canaryDeadline)
 }
 
 // Item 4, HTTP: 150 clients each declaring a 15 MiB body, sending 1 MiB
@@ -253,5 +255,5 @@ func TestProbeSlowHTTPBodies(t *testing.T) {
 	}
 	mu.Unlock()
 	alive(t, p)
-	canary(t, p, time.Second)
+	canary(t, p, canaryDeadline)
 }

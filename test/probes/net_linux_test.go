@@ -110,7 +110,7 @@ func TestProbeMaxConnections(t *testing.T) {
 		c.Close()
 	}
 	alive(t, p)
-	canary(t, p, time.Second)
+	canary(t, p, canaryDeadline)
 }
 
 // Item 1: with an open-files limit of 1024 at start, Kafka connections are

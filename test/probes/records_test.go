@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -87,7 +86,7 @@ func TestProbeUnreadableBatches(t *testing.T) {
 		t.Fatalf("partition directory went from %d to %d files", before, after)
 	}
 	alive(t, p)
-	canary(t, p, time.Second)
+	canary(t, p, canaryDeadline)
 }
 
 func countFiles(t *testing.T, dir string) int {
@@ -151,5 +150,5 @@ func TestProbeDecompressionBombs(t *testing.T) {
 		t.Fatalf("GET bombed stream: %d %v", code, err)
 	}
 	alive(t, p)
-	canary(t, p, time.Second)
+	canary(t, p, canaryDeadline)
 }

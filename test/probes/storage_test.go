@@ -79,7 +79,7 @@ func TestProbeCorruptionDetected(t *testing.T) {
 		t.Fatalf("eddy_eventstore_corrupt_batches_total = %v", v)
 	}
 	alive(t, p2)
-	canary(t, p2, time.Second)
+	canary(t, p2, canaryDeadline)
 }
 
 // Item 9: routes that create topics refuse internal names; nothing a
@@ -115,7 +115,7 @@ func TestProbeInternalNamesAndLeaks(t *testing.T) {
 		t.Fatalf("/v1/status shows the data directory:\n%s", status)
 	}
 	alive(t, p)
-	canary(t, p, time.Second)
+	canary(t, p, canaryDeadline)
 }
 
 // Item 9, protected mode: without authentication a non-loopback listen
