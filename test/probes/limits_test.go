@@ -206,9 +206,11 @@ func TestProbeFetchAmplifiers(t *testing.T) {
 	canary(t, p, canaryDeadline)
 }
 
-// Item 4, HTTP: 150 clients each declaring a 15 MiB body, sending 1 MiB
-// and then holding, cost the body budget (64 MiB), not 150 x 15 MiB; small
-// appends and the Kafka canary still go through.
+// Item 4, HTTP: 150 clients each declaring a 15 MiB body, sending 2 MiB
+// and then holding, cost the body budget (64 MiB) and 64 KiB each, not
+// what they sent (300 MiB) or claimed (2.2 GiB); small appends and the
+// Kafka canary still go through. (Sending all 15 MiB each would park
+// about as much in the kernel's socket buffers of the test machine.)
 func TestProbeSlowHTTPBodies(t *testing.T) {
 	p := eddytest.Start(t)
 	code, body := httpPost(t, "http://"+p.HTTPAddr()+"/v1/topics/es/streams/warm", `{"events":[{"id":"w-1","type":"T","data":{}}]}`)
@@ -234,19 +236,22 @@ func TestProbeSlowHTTPBodies(t *testing.T) {
 			fmt.Fprintf(c, "POST /v1/topics/es/streams/s-%d HTTP/1.1\r\nHost: probe\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", i, 15<<20)
 			_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 			_, _ = c.Write(chunk) // may block once the server stops reading
+			_, _ = c.Write(chunk[len(chunk)-1<<20:])
 		}()
 	}
 	time.Sleep(2 * time.Second)
 	start := time.Now()
 	code, body = httpPost(t, "http://"+p.HTTPAddr()+"/v1/topics/es/streams/small", `{"events":[{"id":"s-1","type":"T","data":{}}]}`)
 	took := time.Since(start)
-	if code != 200 || took > time.Second {
+	if code != 200 || took > canaryDeadline {
 		t.Fatalf("small append while 150 bodies hold: %d in %v: %s", code, took, body)
 	}
 	peak := peakRSS(t, p.PID())
 	t.Logf("RSS before %d MiB, peak %d MiB with 150 slow 15 MiB bodies; small append took %v", base>>20, peak>>20, took)
-	if peak > 1<<30 {
-		t.Fatalf("peak RSS %d MiB, target < 1 GiB", peak>>20)
+	// The budget, 64 KiB per body and slack for the runtime; the 300 MiB
+	// the clients sent must not be in memory.
+	if growth := peak - base; growth > 160<<20 {
+		t.Fatalf("peak RSS grew by %d MiB (peak %d MiB): bodies are held beyond the 64 MiB body budget", growth>>20, peak>>20)
 	}
 	wg.Wait()
 	mu.Lock()
