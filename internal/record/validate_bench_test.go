@@ -57,7 +57,7 @@ func BenchmarkValidateRecords(b *testing.B) {
 // BenchmarkDecompressOnly is what decompressing the same batches costs
 // (a consumer's decode), the floor ValidateRecords compares with.
 func BenchmarkDecompressOnly(b *testing.B) {
-	for _, c := range []Codec{CodecZstd, CodecLZ4} {
+	for _, c := range []Codec{CodecZstd, CodecLZ4, CodecGzip} {
 		batch := validateBenchBatch(b, c)
 		h, _ := CheckBatch(batch)
 		var dst []byte
