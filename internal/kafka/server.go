@@ -20,10 +20,13 @@
 // waited for by Shutdown. A Server is safe for concurrent use.
 //
 // Backpressure: at most MaxInflightPerConn requests per connection are read
-// ahead of their responses, and produce requests take their size from a
-// server-wide ProduceBytesBudget until their response is written; when
-// either is exhausted the reader stops reading, and TCP pushes back on the
-// client instead of Eddy buffering without bound.
+// ahead of their responses, and produce requests take their bytes from a
+// server-wide ProduceBytesBudget as they arrive, holding them until their
+// response is written; when either is exhausted the reader stops reading,
+// and TCP pushes back on the client instead of Eddy buffering without
+// bound. Resource limits against slow or hostile clients (frame timeout,
+// per-connection bytes, fetch caps, accept backoff) are in conn_read.go,
+// fetch_limits.go and accept.go.
 //
 // Usage:
 //
