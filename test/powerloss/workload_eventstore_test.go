@@ -51,7 +51,7 @@ func (w *eventStoreWorkload) setup(ctx context.Context, e *env) error {
 		w.version[w.streamName(i)] = -1
 		w.ackedLast[w.streamName(i)] = -1
 	}
-	seg, streams := "65536", "true"
+	seg, streams := "1048576", "true" // an event store keeps everything: few, large segments
 	resp, err := e.adm.CreateTopic(ctx, 2, 1, map[string]*string{"segment.bytes": &seg, "eddy.streams": &streams}, w.topic)
 	if err == nil {
 		err = resp.Err
