@@ -1,0 +1,101 @@
+package pubsub
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/eddy-streaming/eddy/sdk/eventstore"
+)
+
+// EventProcessed is the event type Idempotent appends to mark an event as
+// processed.
+const EventProcessed = "EventProcessed"
+
+// Idempotent skips the events (by ce_id) that the consumer name already
+// processed successfully. The processed ids are kept durably in Eddy's
+// event store, in topic: one stream per processed event,
+// "<name>-<ce_id>", whose single EventProcessed event is appended with
+// expected version no_stream once the handler returned nil. A bounded
+// in-memory cache (cacheSize ids; 0 for none) saves the store lookup for
+// ids this process marked itself.
+//
+// It gives effectively-once processing over at-least-once delivery as long
+// as the handler's effect and the mark are not separated by a crash; a
+// crash between them processes the event again on redelivery. Events
+// without ce_id are passed through.
+func Idempotent(store *eventstore.Client, topic, name string, cacheSize int) Middleware {
+	c := &seenCache{max: cacheSize, m: map[string]struct{}{}}
+	return func(next HandlerFunc) HandlerFunc {
+		return func(ctx context.Context, ev *Event) error {
+			if ev.ID == "" {
+				return next(ctx, ev)
+			}
+			stream := name + "-" + ev.ID
+			if c.has(stream) {
+				return nil
+			}
+			_, err := store.Read(ctx, topic, stream, eventstore.ReadOptions{Limit: 1})
+			var apiErr *eventstore.APIError
+			switch {
+			case err == nil:
+				c.add(stream)
+				Logger(ctx).Debug("event already processed", eventAttrs(ev, "consumer", name)...)
+				return nil
+			case errors.Is(err, eventstore.ErrStreamNotFound), errors.As(err, &apiErr) && apiErr.Code == "topic_not_found":
+			default:
+				return fmt.Errorf("idempotent %s: look up %s: %w", name, stream, err)
+			}
+			if err := next(ctx, ev); err != nil {
+				return err
+			}
+			data, _ := json.Marshal(map[string]any{"topic": ev.Topic, "partition": ev.Partition, "offset": ev.Offset, "type": ev.Type})
+			mark := eventstore.EventData{ID: markID(stream), Type: EventProcessed, Data: data}
+			_, err = store.Append(ctx, topic, stream, eventstore.NoStream{}, mark)
+			var wev *eventstore.WrongExpectedVersionError
+			if err != nil && !errors.As(err, &wev) {
+				return fmt.Errorf("idempotent %s: mark %s processed: %w", name, stream, err)
+			}
+			c.add(stream)
+			return nil
+		}
+	}
+}
+
+// markID is a deterministic UUID-shaped id for a mark, so retrying its
+// append is idempotent.
+func markID(stream string) string {
+	s := sha256.Sum256([]byte(stream))
+	h := hex.EncodeToString(s[:16])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// seenCache is a bounded set, cleared when full.
+type seenCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]struct{}
+}
+
+func (c *seenCache) has(k string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.m[k]
+	return ok
+}
+
+func (c *seenCache) add(k string) {
+	if c.max <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		clear(c.m)
+	}
+	c.m[k] = struct{}{}
+}
