@@ -13,7 +13,7 @@
 //	_ = pub.Publish(ctx, pubsub.Message{Topic: "orders", Key: "order-42", Type: "OrderCreated", Data: OrderCreated{ID: "42"}})
 //
 //	r := pubsub.NewRouter([]string{"localhost:9092"}, "email")
-//	r.Use(pubsub.Recoverer(), pubsub.Logging(slog.Default()), pubsub.DeadLetter(pub), pubsub.Retry(pubsub.RetryPolicy{}))
+//	r.Use(pubsub.Recoverer(), pubsub.Logging(slog.Default()), pubsub.DeadLetter(pub), pubsub.Retry(pubsub.RetryPolicy{}), pubsub.Recoverer())
 //	r.Handle("orders", "OrderCreated", func(ctx context.Context, o OrderCreated) error { return send(o) })
 //	err := r.Run(ctx) // until ctx is cancelled; finishes in-flight handlers and commits
 //

@@ -44,7 +44,7 @@ func Idempotent(store *eventstore.Client, topic, name string, cacheSize int) Mid
 			switch {
 			case err == nil:
 				c.add(stream)
-				Logger(ctx).Debug("event already processed", eventAttrs(ev, "consumer", name)...)
+				eventLogger(ctx, ev).Debug("event already processed", "consumer", name)
 				return nil
 			case errors.Is(err, eventstore.ErrStreamNotFound), errors.As(err, &apiErr) && apiErr.Code == "topic_not_found":
 			default:

@@ -109,7 +109,9 @@ type PanicError struct {
 // Error names the panic value.
 func (e *PanicError) Error() string { return fmt.Sprintf("handler panic: %v", e.Value) }
 
-// Recoverer turns a handler's panic into a Permanent *PanicError.
+// Recoverer turns a handler's panic into a Permanent *PanicError. Put it
+// inside DeadLetter (after it in Use) so that a panicking event is
+// dead-lettered like a failing one.
 func Recoverer() Middleware {
 	return func(next HandlerFunc) HandlerFunc {
 		return func(ctx context.Context, ev *Event) (err error) {
@@ -132,6 +134,15 @@ func Logger(ctx context.Context) *slog.Logger {
 		return l
 	}
 	return slog.Default()
+}
+
+// eventLogger is the logger Logging put in ctx, which carries the event's
+// fields, or slog.Default() with them.
+func eventLogger(ctx context.Context, ev *Event) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default().With(eventAttrs(ev)...)
 }
 
 // Logging gives the handler a logger (see Logger) carrying the event's
@@ -207,7 +218,7 @@ func DeadLetter(pub *Publisher) Middleware {
 			if perr := pub.PublishRecords(ctx, DeadLetterRecord(ev, err)); perr != nil {
 				return fmt.Errorf("dead-letter %s/%d@%d: %w (handler: %w)", ev.Topic, ev.Partition, ev.Offset, perr, err)
 			}
-			Logger(ctx).Warn("event dead-lettered", eventAttrs(ev, "dlq", DLQPrefix+ev.Topic, "err", err)...)
+			eventLogger(ctx, ev).Warn("event dead-lettered", "dlq", DLQPrefix+ev.Topic, "err", err)
 			return nil
 		}
 	}
