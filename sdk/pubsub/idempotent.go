@@ -46,7 +46,10 @@ func Idempotent(store *eventstore.Client, topic, name string, cacheSize int) Mid
 				c.add(stream)
 				eventLogger(ctx, ev).Debug("event already processed", "consumer", name)
 				return nil
-			case errors.Is(err, eventstore.ErrStreamNotFound), errors.As(err, &apiErr) && apiErr.Code == "topic_not_found":
+			case errors.Is(err, eventstore.ErrStreamNotFound),
+				// No mark yet: the first append creates the topic or
+				// turns eddy.streams on.
+				errors.As(err, &apiErr) && (apiErr.Code == "topic_not_found" || apiErr.Code == "not_stream_topic"):
 			default:
 				return fmt.Errorf("idempotent %s: look up %s: %w", name, stream, err)
 			}
