@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 )
 
 // Aggregate is state rebuilt from its stream's events.
@@ -70,7 +72,8 @@ func (r *Repository[A]) Save(ctx context.Context, id string, version int64, even
 
 // Update loads the aggregate, asks decide for the events a command
 // produces and saves them; when another writer changed the stream in
-// between, it reloads and decides again, up to MaxRetries times. decide
+// between, it reloads and decides again after a random pause (up to 1 ms,
+// doubling per conflict up to 64 ms), up to MaxRetries times. decide
 // must not have side effects beyond returning events. Returning no events
 // saves nothing.
 func (r *Repository[A]) Update(ctx context.Context, id string, decide func(A) ([]EventData, error)) (AppendResult, error) {
@@ -86,6 +89,15 @@ func (r *Repository[A]) Update(ctx context.Context, id string, decide func(A) ([
 		res, err := r.Save(ctx, id, version, events...)
 		var wev *WrongExpectedVersionError
 		if errors.As(err, &wev) && attempt < r.MaxRetries {
+			// A random pause (up to 1, 2, 4 … 64 ms) keeps writers that
+			// keep colliding from colliding again in lockstep.
+			t := time.NewTimer(time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 6))))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return res, errors.Join(err, ctx.Err())
+			case <-t.C:
+			}
 			continue
 		}
 		return res, err

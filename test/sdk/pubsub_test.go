@@ -592,3 +592,60 @@ func TestIdempotentConsumer(t *testing.T) {
 		t.Fatalf("mark stream: %+v, %v", page, err)
 	}
 }
+
+// counter is an aggregate: the sum of its Added events.
+type counter struct{ n int }
+
+func (c *counter) Apply(ev eventstore.RecordedEvent) error {
+	var a struct{ N int }
+	if err := ev.Decode(&a); err != nil {
+		return err
+	}
+	c.n += a.N
+	return nil
+}
+
+// TestCommandHandler: two routers (two groups) apply the same 15 Add
+// commands to one aggregate concurrently; Command's load-decide-append
+// with the expected version retries the conflicts, so the stream ends with
+// 30 events, versions 0…29, and the sum of both.
+func TestCommandHandler(t *testing.T) {
+	k := startKafkaNode(t)
+	ctx := context.Background()
+	k.topic(t, "commands", 1)
+	var msgs []pubsub.Message
+	for i := range 15 {
+		msgs = append(msgs, pubsub.Message{Topic: "commands", Key: "c1", Type: "Add", Data: map[string]any{"id": "c1", "n": i + 1}})
+	}
+	if err := k.pub.Publish(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	repo := eventstore.NewRepository(k.store, "counters", func() *counter { return &counter{} })
+	type add struct {
+		ID string `json:"id"`
+		N  int    `json:"n"`
+	}
+	var applied atomic.Int32
+	for _, g := range []string{"a", "b"} {
+		r := pubsub.NewRouter(k.brokers, g)
+		r.Handle("commands", "Add", pubsub.Command(repo, func(c add) string { return c.ID },
+			func(_ *counter, c add) ([]eventstore.EventData, error) {
+				ev, err := eventstore.NewEvent("Added", map[string]int{"N": c.N})
+				return []eventstore.EventData{ev}, err
+			}), func(next pubsub.HandlerFunc) pubsub.HandlerFunc {
+			return func(ctx context.Context, ev *pubsub.Event) error {
+				err := next(ctx, ev)
+				if err == nil {
+					applied.Add(1)
+				}
+				return err
+			}
+		})
+		runRouter(t, r)
+	}
+	waitFor(t, "30 commands", func() bool { return applied.Load() == 30 })
+	c, version, err := repo.Load(ctx, "c1")
+	if err != nil || version != 29 || c.n != 2*120 {
+		t.Fatalf("counter %d at version %d (%v), want 240 at 29", c.n, version, err)
+	}
+}
