@@ -90,8 +90,8 @@ func (s *system) scenario(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "dead-lettered: %s (%s after %s deliveries: %s)\n", poison, header(dead[0], pubsub.HeaderDLQReason),
-		header(dead[0], pubsub.HeaderDLQDeliveryCount), header(dead[0], pubsub.HeaderDLQTopic))
+	fmt.Fprintf(out, "dead-lettered: %s (from %s, reason %s, delivery count %s)\n", poison, header(dead[0], pubsub.HeaderDLQTopic),
+		header(dead[0], pubsub.HeaderDLQReason), header(dead[0], pubsub.HeaderDLQDeliveryCount))
 
 	// 3. Fix the card and redrive the dead letter.
 	s.payment.fix(poisonCard)
@@ -277,7 +277,11 @@ func (s *system) printFinal(out io.Writer, orders []placed, took time.Duration) 
 	}
 	fmt.Fprintf(out, "\nfinal state after %v:\n", took.Round(time.Millisecond))
 	fmt.Fprintf(out, "  orders placed      %d (+1 duplicate refused)\n", len(orders))
-	fmt.Fprintf(out, "  VIP orders         %d (%s)\n", len(vip), strings.Join(vip, ", "))
+	more, nvip := "", len(vip)
+	if len(vip) > 5 {
+		vip, more = vip[:5], ", …"
+	}
+	fmt.Fprintf(out, "  VIP orders         %d (%s%s)\n", nvip, strings.Join(vip, ", "), more)
 	fmt.Fprintf(out, "  %s\n", s.summary())
 	sum, _, _ := s.analytics.totals()
 	hourly := s.analytics.hourlyTotals()
