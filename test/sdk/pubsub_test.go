@@ -28,7 +28,7 @@ type kafkaNode struct {
 	pub     *pubsub.Publisher
 }
 
-func startKafkaNode(t *testing.T) *kafkaNode {
+func startKafkaNode(t testing.TB) *kafkaNode {
 	t.Helper()
 	cfg := node.DefaultConfig(t.TempDir())
 	cfg.Kafka.Addr = "127.0.0.1:0"
@@ -61,7 +61,7 @@ func startKafkaNode(t *testing.T) *kafkaNode {
 	return &kafkaNode{brokers: brokers, store: store, admin: admin, pub: pub}
 }
 
-func (k *kafkaNode) topic(t *testing.T, name string, partitions int32) {
+func (k *kafkaNode) topic(t testing.TB, name string, partitions int32) {
 	t.Helper()
 	if err := pubsub.CreateTopic(context.Background(), k.admin, name, partitions, nil); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,125 @@
+package sdk_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/eddy-streaming/eddy/sdk/pubsub"
+)
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkRouterVsKgo consumes the same events (decode the JSON data,
+// dispatch on ce_type, commit) once through a Router with typed handlers
+// and once with hand-written franz-go code, each iteration in a new
+// consumer group. It reports the process's CPU time per event (server
+// included, the same for both) and the wall time per event.
+//
+//	go test ./test/sdk -run '^$' -bench RouterVsKgo -benchtime 3x
+func BenchmarkRouterVsKgo(b *testing.B) {
+	const events = 50000
+	k := startKafkaNode(b)
+	ctx := context.Background()
+	k.topic(b, "orders", 1)
+	msgs := make([]pubsub.Message, 0, 1000)
+	for i := range events {
+		msgs = append(msgs, pubsub.Message{Topic: "orders", Key: fmt.Sprint(i % 100), Type: "OrderCreated", Data: orderCreated{ID: fmt.Sprint(i), Total: float64(i)}})
+		if len(msgs) == cap(msgs) {
+			if err := k.pub.Publish(ctx, msgs...); err != nil {
+				b.Fatal(err)
+			}
+			msgs = msgs[:0]
+		}
+	}
+	var sink atomic.Int64
+	runPubsub := func(group string, typed bool) {
+		var n atomic.Int64
+		all := make(chan struct{})
+		r := pubsub.NewRouter(k.brokers, group)
+		h := func(ctx context.Context, o orderCreated) error {
+			sink.Add(int64(o.Total))
+			if n.Add(1) == events {
+				close(all)
+			}
+			return nil
+		}
+		if typed {
+			r.Handle("orders", "OrderCreated", pubsub.Typed(h))
+		} else {
+			r.Handle("orders", "OrderCreated", h)
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- r.Run(rctx) }()
+		<-all
+		cancel()
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
+	}
+	run := map[string]func(group string){
+		"kgo": func(group string) {
+			cl, err := kgo.NewClient(kgo.SeedBrokers(k.brokers...), kgo.ConsumerGroup(group), kgo.ConsumeTopics("orders"),
+				kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cl.Close()
+			n := 0
+			for n < events {
+				fs := cl.PollRecords(ctx, 500)
+				var last *kgo.Record
+				fs.EachRecord(func(r *kgo.Record) {
+					typ := ""
+					for _, h := range r.Headers {
+						if h.Key == pubsub.HeaderType {
+							typ = string(h.Value)
+						}
+					}
+					if typ == "OrderCreated" {
+						var o orderCreated
+						if err := json.Unmarshal(r.Value, &o); err != nil {
+							b.Error(err)
+						}
+						sink.Add(int64(o.Total))
+					}
+					n++
+					last = r
+				})
+				if last != nil {
+					if err := cl.CommitRecords(ctx, last); err != nil {
+						b.Error(err)
+					}
+				}
+				cl.AllowRebalance()
+			}
+		},
+		"pubsub":       func(group string) { runPubsub(group, false) },
+		"pubsub-typed": func(group string) { runPubsub(group, true) },
+	}
+	for _, name := range []string{"kgo", "pubsub", "pubsub-typed"} {
+		b.Run(name, func(b *testing.B) {
+			var cpu time.Duration
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				c0 := cpuTime()
+				run[name](fmt.Sprintf("%s-%d-%d", name, b.N, i))
+				cpu += cpuTime() - c0
+			}
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*events), "cpu-ns/event")
+			b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N*events), "wall-ns/event")
+		})
+	}
+}
