@@ -86,9 +86,10 @@ type Router struct {
 	cfg     routerCfg
 
 	mu     sync.Mutex
-	routes map[string]map[string]HandlerFunc
-	mws    []Middleware
-	ready  chan struct{}
+	routes  map[string]map[string]HandlerFunc
+	mws     []Middleware
+	ready   chan struct{}
+	started bool
 }
 
 // NewRouter returns a router for group (a consumer group, or a share
@@ -169,7 +170,7 @@ func handlerOf(h any) HandlerFunc {
 // Ready is closed once Run has created its client and joins the group.
 func (r *Router) Ready() <-chan struct{} { return r.ready }
 
-// Run consumes until ctx is cancelled, then lets the handlers of the
+// Run consumes until ctx is cancelled (once per Router), then lets the handlers of the
 // records in hand finish (their context is not cancelled with ctx; bound
 // them with Timeout), commits (classic group) or flushes the
 // acknowledgements (share group), leaves the group and returns nil.
@@ -182,6 +183,11 @@ func (r *Router) Ready() <-chan struct{} { return r.ready }
 // and an error releases (or, when Permanent, rejects) the record.
 func (r *Router) Run(ctx context.Context) error {
 	r.mu.Lock()
+	if r.started {
+		r.mu.Unlock()
+		return errors.New("router: Run called twice; make a new Router")
+	}
+	r.started = true
 	routes := make(map[string]map[string]HandlerFunc, len(r.routes))
 	var topics []string
 	for topic, byType := range r.routes {
