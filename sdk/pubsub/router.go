@@ -85,7 +85,7 @@ type Router struct {
 	group   string
 	cfg     routerCfg
 
-	mu     sync.Mutex
+	mu      sync.Mutex
 	routes  map[string]map[string]HandlerFunc
 	mws     []Middleware
 	ready   chan struct{}
