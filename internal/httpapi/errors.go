@@ -99,6 +99,8 @@ var errorTable = [...]errorRule{
 	{is(broker.ErrTopicExists), http.StatusConflict, "topic_exists"},
 	{is(broker.ErrInvalidPartitions), http.StatusBadRequest, "invalid_partitions"},
 	{is(broker.ErrViewSource), http.StatusConflict, "view_source"},
+	// Admin write routes without --console-write.
+	{is(ErrWritesDisabled), http.StatusForbidden, "forbidden"},
 	// Generic.
 	{as[*BadRequestError](), http.StatusBadRequest, "bad_request"},
 	{as[*http.MaxBytesError](), http.StatusRequestEntityTooLarge, "request_too_large"},
