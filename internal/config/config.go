@@ -119,6 +119,9 @@ type Config struct {
 	// PprofAllowRemote allows a PprofAddr that is not loopback-only (the
 	// profiles expose memory contents and cost CPU).
 	PprofAllowRemote bool
+	// ConsoleWrite allows the web console's write actions (topic create
+	// and delete through the HTTP admin routes); off, they answer 403.
+	ConsoleWrite bool
 }
 
 // Default returns the configuration used when nothing else is set.

@@ -84,7 +84,7 @@ func TestEveryKeyFromEverySource(t *testing.T) {
 		"log-level": "debug", "shutdown-timeout": "5s", "max-connections": "7", "max-inflight-per-conn": "4",
 		"produce-bytes-budget": "64MiB", "retention-ms": "-1", "retention-bytes": "10GiB", "segment-bytes": "64MiB",
 		"memory-limit": "1GiB", "page-cache-per-partition": "64MiB", "retention-check-interval": "2s",
-		"pprof-addr": "127.0.0.1:6060", "pprof-allow-remote": "true",
+		"pprof-addr": "127.0.0.1:6060", "pprof-allow-remote": "true", "console-write": "true",
 		"schema-registry-addr": "127.0.0.1:18081", "allow-unauthenticated-remote": "true",
 	}
 	want := Config{
@@ -94,7 +94,7 @@ func TestEveryKeyFromEverySource(t *testing.T) {
 		LogLevel: "debug", ShutdownTimeout: 5 * time.Second, MaxConnections: 7, MaxInflightPerConn: 4,
 		ProduceBytesBudget: 64 << 20, RetentionMs: -1, RetentionBytes: 10 << 30, SegmentBytes: 64 << 20,
 		MemoryLimit: 1 << 30, PageCacheBytes: 64 << 20, RetentionCheckInterval: 2 * time.Second,
-		PprofAddr: "127.0.0.1:6060", PprofAllowRemote: true,
+		PprofAddr: "127.0.0.1:6060", PprofAllowRemote: true, ConsoleWrite: true,
 		SchemaRegistryAddr: "127.0.0.1:18081", AllowUnauthenticatedRemote: true,
 	}
 	if len(values) != len(settings) {

@@ -50,6 +50,7 @@ var settings = []setting{
 	byteSize("page-cache-per-partition", "how much of each partition's end stays in the page cache once on disk; older pages are dropped so busy partitions reuse pages; 0 leaves it to the kernel", func(c *Config) *int64 { return &c.PageCacheBytes }),
 	byteSize("memory-limit", "soft memory limit of the Go runtime (the GC works harder near it); 0 is none; GOMEMLIMIT wins when set", func(c *Config) *int64 { return &c.MemoryLimit }),
 	str("pprof-addr", "listen address of Go's profiling endpoints (/debug/pprof/), e.g. 127.0.0.1:6060; empty serves none", func(c *Config) *string { return &c.PprofAddr }),
+	boolean("console-write", "allow the web console (/ui/) and the HTTP admin routes to create and delete topics; off, they are read-only", func(c *Config) *bool { return &c.ConsoleWrite }),
 	boolean("pprof-allow-remote", "allow a pprof-addr that is not loopback (the profiles expose memory contents)", func(c *Config) *bool { return &c.PprofAllowRemote }),
 }
 

@@ -32,5 +32,6 @@ func FromConfig(cfg config.Config) Config {
 	}
 	nc.HTTP = &httpapi.Config{Addr: cfg.HTTPAddr}
 	nc.SchemaRegistry = &SchemaRegistryConfig{Addr: cfg.SchemaRegistryAddr}
+	nc.Admin.AllowWrites = cfg.ConsoleWrite
 	return nc
 }

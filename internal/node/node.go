@@ -122,6 +122,8 @@ type Config struct {
 	Streams httpapi.StreamsOptions
 	// SchemaRegistry configures the schema registry; nil runs none.
 	SchemaRegistry *SchemaRegistryConfig
+	// Admin configures the HTTP admin routes and the web console (/ui/).
+	Admin httpapi.AdminOptions
 }
 
 // DefaultConfig returns a Config for dataDir with every part's defaults,
@@ -204,6 +206,7 @@ var steps = []step{
 	{"recover", (*Node).recoverHooks},
 	{"groups", (*Node).openGroups},
 	{"share", (*Node).openShare},
+	{"console", (*Node).openConsole},
 	{"kafka", (*Node).openKafka},
 	{"ready", (*Node).markReady},
 }

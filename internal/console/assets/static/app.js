@@ -1,0 +1,491 @@
+// Eddy console. One small script, no dependencies: each server-rendered
+// page names itself in <body data-page>, and the matching function below
+// fills it from the JSON API. Text from the server is only ever set with
+// textContent, never parsed as HTML.
+"use strict";
+
+const $ = (sel) => document.querySelector(sel);
+const body = document.body;
+const WRITES = body.dataset.writes === "true";
+const PARAM = body.dataset.param;
+
+// el builds an element: el("td", {class: "num"}, "text", child, ...).
+function el(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const k of kids) {
+    if (k === undefined || k === null) continue;
+    e.append(k instanceof Node ? k : String(k));
+  }
+  return e;
+}
+
+function fill(tbody, rows, empty, cols) {
+  tbody.replaceChildren(...rows);
+  if (!rows.length && empty) tbody.append(el("tr", {}, el("td", { colspan: cols, class: "muted" }, empty)));
+}
+
+// api fetches a JSON route; server errors become exceptions carrying the
+// server's own message ({"error": {"code", "message"}}).
+async function api(path, opts) {
+  const res = await fetch(path, opts);
+  const text = await res.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+  if (!res.ok) {
+    const msg = data && data.error ? data.error.message : text || res.statusText;
+    const err = new Error(`${res.status} ${data && data.error ? data.error.code : ""}: ${msg}`);
+    err.status = res.status;
+    throw err;
+  }
+  return data;
+}
+
+function showError(err) {
+  const box = $("#error");
+  if (!err) { box.hidden = true; box.textContent = ""; return; }
+  box.textContent = String(err.message || err);
+  box.hidden = false;
+}
+
+const fmtNum = (n) => (n === undefined || n === null ? "–" : Number(n).toLocaleString("en-US"));
+function fmtBytes(n) {
+  const u = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  return (i ? n.toFixed(1) : n) + " " + u[i];
+}
+function fmtDur(s) {
+  s = Math.floor(s);
+  const d = Math.floor(s / 86400), h = Math.floor(s / 3600) % 24, m = Math.floor(s / 60) % 60;
+  return d ? `${d}d ${h}h` : h ? `${h}h ${m}m` : m ? `${m}m ${s % 60}s` : `${s}s`;
+}
+const fmtTime = (ms) => new Date(ms).toISOString().replace("T", " ").replace("Z", "");
+const fmtRetention = (ms) => (ms < 0 ? "forever" : fmtDur(ms / 1000));
+const qs = (o) => new URLSearchParams(Object.entries(o).filter(([, v]) => v !== "" && v !== undefined && v !== null)).toString();
+
+// confirmAction asks in a modal dialog naming what will happen; resolves
+// true only when the user confirms.
+function confirmAction(text, okLabel) {
+  const d = $("#confirm");
+  $("#confirm-text").textContent = text;
+  $("#confirm-ok").textContent = okLabel || "Confirm";
+  return new Promise((resolve) => {
+    d.addEventListener("close", () => resolve(d.returnValue === "ok"), { once: true });
+    d.returnValue = "";
+    d.showModal();
+    $("#confirm-cancel").focus();
+  });
+}
+
+// Chart draws line series on a canvas: series = [{values, color}] over
+// the same time axis.
+function drawChart(canvas, series, unit) {
+  const ctx = canvas.getContext("2d");
+  const W = canvas.width, H = canvas.height, pad = 36;
+  const css = getComputedStyle(document.documentElement);
+  ctx.clearRect(0, 0, W, H);
+  let maxV = 1;
+  for (const s of series) for (const v of s.values) maxV = Math.max(maxV, v);
+  ctx.strokeStyle = css.getPropertyValue("--line");
+  ctx.fillStyle = css.getPropertyValue("--muted");
+  ctx.font = "11px system-ui, sans-serif";
+  for (let i = 0; i <= 4; i++) {
+    const y = H - pad / 2 - ((H - pad) * i) / 4;
+    ctx.beginPath(); ctx.moveTo(pad, y); ctx.lineTo(W - 4, y); ctx.stroke();
+    ctx.fillText(fmtCompact((maxV * i) / 4), 2, y + 4);
+  }
+  ctx.fillText(unit || "", pad + 4, 12);
+  for (const s of series) {
+    const n = s.values.length;
+    if (n < 2) continue;
+    ctx.strokeStyle = css.getPropertyValue(s.color);
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    s.values.forEach((v, i) => {
+      const x = pad + ((W - pad - 4) * (i + (MAX_POINTS - n))) / (MAX_POINTS - 1);
+      const y = H - pad / 2 - ((H - pad) * v) / maxV;
+      i ? ctx.lineTo(x, y) : ctx.moveTo(x, y);
+    });
+    ctx.stroke();
+    ctx.lineWidth = 1;
+  }
+  canvas.dataset.points = series.map((s) => s.values.length).join(",");
+}
+const fmtCompact = (v) => (v >= 1e6 ? (v / 1e6).toFixed(1) + "M" : v >= 1e3 ? (v / 1e3).toFixed(1) + "k" : v >= 10 ? Math.round(v) : +v.toFixed(1));
+const POLL_MS = 2000;
+const MAX_POINTS = (15 * 60 * 1000) / POLL_MS; // 15 minutes of samples
+
+// poll runs fn now and every POLL_MS while the page is visible.
+function poll(fn) {
+  let timer = null;
+  const tick = async () => {
+    try { await fn(); } catch (e) { showError(e); }
+    timer = setTimeout(tick, POLL_MS);
+  };
+  tick();
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) { clearTimeout(timer); timer = null; } else if (!timer) tick();
+  });
+}
+
+// parseMetrics sums Prometheus text-format samples by metric name, and by
+// topic label for the per-topic ones.
+function parseMetrics(text) {
+  const sums = {}, byTopic = {};
+  for (const line of text.split("\n")) {
+    if (!line || line[0] === "#") continue;
+    const m = /^([a-z_]+)(\{[^}]*\})? ([0-9.eE+\-]+|NaN)/.exec(line);
+    if (!m) continue;
+    const v = Number(m[3]);
+    sums[m[1]] = (sums[m[1]] || 0) + v;
+    const t = m[2] && /topic="([^"]*)"/.exec(m[2]);
+    if (t) {
+      const k = m[1] + "\u0000" + t[1];
+      byTopic[k] = (byTopic[k] || 0) + v;
+    }
+  }
+  return { sums, byTopic };
+}
+
+// ---- pages ----
+
+const pagesJS = {
+  async overview() {
+    const inSeries = [], outSeries = [];
+    let prev = null;
+    const canvas = $("#chart-throughput");
+    poll(async () => {
+      const [st, metricsText] = await Promise.all([api("/v1/status"), fetch("/metrics").then((r) => r.text())]);
+      showError(null);
+      $("#st-ready").textContent = st.ready ? "ready" : "not ready";
+      $("#st-version").textContent = st.version || "dev";
+      $("#st-uptime").textContent = fmtDur(st.uptime_seconds);
+      $("#st-topics").textContent = fmtNum(st.topic_count);
+      $("#st-partitions").textContent = fmtNum(st.partition_count);
+      $("#st-bytes").textContent = fmtBytes(st.bytes_stored);
+      $("#st-groups").textContent = fmtNum((st.groups || []).length + (st.share_groups || []).length);
+      const m = parseMetrics(metricsText);
+      const now = { t: Date.now(), in: m.sums.eddy_topic_records_in_total || 0, out: m.sums.eddy_topic_records_out_total || 0, byTopic: m.byTopic };
+      const rates = {};
+      if (prev) {
+        const dt = (now.t - prev.t) / 1000;
+        inSeries.push(Math.max(0, (now.in - prev.in) / dt));
+        outSeries.push(Math.max(0, (now.out - prev.out) / dt));
+        if (inSeries.length > MAX_POINTS) { inSeries.shift(); outSeries.shift(); }
+        for (const [k, v] of Object.entries(now.byTopic)) {
+          if (!k.startsWith("eddy_topic_records_in_total\u0000")) continue;
+          rates[k.split("\u0000")[1]] = Math.max(0, (v - (prev.byTopic[k] || 0)) / dt);
+        }
+        $("#tp-now").textContent = `now: produce ${fmtCompact(inSeries.at(-1))}/s, fetch ${fmtCompact(outSeries.at(-1))}/s`;
+      }
+      prev = now;
+      drawChart(canvas, [{ values: inSeries, color: "--in" }, { values: outSeries, color: "--out" }], "records/s");
+      const topics = [...st.topics].sort((a, b) => (rates[b.name] || 0) - (rates[a.name] || 0) || b.records - a.records).slice(0, 10);
+      fill($("#top-topics tbody"), topics.map((t) => el("tr", {},
+        el("td", {}, el("a", { href: "/ui/topics/" + encodeURIComponent(t.name) }, t.name)),
+        el("td", { class: "num" }, fmtCompact(rates[t.name] || 0)),
+        el("td", { class: "num" }, fmtNum(t.records)))), "no topics", 3);
+      const groups = [...(st.groups || [])].sort((a, b) => b.lag - a.lag).slice(0, 10);
+      fill($("#top-lag tbody"), groups.map((g) => el("tr", {},
+        el("td", {}, el("a", { href: "/ui/groups/" + encodeURIComponent(g.group) }, g.group)),
+        el("td", {}, g.state), el("td", { class: "num" }, fmtNum(g.lag)))), "no consumer groups", 3);
+    });
+  },
+
+  async topics() {
+    const stack = [""]; // after= cursors of the pages seen
+    let next = "";
+    const params = new URLSearchParams(location.search);
+    $("#topic-prefix").value = params.get("prefix") || "";
+    const load = async () => {
+      const page = await api("/v1/topics?" + qs({ prefix: $("#topic-prefix").value, after: stack.at(-1), limit: 50 }));
+      showError(null);
+      next = page.next || "";
+      $("#topic-count").textContent = `${fmtNum(page.total)} topics`;
+      $("#topics-prev").disabled = stack.length < 2;
+      $("#topics-next").disabled = !next;
+      fill($("#topics tbody"), page.topics.map((t) => el("tr", {},
+        el("td", {}, el("a", { href: "/ui/topics/" + encodeURIComponent(t.name) }, t.name)),
+        el("td", { class: "num" }, fmtNum(t.partitions)),
+        el("td", { class: "num" }, fmtNum(t.records)),
+        el("td", { class: "num" }, fmtBytes(t.bytes)),
+        el("td", {}, fmtRetention(t.retentionMs)),
+        el("td", {}, t.viewOf ? el("span", { class: "badge", title: t.filter }, "view of " + t.viewOf) : t.streams ? el("span", { class: "badge" }, "eddy.streams") : ""),
+        WRITES ? el("td", {}, t.viewOf ? "" : el("button", { type: "button", class: "danger", "aria-label": "Delete topic " + t.name, onclick: () => deleteTopic(t, load) }, "Delete…")) : null,
+      )), "no topics match", 7);
+    };
+    $("#topic-search").addEventListener("submit", (e) => { e.preventDefault(); stack.length = 1; load().catch(showError); });
+    $("#topics-next").addEventListener("click", () => { stack.push(next); load().catch(showError); });
+    $("#topics-prev").addEventListener("click", () => { stack.pop(); load().catch(showError); });
+    if (WRITES) {
+      $("#topic-create").addEventListener("submit", async (e) => {
+        e.preventDefault();
+        const name = $("#create-name").value.trim(), partitions = Number($("#create-partitions").value) || 1;
+        const configs = {};
+        if ($("#create-retention").value) configs["retention.ms"] = $("#create-retention").value;
+        if (!(await confirmAction(`Create topic "${name}" with ${partitions} partition(s)?`, "Create"))) return;
+        try {
+          await api("/v1/topics", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name, partitions, configs }) });
+          $("#create-name").value = "";
+          await load();
+        } catch (err) { showError(err); }
+      });
+    }
+    await load();
+  },
+
+  async topic() {
+    const name = PARAM;
+    const t = await api("/v1/topics/" + encodeURIComponent(name));
+    $("#t-kind").textContent = t.viewOf ? `view of ${t.viewOf}` : t.streams ? "event store" : "topic";
+    $("#t-records").textContent = fmtNum(t.records);
+    $("#t-bytes").textContent = fmtBytes(t.bytes);
+    $("#t-retention").textContent = fmtRetention(t.retentionMs);
+    fill($("#partitions tbody"), t.partitionList.map((p) => el("tr", {},
+      el("td", { class: "num" }, p.partition), el("td", { class: "num" }, fmtNum(p.logStartOffset)),
+      el("td", { class: "num" }, fmtNum(p.highWatermark)), el("td", { class: "num" }, fmtNum(p.logEndOffset)),
+      el("td", { class: "num" }, fmtNum(p.highWatermark - p.logStartOffset)), el("td", { class: "num" }, fmtBytes(p.bytes)),
+      el("td", { class: "num" }, p.segments),
+      el("td", {}, el("a", { href: "/ui/messages?" + qs({ topic: name, partition: p.partition }) }, "browse")))), "", 8);
+    fill($("#configs tbody"), Object.entries(t.configs).sort().map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, v))), "none (server defaults)", 2);
+    const del = $("#topic-delete");
+    if (del) del.addEventListener("click", () => deleteTopic(t, () => { location.href = "/ui/topics"; }));
+  },
+
+  async messages() {
+    const params = new URLSearchParams(location.search);
+    for (const k of ["topic", "partition", "offset", "order", "limit", "filter"]) if (params.has(k)) $("#m-" + k).value = params.get(k);
+    api("/v1/topics?limit=1000").then((p) => $("#topic-list").replaceChildren(...p.topics.map((t) => el("option", { value: t.name })))).catch(() => {});
+    const tbody = $("#messages tbody");
+    let nextOffset = null;
+    const form = () => {
+      const time = $("#m-time").value ? new Date($("#m-time").value + "Z").getTime() : "";
+      return { topic: $("#m-topic").value.trim(), partition: $("#m-partition").value, offset: $("#m-offset").value, time, order: $("#m-order").value, limit: $("#m-limit").value, filter: $("#m-filter").value.trim() };
+    };
+    const browse = async (more) => {
+      const f = form();
+      if (!f.topic) return;
+      if (more) f.offset = nextOffset;
+      const page = await api(`/v1/topics/${encodeURIComponent(f.topic)}/messages?` + qs({ partition: f.partition, offset: f.offset, time: f.time, order: f.order, limit: f.limit, filter: f.filter }));
+      showError(null);
+      if (!more) tbody.replaceChildren();
+      for (const m of page.messages) tbody.append(messageRow(m));
+      nextOffset = page.next ?? null;
+      $("#m-more").hidden = nextOffset === null;
+      $("#m-summary").textContent = `${tbody.rows.length} shown, ${fmtNum(page.scanned)} scanned` + (page.truncated ? " (scan limit reached; narrow the filter or set an offset)" : "");
+      history.replaceState(null, "", "?" + qs({ topic: f.topic, partition: f.partition, offset: more ? "" : f.offset, order: f.order, filter: f.filter }));
+    };
+    $("#browse").addEventListener("submit", (e) => { e.preventDefault(); stopTail(); browse(false).catch(showError); });
+    $("#m-more").addEventListener("click", () => browse(true).catch(showError));
+
+    // Live tail: an EventSource on the topic's subscribe route, starting at
+    // the current end of every partition; pause closes it and remembers the
+    // cursor, resume reopens from there so nothing is missed or repeated.
+    const TAIL_CAP = 500;
+    let es = null, cursor = null, tailTopic = null, count = 0, rateTimer = null, lastCount = 0;
+    const btn = $("#tail-toggle");
+    const setState = (s) => { $("#tail-state").textContent = s; };
+    const open = () => {
+      const f = form();
+      const url = `/v1/topics/${encodeURIComponent(tailTopic)}/subscribe?` + qs({ lastEventId: cursor, filter: f.filter });
+      es = new EventSource(url);
+      es.onopen = () => setState("live: following " + tailTopic);
+      es.onmessage = (ev) => {
+        cursor = ev.lastEventId || cursor;
+        const e = JSON.parse(ev.data);
+        count++;
+        const row = messageRow(eventToMessage(e));
+        row.className = "new";
+        tbody.prepend(row);
+        while (tbody.rows.length > TAIL_CAP) tbody.deleteRow(-1);
+      };
+      es.addEventListener("dropped", (ev) => { setState("dropped by the server: " + ev.data + "; resume to continue"); pause(); });
+      es.onerror = () => { if (es && es.readyState === EventSource.CLOSED) { showError(new Error("live tail closed by the server; check the filter and topic, then start again")); pause(); } };
+    };
+    const pause = () => {
+      if (es) es.close();
+      es = null;
+      btn.textContent = "Resume live tail";
+      if (tailTopic) setState("paused at " + (cursor || "end"));
+    };
+    const stopTail = () => { pause(); tailTopic = null; cursor = null; btn.textContent = "Start live tail"; setState("live tail off"); clearInterval(rateTimer); $("#tail-rate").textContent = ""; };
+    btn.addEventListener("click", async () => {
+      try {
+        if (es) { pause(); return; }
+        if (!tailTopic) {
+          const f = form();
+          if (!f.topic) { showError(new Error("enter a topic to tail")); return; }
+          const t = await api("/v1/topics/" + encodeURIComponent(f.topic));
+          tailTopic = f.topic;
+          cursor = t.partitionList.map((p) => `${p.partition}:${p.highWatermark}`).join(",");
+          tbody.replaceChildren();
+          $("#m-more").hidden = true;
+          clearInterval(rateTimer);
+          rateTimer = setInterval(() => { $("#tail-rate").textContent = `${count - lastCount} msg/s · ${count} received`; $("#tail-rate").dataset.count = count; lastCount = count; }, 1000);
+        }
+        showError(null);
+        btn.textContent = "Pause live tail";
+        open();
+      } catch (err) { showError(err); }
+    });
+    if (params.get("topic")) await browse(false);
+  },
+
+  async groups() {
+    poll(async () => {
+      const [groups, st] = await Promise.all([api("/v1/groups"), api("/v1/status")]);
+      showError(null);
+      fill($("#groups tbody"), groups.map((g) => el("tr", {},
+        el("td", {}, el("a", { href: "/ui/groups/" + encodeURIComponent(g.group) }, g.group)),
+        el("td", {}, g.type), el("td", {}, g.state), el("td", { class: "num" }, g.members), el("td", { class: "num" }, fmtNum(g.lag)))), "no consumer groups", 5);
+      fill($("#share-groups tbody"), (st.share_groups || []).map((g) => el("tr", {},
+        el("td", {}, g.group), el("td", {}, g.state),
+        el("td", {}, `${g.members} members · lag ${fmtNum(g.lag)} · in flight ${fmtNum(g.inFlight)} · redelivered ${fmtNum(g.redelivered)} · dead-lettered ${fmtNum(g.deadLettered)}`))), "no share groups", 3);
+    });
+  },
+
+  async group() {
+    const lag = [];
+    poll(async () => {
+      const g = await api("/v1/groups/" + encodeURIComponent(PARAM));
+      showError(null);
+      $("#g-state").textContent = g.state;
+      $("#g-protocol").textContent = [g.protocolType, g.protocol].filter(Boolean).join(" / ") || "–";
+      $("#g-generation").textContent = g.generation;
+      $("#g-lag").textContent = fmtNum(g.lag);
+      lag.push(g.lag);
+      if (lag.length > MAX_POINTS) lag.shift();
+      drawChart($("#chart-lag"), [{ values: lag, color: "--in" }], "lag (records)");
+      fill($("#members tbody"), g.members.map((m) => el("tr", {},
+        el("td", {}, m.memberId), el("td", {}, m.clientId), el("td", {}, m.clientHost),
+        el("td", {}, Object.entries(m.assignment || {}).map(([t, ps]) => `${t}: ${ps.join(",")}`).join("; ")))), "no members", 4);
+      fill($("#offsets tbody"), g.offsets.map((o) => el("tr", {},
+        el("td", {}, el("a", { href: "/ui/topics/" + encodeURIComponent(o.topic) }, o.topic)), el("td", { class: "num" }, o.partition),
+        el("td", { class: "num" }, fmtNum(o.committed)), el("td", { class: "num" }, fmtNum(o.highWatermark)),
+        el("td", { class: "num", "data-lag": o.lag }, fmtNum(o.lag)), el("td", {}, o.member || ""))), "no committed offsets", 6);
+    });
+  },
+
+  async streams() {
+    api("/v1/topics?limit=1000").then((p) => $("#stream-topics").replaceChildren(...p.topics.filter((t) => t.streams).map((t) => el("option", { value: t.name })))).catch(() => {});
+    const params = new URLSearchParams(location.search);
+    if (params.has("topic")) $("#s-topic").value = params.get("topic");
+    if (params.has("stream")) $("#s-stream").value = params.get("stream");
+    let next = null;
+    const read = async (from, more) => {
+      const topic = $("#s-topic").value.trim(), stream = $("#s-stream").value.trim();
+      const r = await api(`/v1/topics/${encodeURIComponent(topic)}/streams/${encodeURIComponent(stream)}?` + qs({ from, limit: 100 }));
+      showError(null);
+      const tb = $("#events tbody");
+      if (!more) tb.replaceChildren();
+      for (const e of r.events) tb.append(el("tr", {},
+        el("td", { class: "num" }, e.version), el("td", {}, e.type || ""), el("td", {}, e.time || fmtTime(e.timestamp)),
+        el("td", {}, e.id || ""), el("td", {}, valueCell(e.data !== undefined ? { valueJson: e.data } : { valueBase64: e.dataBase64 }))));
+      next = r.next ?? null;
+      $("#s-more").hidden = next === null;
+      $("#s-summary").textContent = `stream ${r.stream}: current version ${r.version}, starts at ${r.streamStart}; ${tb.rows.length} events shown`;
+      history.replaceState(null, "", "?" + qs({ topic, stream }));
+    };
+    $("#stream-form").addEventListener("submit", (e) => { e.preventDefault(); read($("#s-from").value, false).catch(showError); });
+    $("#s-more").addEventListener("click", () => read(next, true).catch(showError));
+    if (params.has("topic") && params.has("stream")) await read(0, false);
+  },
+
+  async dlq() {
+    const page = await api("/v1/topics?prefix=dlq.&limit=1000");
+    const rows = [];
+    for (const t of page.topics) {
+      const td = el("td", {}, "…");
+      rows.push(el("tr", {},
+        el("td", {}, el("button", { type: "button", onclick: () => showDLQ(t.name).catch(showError) }, t.name)),
+        el("td", { class: "num" }, fmtNum(t.records)), el("td", { class: "num" }, t.partitions), td));
+      api(`/v1/topics/${encodeURIComponent(t.name)}/messages?limit=1000`).then((p) => {
+        const by = {};
+        for (const m of p.messages) { const r = header(m, "__dlq.errors.reason") || "unknown"; by[r] = (by[r] || 0) + 1; }
+        td.textContent = Object.entries(by).map(([r, n]) => `${r}: ${n}`).join(", ") || "none";
+      }).catch(showError);
+    }
+    fill($("#dlqs tbody"), rows, "no dead-letter topics (dlq.*)", 4);
+    const showDLQ = async (name) => {
+      const p = await api(`/v1/topics/${encodeURIComponent(name)}/messages?limit=100`);
+      $("#dl-h").textContent = "Dead letters in " + name;
+      $("#dl-summary").textContent = `newest ${p.messages.length}; open one in Messages for all headers`;
+      fill($("#deadletters tbody"), p.messages.map((m) => el("tr", {},
+        el("td", { class: "num" }, m.partition),
+        el("td", { class: "num" }, el("a", { href: "/ui/messages?" + qs({ topic: name, partition: m.partition, offset: m.offset + 1, limit: 1 }) }, m.offset)),
+        el("td", {}, fmtTime(m.timestamp)), el("td", {}, header(m, "__dlq.errors.reason") || ""),
+        el("td", {}, `${header(m, "__dlq.errors.topic") || "?"}-${header(m, "__dlq.errors.partition") || "?"}@${header(m, "__dlq.errors.offset") || "?"}`),
+        el("td", { class: "num" }, header(m, "__dlq.errors.delivery.count") || ""), el("td", {}, header(m, "__dlq.errors.group.id") || ""),
+        el("td", {}, keyText(m)), el("td", {}, valueCell(m)))), "no dead letters", 9);
+    };
+  },
+};
+
+function header(m, k) {
+  const h = (m.headers || []).find((h) => h.key === k);
+  return h ? h.value : null;
+}
+
+const keyText = (m) => (m.key !== undefined && m.key !== null ? m.key : m.keyBase64 ? "0x" + b64hex(m.keyBase64) : "null");
+
+function b64hex(b64) {
+  const bin = atob(b64);
+  let out = "";
+  for (let i = 0; i < bin.length && i < 4096; i++) out += bin.charCodeAt(i).toString(16).padStart(2, "0") + (i % 16 === 15 ? "\n" : " ");
+  return out.trim() + (bin.length > 4096 ? " …" : "");
+}
+
+function valueCell(m) {
+  if (m.valueJson !== undefined) return el("pre", { class: "json" }, JSON.stringify(m.valueJson, null, 2));
+  if (m.valueText !== undefined && m.valueText !== null) return el("pre", {}, m.valueText);
+  if (m.valueBase64) return el("pre", { class: "hex", title: "not UTF-8: shown as hex" }, b64hex(m.valueBase64));
+  return el("span", { class: "muted" }, "null (tombstone)");
+}
+
+// headersCell shows CloudEvents attributes (ce_* headers, Kafka binary
+// mode) as attributes, then the other headers.
+function headersCell(headers) {
+  const td = el("td", {});
+  const ce = headers.filter((h) => h.key.startsWith("ce_"));
+  if (ce.length) {
+    td.append(el("span", { class: "badge ce" }, "CloudEvent"));
+    for (const h of ce) td.append(el("span", { class: "hdr ce" }, el("b", {}, h.key.slice(3)), " ", h.value ?? "null"));
+  }
+  for (const h of headers.filter((h) => !h.key.startsWith("ce_"))) td.append(el("span", { class: "hdr" }, el("b", {}, h.key), " ", h.base64 ? "0x" + b64hex(h.value) : h.value ?? "null"));
+  return td;
+}
+
+function messageRow(m) {
+  return el("tr", { "data-offset": m.offset, "data-partition": m.partition },
+    el("td", { class: "num" }, m.partition), el("td", { class: "num" }, m.offset), el("td", {}, fmtTime(m.timestamp)),
+    el("td", {}, keyText(m)), headersCell(m.headers || []), el("td", {}, valueCell(m)));
+}
+
+// eventToMessage turns a subscribe event (the event-store JSON shape) into
+// the browse shape: the CloudEvents attributes come back as ce_ headers.
+function eventToMessage(e) {
+  const headers = [];
+  for (const [k, v] of [["id", e.id], ["type", e.type], ["source", e.source], ["time", e.time]]) if (v) headers.push({ key: "ce_" + k, value: v });
+  if (e.contentType) headers.push({ key: "content-type", value: e.contentType });
+  if (e.version >= 0) headers.push({ key: "eddy-stream-version", value: String(e.version) });
+  const m = { partition: e.partition, offset: e.offset, timestamp: e.timestamp, key: e.stream, headers };
+  if (e.data !== undefined) m.valueJson = e.data; else if (e.dataBase64) m.valueBase64 = e.dataBase64;
+  return m;
+}
+
+async function deleteTopic(t, then) {
+  if (!(await confirmAction(`Delete topic "${t.name}" with its ${t.partitions} partition(s) and ${fmtNum(t.records)} records? This cannot be undone.`, "Delete topic"))) return;
+  try {
+    await api("/v1/topics/" + encodeURIComponent(t.name), { method: "DELETE" });
+    showError(null);
+    await then();
+  } catch (err) { showError(err); }
+}
+
+const fn = pagesJS[body.dataset.page];
+if (fn) fn().catch(showError);
