@@ -100,6 +100,10 @@ function drawChart(canvas, series, unit) {
     ctx.fillText(fmtCompact((maxV * i) / 4), 2, y + 4);
   }
   ctx.fillText(unit || "", pad + 4, 12);
+  // The x axis spans the samples kept, at least two minutes' worth, so a
+  // fresh page does not squeeze its first points into a corner.
+  const span = Math.max(60, ...series.map((s) => s.values.length));
+  ctx.fillText(`last ${fmtDur((span * POLL_MS) / 1000)}`, W - 90, H - 2);
   for (const s of series) {
     const n = s.values.length;
     if (n < 2) continue;
@@ -107,7 +111,7 @@ function drawChart(canvas, series, unit) {
     ctx.lineWidth = 2;
     ctx.beginPath();
     s.values.forEach((v, i) => {
-      const x = pad + ((W - pad - 4) * (i + (MAX_POINTS - n))) / (MAX_POINTS - 1);
+      const x = pad + ((W - pad - 4) * (i + (span - n))) / (span - 1);
       const y = H - pad / 2 - ((H - pad) * v) / maxV;
       i ? ctx.lineTo(x, y) : ctx.moveTo(x, y);
     });
