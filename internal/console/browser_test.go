@@ -424,6 +424,21 @@ func testGroupLag(t *testing.T, bctx context.Context, f *fixture) {
 	if !drawn {
 		t.Error("lag chart is empty")
 	}
+	// Reset to earliest: the preview shows the new lag and changes
+	// nothing; applying asks first, then the lag becomes 15.
+	tb.run(chromedp.SetValue(chromedp.CSS("#r-to"), "earliest"), chromedp.Click(chromedp.CSS("#r-preview")))
+	tb.waitJS(`document.querySelector("#reset-preview td[data-lag-after]")?.textContent === "15"`, 5*time.Second)
+	time.Sleep(2500 * time.Millisecond) // a poll after the preview
+	if lag := eval[string](tb, `document.querySelector("#g-lag").textContent`); lag != "11" {
+		t.Errorf("lag after preview %q, want 11 (a preview changes nothing)", lag)
+	}
+	tb.run(chromedp.Click(chromedp.CSS("#r-apply")))
+	tb.waitJS(`document.querySelector("#confirm").open`, 3*time.Second)
+	if text := eval[string](tb, `document.querySelector("#confirm-text").textContent`); text != `Reset the offsets of group "billing" on 1 partition(s) to earliest? Lag goes from 11 to 15.` {
+		t.Errorf("reset confirmation says %q", text)
+	}
+	tb.run(chromedp.Click(chromedp.CSS("#confirm-ok")))
+	tb.waitJS(`document.querySelector("#g-lag").textContent === "15"`, 5*time.Second)
 	tb.noErrors("group")
 }
 

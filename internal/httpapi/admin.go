@@ -33,7 +33,8 @@ var ErrWritesDisabled = errors.New("writes through the HTTP admin routes are off
 // AdminOptions configures RegisterAdmin.
 type AdminOptions struct {
 	// AllowWrites enables the write routes (POST /v1/topics, DELETE
-	// /v1/topics/{topic}); without it they answer 403 forbidden.
+	// /v1/topics/{topic}, offset resets other than dry runs); without it
+	// they answer 403 forbidden.
 	AllowWrites bool
 }
 
@@ -45,6 +46,7 @@ type AdminOptions struct {
 //	GET    /v1/topics/{topic}/messages?partition=&offset=&time=&order=&limit=&filter=
 //	GET    /v1/groups
 //	GET    /v1/groups/{group}
+//	POST   /v1/groups/{group}/offsets/reset  {"to": "earliest", "topic": "orders", "dryRun": true}
 //	POST   /v1/topics            {"name": "orders", "partitions": 3, "configs": {...}}
 //	DELETE /v1/topics/{topic}
 func (s *Server) RegisterAdmin(b *broker.Broker, g *group.Coordinator, o AdminOptions) {
@@ -54,6 +56,7 @@ func (s *Server) RegisterAdmin(b *broker.Broker, g *group.Coordinator, o AdminOp
 	s.Handle("GET /v1/topics/{topic}/messages", h.messages)
 	s.Handle("GET /v1/groups", h.listGroups)
 	s.Handle("GET /v1/groups/{group}", h.groupDetail)
+	s.Handle("POST /v1/groups/{group}/offsets/reset", h.resetOffsets)
 	s.Handle("POST /v1/topics", h.createTopic)
 	s.Handle("DELETE /v1/topics/{topic}", h.deleteTopic)
 }
@@ -696,5 +699,143 @@ func (h *adminRoutes) deleteTopic(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// OffsetResetRequest is the body of POST /v1/groups/{group}/offsets/reset.
+type OffsetResetRequest struct {
+	// Topic limits the reset to one topic (every partition of it);
+	// empty resets every partition the group has committed.
+	Topic string `json:"topic"`
+	// To is earliest, latest, time (Time) or offset (Offset, clamped to
+	// each partition's log start and high watermark).
+	To     string `json:"to"`
+	Time   int64  `json:"time"`
+	Offset int64  `json:"offset"`
+	// DryRun computes the new offsets without committing them; it is
+	// allowed without --console-write.
+	DryRun bool `json:"dryRun"`
+}
+
+// OffsetResetPartition is one partition of an offset reset answer.
+type OffsetResetPartition struct {
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	// Current is the committed offset before the reset, -1 for none.
+	Current   int64 `json:"current"`
+	Target    int64 `json:"target"`
+	LagBefore int64 `json:"lagBefore"`
+	LagAfter  int64 `json:"lagAfter"`
+}
+
+// OffsetResetResult is the answer of an offset reset.
+type OffsetResetResult struct {
+	Group      string                 `json:"group"`
+	DryRun     bool                   `json:"dryRun"`
+	Partitions []OffsetResetPartition `json:"partitions"`
+}
+
+func (h *adminRoutes) resetOffsets(w http.ResponseWriter, r *http.Request) error {
+	g, err := h.coordinator()
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("group")
+	var req OffsetResetRequest
+	if err := decodeBody(r, w, &req, `{"to": "earliest"|"latest"|"time"|"offset", "topic": "orders", "time": 1764115200000, "offset": 0, "dryRun": true}`); err != nil {
+		return err
+	}
+	switch req.To {
+	case "earliest", "latest", "time", "offset":
+	default:
+		return BadRequest("to", "%q: want earliest, latest, time or offset", req.To)
+	}
+	if !req.DryRun && !h.o.AllowWrites {
+		return ErrWritesDisabled
+	}
+	descs, err := g.Describe(r.Context(), []string{name})
+	if err != nil {
+		return fmt.Errorf("describe group %s: %w", name, err)
+	}
+	if n := len(descs[0].Members); n > 0 {
+		return fmt.Errorf("%w: group %s has %d active member(s); stop its consumers first (offsets of an active group cannot be reset)", ErrConflict, name, n)
+	}
+	lags, err := g.Lag(r.Context(), name)
+	if err != nil {
+		return fmt.Errorf("lag of group %s: %w", name, err)
+	}
+	current := map[string]int64{}
+	for _, l := range lags {
+		current[l.Topic+"\x00"+strconv.Itoa(int(l.Partition))] = l.Committed
+	}
+	type tp struct {
+		topic string
+		part  int32
+	}
+	var parts []tp
+	if req.Topic != "" {
+		info, err := h.b.Topic(req.Topic)
+		if err != nil {
+			return err
+		}
+		for p := int32(0); p < info.Partitions; p++ {
+			parts = append(parts, tp{req.Topic, p})
+		}
+	} else {
+		for _, l := range lags {
+			parts = append(parts, tp{l.Topic, l.Partition})
+		}
+	}
+	if len(parts) == 0 {
+		return BadRequest("topic", "group %s has no committed offsets; name the topic to reset", name)
+	}
+	res := OffsetResetResult{Group: name, DryRun: req.DryRun, Partitions: []OffsetResetPartition{}}
+	var commit []group.CommitOffset
+	for _, p := range parts {
+		start, hw, _, err := h.b.Offsets(p.topic, p.part)
+		if err != nil {
+			return err
+		}
+		var target int64
+		switch req.To {
+		case "earliest":
+			target = start
+		case "latest":
+			target = hw
+		case "time":
+			o, _, err := h.b.ListOffset(p.topic, p.part, req.Time)
+			if err != nil {
+				return err
+			}
+			target = o
+			if o < 0 {
+				target = hw
+			}
+		case "offset":
+			target = min(max(req.Offset, start), hw)
+		}
+		cur, ok := current[p.topic+"\x00"+strconv.Itoa(int(p.part))]
+		if !ok {
+			cur = -1
+		}
+		rp := OffsetResetPartition{Topic: p.topic, Partition: p.part, Current: cur, Target: target, LagAfter: hw - target}
+		if cur >= 0 {
+			rp.LagBefore = max(hw-cur, 0)
+		}
+		res.Partitions = append(res.Partitions, rp)
+		commit = append(commit, group.CommitOffset{Topic: p.topic, Partition: p.part, Offset: target, LeaderEpoch: -1})
+	}
+	if !req.DryRun {
+		errs, err := g.Commit(r.Context(), group.CommitRequest{Group: name, Generation: -1, Offsets: commit})
+		if err != nil {
+			return fmt.Errorf("commit reset offsets of group %s: %w", name, err)
+		}
+		for i, e := range errs {
+			if e != nil {
+				return fmt.Errorf("%w: commit %s-%d for group %s: %v", ErrConflict, commit[i].Topic, commit[i].Partition, name, e)
+			}
+		}
+	}
+	writeCompactJSON(w, http.StatusOK, res)
 	return nil
 }

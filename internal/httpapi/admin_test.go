@@ -321,3 +321,117 @@ func TestAdminGroupLag(t *testing.T) {
 		t.Errorf("unknown group: %d %+v", code, eb)
 	}
 }
+
+func TestAdminOffsetReset(t *testing.T) {
+	e := startAdmin(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	adm := kadm.NewClient(e.cl)
+	if _, err := adm.CreateTopic(ctx, 2, 1, nil, "pay"); err != nil {
+		t.Fatal(err)
+	}
+	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	for i := range 10 {
+		r := &kgo.Record{Topic: "pay", Partition: int32(i % 2), Value: []byte("x"), Timestamp: base.Add(time.Duration(i) * time.Minute)}
+		if err := e.cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offs := kadm.Offsets{}
+	offs.Add(kadm.Offset{Topic: "pay", Partition: 0, At: 1, LeaderEpoch: -1})
+	if resp, err := adm.CommitOffsets(ctx, "billing", offs); err != nil || resp.Error() != nil {
+		t.Fatalf("commit: %v %v", err, resp.Error())
+	}
+	type result struct {
+		DryRun     bool
+		Partitions []struct {
+			Topic                                string
+			Partition                            int32
+			Current, Target, LagBefore, LagAfter int64
+		}
+	}
+	committed := func() string {
+		t.Helper()
+		var g struct {
+			Offsets []struct {
+				Partition int32
+				Committed int64
+			}
+		}
+		e.call(t, "GET", "/v1/groups/billing", "", &g)
+		return fmt.Sprint(g.Offsets)
+	}
+	before := committed()
+	var res result
+	// Dry run over the committed partitions only: nothing changes.
+	if code := e.call(t, "POST", "/v1/groups/billing/offsets/reset", `{"to":"latest","dryRun":true}`, &res); code != 200 {
+		t.Fatalf("dry run: %d", code)
+	}
+	if !res.DryRun || len(res.Partitions) != 1 || res.Partitions[0].Current != 1 || res.Partitions[0].Target != 5 ||
+		res.Partitions[0].LagBefore != 4 || res.Partitions[0].LagAfter != 0 {
+		t.Errorf("dry run: %+v", res)
+	}
+	if after := committed(); after != before {
+		t.Errorf("dry run changed offsets: %s -> %s", before, after)
+	}
+	// By time over a whole topic: records at minutes 0..9 alternate
+	// partitions; from minute 4 on, partition 0 starts at offset 2 and
+	// partition 1 at offset 2 (minute 5).
+	at := base.Add(4 * time.Minute).UnixMilli()
+	if code := e.call(t, "POST", "/v1/groups/billing/offsets/reset", fmt.Sprintf(`{"to":"time","topic":"pay","time":%d}`, at), &res); code != 200 {
+		t.Fatalf("reset by time: %d", code)
+	}
+	if res.DryRun || len(res.Partitions) != 2 || res.Partitions[0].Target != 2 || res.Partitions[1].Target != 2 || res.Partitions[1].Current != -1 {
+		t.Errorf("reset by time: %+v", res)
+	}
+	if got := committed(); got != "[{0 2} {1 2}]" {
+		t.Errorf("after reset: %s", got)
+	}
+	// Offsets are clamped to the log; bad input is a 400.
+	e.call(t, "POST", "/v1/groups/billing/offsets/reset", `{"to":"offset","offset":99,"topic":"pay"}`, &res)
+	if res.Partitions[0].Target != 5 || res.Partitions[0].LagAfter != 0 {
+		t.Errorf("clamped: %+v", res)
+	}
+	var eb errBody
+	for _, body := range []string{`{"to":"yesterday"}`, `{"to":"earliest","nope":1}`} {
+		if code := e.call(t, "POST", "/v1/groups/billing/offsets/reset", body, &eb); code != 400 {
+			t.Errorf("%s: %d %+v", body, code, eb)
+		}
+	}
+	// An active group is refused with 409.
+	cons, err := kgo.NewClient(kgo.SeedBrokers(e.cl.OptValue(kgo.SeedBrokers).([]string)...), kgo.ConsumerGroup("active"), kgo.ConsumeTopics("pay"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		cons.PollRecords(ctx, 10)
+		var g struct{ Members []any }
+		e.call(t, "GET", "/v1/groups/active", "", &g)
+		if len(g.Members) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("consumer never joined")
+		}
+	}
+	if code := e.call(t, "POST", "/v1/groups/active/offsets/reset", `{"to":"earliest","topic":"pay"}`, &eb); code != 409 || !strings.Contains(eb.Error.Message, "active member") {
+		t.Errorf("active group: %d %+v", code, eb)
+	}
+}
+
+func TestAdminOffsetResetWritesOff(t *testing.T) {
+	e := startAdmin(t, false)
+	if err := e.cl.ProduceSync(context.Background(), &kgo.Record{Topic: "pay", Value: []byte("x")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	var res struct{ Partitions []struct{ Target int64 } }
+	if code := e.call(t, "POST", "/v1/groups/g/offsets/reset", `{"to":"latest","topic":"pay","dryRun":true}`, &res); code != 200 || len(res.Partitions) != 1 || res.Partitions[0].Target != 1 {
+		t.Errorf("dry run on a read-only server: %d %+v", code, res)
+	}
+	var eb errBody
+	if code := e.call(t, "POST", "/v1/groups/g/offsets/reset", `{"to":"latest","topic":"pay"}`, &eb); code != 403 || eb.Error.Code != "forbidden" {
+		t.Errorf("reset on a read-only server: %d %+v", code, eb)
+	}
+}

@@ -355,6 +355,7 @@ const pagesJS = {
 
   async group() {
     const lag = [];
+    resetForm();
     poll(async () => {
       const g = await api("/v1/groups/" + encodeURIComponent(PARAM));
       showError(null);
@@ -429,6 +430,57 @@ const pagesJS = {
     };
   },
 };
+
+// resetForm drives the group page's offset reset: Preview is a dry run
+// (allowed read-only); Apply confirms, naming the group, the partitions
+// and the lag change, then commits the previewed request.
+function resetForm() {
+  const req = () => {
+    const r = { to: $("#r-to").value, topic: $("#r-topic").value.trim() };
+    if (r.to === "time") {
+      if (!$("#r-time").value) throw new Error("choose a time to reset to");
+      r.time = new Date($("#r-time").value + "Z").getTime();
+    }
+    if (r.to === "offset") {
+      if ($("#r-offset").value === "") throw new Error("enter an offset to reset to");
+      r.offset = Number($("#r-offset").value);
+    }
+    return r;
+  };
+  const send = (body) => api(`/v1/groups/${encodeURIComponent(PARAM)}/offsets/reset`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const sum = (res, k) => res.partitions.reduce((a, p) => a + p[k], 0);
+  let previewed = null;
+  const apply = $("#r-apply");
+  $("#reset").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      const body = req();
+      const res = await send({ ...body, dryRun: true });
+      showError(null);
+      previewed = { body, res };
+      $("#reset-preview").hidden = false;
+      fill($("#reset-preview tbody"), res.partitions.map((p) => el("tr", {},
+        el("td", {}, p.topic), el("td", { class: "num" }, p.partition), el("td", { class: "num" }, p.current < 0 ? "none" : fmtNum(p.current)),
+        el("td", { class: "num" }, fmtNum(p.target)), el("td", { class: "num" }, fmtNum(p.lagBefore)), el("td", { class: "num", "data-lag-after": p.lagAfter }, fmtNum(p.lagAfter)))), "", 6);
+      $("#r-summary").textContent = `preview: ${res.partitions.length} partition(s), lag ${fmtNum(sum(res, "lagBefore"))} → ${fmtNum(sum(res, "lagAfter"))}; nothing changed yet`;
+      if (apply) apply.disabled = false;
+    } catch (err) { showError(err); }
+  });
+  for (const id of ["#r-to", "#r-topic", "#r-time", "#r-offset"]) $(id).addEventListener("input", () => { previewed = null; if (apply) apply.disabled = true; });
+  if (apply) apply.addEventListener("click", async () => {
+    if (!previewed) return;
+    const { body, res } = previewed;
+    const to = body.to === "time" ? "time " + $("#r-time").value : body.to === "offset" ? "offset " + body.offset : body.to;
+    if (!(await confirmAction(`Reset the offsets of group "${PARAM}" on ${res.partitions.length} partition(s)${body.topic ? ` of ${body.topic}` : ""} to ${to}? Lag goes from ${fmtNum(sum(res, "lagBefore"))} to ${fmtNum(sum(res, "lagAfter"))}.`, "Reset offsets"))) return;
+    try {
+      const done = await send({ ...body, dryRun: false });
+      showError(null);
+      $("#r-summary").textContent = `reset ${done.partitions.length} partition(s)`;
+      apply.disabled = true;
+      previewed = null;
+    } catch (err) { showError(err); }
+  });
+}
 
 function header(m, k) {
   const h = (m.headers || []).find((h) => h.key === k);
