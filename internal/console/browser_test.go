@@ -7,6 +7,7 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -221,7 +222,7 @@ func newFixture(t *testing.T, args ...string) *fixture {
 			Value:   []byte(fmt.Sprintf(`{"n":%d,"item":"widget"}`, i)),
 			Headers: []kgo.RecordHeader{{Key: "ce_type", Value: []byte("OrderPlaced")}, {Key: "trace", Value: []byte("abc")}}})
 	}
-	recs = append(recs, &kgo.Record{Topic: "tail", Value: []byte(`{"first":true}`)})
+	recs = append(recs, &kgo.Record{Topic: "tail", Value: []byte(`{"first":true}`)}, &kgo.Record{Topic: "jobs", Value: []byte(`{"job":1}`)})
 	for i := range 10 {
 		recs = append(recs, &kgo.Record{Topic: "payments", Value: []byte(fmt.Sprintf(`{"payment":%d}`, i))})
 	}
@@ -481,6 +482,31 @@ func testWrites(t *testing.T, bctx context.Context, f *fixture) {
 	if res, err := http.Get(rw.HTTPURL() + "/v1/topics/made-in-ui"); err != nil || res.StatusCode != 404 {
 		t.Fatalf("topic still there after delete: %v %v", err, res)
 	}
+	// Redrive two of the three dead letters back to jobs/0.
+	tb.open("/ui/dlq", `document.querySelector("#dlqs tbody button") !== null`)
+	tb.run(chromedp.Click(chromedp.CSS(`#dlqs tbody button`)))
+	tb.waitJS(`document.querySelectorAll("#deadletters input[type=checkbox]").length === 3`, 5*time.Second)
+	tb.run(
+		chromedp.Click(chromedp.CSS(`#deadletters input[data-offset="0"]`)),
+		chromedp.Click(chromedp.CSS(`#deadletters input[data-offset="2"]`)),
+		chromedp.Click(chromedp.CSS("#dl-redrive")),
+	)
+	tb.waitJS(`document.querySelector("#confirm").open`, 3*time.Second)
+	if text := eval[string](tb, `document.querySelector("#confirm-text").textContent`); !strings.HasPrefix(text, "Redrive 2 dead letter(s) from dlq.jobs back to jobs/0?") {
+		t.Errorf("redrive confirmation says %q", text)
+	}
+	tb.run(chromedp.Click(chromedp.CSS("#confirm-ok")))
+	tb.waitJS(`document.querySelector("#dl-result").textContent.startsWith("redriven 2:")`, 5*time.Second)
+	var jobs struct{ Records int64 }
+	if res, err := http.Get(rw.HTTPURL() + "/v1/topics/jobs"); err != nil {
+		t.Fatal(err)
+	} else {
+		_ = json.NewDecoder(res.Body).Decode(&jobs)
+		res.Body.Close()
+	}
+	if jobs.Records != 3 {
+		t.Errorf("jobs holds %d records after redriving 2, want 3", jobs.Records)
+	}
 	tb.noErrors("read-write")
 
 	ro := newFixture(t)
@@ -514,6 +540,12 @@ func testWrites(t *testing.T, bctx context.Context, f *fixture) {
 	controls = eval[int](tb, `document.querySelectorAll("#topic-delete").length`)
 	if controls != 0 {
 		t.Error("read-only topic page shows a delete button")
+	}
+	tb.open("/ui/dlq", `document.querySelector("#dlqs tbody button") !== null`)
+	tb.run(chromedp.Click(chromedp.CSS(`#dlqs tbody button`)))
+	tb.waitJS(`document.querySelector("#deadletters tbody").rows.length === 3`, 5*time.Second)
+	if n := eval[int](tb, `document.querySelectorAll("#dl-redrive, #deadletters input").length`); n != 0 {
+		t.Errorf("read-only dead-letter page shows %d redrive controls", n)
 	}
 	tb.noErrors("read-only")
 }

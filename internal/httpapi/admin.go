@@ -47,6 +47,7 @@ type AdminOptions struct {
 //	GET    /v1/groups
 //	GET    /v1/groups/{group}
 //	POST   /v1/groups/{group}/offsets/reset  {"to": "earliest", "topic": "orders", "dryRun": true}
+//	POST   /v1/topics/{topic}/redrive       {"partition": 0, "offsets": [17], "dryRun": false}
 //	POST   /v1/topics            {"name": "orders", "partitions": 3, "configs": {...}}
 //	DELETE /v1/topics/{topic}
 func (s *Server) RegisterAdmin(b *broker.Broker, g *group.Coordinator, o AdminOptions) {
@@ -57,6 +58,7 @@ func (s *Server) RegisterAdmin(b *broker.Broker, g *group.Coordinator, o AdminOp
 	s.Handle("GET /v1/groups", h.listGroups)
 	s.Handle("GET /v1/groups/{group}", h.groupDetail)
 	s.Handle("POST /v1/groups/{group}/offsets/reset", h.resetOffsets)
+	s.Handle("POST /v1/topics/{topic}/redrive", h.redrive)
 	s.Handle("POST /v1/topics", h.createTopic)
 	s.Handle("DELETE /v1/topics/{topic}", h.deleteTopic)
 }

@@ -435,3 +435,72 @@ func TestAdminOffsetResetWritesOff(t *testing.T) {
 		t.Errorf("reset on a read-only server: %d %+v", code, eb)
 	}
 }
+
+func TestAdminRedrive(t *testing.T) {
+	e := startAdmin(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	dl := func(i int, part string) *kgo.Record {
+		return &kgo.Record{Topic: "dlq.jobs", Key: []byte(fmt.Sprintf("job-%d", i)), Value: []byte{0xff, byte(i)}, Headers: []kgo.RecordHeader{
+			{Key: "__dlq.errors.topic", Value: []byte("jobs")}, {Key: "__dlq.errors.partition", Value: []byte(part)},
+			{Key: "__dlq.errors.reason", Value: []byte("rejected")}, {Key: "trace", Value: []byte(fmt.Sprint(i))}}}
+	}
+	if _, err := kadm.NewClient(e.cl).CreateTopic(ctx, 2, 1, nil, "jobs"); err != nil {
+		t.Fatal(err)
+	}
+	recs := []*kgo.Record{dl(0, "0"), dl(1, "1"), dl(2, "0"), {Topic: "dlq.jobs", Value: []byte("no headers")}}
+	if err := e.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		DryRun   bool
+		Redriven []struct {
+			Offset    int64
+			Topic     string
+			Partition int32
+			NewOffset *int64
+		}
+	}
+	if code := e.call(t, "POST", "/v1/topics/dlq.jobs/redrive", `{"partition":0,"offsets":[2,0,1],"dryRun":true}`, &res); code != 200 || len(res.Redriven) != 3 || res.Redriven[1].Partition != 1 || res.Redriven[0].NewOffset != nil {
+		t.Fatalf("dry run: %d %+v", code, res)
+	}
+	var jobs struct{ Records int64 }
+	e.call(t, "GET", "/v1/topics/jobs", "", &jobs)
+	if jobs.Records != 0 {
+		t.Fatalf("dry run wrote %d records", jobs.Records)
+	}
+	if code := e.call(t, "POST", "/v1/topics/dlq.jobs/redrive", `{"partition":0,"offsets":[0,1,2]}`, &res); code != 200 || len(res.Redriven) != 3 {
+		t.Fatalf("redrive: %d %+v", code, res)
+	}
+	var p msgPage
+	e.call(t, "GET", "/v1/topics/jobs/messages?partition=0&order=oldest", "", &p)
+	if len(p.Messages) != 2 || *p.Messages[0].Key != "job-0" || *p.Messages[1].Key != "job-2" || p.Messages[0].ValueBase64 != "/wA=" {
+		t.Fatalf("jobs/0 after redrive: %+v", p.Messages)
+	}
+	var hs []string
+	for _, h := range p.Messages[1].Headers {
+		hs = append(hs, h.Key+"="+*h.Value)
+	}
+	if fmt.Sprint(hs) != "[trace=2 __dlq.redriven.from=dlq.jobs/0@2]" {
+		t.Errorf("redriven headers %v", hs)
+	}
+	e.call(t, "GET", "/v1/topics/jobs/messages?partition=1", "", &p)
+	if len(p.Messages) != 1 || *p.Messages[0].Key != "job-1" {
+		t.Errorf("jobs/1 after redrive: %+v", p.Messages)
+	}
+	var eb errBody
+	for _, c := range []struct{ body, want string }{
+		{`{"partition":0,"offsets":[3]}`, "not a dead letter"},
+		{`{"partition":0,"offsets":[9]}`, "no record at offset 9"},
+		{`{"partition":0,"offsets":[]}`, "offsets"},
+		{`{"partition":5,"offsets":[0]}`, "partition"},
+	} {
+		if code := e.call(t, "POST", "/v1/topics/dlq.jobs/redrive", c.body, &eb); code != 400 || !strings.Contains(eb.Error.Message, c.want) {
+			t.Errorf("%s: %d %+v", c.body, code, eb)
+		}
+	}
+	ro := startAdmin(t, false)
+	if code := ro.call(t, "POST", "/v1/topics/dlq.jobs/redrive", `{"partition":0,"offsets":[0]}`, &eb); code != 403 {
+		t.Errorf("read-only redrive: %d %+v", code, eb)
+	}
+}

@@ -416,18 +416,45 @@ const pagesJS = {
       }).catch(showError);
     }
     fill($("#dlqs tbody"), rows, "no dead-letter topics (dlq.*)", 4);
+    const redrive = $("#dl-redrive");
+    let current = null;
+    const selected = () => [...document.querySelectorAll("#deadletters input[type=checkbox]:checked")].map((c) => ({ partition: Number(c.dataset.partition), offset: Number(c.dataset.offset) }));
     const showDLQ = async (name) => {
       const p = await api(`/v1/topics/${encodeURIComponent(name)}/messages?limit=100`);
+      current = { name, messages: p.messages };
       $("#dl-h").textContent = "Dead letters in " + name;
       $("#dl-summary").textContent = `newest ${p.messages.length}; open one in Messages for all headers`;
+      if (redrive) redrive.disabled = true;
       fill($("#deadletters tbody"), p.messages.map((m) => el("tr", {},
+        WRITES ? el("td", {}, el("input", { type: "checkbox", "aria-label": `select dead letter ${m.partition}@${m.offset}`, "data-partition": m.partition, "data-offset": m.offset, onchange: () => { redrive.disabled = !selected().length; } })) : null,
         el("td", { class: "num" }, m.partition),
         el("td", { class: "num" }, el("a", { href: "/ui/messages?" + qs({ topic: name, partition: m.partition, offset: m.offset + 1, limit: 1 }) }, m.offset)),
         el("td", {}, fmtTime(m.timestamp)), el("td", {}, header(m, "__dlq.errors.reason") || ""),
         el("td", {}, `${header(m, "__dlq.errors.topic") || "?"}-${header(m, "__dlq.errors.partition") || "?"}@${header(m, "__dlq.errors.offset") || "?"}`),
         el("td", { class: "num" }, header(m, "__dlq.errors.delivery.count") || ""), el("td", {}, header(m, "__dlq.errors.group.id") || ""),
-        el("td", {}, keyText(m)), el("td", {}, valueCell(m)))), "no dead letters", 9);
+        el("td", {}, keyText(m)), el("td", {}, valueCell(m)))), "no dead letters", WRITES ? 10 : 9);
     };
+    if (redrive) redrive.addEventListener("click", async () => {
+      const sel = selected();
+      if (!current || !sel.length) return;
+      const targets = [...new Set(sel.map((s) => { const m = current.messages.find((m) => m.partition === s.partition && m.offset === s.offset); return `${header(m, "__dlq.errors.topic")}/${header(m, "__dlq.errors.partition")}`; }))];
+      if (!(await confirmAction(`Redrive ${sel.length} dead letter(s) from ${current.name} back to ${targets.join(", ")}? They are written again with a __dlq.redriven.from header; the dead letters stay in ${current.name}.`, "Redrive"))) return;
+      const byPart = {};
+      for (const s of sel) (byPart[s.partition] ||= []).push(s.offset);
+      const done = [];
+      try {
+        for (const [partition, offsets] of Object.entries(byPart)) {
+          $("#dl-result").textContent = `redriving ${done.length}/${sel.length}…`;
+          const res = await api(`/v1/topics/${encodeURIComponent(current.name)}/redrive`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ partition: Number(partition), offsets }) });
+          done.push(...res.redriven);
+        }
+        showError(null);
+        $("#dl-result").textContent = `redriven ${done.length}: ` + done.map((r) => `${current.name}/${r.offset} → ${r.topic}/${r.partition}@${r.newOffset}`).join(", ");
+      } catch (err) {
+        $("#dl-result").textContent = `redriven ${done.length} of ${sel.length} before the error`;
+        showError(err);
+      }
+    });
   },
 };
 

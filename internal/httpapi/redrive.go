@@ -1,0 +1,188 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/eddy-streaming/eddy/internal/record"
+	"github.com/eddy-streaming/eddy/internal/share"
+)
+
+// HeaderRedrivenFrom is added to a redriven dead letter: the dead-letter
+// topic, partition and offset it was copied from ("dlq.jobs/0@17"), as
+// `eddy dlq redrive` writes it.
+const HeaderRedrivenFrom = "__dlq.redriven.from"
+
+// maxRedrive bounds the dead letters one redrive request names.
+const maxRedrive = 1000
+
+// RedriveRequest is the body of POST /v1/topics/{topic}/redrive.
+type RedriveRequest struct {
+	Partition int32   `json:"partition"`
+	Offsets   []int64 `json:"offsets"`
+	// DryRun reports where each record would go without writing; it is
+	// allowed without --console-write.
+	DryRun bool `json:"dryRun"`
+}
+
+// Redriven is one dead letter of a redrive answer.
+type Redriven struct {
+	Offset    int64  `json:"offset"`
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	// NewOffset is where the copy landed (absent in a dry run).
+	NewOffset *int64 `json:"newOffset,omitempty"`
+}
+
+// RedriveResult is the answer of POST /v1/topics/{topic}/redrive.
+type RedriveResult struct {
+	DryRun   bool       `json:"dryRun"`
+	Redriven []Redriven `json:"redriven"`
+}
+
+type redriveRecord struct {
+	src       int64
+	topic     string
+	part      int32
+	key, val  []byte
+	headers   []record.Header
+	timestamp int64
+}
+
+// redrive is POST /v1/topics/{topic}/redrive: it writes the named dead
+// letters of a dead-letter topic back to the topic and partition their
+// __dlq.errors.* headers name, with their key, value and other headers and
+// a __dlq.redriven.from header. The dead letters stay where they are. It
+// does not move the progress of `eddy dlq redrive` (its consumer group).
+func (h *adminRoutes) redrive(w http.ResponseWriter, r *http.Request) error {
+	dlq := r.PathValue("topic")
+	var req RedriveRequest
+	if err := decodeBody(r, w, &req, `{"partition": 0, "offsets": [17, 18], "dryRun": false}`); err != nil {
+		return err
+	}
+	if len(req.Offsets) == 0 || len(req.Offsets) > maxRedrive {
+		return BadRequest("offsets", "name 1 to %d dead-letter offsets", maxRedrive)
+	}
+	if !req.DryRun && !h.o.AllowWrites {
+		return ErrWritesDisabled
+	}
+	info, err := h.b.Topic(dlq)
+	if err != nil {
+		return err
+	}
+	if req.Partition < 0 || req.Partition >= info.Partitions {
+		return BadRequest("partition", "%d: %s has partitions 0 to %d", req.Partition, dlq, info.Partitions-1)
+	}
+	offsets := slices.Clone(req.Offsets)
+	slices.Sort(offsets)
+	offsets = slices.Compact(offsets)
+	start, hw, _, err := h.b.Offsets(dlq, req.Partition)
+	if err != nil {
+		return err
+	}
+	br := &browse{b: h.b, topic: dlq, part: req.Partition}
+	var recs []redriveRecord
+	for _, off := range offsets {
+		if off < start || off >= hw {
+			return BadRequest("offsets", "%s/%d has no record at offset %d (it holds %d to %d)", dlq, req.Partition, off, start, hw-1)
+		}
+		var got *redriveRecord
+		var bad error
+		err := br.scan(off, off+1, func(rec *record.Record) bool {
+			t, _ := rec.Header(share.HeaderTopic)
+			ps, _ := rec.Header(share.HeaderPartition)
+			p, perr := strconv.ParseInt(string(ps), 10, 32)
+			if len(t) == 0 || perr != nil {
+				bad = BadRequest("offsets", "%s/%d@%d has no %s/%s headers: not a dead letter", dlq, req.Partition, off, share.HeaderTopic, share.HeaderPartition)
+				return false
+			}
+			rr := redriveRecord{src: off, topic: string(t), part: int32(p), key: clone(rec.Key), val: clone(rec.Value), timestamp: rec.Timestamp}
+			for _, hd := range rec.Headers {
+				if !strings.HasPrefix(string(hd.Key), "__dlq.") {
+					rr.headers = append(rr.headers, record.Header{Key: clone(hd.Key), Value: clone(hd.Value)})
+				}
+			}
+			rr.headers = append(rr.headers, record.Header{Key: []byte(HeaderRedrivenFrom), Value: fmt.Appendf(nil, "%s/%d@%d", dlq, req.Partition, off)})
+			got = &rr
+			return false
+		})
+		if err != nil {
+			return err
+		}
+		if bad != nil {
+			return bad
+		}
+		if got == nil {
+			return BadRequest("offsets", "%s/%d has no record at offset %d", dlq, req.Partition, off)
+		}
+		tinfo, err := h.b.Topic(got.topic)
+		if err != nil {
+			return fmt.Errorf("original topic of %s/%d@%d: %w", dlq, req.Partition, off, err)
+		}
+		if got.part >= tinfo.Partitions {
+			return BadRequest("offsets", "%s/%d@%d came from partition %d of %s, which has %d now", dlq, req.Partition, off, got.part, got.topic, tinfo.Partitions)
+		}
+		recs = append(recs, *got)
+	}
+	res := RedriveResult{DryRun: req.DryRun, Redriven: []Redriven{}}
+	if req.DryRun {
+		for _, rr := range recs {
+			res.Redriven = append(res.Redriven, Redriven{Offset: rr.src, Topic: rr.topic, Partition: rr.part})
+		}
+		writeCompactJSON(w, http.StatusOK, res)
+		return nil
+	}
+	// One batch per original partition, records in dead-letter order.
+	type target struct {
+		topic string
+		part  int32
+	}
+	var order []target
+	groups := map[target][]redriveRecord{}
+	for _, rr := range recs {
+		t := target{rr.topic, rr.part}
+		if _, ok := groups[t]; !ok {
+			order = append(order, t)
+		}
+		groups[t] = append(groups[t], rr)
+	}
+	now := time.Now().UnixMilli()
+	for _, t := range order {
+		b := record.NewBuilder(record.NewHeader(now))
+		for i, rr := range groups[t] {
+			b.BeginRecord(int32(i), 0, rr.key, rr.val, len(rr.headers))
+			for _, hd := range rr.headers {
+				b.AddHeader(string(hd.Key), hd.Value)
+			}
+			b.EndRecord()
+		}
+		batch, err := b.Finish(record.CodecNone)
+		if err != nil {
+			return fmt.Errorf("build redrive batch for %s/%d: %w", t.topic, t.part, err)
+		}
+		wr, err := h.b.Append(t.topic, t.part, slices.Clone(batch))
+		if err != nil {
+			return fmt.Errorf("redrive to %s/%d: %w", t.topic, t.part, err)
+		}
+		if err := wr.Wait(); err != nil {
+			return fmt.Errorf("redrive to %s/%d: %w", t.topic, t.part, err)
+		}
+		for i, rr := range groups[t] {
+			off := wr.Base + int64(i)
+			res.Redriven = append(res.Redriven, Redriven{Offset: rr.src, Topic: t.topic, Partition: t.part, NewOffset: &off})
+		}
+	}
+	writeCompactJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func clone(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte{}, b...)
+}
