@@ -245,6 +245,17 @@ func newFixture(t *testing.T, args ...string) *fixture {
 	if resp, err := adm.CommitOffsets(ctx, "billing", offs); err != nil || resp.Error() != nil {
 		t.Fatalf("commit billing offsets: %v %v", err, resp.Error())
 	}
+	for _, schema := range []string{
+		`{"type":"record","name":"Order","fields":[{"name":"id","type":"string"}]}`,
+		`{"type":"record","name":"Order","fields":[{"name":"id","type":"string"},{"name":"total","type":"double","default":0}]}`,
+	} {
+		b, _ := json.Marshal(map[string]string{"schema": schema})
+		res, err := http.Post(p.HTTPURL()+"/schema-registry/subjects/orders-value/versions", "application/vnd.schemaregistry.v1+json", strings.NewReader(string(b)))
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("register schema: %v %v", err, res)
+		}
+		res.Body.Close()
+	}
 	body := `{"events":[{"id":"e1","type":"OrderCreated","data":{"total":10}},{"id":"e2","type":"OrderPaid","data":{"paid":true}}]}`
 	res, err := http.Post(p.HTTPURL()+"/v1/topics/shop/streams/order-1", "application/json", strings.NewReader(body))
 	if err != nil || res.StatusCode != 200 {
@@ -284,6 +295,7 @@ func testPages(t *testing.T, bctx context.Context, f *fixture) {
 		{"group", "/ui/groups/billing", `document.querySelector("#g-lag").textContent === "6"`},
 		{"streams", "/ui/streams?topic=shop&stream=order-1", `document.querySelector("#events tbody").rows.length === 2`},
 		{"dlq", "/ui/dlq", `document.querySelector("#dlqs tbody").innerText.includes("rejected: 2")`},
+		{"schemas", "/ui/schemas?subject=orders-value", `document.querySelector("#subjects tbody").innerText.includes("BACKWARD") && Number(document.querySelector("#sc-right-text").dataset.changed) >= 4`},
 	}
 	for _, pg := range pages {
 		tb.open(pg.path, pg.ready)
@@ -316,6 +328,17 @@ func testPages(t *testing.T, bctx context.Context, f *fixture) {
 		tb.noErrors(pg.name)
 		tb.screenshot(pg.name)
 	}
+	// Schemas: the diff marks the added field's lines only on the right;
+	// a compatible and an incompatible candidate are told apart.
+	if left := eval[string](tb, `document.querySelector("#sc-left-text").dataset.changed`); left != "0" {
+		t.Errorf("left (v1) has %s changed lines, want 0 (v2 only adds)", left)
+	}
+	tb.run(chromedp.SetValue(chromedp.CSS("#sc-new"), `{"type":"record","name":"Order","fields":[{"name":"id","type":"int"}]}`), chromedp.Click(chromedp.CSS("#sc-check-go")))
+	tb.waitJS(`document.querySelector("#sc-check-result").textContent.startsWith("not compatible")`, 5*time.Second)
+	tb.run(chromedp.SetValue(chromedp.CSS("#sc-new"), `{"type":"record","name":"Order","fields":[{"name":"id","type":"string"},{"name":"total","type":"double","default":0},{"name":"note","type":"string","default":""}]}`), chromedp.Click(chromedp.CSS("#sc-check-go")))
+	tb.waitJS(`document.querySelector("#sc-check-result").textContent === "compatible with orders-value"`, 5*time.Second)
+	tb.noErrors("schemas")
+
 	// The CloudEvents attribute is shown as such, the other header plainly.
 	tb.open("/ui/messages?topic=orders&partition=0&limit=1", `document.querySelector("#messages tbody").rows.length === 1`)
 	var cells string
@@ -574,7 +597,7 @@ func testKeyboard(t *testing.T, bctx context.Context, f *fixture) {
 			t.Errorf("%s: tabbing reached %v; missing %q (in order: %v)", path, seen, want[pos], want)
 		}
 	}
-	nav := []string{"#main", "/ui/", "/ui/topics", "/ui/messages", "/ui/groups", "/ui/streams", "/ui/dlq"}
+	nav := []string{"#main", "/ui/", "/ui/topics", "/ui/messages", "/ui/groups", "/ui/streams", "/ui/dlq", "/ui/schemas"}
 	reach("/ui/messages", append(nav, "m-topic", "m-partition", "m-offset", "m-time", "m-order", "m-limit", "m-filter", "m-go", "tail-toggle"))
 	reach("/ui/topics", append(nav, "topic-prefix", "create-name", "create-partitions", "create-retention"))
 	tb.noErrors("keyboard")

@@ -59,6 +59,7 @@ var pages = []page{
 	{"groups/{group}", "group", "Consumer group", "groups"},
 	{"streams", "streams", "Streams", "streams"},
 	{"dlq", "dlq", "Dead letters", "dlq"},
+	{"schemas", "schemas", "Schemas", "schemas"},
 }
 
 // navItems is the navigation bar, in order.
@@ -69,6 +70,7 @@ var navItems = []struct{ Key, Label, Href string }{
 	{"groups", "Groups", "/ui/groups"},
 	{"streams", "Streams", "/ui/streams"},
 	{"dlq", "Dead letters", "/ui/dlq"},
+	{"schemas", "Schemas", "/ui/schemas"},
 }
 
 // pageData is what every page template sees.

@@ -37,8 +37,11 @@ async function api(path, opts) {
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
   if (!res.ok) {
-    const msg = data && data.error ? data.error.message : text || res.statusText;
-    const err = new Error(`${res.status} ${data && data.error ? data.error.code : ""}: ${msg}`);
+    // Eddy's errors are {"error": {"code", "message"}}; the schema
+    // registry's are Confluent's {"error_code", "message"}.
+    const msg = data && data.error ? data.error.message : data && data.message ? data.message : text || res.statusText;
+    const code = data && data.error ? data.error.code : data && data.error_code ? data.error_code : "";
+    const err = new Error(`${res.status} ${code}: ${msg}`);
     err.status = res.status;
     throw err;
   }
@@ -401,6 +404,58 @@ const pagesJS = {
     if (params.has("topic") && params.has("stream")) await read(0, false);
   },
 
+  async schemas() {
+    const subjects = await api(SR + "/subjects");
+    let subject = null;
+    const rows = [];
+    for (const name of subjects.sort()) {
+      const vcell = el("td", { class: "num" }, "…"), ccell = el("td", {}, "…");
+      rows.push(el("tr", {}, el("td", {}, el("button", { type: "button", onclick: () => choose(name).catch(showError) }, name)), vcell, ccell));
+      Promise.all([api(`${SR}/subjects/${encodeURIComponent(name)}/versions`), api(`${SR}/config/${encodeURIComponent(name)}?defaultToGlobal=true`)])
+        .then(([vs, cfg]) => { vcell.textContent = vs.length; ccell.textContent = cfg.compatibilityLevel; }).catch(showError);
+    }
+    fill($("#subjects tbody"), rows, "no subjects registered", 3);
+    const version = (v) => api(`${SR}/subjects/${encodeURIComponent(subject)}/versions/${v}`);
+    const compare = async () => {
+      const [a, b] = await Promise.all([version($("#sc-left").value), version($("#sc-right").value)]);
+      const la = prettySchema(a).split("\n"), lb = prettySchema(b).split("\n");
+      $("#sc-left-h").textContent = `${subject} v${a.version} (id ${a.id}, ${a.schemaType || "AVRO"})`;
+      $("#sc-right-h").textContent = `${subject} v${b.version} (id ${b.id}, ${b.schemaType || "AVRO"})`;
+      showSide($("#sc-left-text"), la, lb);
+      showSide($("#sc-right-text"), lb, la);
+    };
+    const choose = async (name) => {
+      subject = name;
+      const vs = await api(`${SR}/subjects/${encodeURIComponent(name)}/versions`);
+      const opts = () => vs.map((v) => el("option", { value: v }, "v" + v));
+      $("#sc-left").replaceChildren(...opts());
+      $("#sc-right").replaceChildren(...opts());
+      $("#sc-left").value = String(vs.length > 1 ? vs.at(-2) : vs.at(-1));
+      $("#sc-right").value = String(vs.at(-1));
+      $("#sc-summary").textContent = `${name}: ${vs.length} version(s)`;
+      const latest = await version("latest");
+      $("#sc-type").value = latest.schemaType || "AVRO";
+      if (!$("#sc-new").value) $("#sc-new").value = prettySchema(latest);
+      await compare();
+      showError(null);
+    };
+    $("#sc-compare").addEventListener("submit", (e) => { e.preventDefault(); if (subject) compare().catch(showError); });
+    $("#sc-check").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      if (!subject) { showError(new Error("choose a subject to check against")); return; }
+      try {
+        const body = { schema: $("#sc-new").value, schemaType: $("#sc-type").value };
+        const r = await api(`${SR}/compatibility/subjects/${encodeURIComponent(subject)}/versions?verbose=true`, { method: "POST", headers: { "Content-Type": "application/vnd.schemaregistry.v1+json" }, body: JSON.stringify(body) });
+        showError(null);
+        const out = $("#sc-check-result");
+        out.className = r.is_compatible ? "ok" : "bad";
+        out.textContent = r.is_compatible ? `compatible with ${subject}` : `not compatible: ${(r.messages || []).join("; ")}`;
+      } catch (err) { showError(err); }
+    });
+    const q = new URLSearchParams(location.search).get("subject");
+    if (q) await choose(q);
+  },
+
   async dlq() {
     const page = await api("/v1/topics?prefix=dlq.&limit=1000");
     const rows = [];
@@ -508,6 +563,23 @@ function resetForm() {
     } catch (err) { showError(err); }
   });
 }
+
+// prettySchema indents a JSON (Avro, JSON Schema) schema; Protobuf text
+// is shown as is.
+function prettySchema(v) {
+  if (!v) return "";
+  if (v.schemaType === "PROTOBUF") return v.schema;
+  try { return JSON.stringify(JSON.parse(v.schema), null, 2); } catch (e) { return v.schema; }
+}
+
+// showSide renders lines, marking those not in the other side's set.
+function showSide(pre, lines, other) {
+  const set = new Set(other);
+  pre.replaceChildren(...lines.map((l) => el("span", set.has(l) ? {} : { class: "chg" }, l + "\n")));
+  pre.dataset.changed = lines.filter((l) => !set.has(l)).length;
+}
+
+const SR = "/schema-registry";
 
 function header(m, k) {
   const h = (m.headers || []).find((h) => h.key === k);
