@@ -74,7 +74,9 @@ type TopicSummary struct {
 	Name       string `json:"name"`
 	Partitions int32  `json:"partitions"`
 	Bytes      int64  `json:"bytes"`
-	Records    int64  `json:"records"`
+	// Records is high watermark minus log start offset, summed over the
+	// partitions; for a view, its source's (a view stores nothing).
+	Records int64 `json:"records"`
 	// RetentionMs and RetentionBytes are the effective retention (-1: none).
 	RetentionMs    int64 `json:"retentionMs"`
 	RetentionBytes int64 `json:"retentionBytes"`
@@ -136,6 +138,19 @@ func (h *adminRoutes) listTopics(w http.ResponseWriter, r *http.Request) error {
 		if i, ok := idx[p.Topic]; ok {
 			page.Topics[i].Bytes += p.Size
 			page.Topics[i].Records += p.HighWatermark - p.LogStartOffset
+		}
+	}
+	// A view stores nothing; its offsets are its source's, so its records
+	// are the source's offset range (the filter passes fewer).
+	for i := range page.Topics {
+		t := &page.Topics[i]
+		if t.ViewOf == "" {
+			continue
+		}
+		for p := int32(0); p < t.Partitions; p++ {
+			if start, hw, _, err := h.b.Offsets(t.Name, p); err == nil {
+				t.Records += hw - start
+			}
 		}
 	}
 	writeCompactJSON(w, http.StatusOK, page)

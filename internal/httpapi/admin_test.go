@@ -504,3 +504,32 @@ func TestAdminRedrive(t *testing.T) {
 		t.Errorf("read-only redrive: %d %+v", code, eb)
 	}
 }
+
+func TestAdminViewInList(t *testing.T) {
+	e := startAdmin(t, true)
+	for i := range 3 {
+		body := fmt.Sprintf(`{"events":[{"id":"e%d","type":"T","data":{"total":%d}}]}`, i, i*100)
+		if code := e.call(t, "POST", "/v1/topics/shop/streams/o1", body, nil); code != 200 {
+			t.Fatalf("append: %d", code)
+		}
+	}
+	if code := e.call(t, "PUT", "/v1/views/big", `{"source":"shop","filter":"value.total > 100"}`, nil); code != 201 {
+		t.Fatalf("view: %d", code)
+	}
+	var page struct {
+		Topics []struct {
+			Name, ViewOf string
+			Records      int64
+			Streams      bool
+		}
+	}
+	e.call(t, "GET", "/v1/topics", "", &page)
+	if fmt.Sprintf("%+v", page.Topics) != "[{Name:big ViewOf:shop Records:3 Streams:false} {Name:shop ViewOf: Records:3 Streams:true}]" {
+		t.Errorf("topics with a view: %+v", page.Topics)
+	}
+	var p msgPage
+	e.call(t, "GET", "/v1/topics/big/messages", "", &p)
+	if fmt.Sprint(p.offsets()) != "[2]" {
+		t.Errorf("browse a view: offsets %v, want [2]", p.offsets())
+	}
+}
