@@ -115,11 +115,11 @@ type serverStatus struct {
 		State        string `json:"state"`
 		Members      int    `json:"members"`
 		Lag          int64  `json:"lag"`
-		InFlight     int64  `json:"inFlight"`
+		InFlight     int64  `json:"in_flight"`
 		Acquired     int64  `json:"acquired"`
 		Redelivered  int64  `json:"redelivered"`
 		Archived     int64  `json:"archived"`
-		DeadLettered int64  `json:"deadLettered"`
+		DeadLettered int64  `json:"dead_lettered"`
 	} `json:"share_groups"`
 }
 

@@ -329,14 +329,14 @@ type Status struct {
 	Group             string `json:"group"`
 	State             string `json:"state"`
 	Members           int    `json:"members"`
-	InFlight          int64  `json:"inFlight"`
+	InFlight          int64  `json:"in_flight"`
 	Acquired          int64  `json:"acquired"`
-	DeadLetterPending int64  `json:"deadLetterPending"`
+	DeadLetterPending int64  `json:"dead_letter_pending"`
 	Lag               int64  `json:"lag"`
 	Redelivered       int64  `json:"redelivered"`
 	Acknowledged      int64  `json:"acknowledged"`
 	Archived          int64  `json:"archived"`
-	DeadLettered      int64  `json:"deadLettered"`
+	DeadLettered      int64  `json:"dead_lettered"`
 }
 
 // Status summarizes every share group.

@@ -352,7 +352,7 @@ const pagesJS = {
         el("td", {}, g.type), el("td", {}, g.state), el("td", { class: "num" }, g.members), el("td", { class: "num" }, fmtNum(g.lag)))), "no consumer groups", 5);
       fill($("#share-groups tbody"), (st.share_groups || []).map((g) => el("tr", {},
         el("td", {}, g.group), el("td", {}, g.state),
-        el("td", {}, `${g.members} members · lag ${fmtNum(g.lag)} · in flight ${fmtNum(g.inFlight)} · redelivered ${fmtNum(g.redelivered)} · dead-lettered ${fmtNum(g.deadLettered)}`))), "no share groups", 3);
+        el("td", {}, `${g.members} members · lag ${fmtNum(g.lag)} · in flight ${fmtNum(g.in_flight)} · redelivered ${fmtNum(g.redelivered)} · dead-lettered ${fmtNum(g.dead_lettered)}`))), "no share groups", 3);
     });
   },
 
