@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 
@@ -61,33 +60,10 @@ func decodeStartFile(b []byte) (int64, error) {
 	return off, nil
 }
 
-// writeStartFile durably records off: temp file, fsync, rename, directory
-// fsync, so a crash leaves the old or the new offset, never a torn one.
+// writeStartFile durably records off (writeFileAtomic), so a crash leaves
+// the old or the new offset, never a torn one.
 func writeStartFile(fs vfs.FS, dir string, off int64) error {
-	path := filepath.Join(dir, startFileName)
-	tmp := path + ".tmp"
-	f, err := fs.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("write log start offset: %w", err)
-	}
-	if _, err := f.Write(encodeStartFile(off)); err != nil {
-		f.Close()
-		return fmt.Errorf("write log start offset: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync log start offset: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close log start offset: %w", err)
-	}
-	if err := fs.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename log start offset: %w", err)
-	}
-	if err := fs.SyncDir(dir); err != nil {
-		return fmt.Errorf("sync log dir: %w", err)
-	}
-	return nil
+	return writeFileAtomic(fs, dir, startFileName, "log start offset", encodeStartFile(off))
 }
 
 // readStartFile returns the recorded log start offset; ok is false when

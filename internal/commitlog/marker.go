@@ -67,28 +67,34 @@ func decodeMarker(b []byte) (cleanMarker, error) {
 	}, nil
 }
 
-// writeCleanMarker durably writes the marker: temp file, fsync, rename,
-// directory fsync.
+// writeCleanMarker durably writes the marker (writeFileAtomic).
 func writeCleanMarker(fs vfs.FS, dir string, m cleanMarker) error {
-	path := filepath.Join(dir, cleanMarkerName)
+	return writeFileAtomic(fs, dir, cleanMarkerName, "clean marker", encodeMarker(m))
+}
+
+// writeFileAtomic durably replaces dir/name with b: temp file, fsync,
+// rename, directory fsync, so a crash leaves the old or the new content,
+// never a torn one. what names the file in errors.
+func writeFileAtomic(fs vfs.FS, dir, name, what string, b []byte) error {
+	path := filepath.Join(dir, name)
 	tmp := path + ".tmp"
 	f, err := fs.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return fmt.Errorf("write clean marker: %w", err)
+		return fmt.Errorf("write %s: %w", what, err)
 	}
-	if _, err := f.Write(encodeMarker(m)); err != nil {
+	if _, err := f.Write(b); err != nil {
 		f.Close()
-		return fmt.Errorf("write clean marker: %w", err)
+		return fmt.Errorf("write %s: %w", what, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return fmt.Errorf("sync clean marker: %w", err)
+		return fmt.Errorf("sync %s: %w", what, err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("close clean marker: %w", err)
+		return fmt.Errorf("close %s: %w", what, err)
 	}
 	if err := fs.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename clean marker: %w", err)
+		return fmt.Errorf("rename %s: %w", what, err)
 	}
 	if err := fs.SyncDir(dir); err != nil {
 		return fmt.Errorf("sync log dir: %w", err)
