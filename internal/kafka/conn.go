@@ -14,6 +14,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/eddy-streaming/eddy/internal/auth"
 )
 
 // conn is one client connection: readLoop decodes requests and runs their
@@ -66,7 +68,7 @@ type pending struct {
 func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{s: s, nc: nc, slots: make(chan struct{}, s.cfg.MaxInflightPerConn), wake: make(chan struct{}, 1), stopping: make(chan struct{})}
 	c.hold.freed, c.hold.drained = make(chan struct{}, 1), make(chan struct{}, 1)
-	c.info = ConnInfo{ID: s.nextConnID.Add(1), Remote: nc.RemoteAddr(), Local: nc.LocalAddr()}
+	c.info = ConnInfo{ID: s.nextConnID.Add(1), Remote: nc.RemoteAddr(), Local: nc.LocalAddr(), Host: remoteHost(nc.RemoteAddr()), Principal: auth.Anonymous}
 	c.ctx, c.cancel = context.WithCancel(s.ctx)
 	return c
 }
@@ -395,4 +397,13 @@ func uvarint(b []byte) (uint64, []byte, error) {
 		return 0, nil, errShortHeader
 	}
 	return v, b[n:], nil
+}
+
+// remoteHost is addr's IP address in text form ("" when addr is not a TCP
+// address), computed once per connection for ACL host matching.
+func remoteHost(addr net.Addr) string {
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	return ""
 }

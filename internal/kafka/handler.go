@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/eddy-streaming/eddy/internal/auth"
 )
 
 // Handler serves one Kafka API. It is called on the connection's reader
@@ -52,6 +54,11 @@ type ConnInfo struct {
 	ID uint64
 	// Remote and Local are the connection's addresses.
 	Remote, Local net.Addr
+	// Host is the remote IP address in text form, as ACLs match it.
+	Host string
+	// Principal is who the connection acts as: auth.Anonymous until it
+	// authenticates (SASL, or a client certificate on an SSL listener).
+	Principal auth.Principal
 }
 
 // Reply is a Handler's answer: build it with Respond, Defer, NoResponse or
