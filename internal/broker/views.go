@@ -502,3 +502,6 @@ func (b *Broker) fetchView(dst []byte, v *view, part int32, offset int64, maxByt
 	}
 	return res, nil
 }
+
+// IsView reports whether topic names a view.
+func (b *Broker) IsView(topic string) bool { return b.view(topic) != nil }

@@ -129,11 +129,33 @@ type Program struct {
 	evals  sync.Pool // *activation
 	errMu  sync.Mutex
 	lastEr error
+	// plan evaluates the expression natively when it has a simple shape
+	// (plan.go); nil otherwise.
+	plan    pnode
+	checked *ast.AST
 }
 
 // Compile parses, checks and plans expr. Errors are [*CompileError] (or
-// [ErrEmpty]).
+// [ErrEmpty]). Comparisons of record attributes with constants, joined by
+// &&, || and !, are evaluated natively with CEL's semantics (plan.go);
+// everything else runs in CEL's interpreter.
 func Compile(expr string) (*Program, error) {
+	p, err := CompileInterpreted(expr)
+	if err != nil {
+		return nil, err
+	}
+	if a := p.checked; a != nil {
+		p.plan = planOf(a.Expr())
+	}
+	return p, nil
+}
+
+// Planned reports whether the program has a native plan (see Compile).
+func (p *Program) Planned() bool { return p.plan != nil }
+
+// CompileInterpreted is Compile without the native plan: every evaluation
+// runs in CEL's interpreter. It exists to compare the two.
+func CompileInterpreted(expr string) (*Program, error) {
 	if strings.TrimSpace(expr) == "" {
 		return nil, ErrEmpty
 	}
@@ -177,7 +199,7 @@ func Compile(expr string) (*Program, error) {
 	if err != nil {
 		return nil, &CompileError{Expr: expr, Message: fmt.Sprintf("plan: %v", err)}
 	}
-	p := &Program{expr: expr, prg: prg, uses: references(checked.NativeRep()), cost: est.Max}
+	p := &Program{expr: expr, prg: prg, uses: references(checked.NativeRep()), cost: est.Max, checked: checked.NativeRep()}
 	p.evals.New = func() any { return &activation{p: p} }
 	return p, nil
 }
@@ -236,6 +258,17 @@ func (p *Program) Match(r *Record) bool {
 // (the record then does not match; the error is counted).
 func (p *Program) Eval(r *Record) (bool, error) {
 	a := p.evals.Get().(*activation)
+	if p.plan != nil {
+		a.plan.reset(r)
+		res := p.plan.eval(&a.plan)
+		a.plan.reset(nil)
+		if res != triErr {
+			p.evals.Put(a)
+			return res == triTrue, nil
+		}
+		// An error: the interpreter evaluates it again, so the error
+		// counted and reported is CEL's own.
+	}
 	a.reset(r)
 	out, _, err := p.prg.Eval(a)
 	a.reset(nil)

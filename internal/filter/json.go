@@ -222,6 +222,20 @@ var _ traits.Mapper = (*jsonObject)(nil)
 // member finds the value of key among the object's members: the first
 // one when repeated (the scan stops there).
 func (o *jsonObject) member(key string) (ref.Val, bool, error) {
+	raw, found, err := o.memberRaw(key)
+	if err != nil || !found {
+		return nil, false, err
+	}
+	v, _, err := jsonAt(raw)
+	if err != nil {
+		return nil, false, err
+	}
+	return v, true, nil
+}
+
+// memberRaw finds the raw JSON of key's value among the object's members
+// (from its first byte; what follows it is not trimmed).
+func (o *jsonObject) memberRaw(key string) ([]byte, bool, error) {
 	b := skipSpace(o.raw[1:])
 	if len(b) > 0 && b[0] == '}' {
 		return nil, false, nil
@@ -253,19 +267,13 @@ func (o *jsonObject) member(key string) (ref.Val, bool, error) {
 			return nil, false, errJSON
 		}
 		if match {
-			v, _, err := jsonAt(b)
-			if err != nil {
-				return nil, false, err
-			}
-			return v, true, nil
-		} else {
-			end, err := skipValue(b)
-			if err != nil {
-				return nil, false, err
-			}
-			b = b[end:]
+			return b, true, nil
 		}
-		b = skipSpace(b)
+		end, err := skipValue(b)
+		if err != nil {
+			return nil, false, err
+		}
+		b = skipSpace(b[end:])
 		if len(b) == 0 {
 			return nil, false, errJSON
 		}

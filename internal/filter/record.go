@@ -39,6 +39,8 @@ type activation struct {
 	valueDone bool
 	value     ref.Val
 	obj       jsonObject // the value when it is an object; reused
+
+	plan planCtx // a native plan's context (plan.go)
 }
 
 var _ interpreter.Activation = (*activation)(nil)

@@ -48,6 +48,9 @@ type fetchPart struct {
 	offset   int64
 	maxBytes int32
 	out      *kmsg.FetchResponseTopicPartition
+	// view: the topic is a view, whose partitions are scanned in
+	// parallel (fetch_views.go).
+	view bool
 }
 
 func handleFetch(ctx context.Context, s *Server, req *Request) Reply {
@@ -89,7 +92,8 @@ func handleFetch(ctx context.Context, s *Server, req *Request) Reply {
 			p := &t.Partitions[j]
 			p.Default()
 			p.Partition = rp.Partition
-			parts = append(parts, fetchPart{topic: name, known: known, offset: rp.FetchOffset, maxBytes: rp.PartitionMaxBytes, out: p})
+			parts = append(parts, fetchPart{topic: name, known: known, offset: rp.FetchOffset, maxBytes: rp.PartitionMaxBytes, out: p,
+				view: known && s.b.IsView(name)})
 		}
 	}
 
@@ -109,6 +113,7 @@ func handleFetch(ctx context.Context, s *Server, req *Request) Reply {
 	read := func() (total int64, errs bool) {
 		releaseBufs() // a re-read replaces every partition's batches
 		remaining := maxBytes
+		pre := s.prefetchViews(parts, maxBytes)
 		for i := range parts {
 			fp := &parts[i]
 			p := fp.out
@@ -133,8 +138,16 @@ func handleFetch(ctx context.Context, s *Server, req *Request) Reply {
 			if limit <= 0 {
 				limit = 1
 			}
-			buf := getFetchBuf()
-			res, err := s.b.FetchInto(*buf, fp.topic, p.Partition, fp.offset, int(limit))
+			var buf *[]byte
+			var res broker.FetchResult
+			var err error
+			if pre != nil && pre[i].buf != nil {
+				buf, res, err = pre[i].buf, pre[i].res, pre[i].err
+				pre[i].buf = nil
+			} else {
+				buf = getFetchBuf()
+				res, err = s.b.FetchInto(*buf, fp.topic, p.Partition, fp.offset, int(limit))
+			}
 			if cap(res.Batches) > 0 {
 				*buf = res.Batches[:0] // keep what ReadInto grew
 			}
@@ -159,6 +172,11 @@ func handleFetch(ctx context.Context, s *Server, req *Request) Reply {
 			}
 			total += n - int64(res.Filler) // a view's filler is not data (MinBytes)
 			remaining -= n
+		}
+		for i := range pre {
+			if pre[i].buf != nil { // scanned, but the budget was spent first
+				putFetchBuf(pre[i].buf)
+			}
 		}
 		return total, errs
 	}

@@ -516,3 +516,27 @@ func TestViewOverEventStore(t *testing.T) {
 		t.Fatalf("got %q, want %q", have, want)
 	}
 }
+
+// A consumer fetching all partitions of a view in one request gets them
+// scanned in parallel; with a response budget smaller than one
+// partition's matches, the scans the budget leaves out are dropped and
+// fetched again: every matching record still arrives once, in order.
+func TestViewParallelPartitionsUnderBudget(t *testing.T) {
+	srv := kafkatest.Start(t)
+	ctx := ctxT(t)
+	adm := kadm.NewClient(srv.Client(t))
+	if _, err := adm.CreateTopic(ctx, 6, 1, nil, "orders"); err != nil {
+		t.Fatal(err)
+	}
+	prod := srv.Client(t, kgo.DefaultProduceTopic("orders"), kgo.ProducerLinger(time.Millisecond))
+	src := produceOrders(t, prod, "orders", 0, 3000)
+	createView(t, adm, "some-orders", "orders", "value.total > 500")
+	match := func(r *kgo.Record) bool { return total(r) > 500 }
+	for _, maxBytes := range []int32{1, 4 << 10, 50 << 20} {
+		cons := srv.Client(t, kgo.ConsumeTopics("some-orders"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+			kgo.FetchMaxBytes(maxBytes), kgo.FetchMaxPartitionBytes(maxBytes))
+		got := consumeAll(t, cons, count(src, match))
+		checkMatching(t, src, got, match)
+		cons.Close()
+	}
+}
