@@ -2,6 +2,7 @@ package record
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -62,61 +63,103 @@ func ValidateAllRecords(b []byte, hs []BatchHeader, maxDecompressed int) error {
 }
 
 // walkRecords checks that data holds exactly count well-formed records
-// with offset deltas 0..count-1.
+// with offset deltas 0..count-1. It works on positions in data, with the
+// one-byte varints every record is mostly made of decoded inline: it runs
+// on every produced batch.
 func walkRecords(data []byte, count int32) error {
+	p := 0
 	for i := int32(0); i < count; i++ {
-		if len(data) == 0 {
+		if p == len(data) {
 			return &BatchError{Reason: fmt.Sprintf("record count is %d but the batch holds %d records", count, i)}
 		}
-		d := decoder{b: data}
-		length := d.varint()
-		if d.err != nil || length < 1 || length > int64(len(d.b)) {
-			return recordErr(i, "length %d does not fit the %d bytes left", length, len(d.b))
+		length, q := vAt(data, p)
+		if q < 0 || length < 1 || length > int64(len(data)-q) {
+			return recordErr(i, "length %d does not fit the %d bytes left", length, len(data)-max(q, p))
 		}
-		data = d.b[length:]
-		r := decoder{b: d.b[1:length]} // attributes byte
-		r.varint()                     // timestamp delta
-		od := r.varint()
-		if r.err == nil && od != int64(i) {
+		end := q + int(length)
+		r := data[:end]
+		q++              // attributes byte
+		_, q = vAt(r, q) // timestamp delta
+		od, q := vAt(r, q)
+		if q >= 0 && od != int64(i) {
 			return recordErr(i, "offset delta %d, want %d (deltas must run 0..count-1)", od, i)
 		}
-		kl := r.varint()
-		if r.err == nil && kl < -1 {
+		var kl, vl, nh int64
+		kl, q = vAt(r, q)
+		if q >= 0 && kl < -1 {
 			return recordErr(i, "key length %d", kl)
 		}
-		r.bytes(kl)
-		vl := r.varint()
-		if r.err == nil && vl < -1 {
+		q = skipAt(r, q, kl)
+		vl, q = vAt(r, q)
+		if q >= 0 && vl < -1 {
 			return recordErr(i, "value length %d", vl)
 		}
-		r.bytes(vl)
-		nh := r.varint()
-		if r.err == nil && (nh < 0 || nh > int64(len(r.b))) {
+		q = skipAt(r, q, vl)
+		nh, q = vAt(r, q)
+		if q >= 0 && (nh < 0 || nh > int64(end-q)) {
 			return recordErr(i, "header count %d", nh)
 		}
-		for j := int64(0); j < nh && r.err == nil; j++ {
-			hk := r.varint()
-			if r.err == nil && hk < 0 {
+		for j := int64(0); j < nh && q >= 0; j++ {
+			var hk, hv int64
+			hk, q = vAt(r, q)
+			if q >= 0 && hk < 0 {
 				return recordErr(i, "header %d has key length %d", j, hk)
 			}
-			r.bytes(hk)
-			hv := r.varint()
-			if r.err == nil && hv < -1 {
+			q = skipAt(r, q, hk)
+			hv, q = vAt(r, q)
+			if q >= 0 && hv < -1 {
 				return recordErr(i, "header %d has value length %d", j, hv)
 			}
-			r.bytes(hv)
+			q = skipAt(r, q, hv)
 		}
-		if r.err != nil {
+		if q < 0 {
 			return recordErr(i, "fields run past its length %d", length)
 		}
-		if len(r.b) != 0 {
-			return recordErr(i, "%d bytes after its last field", len(r.b))
+		if q != end {
+			return recordErr(i, "%d bytes after its last field", end-q)
 		}
+		p = end
 	}
-	if len(data) != 0 {
-		return &BatchError{Reason: fmt.Sprintf("%d bytes after the last of %d records", len(data), count)}
+	if p != len(data) {
+		return &BatchError{Reason: fmt.Sprintf("%d bytes after the last of %d records", len(data)-p, count)}
 	}
 	return nil
+}
+
+// vAt decodes the zig-zag varint at b[p:], returning it and the
+// position after it; the position is -1 when p is already -1 or the
+// varint is malformed or cut short. One-byte varints take the inlined
+// path.
+func vAt(b []byte, p int) (int64, int) {
+	if uint(p) < uint(len(b)) {
+		if c := b[p]; c < 0x80 {
+			return int64(c>>1) ^ -int64(c&1), p + 1
+		}
+	}
+	return vSlow(b, p)
+}
+
+func vSlow(b []byte, p int) (int64, int) {
+	if p < 0 || p >= len(b) {
+		return 0, -1
+	}
+	v, n := binary.Varint(b[p:])
+	if n <= 0 {
+		return 0, -1
+	}
+	return v, p + n
+}
+
+// skipAt skips a field of n bytes (none for a null field, n = -1) at p;
+// -1 when it runs past b or p is already -1.
+func skipAt(b []byte, p int, n int64) int {
+	if p < 0 || n <= 0 {
+		return p
+	}
+	if n > int64(len(b)-p) {
+		return -1
+	}
+	return p + int(n)
 }
 
 func recordErr(i int32, format string, args ...any) error {
