@@ -98,6 +98,37 @@ type Config struct {
 	// be written and fsynced, across all connections; past it the server
 	// stops reading from producers (TCP backpressure).
 	ProduceBytesBudget int64
+	// IdleTimeout closes a Kafka connection that sends nothing for this
+	// long (Kafka's connections.max.idle.ms); 0 never does.
+	IdleTimeout time.Duration
+	// FrameTimeout bounds how long one Kafka request frame may take to
+	// arrive once its size prefix is read; 0 is no bound.
+	FrameTimeout time.Duration
+	// MaxProduceBytesPerConn caps the produce bytes one Kafka connection
+	// holds (read, or awaiting fsync and answer); 0 means MaxRequestBytes.
+	MaxProduceBytesPerConn int64
+	// FetchMaxBytes caps the record bytes of one Fetch response across
+	// its partitions (Kafka's broker fetch.max.bytes).
+	FetchMaxBytes int64
+	// MaxUnsentBytesPerConn caps the fetched record bytes queued on one
+	// Kafka connection and not yet written; 0 is no cap.
+	MaxUnsentBytesPerConn int64
+	// DecompressionRatio bounds what a compressed batch may decompress
+	// to, as a multiple of its topic's max.message.bytes (at least 1 MiB).
+	DecompressionRatio int
+	// HTTPMaxConnections caps open connections on the HTTP listener.
+	HTTPMaxConnections int
+	// HTTPBodyBudget caps the request-body bytes all HTTP requests hold at
+	// once; 0 is no cap.
+	HTTPBodyBudget int64
+	// HTTPBodyTimeout bounds how long one HTTP request body may take to
+	// arrive; 0 is no bound.
+	HTTPBodyTimeout time.Duration
+	// HTTPReadHeaderTimeout bounds how long HTTP request headers may take
+	// to arrive.
+	HTTPReadHeaderTimeout time.Duration
+	// HTTPIdleTimeout closes an idle keep-alive HTTP connection.
+	HTTPIdleTimeout time.Duration
 	// MemoryLimit is the Go runtime's soft memory limit for eddy serve
 	// (runtime/debug.SetMemoryLimit); 0 sets none. The GOMEMLIMIT
 	// environment variable, when set, wins.
@@ -147,6 +178,16 @@ func Default() Config {
 		MaxInflightPerConn:     32,
 		ProduceBytesBudget:     256 << 20,
 		MemoryLimit:            512 << 20,
+		IdleTimeout:            10 * time.Minute,
+		FrameTimeout:           30 * time.Second,
+		FetchMaxBytes:          55 << 20,
+		MaxUnsentBytesPerConn:  32 << 20,
+		DecompressionRatio:     64,
+		HTTPMaxConnections:     1024,
+		HTTPBodyBudget:         64 << 20,
+		HTTPBodyTimeout:        30 * time.Second,
+		HTTPReadHeaderTimeout:  10 * time.Second,
+		HTTPIdleTimeout:        2 * time.Minute,
 		PageCacheBytes:         256 << 20,
 	}
 }
@@ -241,6 +282,7 @@ func (c Config) Validate() error {
 	if c.ProduceBytesBudget < c.MaxRequestBytes {
 		bad("produce-bytes-budget", "%s is below max-request-bytes (%s); it must hold at least one maximal request", formatBytes(c.ProduceBytesBudget), formatBytes(c.MaxRequestBytes))
 	}
+	errs = append(errs, c.checkLimits()...)
 	if c.PageCacheBytes < 0 {
 		bad("page-cache-per-partition", "%d is negative; use 0 (leave the page cache to the kernel) or a size such as 256MiB", c.PageCacheBytes)
 	}

@@ -86,6 +86,9 @@ func TestEveryKeyFromEverySource(t *testing.T) {
 		"memory-limit": "1GiB", "page-cache-per-partition": "64MiB", "retention-check-interval": "2s",
 		"pprof-addr": "127.0.0.1:6060", "pprof-allow-remote": "true", "console-write": "true",
 		"schema-registry-addr": "127.0.0.1:18081", "allow-unauthenticated-remote": "true",
+		"idle-timeout": "1m", "frame-timeout": "5s", "max-produce-bytes-per-conn": "4MiB", "fetch-max-bytes": "8MiB",
+		"max-unsent-bytes-per-conn": "16MiB", "decompression-ratio": "16", "http-max-connections": "50",
+		"http-body-budget": "8MiB", "http-body-timeout": "7s", "http-read-header-timeout": "3s", "http-idle-timeout": "40s",
 	}
 	want := Config{
 		DataDir: "/var/lib/eddy", KafkaAddr: "127.0.0.1:19092", AdvertisedAddr: "eddy.example:19092",
@@ -96,6 +99,9 @@ func TestEveryKeyFromEverySource(t *testing.T) {
 		MemoryLimit: 1 << 30, PageCacheBytes: 64 << 20, RetentionCheckInterval: 2 * time.Second,
 		PprofAddr: "127.0.0.1:6060", PprofAllowRemote: true, ConsoleWrite: true,
 		SchemaRegistryAddr: "127.0.0.1:18081", AllowUnauthenticatedRemote: true,
+		IdleTimeout: time.Minute, FrameTimeout: 5 * time.Second, MaxProduceBytesPerConn: 4 << 20, FetchMaxBytes: 8 << 20,
+		MaxUnsentBytesPerConn: 16 << 20, DecompressionRatio: 16, HTTPMaxConnections: 50,
+		HTTPBodyBudget: 8 << 20, HTTPBodyTimeout: 7 * time.Second, HTTPReadHeaderTimeout: 3 * time.Second, HTTPIdleTimeout: 40 * time.Second,
 	}
 	if len(values) != len(settings) {
 		t.Fatalf("test covers %d keys, there are %d", len(values), len(settings))
@@ -215,6 +221,19 @@ func TestValidate(t *testing.T) {
 		{"pprof remote host", func(c *Config) { c.PprofAddr = "10.0.0.5:6060" }, "pprof-addr"},
 		{"pprof remote allowed", func(c *Config) { c.PprofAddr, c.PprofAllowRemote = "0.0.0.0:6060", true }, ""},
 		{"pprof no port", func(c *Config) { c.PprofAddr = "127.0.0.1" }, "pprof-addr"},
+		{"idle timeout 0 disables", func(c *Config) { c.IdleTimeout = 0 }, ""},
+		{"frame timeout negative", func(c *Config) { c.FrameTimeout = -time.Second }, "frame-timeout"},
+		{"frame timeout over 1h", func(c *Config) { c.FrameTimeout = 2 * time.Hour }, "frame-timeout"},
+		{"per-conn produce bytes below a request", func(c *Config) { c.MaxProduceBytesPerConn = c.MaxRequestBytes - 1 }, "max-produce-bytes-per-conn"},
+		{"per-conn produce bytes above the budget", func(c *Config) { c.MaxProduceBytesPerConn = c.ProduceBytesBudget + 1 }, "max-produce-bytes-per-conn"},
+		{"fetch max bytes too small", func(c *Config) { c.FetchMaxBytes = 100 }, "fetch-max-bytes"},
+		{"unsent bytes negative", func(c *Config) { c.MaxUnsentBytesPerConn = -1 }, "max-unsent-bytes-per-conn"},
+		{"decompression ratio 0", func(c *Config) { c.DecompressionRatio = 0 }, "decompression-ratio"},
+		{"http connections 0", func(c *Config) { c.HTTPMaxConnections = 0 }, "http-max-connections"},
+		{"http body budget tiny", func(c *Config) { c.HTTPBodyBudget = 1000 }, "http-body-budget"},
+		{"http body budget 0 disables", func(c *Config) { c.HTTPBodyBudget = 0 }, ""},
+		{"http header timeout 0", func(c *Config) { c.HTTPReadHeaderTimeout = 0 }, "http-read-header-timeout"},
+		{"http idle timeout 0", func(c *Config) { c.HTTPIdleTimeout = 0 }, "http-idle-timeout"},
 		{"pprof on http addr", func(c *Config) { c.HTTPAddr, c.PprofAddr = "127.0.0.1:8080", "127.0.0.1:8080" }, "pprof-addr"},
 	}
 	for _, tt := range tests {

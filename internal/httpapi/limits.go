@@ -31,6 +31,11 @@ const (
 	// Server-Sent-Events subscriptions, whose requests stay open, are not
 	// cut off by it).
 	DefaultBodyTimeout = 30 * time.Second
+	// DefaultReadHeaderTimeout bounds how long request headers may take
+	// to arrive.
+	DefaultReadHeaderTimeout = 10 * time.Second
+	// DefaultIdleTimeout closes idle keep-alive connections.
+	DefaultIdleTimeout = 2 * time.Minute
 	// firstBodyChunk is the first allocation for a body; it doubles as
 	// bytes arrive.
 	firstBodyChunk = 4 << 10
@@ -56,6 +61,12 @@ func (c *Config) limitDefaults() {
 	if c.BodyTimeout == 0 {
 		c.BodyTimeout = DefaultBodyTimeout
 	}
+	if c.ReadHeaderTimeout <= 0 {
+		c.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
 }
 
 // bodyHold is what one request holds of the body budget; serveHTTP
@@ -67,9 +78,10 @@ type bodyHold struct {
 
 type bodyHoldKey struct{}
 
-// withBodyHold attaches a bodyHold to requests that carry a body.
+// withBodyHold attaches a bodyHold to requests that carry a body (when a
+// body budget or a body timeout is set).
 func (s *Server) withBodyHold(r *http.Request) (*http.Request, *bodyHold) {
-	if s.bodies == nil || r.Body == nil || r.Body == http.NoBody {
+	if (s.bodies == nil && s.cfg.BodyTimeout <= 0) || r.Body == nil || r.Body == http.NoBody {
 		return r, nil
 	}
 	h := &bodyHold{s: s}

@@ -73,6 +73,12 @@ type Config struct {
 	// BodyTimeout bounds how long a request body may take to arrive.
 	// Default 30s; negative disables it.
 	BodyTimeout time.Duration
+	// ReadHeaderTimeout bounds how long request headers may take to
+	// arrive (http.Server.ReadHeaderTimeout). Default 10s.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout closes idle keep-alive connections
+	// (http.Server.IdleTimeout). Default 2 minutes.
+	IdleTimeout time.Duration
 }
 
 // Server is the HTTP listener.
@@ -123,8 +129,8 @@ func New(cfg Config) (*Server, error) {
 	s.notFound = m.instrument(unmatchedRoute, http.HandlerFunc(s.unmatched))
 	s.srv = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	s.HandleHTTP("GET /healthz", http.HandlerFunc(s.healthz))

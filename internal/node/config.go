@@ -29,9 +29,32 @@ func FromConfig(cfg config.Config) Config {
 		MaxConnections:     cfg.MaxConnections,
 		MaxInflightPerConn: cfg.MaxInflightPerConn,
 		ProduceBytesBudget: cfg.ProduceBytesBudget,
+		IdleTimeout:        orDisabled(cfg.IdleTimeout),
+		FrameTimeout:       orDisabled(cfg.FrameTimeout),
+		ConnBytesLimit:     cfg.MaxProduceBytesPerConn, // 0: MaxRequestBytes
+		FetchMaxBytes:      int32(cfg.FetchMaxBytes),   // Validate caps it at 2 GiB-1
+		UnsentBytesLimit:   orDisabled(cfg.MaxUnsentBytesPerConn),
 	}
-	nc.HTTP = &httpapi.Config{Addr: cfg.HTTPAddr}
-	nc.SchemaRegistry = &SchemaRegistryConfig{Addr: cfg.SchemaRegistryAddr}
+	nc.Broker.DecompressionRatio = cfg.DecompressionRatio
+	nc.HTTP = &httpapi.Config{
+		Addr:              cfg.HTTPAddr,
+		MaxConnections:    cfg.HTTPMaxConnections,
+		BodyBudget:        orDisabled(cfg.HTTPBodyBudget),
+		BodyTimeout:       orDisabled(cfg.HTTPBodyTimeout),
+		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
+		IdleTimeout:       cfg.HTTPIdleTimeout,
+	}
+	nc.SchemaRegistry = &SchemaRegistryConfig{Addr: cfg.SchemaRegistryAddr,
+		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout, IdleTimeout: cfg.HTTPIdleTimeout}
 	nc.Admin.AllowWrites = cfg.ConsoleWrite
 	return nc
+}
+
+// orDisabled maps the configuration's "0 disables" onto the components'
+// "negative disables" (their zero takes the default).
+func orDisabled[T ~int64](v T) T {
+	if v == 0 {
+		return -1
+	}
+	return v
 }

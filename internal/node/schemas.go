@@ -16,6 +16,9 @@ type SchemaRegistryConfig struct {
 	// empty runs no listener of its own. The API is also served under
 	// /schema-registry/ on the HTTP listener.
 	Addr string
+	// ReadHeaderTimeout and IdleTimeout are the listener's
+	// http.Server timeouts; zero takes 10 seconds and 2 minutes.
+	ReadHeaderTimeout, IdleTimeout time.Duration
 }
 
 // schemaRegistryPrefix is where the HTTP listener serves the registry.
@@ -46,6 +49,12 @@ func (n *Node) openSchemas() error {
 	}
 	n.schemasLn = ln
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	if d := n.cfg.SchemaRegistry.ReadHeaderTimeout; d > 0 {
+		srv.ReadHeaderTimeout = d
+	}
+	if d := n.cfg.SchemaRegistry.IdleTimeout; d > 0 {
+		srv.IdleTimeout = d
+	}
 	n.goServe("schema registry", func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
