@@ -20,7 +20,7 @@ import (
 )
 
 // produceLatencies produces 1 KiB records one at a time (acks=all) for d
-// and returns the sorted latencies.
+// and returns the latencies, unsorted.
 func produceLatencies(t *testing.T, cl *kgo.Client, topic string, d time.Duration) []time.Duration {
 	t.Helper()
 	var lat []time.Duration
@@ -36,37 +36,28 @@ func produceLatencies(t *testing.T, cl *kgo.Client, topic string, d time.Duratio
 		}
 		lat = append(lat, time.Since(start))
 	}
-	slices.Sort(lat)
 	return lat
 }
 
-func p99(lat []time.Duration) time.Duration { return lat[len(lat)*99/100] }
+func p99(lat []time.Duration) time.Duration {
+	lat = slices.Clone(lat)
+	slices.Sort(lat)
+	return lat[len(lat)*99/100]
+}
 
-// Item 3: three connections that send a 100 MiB frame-size prefix and a
-// produce header and then one byte a second (and one more claiming a
-// 100 MiB Metadata frame) hold no produce budget for what they have not
-// sent: other producers' p99 stays within 2x its baseline.
-func TestProbeSlowSenders(t *testing.T) {
-	p := eddytest.Start(t)
-	createTopic(t, p, "steady", 1, nil)
-	// A delivery timeout makes a starved producer fail the test instead
-	// of hanging it.
-	cl, err := kgo.NewClient(kgo.SeedBrokers(p.KafkaAddr()), kgo.ProducerLinger(0), kgo.RecordDeliveryTimeout(10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	produceLatencies(t, cl, "steady", 500*time.Millisecond) // warm up
-	base := produceLatencies(t, cl, "steady", 3*time.Second)
-
-	stop := make(chan struct{})
+// slowSenders opens one connection per API key in keys, each sending a
+// 100 MiB frame-size prefix and a request header and then one byte every
+// interval until stop is closed; done is called once all have stopped.
+func slowSenders(t *testing.T, addr string, keys []int16, interval time.Duration, stop <-chan struct{}) (done func()) {
+	t.Helper()
 	var wg sync.WaitGroup
-	for i, key := range []int16{0, 0, 0, 3} {
-		c, err := net.Dial("tcp", p.KafkaAddr())
+	var conns []net.Conn
+	for i, key := range keys {
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
+		conns = append(conns, c)
 		var head []byte
 		head = binary.BigEndian.AppendUint32(head, 100<<20) // frame size: 100 MiB
 		head = binary.BigEndian.AppendUint16(head, uint16(key))
@@ -78,7 +69,7 @@ func TestProbeSlowSenders(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tick := time.NewTicker(time.Second)
+			tick := time.NewTicker(interval)
 			defer tick.Stop()
 			for {
 				select {
@@ -92,15 +83,52 @@ func TestProbeSlowSenders(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(200 * time.Millisecond)
-	slow := produceLatencies(t, cl, "steady", 3*time.Second)
-	held := metric(t, p, "eddy_kafka_produce_budget_in_use_bytes")
-	close(stop)
-	wg.Wait()
-	t.Logf("produce p99: baseline %v (%d requests), with 4 slow 100 MiB senders %v (%d requests); budget in use %v bytes",
+	return func() {
+		wg.Wait()
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+}
+
+// Item 3: three connections that send a 100 MiB frame-size prefix and a
+// produce header and then trickle one byte at a time (and one more
+// claiming a 100 MiB Metadata frame) hold no produce budget for what they
+// have not sent: other producers' p99 stays within 2x its baseline.
+//
+// The machine running the suite is shared, and fsync latency (acks=all,
+// fsync=always) drifts with what else runs on it; so the baseline and the
+// slow-sender windows alternate (10 rounds of 400 ms each), and each side's
+// p99 is taken over all its windows, so that drift falls on both alike.
+func TestProbeSlowSenders(t *testing.T) {
+	p := eddytest.Start(t)
+	createTopic(t, p, "steady", 1, nil)
+	// A delivery timeout makes a starved producer fail the test instead
+	// of hanging it.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(p.KafkaAddr()), kgo.ProducerLinger(0), kgo.RecordDeliveryTimeout(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	produceLatencies(t, cl, "steady", 500*time.Millisecond) // warm up
+
+	const rounds, window = 10, 400 * time.Millisecond
+	var base, slow []time.Duration
+	var held float64
+	for range rounds {
+		base = append(base, produceLatencies(t, cl, "steady", window)...)
+		stop := make(chan struct{})
+		done := slowSenders(t, p.KafkaAddr(), []int16{0, 0, 0, 3}, 100*time.Millisecond, stop)
+		time.Sleep(150 * time.Millisecond) // the claims and the first bytes are in
+		slow = append(slow, produceLatencies(t, cl, "steady", window)...)
+		held = max(held, metric(t, p, "eddy_kafka_produce_budget_in_use_bytes"))
+		close(stop)
+		done()
+	}
+	t.Logf("produce p99: baseline %v (%d requests), with 4 slow 100 MiB senders %v (%d requests); budget in use at most %v bytes",
 		p99(base), len(base), p99(slow), len(slow), held)
-	// 2x the baseline, plus 5 ms of slack for a shared 2-core machine.
-	if p99(slow) > 2*p99(base)+5*time.Millisecond {
+	// 2x the baseline, plus 2 ms of slack for a shared 2-core machine.
+	if p99(slow) > 2*p99(base)+2*time.Millisecond {
 		t.Fatalf("p99 %v with slow senders, baseline %v: above 2x", p99(slow), p99(base))
 	}
 	if held > 4<<20 {
