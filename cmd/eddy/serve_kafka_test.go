@@ -271,7 +271,7 @@ func TestServeMetricsMatchTraffic(t *testing.T) {
 		`eddy_topic_records_out_total{topic="metered"}`:             n,
 		`eddy_http_requests_total{code="200",route="GET /metrics"}`: -1, // counted after it answers
 		`eddy_kafka_errors_total{api="Produce",code="3"}`:           -1, // -1: must be absent
-		`eddy_kafka_connections_rejected_total`:                     0,
+		`eddy_kafka_accept_waits_total`:                             0,
 		`eddy_ready`:                                                1,
 		`eddy_log_fsync_errors_total`:                               0,
 		`eddy_log_recovery_truncated_bytes_total`:                   0,

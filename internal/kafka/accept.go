@@ -79,3 +79,44 @@ func (s *Server) connCount() int {
 	defer s.mu.Unlock()
 	return len(s.mu.conns)
 }
+
+// waitForSlot holds the accept loop while MaxConnections connections are
+// open, as Kafka's Acceptor does (waitForConnectionSlot): connections
+// beyond the cap are not accepted and closed, they wait in the kernel's
+// listen backlog, costing no descriptor, until a connection closes (a
+// client's request then completes late, or its client times out and
+// retries). Each wait is counted (eddy_kafka_accept_waits_total) and
+// logged at most once a minute. It returns false once the server shuts
+// down.
+func (s *Server) waitForSlot() bool {
+	limit := s.cfg.MaxConnections
+	if limit <= 0 {
+		return true
+	}
+	waited := false
+	for {
+		s.mu.Lock()
+		n, down := len(s.mu.conns), s.mu.shutdown
+		s.mu.Unlock()
+		if down {
+			return false
+		}
+		if n < limit {
+			return true
+		}
+		if !waited {
+			waited = true
+			s.metrics.acceptWaits.Inc()
+			if now := time.Now(); now.Sub(s.slotWaitLogged) >= time.Minute {
+				s.slotWaitLogged = now
+				s.log.Warn("kafka connections at max-connections: not accepting until one closes (new connections wait in the listen backlog)",
+					"open_connections", n, "max_connections", limit)
+			}
+		}
+		select {
+		case <-s.slotFreed:
+		case <-s.ctx.Done():
+			return false
+		}
+	}
+}

@@ -10,15 +10,15 @@ import (
 )
 
 type metrics struct {
-	requests   *prometheus.CounterVec
-	latency    *prometheus.HistogramVec
-	errors     *prometheus.CounterVec
-	conns      prometheus.Gauge
-	connsTotal prometheus.Counter
-	rejected   prometheus.Counter
-	badFrames  prometheus.Counter
-	bytesIn    prometheus.Counter
-	bytesOut   prometheus.Counter
+	requests    *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	errors      *prometheus.CounterVec
+	conns       prometheus.Gauge
+	connsTotal  prometheus.Counter
+	acceptWaits prometheus.Counter
+	badFrames   prometheus.Counter
+	bytesIn     prometheus.Counter
+	bytesOut    prometheus.Counter
 	// guard counts what the resource limits refused (guard_metrics.go).
 	guard guardMetrics
 	// perAPI caches each API key's request counter and latency observer
@@ -48,8 +48,8 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 			Help: "Open Kafka client connections."}),
 		connsTotal: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "connections_total",
 			Help: "Kafka client connections accepted."}),
-		rejected: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "connections_rejected_total",
-			Help: "Kafka client connections closed on accept because of max connections."}),
+		acceptWaits: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "accept_waits_total",
+			Help: "Times the accept loop stopped at max connections until a connection closed (new connections wait in the listen backlog meanwhile)."}),
 		badFrames: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "bad_requests_total",
 			Help: "Requests that closed their connection: oversized or malformed frames, unknown APIs, unsupported versions."}),
 		bytesIn: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "received_bytes_total",
@@ -74,7 +74,7 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 		m.errors = register(reg, s, m.errors)
 		m.conns = register(reg, s, m.conns)
 		m.connsTotal = register(reg, s, m.connsTotal)
-		m.rejected = register(reg, s, m.rejected)
+		m.acceptWaits = register(reg, s, m.acceptWaits)
 		m.badFrames = register(reg, s, m.badFrames)
 		m.bytesIn = register(reg, s, m.bytesIn)
 		m.bytesOut = register(reg, s, m.bytesOut)

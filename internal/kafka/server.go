@@ -73,8 +73,10 @@ type Config struct {
 	// MaxRequestBytes caps a request frame; larger frames close the
 	// connection before any allocation. Default 100 MiB.
 	MaxRequestBytes int32
-	// MaxConnections caps open client connections; more are closed on
-	// accept. Default 0: unlimited.
+	// MaxConnections caps open client connections: at the cap the server
+	// stops accepting until one closes, so further connections wait in
+	// the kernel's listen backlog and cost no descriptor (Kafka's
+	// Acceptor). Default 0: unlimited.
 	MaxConnections int
 	// MaxInflightPerConn caps requests read from one connection ahead of
 	// their responses. Default 32.
@@ -170,6 +172,11 @@ type Server struct {
 	connWG   sync.WaitGroup
 	acceptWG sync.WaitGroup
 	served   chan struct{}
+	// slotFreed is signalled (capacity 1) when a connection closes, for
+	// an accept loop waiting at MaxConnections (accept.go).
+	slotFreed chan struct{}
+	// slotWaitLogged is when waitForSlot last logged (accept loop only).
+	slotWaitLogged time.Time
 	// forced is closed when Shutdown's deadline passes: writers stop
 	// waiting for deferred replies (a handler that ignores its ctx must
 	// not hold shutdown hostage).
@@ -179,7 +186,8 @@ type Server struct {
 // New returns a Server for b. It does not listen yet.
 func New(cfg Config, b *broker.Broker) *Server {
 	cfg.setDefaults()
-	s := &Server{cfg: cfg, b: b, log: cfg.Logger, served: make(chan struct{}), forced: make(chan struct{})}
+	s := &Server{cfg: cfg, b: b, log: cfg.Logger, served: make(chan struct{}), forced: make(chan struct{}),
+		slotFreed: make(chan struct{}, 1)}
 	if cfg.ProduceBytesBudget > 0 {
 		s.budget = membudget.New(cfg.ProduceBytesBudget, int64(cfg.MaxRequestBytes))
 	}
@@ -262,6 +270,9 @@ func (s *Server) serve() error {
 	s.log.Info("kafka listener started", "addr", ln.Addr().String())
 	var backoff acceptBackoff
 	for {
+		if !s.waitForSlot() {
+			return nil
+		}
 		nc, err := ln.Accept()
 		if err != nil {
 			s.mu.Lock()
@@ -282,10 +293,8 @@ func (s *Server) serve() error {
 
 func (s *Server) accept(nc net.Conn) {
 	s.mu.Lock()
-	if s.mu.shutdown || (s.cfg.MaxConnections > 0 && len(s.mu.conns) >= s.cfg.MaxConnections) {
+	if s.mu.shutdown {
 		s.mu.Unlock()
-		s.metrics.rejected.Inc()
-		s.log.Warn("kafka connection rejected", "remote", nc.RemoteAddr().String(), "max_connections", s.cfg.MaxConnections)
 		_ = nc.Close()
 		return
 	}
@@ -304,6 +313,7 @@ func (s *Server) removeConn(c *conn) {
 	delete(s.mu.conns, c)
 	s.mu.Unlock()
 	s.metrics.conns.Dec()
+	notify(s.slotFreed)
 }
 
 // Shutdown stops accepting, stops reading new requests, lets in-flight

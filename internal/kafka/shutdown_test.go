@@ -50,18 +50,31 @@ func TestShutdownAnswersParkedFetch(t *testing.T) {
 	}
 }
 
+// TestMaxConnections: at the cap the server stops accepting; a further
+// connection waits in the listen backlog, unanswered and not closed, and
+// is served once an open connection closes.
 func TestMaxConnections(t *testing.T) {
 	srv := kafkatest.Start(t, kafkatest.WithServerConfig(func(c *kafka.Config) { c.MaxConnections = 1 }))
 	first := dialRaw(t, srv.Addr)
 	if r := first.roundTrip(kmsg.NewPtrApiVersionsRequest(), 0).(*kmsg.ApiVersionsResponse); r.ErrorCode != 0 {
 		t.Fatalf("first connection: %d", r.ErrorCode)
 	}
-	second := dialRaw(t, srv.Addr)
-	_, _ = second.c.Write(frame(kmsg.NewPtrApiVersionsRequest(), 0, 1)) // may fail: the server closes on accept
-	second.expectClosed()
+	second := dialRaw(t, srv.Addr) // completes in the kernel's backlog
+	corr := second.send(kmsg.NewPtrApiVersionsRequest(), 0)
+	_ = second.c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, _, err := second.recv(); err == nil {
+		t.Fatal("second connection answered above the cap")
+	} else if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+		t.Fatalf("second connection: %v; want it left waiting, not closed", err)
+	}
 	// The first connection is still served.
 	if r := first.roundTrip(kmsg.NewPtrApiVersionsRequest(), 0).(*kmsg.ApiVersionsResponse); r.ErrorCode != 0 {
-		t.Fatalf("first connection after reject: %d", r.ErrorCode)
+		t.Fatalf("first connection while at the cap: %d", r.ErrorCode)
+	}
+	first.c.Close()
+	_ = second.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if r := second.read(kmsg.NewPtrApiVersionsRequest(), 0, corr).(*kmsg.ApiVersionsResponse); r.ErrorCode != 0 {
+		t.Fatalf("second connection once a slot freed: %d", r.ErrorCode)
 	}
 }
 

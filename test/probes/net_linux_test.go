@@ -4,7 +4,10 @@ package probes
 
 import (
 	"bufio"
+	"context"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -12,6 +15,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/eddy-streaming/eddy/internal/eddytest"
 )
@@ -84,33 +89,159 @@ func TestProbeFileDescriptors(t *testing.T) {
 	}
 }
 
-// Item 1: connections above --max-connections are refused at accept and
-// cost nothing after; the server stays up.
+// openFDs counts a process's open file descriptors.
+func openFDs(t *testing.T, pid int) int {
+	t.Helper()
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Skipf("no /proc/%d/fd: %v", pid, err)
+	}
+	return len(ents)
+}
+
+// waitMetric polls series until cond holds, failing after 5 s.
+func waitMetric(t *testing.T, p *eddytest.Process, series string, cond func(float64) bool) float64 {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		v := metric(t, p, series)
+		if cond(v) {
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %v after 5 s", series, v)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Item 1: at --max-connections the server stops accepting, as Kafka's
+// Acceptor does: further connections wait in the kernel's listen backlog
+// and cost the server no descriptor, and are served as open ones close.
 func TestProbeMaxConnections(t *testing.T) {
 	p := eddytest.Start(t, eddytest.Args("--max-connections", "50"))
 	var conns []net.Conn
-	for i := 0; i < 120; i++ {
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < 50; i++ {
 		c, err := net.DialTimeout("tcp", p.KafkaAddr(), 2*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
 		conns = append(conns, c)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for metric(t, p, "eddy_kafka_connections_rejected_total") < 70 {
-		if time.Now().After(deadline) {
-			t.Fatalf("rejected = %v, want 70", metric(t, p, "eddy_kafka_connections_rejected_total"))
+	waitMetric(t, p, "eddy_kafka_connections", func(v float64) bool { return v == 50 })
+	fds := openFDs(t, p.PID())
+	for i := 0; i < 70; i++ { // the kernel completes these; the server does not accept them
+		c, err := net.DialTimeout("tcp", p.KafkaAddr(), 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		conns = append(conns, c)
 	}
+	time.Sleep(300 * time.Millisecond)
+	if open := metric(t, p, "eddy_kafka_connections"); open != 50 {
+		t.Fatalf("%v connections open, cap 50", open)
+	}
+	if now := openFDs(t, p.PID()); now > fds+5 {
+		t.Fatalf("70 connections above the cap took %d descriptors (%d → %d)", now-fds, fds, now)
+	}
+	if w := metric(t, p, "eddy_kafka_accept_waits_total"); w < 1 {
+		t.Fatalf("eddy_kafka_accept_waits_total = %v", w)
+	}
+	if _, err := p.WaitLog("kafka connections at max-connections: not accepting until one closes (new connections wait in the listen backlog)", time.Second); err != nil {
+		t.Fatalf("no log line about the cap: %v", err)
+	}
+	// Closing 10 accepted connections lets 10 waiting ones in; a waiting
+	// connection's request is then answered.
+	waiting := conns[119]
+	for _, c := range conns[:10] {
+		c.Close()
+	}
+	conns = conns[10:]
+	waitMetric(t, p, "eddy_kafka_connections_total", func(v float64) bool { return v >= 60 })
 	if open := metric(t, p, "eddy_kafka_connections"); open > 50 {
 		t.Fatalf("%v connections open, cap 50", open)
+	}
+	for _, c := range conns[:len(conns)-1] {
+		c.Close()
+	}
+	conns = []net.Conn{waiting}
+	_ = waiting.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := waiting.Write(apiVersionsFrame()); err != nil {
+		t.Fatal(err)
+	}
+	var size [4]byte
+	if _, err := io.ReadFull(waiting, size[:]); err != nil {
+		t.Fatalf("a connection that waited in the backlog got no answer once slots freed: %v", err)
+	}
+	alive(t, p)
+	canary(t, p, canaryDeadline)
+}
+
+// apiVersionsFrame is an ApiVersions v0 request frame.
+func apiVersionsFrame() []byte {
+	b := []byte{0, 0, 0, 0, 0, 18, 0, 0, 0, 0, 0, 1, 0, 5}
+	b = append(b, "probe"...)
+	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
+	return b
+}
+
+// Item 1, as a client sees the cap: a franz-go producer whose connection
+// waits in the backlog is not refused; its request is answered once a
+// slot frees (within its request timeout), and it needs no retry logic of
+// its own.
+func TestProbeMaxConnectionsFranzGo(t *testing.T) {
+	p := eddytest.Start(t, eddytest.Args("--max-connections", "20"))
+	createTopic(t, p, "capped", 1, nil)
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < 20; i++ {
+		c, err := net.DialTimeout("tcp", p.KafkaAddr(), 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	waitMetric(t, p, "eddy_kafka_connections", func(v float64) bool { return v == 20 })
+	cl, err := kgo.NewClient(kgo.SeedBrokers(p.KafkaAddr()), kgo.DefaultProduceTopic("capped"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		done <- cl.ProduceSync(ctx, &kgo.Record{Value: []byte("waited")}).FirstErr()
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("produce finished while the server was at its cap: %v", err)
+	case <-time.After(2 * time.Second):
 	}
 	for _, c := range conns {
 		c.Close()
 	}
+	conns = nil
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("produce after a slot freed: %v", err)
+		}
+		t.Logf("franz-go produce waited %v in the backlog (slots freed after 2 s)", time.Since(start).Round(time.Millisecond))
+	case <-time.After(20 * time.Second):
+		t.Fatal("produce not answered 20 s after slots freed")
+	}
 	alive(t, p)
-	canary(t, p, canaryDeadline)
 }
 
 // Item 1: with an open-files limit of 1024 at start, Kafka connections are
@@ -145,12 +276,11 @@ func TestProbeDescriptorsKeptForLogs(t *testing.T) {
 			c.Close()
 		}
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for metric(t, p, "eddy_kafka_connections_rejected_total") < 900-768 {
-		if time.Now().After(deadline) {
-			t.Fatalf("rejected %v of 900 connections, want at least %d", metric(t, p, "eddy_kafka_connections_rejected_total"), 900-768)
-		}
-		time.Sleep(50 * time.Millisecond)
+	// 768 are accepted; the other 132 wait in the listen backlog.
+	waitMetric(t, p, "eddy_kafka_connections", func(v float64) bool { return v == 768 })
+	time.Sleep(300 * time.Millisecond)
+	if open := metric(t, p, "eddy_kafka_connections"); open != 768 {
+		t.Fatalf("%v connections open, want the cap of 768", open)
 	}
 	// The logs still get descriptors: an append auto-creates a topic of
 	// 40 partitions (segment, index and time index files each).
