@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A/B two eddy builds under the same `eddy bench produce` load, alternating
 # (A B A B …) on one machine, and print records/s and the broker's CPU
-# seconds per GB (user+system from /proc, over the whole run) for each run.
+# seconds per GB (user+system from /proc, over the whole run) for each run,
+# and the load generator's too (on one machine the two share the cores, so
+# total CPU per GB is what bounds throughput when the cores are the limit).
 #
 #   bench/serve-ab.sh OLD_EDDY NEW_EDDY [pairs] -- [eddy bench produce flags]
 #   bench/serve-ab.sh /tmp/eddy-old /tmp/eddy-new 3 -- --record-size 1024 --partitions 6 --producers 4
@@ -26,10 +28,17 @@ one() { # label binary
 		--fsync "${FSYNC:-always}" --log-level warn >"$work/serve.log" 2>&1 &
 	srv=$!
 	for _ in $(seq 100); do curl -sf "http://127.0.0.1:$hport/readyz" >/dev/null && break; sleep 0.1; done
+	if ! kill -0 "$srv" 2>/dev/null; then # e.g. a port taken in between: skip this run
+		echo "$1 server did not start: $(tail -1 "$work/serve.log")" >&2
+		rm -rf "$work/data"
+		return 0
+	fi
 	read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$srv/stat")
-	local ok=1
-	"$new" bench produce --brokers "127.0.0.1:$kport" --topic ab --records 1000000000 \
-		--duration "${SECS:-5}s" --progress 0 --json "${flags[@]}" >"$work/run.json" || ok=0
+	local ok=1 cu cs
+	local TIMEFORMAT='%U %S'
+	{ time "$new" bench produce --brokers "127.0.0.1:$kport" --topic ab --records 1000000000 \
+		--duration "${SECS:-5}s" --progress 0 --json "${flags[@]}" >"$work/run.json" 2>"$work/bench.err" || ok=0; } 2>"$work/time.txt"
+	read -r cu cs <"$work/time.txt"
 	read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$srv/stat")
 	kill "$srv"
 	wait "$srv" 2>/dev/null || true
@@ -39,14 +48,16 @@ one() { # label binary
 		exit 1
 	fi
 	rm -rf "$work/data"
-	python3 - "$1" "$((u1 - u0))" "$((s1 - s0))" "$work/run.json" <<'PY'
+	python3 - "$1" "$((u1 - u0))" "$((s1 - s0))" "$work/run.json" "$cu" "$cs" <<'PY'
 import json, os, sys
 label, user, sys_, path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+client = float(sys.argv[5]) + float(sys.argv[6])
 j = json.load(open(path))
 hz = os.sysconf("SC_CLK_TCK")
 cpu = (user + sys_) / hz
+gb = j['bytes'] / 1e9
 print(f"{label:4} {j['records_per_sec']:10.0f} records/s {j['mb_per_sec']:7.1f} MB/s  broker CPU {cpu:5.2f} s "
-      f"(user {user / hz:.2f}, sys {sys_ / hz:.2f}) = {cpu / (j['bytes'] / 1e9):.2f} s/GB")
+      f"(user {user / hz:.2f}, sys {sys_ / hz:.2f}) = {cpu / gb:.2f} s/GB  client {client / gb:.2f} s/GB  total {(cpu + client) / gb:.2f} s/GB")
 PY
 }
 for _ in $(seq "$pairs"); do

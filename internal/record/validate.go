@@ -143,6 +143,10 @@ func vSlow(b []byte, p int) (int64, int) {
 	if p < 0 || p >= len(b) {
 		return 0, -1
 	}
+	if p+1 < len(b) && b[p+1] < 0x80 { // two bytes: lengths up to 8 KiB
+		x := int64(b[p]&0x7f) | int64(b[p+1])<<7
+		return x>>1 ^ -(x & 1), p + 2
+	}
 	v, n := binary.Varint(b[p:])
 	if n <= 0 {
 		return 0, -1

@@ -72,3 +72,41 @@ func BenchmarkDecompressOnly(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkValidateBenchPayload validates what `eddy bench produce
+// --record-size 1024 --compression zstd` sends: 1,000 copies of one 1 KiB
+// record value, which zstd shrinks to about 5 KB, so that validation is
+// all decompression output, content checksum and record walk.
+func BenchmarkValidateBenchPayload(b *testing.B) {
+	const alpha = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 {}:,\""
+	val := make([]byte, 1024)
+	r := rand.New(rand.NewPCG(1, 2))
+	for j := range val {
+		val[j] = alpha[r.IntN(len(alpha))]
+	}
+	for _, c := range []Codec{CodecNone, CodecZstd} {
+		bd := NewBuilder(NewHeader(1_700_000_000_000))
+		for i := 0; i < 1000; i++ {
+			bd.BeginRecord(int32(i), int64(i), nil, val, 0)
+			bd.EndRecord()
+		}
+		out, err := bd.Finish(c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		batch := append([]byte(nil), out...)
+		h, err := CheckBatch(batch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.String(), func(b *testing.B) {
+			b.SetBytes(1000 * 1024)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := ValidateRecords(&h, batch, 64<<20); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
