@@ -44,7 +44,7 @@ func FromConfig(cfg config.Config) Config {
 		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
 		IdleTimeout:       cfg.HTTPIdleTimeout,
 	}
-	nc.SchemaRegistry = &SchemaRegistryConfig{Addr: cfg.SchemaRegistryAddr,
+	nc.SchemaRegistry = &SchemaRegistryConfig{Addr: cfg.SchemaRegistryAddr, MaxConnections: cfg.HTTPMaxConnections,
 		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout, IdleTimeout: cfg.HTTPIdleTimeout}
 	nc.Admin.AllowWrites = cfg.ConsoleWrite
 	return nc

@@ -37,7 +37,7 @@ func TestFromConfigLimits(t *testing.T) {
 		h.ReadHeaderTimeout != 3*time.Second || h.IdleTimeout != 40*time.Second {
 		t.Errorf("http limits: %+v", *h)
 	}
-	if sr := nc.SchemaRegistry; sr.ReadHeaderTimeout != 3*time.Second || sr.IdleTimeout != 40*time.Second {
+	if sr := nc.SchemaRegistry; sr.ReadHeaderTimeout != 3*time.Second || sr.IdleTimeout != 40*time.Second || sr.MaxConnections != 50 {
 		t.Errorf("schema registry timeouts: %+v", *sr)
 	}
 

@@ -1,12 +1,14 @@
 package node
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"time"
 
+	"github.com/eddy-streaming/eddy/internal/httpapi"
 	"github.com/eddy-streaming/eddy/internal/registry"
 )
 
@@ -19,6 +21,21 @@ type SchemaRegistryConfig struct {
 	// ReadHeaderTimeout and IdleTimeout are the listener's
 	// http.Server timeouts; zero takes 10 seconds and 2 minutes.
 	ReadHeaderTimeout, IdleTimeout time.Duration
+	// MaxConnections caps the listener's open connections (more wait in
+	// the listen backlog); zero takes httpapi.DefaultMaxConnections.
+	MaxConnections int
+}
+
+// registryMaxBody is the largest schema-registry request body, the
+// registry's own cap (16 MiB).
+const registryMaxBody = 16 << 20
+
+// registryError answers a body that could not be read in the
+// registry's error shape (Confluent's error_code and message).
+func registryError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", registry.ContentType)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(registry.Error{Code: status, Message: msg})
 }
 
 // schemaRegistryPrefix is where the HTTP listener serves the registry.
@@ -38,6 +55,9 @@ func (n *Node) openSchemas() error {
 	n.Schemas = reg
 	h := registry.Handler(reg)
 	if n.HTTP != nil {
+		// Bodies are read under the HTTP server's body budget and
+		// timeout before the registry reads them, on both listeners.
+		h = n.HTTP.BufferBody(h, registryMaxBody, registryError)
 		n.HTTP.HandleHTTP(schemaRegistryPrefix+"/", http.StripPrefix(schemaRegistryPrefix, h))
 	}
 	if n.cfg.SchemaRegistry.Addr == "" {
@@ -48,6 +68,11 @@ func (n *Node) openSchemas() error {
 		return fmt.Errorf("schema registry listener: %w", err)
 	}
 	n.schemasLn = ln
+	maxConns := n.cfg.SchemaRegistry.MaxConnections
+	if maxConns == 0 {
+		maxConns = httpapi.DefaultMaxConnections
+	}
+	ln = httpapi.LimitListener(ln, maxConns)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	if d := n.cfg.SchemaRegistry.ReadHeaderTimeout; d > 0 {
 		srv.ReadHeaderTimeout = d
