@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -153,6 +154,15 @@ type Config struct {
 	// ConsoleWrite allows the web console's write actions (topic create
 	// and delete through the HTTP admin routes); off, they answer 403.
 	ConsoleWrite bool
+	// Authorizer is "none" (everything allowed, Kafka without an
+	// authorizer) or "acl" (Kafka's ACLs, docs/security.md).
+	Authorizer string
+	// SuperUsers are the principals allowed everything under the acl
+	// authorizer, Kafka's super.users: "User:admin;User:ops".
+	SuperUsers string
+	// AllowEveryoneIfNoACLFound allows actions on resources no ACL names
+	// (Kafka's allow.everyone.if.no.acl.found). Default false.
+	AllowEveryoneIfNoACLFound bool
 }
 
 // Default returns the configuration used when nothing else is set.
@@ -189,8 +199,15 @@ func Default() Config {
 		HTTPReadHeaderTimeout:  10 * time.Second,
 		HTTPIdleTimeout:        2 * time.Minute,
 		PageCacheBytes:         256 << 20,
+		Authorizer:             AuthorizerNone,
 	}
 }
+
+// Authorizers.
+const (
+	AuthorizerNone = "none"
+	AuthorizerACL  = "acl"
+)
 
 // Limits enforced by Validate.
 const (
@@ -244,6 +261,16 @@ func (c Config) Validate() error {
 	case FsyncAlways, FsyncInterval, FsyncNever:
 	default:
 		bad("fsync", "%q is not allowed; use always, interval or never", c.Fsync)
+	}
+	switch c.Authorizer {
+	case AuthorizerNone, AuthorizerACL:
+	default:
+		bad("authorizer", "%q is not allowed; use none or acl", c.Authorizer)
+	}
+	for _, p := range strings.Split(c.SuperUsers, ";") {
+		if t, n, ok := strings.Cut(strings.TrimSpace(p), ":"); strings.TrimSpace(p) != "" && (!ok || t == "" || n == "") {
+			bad("super-users", "%q is not a principal; want Type:Name entries separated by semicolons, e.g. 'User:admin;User:ops'", strings.TrimSpace(p))
+		}
 	}
 	if c.FsyncInterval < time.Millisecond || c.FsyncInterval > time.Hour {
 		bad("fsync-interval", "%s is out of range; allowed 1ms to 1h", c.FsyncInterval)

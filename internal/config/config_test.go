@@ -89,6 +89,7 @@ func TestEveryKeyFromEverySource(t *testing.T) {
 		"idle-timeout": "1m", "frame-timeout": "5s", "max-produce-bytes-per-conn": "4MiB", "fetch-max-bytes": "8MiB",
 		"max-unsent-bytes-per-conn": "16MiB", "decompression-ratio": "16", "http-max-connections": "50",
 		"http-body-budget": "8MiB", "http-body-timeout": "7s", "http-read-header-timeout": "3s", "http-idle-timeout": "40s",
+		"authorizer": "acl", "super-users": "User:admin;User:ops", "allow-everyone-if-no-acl-found": "true",
 	}
 	want := Config{
 		DataDir: "/var/lib/eddy", KafkaAddr: "127.0.0.1:19092", AdvertisedAddr: "eddy.example:19092",
@@ -102,6 +103,7 @@ func TestEveryKeyFromEverySource(t *testing.T) {
 		IdleTimeout: time.Minute, FrameTimeout: 5 * time.Second, MaxProduceBytesPerConn: 4 << 20, FetchMaxBytes: 8 << 20,
 		MaxUnsentBytesPerConn: 16 << 20, DecompressionRatio: 16, HTTPMaxConnections: 50,
 		HTTPBodyBudget: 8 << 20, HTTPBodyTimeout: 7 * time.Second, HTTPReadHeaderTimeout: 3 * time.Second, HTTPIdleTimeout: 40 * time.Second,
+		Authorizer: "acl", SuperUsers: "User:admin;User:ops", AllowEveryoneIfNoACLFound: true,
 	}
 	if len(values) != len(settings) {
 		t.Fatalf("test covers %d keys, there are %d", len(values), len(settings))

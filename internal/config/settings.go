@@ -62,6 +62,9 @@ var settings = []setting{
 	byteSize("memory-limit", "soft memory limit of the Go runtime (the GC works harder near it); 0 is none; GOMEMLIMIT wins when set", func(c *Config) *int64 { return &c.MemoryLimit }),
 	str("pprof-addr", "listen address of Go's profiling endpoints (/debug/pprof/), e.g. 127.0.0.1:6060; empty serves none", func(c *Config) *string { return &c.PprofAddr }),
 	boolean("console-write", "allow the web console (/ui/) and the HTTP admin routes to create and delete topics; off, they are read-only", func(c *Config) *bool { return &c.ConsoleWrite }),
+	str("authorizer", "none (everything allowed) or acl (Kafka's ACLs on every API and HTTP route, managed with eddy acl)", func(c *Config) *string { return &c.Authorizer }),
+	str("super-users", "principals allowed everything under --authorizer acl, e.g. 'User:admin;User:ops'", func(c *Config) *string { return &c.SuperUsers }),
+	boolean("allow-everyone-if-no-acl-found", "under --authorizer acl, allow actions on resources no ACL names", func(c *Config) *bool { return &c.AllowEveryoneIfNoACLFound }),
 	boolean("pprof-allow-remote", "allow a pprof-addr that is not loopback (the profiles expose memory contents)", func(c *Config) *bool { return &c.PprofAllowRemote }),
 }
 

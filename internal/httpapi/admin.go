@@ -120,7 +120,7 @@ func (h *adminRoutes) listTopics(w http.ResponseWriter, r *http.Request) error {
 	page := TopicPage{Topics: []TopicSummary{}}
 	idx := map[string]int{}
 	for _, info := range all {
-		if !strings.HasPrefix(info.Name, prefix) {
+		if !strings.HasPrefix(info.Name, prefix) || !Allowed(r, opDescribe, rtTopic, info.Name) {
 			continue
 		}
 		page.Total++
@@ -559,6 +559,16 @@ func (h *adminRoutes) listGroups(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("list groups: %w", err)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Group < list[j].Group })
+	if !AllowedCluster(r, opDescribe) {
+		// Only the groups the caller may DESCRIBE, as ListGroups.
+		kept := list[:0]
+		for _, l := range list {
+			if Allowed(r, opDescribe, rtGroup, l.Group) {
+				kept = append(kept, l)
+			}
+		}
+		list = kept
+	}
 	names := make([]string, len(list))
 	for i, l := range list {
 		names[i] = l.Group
@@ -689,6 +699,9 @@ func (h *adminRoutes) createTopic(w http.ResponseWriter, r *http.Request) error 
 	if req.Name == "" {
 		return BadRequest("name", "required: the topic's name")
 	}
+	if !AllowedCluster(r, opCreate) && !Allowed(r, opCreate, rtTopic, req.Name) {
+		return Forbidden(opCreate, rtTopic, req.Name) // CREATE on the cluster or the topic
+	}
 	if req.Partitions == 0 {
 		req.Partitions = h.b.DefaultPartitions()
 	}
@@ -790,6 +803,9 @@ func (h *adminRoutes) resetOffsets(w http.ResponseWriter, r *http.Request) error
 		part  int32
 	}
 	var parts []tp
+	if req.Topic != "" && !Allowed(r, opRead, rtTopic, req.Topic) {
+		return Forbidden(opRead, rtTopic, req.Topic)
+	}
 	if req.Topic != "" {
 		info, err := h.b.Topic(req.Topic)
 		if err != nil {
@@ -800,7 +816,9 @@ func (h *adminRoutes) resetOffsets(w http.ResponseWriter, r *http.Request) error
 		}
 	} else {
 		for _, l := range lags {
-			parts = append(parts, tp{l.Topic, l.Partition})
+			if Allowed(r, opRead, rtTopic, l.Topic) { // as OffsetCommit: READ on the topic
+				parts = append(parts, tp{l.Topic, l.Partition})
+			}
 		}
 	}
 	if len(parts) == 0 {

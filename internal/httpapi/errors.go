@@ -101,6 +101,7 @@ var errorTable = [...]errorRule{
 	{is(broker.ErrViewSource), http.StatusConflict, "view_source"},
 	// Admin write routes without --console-write.
 	{is(ErrWritesDisabled), http.StatusForbidden, "forbidden"},
+	{as[*AuthorizationError](), http.StatusForbidden, "authorization_failed"},
 	// Generic.
 	{as[*BadRequestError](), http.StatusBadRequest, "bad_request"},
 	{as[*http.MaxBytesError](), http.StatusRequestEntityTooLarge, "request_too_large"},

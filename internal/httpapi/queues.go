@@ -80,6 +80,11 @@ func (q *queueRoutes) receive(w http.ResponseWriter, r *http.Request) error {
 	if len(req.Topics) == 0 {
 		return BadRequest("topics", "name at least one topic")
 	}
+	for _, t := range req.Topics {
+		if !Allowed(r, opRead, rtTopic, t) { // READ on each topic, as ShareFetch
+			return Forbidden(opRead, rtTopic, t)
+		}
+	}
 	if req.Max == 0 {
 		req.Max = 100
 	}

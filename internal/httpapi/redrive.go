@@ -119,6 +119,10 @@ func (h *adminRoutes) redrive(w http.ResponseWriter, r *http.Request) error {
 		if got == nil {
 			return BadRequest("offsets", "%s/%d has no record at offset %d", dlq, req.Partition, off)
 		}
+		if !Allowed(r, opWrite, rtTopic, got.topic) {
+			// Redriving writes to the original topic.
+			return Forbidden(opWrite, rtTopic, got.topic)
+		}
 		tinfo, err := h.b.Topic(got.topic)
 		if err != nil {
 			return fmt.Errorf("original topic of %s/%d@%d: %w", dlq, req.Partition, off, err)

@@ -38,6 +38,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/eddy-streaming/eddy/internal/auth"
 	"github.com/eddy-streaming/eddy/internal/membudget"
 	"github.com/eddy-streaming/eddy/internal/share"
 )
@@ -79,6 +80,9 @@ type Config struct {
 	// IdleTimeout closes idle keep-alive connections
 	// (http.Server.IdleTimeout). Default 2 minutes.
 	IdleTimeout time.Duration
+	// Authorizer checks each route as the Kafka operation it equals
+	// (authz.go); nil allows everything.
+	Authorizer auth.Authorizer
 }
 
 // Server is the HTTP listener.
@@ -163,7 +167,7 @@ func (s *Server) Handle(pattern string, h HandlerFunc) {
 // HandleHTTP registers a plain http.Handler (for handlers that stream or
 // come from libraries), with the same metrics as Handle.
 func (s *Server) HandleHTTP(pattern string, h http.Handler) {
-	s.mux.Handle(pattern, s.metrics.instrument(pattern, h))
+	s.mux.Handle(pattern, s.metrics.instrument(pattern, s.authorized(pattern, h)))
 }
 
 // unmatchedRoute is the route label of requests that match no pattern, so

@@ -77,7 +77,20 @@ func (h *viewRoutes) put(w http.ResponseWriter, r *http.Request) error {
 	if req.Filter == "" {
 		return BadRequest("filter", "required: a CEL expression returning bool")
 	}
-	if cur, err := h.view(name); err == nil {
+	// A view shows its source's records: READ on the source. Creating it
+	// is creating a topic (CREATE on the cluster or the view); changing
+	// its filter is a config change (ALTER_CONFIGS on the view).
+	if !Allowed(r, opRead, rtTopic, req.Source) {
+		return Forbidden(opRead, rtTopic, req.Source)
+	}
+	cur, curErr := h.view(name)
+	switch {
+	case curErr == nil && !Allowed(r, opAlterConfigs, rtTopic, name):
+		return Forbidden(opAlterConfigs, rtTopic, name)
+	case curErr != nil && !AllowedCluster(r, opCreate) && !Allowed(r, opCreate, rtTopic, name):
+		return Forbidden(opCreate, rtTopic, name)
+	}
+	if err := curErr; err == nil {
 		if cur.ViewSource() != req.Source {
 			return fmt.Errorf("%w: view %s reads %s; a view's source cannot change (delete it first)", ErrConflict, name, cur.ViewSource())
 		}
@@ -107,7 +120,9 @@ func (h *viewRoutes) put(w http.ResponseWriter, r *http.Request) error {
 func (h *viewRoutes) list(w http.ResponseWriter, r *http.Request) error {
 	out := []View{}
 	for _, info := range h.b.Views() {
-		out = append(out, viewOf(info))
+		if Allowed(r, opDescribe, rtTopic, info.Name) {
+			out = append(out, viewOf(info))
+		}
 	}
 	writeCompactJSON(w, http.StatusOK, out)
 	return nil

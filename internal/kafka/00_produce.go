@@ -35,6 +35,9 @@ import (
 //     so the producer notices.
 //   - acks other than -1, 0, 1: INVALID_REQUIRED_ACKS.
 //   - LogAppendTime topics return the stamped time (v2+).
+//   - Authorization: WRITE on each topic, else TOPIC_AUTHORIZATION_FAILED
+//     on its partitions; WRITE on the transactional id when one is set,
+//     else TRANSACTIONAL_ID_AUTHORIZATION_FAILED everywhere.
 //
 // Version notes: v2 LogAppendTime; v3 record batches, TransactionalID; v5
 // LogStartOffset; v8 ErrorRecords, ErrorMessage; v9 flexible.
@@ -52,7 +55,11 @@ func handleProduce(ctx context.Context, s *Server, req *Request) Reply {
 	var waits []produceWait
 
 	badAcks := r.Acks != 0 && r.Acks != 1 && r.Acks != -1
+	// A transactional id needs WRITE on it (Kafka checks it before the
+	// topics); Eddy has no transactions, so it can only fail later.
+	txnDenied := strOr(r.TransactionID) != "" && !s.allowed(req, opWrite, rtTxnID, *r.TransactionID)
 	for _, rt := range r.Topics {
+		denied := !txnDenied && !s.allowed(req, opWrite, rtTopic, rt.Topic)
 		rtopic := kmsg.NewProduceResponseTopic()
 		rtopic.Topic = rt.Topic
 		rtopic.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
@@ -66,6 +73,10 @@ func handleProduce(ctx context.Context, s *Server, req *Request) Reply {
 			p.LogAppendTime = -1
 			p.LogStartOffset = -1
 			switch {
+			case txnDenied:
+				p.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+			case denied:
+				p.ErrorCode = kerr.TopicAuthorizationFailed.Code
 			case badAcks:
 				p.ErrorCode = kerr.InvalidRequiredAcks.Code
 			case r.Version < 3:

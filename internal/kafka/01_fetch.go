@@ -35,6 +35,8 @@ import (
 //     than 0 or -1 INVALID_FETCH_SESSION_EPOCH.
 //   - read_committed equals read_uncommitted: there are no transactions,
 //     so LastStableOffset is the high watermark.
+//   - Authorization: READ on each topic (a view is read as a topic of its
+//     name), else TOPIC_AUTHORIZATION_FAILED on its partitions.
 //
 // Version notes: v4 is Kafka 4's minimum (IsolationLevel, LSO, aborted
 // txns); v5 LogStartOffset; v7 sessions; v11 rack, PreferredReadReplica;
@@ -45,6 +47,7 @@ func init() { Register(kmsg.Fetch, 4, 16, handleFetch) }
 type fetchPart struct {
 	topic    string
 	known    bool
+	denied   bool // no READ on the topic
 	offset   int64
 	maxBytes int32
 	out      *kmsg.FetchResponseTopicPartition
@@ -87,13 +90,14 @@ func handleFetch(ctx context.Context, s *Server, req *Request) Reply {
 		if r.Version >= 13 {
 			name, known = s.b.TopicByID(rt.TopicID)
 		}
+		denied := known && !s.allowed(req, opRead, rtTopic, name)
 		t.Partitions = make([]kmsg.FetchResponseTopicPartition, len(rt.Partitions))
 		for j, rp := range rt.Partitions {
 			p := &t.Partitions[j]
 			p.Default()
 			p.Partition = rp.Partition
-			parts = append(parts, fetchPart{topic: name, known: known, offset: rp.FetchOffset, maxBytes: rp.PartitionMaxBytes, out: p,
-				view: known && s.b.IsView(name)})
+			parts = append(parts, fetchPart{topic: name, known: known, denied: denied, offset: rp.FetchOffset, maxBytes: rp.PartitionMaxBytes, out: p,
+				view: known && !denied && s.b.IsView(name)})
 		}
 	}
 
@@ -121,6 +125,11 @@ func handleFetch(ctx context.Context, s *Server, req *Request) Reply {
 			p.HighWatermark, p.LastStableOffset, p.LogStartOffset = -1, -1, -1
 			if !fp.known {
 				p.ErrorCode = kerr.UnknownTopicID.Code
+				errs = true
+				continue
+			}
+			if fp.denied {
+				p.ErrorCode = kerr.TopicAuthorizationFailed.Code
 				errs = true
 				continue
 			}
@@ -208,7 +217,7 @@ func handleFetch(ctx context.Context, s *Server, req *Request) Reply {
 	pk := &parkedFetch{}
 	w := s.b.NewWaiterFunc(pk.wake)
 	for i := range parts {
-		if parts[i].known {
+		if parts[i].known && !parts[i].denied {
 			w.Add(parts[i].topic, parts[i].out.Partition)
 		}
 	}

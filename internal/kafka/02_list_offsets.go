@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
@@ -23,6 +24,7 @@ import (
 //     the answer is exact inside compressed batches and with timestamps
 //     out of order within a batch, as in Kafka.
 //   - read_committed equals read_uncommitted (no transactions).
+//   - Authorization: DESCRIBE on each topic, else TOPIC_AUTHORIZATION_FAILED.
 //
 // Version notes: v0 (old-style offset arrays) is not served, as in Kafka 4;
 // v2 IsolationLevel; v4 leader epochs; v6 flexible; v7 max timestamp.
@@ -34,10 +36,18 @@ func handleListOffsets(_ context.Context, s *Server, req *Request) Reply {
 	for _, rt := range r.Topics {
 		t := kmsg.NewListOffsetsResponseTopic()
 		t.Topic = rt.Topic
+		denied := !s.allowed(req, opDescribe, rtTopic, rt.Topic)
 		for _, rp := range rt.Partitions {
 			p := kmsg.NewListOffsetsResponseTopicPartition()
 			p.Partition = rp.Partition
 			p.LeaderEpoch = 0
+			if denied {
+				p.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				p.Offset, p.Timestamp, p.LeaderEpoch = -1, -1, -1
+				s.countErr(req, p.ErrorCode)
+				t.Partitions = append(t.Partitions, p)
+				continue
+			}
 			off, ts, err := s.b.ListOffset(rt.Topic, rp.Partition, rp.Timestamp)
 			if err != nil {
 				p.ErrorCode = ErrorCode(err)

@@ -7,6 +7,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/eddy-streaming/eddy/internal/acl"
 	"github.com/eddy-streaming/eddy/internal/broker"
 )
 
@@ -21,6 +22,11 @@ import (
 //     request does: v0-3 carry no flag and count as allowing it, v4+ use
 //     AllowAutoTopicCreation. Otherwise UNKNOWN_TOPIC_OR_PARTITION; bad
 //     names INVALID_TOPIC_EXCEPTION; unknown ids (v10+) UNKNOWN_TOPIC_ID.
+//   - Authorization: only topics the principal may DESCRIBE are listed;
+//     a named topic it may not DESCRIBE gets TOPIC_AUTHORIZATION_FAILED
+//     (for a topic id, without its name); auto-creation needs CREATE on
+//     the cluster or on the topic, else TOPIC_AUTHORIZATION_FAILED. The
+//     authorized-operations fields (v8+) are filled when asked for.
 //
 // Version notes: v1 ControllerID, IsInternal, null = all topics; v2
 // ClusterID; v4 AllowAutoTopicCreation; v5 OfflineReplicas; v7
@@ -40,10 +46,22 @@ func handleMetadata(_ context.Context, s *Server, req *Request) Reply {
 	resp.ClusterID = &cid
 	resp.ControllerID = NodeID
 
+	if r.IncludeClusterAuthorizedOperations && r.Version <= 10 {
+		resp.AuthorizedOperations = s.authorizedOps(req, rtCluster, acl.ClusterName, clusterOps)
+	}
+	withOps := func(t kmsg.MetadataResponseTopic) kmsg.MetadataResponseTopic {
+		if r.IncludeTopicAuthorizedOperations && t.Topic != nil {
+			t.AuthorizedOperations = s.authorizedOps(req, rtTopic, *t.Topic, topicOps)
+		}
+		return t
+	}
 	all := r.Topics == nil || (r.Version == 0 && len(r.Topics) == 0)
 	if all {
+		// Topics the principal may not DESCRIBE are left out silently.
 		for _, t := range append(b.Topics(), b.Views()...) {
-			resp.Topics = append(resp.Topics, metadataTopic(t))
+			if s.allowed(req, opDescribe, rtTopic, t.Name) {
+				resp.Topics = append(resp.Topics, withOps(metadataTopic(t)))
+			}
 		}
 		return Respond(resp)
 	}
@@ -70,9 +88,33 @@ func handleMetadata(_ context.Context, s *Server, req *Request) Reply {
 			resp.Topics = append(resp.Topics, t)
 			continue
 		}
+		if !s.allowed(req, opDescribe, rtTopic, name) {
+			t := kmsg.NewMetadataResponseTopic()
+			if rt.Topic != nil {
+				t.Topic = &name
+			} else {
+				t.TopicID = rt.TopicID // the name is not disclosed
+			}
+			t.ErrorCode = kerr.TopicAuthorizationFailed.Code
+			s.countErr(req, t.ErrorCode)
+			resp.Topics = append(resp.Topics, t)
+			continue
+		}
 		var info broker.TopicInfo
 		var err error
-		if allowCreate {
+		create := allowCreate
+		if create && s.authz != nil {
+			if _, terr := b.Topic(name); terr != nil && !s.allowedCluster(req, opCreate) && !s.allowed(req, opCreate, rtTopic, name) {
+				// Auto-creation needs CREATE on the cluster or the topic.
+				t := kmsg.NewMetadataResponseTopic()
+				t.Topic = &name
+				t.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				s.countErr(req, t.ErrorCode)
+				resp.Topics = append(resp.Topics, t)
+				continue
+			}
+		}
+		if create {
 			info, err = b.EnsureTopic(name)
 		} else {
 			info, err = b.Topic(name)
@@ -93,7 +135,7 @@ func handleMetadata(_ context.Context, s *Server, req *Request) Reply {
 			resp.Topics = append(resp.Topics, t)
 			continue
 		}
-		resp.Topics = append(resp.Topics, metadataTopic(info))
+		resp.Topics = append(resp.Topics, withOps(metadataTopic(info)))
 	}
 	return Respond(resp)
 }

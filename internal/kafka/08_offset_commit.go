@@ -37,16 +37,28 @@ func handleOffsetCommit(_ context.Context, s *Server, req *Request) Reply {
 	if r.Version == 0 {
 		cr.MemberID, cr.Generation = "", -1
 	}
+	// READ on the group, else GROUP_AUTHORIZATION_FAILED everywhere; READ
+	// on each topic, else TOPIC_AUTHORIZATION_FAILED on its partitions,
+	// which are not committed.
+	groupOK := s.allowed(req, opRead, rtGroup, r.Group)
+	var deniedTopic []bool
 	for _, t := range r.Topics {
 		rt := kmsg.NewOffsetCommitResponseTopic()
 		rt.Topic = t.Topic
+		denied := groupOK && !s.allowed(req, opRead, rtTopic, t.Topic)
+		deniedTopic = append(deniedTopic, denied)
 		for _, p := range t.Partitions {
-			cr.Offsets = append(cr.Offsets, group.CommitOffset{
-				Topic: t.Topic, Partition: p.Partition, Offset: p.Offset,
-				LeaderEpoch: p.LeaderEpoch, Metadata: strOr(p.Metadata),
-			})
 			rp := kmsg.NewOffsetCommitResponseTopicPartition()
 			rp.Partition = p.Partition
+			if denied {
+				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				s.countErr(req, rp.ErrorCode)
+			} else {
+				cr.Offsets = append(cr.Offsets, group.CommitOffset{
+					Topic: t.Topic, Partition: p.Partition, Offset: p.Offset,
+					LeaderEpoch: p.LeaderEpoch, Metadata: strOr(p.Metadata),
+				})
+			}
 			rt.Partitions = append(rt.Partitions, rp)
 		}
 		resp.Topics = append(resp.Topics, rt)
@@ -54,6 +66,9 @@ func handleOffsetCommit(_ context.Context, s *Server, req *Request) Reply {
 	fill := func(errs []error, all error) Reply {
 		i := 0
 		for ti := range resp.Topics {
+			if deniedTopic[ti] {
+				continue
+			}
 			for pi := range resp.Topics[ti].Partitions {
 				err := all
 				if errs != nil {
@@ -71,6 +86,18 @@ func handleOffsetCommit(_ context.Context, s *Server, req *Request) Reply {
 			}
 		}
 		return Respond(resp)
+	}
+	if !groupOK {
+		for ti := range resp.Topics {
+			for pi := range resp.Topics[ti].Partitions {
+				resp.Topics[ti].Partitions[pi].ErrorCode = kerr.GroupAuthorizationFailed.Code
+				s.countErr(req, kerr.GroupAuthorizationFailed.Code)
+			}
+		}
+		return Respond(resp)
+	}
+	if len(cr.Offsets) == 0 && len(r.Topics) > 0 {
+		return Respond(resp) // every topic denied
 	}
 	c := s.groups()
 	if c == nil {

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/eddy-streaming/eddy/internal/group"
@@ -84,6 +85,25 @@ func topicPartitions[T any](ts []T, get func(T) (string, []int32)) []group.Topic
 func fetchGroup(ctx context.Context, s *Server, req *Request, c *group.Coordinator, id string, topics []group.TopicPartitions) kmsg.OffsetFetchResponseGroup {
 	rg := kmsg.NewOffsetFetchResponseGroup()
 	rg.Group = id
+	if !s.allowed(req, opDescribe, rtGroup, id) {
+		rg.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		s.countErr(req, rg.ErrorCode)
+		return rg
+	}
+	// Topics the principal may not DESCRIBE: named ones are answered
+	// TOPIC_AUTHORIZATION_FAILED, and left out of an all-topics answer.
+	var denied []group.TopicPartitions
+	if s.authz != nil && topics != nil {
+		ok := make([]group.TopicPartitions, 0, len(topics))
+		for _, t := range topics {
+			if s.allowed(req, opDescribe, rtTopic, t.Topic) {
+				ok = append(ok, t)
+			} else {
+				denied = append(denied, t)
+			}
+		}
+		topics = ok
+	}
 	var cs []group.Committed
 	err := errNoCoordinator
 	if c != nil {
@@ -96,6 +116,9 @@ func fetchGroup(ctx context.Context, s *Server, req *Request, c *group.Coordinat
 	}
 	idx := map[string]int{}
 	for _, cm := range cs {
+		if s.authz != nil && !s.allowed(req, opDescribe, rtTopic, cm.Topic) {
+			continue
+		}
 		i, ok := idx[cm.Topic]
 		if !ok {
 			i = len(rg.Topics)
@@ -109,6 +132,17 @@ func fetchGroup(ctx context.Context, s *Server, req *Request, c *group.Coordinat
 		md := cm.Metadata
 		rp.Metadata = &md
 		rg.Topics[i].Partitions = append(rg.Topics[i].Partitions, rp)
+	}
+	for _, t := range denied {
+		rt := kmsg.NewOffsetFetchResponseGroupTopic()
+		rt.Topic = t.Topic
+		for _, p := range t.Partitions {
+			rp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
+			rp.Partition, rp.Offset, rp.ErrorCode = p, -1, kerr.TopicAuthorizationFailed.Code
+			s.countErr(req, rp.ErrorCode)
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		rg.Topics = append(rg.Topics, rt)
 	}
 	return rg
 }

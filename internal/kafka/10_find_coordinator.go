@@ -18,6 +18,9 @@ import (
 // allowed, since none can work. Other key types get INVALID_REQUEST. An
 // empty group id is INVALID_GROUP_ID as in Kafka. Without a plugged-in
 // coordinator every group key gets COORDINATOR_NOT_AVAILABLE.
+// Authorization: DESCRIBE on the group, else GROUP_AUTHORIZATION_FAILED;
+// DESCRIBE on the transactional id, else TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+// with Kafka's message (an allowed one still gets the refusal above).
 //
 // Version notes: v0 is used by kafka-python 2.0.2 and librdkafka (group
 // consumption is only enabled when v0 is advertised); v1 key type,
@@ -32,8 +35,14 @@ func handleFindCoordinator(_ context.Context, s *Server, req *Request) Reply {
 	answer := func(key string) (code int16, msg *string) {
 		var m string
 		switch {
+		case r.CoordinatorType == 1 && !s.allowed(req, opDescribe, rtTxnID, key):
+			// DESCRIBE on the transactional id, as Kafka: the same code
+			// as the refusal below, with Kafka's message.
+			code, m = kerr.TransactionalIDAuthorizationFailed.Code, msgTxnAuth
 		case r.CoordinatorType == 1:
 			code, m = kerr.TransactionalIDAuthorizationFailed.Code, noTransactions
+		case r.CoordinatorType == 0 && !s.allowed(req, opDescribe, rtGroup, key):
+			code, m = kerr.GroupAuthorizationFailed.Code, msgGroupAuth
 		case s.groups() == nil:
 			code = kerr.CoordinatorNotAvailable.Code
 		case r.CoordinatorType != 0:

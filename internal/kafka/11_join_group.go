@@ -5,6 +5,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/eddy-streaming/eddy/internal/group"
@@ -31,6 +32,9 @@ func handleJoinGroup(_ context.Context, s *Server, req *Request) Reply {
 		resp.Generation = -1
 		s.countErr(req, code)
 		return Respond(resp)
+	}
+	if !s.allowed(req, opRead, rtGroup, r.Group) {
+		return fail(kerr.GroupAuthorizationFailed.Code)
 	}
 	c := s.groups()
 	if c == nil {

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -19,6 +20,11 @@ func init() { Register(kmsg.Heartbeat, 0, 4, handleHeartbeat) }
 func handleHeartbeat(_ context.Context, s *Server, req *Request) Reply {
 	r := req.Msg.(*kmsg.HeartbeatRequest)
 	resp := r.ResponseKind().(*kmsg.HeartbeatResponse)
+	if !s.allowed(req, opRead, rtGroup, r.Group) {
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		s.countErr(req, resp.ErrorCode)
+		return Respond(resp)
+	}
 	c := s.groups()
 	if c == nil {
 		resp.ErrorCode = ErrorCode(errNoCoordinator)

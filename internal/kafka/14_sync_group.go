@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/eddy-streaming/eddy/internal/group"
@@ -22,6 +23,11 @@ func init() { Register(kmsg.SyncGroup, 0, 5, handleSyncGroup) }
 func handleSyncGroup(_ context.Context, s *Server, req *Request) Reply {
 	r := req.Msg.(*kmsg.SyncGroupRequest)
 	resp := r.ResponseKind().(*kmsg.SyncGroupResponse)
+	if !s.allowed(req, opRead, rtGroup, r.Group) {
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		s.countErr(req, resp.ErrorCode)
+		return Respond(resp)
+	}
 	c := s.groups()
 	if c == nil {
 		resp.ErrorCode = ErrorCode(errNoCoordinator)

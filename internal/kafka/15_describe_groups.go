@@ -5,6 +5,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/eddy-streaming/eddy/internal/group"
 )
 
 // DescribeGroups: v0-6
@@ -37,12 +39,44 @@ func handleDescribeGroups(_ context.Context, s *Server, req *Request) Reply {
 		if c == nil {
 			return fail(errNoCoordinator)
 		}
-		ds, err := c.Describe(ctx, r.Groups)
-		if err != nil {
-			return fail(err)
+		// DESCRIBE on each group, else GROUP_AUTHORIZATION_FAILED.
+		names := r.Groups
+		var denied map[string]bool
+		if s.authz != nil {
+			names = nil
+			for _, g := range r.Groups {
+				if s.allowed(req, opDescribe, rtGroup, g) {
+					names = append(names, g)
+				} else {
+					if denied == nil {
+						denied = map[string]bool{}
+					}
+					denied[g] = true
+				}
+			}
+		}
+		var ds []group.Description
+		if len(names) > 0 || denied == nil {
+			var err error
+			if ds, err = c.Describe(ctx, names); err != nil {
+				return fail(err)
+			}
+		}
+		for _, g := range r.Groups {
+			if denied[g] {
+				rg := kmsg.NewDescribeGroupsResponseGroup()
+				rg.Group = g
+				rg.ErrorCode = kerr.GroupAuthorizationFailed.Code
+				rg.ErrorMessage = errMsg(msgGroupAuth)
+				s.countErr(req, rg.ErrorCode)
+				resp.Groups = append(resp.Groups, rg)
+			}
 		}
 		for _, d := range ds {
 			rg := kmsg.NewDescribeGroupsResponseGroup()
+			if r.IncludeAuthorizedOperations {
+				rg.AuthorizedOperations = s.authorizedOps(req, rtGroup, d.Group, groupOps)
+			}
 			rg.Group = d.Group
 			rg.State = d.State.String()
 			rg.ProtocolType = d.ProtocolType

@@ -30,7 +30,13 @@ func handleListGroups(_ context.Context, s *Server, req *Request) Reply {
 			s.countErr(req, resp.ErrorCode)
 			return Respond(resp)
 		}
+		// DESCRIBE on the cluster lists every group; otherwise only the
+		// groups the principal may DESCRIBE.
+		all := s.allowedCluster(req, opDescribe)
 		for _, l := range ls {
+			if !all && !s.allowed(req, opDescribe, rtGroup, l.Group) {
+				continue
+			}
 			rg := kmsg.NewListGroupsResponseGroup()
 			rg.Group = l.Group
 			rg.ProtocolType = l.ProtocolType
@@ -38,7 +44,11 @@ func handleListGroups(_ context.Context, s *Server, req *Request) Reply {
 			rg.GroupType = "classic"
 			resp.Groups = append(resp.Groups, rg)
 		}
-		resp.Groups = append(resp.Groups, s.listShareGroups(r.StatesFilter, r.TypesFilter)...)
+		for _, g := range s.listShareGroups(r.StatesFilter, r.TypesFilter) {
+			if all || s.allowed(req, opDescribe, rtGroup, g.Group) {
+				resp.Groups = append(resp.Groups, g)
+			}
+		}
 		return Respond(resp)
 	})
 }

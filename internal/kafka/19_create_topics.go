@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -37,6 +38,7 @@ func handleCreateTopics(_ context.Context, s *Server, req *Request) Reply {
 	for _, rt := range r.Topics {
 		seen[rt.Topic]++
 	}
+	clusterCreate := s.allowedCluster(req, opCreate)
 	for _, rt := range r.Topics {
 		t := kmsg.NewCreateTopicsResponseTopic()
 		t.Topic = rt.Topic
@@ -44,6 +46,11 @@ func handleCreateTopics(_ context.Context, s *Server, req *Request) Reply {
 			if seen[rt.Topic] > 1 {
 				t.ErrorCode = kerr.InvalidRequest.Code
 				return fmt.Errorf("topic %s is named more than once", rt.Topic)
+			}
+			if !clusterCreate && !s.allowed(req, opCreate, rtTopic, rt.Topic) {
+				// CREATE on the cluster or on the topic.
+				t.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				return errors.New(msgTopicAuth)
 			}
 			if rt.ReplicationFactor != -1 && rt.ReplicationFactor != 1 && len(rt.ReplicaAssignment) == 0 {
 				return fmt.Errorf("%w: %d, Eddy has one node", broker.ErrInvalidReplicationFactor, rt.ReplicationFactor)
@@ -79,7 +86,9 @@ func handleCreateTopics(_ context.Context, s *Server, req *Request) Reply {
 			t.TopicID = info.ID
 			t.NumPartitions = info.Partitions
 			t.ReplicationFactor = 1
-			if r.Version >= 5 {
+			if r.Version >= 5 && !s.allowed(req, opDescribeConfigs, rtTopic, rt.Topic) {
+				t.ConfigErrorCode = kerr.TopicAuthorizationFailed.Code
+			} else if r.Version >= 5 {
 				for _, e := range broker.DescribeConfigEntries(s.b.TopicDefaults(), info.Overrides) {
 					c := kmsg.NewCreateTopicsResponseTopicConfig()
 					c.Name = e.Name

@@ -41,11 +41,31 @@ func handleDeleteTopics(_ context.Context, s *Server, req *Request) Reply {
 		switch {
 		case tg.name != nil:
 			name = *tg.name
+			if !s.allowed(req, opDelete, rtTopic, name) {
+				t.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				t.ErrorMessage = errMsg(msgTopicAuth)
+				s.countErr(req, t.ErrorCode)
+				resp.Topics = append(resp.Topics, t)
+				continue
+			}
 			if info, err := s.b.Topic(name); err == nil {
 				t.TopicID = info.ID
 			}
 		case tg.id != [16]byte{}:
 			n, ok := s.b.TopicByID(tg.id)
+			if ok && !s.allowed(req, opDelete, rtTopic, n) {
+				// A topic the principal may not even DESCRIBE stays
+				// unknown, its name undisclosed.
+				t.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				if !s.allowed(req, opDescribe, rtTopic, n) {
+					t.ErrorCode = kerr.UnknownTopicID.Code
+				} else {
+					t.Topic = &n
+				}
+				s.countErr(req, t.ErrorCode)
+				resp.Topics = append(resp.Topics, t)
+				continue
+			}
 			if !ok {
 				t.ErrorCode = kerr.UnknownTopicID.Code
 				s.countErr(req, t.ErrorCode)

@@ -40,9 +40,16 @@ func handleDeleteRecords(_ context.Context, s *Server, req *Request) Reply {
 		for _, rt := range r.Topics {
 			t := kmsg.NewDeleteRecordsResponseTopic()
 			t.Topic = rt.Topic
+			denied := !s.allowed(req, opDelete, rtTopic, rt.Topic)
 			for _, rp := range rt.Partitions {
 				p := kmsg.NewDeleteRecordsResponseTopicPartition()
 				p.Partition = rp.Partition
+				if denied {
+					p.ErrorCode, p.LowWatermark = kerr.TopicAuthorizationFailed.Code, -1
+					s.countErr(req, p.ErrorCode)
+					t.Partitions = append(t.Partitions, p)
+					continue
+				}
 				low, err := s.b.DeleteRecords(rt.Topic, rp.Partition, rp.Offset)
 				p.LowWatermark = low
 				if err != nil {

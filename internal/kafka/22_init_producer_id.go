@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"sync/atomic"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/eddy-streaming/eddy/internal/producers"
@@ -29,6 +30,17 @@ func handleInitProducerID(_ context.Context, s *Server, req *Request) Reply {
 	r := req.Msg.(*kmsg.InitProducerIDRequest)
 	resp := r.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
+	// A transactional id needs WRITE on it; an idempotent producer needs
+	// IDEMPOTENT_WRITE on the cluster or WRITE on some topic (KIP-679).
+	if txn := strOr(r.TransactionalID); txn != "" && !s.allowed(req, opWrite, rtTxnID, txn) {
+		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+		s.countErr(req, resp.ErrorCode)
+		return Respond(resp)
+	} else if txn == "" && !s.allowedCluster(req, opIdempotentWrite) && !s.allowedAny(req, opWrite, rtTopic) {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		s.countErr(req, resp.ErrorCode)
+		return Respond(resp)
+	}
 	m := s.producers()
 	if m == nil {
 		// No manager plugged in (a bare test server): hand out ids from a

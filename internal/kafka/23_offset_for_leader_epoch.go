@@ -34,12 +34,19 @@ func handleOffsetForLeaderEpoch(_ context.Context, s *Server, req *Request) Repl
 	for _, rt := range r.Topics {
 		t := kmsg.NewOffsetForLeaderEpochResponseTopic()
 		t.Topic = rt.Topic
+		denied := !s.allowed(req, opDescribe, rtTopic, rt.Topic)
 		for _, rp := range rt.Partitions {
 			p := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			p.Partition = rp.Partition
 			p.LeaderEpoch, p.EndOffset = -1, -1
-			_, _, end, err := s.b.Offsets(rt.Topic, rp.Partition)
+			var end int64
+			var err error
+			if !denied {
+				_, _, end, err = s.b.Offsets(rt.Topic, rp.Partition)
+			}
 			switch {
+			case denied:
+				p.ErrorCode = kerr.TopicAuthorizationFailed.Code
 			case err != nil:
 				p.ErrorCode = ErrorCode(err)
 			case r.Version >= 2 && rp.CurrentLeaderEpoch > 0:

@@ -63,6 +63,12 @@ func handleDescribeConfigs(_ context.Context, s *Server, req *Request) Reply {
 			}
 			res.Configs = append(res.Configs, c)
 		}
+		if code, msg := s.configDenied(req, opDescribeConfigs, rr.ResourceType, rr.ResourceName); code != 0 {
+			res.ErrorCode, res.ErrorMessage = code, msg
+			s.countErr(req, res.ErrorCode)
+			resp.Resources = append(resp.Resources, res)
+			continue
+		}
 		switch rr.ResourceType {
 		case kmsg.ConfigResourceTypeTopic:
 			entries, err := s.b.DescribeTopicConfigs(rr.ResourceName)

@@ -25,7 +25,9 @@ func handleAlterConfigs(_ context.Context, s *Server, req *Request) Reply {
 	for _, rr := range r.Resources {
 		res := kmsg.NewAlterConfigsResponseResource()
 		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
-		if rr.ResourceType != kmsg.ConfigResourceTypeTopic {
+		if code, msg := s.configDenied(req, opAlterConfigs, rr.ResourceType, rr.ResourceName); code != 0 {
+			res.ErrorCode, res.ErrorMessage = code, msg
+		} else if rr.ResourceType != kmsg.ConfigResourceTypeTopic {
 			res.ErrorCode = kerr.InvalidRequest.Code
 			msg := "only topic configs can be altered; broker configs are static in Eddy"
 			res.ErrorMessage = &msg

@@ -5,6 +5,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -21,6 +22,12 @@ func init() { Register(kmsg.DescribeLogDirs, 1, 4, handleDescribeLogDirs) }
 func handleDescribeLogDirs(_ context.Context, s *Server, req *Request) Reply {
 	r := req.Msg.(*kmsg.DescribeLogDirsRequest)
 	resp := r.ResponseKind().(*kmsg.DescribeLogDirsResponse)
+	if !s.allowedCluster(req, opDescribe) {
+		// Kafka answers no directories (and, v3+, the error).
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		s.countErr(req, resp.ErrorCode)
+		return Respond(resp)
+	}
 	want := map[string]map[int32]bool{}
 	for _, t := range r.Topics {
 		m := want[t.Topic]

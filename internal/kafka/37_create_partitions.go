@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -33,6 +34,9 @@ func handleCreatePartitions(_ context.Context, s *Server, req *Request) Reply {
 		case seen[rt.Topic] > 1:
 			t.ErrorCode = kerr.InvalidRequest.Code
 			err = fmt.Errorf("topic %s is named more than once", rt.Topic)
+		case !s.allowed(req, opAlter, rtTopic, rt.Topic):
+			t.ErrorCode = kerr.TopicAuthorizationFailed.Code
+			err = errors.New(msgTopicAuth)
 		default:
 			for _, a := range rt.Assignment {
 				if len(a.Replicas) != 1 || a.Replicas[0] != NodeID {

@@ -27,7 +27,9 @@ func handleIncrementalAlterConfigs(_ context.Context, s *Server, req *Request) R
 	for _, rr := range r.Resources {
 		res := kmsg.NewIncrementalAlterConfigsResponseResource()
 		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
-		if rr.ResourceType == kmsg.ConfigResourceTypeGroupConfig {
+		if code, msg := s.configDenied(req, opAlterConfigs, rr.ResourceType, rr.ResourceName); code != 0 {
+			res.ErrorCode, res.ErrorMessage = code, msg
+		} else if rr.ResourceType == kmsg.ConfigResourceTypeGroupConfig {
 			res.ErrorCode, res.ErrorMessage = s.alterGroupConfigs(rr.ResourceName, rr.Configs, r.ValidateOnly)
 		} else if rr.ResourceType != kmsg.ConfigResourceTypeTopic {
 			res.ErrorCode = kerr.InvalidRequest.Code

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/eddy-streaming/eddy/internal/group"
@@ -20,8 +21,20 @@ func handleOffsetDelete(_ context.Context, s *Server, req *Request) Reply {
 	r := req.Msg.(*kmsg.OffsetDeleteRequest)
 	resp := r.ResponseKind().(*kmsg.OffsetDeleteResponse)
 	c := s.groups()
+	if !s.allowed(req, opDelete, rtGroup, r.Group) {
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		s.countErr(req, resp.ErrorCode)
+		return Respond(resp)
+	}
+	// READ on each topic, else TOPIC_AUTHORIZATION_FAILED on its
+	// partitions, whose offsets stay.
+	deniedTopic := make([]bool, len(r.Topics))
 	var topics []group.TopicPartitions
-	for _, t := range r.Topics {
+	for ti, t := range r.Topics {
+		if !s.allowed(req, opRead, rtTopic, t.Topic) {
+			deniedTopic[ti] = true
+			continue
+		}
 		tp := group.TopicPartitions{Topic: t.Topic}
 		for _, p := range t.Partitions {
 			tp.Partitions = append(tp.Partitions, p.Partition)
@@ -40,12 +53,18 @@ func handleOffsetDelete(_ context.Context, s *Server, req *Request) Reply {
 			return Respond(resp)
 		}
 		i := 0
-		for _, t := range r.Topics {
+		for ti, t := range r.Topics {
 			rt := kmsg.NewOffsetDeleteResponseTopic()
 			rt.Topic = t.Topic
 			for _, p := range t.Partitions {
 				rp := kmsg.NewOffsetDeleteResponseTopicPartition()
 				rp.Partition = p.Partition
+				if deniedTopic[ti] {
+					rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+					s.countErr(req, rp.ErrorCode)
+					rt.Partitions = append(rt.Partitions, rp)
+					continue
+				}
 				if errs[i] != nil {
 					rp.ErrorCode = groupErrCode(errs[i])
 					s.countErr(req, rp.ErrorCode)

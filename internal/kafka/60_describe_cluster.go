@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/eddy-streaming/eddy/internal/acl"
 )
 
 // DescribeCluster: v0-1
@@ -28,5 +30,13 @@ func handleDescribeCluster(_ context.Context, s *Server, req *Request) Reply {
 	b := kmsg.NewDescribeClusterResponseBroker()
 	b.NodeID, b.Host, b.Port = NodeID, host, port
 	resp.Brokers = append(resp.Brokers, b)
+	// As Kafka, DescribeCluster needs no permission (Metadata lists the
+	// brokers too); the authorized operations need DESCRIBE on the cluster.
+	if r.IncludeClusterAuthorizedOperations {
+		resp.ClusterAuthorizedOperations = 0
+		if s.allowedCluster(req, opDescribe) {
+			resp.ClusterAuthorizedOperations = s.authorizedOps(req, rtCluster, acl.ClusterName, clusterOps)
+		}
+	}
 	return Respond(resp)
 }

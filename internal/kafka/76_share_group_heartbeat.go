@@ -37,6 +37,15 @@ func handleShareGroupHeartbeat(_ context.Context, s *Server, req *Request) Reply
 	if c == nil {
 		return fail(errNoShareCoordinator)
 	}
+	// READ on the group, DESCRIBE on every subscribed topic (KIP-932).
+	if !s.allowed(req, opRead, rtGroup, r.GroupID) {
+		return fail(errGroupAuth)
+	}
+	for _, t := range r.SubscribedTopicNames {
+		if !s.allowed(req, opDescribe, rtTopic, t) {
+			return fail(errTopicAuth)
+		}
+	}
 	host := ""
 	if req.Conn != nil && req.Conn.Remote != nil {
 		host, _, _ = net.SplitHostPort(req.Conn.Remote.String())

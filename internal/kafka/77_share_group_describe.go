@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -28,6 +29,12 @@ func handleShareGroupDescribe(_ context.Context, s *Server, req *Request) Reply 
 			resp.Groups = append(resp.Groups, rg)
 			continue
 		}
+		if !s.allowed(req, opDescribe, rtGroup, id) {
+			rg.ErrorCode, rg.ErrorMessage = kerr.GroupAuthorizationFailed.Code, errMsg(msgGroupAuth)
+			s.countErr(req, rg.ErrorCode)
+			resp.Groups = append(resp.Groups, rg)
+			continue
+		}
 		info, err := c.Describe(id)
 		if err != nil {
 			rg.ErrorCode, rg.ErrorMessage = shareErrCode(err), errMessage(err)
@@ -39,6 +46,9 @@ func handleShareGroupDescribe(_ context.Context, s *Server, req *Request) Reply 
 		rg.GroupEpoch, rg.AssignmentEpoch = info.Epoch, info.Epoch
 		rg.Assignor = "simple"
 		rg.AuthorizedOperations = -2147483648
+		if r.IncludeAuthorizedOperations {
+			rg.AuthorizedOperations = s.authorizedOps(req, rtGroup, id, groupOps)
+		}
 		for _, m := range info.Members {
 			rm := kmsg.NewShareGroupDescribeResponseGroupMember()
 			rm.MemberID, rm.MemberEpoch, rm.ClientID, rm.ClientHost = m.MemberID, m.Epoch, m.ClientID, m.ClientHost

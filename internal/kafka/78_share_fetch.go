@@ -59,16 +59,24 @@ func handleShareFetch(_ context.Context, s *Server, req *Request) Reply {
 	if group == "" || member == "" {
 		return fail(errors.Join(share.ErrInvalidRequest, errors.New("GroupId and MemberId are required")))
 	}
+	if !s.allowed(req, opRead, rtGroup, group) {
+		return fail(errGroupAuth)
+	}
 	var (
 		add     []share.TP
 		acks    []shareAckPart
 		unknown []kmsg.ShareFetchRequestTopic
+		denied  []kmsg.ShareFetchRequestTopic
 	)
 	ids := map[string][16]byte{}
 	for _, t := range r.Topics {
 		name, ok := s.b.TopicByID(t.TopicID)
 		if !ok {
 			unknown = append(unknown, t)
+			continue
+		}
+		if !s.allowed(req, opRead, rtTopic, name) {
+			denied = append(denied, t) // READ on the topic (KIP-932)
 			continue
 		}
 		ids[name] = t.TopicID
@@ -96,6 +104,17 @@ func handleShareFetch(_ context.Context, s *Server, req *Request) Reply {
 	parts, err := c.Session(group, member, r.ShareSessionEpoch, add, forget)
 	if err != nil {
 		return fail(err)
+	}
+	if s.authz != nil {
+		// A session's partitions whose READ was revoked since they joined
+		// it are not fetched.
+		kept := parts[:0:0]
+		for _, p := range parts {
+			if s.allowed(req, opRead, rtTopic, p.Topic) {
+				kept = append(kept, p)
+			}
+		}
+		parts = kept
 	}
 	for _, p := range parts {
 		if _, ok := ids[p.Topic]; !ok {
@@ -186,19 +205,24 @@ func handleShareFetch(_ context.Context, s *Server, req *Request) Reply {
 			}
 			resp.Topics[i].Partitions = append(resp.Topics[i].Partitions, e.p)
 		}
-		for _, t := range unknown {
-			rt := kmsg.NewShareFetchResponseTopic()
-			rt.TopicID = t.TopicID
-			for _, p := range t.Partitions {
-				rp := kmsg.NewShareFetchResponseTopicPartition()
-				rp.Partition = p.Partition
-				rp.ErrorCode = kerr.UnknownTopicID.Code
-				if len(p.AcknowledgementBatches) > 0 {
-					rp.AcknowledgeErrorCode = kerr.UnknownTopicID.Code
+		for _, u := range []struct {
+			ts   []kmsg.ShareFetchRequestTopic
+			code int16
+		}{{unknown, kerr.UnknownTopicID.Code}, {denied, kerr.TopicAuthorizationFailed.Code}} {
+			for _, t := range u.ts {
+				rt := kmsg.NewShareFetchResponseTopic()
+				rt.TopicID = t.TopicID
+				for _, p := range t.Partitions {
+					rp := kmsg.NewShareFetchResponseTopicPartition()
+					rp.Partition = p.Partition
+					rp.ErrorCode = u.code
+					if len(p.AcknowledgementBatches) > 0 {
+						rp.AcknowledgeErrorCode = u.code
+					}
+					rt.Partitions = append(rt.Partitions, rp)
 				}
-				rt.Partitions = append(rt.Partitions, rp)
+				resp.Topics = append(resp.Topics, rt)
 			}
-			resp.Topics = append(resp.Topics, rt)
 		}
 		return Respond(resp)
 	})

@@ -41,6 +41,9 @@ func handleShareAcknowledge(_ context.Context, s *Server, req *Request) Reply {
 	if group == "" || member == "" {
 		return fail(errors.Join(share.ErrInvalidRequest, errors.New("GroupId and MemberId are required")))
 	}
+	if !s.allowed(req, opRead, rtGroup, group) {
+		return fail(errGroupAuth)
+	}
 	if r.ShareSessionEpoch == 0 {
 		return fail(errors.Join(share.ErrInvalidSession, errors.New("ShareAcknowledge needs an open share session (epoch > 0 or -1)")))
 	}
@@ -52,9 +55,14 @@ func handleShareAcknowledge(_ context.Context, s *Server, req *Request) Reply {
 		// One durable write for every known partition's acknowledgements.
 		var pas []share.PartitionAcks
 		known := make([]bool, len(r.Topics))
+		denied := make([]bool, len(r.Topics))
 		for ti, t := range r.Topics {
 			name, ok := s.b.TopicByID(t.TopicID)
 			if known[ti] = ok; !ok {
+				continue
+			}
+			if !s.allowed(req, opRead, rtTopic, name) {
+				denied[ti] = true // READ on the topic (KIP-932)
 				continue
 			}
 			for _, p := range t.Partitions {
@@ -74,6 +82,8 @@ func handleShareAcknowledge(_ context.Context, s *Server, req *Request) Reply {
 				rp.Partition = p.Partition
 				if !ok {
 					rp.ErrorCode = kerr.UnknownTopicID.Code
+				} else if denied[ti] {
+					rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
 				} else {
 					if err := errs[i]; err != nil {
 						rp.ErrorCode = shareErrCode(err)

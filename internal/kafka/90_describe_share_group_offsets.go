@@ -30,6 +30,12 @@ func handleDescribeShareGroupOffsets(_ context.Context, s *Server, req *Request)
 			resp.Groups = append(resp.Groups, g)
 			continue
 		}
+		if !s.allowed(req, opDescribe, rtGroup, rg.GroupID) {
+			g.ErrorCode, g.ErrorMessage = kerr.GroupAuthorizationFailed.Code, errMsg(msgGroupAuth)
+			s.countErr(req, g.ErrorCode)
+			resp.Groups = append(resp.Groups, g)
+			continue
+		}
 		var filter map[string][]int32
 		if rg.Topics != nil {
 			filter = map[string][]int32{}
@@ -46,6 +52,9 @@ func handleDescribeShareGroupOffsets(_ context.Context, s *Server, req *Request)
 		}
 		idx := map[string]int{}
 		for _, o := range offs {
+			if !s.allowed(req, opDescribe, rtTopic, o.Topic) {
+				continue // DESCRIBE on the topic, else left out
+			}
 			i, ok := idx[o.Topic]
 			if !ok {
 				i = len(g.Topics)

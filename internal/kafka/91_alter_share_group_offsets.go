@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/eddy-streaming/eddy/internal/share"
@@ -25,17 +26,26 @@ func handleAlterShareGroupOffsets(_ context.Context, s *Server, req *Request) Re
 		resp.ErrorCode, resp.ErrorMessage = shareErrCode(errNoShareCoordinator), errMessage(errNoShareCoordinator)
 		return Respond(resp)
 	}
+	if !s.allowed(req, opRead, rtGroup, r.GroupID) {
+		resp.ErrorCode, resp.ErrorMessage = kerr.GroupAuthorizationFailed.Code, errMsg(msgGroupAuth)
+		s.countErr(req, resp.ErrorCode)
+		return Respond(resp)
+	}
 	return Defer(func(context.Context) Reply {
 		for _, rt := range r.Topics {
 			t := kmsg.NewAlterShareGroupOffsetsResponseTopic()
 			t.Topic = rt.Topic
-			if info, err := s.b.Topic(rt.Topic); err == nil {
+			denied := !s.allowed(req, opRead, rtTopic, rt.Topic)
+			if info, err := s.b.Topic(rt.Topic); err == nil && !denied {
 				t.TopicID = info.ID
 			}
 			for _, rp := range rt.Partitions {
 				p := kmsg.NewAlterShareGroupOffsetsResponseTopicPartition()
 				p.Partition = rp.Partition
-				if err := c.AlterOffset(r.GroupID, share.TP{Topic: rt.Topic, Partition: rp.Partition}, rp.StartOffset); err != nil {
+				if denied {
+					p.ErrorCode, p.ErrorMessage = kerr.TopicAuthorizationFailed.Code, errMsg(msgTopicAuth)
+					s.countErr(req, p.ErrorCode)
+				} else if err := c.AlterOffset(r.GroupID, share.TP{Topic: rt.Topic, Partition: rp.Partition}, rp.StartOffset); err != nil {
 					p.ErrorCode, p.ErrorMessage = shareErrCode(err), errMessage(err)
 					s.countErr(req, p.ErrorCode)
 				}

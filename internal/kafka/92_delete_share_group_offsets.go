@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -21,6 +22,11 @@ func handleDeleteShareGroupOffsets(_ context.Context, s *Server, req *Request) R
 		resp.ErrorCode, resp.ErrorMessage = shareErrCode(errNoShareCoordinator), errMessage(errNoShareCoordinator)
 		return Respond(resp)
 	}
+	if !s.allowed(req, opDelete, rtGroup, r.GroupID) {
+		resp.ErrorCode, resp.ErrorMessage = kerr.GroupAuthorizationFailed.Code, errMsg(msgGroupAuth)
+		s.countErr(req, resp.ErrorCode)
+		return Respond(resp)
+	}
 	if !c.Exists(r.GroupID) {
 		resp.ErrorCode = shareErrCode(errShareGroupNotFound(r.GroupID))
 		resp.ErrorMessage = errMessage(errShareGroupNotFound(r.GroupID))
@@ -30,6 +36,12 @@ func handleDeleteShareGroupOffsets(_ context.Context, s *Server, req *Request) R
 		for _, rt := range r.Topics {
 			t := kmsg.NewDeleteShareGroupOffsetsResponseTopic()
 			t.Topic = rt.Topic
+			if !s.allowed(req, opRead, rtTopic, rt.Topic) {
+				t.ErrorCode, t.ErrorMessage = kerr.TopicAuthorizationFailed.Code, errMsg(msgTopicAuth)
+				s.countErr(req, t.ErrorCode)
+				resp.Topics = append(resp.Topics, t)
+				continue
+			}
 			if info, err := s.b.Topic(rt.Topic); err == nil {
 				t.TopicID = info.ID
 			}

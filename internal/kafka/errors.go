@@ -101,6 +101,10 @@ func ErrorCode(err error) int16 {
 	if err == nil {
 		return 0
 	}
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return ke.Code // a Kafka error as is (authorization failures)
+	}
 	for _, e := range errorTable {
 		if errors.Is(err, e.err) {
 			return e.code

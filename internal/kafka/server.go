@@ -50,6 +50,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/eddy-streaming/eddy/internal/acl"
+	"github.com/eddy-streaming/eddy/internal/auth"
 	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/group"
 	"github.com/eddy-streaming/eddy/internal/membudget"
@@ -123,6 +125,12 @@ type Config struct {
 	// Share is the share-group coordinator (KIP-932 queues); nil makes the
 	// share APIs answer COORDINATOR_NOT_AVAILABLE.
 	Share *share.Coordinator
+	// Authorizer checks each request's actions as Kafka's authorization
+	// table says (authz.go); nil or auth.AllowAll allows everything.
+	Authorizer auth.Authorizer
+	// ACLs serves DescribeAcls, CreateAcls and DeleteAcls; nil answers
+	// them SECURITY_DISABLED, as Kafka without an authorizer.
+	ACLs *acl.Authorizer
 }
 
 func (c *Config) setDefaults() {
@@ -155,6 +163,8 @@ type Server struct {
 	metrics *metrics
 	budget  *membudget.Budget
 	rejects produceRejectLog
+	// authz is Config.Authorizer, nil when everything is allowed.
+	authz auth.Authorizer
 
 	// ctx is cancelled when shutdown starts; deferred handlers and
 	// long-polls watch it.
@@ -188,6 +198,7 @@ func New(cfg Config, b *broker.Broker) *Server {
 	cfg.setDefaults()
 	s := &Server{cfg: cfg, b: b, log: cfg.Logger, served: make(chan struct{}), forced: make(chan struct{}),
 		slotFreed: make(chan struct{}, 1)}
+	s.authz = authorizerOf(&cfg)
 	if cfg.ProduceBytesBudget > 0 {
 		s.budget = membudget.New(cfg.ProduceBytesBudget, int64(cfg.MaxRequestBytes))
 	}

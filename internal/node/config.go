@@ -1,6 +1,7 @@
 package node
 
 import (
+	"github.com/eddy-streaming/eddy/internal/acl"
 	"github.com/eddy-streaming/eddy/internal/commitlog"
 	"github.com/eddy-streaming/eddy/internal/config"
 	"github.com/eddy-streaming/eddy/internal/httpapi"
@@ -47,6 +48,11 @@ func FromConfig(cfg config.Config) Config {
 	nc.SchemaRegistry = &SchemaRegistryConfig{Addr: cfg.SchemaRegistryAddr, MaxConnections: cfg.HTTPMaxConnections,
 		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout, IdleTimeout: cfg.HTTPIdleTimeout}
 	nc.Admin.AllowWrites = cfg.ConsoleWrite
+	if cfg.Authorizer == config.AuthorizerACL {
+		// Validate checked the list's syntax.
+		supers, _ := acl.ParseSuperUsers(cfg.SuperUsers)
+		nc.ACL = &acl.Options{SuperUsers: supers, AllowIfNoACL: cfg.AllowEveryoneIfNoACLFound}
+	}
 	return nc
 }
 

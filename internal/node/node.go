@@ -7,9 +7,11 @@
 //
 //	lock        <data>/LOCK (flock), so two nodes never share a directory
 //	metrics     the node's one prometheus.Registry (no global registry)
+//	meta        <data>/meta.db: topic configs, cluster id, offsets, producer ids
+//	acl         the ACL authorizer (its bindings in meta's "acls" bucket),
+//	            when Config.ACL is set; every listener checks through it
 //	http        the HTTP listener, serving /healthz at once and /readyz 503
 //	            until the node is ready, so probes see a node recovering
-//	meta        <data>/meta.db: topic configs, cluster id, offsets, producer ids
 //	schemas     the schema registry (its state in meta's "schemas" bucket),
 //	            under /schema-registry/ on HTTP and on its own listener
 //	producers   the idempotent-producer manager (append hook 1)
@@ -63,6 +65,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/eddy-streaming/eddy/internal/acl"
 	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/eventstore"
 	"github.com/eddy-streaming/eddy/internal/group"
@@ -124,6 +127,9 @@ type Config struct {
 	SchemaRegistry *SchemaRegistryConfig
 	// Admin configures the HTTP admin routes and the web console (/ui/).
 	Admin httpapi.AdminOptions
+	// ACL configures the ACL authorizer (--authorizer acl); nil runs none:
+	// everything is allowed and the ACL APIs answer SECURITY_DISABLED.
+	ACL *acl.Options
 }
 
 // DefaultConfig returns a Config for dataDir with every part's defaults,
@@ -157,7 +163,9 @@ type Node struct {
 	Kafka     *kafka.Server
 	HTTP      *httpapi.Server
 	// Schemas is the schema registry (schemas.go).
-	Schemas   *registry.Registry
+	Schemas *registry.Registry
+	// ACL is the ACL authorizer (acl.go); nil when none is configured.
+	ACL       *acl.Authorizer
 	schemasLn net.Listener
 
 	lock *dataDirLock
@@ -197,8 +205,9 @@ type step struct {
 var steps = []step{
 	{"lock", (*Node).openLock},
 	{"metrics", (*Node).openMetrics},
-	{"http", (*Node).openHTTP},
 	{"meta", (*Node).openMeta},
+	{"acl", (*Node).openACL},
+	{"http", (*Node).openHTTP},
 	{"schemas", (*Node).openSchemas},
 	{"producers", (*Node).openProducers},
 	{"eventstore", (*Node).openEventStore},
@@ -381,6 +390,7 @@ func (n *Node) openHTTP() error {
 	hc.Registerer, hc.Gatherer = n.Registry, n.Registry
 	hc.Version, hc.DataDir, hc.StartedAt = n.cfg.Version, n.dataDir, n.started
 	hc.Listeners, hc.Topics, hc.Groups = n.listenerAddrs, n.topicStatus, n.groupStatus
+	hc.Authorizer = n.authorizer()
 	h, err := httpapi.New(hc)
 	if err != nil {
 		return err
@@ -511,6 +521,7 @@ func (n *Node) openKafka() error {
 	kc := *n.cfg.Kafka
 	kc.Logger, kc.Registerer = n.component("kafka"), n.Registry
 	kc.Groups, kc.Producers, kc.Share = n.Groups, n.Producers, n.Share
+	kc.Authorizer, kc.ACLs = n.authorizer(), n.ACL
 	k := kafka.New(kc, n.Broker)
 	if err := k.Listen(); err != nil {
 		return err

@@ -53,7 +53,7 @@ func (n *Node) openSchemas() error {
 		return fmt.Errorf("open schema registry: %w", err)
 	}
 	n.Schemas = reg
-	h := registry.Handler(reg)
+	h := registry.Authorize(registry.Handler(reg), reg, n.authorizer())
 	if n.HTTP != nil {
 		// Bodies are read under the HTTP server's body budget and
 		// timeout before the registry reads them, on both listeners.
