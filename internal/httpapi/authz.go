@@ -95,14 +95,14 @@ var routeRules = map[string]routeCheck{
 	// Status describes the whole node.
 	"GET /v1/status": need(opDescribe, rtCluster, ""),
 	// Topics (admin.go): the list shows topics the caller may DESCRIBE.
-	"GET /v1/topics":                      open,
-	"GET /v1/topics/{topic}":              need(opDescribe, rtTopic, "topic"),
-	"GET /v1/topics/{topic}/messages":     need(opRead, rtTopic, "topic"),
-	"POST /v1/topics":                     open, // CREATE on the cluster or the named topic, checked in createTopic
-	"DELETE /v1/topics/{topic}":           need(opDelete, rtTopic, "topic"),
-	"POST /v1/topics/{topic}/redrive":     need(opRead, rtTopic, "topic"), // + WRITE on each target, in redrive
-	"GET /v1/groups":                      open,
-	"GET /v1/groups/{group}":              need(opDescribe, rtGroup, "group"),
+	"GET /v1/topics":                        open,
+	"GET /v1/topics/{topic}":                need(opDescribe, rtTopic, "topic"),
+	"GET /v1/topics/{topic}/messages":       need(opRead, rtTopic, "topic"),
+	"POST /v1/topics":                       open, // CREATE on the cluster or the named topic, checked in createTopic
+	"DELETE /v1/topics/{topic}":             need(opDelete, rtTopic, "topic"),
+	"POST /v1/topics/{topic}/redrive":       need(opRead, rtTopic, "topic"), // + WRITE on each target, in redrive
+	"GET /v1/groups":                        open,
+	"GET /v1/groups/{group}":                need(opDescribe, rtGroup, "group"),
 	"POST /v1/groups/{group}/offsets/reset": need(opRead, rtGroup, "group"), // + READ on the topics, in resetOffsets
 	// Event streams and subscriptions (streams.go).
 	"POST /v1/topics/{topic}/streams/{stream}":          need(opWrite, rtTopic, "topic"),

@@ -68,7 +68,9 @@ func Authorize(h http.Handler, reg *Registry, a auth.Authorizer) http.Handler {
 			z.h.ServeHTTP(w, r)
 		}
 	}
-	open := func(w http.ResponseWriter, r *http.Request, _ func(kmsg.ACLOperation, string) bool) { z.h.ServeHTTP(w, r) }
+	open := func(w http.ResponseWriter, r *http.Request, _ func(kmsg.ACLOperation, string) bool) {
+		z.h.ServeHTTP(w, r)
+	}
 	rule("GET /{$}", open)
 	rule("GET /schemas/types", open)
 	rule("GET /contexts", open)
