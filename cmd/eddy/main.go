@@ -53,6 +53,7 @@ func newRootCmd() *cobra.Command {
 		newViewCmd(),
 		newLogCmd(),
 		newSchemaCmd(),
+		newACLCmd(),
 	)
 	return root
 }
