@@ -127,6 +127,20 @@ var routeRules = map[string]routeCheck{
 	"GET /ui":         open,
 }
 
+// Routes returns every registered route pattern.
+func (s *Server) Routes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.mu.routes...)
+}
+
+// HasRule reports whether routeRules maps pattern (the console's pages
+// need none); a route without one gets defaultRule.
+func HasRule(pattern string) bool {
+	_, ok := routeRules[pattern]
+	return ok || strings.HasPrefix(pattern, "GET /ui/")
+}
+
 // defaultRule checks a route missing from routeRules: reads need
 // DESCRIBE on the cluster, changes ALTER on it.
 func defaultRule(pattern string) routeCheck {
@@ -149,6 +163,9 @@ func ruleFor(pattern string) routeCheck {
 // authorized wraps h with pattern's check when an authorizer is set; the
 // request's context then carries the authorizer for Allowed.
 func (s *Server) authorized(pattern string, h http.Handler) http.Handler {
+	s.mu.Lock()
+	s.mu.routes = append(s.mu.routes, pattern)
+	s.mu.Unlock()
 	a := s.cfg.Authorizer
 	if a == nil {
 		return h

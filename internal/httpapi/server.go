@@ -108,6 +108,8 @@ type Server struct {
 	mu struct {
 		sync.Mutex
 		ln net.Listener
+		// routes are the registered patterns (Routes).
+		routes []string
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/eddy-streaming/eddy/internal/auth"
 	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/group"
+	"github.com/eddy-streaming/eddy/internal/httpapi"
 	"github.com/eddy-streaming/eddy/internal/share"
 )
 
@@ -231,6 +232,24 @@ func TestHTTPListsHideUndescribable(t *testing.T) {
 		st, body := call(t, "GET", base+p, "")
 		if st != 200 || !strings.Contains(body, "seen") || strings.Contains(body, "secret") {
 			t.Fatalf("GET %s: %d %s; want seen listed and secret not named", p, st, body)
+		}
+	}
+}
+
+// TestEveryRouteHasARule keeps routeRules (and docs/security.md's table)
+// complete: every route the node registers is mapped to its operation.
+func TestEveryRouteHasARule(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.ACL = &acl.Options{}
+	cfg.SchemaRegistry = &SchemaRegistryConfig{}
+	n := openT(t, cfg)
+	routes := n.HTTP.Routes()
+	if len(routes) < 20 {
+		t.Fatalf("only %d routes registered: %q", len(routes), routes)
+	}
+	for _, p := range routes {
+		if !httpapi.HasRule(p) {
+			t.Errorf("route %q has no entry in httpapi's routeRules (nor in docs/security.md)", p)
 		}
 	}
 }
