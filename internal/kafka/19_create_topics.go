@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
+	"github.com/eddy-streaming/eddy/internal/views"
 )
 
 // CreateTopics: v2-7
@@ -51,6 +52,13 @@ func handleCreateTopics(_ context.Context, s *Server, req *Request) Reply {
 				// CREATE on the cluster or on the topic.
 				t.ErrorCode = kerr.TopicAuthorizationFailed.Code
 				return errors.New(msgTopicAuth)
+			}
+			for _, c := range rt.Configs {
+				if c.Name == views.SourceConfig && c.Value != nil && !s.allowed(req, opRead, rtTopic, *c.Value) {
+					// A view shows its source's records: READ on the source.
+					t.ErrorCode = kerr.TopicAuthorizationFailed.Code
+					return fmt.Errorf("%s: a view of %s needs READ on it", msgTopicAuth, *c.Value)
+				}
 			}
 			if rt.ReplicationFactor != -1 && rt.ReplicationFactor != 1 && len(rt.ReplicaAssignment) == 0 {
 				return fmt.Errorf("%w: %d, Eddy has one node", broker.ErrInvalidReplicationFactor, rt.ReplicationFactor)

@@ -93,9 +93,15 @@ func TestAuthorizationMatrixKafka(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var tid [16]byte
+	if _, err := srv.Broker.CreateView("tv", topic, "true", 1, false); err != nil {
+		t.Fatal(err)
+	}
+	var tid, vid [16]byte
 	if info, err := srv.Broker.Topic(topic); err == nil {
 		tid = info.ID
+	}
+	if info, err := srv.Broker.Topic("tv"); err == nil {
+		vid = info.ID
 	}
 	cl := srv.Client(t, kgo.DisableIdempotentWrite())
 
@@ -136,6 +142,30 @@ func TestAuthorizationMatrixKafka(t *testing.T) {
 			ft.Partitions = append(ft.Partitions, fp)
 			r.Topics = append(r.Topics, ft)
 			return req[*kmsg.FetchResponse](t, cl, r).Topics[0].Partitions[0].ErrorCode
+		}},
+		{"Fetch of a view READ on the view", []acl.Binding{readT}, []acl.Binding{allowACL(kmsg.ACLOperationRead, kmsg.ACLResourceTypeTopic, "tv")}, topicAuth, 0, func(t *testing.T) int16 {
+			r := kmsg.NewPtrFetchRequest()
+			r.MaxWaitMillis, r.MaxBytes, r.SessionEpoch = 10, 1<<20, -1
+			ft := kmsg.NewFetchRequestTopic()
+			ft.Topic, ft.TopicID = "tv", vid
+			fp := kmsg.NewFetchRequestTopicPartition()
+			fp.PartitionMaxBytes = 1 << 20
+			ft.Partitions = append(ft.Partitions, fp)
+			r.Topics = append(r.Topics, ft)
+			return req[*kmsg.FetchResponse](t, cl, r).Topics[0].Partitions[0].ErrorCode
+		}},
+		{"CreateTopics of a view READ on the source", []acl.Binding{allowACL(kmsg.ACLOperationCreate, kmsg.ACLResourceTypeTopic, "cv")}, []acl.Binding{readT}, topicAuth, 0, func(t *testing.T) int16 {
+			r := kmsg.NewPtrCreateTopicsRequest()
+			r.ValidateOnly, r.TimeoutMillis = true, 5000
+			ct := kmsg.NewCreateTopicsRequestTopic()
+			ct.Topic, ct.NumPartitions, ct.ReplicationFactor = "cv", 1, 1
+			for k, v := range map[string]string{"eddy.view.source": topic, "eddy.view.filter": "true"} {
+				c := kmsg.NewCreateTopicsRequestTopicConfig()
+				c.Name, c.Value = k, kmsg.StringPtr(v)
+				ct.Configs = append(ct.Configs, c)
+			}
+			r.Topics = append(r.Topics, ct)
+			return req[*kmsg.CreateTopicsResponse](t, cl, r).Topics[0].ErrorCode
 		}},
 		{"ListOffsets DESCRIBE topic", nil, []acl.Binding{descT}, topicAuth, 0, func(t *testing.T) int16 {
 			r := kmsg.NewPtrListOffsetsRequest()
