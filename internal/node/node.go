@@ -7,11 +7,12 @@
 //
 //	lock        <data>/LOCK (flock), so two nodes never share a directory
 //	metrics     the node's one prometheus.Registry (no global registry)
+//	http        the HTTP listener, serving /healthz at once and /readyz 503
+//	            until the node is ready, so probes see a node recovering
 //	meta        <data>/meta.db: topic configs, cluster id, offsets, producer ids
 //	acl         the ACL authorizer (its bindings in meta's "acls" bucket),
 //	            when Config.ACL is set; every listener checks through it
-//	http        the HTTP listener, serving /healthz at once and /readyz 503
-//	            until the node is ready, so probes see a node recovering
+//	            (the HTTP listener, open before it, denies until then)
 //	schemas     the schema registry (its state in meta's "schemas" bucket),
 //	            under /schema-registry/ on HTTP and on its own listener
 //	producers   the idempotent-producer manager (append hook 1)
@@ -166,6 +167,7 @@ type Node struct {
 	Schemas *registry.Registry
 	// ACL is the ACL authorizer (acl.go); nil when none is configured.
 	ACL       *acl.Authorizer
+	httpAuthz *lateAuthorizer
 	schemasLn net.Listener
 
 	lock *dataDirLock
@@ -205,9 +207,9 @@ type step struct {
 var steps = []step{
 	{"lock", (*Node).openLock},
 	{"metrics", (*Node).openMetrics},
+	{"http", (*Node).openHTTP},
 	{"meta", (*Node).openMeta},
 	{"acl", (*Node).openACL},
-	{"http", (*Node).openHTTP},
 	{"schemas", (*Node).openSchemas},
 	{"producers", (*Node).openProducers},
 	{"eventstore", (*Node).openEventStore},
@@ -390,7 +392,12 @@ func (n *Node) openHTTP() error {
 	hc.Registerer, hc.Gatherer = n.Registry, n.Registry
 	hc.Version, hc.DataDir, hc.StartedAt = n.cfg.Version, n.dataDir, n.started
 	hc.Listeners, hc.Topics, hc.Groups = n.listenerAddrs, n.topicStatus, n.groupStatus
-	hc.Authorizer = n.authorizer()
+	if n.cfg.ACL != nil {
+		// The listener opens before the meta store the ACLs live in: it
+		// checks through a gate the acl step opens.
+		n.httpAuthz = &lateAuthorizer{}
+		hc.Authorizer = n.httpAuthz
+	}
 	h, err := httpapi.New(hc)
 	if err != nil {
 		return err
