@@ -715,3 +715,38 @@ func TestACLAPIsWithoutAuthorizer(t *testing.T) {
 		t.Fatalf("DeleteAcls: %v", kerr.ErrorForCode(code))
 	}
 }
+
+// TestACLHostMatch: an ACL for another host does not apply; one for the
+// client's address does, changed on a live connection without reconnecting.
+func TestACLHostMatch(t *testing.T) {
+	srv := startACLNode(t, acl.Options{})
+	if _, err := srv.Broker.CreateTopic("h", 1, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	cl := srv.Client(t)
+	metadata := func() int16 {
+		r := kmsg.NewPtrMetadataRequest()
+		mt := kmsg.NewMetadataRequestTopic()
+		mt.Topic = kmsg.StringPtr("h")
+		r.Topics = append(r.Topics, mt)
+		return req[*kmsg.MetadataResponse](t, cl, r).Topics[0].ErrorCode
+	}
+	at := func(host string) acl.Binding {
+		b := allowACL(kmsg.ACLOperationDescribe, kmsg.ACLResourceTypeTopic, "h")
+		b.Host = host
+		return b
+	}
+	setACLs(t, srv.Node.ACL, at("10.9.9.9"))
+	if code := metadata(); code != kerr.TopicAuthorizationFailed.Code {
+		t.Fatalf("ACL for 10.9.9.9, client on 127.0.0.1: %v", kerr.ErrorForCode(code))
+	}
+	setACLs(t, srv.Node.ACL, at("127.0.0.1"))
+	if code := metadata(); code != 0 {
+		t.Fatalf("ACL for 127.0.0.1: %v", kerr.ErrorForCode(code))
+	}
+	setACLs(t, srv.Node.ACL, at("127.0.0.1"), acl.Binding{ResourceType: kmsg.ACLResourceTypeTopic, ResourceName: "h", PatternType: kmsg.ACLResourcePatternTypeLiteral,
+		Principal: "User:*", Host: "127.0.0.1", Operation: kmsg.ACLOperationAll, Permission: kmsg.ACLPermissionTypeDeny})
+	if code := metadata(); code != kerr.TopicAuthorizationFailed.Code {
+		t.Fatalf("DENY ALL for User:* from 127.0.0.1 added: %v", kerr.ErrorForCode(code))
+	}
+}
