@@ -300,7 +300,7 @@ func reference(bs []Binding, opt Options, p auth.Principal, host string, op kmsg
 }
 
 // FuzzAuthorize compares the index with the reference on random bindings
-// and requests.
+// and requests, and MATCH filters with what applies to a name.
 func FuzzAuthorize(f *testing.F) {
 	f.Add([]byte("abcdefghijklmnopqrstuvwxyz0123456789"), "abc", uint8(3))
 	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, "a", uint8(8))
@@ -342,6 +342,18 @@ func FuzzAuthorize(f *testing.F) {
 		sortBindings(bs)
 		a.ix.Store(buildIndex(bs))
 		all := bs
+		// A MATCH filter for name selects exactly the bindings that apply
+		// to a resource called name.
+		for _, rt := range []kmsg.ACLResourceType{topic, group} {
+			f := Filter{ResourceType: rt, ResourceName: &name, PatternType: kmsg.ACLResourcePatternTypeMatch, Operation: kmsg.ACLOperationAny, Permission: kmsg.ACLPermissionTypeAny}
+			for _, b := range all {
+				applies := b.ResourceType == rt && ((b.PatternType == literal && (b.ResourceName == name || b.ResourceName == "*")) ||
+					(b.PatternType == prefixed && strings.HasPrefix(name, b.ResourceName)))
+				if f.Matches(b) != applies {
+					t.Fatalf("MATCH %s %q selects %v: %v, applies: %v", rt, name, b, f.Matches(b), applies)
+				}
+			}
+		}
 		for _, p := range []auth.Principal{"User:alice", "User:bob", "Group:x"} {
 			for _, h := range hosts[1:] {
 				for _, rt := range []kmsg.ACLResourceType{topic, group} {
