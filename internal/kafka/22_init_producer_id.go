@@ -20,6 +20,10 @@ import (
 // transactional id. A transactional id is refused with UNSUPPORTED_VERSION
 // (35), which every client treats as fatal: Eddy has no transactions yet,
 // and a clear failure beats a producer waiting forever.
+// Authorization: a transactional id needs WRITE on it, else
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED; an idempotent producer needs
+// IDEMPOTENT_WRITE on the cluster or WRITE on some topic (KIP-679), else
+// CLUSTER_AUTHORIZATION_FAILED.
 //
 // Version notes: v0 is what librdkafka needs advertised to enable
 // enable.idempotence; v1 no change; v2 flexible; v3 producer id/epoch
