@@ -2,6 +2,7 @@ package kafka_test
 
 import (
 	"context"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -748,5 +749,29 @@ func TestACLHostMatch(t *testing.T) {
 		Principal: "User:*", Host: "127.0.0.1", Operation: kmsg.ACLOperationAll, Permission: kmsg.ACLPermissionTypeDeny})
 	if code := metadata(); code != kerr.TopicAuthorizationFailed.Code {
 		t.Fatalf("DENY ALL for User:* from 127.0.0.1 added: %v", kerr.ErrorForCode(code))
+	}
+}
+
+// TestACLKcat: librdkafka (kcat) is refused as Kafka refuses it, and is
+// let in by an ACL created while it is refused.
+func TestACLKcat(t *testing.T) {
+	kcat := requireTool(t, "kcat")
+	srv := startACLNode(t, acl.Options{})
+	if _, err := srv.Broker.CreateTopic("kc", 1, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	setACLs(t, srv.Node.ACL, allowACL(kmsg.ACLOperationDescribe, kmsg.ACLResourceTypeTopic, "kc"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, kcat, "-b", srv.Addr, "-P", "-t", "kc", "-X", "enable.idempotence=false", "-X", "message.timeout.ms=5000")
+	cmd.Stdin = strings.NewReader("v\n")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(strings.ToLower(string(out)), "authoriz") {
+		t.Fatalf("kcat produce without WRITE: %v\n%s", err, out)
+	}
+	setACLs(t, srv.Node.ACL, allowACL(kmsg.ACLOperationWrite, kmsg.ACLResourceTypeTopic, "kc"), allowACL(kmsg.ACLOperationRead, kmsg.ACLResourceTypeTopic, "kc"))
+	runTool(t, "v\n", kcat, "-b", srv.Addr, "-P", "-t", "kc")
+	if got := runTool(t, "", kcat, "-b", srv.Addr, "-C", "-t", "kc", "-o", "beginning", "-e"); strings.TrimSpace(got) != "v" {
+		t.Fatalf("kcat consume: %q", got)
 	}
 }
