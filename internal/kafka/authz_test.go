@@ -74,12 +74,22 @@ func req[T kmsg.Response](t *testing.T, cl *kgo.Client, r kmsg.Request) T {
 
 func TestAuthorizationMatrixKafka(t *testing.T) {
 	srv := startACLNode(t, acl.Options{})
+	kafkaMatrix(t, srv, anon)
+}
+
+// kafkaMatrix runs the matrix against srv as principal, whose clients
+// srv.Client(t, opts...) makes (a PLAINTEXT client is User:ANONYMOUS; a
+// SASL one names its user).
+func kafkaMatrix(t *testing.T, srv *kafkatest.Server, principal string, opts ...kgo.Opt) {
+	as := func(b acl.Binding) acl.Binding { b.Principal = principal; return b }
+	allowACL := func(op kmsg.ACLOperation, rt kmsg.ACLResourceType, name string) acl.Binding { return as(allowACL(op, rt, name)) }
+	clusterACL := func(op kmsg.ACLOperation) acl.Binding { return as(clusterACL(op)) }
 	a := srv.Node.ACL
 	const topic, grp, shareGrp, txn = "t", "g", "sg", "tx"
 	ctx := context.Background()
 	// Set up as a principal allowed everything, then take it away.
 	setACLs(t, a, allowACL(kmsg.ACLOperationAll, kmsg.ACLResourceTypeTopic, "*"), allowACL(kmsg.ACLOperationAll, kmsg.ACLResourceTypeGroup, "*"), clusterACL(kmsg.ACLOperationAll))
-	setup := srv.Client(t)
+	setup := srv.Client(t, opts...)
 	adm := kadm.NewClient(setup)
 	for _, tp := range []string{topic, "dt"} {
 		if _, err := adm.CreateTopic(ctx, 1, 1, nil, tp); err != nil {
@@ -104,7 +114,7 @@ func TestAuthorizationMatrixKafka(t *testing.T) {
 	if info, err := srv.Broker.Topic("tv"); err == nil {
 		vid = info.ID
 	}
-	cl := srv.Client(t, kgo.DisableIdempotentWrite())
+	cl := srv.Client(t, append([]kgo.Opt{kgo.DisableIdempotentWrite()}, opts...)...)
 
 	descT := allowACL(kmsg.ACLOperationDescribe, kmsg.ACLResourceTypeTopic, topic)
 	readT := allowACL(kmsg.ACLOperationRead, kmsg.ACLResourceTypeTopic, topic)
