@@ -82,7 +82,9 @@ func TestAuthorizationMatrixKafka(t *testing.T) {
 // SASL one names its user).
 func kafkaMatrix(t *testing.T, srv *kafkatest.Server, principal string, opts ...kgo.Opt) {
 	as := func(b acl.Binding) acl.Binding { b.Principal = principal; return b }
-	allowACL := func(op kmsg.ACLOperation, rt kmsg.ACLResourceType, name string) acl.Binding { return as(allowACL(op, rt, name)) }
+	allowACL := func(op kmsg.ACLOperation, rt kmsg.ACLResourceType, name string) acl.Binding {
+		return as(allowACL(op, rt, name))
+	}
 	clusterACL := func(op kmsg.ACLOperation) acl.Binding { return as(clusterACL(op)) }
 	a := srv.Node.ACL
 	const topic, grp, shareGrp, txn = "t", "g", "sg", "tx"
