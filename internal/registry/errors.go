@@ -41,6 +41,8 @@ const (
 	CodeReferenceExists           = 42206
 	CodeIDInUse                   = 42207
 	CodeInvalidSubject            = 42208
+	CodeSchemaTooLarge            = 42209
+	CodeInvalidRuleSet            = 42210
 	CodeStoreError                = 50001
 )
 

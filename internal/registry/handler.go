@@ -38,6 +38,14 @@ func Handler(r *Registry) http.Handler {
 				writeJSON(w, apiErr.Status(), apiErr)
 				return
 			}
+			if raw, ok := v.(rawJSON); ok {
+				hd := w.Header()
+				hd["Content-Type"] = contentTypeHeader
+				hd["Content-Length"] = []string{strconv.Itoa(len(raw))}
+				w.WriteHeader(http.StatusOK)
+				_, _ = w.Write(raw)
+				return
+			}
 			if raw, ok := v.(rawText); ok {
 				w.Header().Set("Content-Type", ContentType)
 				w.WriteHeader(http.StatusOK)
@@ -48,6 +56,7 @@ func Handler(r *Registry) http.Handler {
 		})
 	}
 	route("GET /{$}", func(http.ResponseWriter, *http.Request) (any, error) { return struct{}{}, nil })
+	route("GET /schemas", h.schemas)
 	route("GET /schemas/types", func(http.ResponseWriter, *http.Request) (any, error) { return schema.Types, nil })
 	route("GET /schemas/ids/{id}", h.schemaByID)
 	route("GET /schemas/ids/{id}/schema", h.rawSchemaByID)
@@ -99,6 +108,11 @@ type api struct{ r *Registry }
 
 // rawText is a response body sent as is (the /schema endpoints).
 type rawText string
+
+// rawJSON is an already encoded JSON response body.
+type rawJSON []byte
+
+var contentTypeHeader = []string{ContentType}
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
@@ -165,6 +179,13 @@ func (h *api) schemaByID(_ http.ResponseWriter, req *http.Request) (any, error) 
 	if err != nil {
 		return nil, err
 	}
+	if req.URL.RawQuery == "" {
+		b, err := h.r.SchemaByIDJSON(id)
+		if err != nil {
+			return nil, err
+		}
+		return rawJSON(b), nil
+	}
 	s, err := h.r.SchemaByID(id)
 	if err != nil {
 		return nil, err
@@ -213,12 +234,41 @@ func (h *api) versionsByID(_ http.ResponseWriter, req *http.Request) (any, error
 	return h.r.SubjectVersionsByID(id, boolParam(req, "deleted"))
 }
 
+func (h *api) schemas(_ http.ResponseWriter, req *http.Request) (any, error) {
+	q := SchemasQuery{
+		SubjectPrefix: req.URL.Query().Get("subjectPrefix"),
+		Deleted:       boolParam(req, "deleted"),
+		LatestOnly:    boolParam(req, "latestOnly"),
+	}
+	var err error
+	if q.Offset, err = intParam(req, "offset"); err != nil {
+		return nil, err
+	}
+	if q.Limit, err = intParam(req, "limit"); err != nil {
+		return nil, err
+	}
+	return h.r.Schemas(q), nil
+}
+
+// intParam parses an optional non-negative integer query parameter.
+func intParam(req *http.Request, name string) (int, error) {
+	s := req.URL.Query().Get(name)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, &Error{Code: 400, Message: fmt.Sprintf("query parameter %s=%q: want a non-negative integer", name, s)}
+	}
+	return n, nil
+}
+
 func (h *api) subjects(_ http.ResponseWriter, req *http.Request) (any, error) {
-	return h.r.Subjects(req.URL.Query().Get("subjectPrefix"), boolParam(req, "deleted")), nil
+	return h.r.SubjectsFiltered(req.URL.Query().Get("subjectPrefix"), boolParam(req, "deleted"), boolParam(req, "deletedOnly")), nil
 }
 
 func (h *api) versions(_ http.ResponseWriter, req *http.Request) (any, error) {
-	return h.r.Versions(req.PathValue("subject"), boolParam(req, "deleted"))
+	return h.r.VersionsFiltered(req.PathValue("subject"), boolParam(req, "deleted"), boolParam(req, "deletedOnly"))
 }
 
 func (h *api) register(_ http.ResponseWriter, req *http.Request) (any, error) {
@@ -226,6 +276,7 @@ func (h *api) register(_ http.ResponseWriter, req *http.Request) (any, error) {
 	if err := decode(req, &body); err != nil {
 		return nil, err
 	}
+	body.Normalize = boolParam(req, "normalize")
 	id, err := h.r.Register(req.PathValue("subject"), body)
 	if err != nil {
 		return nil, err
@@ -274,6 +325,7 @@ func (h *api) lookup(_ http.ResponseWriter, req *http.Request) (any, error) {
 	if err := decode(req, &body); err != nil {
 		return nil, err
 	}
+	body.Normalize = boolParam(req, "normalize")
 	return h.r.Lookup(req.PathValue("subject"), body, boolParam(req, "deleted"))
 }
 
@@ -293,6 +345,7 @@ func (h *api) compatibility(_ http.ResponseWriter, req *http.Request) (any, erro
 	if err := decode(req, &body); err != nil {
 		return nil, err
 	}
+	body.Normalize = boolParam(req, "normalize")
 	ok, msgs, err := h.r.CheckCompatibility(req.PathValue("subject"), n, body)
 	if err != nil {
 		return nil, err

@@ -65,6 +65,14 @@ type RegisterRequest struct {
 	References []Reference `json:"references,omitempty"`
 	ID         int         `json:"id,omitempty"`
 	Version    int         `json:"version,omitempty"`
+	// Metadata and RuleSet are Confluent's data-contract fields. Eddy does
+	// not store them: a request carrying either is refused (42201, 42210)
+	// rather than registered without them.
+	Metadata json.RawMessage `json:"metadata,omitempty"`
+	RuleSet  json.RawMessage `json:"ruleSet,omitempty"`
+	// Normalize is the normalize=true query parameter: the schema is
+	// registered (or looked up) in its normalized form (schema.Normalize).
+	Normalize bool `json:"-"`
 }
 
 // SubjectVersion names one version of one subject.
@@ -95,6 +103,9 @@ type record struct {
 	s        storedSchema
 	key      string
 	compiled atomic.Pointer[schema.Compiled]
+	// byIDJSON caches the encoded GET /schemas/ids/{id} answer (a
+	// schema's text and references never change).
+	byIDJSON atomic.Pointer[[]byte]
 }
 
 type version struct {
@@ -338,8 +349,15 @@ func (r *Registry) toSchema(subject string, v *version, rec *record) Schema {
 	return s
 }
 
-// compileRequest compiles a request's schema with its references.
-func (r *Registry) compileRequestLocked(req RegisterRequest) (schema.Type, schema.Compiled, *Error) {
+// compileRequestLocked compiles a request's schema with its references;
+// with req.Normalize it first replaces req.Schema by its normalized form.
+func (r *Registry) compileRequestLocked(req *RegisterRequest) (schema.Type, schema.Compiled, *Error) {
+	if present(req.RuleSet) {
+		return "", nil, errorf(CodeInvalidRuleSet, "Invalid ruleSet: rule sets (data contract rules) are not supported by this registry; register the schema without \"ruleSet\"")
+	}
+	if present(req.Metadata) {
+		return "", nil, errorf(CodeInvalidSchema, "Invalid schema: schema metadata (data contracts) is not supported by this registry; register the schema without \"metadata\"")
+	}
 	typ, err := schema.ParseType(req.SchemaType)
 	if err != nil {
 		return "", nil, errorf(CodeInvalidSchema, "Invalid schema: %v", err)
@@ -351,11 +369,37 @@ func (r *Registry) compileRequestLocked(req RegisterRequest) (schema.Type, schem
 	if err != nil {
 		return "", nil, errorf(CodeInvalidSchema, "Invalid schema %s with refs %v of type %s, details: %v", req.Schema, req.References, typ, err)
 	}
+	if req.Normalize {
+		text, err := schema.Normalize(typ, req.Schema, deps)
+		if err != nil {
+			return "", nil, errorf(CodeInvalidSchema, "Invalid schema %s with refs %v of type %s, details: %v", req.Schema, req.References, typ, err)
+		}
+		req.Schema = text
+	}
 	c, err := schema.Compile(typ, req.Schema, deps)
 	if err != nil {
 		return "", nil, errorf(CodeInvalidSchema, "Invalid schema %s with refs %v of type %s, details: %v", req.Schema, req.References, typ, err)
 	}
 	return typ, c, nil
+}
+
+// present reports whether an optional JSON field holds something other
+// than null or an empty object.
+func present(raw json.RawMessage) bool {
+	t := strings.TrimSpace(string(raw))
+	if t == "" || t == "null" {
+		return false
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) == nil {
+		for _, v := range m {
+			if v := strings.TrimSpace(string(v)); v != "null" && v != "[]" && v != "{}" {
+				return true
+			}
+		}
+		return false
+	}
+	return true
 }
 
 func (r *Registry) liveCompiledLocked(subject string) ([]schema.Compiled, error) {
@@ -373,6 +417,9 @@ func (r *Registry) liveCompiledLocked(subject string) ([]schema.Compiled, error)
 func validSubject(s string) *Error {
 	if s == "" || strings.ContainsAny(s, "\x00") || len(s) > 1024 {
 		return errorf(CodeInvalidSubject, "Invalid subject %q: subjects are 1 to 1024 characters without NUL", s)
+	}
+	if strings.HasPrefix(s, ":.") {
+		return errorf(CodeInvalidSubject, "Invalid subject %q: schema contexts (:.context:subject) are not supported by this registry; every subject is in the default context, use the plain subject name", s)
 	}
 	return nil
 }
@@ -404,7 +451,7 @@ func (r *Registry) Register(subject string, req RegisterRequest) (int, error) {
 		r.mu.RUnlock()
 		return 0, errorf(CodeOperationNotPermitted, "Subject %s is in read-only mode", subject)
 	}
-	typ, c, apiErr := r.compileRequestLocked(req)
+	typ, c, apiErr := r.compileRequestLocked(&req)
 	if apiErr != nil {
 		r.mu.RUnlock()
 		return 0, apiErr
@@ -493,7 +540,7 @@ func (r *Registry) registerLocked(subject string, req RegisterRequest) (int, err
 	if (req.ID > 0 || req.Version > 0) && mode != ModeImport {
 		return 0, errorf(CodeOperationNotPermitted, "Subject %s is not in import mode", subject)
 	}
-	typ, c, apiErr := r.compileRequestLocked(req)
+	typ, c, apiErr := r.compileRequestLocked(&req)
 	if apiErr != nil {
 		return 0, apiErr
 	}
@@ -586,7 +633,7 @@ func (r *Registry) Lookup(subject string, req RegisterRequest, deleted bool) (Sc
 	if !r.subjectExistsLocked(subject, deleted) {
 		return Schema{}, subjectNotFound(subject)
 	}
-	typ, c, apiErr := r.compileRequestLocked(req)
+	typ, c, apiErr := r.compileRequestLocked(&req)
 	if apiErr != nil {
 		return Schema{}, apiErr
 	}
@@ -610,6 +657,26 @@ func (r *Registry) SchemaByID(id int) (Schema, error) {
 		return Schema{}, schemaNotFound(id)
 	}
 	return r.toSchema("", nil, rec), nil
+}
+
+// SchemaByIDJSON is SchemaByID encoded as JSON, cached per id: the hot
+// path of every deserializer that meets a new id.
+func (r *Registry) SchemaByIDJSON(id int) ([]byte, error) {
+	r.mu.RLock()
+	rec, ok := r.byID[id]
+	r.mu.RUnlock()
+	if !ok {
+		return nil, schemaNotFound(id)
+	}
+	if b := rec.byIDJSON.Load(); b != nil {
+		return *b, nil
+	}
+	b, err := json.Marshal(r.toSchema("", nil, rec))
+	if err != nil {
+		return nil, fmt.Errorf("encode schema %d: %w", id, err)
+	}
+	rec.byIDJSON.Store(&b)
+	return b, nil
 }
 
 // Compiled returns the compiled schema with id, from the cache.
@@ -684,27 +751,91 @@ func (r *Registry) sortedSubjectsLocked() []string {
 // Subjects lists subjects with a live version (or any version, when deleted
 // is set) whose name starts with prefix.
 func (r *Registry) Subjects(prefix string, deleted bool) []string {
+	return r.SubjectsFiltered(prefix, deleted, false)
+}
+
+// SubjectsFiltered is Subjects; with deletedOnly it lists only the
+// soft-deleted subjects (versions left, none of them live).
+func (r *Registry) SubjectsFiltered(prefix string, deleted, deletedOnly bool) []string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	out := []string{}
 	for _, s := range r.sortedSubjectsLocked() {
-		if strings.HasPrefix(s, prefix) && r.subjectExistsLocked(s, deleted) {
+		if !strings.HasPrefix(s, prefix) {
+			continue
+		}
+		live := r.subjectExistsLocked(s, false)
+		if deletedOnly {
+			if !live && r.subjectExistsLocked(s, true) {
+				out = append(out, s)
+			}
+		} else if live || (deleted && r.subjectExistsLocked(s, true)) {
 			out = append(out, s)
 		}
 	}
 	return out
 }
 
-// Versions lists a subject's version numbers.
-func (r *Registry) Versions(subject string, deleted bool) ([]int, error) {
+// SchemasQuery selects the schemas GET /schemas lists.
+type SchemasQuery struct {
+	SubjectPrefix string
+	Deleted       bool // include soft-deleted versions
+	LatestOnly    bool // only each subject's latest version
+	Offset        int
+	Limit         int // ≤ 0: no limit
+}
+
+// Schemas lists subject versions with their schemas, by subject and then
+// version, as GET /schemas does.
+func (r *Registry) Schemas(q SchemasQuery) []Schema {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if !r.subjectExistsLocked(subject, deleted) {
+	out := []Schema{}
+	skip := q.Offset
+	for _, s := range r.sortedSubjectsLocked() {
+		if !strings.HasPrefix(s, q.SubjectPrefix) {
+			continue
+		}
+		var sel []*version
+		for _, v := range r.subjects[s] {
+			if q.Deleted || !v.deleted {
+				sel = append(sel, v)
+			}
+		}
+		if q.LatestOnly && len(sel) > 0 {
+			sel = sel[len(sel)-1:]
+		}
+		for _, v := range sel {
+			if skip > 0 {
+				skip--
+				continue
+			}
+			if q.Limit > 0 && len(out) >= q.Limit {
+				return out
+			}
+			out = append(out, r.toSchema(s, v, r.byID[v.id]))
+		}
+	}
+	return out
+}
+
+// Versions lists a subject's version numbers: the live ones, with deleted
+// also the soft-deleted ones.
+func (r *Registry) Versions(subject string, deleted bool) ([]int, error) {
+	return r.VersionsFiltered(subject, deleted, false)
+}
+
+// VersionsFiltered is Versions; with deletedOnly it lists only the
+// soft-deleted versions.
+func (r *Registry) VersionsFiltered(subject string, deleted, deletedOnly bool) ([]int, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if !r.subjectExistsLocked(subject, deleted || deletedOnly) {
 		return nil, subjectNotFound(subject)
 	}
 	out := []int{}
 	for _, v := range r.subjects[subject] {
-		if deleted || !v.deleted {
+		if (deletedOnly && v.deleted) || (!deletedOnly && (deleted || !v.deleted)) {
 			out = append(out, v.n)
 		}
 	}
@@ -916,7 +1047,7 @@ func (r *Registry) DeleteSubject(subject string, permanent bool) ([]int, error) 
 func (r *Registry) CheckCompatibility(subject string, n int, req RegisterRequest) (bool, []string, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	_, c, apiErr := r.compileRequestLocked(req)
+	_, c, apiErr := r.compileRequestLocked(&req)
 	if apiErr != nil {
 		return false, nil, apiErr
 	}
