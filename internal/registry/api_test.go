@@ -1,7 +1,9 @@
 package registry
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -121,6 +123,27 @@ func TestSchemasListNormalizeAndRefusals(t *testing.T) {
 	}
 	if code, body := do("GET", "/subjects/b-value/versions?deleted=true", ""); code != 200 || body != `[1]` {
 		t.Errorf("deleted versions: %d %s", code, body)
+	}
+
+	// format=serialized: a Protobuf schema registered as text is answered
+	// as its base64 FileDescriptorProto.
+	bp, _ := json.Marshal(RegisterRequest{SchemaType: "PROTOBUF", Schema: "syntax = \"proto3\";\npackage shop;\nmessage Paid { string id = 1; }\n"})
+	code, body = do("POST", "/subjects/p-value/versions", string(bp))
+	var created struct{ ID int }
+	if err := json.Unmarshal([]byte(body), &created); code != 200 || err != nil {
+		t.Fatalf("register proto: %d %s", code, body)
+	}
+	for _, path := range []string{"/subjects/p-value/versions/1?format=serialized", fmt.Sprintf("/schemas/ids/%d?format=serialized", created.ID)} {
+		code, body := do("GET", path, "")
+		var got Schema
+		_ = json.Unmarshal([]byte(body), &got)
+		raw, err := base64.StdEncoding.DecodeString(got.Schema)
+		if code != 200 || err != nil || !strings.Contains(string(raw), "Paid") {
+			t.Errorf("%s: %d %s (%v)", path, code, body, err)
+		}
+	}
+	if code, body := do("GET", "/subjects/p-value/versions/1", ""); code != 200 || !strings.Contains(body, "message Paid") {
+		t.Errorf("without format: %d %s", code, body)
 	}
 
 	// What is not supported is refused, saying so.

@@ -193,6 +193,22 @@ func (h *api) schemaByID(_ http.ResponseWriter, req *http.Request) (any, error) 
 	if subj := req.URL.Query().Get("subject"); subj != "" && !h.r.HasID(subj, id) {
 		return nil, schemaNotFound(id)
 	}
+	return h.format(req, s)
+}
+
+// format applies the format query parameter: format=serialized answers a
+// PROTOBUF schema as its base64 FileDescriptorProto, whatever form it was
+// registered in (what Confluent's Node.js and Go deserializers ask for).
+// Other formats return the schema as registered.
+func (h *api) format(req *http.Request, s Schema) (Schema, error) {
+	if req.URL.Query().Get("format") != "serialized" || s.SchemaType != string(schema.Protobuf) {
+		return s, nil
+	}
+	c, err := h.r.Compiled(s.ID)
+	if err != nil {
+		return Schema{}, err
+	}
+	s.Schema = c.Canonical()
 	return s, nil
 }
 
@@ -289,7 +305,11 @@ func (h *api) version(_ http.ResponseWriter, req *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.r.Version(req.PathValue("subject"), n, boolParam(req, "deleted"))
+	s, err := h.r.Version(req.PathValue("subject"), n, boolParam(req, "deleted"))
+	if err != nil {
+		return nil, err
+	}
+	return h.format(req, s)
 }
 
 func (h *api) rawVersion(_ http.ResponseWriter, req *http.Request) (any, error) {
