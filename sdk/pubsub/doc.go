@@ -17,6 +17,17 @@
 //	r.Handle("orders", "OrderCreated", func(ctx context.Context, o OrderCreated) error { return send(o) })
 //	err := r.Run(ctx) // until ctx is cancelled; finishes in-flight handlers and commits
 //
+// Schema-registry serialization is optional: Schemas (franz-go's sr.Serde
+// plus the registration) binds Go types to registered schemas;
+// Publisher.WithSchemas writes their values in the Confluent wire format
+// (magic byte 0, the schema id, the Avro, JSON or Protobuf encoding), and a
+// Router built WithSchemas decodes them for typed handlers:
+//
+//	schemas := pubsub.NewSchemas(registryClient)
+//	_, _ = schemas.Register(ctx, "orders-value", sr.Schema{Type: sr.TypeJSON, Schema: text}, OrderCreated{}, pubsub.JSONCodec())
+//	pub.WithSchemas(schemas)
+//	r := pubsub.NewRouter(brokers, "billing", pubsub.WithSchemas(schemas))
+//
 // Metrics are a hook (the Metrics interface and the Instrument middleware)
 // so that this module does not depend on a metrics library; an adapter to
 // prometheus/client_golang is a few lines in the application, as franz-go

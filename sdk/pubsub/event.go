@@ -1,6 +1,7 @@
 package pubsub
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -43,6 +44,9 @@ type Event struct {
 
 	// Record is the underlying kgo record.
 	Record *kgo.Record
+
+	// schemas decodes values in the Confluent wire format (WithSchemas).
+	schemas *Schemas
 }
 
 // Header returns the value of the last header named key.
@@ -55,14 +59,33 @@ func (e *Event) Header(key string) (string, bool) {
 	return "", false
 }
 
-// Decode unmarshals the event's data (JSON) into v. Its error is
-// Permanent: retrying cannot make the data decode.
+// Decode decodes the event's data into v: JSON, or a value in the
+// Confluent wire format (magic byte 0 and a schema id, as a schema-registry
+// serializer writes it) with the router's Schemas (WithSchemas); without
+// them a wire-format value is read as the JSON after its header (JSON
+// Schema). A decode error is Permanent: retrying cannot make the data
+// decode.
 func (e *Event) Decode(v any) error {
-	if err := json.Unmarshal(e.Data, v); err != nil {
+	var err error
+	switch {
+	case !isWireFormat(e.Data):
+		err = json.Unmarshal(e.Data, v)
+	case e.schemas != nil:
+		ctx, cancel := context.WithTimeout(context.Background(), decodeTimeout)
+		err = e.schemas.Decode(ctx, e.Data, v)
+		cancel()
+	default:
+		err = json.Unmarshal(e.Data[5:], v)
+	}
+	if err != nil {
 		return Permanent(fmt.Errorf("decode %s event %s (%s/%d@%d): %w", e.Type, e.ID, e.Topic, e.Partition, e.Offset, err))
 	}
 	return nil
 }
+
+// isWireFormat reports whether data starts with the Confluent wire
+// format's header. JSON text never starts with a zero byte.
+func isWireFormat(data []byte) bool { return len(data) >= 5 && data[0] == 0 }
 
 // newEvent reads a record's CloudEvents headers.
 func newEvent(r *kgo.Record, group string, share bool) *Event {

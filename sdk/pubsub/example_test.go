@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/sr"
+
 	"github.com/eddy-streaming/eddy/sdk/eventstore"
 	"github.com/eddy-streaming/eddy/sdk/pubsub"
 )
@@ -98,4 +100,42 @@ func ExampleInstrument() {
 			hist.Observe(ev.Topic, ev.Type, outcome, d.Seconds())
 		}
 	})))
+}
+
+// Publishing and routing values in the Confluent wire format: the type is
+// registered once with the schema registry (JSON Schema here; an Avro or
+// Protobuf library's marshal functions make the Codec for those formats),
+// then every Message whose Data has that type is encoded with its schema
+// id, and the router decodes it back. A topic with
+// confluent.value.schema.validation=true accepts exactly such values.
+func ExampleSchemas() {
+	ctx := context.Background()
+	brokers := []string{"localhost:9092"}
+	rcl, err := sr.NewClient(sr.URLs("http://localhost:8081"))
+	if err != nil {
+		panic(err)
+	}
+	schemas := pubsub.NewSchemas(rcl)
+	_, err = schemas.Register(ctx, "orders-value", sr.Schema{Type: sr.TypeJSON, Schema: `{
+		"type": "object",
+		"properties": {"id": {"type": "string"}, "total": {"type": "number"}},
+		"required": ["id", "total"]}`}, OrderCreated{}, pubsub.JSONCodec())
+	if err != nil {
+		panic(err)
+	}
+
+	pub, err := pubsub.NewPublisher(brokers)
+	if err != nil {
+		panic(err)
+	}
+	defer pub.Close()
+	pub.WithSchemas(schemas)
+	_ = pub.Publish(ctx, pubsub.Message{Topic: "orders", Key: "order-42", Type: "OrderCreated", Data: OrderCreated{ID: "42", Total: 99.5}})
+
+	r := pubsub.NewRouter(brokers, "billing", pubsub.WithSchemas(schemas))
+	r.Handle("orders", "OrderCreated", func(ctx context.Context, o OrderCreated) error {
+		pubsub.Logger(ctx).Info("bill", "order", o.ID, "total", o.Total)
+		return nil
+	})
+	_ = r.Run(ctx)
 }

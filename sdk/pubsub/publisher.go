@@ -101,8 +101,9 @@ func (m Message) Record() (*kgo.Record, error) {
 // Publisher writes Messages as CloudEvents records through a kgo client.
 // It is safe for concurrent use.
 type Publisher struct {
-	cl  *kgo.Client
-	own bool
+	cl      *kgo.Client
+	own     bool
+	schemas *Schemas // WithSchemas
 }
 
 // NewPublisher returns a Publisher with its own kgo client for brokers.
@@ -131,7 +132,7 @@ func (p *Publisher) Client() *kgo.Client { return p.cl }
 func (p *Publisher) Publish(ctx context.Context, msgs ...Message) error {
 	rs := make([]*kgo.Record, len(msgs))
 	for i, m := range msgs {
-		r, err := m.Record()
+		r, err := p.record(m)
 		if err != nil {
 			return err
 		}
@@ -152,7 +153,7 @@ func (p *Publisher) PublishRecords(ctx context.Context, rs ...*kgo.Record) error
 // written record or the error once the broker answered. Flush waits for
 // every buffered message.
 func (p *Publisher) PublishAsync(ctx context.Context, m Message, done func(*kgo.Record, error)) {
-	r, err := m.Record()
+	r, err := p.record(m)
 	if err != nil {
 		if done != nil {
 			done(nil, err)

@@ -49,6 +49,7 @@ type routerCfg struct {
 	logger   *slog.Logger
 	maxPoll  int
 	shutdown time.Duration
+	schemas  *Schemas
 }
 
 // ShareGroup runs the router as a member of a share group (KIP-932)
@@ -276,6 +277,7 @@ func (r *Router) runClassic(ctx context.Context, cl *kgo.Client, routes map[stri
 				var last *kgo.Record
 				for _, rec := range p.Records {
 					ev := newEvent(rec, r.group, false)
+					ev.schemas = r.cfg.schemas
 					if h := r.handler(routes, ev); h != nil {
 						if err := h(hctx, ev); err != nil {
 							mu.Lock()
@@ -353,6 +355,7 @@ func (r *Router) runShare(ctx context.Context, cl *kgo.Client, routes map[string
 				defer wg.Done()
 				for _, rec := range p.Records {
 					ev := newEvent(rec, r.group, true)
+					ev.schemas = r.cfg.schemas
 					h := r.handler(routes, ev)
 					var err error
 					if h != nil {
