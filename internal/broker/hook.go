@@ -45,6 +45,10 @@ type Append struct {
 	Options WriteOptions
 	// Config is the topic's effective configuration at the write.
 	Config TopicConfig
+	// Sections, when not nil, holds the batches' records sections as the
+	// broker's validation decompressed them (kept for topics with schema
+	// validation), valid during CheckAppend only.
+	Sections *record.Sections
 }
 
 // WriteOptions are Write's per-call arguments, handed to every hook.

@@ -183,8 +183,12 @@ func (b *Broker) Write(topic string, part int32, batches []byte, opts WriteOptio
 		}
 		records += int(hs[i].RecordCount)
 	}
-	if err := b.validateRecords(p, batches, hs); err != nil {
+	sections, err := b.validateRecords(p, batches, hs)
+	if err != nil {
 		return nil, batchErr(err)
+	}
+	if sections != nil {
+		defer sections.Release()
 	}
 
 	p.mu.Lock()
@@ -199,7 +203,7 @@ func (b *Broker) Write(topic string, part int32, batches []byte, opts WriteOptio
 			return nil, fmt.Errorf("%w: batch of %d bytes, max.message.bytes is %d", ErrMessageTooLarge, hs[i].Size(), cfg.MaxMessageBytes)
 		}
 	}
-	a := Append{Topic: topic, Partition: part, Headers: hs, Batches: batches, Options: opts, Config: cfg}
+	a := Append{Topic: topic, Partition: part, Headers: hs, Batches: batches, Options: opts, Config: cfg, Sections: sections}
 	if len(b.hooks) > 0 {
 		dup, err := b.checkAppend(a)
 		if err != nil {

@@ -13,7 +13,12 @@ const defaultDecompressionRatio = 64
 // Compressed batches may decompress to DecompressionRatio times the
 // topic's max.message.bytes (at least 1 MiB). It runs outside the
 // partition lock, reading only the topic's max.message.bytes under it.
-func (b *Broker) validateRecords(p *partition, batches []byte, hs []record.BatchHeader) error {
+//
+// When the topic validates record schemas (its append hooks read every
+// record again), the decompressed records sections are kept and returned
+// for them (record.Sections; the caller releases them); otherwise the
+// result is nil.
+func (b *Broker) validateRecords(p *partition, batches []byte, hs []record.BatchHeader) (*record.Sections, error) {
 	compressed := false
 	for i := range hs {
 		if hs[i].Codec() != record.CodecNone {
@@ -21,16 +26,20 @@ func (b *Broker) validateRecords(p *partition, batches []byte, hs []record.Batch
 			break
 		}
 	}
+	p.mu.Lock()
+	maxMsg := p.mu.cfg.MaxMessageBytes
+	sv := p.mu.cfg.SchemaValidation
+	p.mu.Unlock()
 	limit := 0
 	if compressed {
-		p.mu.Lock()
-		maxMsg := p.mu.cfg.MaxMessageBytes
-		p.mu.Unlock()
 		ratio := b.cfg.DecompressionRatio
 		if ratio <= 0 {
 			ratio = defaultDecompressionRatio
 		}
 		limit = int(min(max(maxMsg, 1<<20)*int64(ratio), record.MaxDecompressed))
 	}
-	return record.ValidateAllRecords(batches, hs, limit)
+	if sv.Key || sv.Value {
+		return record.ValidateAllRecordsKeep(batches, hs, limit)
+	}
+	return nil, record.ValidateAllRecords(batches, hs, limit)
 }

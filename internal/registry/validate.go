@@ -106,13 +106,26 @@ func NewValidator(r *Registry) *Validator { return &Validator{r: r} }
 // produced) under p. It returns nil or a *RecordError for the first refused
 // record: nothing of the batches may then be written.
 func (v *Validator) Validate(topic string, p Policy, batches []byte) error {
+	return v.validate(topic, p, batches, nil, nil)
+}
+
+// validate is Validate; with hs and sections (the broker's validated
+// headers and kept records sections) it reads the records from the
+// sections instead of decompressing the batches again.
+func (v *Validator) validate(topic string, p Policy, batches []byte, hs []kbatch.BatchHeader, sections *kbatch.Sections) error {
 	if !p.Enabled() {
 		return nil
 	}
-	key := sideState{name: "key", policy: p.Key, topicSubject: topic + "-key"}
-	val := sideState{name: "value", policy: p.Value, topicSubject: topic + "-value"}
+	key := sideState{name: "key", policy: p.Key}
+	val := sideState{name: "value", policy: p.Value}
+	if key.policy.Enabled {
+		key.topicSubject = topic + "-key"
+	}
+	if val.policy.Enabled {
+		val.topicSubject = topic + "-value"
+	}
 	i := 0
-	err := kbatch.ForEachInBatches(batches, func(_ *kbatch.BatchHeader, rec *kbatch.Record) error {
+	fn := func(_ *kbatch.BatchHeader, rec *kbatch.Record) error {
 		if key.policy.Enabled {
 			if err := v.check(topic, i, &key, rec.Key); err != nil {
 				return err
@@ -125,12 +138,43 @@ func (v *Validator) Validate(topic string, p Policy, batches []byte) error {
 		}
 		i++
 		return nil
-	})
+	}
+	var err error
+	if sections != nil && len(sections.Records) == len(hs) {
+		err = forEachKept(batches, hs, sections, fn)
+	} else {
+		err = kbatch.ForEachInBatches(batches, fn)
+	}
 	var re *RecordError
 	if err != nil && !errors.As(err, &re) {
 		return &RecordError{Topic: topic, Record: i, Side: "batch", Reason: err.Error()}
 	}
 	return err
+}
+
+// forEachKept is record.ForEachInBatches over batches whose records
+// sections the broker kept (nil ones are decompressed here).
+func forEachKept(batches []byte, hs []kbatch.BatchHeader, sections *kbatch.Sections, fn func(*kbatch.BatchHeader, *kbatch.Record) error) error {
+	var rd kbatch.Reader
+	defer rd.Release()
+	pos := 0
+	for i := range hs {
+		if recs := sections.Records[i]; recs != nil {
+			rd.ResetRecords(hs[i], recs)
+		} else if err := rd.ResetHeader(hs[i], batches[pos:]); err != nil {
+			return err
+		}
+		for rd.Next() {
+			if err := fn(rd.Header(), rd.Record()); err != nil {
+				return err
+			}
+		}
+		if err := rd.Err(); err != nil {
+			return err
+		}
+		pos += hs[i].Size()
+	}
+	return nil
 }
 
 // sideState is one Validate call's state for keys or values: the last
@@ -225,7 +269,7 @@ func (v *Validator) CheckAppend(a broker.Append) (*broker.Duplicate, error) {
 	if a.Options.Stream.Name != "" {
 		return nil, v.validateEvents(a.Topic, p, a.Batches)
 	}
-	return nil, v.Validate(a.Topic, p, a.Batches)
+	return nil, v.validate(a.Topic, p, a.Batches, a.Headers, a.Sections)
 }
 
 // RecordAppend implements broker.AppendHook; the validator keeps no state.

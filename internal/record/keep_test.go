@@ -1,0 +1,73 @@
+package record
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"testing"
+)
+
+// FuzzValidateAllRecordsKeep: the kept variant gives ValidateAllRecords'
+// verdict on every input, and on valid batches its sections read (through
+// ResetRecords) the same records as a Reader decompressing the batch.
+func FuzzValidateAllRecordsKeep(f *testing.F) {
+	base := makeBatch(3, 20, 1, 1)
+	f.Add(base)
+	two := append(rawRecord(0, []byte("k"), []byte("v"), [2][]byte{[]byte("h"), nil}), rawRecord(1, nil, []byte("w"))...)
+	f.Add(withRecords(base, two, 2, CodecNone))
+	f.Add(withRecords(base, rawRecord(1, nil, []byte("x")), 1, CodecNone))
+	for c := CodecGzip; c <= CodecZstd; c++ {
+		f.Add(withRecords(base, mustCompress(f, two, c), 2, c))
+		f.Add(buildSample(f, c))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) >= BatchHeaderSize {
+			b = append([]byte(nil), b...)
+			binary.BigEndian.PutUint32(b[8:], uint32(len(b)-BatchLengthOverhead))
+			b[16] = 2
+			fixCRC(b)
+		}
+		h, err := CheckBatch(b)
+		if err != nil {
+			return
+		}
+		hs := []BatchHeader{h}
+		want := ValidateAllRecords(b, hs, 1<<20)
+		s, got := ValidateAllRecordsKeep(b, hs, 1<<20)
+		if (want == nil) != (got == nil) {
+			t.Fatalf("ValidateAllRecords: %v; kept: %v", want, got)
+		}
+		if got != nil {
+			var be *BatchError
+			if !errors.As(got, &be) {
+				t.Fatalf("untyped error %v", got)
+			}
+			return
+		}
+		defer s.Release()
+		if c := h.Codec(); (c == CodecNone || c == CodecSnappy) != (s.Records[0] != nil) {
+			t.Fatalf("codec %s: section kept %v", c, s.Records[0] != nil)
+		}
+		if s.Records[0] == nil {
+			return
+		}
+		var a, k Reader
+		defer a.Release()
+		if err := a.ResetHeader(h, b); err != nil {
+			t.Fatal(err)
+		}
+		k.ResetRecords(h, s.Records[0])
+		for a.Next() {
+			if !k.Next() {
+				t.Fatalf("kept section ends early: %v", k.Err())
+			}
+			ra, rk := a.Record(), k.Record()
+			if !bytes.Equal(ra.Key, rk.Key) || !bytes.Equal(ra.Value, rk.Value) || ra.Offset != rk.Offset || len(ra.Headers) != len(rk.Headers) {
+				t.Fatalf("record %d differs", ra.OffsetDelta)
+			}
+		}
+		if k.Next() || a.Err() != nil || k.Err() != nil {
+			t.Fatalf("readers disagree at the end: %v %v", a.Err(), k.Err())
+		}
+	})
+}
