@@ -157,6 +157,7 @@ func TestSchemasListNormalizeAndRefusals(t *testing.T) {
 		{"/subjects/r-value/versions", `{"schema":"\"string\"","metadata":{"properties":{"owner":"me"}}}`, 422, `"error_code":42201`},
 		{"/subjects/r-value/versions", `{"schema":"\"string\"","metadata":null,"ruleSet":null}`, 200, `"id"`},
 		{"/schemas?limit=x", ``, 400, `"error_code":400`},
+		{"/subjects/big-value/versions", `{"schema":"` + strings.Repeat(" ", maxBody) + `"}`, 422, `"error_code":42209`},
 	} {
 		method := "POST"
 		if tc.body == "" {

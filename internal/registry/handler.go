@@ -149,7 +149,7 @@ func decode(req *http.Request, v any) error {
 		return &Error{Code: 400, Message: "read request body: " + err.Error()}
 	}
 	if len(body) > maxBody {
-		return &Error{Code: 413, Message: fmt.Sprintf("request body over %d bytes", maxBody)}
+		return &Error{Code: CodeSchemaTooLarge, Message: fmt.Sprintf("Schema too large: the request body is over %d bytes", maxBody)}
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return &Error{Code: 400, Message: "Unrecognized request body: " + err.Error()}
