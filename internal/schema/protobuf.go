@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/bufbuild/protocompile"
 	"github.com/bufbuild/protocompile/reporter"
@@ -113,12 +114,17 @@ func compileProtobuf(text string, deps []Dep) (Compiled, error) {
 	}
 	main, mainName := protoSource(protoMainFile, text)
 	files[mainName] = main
+	// The compiler resolves a file's imports concurrently.
+	var filesMu sync.Mutex
 	resolver := protocompile.WithStandardImports(protocompile.ResolverFunc(func(path string) (protocompile.SearchResult, error) {
-		if r, ok := files[path]; ok {
+		filesMu.Lock()
+		r, ok := files[path]
+		if ok && r.Source != nil {
 			// A SearchResult's reader is consumed once per compile.
-			if r.Source != nil {
-				delete(files, path)
-			}
+			delete(files, path)
+		}
+		filesMu.Unlock()
+		if ok {
 			return r, nil
 		}
 		if src, ok := builtinProtos[path]; ok {
