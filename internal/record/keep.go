@@ -96,3 +96,31 @@ func (rd *Reader) ResetRecords(h BatchHeader, records []byte) {
 	rd.data = records
 	rd.left = max(h.RecordCount, 0)
 }
+
+// ForEachKeyValue calls fn with the key and value (nil when null) of each
+// of the count records in records, a records section already proven
+// well-formed (ValidateAllRecordsKeep, ValidateRecords); headers are
+// skipped, nothing is copied or allocated. It stops at fn's first error
+// and reports a section that does not parse after all.
+func ForEachKeyValue(records []byte, count int32, fn func(i int, key, value []byte) error) error {
+	d := decoder{b: records}
+	for i := int32(0); i < count; i++ {
+		length := d.varint()
+		if d.err != nil || length < 1 || length > int64(len(d.b)) {
+			return fmt.Errorf("record %d: %w", i, ErrShortRecord)
+		}
+		body := decoder{b: d.b[1:length]} // after the attributes byte
+		d.b = d.b[length:]
+		body.varint() // timestamp delta
+		body.varint() // offset delta
+		key := body.bytes(body.varint())
+		value := body.bytes(body.varint())
+		if body.err != nil {
+			return fmt.Errorf("record %d: %w", i, body.err)
+		}
+		if err := fn(int(i), key, value); err != nil {
+			return err
+		}
+	}
+	return nil
+}

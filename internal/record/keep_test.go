@@ -69,5 +69,19 @@ func FuzzValidateAllRecordsKeep(f *testing.F) {
 		if k.Next() || a.Err() != nil || k.Err() != nil {
 			t.Fatalf("readers disagree at the end: %v %v", a.Err(), k.Err())
 		}
+		// ForEachKeyValue reads the same keys and values.
+		var b2 Reader
+		defer b2.Release()
+		b2.ResetRecords(h, s.Records[0])
+		err = ForEachKeyValue(s.Records[0], h.RecordCount, func(i int, key, value []byte) error {
+			if !b2.Next() || !bytes.Equal(b2.Record().Key, key) || !bytes.Equal(b2.Record().Value, value) ||
+				(b2.Record().Key == nil) != (key == nil) || (b2.Record().Value == nil) != (value == nil) || int(b2.Record().OffsetDelta) != i {
+				return errors.New("differs")
+			}
+			return nil
+		})
+		if err != nil || b2.Next() {
+			t.Fatalf("ForEachKeyValue: %v", err)
+		}
 	})
 }

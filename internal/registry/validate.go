@@ -125,14 +125,14 @@ func (v *Validator) validate(topic string, p Policy, batches []byte, hs []kbatch
 		val.topicSubject = topic + "-value"
 	}
 	i := 0
-	fn := func(_ *kbatch.BatchHeader, rec *kbatch.Record) error {
+	checkRecord := func(k, value []byte) error {
 		if key.policy.Enabled {
-			if err := v.check(topic, i, &key, rec.Key); err != nil {
+			if err := v.check(topic, i, &key, k); err != nil {
 				return err
 			}
 		}
 		if val.policy.Enabled {
-			if err := v.check(topic, i, &val, rec.Value); err != nil {
+			if err := v.check(topic, i, &val, value); err != nil {
 				return err
 			}
 		}
@@ -141,9 +141,11 @@ func (v *Validator) validate(topic string, p Policy, batches []byte, hs []kbatch
 	}
 	var err error
 	if sections != nil && len(sections.Records) == len(hs) {
-		err = forEachKept(batches, hs, sections, fn)
+		err = forEachKept(batches, hs, sections, checkRecord)
 	} else {
-		err = kbatch.ForEachInBatches(batches, fn)
+		err = kbatch.ForEachInBatches(batches, func(_ *kbatch.BatchHeader, rec *kbatch.Record) error {
+			return checkRecord(rec.Key, rec.Value)
+		})
 	}
 	var re *RecordError
 	if err != nil && !errors.As(err, &re) {
@@ -152,24 +154,21 @@ func (v *Validator) validate(topic string, p Policy, batches []byte, hs []kbatch
 	return err
 }
 
-// forEachKept is record.ForEachInBatches over batches whose records
-// sections the broker kept (nil ones are decompressed here).
-func forEachKept(batches []byte, hs []kbatch.BatchHeader, sections *kbatch.Sections, fn func(*kbatch.BatchHeader, *kbatch.Record) error) error {
-	var rd kbatch.Reader
-	defer rd.Release()
+// forEachKept calls fn with the key and value of every record of batches
+// whose records sections the broker kept, walking the sections in place
+// (nil ones, the streamed codecs, are decompressed here).
+func forEachKept(batches []byte, hs []kbatch.BatchHeader, sections *kbatch.Sections, fn func(key, value []byte) error) error {
 	pos := 0
 	for i := range hs {
+		var err error
 		if recs := sections.Records[i]; recs != nil {
-			rd.ResetRecords(hs[i], recs)
-		} else if err := rd.ResetHeader(hs[i], batches[pos:]); err != nil {
-			return err
+			err = kbatch.ForEachKeyValue(recs, hs[i].RecordCount, func(_ int, k, v []byte) error { return fn(k, v) })
+		} else {
+			err = kbatch.ForEachHeader(hs[i], batches[pos:], func(_ *kbatch.BatchHeader, rec *kbatch.Record) error {
+				return fn(rec.Key, rec.Value)
+			})
 		}
-		for rd.Next() {
-			if err := fn(rd.Header(), rd.Record()); err != nil {
-				return err
-			}
-		}
-		if err := rd.Err(); err != nil {
+		if err != nil {
 			return err
 		}
 		pos += hs[i].Size()

@@ -175,9 +175,27 @@ func FuzzValidate(f *testing.F) {
 	f.Add(make([]byte, 61))
 	v := NewValidator(tr.r)
 	p, _ := ParsePolicy(map[string]string{broker.ConfigValueSchemaValidation: "true", broker.ConfigEddyValueSchemaCheck: "full", broker.ConfigKeySchemaValidation: "true"})
+	f.Add(batchOf(f, kbatch.CodecSnappy, [2][]byte{nil, wire(id, good)}, [2][]byte{[]byte("k"), wire(id, good)}))
+	f.Add(batchOf(f, kbatch.CodecSnappy, [2][]byte{nil, wire(id, good[:3])}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if err := v.Validate("t", p, b); err != nil && !errors.Is(err, ErrInvalidRecord) {
+		err := v.Validate("t", p, b)
+		if err != nil && !errors.Is(err, ErrInvalidRecord) {
 			t.Fatalf("error not wrapping ErrInvalidRecord: %v", err)
+		}
+		// As the broker calls it: over the records sections its own
+		// validation kept, with the same verdict.
+		hs, herr := kbatch.ValidateBatches(b)
+		if herr != nil {
+			return
+		}
+		sections, kerr := kbatch.ValidateAllRecordsKeep(b, hs, 1<<20)
+		if kerr != nil {
+			return
+		}
+		defer sections.Release()
+		kept := v.validate("t", p, b, hs, sections)
+		if (err == nil) != (kept == nil) || (err != nil && err.Error() != kept.Error()) {
+			t.Fatalf("Validate: %v; over kept sections: %v", err, kept)
 		}
 	})
 }
