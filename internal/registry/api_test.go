@@ -114,6 +114,18 @@ func TestSchemasListNormalizeAndRefusals(t *testing.T) {
 		t.Fatalf("avro lookup with normalize: %d %s", code, body)
 	}
 
+	// ?subject= finds the id under a soft-deleted version too, and not
+	// under a subject that never held it.
+	var bv Schema
+	_, body = do("GET", "/subjects/b-value/versions/1?deleted=true", "")
+	_ = json.Unmarshal([]byte(body), &bv)
+	if code, body := do("GET", fmt.Sprintf("/schemas/ids/%d?subject=b-value", bv.ID), ""); code != 200 || !strings.Contains(body, `"schema":"\"string\""`) {
+		t.Errorf("id under a soft-deleted subject: %d %s", code, body)
+	}
+	if code, body := do("GET", fmt.Sprintf("/schemas/ids/%d?subject=a-value", bv.ID), ""); code != 404 || !strings.Contains(body, "40403") {
+		t.Errorf("id under another subject: %d %s", code, body)
+	}
+
 	// deletedOnly lists only soft-deleted subjects and versions.
 	if code, body := do("GET", "/subjects?deletedOnly=true", ""); code != 200 || body != `["b-value"]` {
 		t.Errorf("deletedOnly subjects: %d %s", code, body)

@@ -190,7 +190,9 @@ func (h *api) schemaByID(_ http.ResponseWriter, req *http.Request) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	if subj := req.URL.Query().Get("subject"); subj != "" && !h.r.HasID(subj, id) {
+	// As Confluent: the subject must hold the id, in a live or a
+	// soft-deleted version (a deserializer still reads old records).
+	if subj := req.URL.Query().Get("subject"); subj != "" && !h.r.hasID(subj, id, true) {
 		return nil, schemaNotFound(id)
 	}
 	return h.format(req, s)

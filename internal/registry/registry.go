@@ -710,11 +710,14 @@ func (r *Registry) Latest(subject string) (schema.Compiled, int, error) {
 }
 
 // HasID reports whether id is the schema of a live version of subject.
-func (r *Registry) HasID(subject string, id int) bool {
+func (r *Registry) HasID(subject string, id int) bool { return r.hasID(subject, id, false) }
+
+// hasID is HasID; with deleted, soft-deleted versions count too.
+func (r *Registry) hasID(subject string, id int, deleted bool) bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	for _, v := range r.subjects[subject] {
-		if v.id == id && !v.deleted {
+		if v.id == id && (deleted || !v.deleted) {
 			return true
 		}
 	}
