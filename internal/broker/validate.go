@@ -15,9 +15,9 @@ const defaultDecompressionRatio = 64
 // partition lock, reading only the topic's max.message.bytes under it.
 //
 // When the topic validates record schemas (its append hooks read every
-// record again), the decompressed records sections are kept and returned
-// for them (record.Sections; the caller releases them); otherwise the
-// result is nil.
+// record again) and a batch is compressed, the decompressed records
+// sections are kept and returned for them (record.Sections; the caller
+// releases them); otherwise the result is nil.
 func (b *Broker) validateRecords(p *partition, batches []byte, hs []record.BatchHeader) (*record.Sections, error) {
 	compressed := false
 	for i := range hs {
@@ -26,18 +26,19 @@ func (b *Broker) validateRecords(p *partition, batches []byte, hs []record.Batch
 			break
 		}
 	}
+	if !compressed {
+		// Hooks read uncompressed batches in place; nothing to keep.
+		return nil, record.ValidateAllRecords(batches, hs, 0)
+	}
 	p.mu.Lock()
 	maxMsg := p.mu.cfg.MaxMessageBytes
 	sv := p.mu.cfg.SchemaValidation
 	p.mu.Unlock()
-	limit := 0
-	if compressed {
-		ratio := b.cfg.DecompressionRatio
-		if ratio <= 0 {
-			ratio = defaultDecompressionRatio
-		}
-		limit = int(min(max(maxMsg, 1<<20)*int64(ratio), record.MaxDecompressed))
+	ratio := b.cfg.DecompressionRatio
+	if ratio <= 0 {
+		ratio = defaultDecompressionRatio
 	}
+	limit := int(min(max(maxMsg, 1<<20)*int64(ratio), record.MaxDecompressed))
 	if sv.Key || sv.Value {
 		return record.ValidateAllRecordsKeep(batches, hs, limit)
 	}

@@ -140,7 +140,7 @@ func (v *Validator) validate(topic string, p Policy, batches []byte, hs []kbatch
 		return nil
 	}
 	var err error
-	if sections != nil && len(sections.Records) == len(hs) {
+	if hs != nil && (sections == nil || len(sections.Records) == len(hs)) {
 		err = forEachKept(batches, hs, sections, checkRecord)
 	} else {
 		err = kbatch.ForEachInBatches(batches, func(_ *kbatch.BatchHeader, rec *kbatch.Record) error {
@@ -155,13 +155,21 @@ func (v *Validator) validate(topic string, p Policy, batches []byte, hs []kbatch
 }
 
 // forEachKept calls fn with the key and value of every record of batches
-// whose records sections the broker kept, walking the sections in place
-// (nil ones, the streamed codecs, are decompressed here).
+// the broker validated (hs their headers), walking uncompressed batches and
+// the records sections the broker kept in place; the others (streamed
+// codecs, or nothing kept) are decompressed here.
 func forEachKept(batches []byte, hs []kbatch.BatchHeader, sections *kbatch.Sections, fn func(key, value []byte) error) error {
 	pos := 0
 	for i := range hs {
+		var recs []byte
+		switch {
+		case sections != nil:
+			recs = sections.Records[i]
+		case hs[i].Codec() == kbatch.CodecNone && hs[i].Size() <= len(batches)-pos && hs[i].Size() >= kbatch.BatchHeaderSize:
+			recs = batches[pos+kbatch.BatchHeaderSize : pos+hs[i].Size()]
+		}
 		var err error
-		if recs := sections.Records[i]; recs != nil {
+		if recs != nil {
 			err = kbatch.ForEachKeyValue(recs, hs[i].RecordCount, func(_ int, k, v []byte) error { return fn(k, v) })
 		} else {
 			err = kbatch.ForEachHeader(hs[i], batches[pos:], func(_ *kbatch.BatchHeader, rec *kbatch.Record) error {

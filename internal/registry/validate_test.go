@@ -197,5 +197,10 @@ func FuzzValidate(f *testing.F) {
 		if (err == nil) != (kept == nil) || (err != nil && err.Error() != kept.Error()) {
 			t.Fatalf("Validate: %v; over kept sections: %v", err, kept)
 		}
+		// And with nothing kept (uncompressed batches are read in place).
+		none := v.validate("t", p, b, hs, nil)
+		if (err == nil) != (none == nil) || (err != nil && err.Error() != none.Error()) {
+			t.Fatalf("Validate: %v; with headers, nothing kept: %v", err, none)
+		}
 	})
 }
