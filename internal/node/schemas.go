@@ -32,10 +32,17 @@ const registryMaxBody = 16 << 20
 
 // registryError answers a body that could not be read in the
 // registry's error shape (Confluent's error_code and message).
+// A body over the cap is Confluent's 42209 (schema too large, HTTP 422),
+// as the registry's own handler answers it.
 func registryError(w http.ResponseWriter, status int, msg string) {
+	code := status
+	if status == http.StatusRequestEntityTooLarge {
+		code, status = registry.CodeSchemaTooLarge, http.StatusUnprocessableEntity
+		msg = "Schema too large: " + msg
+	}
 	w.Header().Set("Content-Type", registry.ContentType)
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(registry.Error{Code: status, Message: msg})
+	_ = json.NewEncoder(w).Encode(registry.Error{Code: code, Message: msg})
 }
 
 // schemaRegistryPrefix is where the HTTP listener serves the registry.

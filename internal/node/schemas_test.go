@@ -47,6 +47,20 @@ func TestSchemaRegistryStep(t *testing.T) {
 	if got := n.listenerAddrs()["schema_registry"]; got != n.SchemaRegistryAddr() {
 		t.Fatalf("status listeners: %q", got)
 	}
+	// A body over the registry's 16 MiB cap is Confluent's 42209 on
+	// both listeners.
+	for _, base := range []string{"http://" + n.SchemaRegistryAddr(), "http://" + n.HTTP.Addr().String() + "/schema-registry"} {
+		body := `{"schema":"` + strings.Repeat(" ", registryMaxBody) + `"}`
+		resp, err := http.Post(base+"/subjects/big-value/versions", registry.ContentType, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 422 || !strings.Contains(string(b), `"error_code":42209`) {
+			t.Fatalf("%s: oversized body: %d %s", base, resp.StatusCode, b)
+		}
+	}
 }
 
 // BenchmarkProduceSchemaValidation produces 1 KiB Avro records with
