@@ -23,6 +23,7 @@ import (
 	"github.com/eddy-streaming/eddy/internal/filter"
 	"github.com/eddy-streaming/eddy/internal/group"
 	"github.com/eddy-streaming/eddy/internal/record"
+	"github.com/eddy-streaming/eddy/internal/registry"
 	"github.com/eddy-streaming/eddy/internal/views"
 )
 
@@ -36,6 +37,9 @@ type AdminOptions struct {
 	// /v1/topics/{topic}, offset resets other than dry runs); without it
 	// they answer 403 forbidden.
 	AllowWrites bool
+	// Schemas, when set, decodes browsed values in the schema registry's
+	// wire format (magic byte 0, schema id) with their registered schema.
+	Schemas *registry.Registry `json:"-" yaml:"-"`
 }
 
 // RegisterAdmin adds the admin routes over b and g (g may be nil: the
@@ -50,8 +54,11 @@ type AdminOptions struct {
 //	POST   /v1/topics/{topic}/redrive       {"partition": 0, "offsets": [17], "dryRun": false}
 //	POST   /v1/topics            {"name": "orders", "partitions": 3, "configs": {...}}
 //	DELETE /v1/topics/{topic}
+//	POST   /v1/topics/{topic}/messages    {"key": "k", "headers": [...], "value": {...}}
+//	PATCH  /v1/topics/{topic}/configs     {"set": {...}, "delete": [...]}
+//	DELETE /v1/groups/{group}?type=classic|share
 func (s *Server) RegisterAdmin(b *broker.Broker, g *group.Coordinator, o AdminOptions) {
-	h := &adminRoutes{b: b, g: g, o: o}
+	h := &adminRoutes{s: s, b: b, g: g, o: o}
 	s.Handle("GET /v1/topics", h.listTopics)
 	s.Handle("GET /v1/topics/{topic}", h.topic)
 	s.Handle("GET /v1/topics/{topic}/messages", h.messages)
@@ -61,9 +68,11 @@ func (s *Server) RegisterAdmin(b *broker.Broker, g *group.Coordinator, o AdminOp
 	s.Handle("POST /v1/topics/{topic}/redrive", h.redrive)
 	s.Handle("POST /v1/topics", h.createTopic)
 	s.Handle("DELETE /v1/topics/{topic}", h.deleteTopic)
+	s.registerAdminWrites(h)
 }
 
 type adminRoutes struct {
+	s *Server
 	b *broker.Broker
 	g *group.Coordinator
 	o AdminOptions
@@ -233,6 +242,20 @@ type Message struct {
 	ValueBase64 string          `json:"valueBase64,omitempty"`
 	// Size is the value's length in bytes.
 	Size int `json:"size"`
+	// ValueSchema names the registered schema a wire-format value was
+	// decoded with (ValueJSON is then the decoded value); ValueSchemaError
+	// says why a value with the wire-format header was not decoded.
+	ValueSchema      *ValueSchema `json:"valueSchema,omitempty"`
+	ValueSchemaError string       `json:"valueSchemaError,omitempty"`
+}
+
+// ValueSchema is the schema a browsed value was decoded with.
+type ValueSchema struct {
+	ID   int    `json:"id"`
+	Type string `json:"type"`
+	// Subject and Version are one subject version registering the schema.
+	Subject string `json:"subject,omitempty"`
+	Version int    `json:"version,omitempty"`
 }
 
 // MessagePage is the body of GET /v1/topics/{topic}/messages.
@@ -253,7 +276,7 @@ type MessagePage struct {
 // filter that matches nothing cannot make a request read a whole log.
 const maxScan = 100_000
 
-func messageOf(p int32, rec *record.Record) Message {
+func messageOf(p int32, rec *record.Record, reg *registry.Registry) Message {
 	m := Message{Partition: p, Offset: rec.Offset, Timestamp: rec.Timestamp, Headers: []Header{}, Size: len(rec.Value)}
 	if rec.Key != nil {
 		if utf8.Valid(rec.Key) {
@@ -274,6 +297,9 @@ func messageOf(p int32, rec *record.Record) Message {
 		}
 		m.Headers = append(m.Headers, h)
 	}
+	if reg != nil && len(rec.Value) >= 5 && rec.Value[0] == 0 && decodeValue(&m, rec.Value, reg) {
+		return m
+	}
 	switch {
 	case rec.Value == nil:
 	case json.Valid(rec.Value):
@@ -293,6 +319,7 @@ type browse struct {
 	topic     string
 	part      int32
 	prog      *filter.Program
+	reg       *registry.Registry
 	limit     int
 	scanned   int64
 	truncated bool
@@ -366,7 +393,7 @@ func (br *browse) oldest(from, hw int64) ([]Message, int64, error) {
 	err := br.scan(from, hw, func(rec *record.Record) bool {
 		end = rec.Offset + 1
 		if br.match(rec) {
-			out = append(out, messageOf(br.part, rec))
+			out = append(out, messageOf(br.part, rec, br.reg))
 		}
 		if br.scanned >= maxScan && len(out) < br.limit {
 			br.truncated = true
@@ -395,7 +422,7 @@ func (br *browse) newest(before, start int64) ([]Message, int64, error) {
 		var got []Message
 		err := br.scan(from, lowest, func(rec *record.Record) bool {
 			if br.match(rec) {
-				got = append(got, messageOf(br.part, rec))
+				got = append(got, messageOf(br.part, rec, br.reg))
 			}
 			return true
 		})
@@ -487,7 +514,7 @@ func (h *adminRoutes) messages(w http.ResponseWriter, r *http.Request) error {
 			}
 			pos = o
 		}
-		br := &browse{b: h.b, topic: topic, part: p, prog: prog, limit: int(limit)}
+		br := &browse{b: h.b, topic: topic, part: p, prog: prog, reg: h.o.Schemas, limit: int(limit)}
 		var msgs []Message
 		var next int64
 		if order == "oldest" {
@@ -737,6 +764,9 @@ type OffsetResetRequest struct {
 	// Topic limits the reset to one topic (every partition of it);
 	// empty resets every partition the group has committed.
 	Topic string `json:"topic"`
+	// Partitions limits a reset of Topic to these partitions (a client
+	// resetting many partitions sends them in slices to show progress).
+	Partitions []int32 `json:"partitions,omitempty"`
 	// To is earliest, latest, time (Time) or offset (Offset, clamped to
 	// each partition's log start and high watermark).
 	To     string `json:"to"`
@@ -772,7 +802,7 @@ func (h *adminRoutes) resetOffsets(w http.ResponseWriter, r *http.Request) error
 	}
 	name := r.PathValue("group")
 	var req OffsetResetRequest
-	if err := decodeBody(r, w, &req, `{"to": "earliest"|"latest"|"time"|"offset", "topic": "orders", "time": 1764115200000, "offset": 0, "dryRun": true}`); err != nil {
+	if err := decodeBody(r, w, &req, `{"to": "earliest"|"latest"|"time"|"offset", "topic": "orders", "partitions": [0, 1], "time": 1764115200000, "offset": 0, "dryRun": true}`); err != nil {
 		return err
 	}
 	switch req.To {
@@ -811,10 +841,22 @@ func (h *adminRoutes) resetOffsets(w http.ResponseWriter, r *http.Request) error
 		if err != nil {
 			return err
 		}
-		for p := int32(0); p < info.Partitions; p++ {
-			parts = append(parts, tp{req.Topic, p})
+		if len(req.Partitions) > 0 {
+			for _, p := range req.Partitions {
+				if p < 0 || p >= info.Partitions {
+					return BadRequest("partitions", "%d: %s has partitions 0 to %d", p, req.Topic, info.Partitions-1)
+				}
+				parts = append(parts, tp{req.Topic, p})
+			}
+		} else {
+			for p := int32(0); p < info.Partitions; p++ {
+				parts = append(parts, tp{req.Topic, p})
+			}
 		}
 	} else {
+		if len(req.Partitions) > 0 {
+			return BadRequest("partitions", "needs topic")
+		}
 		for _, l := range lags {
 			if Allowed(r, opRead, rtTopic, l.Topic) { // as OffsetCommit: READ on the topic
 				parts = append(parts, tp{l.Topic, l.Partition})

@@ -18,8 +18,9 @@ import (
 )
 
 type adminEnv struct {
-	base string
-	cl   *kgo.Client
+	base  string
+	kafka string
+	cl    *kgo.Client
 }
 
 // startAdmin opens a node with Kafka and HTTP listeners on loopback and
@@ -44,7 +45,7 @@ func startAdmin(t *testing.T, writes bool) *adminEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	return &adminEnv{base: "http://" + n.HTTP.Addr().String(), cl: cl}
+	return &adminEnv{base: "http://" + n.HTTP.Addr().String(), kafka: n.Kafka.Addr().String(), cl: cl}
 }
 
 // get decodes a JSON answer into out and returns the status.

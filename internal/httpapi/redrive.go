@@ -24,6 +24,12 @@ const maxRedrive = 1000
 type RedriveRequest struct {
 	Partition int32   `json:"partition"`
 	Offsets   []int64 `json:"offsets"`
+	// From and Count name a range instead of Offsets: the records at
+	// offsets From to From+Count-1 (at most 1,000; offsets past the high
+	// watermark, and control records, are skipped). Next in the answer
+	// is where the following range starts.
+	From  *int64 `json:"from,omitempty"`
+	Count int64  `json:"count,omitempty"`
 	// DryRun reports where each record would go without writing; it is
 	// allowed without --console-write.
 	DryRun bool `json:"dryRun"`
@@ -42,6 +48,11 @@ type Redriven struct {
 type RedriveResult struct {
 	DryRun   bool       `json:"dryRun"`
 	Redriven []Redriven `json:"redriven"`
+	// Next is the offset after the range (range requests only).
+	Next *int64 `json:"next,omitempty"`
+	// HighWatermark is the dead-letter partition's high watermark (range
+	// requests only), so a client can show its progress.
+	HighWatermark *int64 `json:"highWatermark,omitempty"`
 }
 
 type redriveRecord struct {
@@ -64,8 +75,14 @@ func (h *adminRoutes) redrive(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(r, w, &req, `{"partition": 0, "offsets": [17, 18], "dryRun": false}`); err != nil {
 		return err
 	}
-	if len(req.Offsets) == 0 || len(req.Offsets) > maxRedrive {
-		return BadRequest("offsets", "name 1 to %d dead-letter offsets", maxRedrive)
+	ranged := req.From != nil
+	switch {
+	case ranged && len(req.Offsets) > 0:
+		return BadRequest("offsets", "name offsets or from/count, not both")
+	case ranged && (req.Count < 1 || req.Count > maxRedrive):
+		return BadRequest("count", "%d: redrive 1 to %d records a request", req.Count, maxRedrive)
+	case !ranged && (len(req.Offsets) == 0 || len(req.Offsets) > maxRedrive):
+		return BadRequest("offsets", "name 1 to %d dead-letter offsets (or a range with from and count)", maxRedrive)
 	}
 	if !req.DryRun && !h.o.AllowWrites {
 		return ErrWritesDisabled
@@ -77,62 +94,83 @@ func (h *adminRoutes) redrive(w http.ResponseWriter, r *http.Request) error {
 	if req.Partition < 0 || req.Partition >= info.Partitions {
 		return BadRequest("partition", "%d: %s has partitions 0 to %d", req.Partition, dlq, info.Partitions-1)
 	}
-	offsets := slices.Clone(req.Offsets)
-	slices.Sort(offsets)
-	offsets = slices.Compact(offsets)
 	start, hw, _, err := h.b.Offsets(dlq, req.Partition)
 	if err != nil {
 		return err
 	}
 	br := &browse{b: h.b, topic: dlq, part: req.Partition}
 	var recs []redriveRecord
-	for _, off := range offsets {
-		if off < start || off >= hw {
-			return BadRequest("offsets", "%s/%d has no record at offset %d (it holds %d to %d)", dlq, req.Partition, off, start, hw-1)
-		}
-		var got *redriveRecord
-		var bad error
-		err := br.scan(off, off+1, func(rec *record.Record) bool {
-			t, _ := rec.Header(share.HeaderTopic)
-			ps, _ := rec.Header(share.HeaderPartition)
-			p, perr := strconv.ParseInt(string(ps), 10, 32)
-			if len(t) == 0 || perr != nil {
-				bad = BadRequest("offsets", "%s/%d@%d has no %s/%s headers: not a dead letter", dlq, req.Partition, off, share.HeaderTopic, share.HeaderPartition)
-				return false
-			}
-			rr := redriveRecord{src: off, topic: string(t), part: int32(p), key: clone(rec.Key), val: clone(rec.Value), timestamp: rec.Timestamp}
-			for _, hd := range rec.Headers {
-				if !strings.HasPrefix(string(hd.Key), "__dlq.") {
-					rr.headers = append(rr.headers, record.Header{Key: clone(hd.Key), Value: clone(hd.Value)})
-				}
-			}
-			rr.headers = append(rr.headers, record.Header{Key: []byte(HeaderRedrivenFrom), Value: fmt.Appendf(nil, "%s/%d@%d", dlq, req.Partition, off)})
-			got = &rr
+	var bad error
+	// take turns one dead letter into what is written back.
+	take := func(rec *record.Record) bool {
+		off := rec.Offset
+		t, _ := rec.Header(share.HeaderTopic)
+		ps, _ := rec.Header(share.HeaderPartition)
+		p, perr := strconv.ParseInt(string(ps), 10, 32)
+		if len(t) == 0 || perr != nil {
+			bad = BadRequest("offsets", "%s/%d@%d has no %s/%s headers: not a dead letter", dlq, req.Partition, off, share.HeaderTopic, share.HeaderPartition)
 			return false
-		})
+		}
+		rr := redriveRecord{src: off, topic: string(t), part: int32(p), key: clone(rec.Key), val: clone(rec.Value), timestamp: rec.Timestamp}
+		for _, hd := range rec.Headers {
+			if !strings.HasPrefix(string(hd.Key), "__dlq.") {
+				rr.headers = append(rr.headers, record.Header{Key: clone(hd.Key), Value: clone(hd.Value)})
+			}
+		}
+		rr.headers = append(rr.headers, record.Header{Key: []byte(HeaderRedrivenFrom), Value: fmt.Appendf(nil, "%s/%d@%d", dlq, req.Partition, off)})
+		if !Allowed(r, opWrite, rtTopic, rr.topic) {
+			// Redriving writes to the original topic.
+			bad = Forbidden(opWrite, rtTopic, rr.topic)
+			return false
+		}
+		tinfo, err := h.b.Topic(rr.topic)
 		if err != nil {
+			bad = fmt.Errorf("original topic of %s/%d@%d: %w", dlq, req.Partition, off, err)
+			return false
+		}
+		if rr.part < 0 || rr.part >= tinfo.Partitions {
+			bad = BadRequest("offsets", "%s/%d@%d came from partition %d of %s, which has %d now", dlq, req.Partition, off, rr.part, rr.topic, tinfo.Partitions)
+			return false
+		}
+		recs = append(recs, rr)
+		return true
+	}
+	var next int64
+	if ranged {
+		from := max(*req.From, start)
+		to := min(from+req.Count, hw)
+		if err := br.scan(from, to, take); err != nil {
 			return err
 		}
-		if bad != nil {
-			return bad
+		next = max(to, from)
+	} else {
+		offsets := slices.Clone(req.Offsets)
+		slices.Sort(offsets)
+		offsets = slices.Compact(offsets)
+		for _, off := range offsets {
+			if off < start || off >= hw {
+				return BadRequest("offsets", "%s/%d has no record at offset %d (it holds %d to %d)", dlq, req.Partition, off, start, hw-1)
+			}
+			n := len(recs)
+			err := br.scan(off, off+1, take)
+			if err != nil {
+				return err
+			}
+			if bad != nil {
+				break
+			}
+			if len(recs) == n {
+				return BadRequest("offsets", "%s/%d has no record at offset %d", dlq, req.Partition, off)
+			}
 		}
-		if got == nil {
-			return BadRequest("offsets", "%s/%d has no record at offset %d", dlq, req.Partition, off)
-		}
-		if !Allowed(r, opWrite, rtTopic, got.topic) {
-			// Redriving writes to the original topic.
-			return Forbidden(opWrite, rtTopic, got.topic)
-		}
-		tinfo, err := h.b.Topic(got.topic)
-		if err != nil {
-			return fmt.Errorf("original topic of %s/%d@%d: %w", dlq, req.Partition, off, err)
-		}
-		if got.part >= tinfo.Partitions {
-			return BadRequest("offsets", "%s/%d@%d came from partition %d of %s, which has %d now", dlq, req.Partition, off, got.part, got.topic, tinfo.Partitions)
-		}
-		recs = append(recs, *got)
+	}
+	if bad != nil {
+		return bad
 	}
 	res := RedriveResult{DryRun: req.DryRun, Redriven: []Redriven{}}
+	if ranged {
+		res.Next, res.HighWatermark = &next, &hw
+	}
 	if req.DryRun {
 		for _, rr := range recs {
 			res.Redriven = append(res.Redriven, Redriven{Offset: rr.src, Topic: rr.topic, Partition: rr.part})

@@ -50,6 +50,7 @@ func (s *Server) RegisterStreams(es *eventstore.Store, o StreamsOptions) {
 	s.Handle("GET /v1/topics/{topic}/streams/{stream}/subscribe", h.subscribeStream)
 	s.Handle("GET /v1/topics/{topic}/subscribe", h.subscribeTopic)
 	s.Handle("GET /v1/views/{name}/subscribe", h.subscribeView)
+	s.Handle("GET /v1/topics/{topic}/streams", h.searchStreams)
 }
 
 type streamRoutes struct {

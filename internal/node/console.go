@@ -9,6 +9,8 @@ func (n *Node) openConsole() error {
 	if n.HTTP == nil {
 		return nil
 	}
-	n.HTTP.RegisterAdmin(n.Broker, n.Groups, n.cfg.Admin)
+	admin := n.cfg.Admin
+	admin.Schemas = n.Schemas
+	n.HTTP.RegisterAdmin(n.Broker, n.Groups, admin)
 	return console.Register(n.HTTP, console.Options{Version: n.cfg.Version, AllowWrites: n.cfg.Admin.AllowWrites})
 }
