@@ -278,8 +278,15 @@ func TestConsole(t *testing.T) {
 	t.Run("LiveTail", func(t *testing.T) { testLiveTail(t, bctx, f) })
 	t.Run("Filter", func(t *testing.T) { testFilter(t, bctx, f) })
 	t.Run("GroupLag", func(t *testing.T) { testGroupLag(t, bctx, f) })
-	t.Run("Writes", func(t *testing.T) { testWrites(t, bctx, f) })
+	t.Run("Produce", func(t *testing.T) { testProduce(t, bctx, f) })
+	t.Run("Streams", func(t *testing.T) { testStreams(t, bctx, f) })
+	t.Run("SchemaDecode", func(t *testing.T) { testSchemaDecode(t, bctx, f) })
+	t.Run("ErrorWords", func(t *testing.T) { testErrorWords(t, bctx, f) })
+	t.Run("Phone", func(t *testing.T) { testPhone(t, bctx, f) })
 	t.Run("Keyboard", func(t *testing.T) { testKeyboard(t, bctx, f) })
+	t.Run("KeyboardManage", func(t *testing.T) { testKeyboardManage(t, bctx, f) })
+	t.Run("Writes", func(t *testing.T) { testWrites(t, bctx, f) })
+	t.Run("Manage", func(t *testing.T) { testManage(t, bctx, f) })
 }
 
 // testPages loads every page, checks it shows its data without any
@@ -567,9 +574,26 @@ func testWrites(t *testing.T, bctx context.Context, f *fixture) {
 	tb.open("/ui/dlq", `document.querySelector("#dlqs tbody button") !== null`)
 	tb.run(chromedp.Click(chromedp.CSS(`#dlqs tbody button`)))
 	tb.waitJS(`document.querySelector("#deadletters tbody").rows.length === 3`, 5*time.Second)
-	if n := eval[int](tb, `document.querySelectorAll("#dl-redrive, #deadletters input").length`); n != 0 {
+	if n := eval[int](tb, `document.querySelectorAll("#dl-redrive, #dl-redrive-all, #deadletters input").length`); n != 0 {
 		t.Errorf("read-only dead-letter page shows %d redrive controls", n)
 	}
+	for _, pg := range []struct{ path, ready, controls string }{
+		{"/ui/messages?topic=orders", `document.querySelector("#messages tbody").rows.length === 20`, "#produce, #p-send"},
+		{"/ui/topics/orders", `document.querySelector("#t-records").textContent === "20"`, "#config-set, #configs button"},
+		{"/ui/groups", `document.querySelector("#groups tbody").innerText.includes("billing")`, "#groups button, #share-groups button"},
+		{"/ui/groups/billing", `document.querySelector("#offsets tbody").rows.length === 1`, "#group-delete, #r-apply"},
+	} {
+		tb.open(pg.path, pg.ready)
+		if n := eval[int](tb, fmt.Sprintf(`document.querySelectorAll(%q).length`, pg.controls)); n != 0 {
+			t.Errorf("read-only %s shows %d write controls (%s)", pg.path, n, pg.controls)
+		}
+	}
+	// A write refused by the read-only server is put in words.
+	msg := eval[string](tb, `api("/v1/topics/orders/messages", {method: "POST", headers: {"Content-Type": "application/json"}, body: "{}"}).then(() => "accepted", (e) => e.message)`)
+	if !strings.HasPrefix(msg, "This server is read-only") || !strings.Contains(msg, "--console-write") {
+		t.Errorf("read-only produce explained as %q", msg)
+	}
+	tb.expectLoadErrors(403)
 	tb.noErrors("read-only")
 }
 

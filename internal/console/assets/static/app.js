@@ -29,8 +29,9 @@ function fill(tbody, rows, empty, cols) {
   if (!rows.length && empty) tbody.append(el("tr", {}, el("td", { colspan: cols, class: "muted" }, empty)));
 }
 
-// api fetches a JSON route; server errors become exceptions carrying the
-// server's own message ({"error": {"code", "message"}}).
+// api fetches a JSON route; server errors become exceptions whose message
+// says in words what went wrong and what to do, with the server's own
+// message ({"error": {"code", "message"}}).
 async function api(path, opts) {
   const res = await fetch(path, opts);
   const text = await res.text();
@@ -41,12 +42,32 @@ async function api(path, opts) {
     // registry's are Confluent's {"error_code", "message"}.
     const msg = data && data.error ? data.error.message : data && data.message ? data.message : text || res.statusText;
     const code = data && data.error ? data.error.code : data && data.error_code ? data.error_code : "";
-    const err = new Error(`${res.status} ${code}: ${msg}`);
+    const err = new Error(explain(res.status, code, msg, (opts && opts.method) || "GET", path));
     err.status = res.status;
+    err.code = code;
     throw err;
   }
   return data;
 }
+
+// explain words an error answer with what to do about it. 401 and 403
+// are the answers of an authenticating, authorizing server: the browser
+// signs in with HTTP Basic (its own prompt), so the way to change user is
+// to sign in again.
+function explain(status, code, msg, method, path) {
+  const what = `${method} ${path.split("?")[0]}`;
+  if (status === 401) return `Not signed in, or the user name or password was refused (401 on ${what}: ${msg}). Reload the page and sign in with an Eddy user; ask an administrator if you have none.`;
+  if (status === 403 && /--console-write/.test(msg)) return `This server is read-only (403 on ${what}): ${msg}`;
+  if (status === 403) return `Your user may not do this (403 on ${what}: ${msg}). Ask an administrator for an ACL that allows it, or sign in as another user (reload the page).`;
+  if (status === 404) return `Not found (404 on ${what}): ${msg}. It may have been deleted; go back to the list and reload.`;
+  if (status === 409) return `Refused (409 ${code} on ${what}): ${msg}`;
+  if (status === 400) return `The request was refused (400 ${code}): ${msg}. Correct the named field and try again.`;
+  if (status === 503) return `The server is not ready (503 on ${what}): ${msg}. Wait a moment and retry.`;
+  if (status >= 500) return `The server failed (${status} ${code} on ${what}): ${msg}. Retry; if it persists, check the server log.`;
+  return `${status} ${code}: ${msg}`;
+}
+
+const jsonPost = (path, body, method) => api(path, { method: method || "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
 
 function showError(err) {
   const box = $("#error");
@@ -167,7 +188,7 @@ const pagesJS = {
     let prev = null;
     const canvas = $("#chart-throughput");
     poll(async () => {
-      const [st, metricsText] = await Promise.all([api("/v1/status"), fetch("/metrics").then((r) => r.text())]);
+      const [st, metricsText] = await Promise.all([api("/v1/status"), fetch("/metrics").then((r) => (r.ok ? r.text() : Promise.reject(new Error(explain(r.status, "", r.statusText, "GET", "/metrics")))))]);
       showError(null);
       $("#st-ready").textContent = st.ready ? "ready" : "not ready";
       $("#st-version").textContent = st.version || "dev";
@@ -259,7 +280,24 @@ const pagesJS = {
       el("td", { class: "num" }, fmtNum(p.highWatermark - p.logStartOffset)), el("td", { class: "num" }, fmtBytes(p.bytes)),
       el("td", { class: "num" }, p.segments),
       el("td", {}, el("a", { href: "/ui/messages?" + qs({ topic: name, partition: p.partition }) }, "browse")))), "", 8);
-    fill($("#configs tbody"), Object.entries(t.configs).sort().map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, v))), "none (server defaults)", 2);
+    const showConfigs = (configs) => fill($("#configs tbody"), Object.entries(configs).sort().map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, v),
+      WRITES && !t.viewOf ? el("td", {}, el("button", { type: "button", class: "danger", "aria-label": `Remove config ${k}`, onclick: () => changeConfig(k, null, configs) }, "Remove…")) : null)), "none (server defaults)", WRITES ? 3 : 2);
+    const changeConfig = async (k, v, configs) => {
+      const was = configs[k] !== undefined ? `(was ${configs[k]})` : "(now the server default)";
+      const text = v === null ? `Remove the override ${k} of topic "${name}" (now ${configs[k]}), back to the server default?` : `Set ${k} of topic "${name}" to ${v} ${was}?`;
+      if (!(await confirmAction(text, v === null ? "Remove" : "Set config"))) return;
+      try {
+        const body = v === null ? { delete: [k] } : { set: { [k]: v } };
+        const res = await jsonPost(`/v1/topics/${encodeURIComponent(name)}/configs`, body, "PATCH");
+        showError(null);
+        showConfigs(res.configs);
+        const fresh = await api("/v1/topics/" + encodeURIComponent(name));
+        $("#t-retention").textContent = fmtRetention(fresh.retentionMs);
+      } catch (err) { showError(err); }
+    };
+    showConfigs(t.configs);
+    const cf = $("#config-set");
+    if (cf) cf.addEventListener("submit", (e) => { e.preventDefault(); changeConfig($("#c-name").value.trim(), $("#c-value").value.trim(), t.configs).then(async () => { t.configs = (await api("/v1/topics/" + encodeURIComponent(name))).configs; }).catch(showError); });
     const del = $("#topic-delete");
     if (del) del.addEventListener("click", () => deleteTopic(t, () => { location.href = "/ui/topics"; }));
   },
@@ -340,27 +378,65 @@ const pagesJS = {
         open();
       } catch (err) { showError(err); }
     });
+    const pf = $("#produce");
+    if (pf) {
+      $("#p-topic").value = params.get("topic") || "";
+      pf.addEventListener("submit", async (e) => {
+        e.preventDefault();
+        try {
+          const body = { headers: [] };
+          const topic = $("#p-topic").value.trim();
+          if ($("#p-partition").value !== "") body.partition = Number($("#p-partition").value);
+          if ($("#p-key").value !== "") body.key = $("#p-key").value;
+          for (const line of $("#p-headers").value.split("\n")) {
+            if (!line.trim()) continue;
+            const i = line.indexOf(":");
+            if (i <= 0) throw new Error(`header line "${line}": write key: value`);
+            body.headers.push({ key: line.slice(0, i).trim(), value: line.slice(i + 1).trim() });
+          }
+          const v = $("#p-value").value.trim();
+          if (v) {
+            try { body.value = JSON.parse(v); } catch (err) { throw new Error(`The value is not JSON (${err.message}). Quote text as a JSON string, e.g. "hello".`); }
+          }
+          const r = await jsonPost(`/v1/topics/${encodeURIComponent(topic)}/messages`, body);
+          showError(null);
+          $("#p-result").textContent = `produced to ${r.topic} partition ${r.partition} at offset ${r.offset}`;
+          $("#p-result").dataset.offset = r.offset;
+        } catch (err) { $("#p-result").textContent = ""; showError(err); }
+      });
+    }
     if (params.get("topic")) await browse(false);
   },
 
   async groups() {
+    let seen = "";
     poll(async () => {
       const [groups, st] = await Promise.all([api("/v1/groups"), api("/v1/status")]);
       showError(null);
+      // Re-render only on change, so a focused control keeps its focus.
+      const now = JSON.stringify([groups, st.share_groups]);
+      if (now === seen) return;
+      seen = now;
       fill($("#groups tbody"), groups.map((g) => el("tr", {},
         el("td", {}, el("a", { href: "/ui/groups/" + encodeURIComponent(g.group) }, g.group)),
-        el("td", {}, g.type), el("td", {}, g.state), el("td", { class: "num" }, g.members), el("td", { class: "num" }, fmtNum(g.lag)))), "no consumer groups", 5);
+        el("td", {}, g.type), el("td", {}, g.state), el("td", { class: "num" }, g.members), el("td", { class: "num" }, fmtNum(g.lag)),
+        WRITES ? el("td", {}, el("button", { type: "button", class: "danger", "aria-label": "Delete group " + g.group, onclick: () => deleteGroup(g.group, "classic", g.members, g.lag).catch(showError) }, "Delete…")) : null)), "no consumer groups", WRITES ? 6 : 5);
       fill($("#share-groups tbody"), (st.share_groups || []).map((g) => el("tr", {},
         el("td", {}, g.group), el("td", {}, g.state),
-        el("td", {}, `${g.members} members · lag ${fmtNum(g.lag)} · in flight ${fmtNum(g.in_flight)} · redelivered ${fmtNum(g.redelivered)} · dead-lettered ${fmtNum(g.dead_lettered)}`))), "no share groups", 3);
+        el("td", {}, `${g.members} members · lag ${fmtNum(g.lag)} · in flight ${fmtNum(g.in_flight)} · redelivered ${fmtNum(g.redelivered)} · dead-lettered ${fmtNum(g.dead_lettered)}`),
+        WRITES ? el("td", {}, el("button", { type: "button", class: "danger", "aria-label": "Delete share group " + g.group, onclick: () => deleteGroup(g.group, "share", g.members, g.lag).catch(showError) }, "Delete…")) : null)), "no share groups", WRITES ? 4 : 3);
     });
   },
 
   async group() {
     const lag = [];
     resetForm();
+    let last = null;
+    const gd = $("#group-delete");
+    if (gd) gd.addEventListener("click", () => deleteGroup(PARAM, "classic", last ? last.members.length : 0, last ? last.lag : 0, () => { location.href = "/ui/groups"; }).catch(showError));
     poll(async () => {
       const g = await api("/v1/groups/" + encodeURIComponent(PARAM));
+      last = g;
       showError(null);
       $("#g-state").textContent = g.state;
       $("#g-protocol").textContent = [g.protocolType, g.protocol].filter(Boolean).join(" / ") || "–";
@@ -382,25 +458,61 @@ const pagesJS = {
   async streams() {
     api("/v1/topics?limit=1000").then((p) => $("#stream-topics").replaceChildren(...p.topics.filter((t) => t.streams).map((t) => el("option", { value: t.name })))).catch(() => {});
     const params = new URLSearchParams(location.search);
-    if (params.has("topic")) $("#s-topic").value = params.get("topic");
-    if (params.has("stream")) $("#s-stream").value = params.get("stream");
-    let next = null;
-    const read = async (from, more) => {
-      const topic = $("#s-topic").value.trim(), stream = $("#s-stream").value.trim();
-      const r = await api(`/v1/topics/${encodeURIComponent(topic)}/streams/${encodeURIComponent(stream)}?` + qs({ from, limit: 100 }));
+    for (const k of ["topic", "prefix", "stream"]) if (params.has(k)) $("#s-" + k).value = params.get(k);
+    const topic = () => $("#s-topic").value.trim();
+    // Search: server-side, a page at a time; after= cursors of the pages seen.
+    const stack = [""];
+    let nextAfter = "";
+    const search = async () => {
+      if (!topic()) { showError(new Error("enter an event-store topic")); return; }
+      const r = await api(`/v1/topics/${encodeURIComponent(topic())}/streams?` + qs({ prefix: $("#s-prefix").value, after: stack.at(-1), limit: 50 }));
       showError(null);
-      const tb = $("#events tbody");
-      if (!more) tb.replaceChildren();
-      for (const e of r.events) tb.append(el("tr", {},
-        el("td", { class: "num" }, e.version), el("td", {}, e.type || ""), el("td", {}, e.time || fmtTime(e.timestamp)),
-        el("td", {}, e.id || ""), el("td", {}, valueCell(e.data !== undefined ? { valueJson: e.data } : { valueBase64: e.dataBase64 }))));
+      nextAfter = r.next || "";
+      $("#ss-prev").disabled = stack.length < 2;
+      $("#ss-next").disabled = !nextAfter;
+      $("#ss-summary").textContent = `${r.streams.length} stream(s) on this page` + (nextAfter ? ", more on the next" : "");
+      fill($("#streams tbody"), r.streams.map((st) => el("tr", {},
+        el("td", {}, el("button", { type: "button", class: "link", onclick: () => { $("#s-stream").value = st.stream; read(0, false).catch(showError); } }, st.stream)),
+        el("td", { class: "num" }, st.partition), el("td", { class: "num" }, fmtNum(st.version)))), "no stream starts with that prefix", 3);
+      history.replaceState(null, "", "?" + qs({ topic: topic(), prefix: $("#s-prefix").value, stream: $("#s-stream").value }));
+    };
+    $("#stream-search").addEventListener("submit", (e) => { e.preventDefault(); stack.length = 1; search().catch(showError); });
+    $("#ss-next").addEventListener("click", () => { stack.push(nextAfter); search().catch(showError); });
+    $("#ss-prev").addEventListener("click", () => { stack.pop(); search().catch(showError); });
+    let next = null, state = {};
+    const read = async (from, more) => {
+      const stream = $("#s-stream").value.trim();
+      if (!topic()) throw new Error("enter the stream's event-store topic above");
+      const r = await api(`/v1/topics/${encodeURIComponent(topic())}/streams/${encodeURIComponent(stream)}?` + qs({ from, limit: 100 }));
+      showError(null);
+      const tb = $("#events tbody"), tl = $("#timeline");
+      if (!more) { tb.replaceChildren(); tl.replaceChildren(); state = {}; }
+      for (const e of r.events) {
+        const data = e.data !== undefined ? { valueJson: e.data } : { valueBase64: e.dataBase64 };
+        tb.append(el("tr", {},
+          el("td", { class: "num" }, e.version), el("td", {}, e.type || ""), el("td", {}, e.time || fmtTime(e.timestamp)),
+          el("td", {}, e.id || ""), el("td", {}, valueCell(data))));
+        // The aggregate's state after this event: an object's fields
+        // replace those of the state before it.
+        const changed = [];
+        if (e.data && typeof e.data === "object" && !Array.isArray(e.data)) {
+          for (const [k, v] of Object.entries(e.data)) if (JSON.stringify(state[k]) !== JSON.stringify(v)) changed.push(k);
+          state = { ...state, ...e.data };
+        }
+        tl.append(el("li", { "data-version": e.version },
+          el("span", { class: "tl-dot", "aria-hidden": "true" }),
+          el("div", { class: "tl-head" }, el("b", {}, `v${e.version} ${e.type || ""}`), " ", el("span", { class: "muted" }, e.time || fmtTime(e.timestamp))),
+          el("div", { class: "muted" }, changed.length ? "changed: " + changed.join(", ") : "no field changed"),
+          el("pre", { class: "json" }, JSON.stringify(state, null, 2))));
+      }
       next = r.next ?? null;
       $("#s-more").hidden = next === null;
       $("#s-summary").textContent = `stream ${r.stream}: current version ${r.version}, starts at ${r.streamStart}; ${tb.rows.length} events shown`;
-      history.replaceState(null, "", "?" + qs({ topic, stream }));
+      history.replaceState(null, "", "?" + qs({ topic: topic(), prefix: $("#s-prefix").value, stream }));
     };
     $("#stream-form").addEventListener("submit", (e) => { e.preventDefault(); read($("#s-from").value, false).catch(showError); });
     $("#s-more").addEventListener("click", () => read(next, true).catch(showError));
+    if (params.has("topic")) await search();
     if (params.has("topic") && params.has("stream")) await read(0, false);
   },
 
@@ -471,8 +583,47 @@ const pagesJS = {
       }).catch(showError);
     }
     fill($("#dlqs tbody"), rows, "no dead-letter topics (dlq.*)", 4);
-    const redrive = $("#dl-redrive");
-    let current = null;
+    const redrive = $("#dl-redrive"), redriveAll = $("#dl-redrive-all");
+    let current = null, stop = false;
+    if (redriveAll) {
+      $("#dl-stop").addEventListener("click", () => { stop = true; });
+      redriveAll.addEventListener("click", async () => {
+        if (!current) return;
+        const t = await api("/v1/topics/" + encodeURIComponent(current.name));
+        const parts = t.partitionList.filter((p) => p.highWatermark > p.logStartOffset);
+        const total = parts.reduce((a, p) => a + p.highWatermark - p.logStartOffset, 0);
+        if (!(await confirmAction(`Redrive all ${fmtNum(total)} dead letter(s) of ${current.name} (${parts.length} partition(s)) back to the topics and partitions they came from? They are written again with a __dlq.redriven.from header; the dead letters stay in ${current.name}.`, "Redrive all"))) return;
+        const bar = $("#dl-progress"), out = $("#dl-result");
+        bar.max = Math.max(total, 1); bar.value = 0; bar.hidden = false;
+        $("#dl-stop").hidden = false;
+        redriveAll.disabled = true;
+        stop = false;
+        let done = 0, read = 0;
+        const started = performance.now();
+        try {
+          for (const p of parts) {
+            for (let from = p.logStartOffset; from < p.highWatermark && !stop;) {
+              const r = await jsonPost(`/v1/topics/${encodeURIComponent(current.name)}/redrive`, { partition: p.partition, from, count: REDRIVE_SLICE });
+              done += r.redriven.length;
+              read += r.next - from;
+              from = r.next;
+              bar.value = read;
+              const rate = done / ((performance.now() - started) / 1000);
+              out.textContent = `redriven ${fmtNum(done)} of ${fmtNum(total)} (${fmtCompact(rate)}/s)…`;
+            }
+          }
+          showError(null);
+          out.textContent = (stop ? "stopped: " : "") + `redriven ${fmtNum(done)} of ${fmtNum(total)}`;
+          out.dataset.done = done;
+        } catch (err) {
+          out.textContent = `redriven ${fmtNum(done)} of ${fmtNum(total)} before the error`;
+          showError(err);
+        } finally {
+          $("#dl-stop").hidden = true;
+          redriveAll.disabled = false;
+        }
+      });
+    }
     const selected = () => [...document.querySelectorAll("#deadletters input[type=checkbox]:checked")].map((c) => ({ partition: Number(c.dataset.partition), offset: Number(c.dataset.offset) }));
     const showDLQ = async (name) => {
       const p = await api(`/v1/topics/${encodeURIComponent(name)}/messages?limit=100`);
@@ -480,6 +631,7 @@ const pagesJS = {
       $("#dl-h").textContent = "Dead letters in " + name;
       $("#dl-summary").textContent = `newest ${p.messages.length}; open one in Messages for all headers`;
       if (redrive) redrive.disabled = true;
+      if (redriveAll) redriveAll.disabled = false;
       fill($("#deadletters tbody"), p.messages.map((m) => el("tr", {},
         WRITES ? el("td", {}, el("input", { type: "checkbox", "aria-label": `select dead letter ${m.partition}@${m.offset}`, "data-partition": m.partition, "data-offset": m.offset, onchange: () => { redrive.disabled = !selected().length; } })) : null,
         el("td", { class: "num" }, m.partition),
@@ -554,13 +706,31 @@ function resetForm() {
     const { body, res } = previewed;
     const to = body.to === "time" ? "time " + $("#r-time").value : body.to === "offset" ? "offset " + body.offset : body.to;
     if (!(await confirmAction(`Reset the offsets of group "${PARAM}" on ${res.partitions.length} partition(s)${body.topic ? ` of ${body.topic}` : ""} to ${to}? Lag goes from ${fmtNum(sum(res, "lagBefore"))} to ${fmtNum(sum(res, "lagAfter"))}.`, "Reset offsets"))) return;
+    // Applied a slice of partitions at a time (per topic, RESET_SLICE
+    // partitions a request), so a reset across many partitions shows its
+    // progress; each slice is one commit.
+    const slices = [];
+    const byTopic = {};
+    for (const p of res.partitions) (byTopic[p.topic] ||= []).push(p.partition);
+    for (const [topic, parts] of Object.entries(byTopic)) for (let i = 0; i < parts.length; i += RESET_SLICE) slices.push({ topic, partitions: parts.slice(i, i + RESET_SLICE) });
+    const bar = $("#r-progress");
+    bar.max = res.partitions.length; bar.value = 0; bar.hidden = false;
+    let done = 0;
+    apply.disabled = true;
     try {
-      const done = await send({ ...body, dryRun: false });
+      for (const sl of slices) {
+        $("#r-summary").textContent = `resetting: ${fmtNum(done)} of ${fmtNum(res.partitions.length)} partition(s)…`;
+        const r = await send({ ...body, topic: sl.topic, partitions: sl.partitions, dryRun: false });
+        done += r.partitions.length;
+        bar.value = done;
+      }
       showError(null);
-      $("#r-summary").textContent = `reset ${done.partitions.length} partition(s)`;
-      apply.disabled = true;
+      $("#r-summary").textContent = `reset ${fmtNum(done)} partition(s)`;
       previewed = null;
-    } catch (err) { showError(err); }
+    } catch (err) {
+      $("#r-summary").textContent = `reset ${fmtNum(done)} of ${fmtNum(res.partitions.length)} partition(s) before the error; preview again to see where the group stands`;
+      showError(err);
+    }
   });
 }
 
@@ -580,6 +750,8 @@ function showSide(pre, lines, other) {
 }
 
 const SR = "/schema-registry";
+const RESET_SLICE = 100; // partitions per offset-reset request
+const REDRIVE_SLICE = 500; // dead letters per redrive request
 
 function header(m, k) {
   const h = (m.headers || []).find((h) => h.key === k);
@@ -596,6 +768,12 @@ function b64hex(b64) {
 }
 
 function valueCell(m) {
+  if (m.valueSchema) {
+    const vs = m.valueSchema;
+    return el("div", {}, el("span", { class: "badge schema", title: `decoded with schema id ${vs.id}` }, `${vs.type} schema ${vs.id}` + (vs.subject ? ` (${vs.subject} v${vs.version})` : "")),
+      el("pre", { class: "json" }, JSON.stringify(m.valueJson, null, 2)));
+  }
+  if (m.valueSchemaError) return el("div", {}, el("span", { class: "badge bad", title: m.valueSchemaError }, "does not decode with its schema"), el("pre", { class: "hex" }, b64hex(m.valueBase64)));
   if (m.valueJson !== undefined) return el("pre", { class: "json" }, JSON.stringify(m.valueJson, null, 2));
   if (m.valueText !== undefined && m.valueText !== null) return el("pre", {}, m.valueText);
   if (m.valueBase64) return el("pre", { class: "hex", title: "not UTF-8: shown as hex" }, b64hex(m.valueBase64));
@@ -631,6 +809,14 @@ function eventToMessage(e) {
   const m = { partition: e.partition, offset: e.offset, timestamp: e.timestamp, key: e.stream, headers };
   if (e.data !== undefined) m.valueJson = e.data; else if (e.dataBase64) m.valueBase64 = e.dataBase64;
   return m;
+}
+
+async function deleteGroup(name, type, members, lag, then) {
+  const what = type === "share" ? "share group" : "consumer group";
+  if (!(await confirmAction(`Delete ${what} "${name}" (${members} member(s), lag ${fmtNum(lag)})? Its ${type === "share" ? "delivery state" : "committed offsets"} are removed; consumers that join again start from their reset policy. This cannot be undone.`, "Delete group"))) return;
+  await api(`/v1/groups/${encodeURIComponent(name)}?type=${type}`, { method: "DELETE" });
+  showError(null);
+  if (then) then();
 }
 
 async function deleteTopic(t, then) {

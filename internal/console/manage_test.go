@@ -1,0 +1,357 @@
+package console_test
+
+// Browser tests of the console's management features: produce, topic
+// configs, group deletion, bulk redrive and offset resets with progress,
+// stream search and the aggregate timeline, schema-decoded values, error
+// wording, phone-sized pages and keyboard reach of these controls.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/hamba/avro/v2"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/eddy-streaming/eddy/internal/schema"
+)
+
+// httpJSON calls the server's API and decodes the answer into out.
+func httpJSON(t *testing.T, method, url, body string, out any) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if out != nil {
+		_ = json.NewDecoder(res.Body).Decode(out)
+	}
+	return res.StatusCode
+}
+
+// confirm waits for the confirmation dialog, checks its text contains
+// want and presses its OK button.
+func (tb *tab) confirm(want string) {
+	tb.t.Helper()
+	tb.waitJS(`document.querySelector("#confirm").open`, 3*time.Second)
+	if text := eval[string](tb, `document.querySelector("#confirm-text").textContent`); !strings.Contains(text, want) {
+		tb.t.Errorf("confirmation says %q, want it to name %q", text, want)
+	}
+	tb.run(chromedp.Click(chromedp.CSS("#confirm-ok")))
+}
+
+// testProduce produces a message from the messages page and finds it in
+// the browse; a value that is not JSON is refused in words before sending.
+func testProduce(t *testing.T, bctx context.Context, f *fixture) {
+	tb := newTab(t, bctx, f.p.HTTPURL())
+	if code := httpJSON(t, "POST", f.p.HTTPURL()+"/v1/topics", `{"name":"produced","partitions":2}`, nil); code != 201 {
+		t.Fatalf("create topic produced: %d", code)
+	}
+	tb.open("/ui/messages?topic=produced", `document.querySelector("#m-summary").textContent !== ""`)
+	tb.run(
+		chromedp.SetValue(chromedp.CSS("#p-partition"), "1"),
+		chromedp.SetValue(chromedp.CSS("#p-key"), "cust-7"),
+		chromedp.SetValue(chromedp.CSS("#p-headers"), "ce_type: CustomerJoined\ntrace: t-1"),
+		chromedp.SetValue(chromedp.CSS("#p-value"), `{"name": "Ann", "tier": 2}`),
+		chromedp.Click(chromedp.CSS("#p-send")),
+	)
+	tb.waitJS(`document.querySelector("#p-result").textContent === "produced to produced partition 1 at offset 0"`, 5*time.Second)
+	tb.run(chromedp.Click(chromedp.CSS("#m-go")))
+	tb.waitJS(`document.querySelector("#messages tbody").rows.length === 1`, 5*time.Second)
+	row := eval[string](tb, `document.querySelector("#messages tbody tr").innerText`)
+	for _, want := range []string{"cust-7", "CloudEvent", "type CustomerJoined", "trace t-1", `"name": "Ann"`} {
+		if !strings.Contains(row, want) {
+			t.Errorf("produced row %q lacks %q", row, want)
+		}
+	}
+	tb.run(chromedp.SetValue(chromedp.CSS("#p-value"), `{name: Ann}`), chromedp.Click(chromedp.CSS("#p-send")))
+	tb.waitJS(`document.querySelector("#error").textContent.startsWith("The value is not JSON")`, 3*time.Second)
+	// The server's refusal (a partition the topic lacks) is shown in words.
+	tb.run(chromedp.SetValue(chromedp.CSS("#p-value"), `1`), chromedp.SetValue(chromedp.CSS("#p-partition"), "5"), chromedp.Click(chromedp.CSS("#p-send")))
+	tb.waitJS(`document.querySelector("#error").textContent.includes("Correct the named field") && document.querySelector("#error").textContent.includes("partitions 0 to 1")`, 3*time.Second)
+	tb.expectLoadErrors(400)
+	tb.noErrors("produce")
+}
+
+// testStreams searches the event store by id prefix (paged on the
+// server), opens a stream and checks its events and its history timeline.
+func testStreams(t *testing.T, bctx context.Context, f *fixture) {
+	for i := range 60 {
+		body := fmt.Sprintf(`{"events":[{"id":"c%d","type":"CartOpened","data":{"items":0}}]}`, i)
+		if code := httpJSON(t, "POST", fmt.Sprintf("%s/v1/topics/shop/streams/cart-%03d", f.p.HTTPURL(), i), body, nil); code != 200 {
+			t.Fatalf("append cart-%03d: %d", i, code)
+		}
+	}
+	body := `{"events":[{"id":"o3","type":"OrderShipped","data":{"paid":true,"carrier":"ups"}}]}`
+	if code := httpJSON(t, "POST", f.p.HTTPURL()+"/v1/topics/shop/streams/order-1", body, nil); code != 200 {
+		t.Fatalf("append order-1: %d", code)
+	}
+	tb := newTab(t, bctx, f.p.HTTPURL())
+	tb.open("/ui/streams", `document.readyState === "complete"`)
+	tb.run(chromedp.SetValue(chromedp.CSS("#s-topic"), "shop"), chromedp.SetValue(chromedp.CSS("#s-prefix"), "cart-"), chromedp.Click(chromedp.CSS("#s-search")))
+	tb.waitJS(`document.querySelector("#streams tbody").rows.length === 50 && !document.querySelector("#ss-next").disabled`, 5*time.Second)
+	if first := eval[string](tb, `document.querySelector("#streams tbody tr").innerText`); !strings.HasPrefix(first, "cart-000") {
+		t.Errorf("first stream row %q", first)
+	}
+	tb.run(chromedp.Click(chromedp.CSS("#ss-next")))
+	tb.waitJS(`document.querySelector("#streams tbody").rows.length === 10 && document.querySelector("#ss-next").disabled`, 5*time.Second)
+	if first := eval[string](tb, `document.querySelector("#streams tbody tr td").innerText`); first != "cart-050" {
+		t.Errorf("second page starts at %q, want cart-050", first)
+	}
+	tb.run(chromedp.SetValue(chromedp.CSS("#s-prefix"), "order-"), chromedp.Click(chromedp.CSS("#s-search")))
+	tb.waitJS(`document.querySelector("#streams tbody").rows.length === 1`, 5*time.Second)
+	if v := eval[string](tb, `document.querySelector("#streams tbody tr td:nth-child(3)").innerText`); v != "2" {
+		t.Errorf("order-1 listed at version %q, want 2", v)
+	}
+	tb.run(chromedp.Click(chromedp.CSS("#streams tbody button")))
+	tb.waitJS(`document.querySelector("#events tbody").rows.length === 3 && document.querySelectorAll("#timeline li").length === 3`, 5*time.Second)
+	last := eval[string](tb, `document.querySelector("#timeline li:last-child").innerText`)
+	for _, want := range []string{"v2 OrderShipped", "changed: carrier", `"total": 10`, `"carrier": "ups"`} {
+		if !strings.Contains(last, want) {
+			t.Errorf("timeline's last entry %q lacks %q", last, want)
+		}
+	}
+	if lines := strings.Split(last, "\n"); len(lines) < 2 || lines[1] != "changed: carrier" {
+		t.Errorf("timeline's last entry %q: want the second line \"changed: carrier\" (paid was already true)", last)
+	}
+	tb.screenshot("streams")
+	tb.noErrors("streams")
+}
+
+// testSchemaDecode produces a value in the schema registry's wire format
+// and checks the messages page shows it decoded with its schema.
+func testSchemaDecode(t *testing.T, bctx context.Context, f *fixture) {
+	var sv struct{ ID int32 }
+	if code := httpJSON(t, "GET", f.p.HTTPURL()+"/schema-registry/subjects/orders-value/versions/2", "", &sv); code != 200 {
+		t.Fatalf("schema v2: %d", code)
+	}
+	s := avro.MustParse(`{"type":"record","name":"Order","fields":[{"name":"id","type":"string"},{"name":"total","type":"double","default":0}]}`)
+	datum, err := avro.Marshal(s, map[string]any{"id": "o-77", "total": 42.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := append(schema.AppendWire(nil, sv.ID), datum...)
+	if err := f.cl.ProduceSync(context.Background(), &kgo.Record{Topic: "avro-orders", Value: value}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	tb := newTab(t, bctx, f.p.HTTPURL())
+	tb.open("/ui/messages?topic=avro-orders", `document.querySelector("#messages tbody").rows.length === 1`)
+	cell := eval[string](tb, `document.querySelector("#messages tbody tr td:last-child").innerText`)
+	for _, want := range []string{fmt.Sprintf("AVRO schema %d (orders-value v2)", sv.ID), `"id": "o-77"`, `"total": 42.5`} {
+		if !strings.Contains(cell, want) {
+			t.Errorf("decoded value cell %q lacks %q", cell, want)
+		}
+	}
+	tb.screenshot("messages-schema")
+	tb.noErrors("schema decode")
+}
+
+// testManage edits a topic's configs, deletes a classic and a share group,
+// redrives 2,000 dead letters with a progress display and resets a group
+// across 250 partitions with a progress display, each after a
+// confirmation naming what it does.
+func testManage(t *testing.T, bctx context.Context, f *fixture) {
+	base := f.p.HTTPURL()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	adm := kadm.NewClient(f.cl)
+	tb := newTab(t, bctx, base)
+
+	// Topic configs: set, then remove, each confirmed.
+	tb.open("/ui/topics/payments", `document.querySelector("#configs tbody").innerText.includes("none")`)
+	tb.run(chromedp.SetValue(chromedp.CSS("#c-name"), "retention.ms"), chromedp.SetValue(chromedp.CSS("#c-value"), "3600000"), chromedp.Click(chromedp.CSS("#c-set")))
+	tb.confirm(`Set retention.ms of topic "payments" to 3600000`)
+	tb.waitJS(`document.querySelector("#configs tbody").innerText.includes("3600000") && document.querySelector("#t-retention").textContent === "1h 0m"`, 5*time.Second)
+	tb.run(chromedp.Click(chromedp.CSS(`button[aria-label="Remove config retention.ms"]`)))
+	tb.confirm(`Remove the override retention.ms of topic "payments"`)
+	tb.waitJS(`document.querySelector("#configs tbody").innerText.includes("none")`, 5*time.Second)
+	// A bad value is the server's 400, in words.
+	tb.run(chromedp.SetValue(chromedp.CSS("#c-name"), "retention.ms"), chromedp.SetValue(chromedp.CSS("#c-value"), "soon"), chromedp.Click(chromedp.CSS("#c-set")))
+	tb.confirm("retention.ms")
+	tb.waitJS(`document.querySelector("#error").textContent.includes("retention.ms") && !document.querySelector("#error").hidden`, 5*time.Second)
+	tb.expectLoadErrors(400)
+
+	// Groups: a classic group with commits and a share group, deleted
+	// from the groups page.
+	offs := kadm.Offsets{}
+	offs.Add(kadm.Offset{Topic: "payments", Partition: 0, At: 2, LeaderEpoch: -1})
+	if _, err := adm.CommitOffsets(ctx, "old-billing", offs); err != nil {
+		t.Fatal(err)
+	}
+	if code := httpJSON(t, "POST", base+"/v1/share-groups/sg-1/receive", `{"topics":["jobs"],"max":1,"waitMs":100}`, nil); code != 200 {
+		t.Fatalf("share receive: %d", code)
+	}
+	if code := httpJSON(t, "POST", base+"/v1/share-groups/sg-1/receive", `{"topics":["jobs"],"max":1,"waitMs":100}`, nil); code != 200 {
+		t.Fatalf("share receive: %d", code)
+	}
+	tb.open("/ui/groups", `document.querySelector("#groups tbody").innerText.includes("old-billing") && document.querySelector("#share-groups tbody").innerText.includes("sg-1")`)
+	tb.run(chromedp.Click(chromedp.CSS(`button[aria-label="Delete group old-billing"]`)))
+	tb.confirm(`Delete consumer group "old-billing" (0 member(s), lag`)
+	tb.waitJS(`!document.querySelector("#groups tbody").innerText.includes("old-billing")`, 5*time.Second)
+	tb.run(chromedp.Click(chromedp.CSS(`button[aria-label="Delete share group sg-1"]`)))
+	tb.confirm(`Delete share group "sg-1"`)
+	tb.waitJS(`!document.querySelector("#share-groups tbody").innerText.includes("sg-1")`, 5*time.Second)
+	if code := httpJSON(t, "GET", base+"/v1/groups/old-billing", "", nil); code != 404 {
+		t.Errorf("old-billing after delete: %d", code)
+	}
+
+	// Bulk redrive: 2,000 dead letters over two partitions.
+	if _, err := adm.CreateTopic(ctx, 2, 1, nil, "bulk"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.CreateTopic(ctx, 2, 1, nil, "dlq.bulk"); err != nil {
+		t.Fatal(err)
+	}
+	var recs []*kgo.Record
+	for i := range 2000 {
+		p := fmt.Sprint(i % 2)
+		recs = append(recs, &kgo.Record{Topic: "dlq.bulk", Partition: int32(i % 2), Value: []byte(fmt.Sprintf(`{"i":%d}`, i)), Headers: []kgo.RecordHeader{
+			{Key: "__dlq.errors.topic", Value: []byte("bulk")}, {Key: "__dlq.errors.partition", Value: []byte(p)}, {Key: "__dlq.errors.reason", Value: []byte("rejected")}}})
+	}
+	cl2, err := kgo.NewClient(kgo.SeedBrokers(f.p.KafkaAddr()), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl2.Close()
+	if err := cl2.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	tb.open("/ui/dlq", `document.querySelector("#dlqs tbody").innerText.includes("dlq.bulk")`)
+	tb.run(chromedp.Click(chromedp.CSS(`#dlqs tbody tr:first-child button`)))
+	tb.waitJS(`document.querySelector("#dl-h").textContent === "Dead letters in dlq.bulk" && !document.querySelector("#dl-redrive-all").disabled`, 5*time.Second)
+	tb.run(chromedp.Click(chromedp.CSS("#dl-redrive-all")))
+	tb.confirm("Redrive all 2,000 dead letter(s) of dlq.bulk (2 partition(s))")
+	// The progress bar moves through intermediate values.
+	tb.waitJS(`!document.querySelector("#dl-progress").hidden`, 3*time.Second)
+	tb.waitJS(`document.querySelector("#dl-result").textContent === "redriven 2,000 of 2,000"`, 30*time.Second)
+	if v := eval[float64](tb, `document.querySelector("#dl-progress").value`); v != 2000 {
+		t.Errorf("progress bar at %v, want 2000", v)
+	}
+	var bulk struct{ Records int64 }
+	httpJSON(t, "GET", base+"/v1/topics/bulk", "", &bulk)
+	if bulk.Records != 2000 {
+		t.Errorf("bulk holds %d records after redriving 2,000", bulk.Records)
+	}
+
+	// Offset reset over 250 partitions: applied in slices with progress.
+	if _, err := adm.CreateTopic(ctx, 250, 1, nil, "wide"); err != nil {
+		t.Fatal(err)
+	}
+	if code := httpJSON(t, "POST", base+"/v1/groups/wide-readers/offsets/reset", `{"to":"latest","topic":"wide"}`, nil); code != 200 {
+		t.Fatalf("seed wide-readers: %d", code)
+	}
+	tb.open("/ui/groups/wide-readers", `document.querySelector("#offsets tbody").rows.length === 250`)
+	tb.run(chromedp.SetValue(chromedp.CSS("#r-to"), "earliest"), chromedp.Click(chromedp.CSS("#r-preview")))
+	tb.waitJS(`document.querySelector("#r-summary").textContent.startsWith("preview: 250 partition(s)")`, 5*time.Second)
+	tb.run(chromedp.Click(chromedp.CSS("#r-apply")))
+	tb.confirm(`Reset the offsets of group "wide-readers" on 250 partition(s) to earliest?`)
+	tb.waitJS(`document.querySelector("#r-summary").textContent === "reset 250 partition(s)" && document.querySelector("#r-progress").value === 250`, 10*time.Second)
+	// Group delete from its page.
+	tb.run(chromedp.Click(chromedp.CSS("#group-delete")))
+	tb.confirm(`Delete consumer group "wide-readers"`)
+	time.Sleep(time.Second) // the page goes to the group list
+	tb.waitJS(`location.pathname === "/ui/groups" && document.readyState === "complete"`, 5*time.Second)
+	if code := httpJSON(t, "GET", base+"/v1/groups/wide-readers", "", nil); code != 404 {
+		t.Errorf("wide-readers after delete: %d", code)
+	}
+	tb.noErrors("manage")
+}
+
+// testErrorWords checks how errors are put: a 401 and a 403 (what an
+// authenticating server answers) tell the user to sign in again or ask for
+// an ACL; a read-only server's 403 names --console-write.
+func testErrorWords(t *testing.T, bctx context.Context, f *fixture) {
+	tb := newTab(t, bctx, f.p.HTTPURL())
+	tb.open("/ui/topics", `document.querySelector("#topic-count").textContent !== ""`)
+	got := eval[[]string](tb, `[
+		explain(401, "unauthorized", "authentication required", "GET", "/v1/topics?limit=50"),
+		explain(403, "forbidden", "user ann may not Describe topic orders", "GET", "/v1/topics/orders"),
+		explain(403, "forbidden", "writes through the HTTP admin routes are off; restart eddy serve with --console-write", "POST", "/v1/topics"),
+	]`)
+	for i, want := range []string{"Reload the page and sign in", "Ask an administrator for an ACL", "This server is read-only"} {
+		if !strings.Contains(got[i], want) {
+			t.Errorf("explained error %d: %q lacks %q", i, got[i], want)
+		}
+	}
+	tb.noErrors("error words")
+}
+
+// phoneW, phoneH is the phone-sized viewport (an iPhone 12-14's CSS size).
+const phoneW, phoneH = 390, 844
+
+// testPhone loads every page at phone size: nothing is wider than the
+// screen (tables scroll inside themselves), and screenshots are saved as
+// docs/console/phone-*.png.
+func testPhone(t *testing.T, bctx context.Context, f *fixture) {
+	tb := newTab(t, bctx, f.p.HTTPURL())
+	tb.run(chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	for _, pg := range []struct{ name, path, ready string }{
+		{"overview", "/", `document.querySelector("#st-ready").textContent === "ready"`},
+		{"topics", "/ui/topics", `document.querySelector("#topics tbody").innerText.includes("payments")`},
+		{"topic", "/ui/topics/orders", `document.querySelector("#partitions tbody").rows.length === 2`},
+		{"messages", "/ui/messages?topic=orders", `document.querySelector("#messages tbody").rows.length >= 20`},
+		{"groups", "/ui/groups", `document.querySelector("#groups tbody").innerText.includes("billing")`},
+		{"group", "/ui/groups/billing", `document.querySelector("#offsets tbody").rows.length >= 1`},
+		{"streams", "/ui/streams?topic=shop&prefix=order-&stream=order-1", `document.querySelectorAll("#timeline li").length >= 2`},
+		{"dlq", "/ui/dlq", `document.querySelector("#dlqs tbody").innerText.includes("dlq.jobs")`},
+		{"schemas", "/ui/schemas?subject=orders-value", `document.querySelector("#sc-right-text").textContent !== ""`},
+	} {
+		tb.open(pg.path, pg.ready)
+		if w := eval[int](tb, `document.documentElement.scrollWidth`); w > phoneW {
+			over := eval[string](tb, `[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > innerWidth + 1).slice(0, 3).map(e => e.tagName + "#" + e.id + "." + e.className + " " + Math.round(e.getBoundingClientRect().right)).join(" ") + " | iw " + innerWidth + " cw " + document.documentElement.clientWidth + " " + [...document.querySelectorAll("body > *, main > *, main table")].map(e => e.tagName + "." + e.className + "#" + e.id + ":" + e.scrollWidth + "/" + e.clientWidth + "/" + getComputedStyle(e).display + "/" + getComputedStyle(e).overflowX).join(" ")`)
+			t.Errorf("%s at %d px wide is %d px wide (wider: %s)", pg.name, phoneW, w, over)
+		}
+		time.Sleep(100 * time.Millisecond)
+		tb.noErrors("phone " + pg.name)
+		tb.screenshot("phone-" + pg.name)
+	}
+}
+
+// testKeyboardManage tabs through the controls this file's features
+// added: each is reached in document order.
+func testKeyboardManage(t *testing.T, bctx context.Context, f *fixture) {
+	tb := newTab(t, bctx, f.p.HTTPURL())
+	reach := func(path, ready string, want []string) {
+		tb.open(path, ready)
+		tb.run(chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`))
+		var seen []string
+		for range 120 {
+			tb.run(chromedp.KeyEvent("\t"))
+			seen = append(seen, eval[string](tb, `(() => { const a = document.activeElement; return a.id || a.getAttribute("aria-label") || a.getAttribute("href") || a.textContent.trim(); })()`))
+		}
+		pos := 0
+		for _, s := range seen {
+			if pos < len(want) && s == want[pos] {
+				pos++
+			}
+		}
+		if pos < len(want) {
+			t.Errorf("%s: tabbing reached %v; missing %q (in order: %v)", path, seen, want[pos], want)
+		}
+	}
+	reach("/ui/messages?topic=orders", `document.querySelector("#messages tbody").rows.length >= 20`,
+		[]string{"m-topic", "m-go", "tail-toggle", "p-topic", "p-partition", "p-key", "p-headers", "p-value", "p-send"})
+	reach("/ui/topics/orders", `document.querySelector("#partitions tbody").rows.length === 2`,
+		[]string{"topic-browse", "topic-delete", "c-name", "c-value", "c-set"})
+	reach("/ui/groups", `document.querySelector("#groups tbody").innerText.includes("billing")`,
+		[]string{"/ui/groups/billing", "Delete group billing"})
+	reach("/ui/groups/billing", `document.querySelector("#offsets tbody").rows.length >= 1`,
+		[]string{"group-delete", "r-to", "r-topic", "r-time", "r-offset", "r-preview"})
+	reach("/ui/streams?topic=shop&prefix=order-&stream=order-1", `document.querySelectorAll("#timeline li").length >= 2`,
+		[]string{"s-topic", "s-prefix", "s-search", "order-1", "s-stream", "s-from", "s-read"})
+	reach("/ui/dlq", `document.querySelector("#dlqs tbody").innerText.includes("dlq.jobs")`,
+		[]string{"dlq.jobs"})
+	tb.noErrors("keyboard")
+}
