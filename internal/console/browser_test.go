@@ -89,8 +89,13 @@ type tab struct {
 }
 
 func newTab(t *testing.T, bctx context.Context, base string) *tab {
+	return newTabFor(t, bctx, base, 30*time.Second)
+}
+
+// newTabFor is newTab whose actions must all end within d.
+func newTabFor(t *testing.T, bctx context.Context, base string, d time.Duration) *tab {
 	ctx, cancel := chromedp.NewContext(bctx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, d)
 	t.Cleanup(func() { cancelTimeout(); cancel() })
 	tb := &tab{t: t, ctx: ctx, base: base}
 	messages := chromedp.Console(ctx)
@@ -625,59 +630,4 @@ func testKeyboard(t *testing.T, bctx context.Context, f *fixture) {
 	reach("/ui/messages", append(nav, "m-topic", "m-partition", "m-offset", "m-time", "m-order", "m-limit", "m-filter", "m-go", "tail-toggle"))
 	reach("/ui/topics", append(nav, "topic-prefix", "create-name", "create-partitions", "create-retention"))
 	tb.noErrors("keyboard")
-}
-
-// TestConsoleScale measures the overview's first paint and time to data,
-// and the topic list's, with many topics and groups. It runs only with
-// EDDY_CONSOLE_SCALE=1 (it creates EDDY_CONSOLE_TOPICS topics, default
-// 1000, and 200 groups); docs/console.md has its numbers.
-func TestConsoleScale(t *testing.T) {
-	if os.Getenv("EDDY_CONSOLE_SCALE") != "1" {
-		t.Skip("set EDDY_CONSOLE_SCALE=1 to measure the console with many topics and groups")
-	}
-	topics := 1000
-	if v := os.Getenv("EDDY_CONSOLE_TOPICS"); v != "" {
-		fmt.Sscan(v, &topics)
-	}
-	bctx := browser(t)
-	p := eddytest.Start(t)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(p.KafkaAddr()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	ctx := context.Background()
-	start := time.Now()
-	for i := 0; i < topics; i += 500 {
-		var names []string
-		for j := i; j < min(i+500, topics); j++ {
-			names = append(names, fmt.Sprintf("topic-%05d", j))
-		}
-		if _, err := adm.CreateTopics(ctx, 1, 1, nil, names...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for g := range 200 {
-		offs := kadm.Offsets{}
-		offs.Add(kadm.Offset{Topic: fmt.Sprintf("topic-%05d", g), Partition: 0, At: 0, LeaderEpoch: -1})
-		if _, err := adm.CommitOffsets(ctx, fmt.Sprintf("group-%03d", g), offs); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Logf("%d topics and 200 groups created in %v", topics, time.Since(start).Round(time.Millisecond))
-	tb := newTab(t, bctx, p.HTTPURL())
-	measure := func(path, ready string) {
-		tb.open("/ui/topics", `true`) // warm: connection and asset cache
-		start := time.Now()
-		tb.open(path, ready)
-		data := time.Since(start)
-		fcp := eval[float64](tb, `performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? -1`)
-		t.Logf("%s: first contentful paint %.0f ms, data shown %v after navigation started", path, fcp, data.Round(time.Millisecond))
-	}
-	for range 3 {
-		measure("/ui/", fmt.Sprintf(`document.querySelector("#st-topics").textContent.replaceAll(",", "") === %q && document.querySelector("#top-lag tbody").rows.length === 10`, fmt.Sprint(topics)))
-		measure("/ui/topics", `document.querySelector("#topics tbody").rows.length === 50`)
-	}
-	tb.noErrors("scale")
 }
