@@ -299,7 +299,7 @@ func TestConsole(t *testing.T) {
 func testPages(t *testing.T, bctx context.Context, f *fixture) {
 	tb := newTab(t, bctx, f.p.HTTPURL())
 	pages := []struct{ name, path, ready string }{
-		{"overview", "/", `document.querySelector("#st-ready").textContent === "ready" && document.querySelector("#top-topics tbody").rows.length >= 3`},
+		{"overview", "/", `document.querySelector("#st-ready").textContent === "ready" && document.querySelector("#top-topics tbody").rows.length >= 3 && Number(document.querySelector("#chart-disk").dataset.points) >= 2 && Number(document.querySelector("#chart-latency").dataset.points) >= 1`},
 		{"topics", "/ui/topics", `document.querySelector("#topics tbody").innerText.includes("payments")`},
 		{"topic", "/ui/topics/orders", `document.querySelector("#partitions tbody").rows.length === 2 && document.querySelector("#t-records").textContent === "20"`},
 		{"messages", "/ui/messages?topic=orders", `document.querySelector("#messages tbody").rows.length === 20`},

@@ -171,6 +171,11 @@ function parseMetrics(text) {
     if (!m) continue;
     const v = Number(m[3]);
     sums[m[1]] = (sums[m[1]] || 0) + v;
+    const api = m[2] && /api="([^"]*)"/.exec(m[2]);
+    if (api) {
+      const k = m[1] + "\u0000api=" + api[1];
+      byTopic[k] = (byTopic[k] || 0) + v;
+    }
     const t = m[2] && /topic="([^"]*)"/.exec(m[2]);
     if (t) {
       const k = m[1] + "\u0000" + t[1];
@@ -184,9 +189,10 @@ function parseMetrics(text) {
 
 const pagesJS = {
   async overview() {
-    const inSeries = [], outSeries = [];
+    const inSeries = [], outSeries = [], latSeries = [], diskSeries = [];
     let prev = null;
     const canvas = $("#chart-throughput");
+    const LAT = "eddy_kafka_request_duration_seconds_";
     poll(async () => {
       const [st, metricsText] = await Promise.all([api("/v1/status"), fetch("/metrics").then((r) => (r.ok ? r.text() : Promise.reject(new Error(explain(r.status, "", r.statusText, "GET", "/metrics")))))]);
       showError(null);
@@ -204,7 +210,10 @@ const pagesJS = {
         const dt = (now.t - prev.t) / 1000;
         inSeries.push(Math.max(0, (now.in - prev.in) / dt));
         outSeries.push(Math.max(0, (now.out - prev.out) / dt));
-        if (inSeries.length > MAX_POINTS) { inSeries.shift(); outSeries.shift(); }
+        const dn = (now.byTopic[LAT + "count\u0000api=Produce"] || 0) - (prev.byTopic[LAT + "count\u0000api=Produce"] || 0);
+        const ds = (now.byTopic[LAT + "sum\u0000api=Produce"] || 0) - (prev.byTopic[LAT + "sum\u0000api=Produce"] || 0);
+        latSeries.push(dn > 0 ? (1000 * ds) / dn : 0);
+        if (inSeries.length > MAX_POINTS) { inSeries.shift(); outSeries.shift(); latSeries.shift(); }
         for (const [k, v] of Object.entries(now.byTopic)) {
           if (!k.startsWith("eddy_topic_records_in_total\u0000")) continue;
           rates[k.split("\u0000")[1]] = Math.max(0, (v - (prev.byTopic[k] || 0)) / dt);
@@ -213,6 +222,10 @@ const pagesJS = {
       }
       prev = now;
       drawChart(canvas, [{ values: inSeries, color: "--in" }, { values: outSeries, color: "--out" }], "records/s");
+      diskSeries.push(st.bytes_stored);
+      if (diskSeries.length > MAX_POINTS) diskSeries.shift();
+      drawChart($("#chart-latency"), [{ values: latSeries, color: "--in" }], "ms");
+      drawChart($("#chart-disk"), [{ values: diskSeries, color: "--out" }], "bytes");
       const topics = [...st.topics].sort((a, b) => (rates[b.name] || 0) - (rates[a.name] || 0) || b.records - a.records).slice(0, 10);
       fill($("#top-topics tbody"), topics.map((t) => el("tr", {},
         el("td", {}, el("a", { href: "/ui/topics/" + encodeURIComponent(t.name) }, t.name)),
