@@ -68,7 +68,7 @@ func TestConsoleScale(t *testing.T) {
 		}
 	}
 	t.Logf("%d topics and %d groups created in %v", topics, groups, time.Since(start).Round(time.Millisecond))
-	tb := newTab(t, bctx, p.HTTPURL())
+	tb := newTabFor(t, bctx, p.HTTPURL(), 10*time.Minute)
 	measure := func(path, ready string) (fcp float64, data time.Duration) {
 		tb.open("/ui/schemas", `true`) // warm: connection and asset cache
 		start := time.Now()
