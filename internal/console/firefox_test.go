@@ -337,7 +337,7 @@ func TestConsoleFirefox(t *testing.T) {
 		case "log.entryAdded":
 			var e struct {
 				Level, Text, Type string
-				Source           struct{ Context string }
+				Source            struct{ Context string }
 			}
 			if json.Unmarshal(params, &e) == nil && e.Level == "error" {
 				mu.Lock()
