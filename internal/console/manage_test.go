@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/eddy-streaming/eddy/internal/eddytest"
 	"github.com/eddy-streaming/eddy/internal/schema"
 )
 
@@ -286,6 +287,22 @@ func testErrorWords(t *testing.T, bctx context.Context, f *fixture) {
 		}
 	}
 	tb.noErrors("error words")
+
+	// A server that authorizes with ACLs and has none: the overview's
+	// status call is refused for the (anonymous) user, and the page says
+	// so in words; the topic list shows no topic it may not describe.
+	p := eddytest.Start(t, eddytest.Args("--authorizer", "acl", "--console-write"))
+	if code := httpJSON(t, "POST", p.HTTPURL()+"/v1/topics", `{"name":"secret"}`, nil); code != 403 {
+		t.Fatalf("create topic without an ACL: %d, want 403", code)
+	}
+	az := newTab(t, bctx, p.HTTPURL())
+	az.open("/ui/", `!document.querySelector("#error").hidden`)
+	msg := eval[string](az, `document.querySelector("#error").textContent`)
+	if !strings.HasPrefix(msg, "Your user may not do this (403 on GET /v1/status") || !strings.Contains(msg, "DESCRIBE on the cluster") || !strings.Contains(msg, "Ask an administrator for an ACL") {
+		t.Errorf("overview refused by ACLs says %q", msg)
+	}
+	az.expectLoadErrors(403)
+	az.noErrors("authorizing server")
 }
 
 // phoneW, phoneH is the phone-sized viewport (an iPhone 12-14's CSS size).

@@ -104,6 +104,11 @@ var routeRules = map[string]routeCheck{
 	"GET /v1/groups":                        open,
 	"GET /v1/groups/{group}":                need(opDescribe, rtGroup, "group"),
 	"POST /v1/groups/{group}/offsets/reset": need(opRead, rtGroup, "group"), // + READ on the topics, in resetOffsets
+	// Console writes (admin_write.go) and the stream search.
+	"POST /v1/topics/{topic}/messages": need(opWrite, rtTopic, "topic"),
+	"PATCH /v1/topics/{topic}/configs": need(opAlterConfigs, rtTopic, "topic"),
+	"DELETE /v1/groups/{group}":        need(opDelete, rtGroup, "group"),
+	"GET /v1/topics/{topic}/streams":   need(opRead, rtTopic, "topic"),
 	// Event streams and subscriptions (streams.go).
 	"POST /v1/topics/{topic}/streams/{stream}":          need(opWrite, rtTopic, "topic"),
 	"GET /v1/topics/{topic}/streams/{stream}":           need(opRead, rtTopic, "topic"),

@@ -156,6 +156,10 @@ func TestAuthorizationMatrixHTTP(t *testing.T) {
 		{"PUT", "/schema-registry/config/s-value", `{"compatibility":"BACKWARD"}`, nil, []acl.Binding{allow(alter, subject, "s-value")}},
 		{"GET", "/schema-registry/mode/s-value", "", nil, []acl.Binding{allow(describe, subject, "s-value")}},
 		{"DELETE", "/schema-registry/subjects/s-value/versions/1", "", nil, []acl.Binding{allow(alter, subject, "s-value")}},
+		{"POST", "/v1/topics/t/messages", `{"key":"k","value":{"a":1}}`, nil, []acl.Binding{allow(write, topic, "t")}},
+		{"PATCH", "/v1/topics/t/configs", `{"set":{"retention.ms":"3600000"}}`, nil, []acl.Binding{allow(kmsg.ACLOperationAlterConfigs, topic, "t")}},
+		{"GET", "/v1/topics/st/streams?prefix=s", "", nil, []acl.Binding{allow(read, topic, "st")}},
+		{"DELETE", "/v1/groups/gone", "", nil, []acl.Binding{allow(del, grp, "gone")}},
 		{"DELETE", "/v1/views/v", "", nil, []acl.Binding{allow(del, topic, "v")}},
 	}
 	for _, c := range cases {
