@@ -233,7 +233,7 @@ func newFixture(t *testing.T, args ...string) *fixture {
 	}
 	for i, reason := range []string{"rejected", "delivery_limit", "rejected"} {
 		recs = append(recs, &kgo.Record{Topic: "dlq.jobs", Key: []byte(fmt.Sprintf("job-%d", i)), Value: []byte{0xff, 0xfe, byte(i)}, Headers: []kgo.RecordHeader{
-			{Key: "__dlq.errors.group.id", Value: []byte("workers")}, {Key: "__dlq.errors.topic", Value: []byte("jobs")},
+			{Key: "__dlq.errors.group", Value: []byte("workers")}, {Key: "__dlq.errors.topic", Value: []byte("jobs")},
 			{Key: "__dlq.errors.partition", Value: []byte("0")}, {Key: "__dlq.errors.offset", Value: []byte(fmt.Sprint(i))},
 			{Key: "__dlq.errors.delivery.count", Value: []byte("5")}, {Key: "__dlq.errors.reason", Value: []byte(reason)}}})
 	}

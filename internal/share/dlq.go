@@ -10,17 +10,34 @@ import (
 	"github.com/eddy-streaming/eddy/internal/record"
 )
 
-// Headers of a dead-letter record (KIP-1191's context headers, plus the
-// timestamp and reason). Values are UTF-8 strings.
+// Headers of a dead-letter record. Values are UTF-8 strings. Group,
+// Topic, Partition, Offset, DeliveryCount and Message are KIP-1191's
+// context headers with Apache Kafka's names; Timestamp (the original
+// record's, Unix ms) and Reason (machine-readable: rejected,
+// delivery_limit, lock_timeout) are Eddy's additions.
 const (
-	HeaderGroup         = "__dlq.errors.group.id"
+	HeaderGroup         = "__dlq.errors.group"
 	HeaderTopic         = "__dlq.errors.topic"
 	HeaderPartition     = "__dlq.errors.partition"
 	HeaderOffset        = "__dlq.errors.offset"
-	HeaderTimestamp     = "__dlq.errors.timestamp"
 	HeaderDeliveryCount = "__dlq.errors.delivery.count"
+	HeaderMessage       = "__dlq.errors.message"
+	HeaderTimestamp     = "__dlq.errors.timestamp"
 	HeaderReason        = "__dlq.errors.reason"
 )
+
+// message is the human-readable cause written to HeaderMessage.
+func (p Pending) message() string {
+	switch p.Reason {
+	case ReasonRejected:
+		return "rejected by a consumer"
+	case ReasonDeliveryLimit:
+		return fmt.Sprintf("released after delivery %d, the last share.delivery.count.limit permits", p.Deliveries)
+	case ReasonLockTimeout:
+		return fmt.Sprintf("acquisition lock timed out on delivery %d, the last share.delivery.count.limit permits", p.Deliveries)
+	}
+	return "undeliverable"
+}
 
 // dlqBatch is how many pending records one dead-letter write carries.
 const dlqBatch = 200
@@ -271,6 +288,7 @@ func buildDLQBatch(now time.Time, group string, k Key, todo []Pending, orig map[
 			{HeaderPartition, []byte(strconv.Itoa(int(k.Partition)))},
 			{HeaderOffset, []byte(strconv.FormatInt(p.Offset, 10))},
 			{HeaderDeliveryCount, []byte(strconv.Itoa(int(p.Deliveries)))},
+			{HeaderMessage, []byte(p.message())},
 			{HeaderReason, []byte(p.Reason.String())},
 		}}
 		if o := orig[p.Offset]; o != nil {

@@ -52,10 +52,10 @@ const (
 // Failure headers of a dead letter: those the broker writes for a share
 // group's dead-letter topic (docs/queues.md), which DeadLetter writes too
 // for classic groups, so `eddy dlq peek` and `eddy dlq redrive` treat both
-// alike. HeaderDLQMessage (the handler's error text) is written only by
-// DeadLetter.
+// alike. HeaderDLQMessage is the cause in words: the handler's error text
+// here, the broker's reason for a share group.
 const (
-	HeaderDLQGroup         = "__dlq.errors.group.id"
+	HeaderDLQGroup         = "__dlq.errors.group"
 	HeaderDLQTopic         = "__dlq.errors.topic"
 	HeaderDLQPartition     = "__dlq.errors.partition"
 	HeaderDLQOffset        = "__dlq.errors.offset"

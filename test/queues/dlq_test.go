@@ -84,6 +84,12 @@ func TestPoisonRecordToDLQ(t *testing.T) {
 				t.Errorf("record %s header %s = %q, want %q", r.Value, k, got, v)
 			}
 		}
+		// KIP-1191's context header names as Apache Kafka writes them.
+		for _, k := range []string{"__dlq.errors.group", "__dlq.errors.topic", "__dlq.errors.partition", "__dlq.errors.offset", "__dlq.errors.delivery.count", "__dlq.errors.message"} {
+			if header(r, k) == "" {
+				t.Errorf("record %s lacks header %s", r.Value, k)
+			}
+		}
 		if ts, err := strconv.ParseInt(header(r, share.HeaderTimestamp), 10, 64); err != nil || ts <= 0 {
 			t.Errorf("record %s timestamp header %q", r.Value, header(r, share.HeaderTimestamp))
 		}

@@ -670,7 +670,7 @@ const pagesJS = {
         el("td", { class: "num" }, el("a", { href: "/ui/messages?" + qs({ topic: name, partition: m.partition, offset: m.offset + 1, limit: 1 }) }, m.offset)),
         el("td", {}, fmtTime(m.timestamp)), el("td", {}, header(m, "__dlq.errors.reason") || ""),
         el("td", {}, `${header(m, "__dlq.errors.topic") || "?"}-${header(m, "__dlq.errors.partition") || "?"}@${header(m, "__dlq.errors.offset") || "?"}`),
-        el("td", { class: "num" }, header(m, "__dlq.errors.delivery.count") || ""), el("td", {}, header(m, "__dlq.errors.group.id") || ""),
+        el("td", { class: "num" }, header(m, "__dlq.errors.delivery.count") || ""), el("td", {}, header(m, "__dlq.errors.group") || ""),
         el("td", {}, keyText(m)), el("td", {}, valueCell(m)))), "no dead letters", WRITES ? 10 : 9);
     };
     if (redrive) redrive.addEventListener("click", async () => {
