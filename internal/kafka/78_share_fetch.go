@@ -17,7 +17,9 @@ import (
 // ShareSessionEpoch 0 opens it with the request's partitions, later
 // requests carry the next epoch and add (Topics) or forget
 // (ForgottenTopicsData) partitions, -1 closes it (acknowledgements only,
-// nothing fetched). Piggybacked acknowledgements are applied first and
+// nothing fetched; then the records the member still holds in the
+// session's partitions are released, as they are when the connection that
+// opened the session closes). Piggybacked acknowledgements are applied first and
 // durable before the answer (per-partition AcknowledgeErrorCode:
 // INVALID_RECORD_STATE for a record the member does not hold). Then up
 // to MaxRecords records are acquired over the session's partitions,
@@ -101,7 +103,7 @@ func handleShareFetch(_ context.Context, s *Server, req *Request) Reply {
 	if r.ShareSessionEpoch == 0 && len(acks) > 0 {
 		return fail(errors.Join(share.ErrInvalidRequest, errors.New("acknowledgements need an open share session (epoch > 0)")))
 	}
-	parts, err := c.Session(group, member, r.ShareSessionEpoch, add, forget)
+	parts, err := c.Session(group, member, r.ShareSessionEpoch, connID(req), add, forget)
 	if err != nil {
 		return fail(err)
 	}
@@ -164,6 +166,13 @@ func handleShareFetch(_ context.Context, s *Server, req *Request) Reply {
 			ackErrs, res = fr.AckErrs, fr.Partitions
 		} else if len(pas) > 0 {
 			ackErrs = c.AckMany(ctx, group, member, pas)
+		}
+		if r.ShareSessionEpoch == -1 {
+			// The session is closed: what the member still holds in it
+			// is released (KIP-932).
+			if err := c.ReleaseSession(group, member, parts); err != nil {
+				return fail(err)
+			}
 		}
 		for i, err := range ackErrs {
 			e := get(acks[i].tp)

@@ -15,7 +15,8 @@ import (
 // Behaviour (KIP-932): acknowledges records in an open share session; the
 // epoch must be the session's next (it advances the same sequence as
 // ShareFetch) or -1, which closes the session after applying the
-// acknowledgements. Types: 0 gap, 1 accept, 2 release, 3 reject, 4 renew
+// acknowledgements and releases the records the member still holds in the
+// session's partitions. Types: 0 gap, 1 accept, 2 release, 3 reject, 4 renew
 // (v2). Each partition's acknowledgements are durable before the answer;
 // a record the member does not hold fails its partition with
 // INVALID_RECORD_STATE. Epoch 0 is INVALID_SHARE_SESSION_EPOCH.
@@ -47,7 +48,8 @@ func handleShareAcknowledge(_ context.Context, s *Server, req *Request) Reply {
 	if r.ShareSessionEpoch == 0 {
 		return fail(errors.Join(share.ErrInvalidSession, errors.New("ShareAcknowledge needs an open share session (epoch > 0 or -1)")))
 	}
-	if _, err := c.Session(group, member, r.ShareSessionEpoch, nil, nil); err != nil {
+	parts, err := c.Session(group, member, r.ShareSessionEpoch, connID(req), nil, nil)
+	if err != nil {
 		return fail(err)
 	}
 	resp.AcquisitionLockTimeoutMillis = int32(c.LockDuration(group).Milliseconds())
@@ -72,6 +74,13 @@ func handleShareAcknowledge(_ context.Context, s *Server, req *Request) Reply {
 			}
 		}
 		errs := c.AckMany(ctx, group, member, pas)
+		if r.ShareSessionEpoch == -1 {
+			// The session is closed: what the member still holds in it
+			// is released (KIP-932).
+			if err := c.ReleaseSession(group, member, parts); err != nil {
+				return fail(err)
+			}
+		}
 		i := 0
 		for ti, t := range r.Topics {
 			rt := kmsg.NewShareAcknowledgeResponseTopic()

@@ -413,6 +413,7 @@ func (c *conn) readerDone() {
 func (c *conn) writeLoop() {
 	defer c.s.connWG.Done()
 	defer c.s.removeConn(c)
+	defer c.s.shareConnClosed(c.info.ID)
 	defer c.nc.Close()
 	defer c.cancel()
 	forced := c.s.forced

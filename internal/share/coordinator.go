@@ -97,6 +97,11 @@ type Coordinator struct {
 
 	mu     sync.Mutex
 	groups map[string]*group
+	// conns counts the open share sessions of each connection, so
+	// ConnClosed does nothing for connections that never opened one.
+	// connMu guards it; it is taken last (under group locks).
+	connMu sync.Mutex
+	conns  map[uint64]int
 
 	// wake is signalled when records become available (releases, acks)
 	// so parked fetches retry.
@@ -170,6 +175,10 @@ type member struct {
 type session struct {
 	epoch int32
 	parts map[TP]struct{}
+	// conn is the connection that opened the session (epoch 0): when it
+	// closes, the session ends and the member's records in its
+	// partitions are released (Kafka's ConnectionDisconnectListener).
+	conn uint64
 }
 
 type sharePart struct {
@@ -209,7 +218,7 @@ func New(cfg Config) (*Coordinator, error) {
 	}
 	c := &Coordinator{
 		cfg: cfg, b: cfg.Broker, store: cfg.Store, log: cfg.Logger, now: cfg.Now,
-		groups: map[string]*group{}, wakeCh: make(chan struct{}), stop: make(chan struct{}),
+		groups: map[string]*group{}, conns: map[uint64]int{}, wakeCh: make(chan struct{}), stop: make(chan struct{}),
 		saveCh: make(chan saveReq, 256), saverDone: make(chan struct{}),
 		rnd: &lockedRand{r: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed))},
 	}
@@ -568,7 +577,10 @@ func (c *Coordinator) assign(g *group) map[string]map[string][]int32 {
 // removeMemberLocked removes m and releases its records.
 func (c *Coordinator) removeMemberLocked(g *group, m *member, now time.Time) {
 	delete(g.members, m.id)
-	delete(g.sessions, m.id)
+	if s := g.sessions[m.id]; s != nil {
+		delete(g.sessions, m.id)
+		c.connSessions(s.conn, -1)
+	}
 	g.epoch++
 	lim := c.limits(g.cfg)
 	var changed []*sharePart
@@ -592,9 +604,11 @@ func (c *Coordinator) removeMemberLocked(g *group, m *member, now time.Time) {
 // Session opens, continues or closes the share session of (group,
 // member) as ShareFetch's ShareSessionEpoch says, adding and forgetting
 // partitions, and returns the session's partitions. Epoch 0 opens a new
-// session (replacing any), -1 closes it (returning its partitions one
-// last time), any other must be the session's next epoch.
-func (c *Coordinator) Session(group, memberID string, epoch int32, add, forget []TP) ([]TP, error) {
+// session on connection conn (replacing any), -1 closes it (returning its
+// partitions one last time: the caller applies the request's
+// acknowledgements, then ReleaseSession), any other must be the session's
+// next epoch.
+func (c *Coordinator) Session(group, memberID string, epoch int32, conn uint64, add, forget []TP) ([]TP, error) {
 	g := c.group(group)
 	if g == nil {
 		return nil, fmt.Errorf("%w: %s", ErrGroupNotFound, group)
@@ -607,12 +621,17 @@ func (c *Coordinator) Session(group, memberID string, epoch int32, add, forget [
 	s := g.sessions[memberID]
 	switch {
 	case epoch == 0:
-		s = &session{parts: map[TP]struct{}{}}
+		if s != nil {
+			c.connSessions(s.conn, -1)
+		}
+		s = &session{parts: map[TP]struct{}{}, conn: conn}
 		g.sessions[memberID] = s
+		c.connSessions(conn, 1)
 	case s == nil:
 		return nil, fmt.Errorf("%w: member %s", ErrSessionNotFound, memberID)
 	case epoch == -1:
 		delete(g.sessions, memberID)
+		c.connSessions(s.conn, -1)
 	case epoch != s.epoch+1:
 		return nil, fmt.Errorf("%w: got %d, want %d", ErrInvalidSession, epoch, s.epoch+1)
 	default:
@@ -635,6 +654,87 @@ func (c *Coordinator) Session(group, memberID string, epoch int32, add, forget [
 		return out[i].Partition < out[j].Partition
 	})
 	return out, nil
+}
+
+func (c *Coordinator) connSessions(conn uint64, d int) {
+	c.connMu.Lock()
+	defer c.connMu.Unlock()
+	if n := c.conns[conn] + d; n > 0 {
+		c.conns[conn] = n
+	} else {
+		delete(c.conns, conn)
+	}
+}
+
+// ReleaseSession releases the records member holds in parts, as when its
+// share session closes (epoch -1, after that request's
+// acknowledgements): they are available again with their delivery
+// counted, or finished when it was the last permitted one. The change is
+// durable when it returns.
+func (c *Coordinator) ReleaseSession(group, memberID string, parts []TP) error {
+	g := c.group(group)
+	if g == nil || len(parts) == 0 {
+		return nil
+	}
+	lim := c.limits(g.config())
+	now := c.now()
+	var changed []*sharePart
+	for _, t := range parts {
+		sp := g.part(t.Topic, t.Partition)
+		sp.mu.Lock()
+		if sp.p.ReleaseMember(now, memberID, lim) > 0 {
+			changed = append(changed, sp)
+		}
+		sp.mu.Unlock()
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	err := c.persist(changed...)
+	c.wake()
+	if err != nil {
+		return fmt.Errorf("persist share state after session close: %w", err)
+	}
+	return nil
+}
+
+// ConnClosed ends the share sessions opened on connection conn and
+// releases their members' records in the sessions' partitions, as Kafka
+// does when a share session's connection closes. Sessions a member has
+// since reopened on another connection are left alone.
+func (c *Coordinator) ConnClosed(conn uint64) {
+	c.connMu.Lock()
+	n := c.conns[conn]
+	delete(c.conns, conn)
+	c.connMu.Unlock()
+	if n == 0 {
+		return
+	}
+	type ended struct {
+		member string
+		parts  []TP
+	}
+	for _, g := range c.allGroups() {
+		var todo []ended
+		g.mu.Lock()
+		for id, s := range g.sessions {
+			if s.conn != conn {
+				continue
+			}
+			delete(g.sessions, id)
+			e := ended{member: id}
+			for t := range s.parts {
+				e.parts = append(e.parts, t)
+			}
+			todo = append(todo, e)
+		}
+		g.mu.Unlock()
+		for _, e := range todo {
+			if err := c.ReleaseSession(g.name, e.member, e.parts); err != nil && !errors.Is(err, ErrClosed) {
+				c.log.Error("release records of a closed connection's share session", "group", g.name, "member", e.member, "err", err)
+			}
+		}
+	}
 }
 
 // CheckMember returns nil when memberID is in group.

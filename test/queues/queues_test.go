@@ -210,10 +210,40 @@ func TestShareGroupEightMembers(t *testing.T) {
 	}
 }
 
-// TestShareGroupKilledMember kills (SIGKILL) a member holding records; its
-// records are delivered again after the lock timeout with their delivery
-// count one higher.
+// TestShareGroupKilledMember: a member holding records is killed
+// (SIGKILL): its connection closes, which ends its share session and
+// releases its records at once, as Kafka does; they are delivered again
+// with their delivery count one higher, long before their 30 s lock would
+// run out.
 func TestShareGroupKilledMember(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns a process")
+	}
+	srv := kafkatest.Start(t)
+	admin := manualProducer(t, srv)
+	newTopic(t, admin, "t", 1, nil)
+	setGroupConfigs(t, admin, "g", share.ConfigAutoOffsetReset, "earliest", share.ConfigLockDuration, "30000")
+	produce(t, admin, "t", 20, func(int) int32 { return 0 })
+
+	cmd, held := startHolder(t, srv)
+	killedAt := time.Now()
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	again := redeliver(t, srv, held, 10*time.Second)
+	if d := time.Since(killedAt); d > 5*time.Second {
+		t.Errorf("records came back %v after the kill; the closed connection should release them at once", d)
+	}
+	for off, d := range held {
+		if again[off] != d+1 {
+			t.Errorf("offset %d: first delivery %d, redelivery count %d, want %d", off, d, again[off], d+1)
+		}
+	}
+}
+
+// TestShareGroupFrozenMember: a member holding records stops (SIGSTOP)
+// with its connection open: its records are delivered again once their
+// 2 s acquisition lock runs out, not before, with the delivery counted.
+func TestShareGroupFrozenMember(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns a process")
 	}
@@ -223,6 +253,28 @@ func TestShareGroupKilledMember(t *testing.T) {
 	setGroupConfigs(t, admin, "g", share.ConfigAutoOffsetReset, "earliest", share.ConfigLockDuration, "2000")
 	produce(t, admin, "t", 20, func(int) int32 { return 0 })
 
+	cmd, held := startHolder(t, srv)
+	stoppedAt := time.Now()
+	cmd.Process.Signal(syscall.SIGSTOP)
+	defer func() {
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+	}()
+	again := redeliver(t, srv, held, 20*time.Second)
+	if d := time.Since(stoppedAt); d < 1500*time.Millisecond {
+		t.Errorf("records came back %v after the stop, before the 2 s lock ran out", d)
+	}
+	for off, d := range held {
+		if again[off] != d+1 {
+			t.Errorf("offset %d: first delivery %d, redelivery count %d, want %d", off, d, again[off], d+1)
+		}
+	}
+}
+
+// startHolder starts runChild and returns once it holds records, with
+// their offsets and delivery counts.
+func startHolder(t *testing.T, srv *kafkatest.Server) (*exec.Cmd, map[int64]int32) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+srv.Addr)
 	var stderr bytes.Buffer
@@ -249,30 +301,91 @@ func TestShareGroupKilledMember(t *testing.T) {
 		cmd.Wait()
 		t.Fatalf("child held nothing; stderr: %s", stderr.String())
 	}
-	killedAt := time.Now()
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
+	return cmd, held
+}
 
+// redeliver consumes with a new member until every held offset came again
+// and returns their delivery counts.
+func redeliver(t *testing.T, srv *kafkatest.Server, held map[int64]int32, within time.Duration) map[int64]int32 {
+	t.Helper()
 	cl := srv.Client(t, kgo.ShareGroup("g"), kgo.ConsumeTopics("t"), kgo.FetchMaxWait(200*time.Millisecond))
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
 	again := map[int64]int32{}
 	for len(again) < len(held) && ctx.Err() == nil {
-		fs := cl.PollFetches(ctx)
-		fs.EachRecord(func(r *kgo.Record) {
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
 			if _, ok := held[r.Offset]; ok {
 				again[r.Offset] = r.DeliveryCount()
-				if time.Since(killedAt) < 1500*time.Millisecond {
-					t.Errorf("offset %d redelivered %v after the kill, before the 2 s lock ran out", r.Offset, time.Since(killedAt))
-				}
 			}
 			r.Ack(kgo.AckAccept)
 		})
 	}
-	for off, d := range held {
-		if again[off] != d+1 {
-			t.Errorf("offset %d: first delivery %d, redelivery count %d, want %d", off, d, again[off], d+1)
+	cl.FlushAcks(context.Background())
+	if len(again) < len(held) {
+		t.Fatalf("%d of %d held records delivered again within %v", len(again), len(held), within)
+	}
+	return again
+}
+
+// TestShareSessionCloseReleases: a ShareAcknowledge with epoch -1 closes
+// the member's share session and releases what it still holds there
+// (KIP-932); another member gets the records at once with delivery 2.
+func TestShareSessionCloseReleases(t *testing.T) {
+	srv := kafkatest.Start(t)
+	admin := manualProducer(t, srv)
+	newTopic(t, admin, "t", 1, nil)
+	setGroupConfigs(t, admin, "g", share.ConfigAutoOffsetReset, "earliest", share.ConfigLockDuration, "30000")
+	produce(t, admin, "t", 5, func(int) int32 { return 0 })
+	ctx := context.Background()
+	raw := srv.Client(t)
+	hb := kmsg.NewPtrShareGroupHeartbeatRequest()
+	hb.GroupID, hb.MemberID, hb.MemberEpoch, hb.SubscribedTopicNames = "g", "raw-member-0000000001", 0, []string{"t"}
+	hbr, err := hb.RequestWith(ctx, raw)
+	if err != nil || hbr.ErrorCode != 0 {
+		t.Fatalf("join: %v %+v", err, hbr)
+	}
+	topicID := topicIDOf(t, raw, "t")
+	fetch := kmsg.NewPtrShareFetchRequest()
+	g, m := "g", hb.MemberID
+	fetch.GroupID, fetch.MemberID, fetch.ShareSessionEpoch, fetch.MaxRecords, fetch.BatchSize = &g, &m, 0, 100, 100
+	fetch.MaxWaitMillis, fetch.MaxBytes = 1000, 1<<20
+	ft := kmsg.NewShareFetchRequestTopic()
+	ft.TopicID = topicID
+	fp := kmsg.NewShareFetchRequestTopicPartition()
+	ft.Partitions = append(ft.Partitions, fp)
+	fetch.Topics = append(fetch.Topics, ft)
+	fr, err := fetch.RequestWith(ctx, raw)
+	if err != nil || fr.ErrorCode != 0 || len(fr.Topics) != 1 || len(fr.Topics[0].Partitions[0].AcquiredRecords) == 0 {
+		t.Fatalf("share fetch: %v %+v", err, fr)
+	}
+	ack := kmsg.NewPtrShareAcknowledgeRequest()
+	ack.GroupID, ack.MemberID, ack.ShareSessionEpoch = &g, &m, -1
+	ar, err := ack.RequestWith(ctx, raw)
+	if err != nil || ar.ErrorCode != 0 {
+		t.Fatalf("close session: %v %+v", err, ar)
+	}
+	held := map[int64]int32{0: 1, 1: 1, 2: 1, 3: 1, 4: 1}
+	start := time.Now()
+	again := redeliver(t, srv, held, 10*time.Second)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("released records came after %v", d)
+	}
+	for off := range held {
+		if again[off] != 2 {
+			t.Errorf("offset %d redelivered with count %d, want 2", off, again[off])
 		}
 	}
-	cl.FlushAcks(context.Background())
+}
+
+func topicIDOf(t *testing.T, cl *kgo.Client, topic string) [16]byte {
+	t.Helper()
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = &topic
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(context.Background(), cl)
+	if err != nil || len(resp.Topics) != 1 {
+		t.Fatalf("metadata: %v", err)
+	}
+	return resp.Topics[0].TopicID
 }
