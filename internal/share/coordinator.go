@@ -357,24 +357,33 @@ type saveReq struct {
 // snapshot when it writes, so a snapshot always covers every change made
 // before the call.
 func (c *Coordinator) persist(parts ...*sharePart) error {
+	return c.persistAsync(parts...)()
+}
+
+// persistAsync queues the current state of parts for the saver and
+// returns a function that waits until it is durable, so the caller can
+// work (read the records it acquired) while the write is under way.
+func (c *Coordinator) persistAsync(parts ...*sharePart) func() error {
 	if len(parts) == 0 {
-		return nil
+		return func() error { return nil }
 	}
 	req := saveReq{parts: parts, done: make(chan error, 1)}
 	select {
 	case c.saveCh <- req:
 	case <-c.saverDone:
-		return ErrClosed
+		return func() error { return ErrClosed }
 	}
-	select {
-	case err := <-req.done:
-		return err
-	case <-c.saverDone:
+	return func() error {
 		select {
 		case err := <-req.done:
 			return err
-		default:
-			return ErrClosed
+		case <-c.saverDone:
+			select {
+			case err := <-req.done:
+				return err
+			default:
+				return ErrClosed
+			}
 		}
 	}
 }

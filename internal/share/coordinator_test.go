@@ -30,6 +30,7 @@ func TestMain(m *testing.M) {
 type env struct {
 	dir string
 	m   *meta.Store
+	st  *LogStore
 	b   *broker.Broker
 	c   *Coordinator
 }
@@ -56,8 +57,12 @@ func openEnvErr(dir string, cfg Config) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
+	st, err := OpenLogStore(StateLogDir(dir), m)
+	if err != nil {
+		return nil, err
+	}
 	cfg.Broker = b
-	cfg.Store = NewMetaStore(m)
+	cfg.Store = st
 	if cfg.SweepInterval == 0 {
 		cfg.SweepInterval = 10 * time.Millisecond
 	}
@@ -65,7 +70,7 @@ func openEnvErr(dir string, cfg Config) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &env{dir: dir, m: m, b: b, c: c}, nil
+	return &env{dir: dir, m: m, st: st, b: b, c: c}, nil
 }
 
 func (e *env) close() {
@@ -73,6 +78,7 @@ func (e *env) close() {
 		return
 	}
 	e.c.Close()
+	e.st.Close()
 	e.b.Close()
 	e.m.Close()
 	e.c = nil

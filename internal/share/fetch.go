@@ -175,15 +175,10 @@ func (c *Coordinator) fetchOnce(g *group, r FetchRequest, changed []*sharePart) 
 			left -= int(rg.Last - rg.First + 1)
 		}
 	}
-	if err := c.persist(changed...); err != nil {
-		// The acquisitions stay in memory and time out.
-		for i := range out {
-			if len(out[i].Acquired) > 0 {
-				out[i].Acquired, out[i].Err = nil, fmt.Errorf("persist share state: %w", err)
-			}
-		}
-		return out, false, next, err
-	}
+	// The acquisitions (and piggybacked acknowledgements) are written
+	// while their records are read; nothing is answered before the write
+	// is durable.
+	wait := c.persistAsync(changed...)
 	bytesLeft := r.MaxBytes
 	for i := range out {
 		if len(out[i].Acquired) == 0 {
@@ -197,17 +192,37 @@ func (c *Coordinator) fetchOnce(g *group, r FetchRequest, changed []*sharePart) 
 		}
 		bytesLeft -= len(out[i].Batches)
 	}
+	if err := wait(); err != nil {
+		// The acquisitions stay in memory and time out.
+		for i := range out {
+			if len(out[i].Acquired) > 0 {
+				out[i].Acquired, out[i].Batches, out[i].Err = nil, nil, fmt.Errorf("persist share state: %w", err)
+			}
+		}
+		return out, false, next, err
+	}
 	return out, got, next, nil
 }
 
+// Reads of the acquired offsets' batches start at readChunk bytes and
+// double up to readChunkMax while more is needed: a read as large as the
+// request's MaxBytes (50 MiB by default) would copy the rest of the
+// partition to return a few hundred records.
+const (
+	readChunk    = 128 << 10
+	readChunkMax = 8 << 20
+)
+
 // readRanges reads the stored batches holding the acquired offsets.
 func (c *Coordinator) readRanges(t TP, ranges []Range, maxBytes int) ([]byte, error) {
-	var out []byte
+	var out, scratch []byte
 	covered := int64(-1) // last offset already in out
+	chunk := readChunk
 	for _, rg := range ranges {
 		off := max(rg.First, covered+1)
 		for off <= rg.Last {
-			res, err := c.b.Fetch(t.Topic, t.Partition, off, max(maxBytes-len(out), 1))
+			res, err := c.b.FetchInto(scratch, t.Topic, t.Partition, off, min(max(maxBytes-len(out), 1), chunk))
+			chunk = min(2*chunk, readChunkMax)
 			if err != nil {
 				if errors.Is(err, broker.ErrOffsetOutOfRange) && off < res.LogStartOffset {
 					off = res.LogStartOffset
@@ -219,6 +234,7 @@ func (c *Coordinator) readRanges(t TP, ranges []Range, maxBytes int) ([]byte, er
 				return out, nil
 			}
 			b := res.Batches
+			scratch = res.Batches[:0]
 			for len(b) > 0 {
 				h, err := record.ParseBatchHeader(b)
 				size := h.Size()

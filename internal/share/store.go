@@ -64,7 +64,9 @@ const (
 	snapshotVersion  = 1
 )
 
-// MetaStore is the Store on Eddy's embedded meta store.
+// MetaStore is the Store keeping everything in Eddy's embedded meta store
+// (one bbolt transaction, two fsyncs, per write). Eddy runs on LogStore;
+// MetaStore keeps groups for it and reads what older versions stored.
 type MetaStore struct{ m *meta.Store }
 
 // NewMetaStore returns a Store writing into m.
@@ -120,12 +122,20 @@ func (s *MetaStore) DeleteGroup(group string) error {
 	return nil
 }
 
+func decodeGroup(name string, v []byte) (GroupRecord, error) {
+	var g GroupRecord
+	if err := json.Unmarshal(v, &g); err != nil {
+		return g, fmt.Errorf("share group %s: %w", name, err)
+	}
+	return g, nil
+}
+
 // Load implements Store.
 func (s *MetaStore) Load(group func(string, GroupRecord) error, part func(Key, Snapshot) error) error {
 	err := s.m.ForEach(bucketGroups, "", func(k string, v []byte) error {
-		var g GroupRecord
-		if err := json.Unmarshal(v, &g); err != nil {
-			return fmt.Errorf("share group %s: %w", k, err)
+		g, err := decodeGroup(k, v)
+		if err != nil {
+			return err
 		}
 		return group(k, g)
 	})
