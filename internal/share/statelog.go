@@ -279,6 +279,9 @@ func appendEntry(b []byte, op byte, key string, val []byte) []byte {
 // append writes one frame of n entries and makes it durable, rolling to a
 // new segment first when it does not fit. Callers hold s.mu or own s.
 func (s *LogStore) append(n int, ents []byte) error {
+	if s.f == nil {
+		return fmt.Errorf("share state log: %w", os.ErrClosed)
+	}
 	need := int64(frameHeaderSize + binary.MaxVarintLen64 + len(ents))
 	if s.pos+need > s.size {
 		if err := s.roll(need); err != nil {
