@@ -292,8 +292,10 @@ func (s *LogStore) append(n int, ents []byte) error {
 	if _, err := s.f.WriteAt(s.buf, s.pos); err != nil {
 		return fmt.Errorf("write share state log: %w", err)
 	}
-	if err := fdatasync(s.f); err != nil {
-		return fmt.Errorf("sync share state log: %w", err)
+	if !skipLogSync {
+		if err := fdatasync(s.f); err != nil {
+			return fmt.Errorf("sync share state log: %w", err)
+		}
 	}
 	s.pos += int64(len(s.buf))
 	return nil

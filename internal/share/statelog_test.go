@@ -252,3 +252,41 @@ func FuzzStateLogFrames(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkStoreSave compares one durable write of six share-partitions'
+// states: the share-state log against a bbolt transaction (MetaStore).
+func BenchmarkStoreSave(b *testing.B) {
+	snaps := map[Key]Snapshot{}
+	for p := range 6 {
+		snaps[Key{"g", "t", int32(p)}] = snap(int64(p*1000), Acknowledged, Acknowledged, Acquired, Acquired, Available)
+	}
+	run := func(b *testing.B, st Store) {
+		for b.Loop() {
+			if err := st.SavePartitions(snaps); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("log", func(b *testing.B) {
+		dir := b.TempDir()
+		m, err := meta.Open(filepath.Join(dir, "meta.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer m.Close()
+		ls, err := OpenLogStore(StateLogDir(dir), m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer ls.Close()
+		run(b, ls)
+	})
+	b.Run("bbolt", func(b *testing.B) {
+		m, err := meta.Open(filepath.Join(b.TempDir(), "meta.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer m.Close()
+		run(b, NewMetaStore(m))
+	})
+}

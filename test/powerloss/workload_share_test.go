@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // shareWorkload consumes a topic through a share group over the HTTP queue
@@ -38,7 +40,25 @@ func (w *shareWorkload) name() string { return "share group " + w.group }
 
 func (w *shareWorkload) setup(ctx context.Context, e *env) error {
 	w.acked, w.delivery = map[shareKey]bool{}, map[shareKey]int64{}
-	return nil // the topic belongs to a produce workload
+	// The topic belongs to a produce workload. The group starts at the
+	// earliest offset, so a share-partition state lost in a cut shows as
+	// acknowledged records delivered again (from "latest" it would skip
+	// records unnoticed).
+	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	res := kmsg.NewIncrementalAlterConfigsRequestResource()
+	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeGroupConfig, w.group
+	c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+	c.Name, c.Value = "share.auto.offset.reset", kmsg.StringPtr("earliest")
+	res.Configs = append(res.Configs, c)
+	req.Resources = append(req.Resources, res)
+	resp, err := req.RequestWith(ctx, e.admCl)
+	if err != nil {
+		return fmt.Errorf("set %s share.auto.offset.reset: %w", w.group, err)
+	}
+	if code := resp.Resources[0].ErrorCode; code != 0 {
+		return fmt.Errorf("set %s share.auto.offset.reset: error code %d", w.group, code)
+	}
+	return nil
 }
 
 type shareRecord struct {
