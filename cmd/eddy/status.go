@@ -111,15 +111,16 @@ type serverStatus struct {
 	} `json:"groups"`
 	// ShareGroups are the share groups (queues), with their records' states.
 	ShareGroups []struct {
-		Group        string `json:"group"`
-		State        string `json:"state"`
-		Members      int    `json:"members"`
-		Lag          int64  `json:"lag"`
-		InFlight     int64  `json:"in_flight"`
-		Acquired     int64  `json:"acquired"`
-		Redelivered  int64  `json:"redelivered"`
-		Archived     int64  `json:"archived"`
-		DeadLettered int64  `json:"dead_lettered"`
+		Group        string  `json:"group"`
+		State        string  `json:"state"`
+		Members      int     `json:"members"`
+		Lag          int64   `json:"lag"`
+		InFlight     int64   `json:"in_flight"`
+		Acquired     int64   `json:"acquired"`
+		Redelivered  int64   `json:"redelivered"`
+		Archived     int64   `json:"archived"`
+		DeadLettered int64   `json:"dead_lettered"`
+		OldestAge    float64 `json:"oldest_available_age_seconds"`
 	} `json:"share_groups"`
 }
 
@@ -211,9 +212,9 @@ func printStatus(w io.Writer, st serverStatus) error {
 	if len(st.ShareGroups) > 0 {
 		fmt.Fprintln(w)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "SHARE-GROUP\tSTATE\tMEMBERS\tLAG\tIN-FLIGHT\tACQUIRED\tREDELIVERED\tARCHIVED\tDEAD-LETTERED")
+		fmt.Fprintln(tw, "SHARE-GROUP\tSTATE\tMEMBERS\tLAG\tOLDEST\tIN-FLIGHT\tACQUIRED\tREDELIVERED\tARCHIVED\tDEAD-LETTERED")
 		for _, g := range st.ShareGroups {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", g.Group, g.State, g.Members, g.Lag, g.InFlight, g.Acquired, g.Redelivered, g.Archived, g.DeadLettered)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%d\t%d\t%d\t%d\t%d\n", g.Group, g.State, g.Members, g.Lag, (time.Duration(g.OldestAge * float64(time.Second))).Round(time.Millisecond), g.InFlight, g.Acquired, g.Redelivered, g.Archived, g.DeadLettered)
 		}
 		return tw.Flush()
 	}

@@ -52,6 +52,11 @@ type PartitionInfo struct {
 	Partition int32
 	// StartOffset is -1 while uninitialized.
 	StartOffset, EndOffset, Lag int64
+	// OldestAvailable is the age (now minus the record's timestamp) of
+	// the oldest record waiting to be delivered: the first available
+	// offset of the in-flight window (backing off or not), else the first
+	// offset past it; zero when none waits.
+	OldestAvailable time.Duration
 	Counts
 	Stats
 }
@@ -88,14 +93,23 @@ func (c *Coordinator) Describe(group string) (GroupInfo, error) {
 	}
 	g.mu.Unlock()
 	sort.Slice(info.Members, func(i, j int) bool { return info.Members[i].MemberID < info.Members[j].MemberID })
+	now := c.now()
 	for _, sp := range parts {
 		_, hw, _, err := c.b.Offsets(sp.key.Topic, sp.key.Partition)
 		sp.mu.Lock()
 		pi := PartitionInfo{Topic: sp.key.Topic, Partition: sp.key.Partition, StartOffset: sp.p.Start(), EndOffset: sp.p.End(), Counts: sp.p.Counts(), Stats: sp.p.Stats()}
+		waiting := int64(-1)
 		if err == nil {
 			pi.Lag = sp.p.Lag(hw)
+			waiting = sp.p.FirstWaiting(hw)
 		}
 		sp.mu.Unlock()
+		if waiting >= 0 {
+			if ts, ok := c.recordTime(sp.key.Topic, sp.key.Partition, waiting); ok {
+				pi.OldestAvailable = max(now.Sub(ts), 0)
+				info.OldestAvailable = max(info.OldestAvailable, pi.OldestAvailable)
+			}
+		}
 		info.Partitions = append(info.Partitions, pi)
 	}
 	sort.Slice(info.Partitions, func(i, j int) bool {
@@ -106,6 +120,21 @@ func (c *Coordinator) Describe(group string) (GroupInfo, error) {
 		return a.Partition < b.Partition
 	})
 	return info, nil
+}
+
+// recordTime returns the timestamp of the record at off.
+func (c *Coordinator) recordTime(topic string, part int32, off int64) (time.Time, bool) {
+	res, err := c.b.Fetch(topic, part, off, 1)
+	if err != nil {
+		return time.Time{}, false
+	}
+	recs, _ := decodeRecords(res.Batches)
+	for _, r := range recs {
+		if r.Offset >= off {
+			return r.Timestamp, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // Delete removes an empty share group and its state.
@@ -302,10 +331,11 @@ var (
 	descDeadLettered = prometheus.NewDesc("eddy_share_group_dead_lettered_records_total", "Records written to the dead-letter topic.", []string{"group"}, nil)
 	descAcked        = prometheus.NewDesc("eddy_share_group_acknowledged_records_total", "Records acknowledged (accepted).", []string{"group"}, nil)
 	descLag          = prometheus.NewDesc("eddy_share_group_lag", "Records not yet finished from the start offsets up to the high watermarks.", []string{"group"}, nil)
+	descOldest       = prometheus.NewDesc("eddy_share_group_oldest_available_age_seconds", "Age (now minus its timestamp) of the oldest record waiting to be delivered, over the group's partitions; 0 when none waits.", []string{"group"}, nil)
 )
 
 func (cl *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descInFlight, descAcquired, descArchiving, descRedelivered, descArchived, descDeadLettered, descAcked, descLag} {
+	for _, d := range []*prometheus.Desc{descInFlight, descAcquired, descArchiving, descRedelivered, descArchived, descDeadLettered, descAcked, descLag, descOldest} {
 		ch <- d
 	}
 }
@@ -321,6 +351,7 @@ func (cl *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descDeadLettered, prometheus.CounterValue, float64(s.DeadLettered), g)
 		ch <- prometheus.MustNewConstMetric(descAcked, prometheus.CounterValue, float64(s.Acknowledged), g)
 		ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(s.Lag), g)
+		ch <- prometheus.MustNewConstMetric(descOldest, prometheus.GaugeValue, s.OldestAvailableAge, g)
 	}
 }
 
@@ -337,6 +368,8 @@ type Status struct {
 	Acknowledged      int64  `json:"acknowledged"`
 	Archived          int64  `json:"archived"`
 	DeadLettered      int64  `json:"dead_lettered"`
+	// OldestAvailableAge is GroupInfo.OldestAvailable in seconds.
+	OldestAvailableAge float64 `json:"oldest_available_age_seconds"`
 }
 
 // Status summarizes every share group.
@@ -347,7 +380,7 @@ func (c *Coordinator) Status() []Status {
 		if err != nil {
 			continue
 		}
-		s := Status{Group: gs.Group, State: info.State, Members: len(info.Members)}
+		s := Status{Group: gs.Group, State: info.State, Members: len(info.Members), OldestAvailableAge: info.OldestAvailable.Seconds()}
 		for _, p := range info.Partitions {
 			s.InFlight += int64(p.Available + p.Acquired + p.Archiving)
 			s.Acquired += int64(p.Acquired)

@@ -544,6 +544,24 @@ func (p *Partition) Restore(s Snapshot, now time.Time, lim Limits) {
 	p.advance()
 }
 
+// FirstWaiting returns the oldest offset waiting to be delivered: the
+// first available one of the window (backing off or not), else the
+// window's end when it is below hw; -1 when none waits.
+func (p *Partition) FirstWaiting(hw int64) int64 {
+	if p.start < 0 {
+		return -1
+	}
+	for i, r := range p.recs {
+		if r.state == Available {
+			return p.start + int64(i)
+		}
+	}
+	if e := p.End(); e < hw {
+		return e
+	}
+	return -1
+}
+
 // Lag returns how many records from the start offset up to hw are not
 // finished yet (Kafka's share-group lag).
 func (p *Partition) Lag(hw int64) int64 {
