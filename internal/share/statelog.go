@@ -55,7 +55,7 @@ const (
 	opDeletePart     = 2
 	opDeleteGroup    = 3
 	maxFramePayload  = 1 << 30
-	segmentExtension = ".log"
+	segmentExtension = ".state"
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)

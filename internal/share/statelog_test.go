@@ -168,7 +168,7 @@ func TestLogStoreInterruptedRoll(t *testing.T) {
 	// The old segment's removal did not survive; a half-made next one
 	// did.
 	os.WriteFile(old, oldBytes, 0o644)
-	os.WriteFile(filepath.Join(StateLogDir(dir), "99999999999999999999.log.tmp"), []byte("junk"), 0o644)
+	os.WriteFile(filepath.Join(StateLogDir(dir), "99999999999999999999.state.tmp"), []byte("junk"), 0o644)
 
 	s, m = openTestLog(t, dir, 1<<20)
 	defer m.Close()
@@ -179,7 +179,7 @@ func TestLogStoreInterruptedRoll(t *testing.T) {
 	if s.seq != newSeq {
 		t.Fatalf("writing to segment %d, want the newest %d", s.seq, newSeq)
 	}
-	if _, err := os.Stat(filepath.Join(StateLogDir(dir), "99999999999999999999.log.tmp")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(StateLogDir(dir), "99999999999999999999.state.tmp")); !os.IsNotExist(err) {
 		t.Fatalf("leftover .tmp segment not removed: %v", err)
 	}
 }
