@@ -59,7 +59,7 @@ func TestOpenCloseOrder(t *testing.T) {
 	for _, c := range n.closers {
 		names = append(names, c.name)
 	}
-	want := []string{"data dir lock", "meta store", "producer manager", "event store", "broker", "log metrics", "event store", "group coordinator", "share group coordinator"}
+	want := []string{"data dir lock", "meta store", "producer manager", "event store", "broker", "log metrics", "event store", "group coordinator", "share state log", "share group coordinator"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("closes registered in order %q, want %q", names, want)
 	}
@@ -133,7 +133,7 @@ func TestOpenCloseOrder(t *testing.T) {
 	if err := n.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	wantRan := []string{"drain", "drain", "share group coordinator", "group coordinator", "event store", "log metrics", "broker", "event store", "producer manager", "meta store", "data dir lock"}
+	wantRan := []string{"drain", "drain", "share group coordinator", "share state log", "group coordinator", "event store", "log metrics", "broker", "event store", "producer manager", "meta store", "data dir lock"}
 	if !slices.Equal(ran, wantRan) {
 		t.Fatalf("close ran %q, want %q", ran, wantRan)
 	}
