@@ -2,6 +2,7 @@ package share
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -11,8 +12,10 @@ import (
 // the window; nothing waiting is zero.
 func TestOldestAvailableAge(t *testing.T) {
 	now := time.Now()
-	clock := now
-	e := openEnv(t, t.TempDir(), Config{Now: func() time.Time { return clock }})
+	var clock atomic.Int64 // read by the sweep goroutine too
+	setClock := func(d time.Duration) { clock.Store(now.Add(d).UnixNano()) }
+	setClock(0)
+	e := openEnv(t, t.TempDir(), Config{Now: func() time.Time { return time.Unix(0, clock.Load()) }})
 	e.b.CreateTopic("t", 1, nil, false)
 	e.setConfig(t, "g", ConfigAutoOffsetReset, "earliest")
 	e.produce(t, "t", 0, "a", "b") // timestamps ≈ now
@@ -31,7 +34,7 @@ func TestOldestAvailableAge(t *testing.T) {
 		}
 		return info.OldestAvailable
 	}
-	clock = now.Add(10 * time.Second)
+	setClock(10 * time.Second)
 	// Uninitialized partition: nothing is known to wait yet.
 	if a := age(); a != 0 {
 		t.Fatalf("before the first fetch: %v", a)
@@ -47,7 +50,7 @@ func TestOldestAvailableAge(t *testing.T) {
 	if err := e.c.Ack(context.Background(), "g", "m1", TP{"t", 0}, []AckBatch{{0, 0, []AckType{AckRelease}}}); err != nil {
 		t.Fatal(err)
 	}
-	clock = now.Add(20 * time.Second)
+	setClock(20 * time.Second)
 	if a := age(); a < 19*time.Second || a > 21*time.Second {
 		t.Fatalf("released record: age %v, want ≈ 20 s", a)
 	}
