@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -453,6 +454,11 @@ func (b *Broker) fetchView(dst []byte, v *view, part int32, offset int64, maxByt
 				continue
 			}
 			mark := len(out)
+			if need := 2*len(batch) + 4<<10; cap(out)-len(out) < need {
+				// Grow by doubling: append's growth for large slices
+				// (1.25×) copied the response several times over.
+				out = slices.Grow(out, max(need, cap(out)))
+			}
 			out, err = sc.f.AppendBatch(out, batch, &h, &st)
 			if err != nil {
 				out = out[:mark]
