@@ -13,6 +13,7 @@
 //	acl         the ACL authorizer (its bindings in meta's "acls" bucket),
 //	            when Config.ACL is set; every listener checks through it
 //	            (the HTTP listener, open before it, denies until then)
+//	users       the SCRAM credential store (meta) and the bootstrap user
 //	schemas     the schema registry (its state in meta's "schemas" bucket),
 //	            under /schema-registry/ on HTTP and on its own listener
 //	producers   the idempotent-producer manager (append hook 1)
@@ -67,6 +68,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/eddy-streaming/eddy/internal/acl"
+	"github.com/eddy-streaming/eddy/internal/auth"
 	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/eventstore"
 	"github.com/eddy-streaming/eddy/internal/group"
@@ -131,6 +133,8 @@ type Config struct {
 	// ACL configures the ACL authorizer (--authorizer acl); nil runs none:
 	// everything is allowed and the ACL APIs answer SECURITY_DISABLED.
 	ACL *acl.Options
+	// Auth configures the SCRAM user store (users.go).
+	Auth AuthConfig
 }
 
 // DefaultConfig returns a Config for dataDir with every part's defaults,
@@ -155,7 +159,9 @@ type Node struct {
 	// Registry is the node's metrics registry, served on /metrics.
 	Registry *prometheus.Registry
 	// The parts, in open order; a part the Config leaves out is nil.
-	Meta      *meta.Store
+	Meta *meta.Store
+	// Users is the SCRAM credential store (users.go).
+	Users     *auth.Users
 	Producers *producers.Manager
 	Events    *eventstore.Store
 	Broker    *broker.Broker
@@ -210,6 +216,7 @@ var steps = []step{
 	{"http", (*Node).openHTTP},
 	{"meta", (*Node).openMeta},
 	{"acl", (*Node).openACL},
+	{"users", (*Node).openUsers},
 	{"schemas", (*Node).openSchemas},
 	{"producers", (*Node).openProducers},
 	{"eventstore", (*Node).openEventStore},
@@ -529,6 +536,7 @@ func (n *Node) openKafka() error {
 	kc.Logger, kc.Registerer = n.component("kafka"), n.Registry
 	kc.Groups, kc.Producers, kc.Share = n.Groups, n.Producers, n.Share
 	kc.Authorizer, kc.ACLs = n.authorizer(), n.ACL
+	kc.Users = n.Users
 	k := kafka.New(kc, n.Broker)
 	if err := k.Listen(); err != nil {
 		return err
