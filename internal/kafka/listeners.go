@@ -50,6 +50,9 @@ type Listener struct {
 	// TLS is the server TLS config of SSL and SASL_SSL listeners
 	// (auth.ServerTLS builds one with certificate reloading).
 	TLS *tls.Config
+	// TLSFiles, when TLS is nil, names the files Listen builds it from
+	// with auth.ServerTLS.
+	TLSFiles *auth.TLSOptions
 	// Mechanisms are the SASL mechanisms offered; empty is
 	// DefaultMechanisms.
 	Mechanisms []string
@@ -124,6 +127,13 @@ func (s *Server) listen() ([]*boundListener, error) {
 		}
 		if !ValidProtocol(l.Protocol) {
 			return fail(fmt.Errorf("kafka listener %s: unknown security protocol %q", l.Name, l.Protocol))
+		}
+		if IsTLS(l.Protocol) && l.TLS == nil && l.TLSFiles != nil {
+			cfg, err := auth.ServerTLS(*l.TLSFiles)
+			if err != nil {
+				return fail(fmt.Errorf("kafka listener %s: %w", l.Name, err))
+			}
+			l.TLS = cfg
 		}
 		if IsTLS(l.Protocol) && l.TLS == nil {
 			return fail(fmt.Errorf("kafka listener %s: %s needs a TLS certificate", l.Name, l.Protocol))

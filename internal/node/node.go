@@ -61,6 +61,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -177,6 +178,8 @@ type Node struct {
 	schemasLn net.Listener
 
 	lock *dataDirLock
+	// verifier checks HTTP Basic credentials against Users (users.go).
+	verifier lateVerifier
 	// live holds the parts /v1/status reads, published as Open reaches
 	// them: the HTTP listener serves while later steps still run.
 	live struct {
@@ -405,6 +408,11 @@ func (n *Node) openHTTP() error {
 		n.httpAuthz = &lateAuthorizer{}
 		hc.Authorizer = n.httpAuthz
 	}
+	tlsCfg, verifier, err := n.httpSecurity()
+	if err != nil {
+		return err
+	}
+	hc.TLS, hc.Authenticate, hc.MetricsPublic = tlsCfg, verifier, n.cfg.Auth.MetricsPublic
 	h, err := httpapi.New(hc)
 	if err != nil {
 		return err
@@ -568,6 +576,11 @@ func (n *Node) listenerAddrs() map[string]string {
 	}
 	if k != nil && k.Addr() != nil {
 		m["kafka"] = k.Addr().String()
+		if ls := k.ListenerAddrs(); len(ls) > 1 {
+			for name, a := range ls {
+				m["kafka_"+strings.ToLower(name)] = a
+			}
+		}
 	}
 	if a := n.SchemaRegistryAddr(); a != "" {
 		m["schema_registry"] = a
