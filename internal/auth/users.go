@@ -354,25 +354,10 @@ func (u *Users) Count() int {
 	return len(u.mu.creds)
 }
 
-// ScramLookup is the xdg-go/scram credential lookup for mechanism m. An
-// unknown user gets a fake credential (a salt derived from the name and
-// the process secret, keys nobody knows), so the exchange fails only at
-// the client's proof, and the server's first message does not tell
-// whether the user exists.
-func (u *Users) ScramLookup(m Mechanism) scram.CredentialLookup {
-	return func(user string) (scram.StoredCredentials, error) {
-		c, ok := u.Lookup(user, m)
-		if !ok {
-			c = u.fakeCredential(user, m)
-		}
-		return scram.StoredCredentials{
-			KeyFactors: scram.KeyFactors{Salt: string(c.Salt), Iters: c.Iterations},
-			StoredKey:  c.StoredKey,
-			ServerKey:  c.ServerKey,
-		}, nil
-	}
-}
-
+// fakeCredential stands in for an unknown user's credential (a salt
+// derived from the name and the process secret, keys nobody knows), so
+// the exchange fails only at the client's proof and the server's first
+// message does not tell whether the user exists.
 func (u *Users) fakeCredential(user string, m Mechanism) Credential {
 	mac := func(label string) []byte {
 		h := hmac.New(sha256.New, u.secret[:])

@@ -7,13 +7,11 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"github.com/xdg-go/scram"
 
 	"github.com/eddy-streaming/eddy/internal/auth"
 )
@@ -51,7 +49,7 @@ type connSecurity struct {
 	lis   *boundListener
 	state authState
 	mech  string
-	scram *scram.ServerConversation
+	scram *auth.ScramConversation
 	// closing makes the reader stop after queueing the current reply: a
 	// failed authentication or an unsupported mechanism.
 	closing bool
@@ -141,24 +139,17 @@ func (c *conn) saslStep(token []byte) (reply []byte, done bool, err error) {
 	case MechanismSCRAMSHA256, MechanismSCRAMSHA512:
 		if sec.scram == nil {
 			m, _ := auth.ParseMechanism(sec.mech)
-			srv, err := m.HashGenerator().NewServer(users.ScramLookup(m))
-			if err != nil {
-				return nil, false, fmt.Errorf("scram server: %w", err)
-			}
-			sec.scram = srv.NewConversation()
+			sec.scram = users.NewScramConversation(m)
 		}
-		out, err := sec.scram.Step(string(token))
+		out, err := sec.scram.Step(token)
 		if err != nil {
-			return nil, false, errAuthFailed
+			return nil, false, err
 		}
 		if !sec.scram.Done() {
-			return []byte(out), false, nil
+			return out, false, nil
 		}
-		if !sec.scram.Valid() {
-			return nil, false, errAuthFailed
-		}
-		c.info.Principal = auth.User(sec.scram.Username())
-		return []byte(out), true, nil
+		c.info.Principal = auth.User(sec.scram.User())
+		return out, true, nil
 	}
 	return nil, false, errAuthFailed
 }

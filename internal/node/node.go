@@ -262,6 +262,9 @@ func (n *Node) startAttrs() []any {
 	attrs := []any{"version", n.cfg.Version, "data_dir", n.dataDir}
 	if n.Kafka != nil {
 		attrs = append(attrs, "kafka_addr", n.Kafka.Addr().String())
+		if ls := n.Kafka.ListenerAddrs(); len(ls) > 1 {
+			attrs = append(attrs, "kafka_listeners", ls)
+		}
 	}
 	if n.HTTP != nil {
 		attrs = append(attrs, "http_addr", n.HTTP.Addr().String())
