@@ -204,3 +204,43 @@ func TestHTTPBasicAuthentication(t *testing.T) {
 		t.Errorf("registry without credentials: %s", resp.Status)
 	}
 }
+
+func TestEddyUserCLIAndRestart(t *testing.T) {
+	t.Parallel()
+	needKcat(t)
+	s := startSecureEddy(t)
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte(adminPassword+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cli := func(stdin string, args ...string) result {
+		t.Helper()
+		return mustCmd(t, s.Process, 60*time.Second, stdin, eddytest.Binary(), append(args,
+			"--brokers", s.sasl(t), "--tls-ca", s.pki.CAFile, "--user", "admin", "--password-file", pw)...)
+	}
+	cli("alice-pw\n", "user", "create", "alice")
+	cli("bob-pw\n", "user", "create", "bob", "--mechanisms", "SCRAM-SHA-256", "--iterations", "8192")
+	out := cli("", "user", "list").stdout
+	for _, want := range []string{"admin", "alice", "SCRAM-SHA-512 (4096 iterations)", "bob", "SCRAM-SHA-256 (8192 iterations)"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("user list lacks %q:\n%s", want, out)
+		}
+	}
+	// No password for --user: a usage error, exit 2.
+	r := runCmd(t, 60*time.Second, "", eddytest.Binary(), "user", "list", "--brokers", s.sasl(t), "--tls-ca", s.pki.CAFile, "--user", "admin", "--password-file", os.DevNull)
+	if r.code != 2 || !strings.Contains(r.stderr, "needs a password") {
+		t.Fatalf("user list with an empty password file: exit %d %s", r.code, r.stderr)
+	}
+	s.Restart()
+	mustCmd(t, s.Process, 60*time.Second, "", "kcat", append(kcatSASL(s, s.sasl(t), "SCRAM-SHA-512", "alice", "alice-pw"), "-L")...)
+	mustCmd(t, s.Process, 60*time.Second, "", "kcat", append(kcatSASL(s, s.sasl(t), "PLAIN", "bob", "bob-pw"), "-L")...)
+	cli("", "user", "delete", "alice")
+	r = runCmd(t, 30*time.Second, "", "kcat", append(kcatSASL(s, s.sasl(t), "SCRAM-SHA-512", "alice", "alice-pw"), "-L", "-m", "3")...)
+	if r.code == 0 {
+		t.Fatal("deleted user alice still logs in")
+	}
+	r = runCmd(t, 60*time.Second, "", eddytest.Binary(), "user", "delete", "alice", "--brokers", s.sasl(t), "--tls-ca", s.pki.CAFile, "--user", "admin", "--password-file", pw)
+	if r.code != 1 || !strings.Contains(r.stderr, "does not exist") {
+		t.Fatalf("deleting an unknown user: exit %d %s", r.code, r.stderr)
+	}
+}
