@@ -298,7 +298,7 @@ func (c *conn) writeResponse(buf []byte, corr int32, resp kmsg.Response) ([]byte
 	if fr, ok := resp.(*kmsg.FetchResponse); ok {
 		if bufs, ok := appendFetchFrame(buf[:0], corr, fr); ok {
 			head := bufs[0][:0]
-			n, err := bufs.WriteTo(c.nc)
+			n, err := c.writeBufs(bufs)
 			return head, n, err
 		}
 	}

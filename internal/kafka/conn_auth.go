@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"net"
 	"sync"
 	"time"
 
@@ -53,6 +54,9 @@ type connSecurity struct {
 	// closing makes the reader stop after queueing the current reply: a
 	// failed authentication or an unsupported mechanism.
 	closing bool
+	// wbuf gathers vectored replies on TLS connections (writeBufs); used
+	// only under the connection's write role.
+	wbuf []byte
 }
 
 func newConnSecurity(c *conn, bl *boundListener) *connSecurity {
@@ -271,4 +275,60 @@ func (f *failureDelays) succeeded(host string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.hosts, host)
+}
+
+// tlsChunk is how many bytes of a vectored reply go into one TLS write.
+const tlsChunk = 64 << 10
+
+// writeBufs writes a vectored reply (a Fetch response's header and stored
+// batches). A plain socket takes it with writev; a TLS connection has no
+// vectored write and would seal and send every piece (often one small
+// batch) as a record of its own with a syscall each, so the pieces are
+// first gathered into chunks of up to 64 KiB. Only the goroutine holding
+// the connection's write role calls it (it reuses sec.wbuf).
+func (c *conn) writeBufs(bufs net.Buffers) (int64, error) {
+	tc, ok := c.nc.(*tls.Conn)
+	if !ok {
+		return bufs.WriteTo(c.nc)
+	}
+	sec := c.info.sec
+	buf := sec.wbuf[:0]
+	var total int64
+	flush := func() error {
+		n, err := tc.Write(buf)
+		total += int64(n)
+		buf = buf[:0]
+		return err
+	}
+	for _, b := range bufs {
+		for len(b) > 0 {
+			if len(buf) == 0 && len(b) >= tlsChunk {
+				// Big enough on its own: no copy.
+				n, err := tc.Write(b)
+				total += int64(n)
+				if err != nil {
+					return total, err
+				}
+				b = nil
+				continue
+			}
+			n := min(len(b), tlsChunk-len(buf))
+			buf = append(buf, b[:n]...)
+			b = b[n:]
+			if len(buf) == tlsChunk {
+				if err := flush(); err != nil {
+					return total, err
+				}
+			}
+		}
+	}
+	if len(buf) > 0 {
+		if err := flush(); err != nil {
+			return total, err
+		}
+	}
+	if cap(buf) <= tlsChunk {
+		sec.wbuf = buf[:0]
+	}
+	return total, nil
 }
