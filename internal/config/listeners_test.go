@@ -68,6 +68,19 @@ func TestProtectedModeAllowsAuthenticatingListeners(t *testing.T) {
 	if !c.AuthenticationConfigured() {
 		t.Fatal("a SASL listener configures authentication")
 	}
+	pem := writeFile(t, "x")
+	c.Listeners = "SSL://0.0.0.0:9093"
+	c.TLSCert, c.TLSKey, c.TLSClientCA, c.SSLClientAuth = pem, pem, pem, ClientAuthRequired
+	// Client certificates make no HTTP users: HTTP stays on loopback.
+	c.HTTPAddr = "127.0.0.1:8080"
+	if err := c.Validate(); err != nil {
+		t.Fatalf("SSL with required client certificates on every interface: %v", err)
+	}
+	c.SSLClientAuth = ClientAuthRequested
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "SSL://0.0.0.0:9093") {
+		t.Fatalf("SSL with requested client certificates on every interface: %v", err)
+	}
+	c.HTTPAddr = "0.0.0.0:8080"
 	c.Listeners = "SASL_PLAINTEXT://0.0.0.0:9092,PLAINTEXT://0.0.0.0:9093"
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "PLAINTEXT://0.0.0.0:9093") {
 		t.Fatalf("PLAINTEXT on every interface: %v", err)

@@ -139,7 +139,7 @@ func (c *conn) readLoop() {
 			}
 			continue
 		}
-		if n < 8 || n > c.s.cfg.MaxRequestBytes {
+		if n < 8 || n > c.s.cfg.MaxRequestBytes || (n > maxPreAuthFrame && c.info.sec.preAuth()) {
 			// Kafka closes the connection (InvalidReceiveException) before
 			// allocating anything for an oversized or impossible frame.
 			c.s.metrics.badFrames.Inc()

@@ -81,6 +81,17 @@ func (sec *connSecurity) allows(key int16) bool {
 	return false
 }
 
+// maxPreAuthFrame caps a request frame on a SASL connection that has not
+// logged in yet (Kafka's sasl.server.max.receive.size, 512 KiB): a client
+// nobody knows cannot make the server buffer max-request-bytes.
+const maxPreAuthFrame = 512 << 10
+
+// preAuth reports whether the connection is on a SASL listener and has
+// not logged in yet.
+func (sec *connSecurity) preAuth() bool {
+	return sec.state == stateHandshake || sec.state == stateAuthenticate || sec.state == stateRaw
+}
+
 // maxSASLToken caps a raw (v0) SASL token.
 const maxSASLToken = 64 << 10
 

@@ -250,6 +250,14 @@ func TestRequestBeforeAuthenticationClosesConnection(t *testing.T) {
 	secWriteReq(t, c, 3, kmsg.NewPtrSASLAuthenticateRequest())
 	secReadClosed(t, c)
 
+	// A big frame before authentication: closed before it is read
+	// (Kafka's sasl.server.max.receive.size).
+	c = secConn(t, s.addr(t, "SASL_PLAINTEXT"), nil)
+	if _, err := c.Write(binary.BigEndian.AppendUint32(nil, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	secReadClosed(t, c)
+
 	// SaslHandshake on a PLAINTEXT listener: ILLEGAL_SASL_STATE.
 	cl := s.Client(t)
 	hs := kmsg.NewPtrSASLHandshakeRequest()
