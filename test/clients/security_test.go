@@ -1,9 +1,11 @@
 package clients
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -192,6 +194,21 @@ func TestHTTPBasicAuthentication(t *testing.T) {
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("plain HTTP on the HTTPS port: %s", resp.Status)
 		}
+	}
+	// eddy status takes its credentials and CA from the environment.
+	status := func(env ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, eddytest.Binary(), "status", "--server", s.HTTPURL())
+		cmd.Env = append(eddytest.CleanEnv(), append([]string{"EDDY_TLS_CA=" + s.pki.CAFile}, env...)...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := status("EDDY_USER=admin", "EDDY_PASSWORD="+adminPassword); err != nil || !strings.Contains(out, "ready") {
+		t.Errorf("eddy status with credentials: %v\n%s", err, out)
+	}
+	if out, err := status(); err == nil || !strings.Contains(out, "401") {
+		t.Errorf("eddy status without credentials: %v\n%s", err, out)
 	}
 	// The schema registry's own listener: HTTPS and Basic too.
 	req, _ := http.NewRequest("GET", strings.Replace(s.SchemaRegistryURL(), "http://", "https://", 1)+"/subjects", nil)
