@@ -196,7 +196,8 @@ type Server struct {
 	// slotFreed is signalled (capacity 1) when a connection closes, for
 	// an accept loop waiting at MaxConnections (accept.go).
 	slotFreed chan struct{}
-	// slotWaitLogged is when waitForSlot last logged (accept loop only).
+	// slotWaitLogged is when waitForSlot last logged (guarded by mu: each
+	// listener has an accept loop).
 	slotWaitLogged time.Time
 	// forced is closed when Shutdown's deadline passes: writers stop
 	// waiting for deferred replies (a handler that ignores its ctx must
