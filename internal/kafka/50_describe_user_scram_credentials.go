@@ -25,6 +25,11 @@ func init() { Register(kmsg.DescribeUserSCRAMCredentials, 0, 0, handleDescribeUs
 func handleDescribeUserScram(_ context.Context, s *Server, req *Request) Reply {
 	r := req.Msg.(*kmsg.DescribeUserSCRAMCredentialsRequest)
 	resp := r.ResponseKind().(*kmsg.DescribeUserSCRAMCredentialsResponse)
+	if !s.allowedCluster(req, opDescribe) {
+		resp.ErrorCode, resp.ErrorMessage = kerr.ClusterAuthorizationFailed.Code, errMsg(msgClusterAuth)
+		s.countErr(req, resp.ErrorCode)
+		return Respond(resp)
+	}
 	var all []auth.UserInfo
 	if s.cfg.Users != nil {
 		all = s.cfg.Users.List()

@@ -26,6 +26,8 @@ import (
 //     credential that does not exist (RESOURCE_NOT_FOUND).
 //   - Connections already authenticated stay so; new logins use the new
 //     credentials at once.
+//   - Needs ALTER on the cluster; without it every user's result is
+//     CLUSTER_AUTHORIZATION_FAILED and nothing changes, as in Kafka.
 func init() { Register(kmsg.AlterUserSCRAMCredentials, 0, 0, handleAlterUserScram) }
 
 type scramAlteration struct {
@@ -89,7 +91,13 @@ func handleAlterUserScram(_ context.Context, s *Server, req *Request) Reply {
 		}
 		add(u.Name, u.Mechanism, scramAlteration{cred: c})
 	}
+	denied := !s.allowedCluster(req, opAlter)
 	for _, user := range order {
+		if denied {
+			// Authorization comes before any check of the request.
+			delete(fail, user)
+			setFail(user, kerr.ClusterAuthorizationFailed.Code, msgClusterAuth)
+		}
 		if res, ok := fail[user]; ok {
 			s.countErr(req, res.ErrorCode)
 			resp.Results = append(resp.Results, res)

@@ -143,7 +143,7 @@ func produceRate(b *testing.B, opts []kgo.Opt, topic string, val []byte, n int) 
 	}
 	b.ResetTimer()
 	start := time.Now()
-	produceN(b, cl, val, n)
+	produceRecords(b, cl, val, n)
 	d := time.Since(start)
 	b.StopTimer()
 	return float64(n) / d.Seconds()
@@ -177,7 +177,7 @@ func consumeRate(b *testing.B, opts []kgo.Opt, topic string, n int) float64 {
 	return float64(got) / d.Seconds()
 }
 
-func produceN(b *testing.B, cl *kgo.Client, val []byte, n int) {
+func produceRecords(b *testing.B, cl *kgo.Client, val []byte, n int) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error

@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
+	"github.com/eddy-streaming/eddy/internal/acl"
 	"github.com/eddy-streaming/eddy/internal/auth"
 	"github.com/eddy-streaming/eddy/internal/auth/authtest"
 	"github.com/eddy-streaming/eddy/internal/kafka"
@@ -481,4 +482,52 @@ func TestCertificateRotationWithoutRestart(t *testing.T) {
 	// The old connection keeps working; new ones verify the new cert.
 	roundTrip(t, client, "rotate", "2")
 	roundTrip(t, saslClient(t, addr, s.pki.ClientTLS(), plain.Auth{User: "admin", Pass: "admin-secret"}.AsMechanism()), "rotate2", "3")
+}
+
+// With the ACL authorizer on, the principal a SASL login or a client
+// certificate establishes is what the ACLs are checked against, and the
+// SCRAM credential APIs need the cluster permissions Kafka's do.
+func TestAuthenticatedPrincipalMeetsACLs(t *testing.T) {
+	s := startSecure(t, kafkatest.WithNodeConfig(func(c *node.Config) {
+		c.ACL = &acl.Options{SuperUsers: []string{"User:admin"}}
+	}))
+	ctx := context.Background()
+	tc := s.pki.ClientTLS()
+	adminCl := saslClient(t, s.addr(t, "SASL_SSL"), tc, scram.Auth{User: "admin", Pass: "admin-secret"}.AsSha512Mechanism())
+	admin := kadm.NewClient(adminCl)
+	res, err := admin.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: "alice", Mechanism: kadm.ScramSha256, Iterations: 4096, Password: "alice-pw"}})
+	if err != nil || res["alice"].Err != nil {
+		t.Fatalf("admin (super user) creates alice: %v %v", res, err)
+	}
+	roundTrip(t, adminCl, "acl-orders", "by admin")
+
+	alice := saslClient(t, s.addr(t, "SASL_SSL"), tc, scram.Auth{User: "alice", Pass: "alice-pw"}.AsSha256Mechanism())
+	err = alice.ProduceSync(ctx, &kgo.Record{Topic: "acl-orders", Value: []byte("x")}).FirstErr()
+	if !errors.Is(err, kerr.TopicAuthorizationFailed) {
+		t.Fatalf("alice without ACLs produces: %v, want TOPIC_AUTHORIZATION_FAILED", err)
+	}
+	aliceAdm := kadm.NewClient(alice)
+	up, err := aliceAdm.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: "alice", Mechanism: kadm.ScramSha512, Iterations: 4096, Password: "mine"}})
+	if !errors.Is(err, kerr.ClusterAuthorizationFailed) && !errors.Is(up["alice"].Err, kerr.ClusterAuthorizationFailed) {
+		t.Fatalf("alice alters credentials without ALTER on the cluster: %v %v", up, err)
+	}
+	if _, err := aliceAdm.DescribeUserSCRAMs(ctx); !errors.Is(err, kerr.ClusterAuthorizationFailed) {
+		t.Fatalf("alice describes credentials without DESCRIBE on the cluster: %v", err)
+	}
+	// An ACL for User:alice lets her write: the SASL principal is the one
+	// the ACLs name.
+	if _, err := admin.CreateACLs(ctx, kadm.NewACLs().Allow("User:alice").AllowHosts("*").Topics("acl-orders").Operations(kadm.OpWrite, kadm.OpDescribe)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err = alice.ProduceSync(ctx, &kgo.Record{Topic: "acl-orders", Value: []byte("by alice")}).FirstErr()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alice with a WRITE ACL: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
