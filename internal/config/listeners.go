@@ -224,12 +224,14 @@ func splitList(s, sep string) []string {
 }
 
 // AuthenticationConfigured reports whether Eddy authenticates its users:
-// the ACL authorizer is on, a bootstrap user is configured or a Kafka
-// listener uses SASL. It is the one condition under which the HTTP API
-// and the schema registry require credentials (HTTP Basic) on every route
-// but /healthz, /readyz and (with metrics-public) /metrics.
+// a bootstrap user is configured or a Kafka listener uses SASL. It is the
+// one condition under which the HTTP API and the schema registry require
+// credentials (HTTP Basic) on every route but /healthz, /readyz and (with
+// metrics-public) /metrics. The ACL authorizer alone does not turn it on:
+// without users nobody could sign in, so HTTP requests then act as
+// User:ANONYMOUS and the ACLs decide.
 func (c Config) AuthenticationConfigured() bool {
-	if c.BootstrapUser != "" || c.Authorizer == AuthorizerACL {
+	if c.BootstrapUser != "" {
 		return true
 	}
 	ls, _ := c.KafkaListeners()
