@@ -35,6 +35,8 @@ const defaultBrokers = "localhost:9092"
 type clientOptions struct {
 	brokers string
 	timeout time.Duration
+	// security is the TLS and SASL flags (client_security.go).
+	security *securityOptions
 }
 
 // addClientFlags registers --brokers and --timeout as persistent flags of
@@ -49,6 +51,7 @@ func addClientFlags(cmd *cobra.Command) *clientOptions {
 		"comma-separated Kafka bootstrap addresses (also $"+brokersEnv+")")
 	cmd.PersistentFlags().DurationVar(&o.timeout, "timeout", 30*time.Second,
 		"how long a request to the brokers may take (admin calls, flushing produced records)")
+	o.security = addSecurityFlags(cmd)
 	return o
 }
 
@@ -73,13 +76,18 @@ func (o *clientOptions) newClient(extra ...kgo.Opt) (*kgo.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	sec, err := o.security.kgoOpts()
+	if err != nil {
+		return nil, err
+	}
 	opts := append([]kgo.Opt{
 		kgo.SeedBrokers(seeds...),
 		kgo.ClientID("eddy-cli"),
 		// Without this a dead address is retried until the caller's
 		// context ends; fail the way a user expects instead.
 		kgo.DialTimeout(5 * time.Second),
-	}, extra...)
+	}, sec...)
+	opts = append(opts, extra...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("create client: %w", err)

@@ -54,6 +54,7 @@ func newRootCmd() *cobra.Command {
 		newLogCmd(),
 		newSchemaCmd(),
 		newACLCmd(),
+		newUserCmd(),
 	)
 	return root
 }

@@ -47,7 +47,7 @@ func (c *srClient) do(ctx context.Context, method, path string, body, into any) 
 	}
 	req.Header.Set("Content-Type", registry.ContentType)
 	req.Header.Set("Accept", registry.ContentType)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := doHTTP(req)
 	if err != nil {
 		return fmt.Errorf("schema registry at %s: %w", c.base, err)
 	}

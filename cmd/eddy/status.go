@@ -130,7 +130,7 @@ func fetchStatus(ctx context.Context, base string) ([]byte, serverStatus, error)
 	if err != nil {
 		return nil, st, usageError{fmt.Errorf("server address %q: %w", base, err)}
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := doHTTP(req)
 	if err != nil {
 		return nil, st, fmt.Errorf("cannot reach eddy at %s (is `eddy serve` running there?): %w", base, err)
 	}

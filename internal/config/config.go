@@ -163,6 +163,49 @@ type Config struct {
 	// AllowEveryoneIfNoACLFound allows actions on resources no ACL names
 	// (Kafka's allow.everyone.if.no.acl.found). Default false.
 	AllowEveryoneIfNoACLFound bool
+
+	// Security (listeners.go, docs/security.md).
+
+	// Listeners is Kafka's listeners: a comma list of NAME://host:port;
+	// empty means one PLAINTEXT listener on KafkaAddr.
+	Listeners string
+	// AdvertisedListeners is a comma list of NAME://host:port that
+	// Metadata returns to clients of each listener.
+	AdvertisedListeners string
+	// ListenerProtocolMap maps listener names to security protocols,
+	// NAME:PROTOCOL,...; a listener named after a protocol needs none.
+	ListenerProtocolMap string
+	// SASLMechanisms are the SASL mechanisms offered: a comma list for
+	// every SASL listener, or LISTENER=MECH,MECH;... per listener.
+	SASLMechanisms string
+	// TLSCert and TLSKey are the PEM certificate and key of the SSL and
+	// SASL_SSL listeners, reloaded when the files change.
+	TLSCert, TLSKey string
+	// TLSClientCA is the PEM bundle of CAs client certificates must chain
+	// to (mutual TLS).
+	TLSClientCA string
+	// SSLClientAuth is none, requested or required (Kafka's
+	// ssl.client.auth) on SSL listeners.
+	SSLClientAuth string
+	// SSLPrincipalMappingRules map client certificate subjects to
+	// principals (Kafka's ssl.principal.mapping.rules).
+	SSLPrincipalMappingRules string
+	// BootstrapUser is created with BootstrapPassword at the first start
+	// of the data directory.
+	BootstrapUser string
+	// BootstrapPasswordFile holds the bootstrap user's password (first
+	// line); EDDY_BOOTSTRAP_PASSWORD is the other way to give it.
+	BootstrapPasswordFile string
+	// BootstrapPassword is read from EDDY_BOOTSTRAP_PASSWORD or
+	// BootstrapPasswordFile by Load; it is no setting of its own, so it is
+	// never printed nor given as a flag.
+	BootstrapPassword string
+	// HTTPTLSCert and HTTPTLSKey serve the HTTP and schema registry
+	// listeners over TLS; empty uses TLSCert/TLSKey when set.
+	HTTPTLSCert, HTTPTLSKey string
+	// MetricsPublic serves /metrics without credentials when
+	// authentication is configured.
+	MetricsPublic bool
 }
 
 // Default returns the configuration used when nothing else is set.
@@ -200,6 +243,7 @@ func Default() Config {
 		HTTPIdleTimeout:        2 * time.Minute,
 		PageCacheBytes:         256 << 20,
 		Authorizer:             AuthorizerNone,
+		SSLClientAuth:          ClientAuthNone,
 	}
 }
 
@@ -250,6 +294,7 @@ func (c Config) Validate() error {
 			bad("schema-registry-addr", "%q is also the Kafka or HTTP address; each listener needs its own port", c.SchemaRegistryAddr)
 		}
 	}
+	errs = append(errs, c.checkSecurity()...)
 	errs = append(errs, c.checkProtectedMode()...)
 	if c.MaxRequestBytes < minRequestBytes || c.MaxRequestBytes > maxRequestBytes {
 		bad("max-request-bytes", "%d is out of range; allowed %s to %d bytes", c.MaxRequestBytes, formatBytes(minRequestBytes), int64(maxRequestBytes))

@@ -77,6 +77,8 @@ func TestPrecedence(t *testing.T) {
 func TestEveryKeyFromEverySource(t *testing.T) {
 	// One non-default value per key, set once through each source, must land in
 	// the same Config field.
+	pem := writeFile(t, "not checked by Load")
+	pwFile := writeFile(t, "s3cret\nignored second line\n")
 	values := map[string]string{
 		"data-dir": "/var/lib/eddy", "kafka-addr": "127.0.0.1:19092", "advertised-addr": "eddy.example:19092",
 		"http-addr": "127.0.0.1:18080", "max-request-bytes": "2MiB", "auto-create-topics": "false",
@@ -90,6 +92,11 @@ func TestEveryKeyFromEverySource(t *testing.T) {
 		"max-unsent-bytes-per-conn": "16MiB", "decompression-ratio": "16", "http-max-connections": "50",
 		"http-body-budget": "8MiB", "http-body-timeout": "7s", "http-read-header-timeout": "3s", "http-idle-timeout": "40s",
 		"authorizer": "acl", "super-users": "User:admin;User:ops", "allow-everyone-if-no-acl-found": "true",
+		"listeners": "PLAINTEXT://127.0.0.1:19093,CLIENT://0.0.0.0:19094", "listener-security-protocol-map": "CLIENT:SASL_SSL",
+		"advertised-listeners": "CLIENT://eddy.example:19094", "sasl-mechanisms": "SCRAM-SHA-512",
+		"tls-cert": pem, "tls-key": pem, "tls-client-ca": pem, "ssl-client-auth": "required",
+		"ssl-principal-mapping-rules": "RULE:^CN=([^,]+),.*$/$1/L,DEFAULT", "bootstrap-user": "admin",
+		"bootstrap-password-file": pwFile, "http-tls-cert": pem, "http-tls-key": pem, "metrics-public": "true",
 	}
 	want := Config{
 		DataDir: "/var/lib/eddy", KafkaAddr: "127.0.0.1:19092", AdvertisedAddr: "eddy.example:19092",
@@ -104,6 +111,11 @@ func TestEveryKeyFromEverySource(t *testing.T) {
 		MaxUnsentBytesPerConn: 16 << 20, DecompressionRatio: 16, HTTPMaxConnections: 50,
 		HTTPBodyBudget: 8 << 20, HTTPBodyTimeout: 7 * time.Second, HTTPReadHeaderTimeout: 3 * time.Second, HTTPIdleTimeout: 40 * time.Second,
 		Authorizer: "acl", SuperUsers: "User:admin;User:ops", AllowEveryoneIfNoACLFound: true,
+		Listeners: "PLAINTEXT://127.0.0.1:19093,CLIENT://0.0.0.0:19094", ListenerProtocolMap: "CLIENT:SASL_SSL",
+		AdvertisedListeners: "CLIENT://eddy.example:19094", SASLMechanisms: "SCRAM-SHA-512",
+		TLSCert: pem, TLSKey: pem, TLSClientCA: pem, SSLClientAuth: "required",
+		SSLPrincipalMappingRules: "RULE:^CN=([^,]+),.*$/$1/L,DEFAULT", BootstrapUser: "admin",
+		BootstrapPasswordFile: pwFile, BootstrapPassword: "s3cret", HTTPTLSCert: pem, HTTPTLSKey: pem, MetricsPublic: true,
 	}
 	if len(values) != len(settings) {
 		t.Fatalf("test covers %d keys, there are %d", len(values), len(settings))

@@ -146,6 +146,7 @@ func Load(fl *Flags, lookupEnv func(string) (string, bool)) (Loaded, error) {
 		}
 	}
 
+	errs = append(errs, l.readSecrets(lookupEnv)...)
 	if err := l.Config.Validate(); err != nil {
 		for _, e := range flatten(err) {
 			var ke *KeyError
@@ -236,4 +237,30 @@ func yamlString(s string) string {
 		return fmt.Sprintf("%q", s)
 	}
 	return strings.TrimSuffix(string(b), "\n")
+}
+
+// BootstrapPasswordEnv is the environment variable holding the bootstrap
+// user's password.
+const BootstrapPasswordEnv = "EDDY_BOOTSTRAP_PASSWORD"
+
+// readSecrets fills BootstrapPassword from EDDY_BOOTSTRAP_PASSWORD or
+// bootstrap-password-file.
+func (l *Loaded) readSecrets(lookupEnv func(string) (string, bool)) []error {
+	var errs []error
+	c := &l.Config
+	if v, ok := lookupEnv(BootstrapPasswordEnv); ok && v != "" {
+		c.BootstrapPassword = v
+	}
+	if c.BootstrapPasswordFile != "" {
+		b, err := os.ReadFile(c.BootstrapPasswordFile)
+		if err != nil {
+			errs = append(errs, &KeyError{Key: "bootstrap-password-file", Source: l.Sources["bootstrap-password-file"], Msg: err.Error()})
+		} else if c.BootstrapPassword != "" {
+			errs = append(errs, &KeyError{Key: "bootstrap-password-file", Source: l.Sources["bootstrap-password-file"], Msg: "and " + BootstrapPasswordEnv + " are both set; use one"})
+		} else {
+			first, _, _ := strings.Cut(string(b), "\n")
+			c.BootstrapPassword = strings.TrimRight(first, "\r")
+		}
+	}
+	return errs
 }

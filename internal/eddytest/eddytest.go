@@ -29,6 +29,7 @@ package eddytest
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -111,7 +112,12 @@ type options struct {
 	dataDir string
 	binary  string
 	args    []string
+	tls     *tls.Config
 }
+
+// HTTPTLS makes the harness reach the HTTP listener over HTTPS with cfg
+// (for servers started with http-tls-cert or tls-cert).
+func HTTPTLS(cfg *tls.Config) Option { return func(o *options) { o.tls = cfg } }
 
 // WithBinary runs the eddy binary at path instead of the one BuildBinary
 // built (e.g. one built with other build tags).
@@ -134,6 +140,7 @@ type Process struct {
 	dataDir string
 	binary  string
 	args    []string
+	tls     *tls.Config
 
 	mu        sync.Mutex
 	kafkaAddr string       // bound address, once a run has started
@@ -178,7 +185,7 @@ func Spawn(t testing.TB, opts ...Option) *Process {
 	if o.dataDir == "" {
 		o.dataDir = t.TempDir()
 	}
-	p := &Process{t: t, dataDir: o.dataDir, binary: o.binary, args: o.args,
+	p := &Process{t: t, dataDir: o.dataDir, binary: o.binary, args: o.args, tls: o.tls,
 		kafkaAddr: "127.0.0.1:0", httpAddr: "127.0.0.1:0", srAddr: "127.0.0.1:0"}
 	t.Cleanup(p.Kill)
 	if err := p.spawn(); err != nil {
@@ -283,8 +290,13 @@ func (p *Process) waitReady() error {
 
 	r := p.current()
 	client := &http.Client{Timeout: time.Second}
+	scheme := "http://"
+	if p.tls != nil {
+		client.Transport = &http.Transport{TLSClientConfig: p.tls}
+		scheme = "https://"
+	}
 	for {
-		resp, err := client.Get("http://" + httpAddr + "/readyz")
+		resp, err := client.Get(scheme + httpAddr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -325,8 +337,26 @@ func (p *Process) SchemaRegistryURL() string {
 	return "http://" + p.srAddr
 }
 
-// HTTPURL returns the HTTP listener's base URL, "http://host:port".
-func (p *Process) HTTPURL() string { return "http://" + p.HTTPAddr() }
+// HTTPURL returns the HTTP listener's base URL, "http://host:port"
+// ("https://" with HTTPTLS).
+func (p *Process) HTTPURL() string {
+	if p.tls != nil {
+		return "https://" + p.HTTPAddr()
+	}
+	return "http://" + p.HTTPAddr()
+}
+
+// ListenerAddr returns the bound address of the Kafka listener called
+// name (from the start line's kafka_listeners), or "".
+func (p *Process) ListenerAddr(name string) string {
+	l := p.FindLog("eddy started")
+	if l == nil {
+		return ""
+	}
+	m, _ := l["kafka_listeners"].(map[string]any)
+	s, _ := m[name].(string)
+	return s
+}
 
 // DataDir returns the server's data directory.
 func (p *Process) DataDir() string { return p.dataDir }

@@ -26,6 +26,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -83,6 +84,14 @@ type Config struct {
 	// Authorizer checks each route as the Kafka operation it equals
 	// (authz.go); nil allows everything.
 	Authorizer auth.Authorizer
+	// TLS, when set, serves HTTPS (TLS 1.2 or later).
+	TLS *tls.Config
+	// Authenticate, when set, requires HTTP Basic credentials it accepts
+	// on every route but /healthz, /readyz and (with MetricsPublic)
+	// /metrics (authn.go).
+	Authenticate auth.PasswordVerifier
+	// MetricsPublic serves /metrics without credentials.
+	MetricsPublic bool
 }
 
 // Server is the HTTP listener.
@@ -133,8 +142,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.notReadyWhy.Store("starting")
 	s.notFound = m.instrument(unmatchedRoute, http.HandlerFunc(s.unmatched))
+	var handler http.Handler = http.HandlerFunc(s.serveHTTP)
+	if cfg.Authenticate != nil {
+		handler = RequireBasic(cfg.Authenticate, s.publicPath, handler)
+	}
 	s.srv = &http.Server{
-		Handler:           http.HandlerFunc(s.serveHTTP),
+		Handler:           handler,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
@@ -224,6 +237,9 @@ func (s *Server) Listen() error {
 	}
 	s.mu.Lock()
 	s.mu.ln = newLimitListener(ln, s.cfg.MaxConnections)
+	if s.cfg.TLS != nil {
+		s.mu.ln = tls.NewListener(s.mu.ln, s.cfg.TLS)
+	}
 	s.mu.Unlock()
 	return nil
 }

@@ -107,8 +107,16 @@ func (s *Server) waitForSlot() bool {
 		if !waited {
 			waited = true
 			s.metrics.acceptWaits.Inc()
-			if now := time.Now(); now.Sub(s.slotWaitLogged) >= time.Minute {
+			// Every listener's accept loop may wait here: the log time is
+			// shared under s.mu.
+			s.mu.Lock()
+			now := time.Now()
+			logIt := now.Sub(s.slotWaitLogged) >= time.Minute
+			if logIt {
 				s.slotWaitLogged = now
+			}
+			s.mu.Unlock()
+			if logIt {
 				s.log.Warn("kafka connections at max-connections: not accepting until one closes (new connections wait in the listen backlog)",
 					"open_connections", n, "max_connections", limit)
 			}

@@ -65,10 +65,10 @@ type pending struct {
 	frame *[]byte
 }
 
-func newConn(s *Server, nc net.Conn) *conn {
+func newConn(s *Server, nc net.Conn, bl *boundListener) *conn {
 	c := &conn{s: s, nc: nc, slots: make(chan struct{}, s.cfg.MaxInflightPerConn), wake: make(chan struct{}, 1), stopping: make(chan struct{})}
 	c.hold.freed, c.hold.drained = make(chan struct{}, 1), make(chan struct{}, 1)
-	c.info = ConnInfo{ID: s.nextConnID.Add(1), Remote: nc.RemoteAddr(), Local: nc.LocalAddr(), Host: remoteHost(nc.RemoteAddr()), Principal: auth.Anonymous}
+	c.info = ConnInfo{ID: s.nextConnID.Add(1), Remote: nc.RemoteAddr(), Local: nc.LocalAddr(), Host: remoteHost(nc.RemoteAddr()), Principal: auth.Anonymous, sec: newConnSecurity(c, bl)}
 	c.ctx, c.cancel = context.WithCancel(s.ctx)
 	return c
 }
@@ -107,6 +107,9 @@ func (c *conn) readLoop() {
 	// out into their own frame (the reader's buffer is reused for the next
 	// read, so nothing decoded may point into it); a body larger than the
 	// buffer is read straight into its frame.
+	if !c.startTLS() {
+		return
+	}
 	br := bufio.NewReaderSize(c.nc, readBufSize)
 	var size [4]byte
 	for {
@@ -130,7 +133,13 @@ func (c *conn) readLoop() {
 			return
 		}
 		n := int32(binary.BigEndian.Uint32(size[:]))
-		if n < 8 || n > c.s.cfg.MaxRequestBytes {
+		if c.info.sec.state == stateRaw {
+			if !c.rawSASL(br, n) {
+				return
+			}
+			continue
+		}
+		if n < 8 || n > c.s.cfg.MaxRequestBytes || (n > maxPreAuthFrame && c.info.sec.preAuth()) {
 			// Kafka closes the connection (InvalidReceiveException) before
 			// allocating anything for an oversized or impossible frame.
 			c.s.metrics.badFrames.Inc()
@@ -165,6 +174,12 @@ func (c *conn) readLoop() {
 		// A small request with nothing more buffered behind it: the
 		// reader may run its durability wait itself (see enqueue).
 		c.enqueue(p, n < inlineWaitFrame && br.Buffered() == 0)
+		if c.info.sec.closing {
+			// The reply (a failed login) is written, then the
+			// connection closes.
+			c.stopReading()
+			return
+		}
 		if !c.waitUnsent() {
 			return
 		}
@@ -202,6 +217,13 @@ func (c *conn) handle(body []byte, budgeted int64) (p *pending, ok bool) {
 		return nil, false
 	}
 	p.api = api
+	if !c.info.sec.allows(hdr.key) {
+		// Kafka closes a SASL connection that sends anything else before
+		// authenticating, without answering (IllegalSaslStateException).
+		c.s.metrics.badFrames.Inc()
+		c.s.log.Info("kafka request before SASL authentication, closing connection", "conn", c.info.ID, "remote", c.info.Remote.String(), "api", api.name)
+		return nil, false
+	}
 	if hdr.version < api.min || hdr.version > api.max {
 		if hdr.key == int16(kmsg.ApiVersions) {
 			// KIP-511: answer in the v0 layout with our ranges so the
@@ -276,7 +298,7 @@ func (c *conn) writeResponse(buf []byte, corr int32, resp kmsg.Response) ([]byte
 	if fr, ok := resp.(*kmsg.FetchResponse); ok {
 		if bufs, ok := appendFetchFrame(buf[:0], corr, fr); ok {
 			head := bufs[0][:0]
-			n, err := bufs.WriteTo(c.nc)
+			n, err := c.writeBufs(bufs)
 			return head, n, err
 		}
 	}

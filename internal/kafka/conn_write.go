@@ -252,7 +252,7 @@ func (c *conn) drainLocked(asWriter bool) {
 			if rest == nil {
 				ok = c.writeOne(p)
 			} else {
-				n, err := rest.WriteTo(c.nc)
+				n, err := c.writeBufs(rest)
 				if err != nil {
 					c.debug("kafka write", "err", err)
 				}

@@ -154,7 +154,7 @@ func FuzzConnStream(f *testing.F) {
 	s, pc := newFuzzServer(f)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		client, server := net.Pipe()
-		s.accept(server)
+		s.accept(server, nil)
 		done := make(chan []byte)
 		go func() {
 			out, _ := io.ReadAll(client)

@@ -59,6 +59,16 @@ type ConnInfo struct {
 	// Principal is who the connection acts as: auth.Anonymous until it
 	// authenticates (SASL, or a client certificate on an SSL listener).
 	Principal auth.Principal
+	// sec is the listener and authentication state (conn_auth.go).
+	sec *connSecurity
+}
+
+// Listener returns the name of the listener the connection arrived on.
+func (ci *ConnInfo) Listener() string {
+	if ci == nil || ci.sec == nil || ci.sec.lis == nil {
+		return ""
+	}
+	return ci.sec.lis.cfg.Name
 }
 
 // Reply is a Handler's answer: build it with Respond, Defer, NoResponse or

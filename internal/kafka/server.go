@@ -131,6 +131,14 @@ type Config struct {
 	// ACLs serves DescribeAcls, CreateAcls and DeleteAcls; nil answers
 	// them SECURITY_DISABLED, as Kafka without an authorizer.
 	ACLs *acl.Authorizer
+	// Listeners are the listeners with their security protocols
+	// (listeners.go); empty means one PLAINTEXT listener on Addr
+	// advertising AdvertisedAddr.
+	Listeners []Listener
+	// Users is the SCRAM credential store SASL checks against and
+	// DescribeUserScramCredentials/AlterUserScramCredentials manage; nil
+	// refuses every SASL login and answers those APIs with an error.
+	Users *auth.Users
 }
 
 func (c *Config) setDefaults() {
@@ -165,6 +173,9 @@ type Server struct {
 	rejects produceRejectLog
 	// authz is Config.Authorizer, nil when everything is allowed.
 	authz auth.Authorizer
+	// authFailures slows down repeated failed logins per host (conn_auth.go).
+	authFailures failureDelays
+	authMetrics  *authMetrics
 
 	// ctx is cancelled when shutdown starts; deferred handlers and
 	// long-polls watch it.
@@ -175,7 +186,7 @@ type Server struct {
 
 	mu struct {
 		sync.Mutex
-		ln       net.Listener
+		lns      []*boundListener
 		conns    map[*conn]struct{}
 		shutdown bool
 	}
@@ -185,7 +196,8 @@ type Server struct {
 	// slotFreed is signalled (capacity 1) when a connection closes, for
 	// an accept loop waiting at MaxConnections (accept.go).
 	slotFreed chan struct{}
-	// slotWaitLogged is when waitForSlot last logged (accept loop only).
+	// slotWaitLogged is when waitForSlot last logged (guarded by mu: each
+	// listener has an accept loop).
 	slotWaitLogged time.Time
 	// forced is closed when Shutdown's deadline passes: writers stop
 	// waiting for deferred replies (a handler that ignores its ctx must
@@ -205,6 +217,7 @@ func New(cfg Config, b *broker.Broker) *Server {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.mu.conns = make(map[*conn]struct{})
 	s.metrics = newMetrics(cfg.Registerer, s)
+	s.authMetrics = newAuthMetrics(cfg.Registerer, s)
 	return s
 }
 
@@ -214,32 +227,33 @@ func (s *Server) Broker() *broker.Broker { return s.b }
 // Logger returns the server's logger.
 func (s *Server) Logger() *slog.Logger { return s.log }
 
-// Listen opens the listener on Config.Addr.
+// Listen opens every listener (Config.Listeners, or one PLAINTEXT on
+// Config.Addr).
 func (s *Server) Listen() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.mu.shutdown {
 		return errors.New("kafka: server shut down")
 	}
-	if s.mu.ln != nil {
+	if s.mu.lns != nil {
 		return nil
 	}
-	ln, err := net.Listen("tcp", s.cfg.Addr)
+	lns, err := s.listen()
 	if err != nil {
-		return fmt.Errorf("kafka listen %s: %w", s.cfg.Addr, err)
+		return err
 	}
-	s.mu.ln = ln
+	s.mu.lns = lns
 	return nil
 }
 
-// Addr returns the listener's address (nil before Listen).
+// Addr returns the first listener's address (nil before Listen).
 func (s *Server) Addr() net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.mu.ln == nil {
+	if len(s.mu.lns) == 0 {
 		return nil
 	}
-	return s.mu.ln.Addr()
+	return s.mu.lns[0].ln.Addr()
 }
 
 // Start listens (if not yet) and serves in the background until Shutdown.
@@ -276,9 +290,24 @@ func (s *Server) Serve(ctx context.Context) error {
 
 func (s *Server) serve() error {
 	s.mu.Lock()
-	ln := s.mu.ln
+	lns := s.mu.lns
 	s.mu.Unlock()
-	s.log.Info("kafka listener started", "addr", ln.Addr().String())
+	errc := make(chan error, len(lns))
+	for _, bl := range lns {
+		go func() { errc <- s.serveListener(bl) }()
+	}
+	var first error
+	for range lns {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (s *Server) serveListener(bl *boundListener) error {
+	ln := bl.ln
+	s.log.Info("kafka listener started", "listener", bl.cfg.Name, "protocol", bl.cfg.Protocol, "addr", ln.Addr().String())
 	var backoff acceptBackoff
 	for {
 		if !s.waitForSlot() {
@@ -295,21 +324,21 @@ func (s *Server) serve() error {
 			if backoff.retry(s, err) {
 				continue
 			}
-			return fmt.Errorf("kafka accept: %w", err)
+			return fmt.Errorf("kafka accept on %s: %w", bl.cfg.Name, err)
 		}
 		backoff.reset()
-		s.accept(nc)
+		s.accept(nc, bl)
 	}
 }
 
-func (s *Server) accept(nc net.Conn) {
+func (s *Server) accept(nc net.Conn, bl *boundListener) {
 	s.mu.Lock()
 	if s.mu.shutdown {
 		s.mu.Unlock()
 		_ = nc.Close()
 		return
 	}
-	c := newConn(s, nc)
+	c := newConn(s, nc, bl)
 	s.mu.conns[c] = struct{}{}
 	s.connWG.Add(2)
 	s.mu.Unlock()
@@ -339,14 +368,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	s.mu.shutdown = true
-	ln := s.mu.ln
+	lns := s.mu.lns
 	conns := make([]*conn, 0, len(s.mu.conns))
 	for c := range s.mu.conns {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
-	if ln != nil {
-		_ = ln.Close()
+	for _, bl := range lns {
+		_ = bl.ln.Close()
 	}
 	s.cancel()
 	for _, c := range conns {
@@ -374,22 +403,28 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// advertised returns the host and port Metadata reports for a connection.
+// advertised returns the host and port Metadata reports for a connection:
+// its listener's advertised address, or else the address it connected to.
 func (s *Server) advertised(ci *ConnInfo) (string, int32) {
 	addr := s.cfg.AdvertisedAddr
+	var ln net.Addr
+	if ci != nil && ci.sec != nil && ci.sec.lis != nil {
+		addr, ln = ci.sec.lis.cfg.Advertised, ci.sec.lis.ln.Addr()
+	}
+	if ln == nil {
+		ln = s.Addr()
+	}
 	if addr == "" && ci != nil && ci.Local != nil {
 		addr = ci.Local.String()
 	}
-	if addr == "" {
-		if a := s.Addr(); a != nil {
-			addr = a.String()
-		}
+	if addr == "" && ln != nil {
+		addr = ln.String()
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		// A bare host: advertise it with the port we listen on.
 		host, port = addr, "9092"
-		if a, ok := s.Addr().(*net.TCPAddr); ok {
+		if a, ok := ln.(*net.TCPAddr); ok {
 			port = strconv.Itoa(a.Port)
 		}
 	}

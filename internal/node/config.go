@@ -2,6 +2,7 @@ package node
 
 import (
 	"github.com/eddy-streaming/eddy/internal/acl"
+	"github.com/eddy-streaming/eddy/internal/auth"
 	"github.com/eddy-streaming/eddy/internal/commitlog"
 	"github.com/eddy-streaming/eddy/internal/config"
 	"github.com/eddy-streaming/eddy/internal/httpapi"
@@ -47,6 +48,12 @@ func FromConfig(cfg config.Config) Config {
 	}
 	nc.SchemaRegistry = &SchemaRegistryConfig{Addr: cfg.SchemaRegistryAddr, MaxConnections: cfg.HTTPMaxConnections,
 		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout, IdleTimeout: cfg.HTTPIdleTimeout}
+	kafkaSecurity(cfg, nc.Kafka)
+	nc.Auth = AuthConfig{BootstrapUser: cfg.BootstrapUser, BootstrapPassword: cfg.BootstrapPassword,
+		HTTPRequired: cfg.AuthenticationConfigured(), MetricsPublic: cfg.MetricsPublic}
+	if cert, key := cfg.HTTPTLSFiles(); cert != "" {
+		nc.Auth.HTTPTLS = &auth.TLSOptions{CertFile: cert, KeyFile: key}
+	}
 	nc.Admin.AllowWrites = cfg.ConsoleWrite
 	if cfg.Authorizer == config.AuthorizerACL {
 		// Validate checked the list's syntax.
@@ -63,4 +70,22 @@ func orDisabled[T ~int64](v T) T {
 		return -1
 	}
 	return v
+}
+
+// kafkaSecurity maps the listener, TLS and SASL settings (already
+// validated) onto the Kafka listener config.
+func kafkaSecurity(cfg config.Config, kc *kafka.Config) {
+	ls, _ := cfg.KafkaListeners()
+	mapper, _ := auth.ParsePrincipalMapping(cfg.SSLPrincipalMappingRules)
+	for _, l := range ls {
+		kl := kafka.Listener{Name: l.Name, Addr: l.Addr, Protocol: l.Protocol, Advertised: l.Advertised, Mechanisms: l.Mechanisms, Principals: mapper}
+		if l.IsTLS() {
+			opts := auth.TLSOptions{CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey}
+			if l.Protocol == config.ProtocolSSL {
+				opts.ClientCAFile, opts.ClientAuth = cfg.TLSClientCA, auth.ClientAuth(cfg.SSLClientAuth)
+			}
+			kl.TLSFiles = &opts
+		}
+		kc.Listeners = append(kc.Listeners, kl)
+	}
 }

@@ -13,6 +13,7 @@
 //	acl         the ACL authorizer (its bindings in meta's "acls" bucket),
 //	            when Config.ACL is set; every listener checks through it
 //	            (the HTTP listener, open before it, denies until then)
+//	users       the SCRAM credential store (meta) and the bootstrap user
 //	schemas     the schema registry (its state in meta's "schemas" bucket),
 //	            under /schema-registry/ on HTTP and on its own listener
 //	producers   the idempotent-producer manager (append hook 1)
@@ -60,6 +61,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,6 +69,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/eddy-streaming/eddy/internal/acl"
+	"github.com/eddy-streaming/eddy/internal/auth"
 	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/eventstore"
 	"github.com/eddy-streaming/eddy/internal/group"
@@ -131,6 +134,8 @@ type Config struct {
 	// ACL configures the ACL authorizer (--authorizer acl); nil runs none:
 	// everything is allowed and the ACL APIs answer SECURITY_DISABLED.
 	ACL *acl.Options
+	// Auth configures the SCRAM user store (users.go).
+	Auth AuthConfig
 }
 
 // DefaultConfig returns a Config for dataDir with every part's defaults,
@@ -155,7 +160,9 @@ type Node struct {
 	// Registry is the node's metrics registry, served on /metrics.
 	Registry *prometheus.Registry
 	// The parts, in open order; a part the Config leaves out is nil.
-	Meta      *meta.Store
+	Meta *meta.Store
+	// Users is the SCRAM credential store (users.go).
+	Users     *auth.Users
 	Producers *producers.Manager
 	Events    *eventstore.Store
 	Broker    *broker.Broker
@@ -171,6 +178,8 @@ type Node struct {
 	schemasLn net.Listener
 
 	lock *dataDirLock
+	// verifier checks HTTP Basic credentials against Users (users.go).
+	verifier lateVerifier
 	// live holds the parts /v1/status reads, published as Open reaches
 	// them: the HTTP listener serves while later steps still run.
 	live struct {
@@ -210,6 +219,7 @@ var steps = []step{
 	{"http", (*Node).openHTTP},
 	{"meta", (*Node).openMeta},
 	{"acl", (*Node).openACL},
+	{"users", (*Node).openUsers},
 	{"schemas", (*Node).openSchemas},
 	{"producers", (*Node).openProducers},
 	{"eventstore", (*Node).openEventStore},
@@ -252,6 +262,9 @@ func (n *Node) startAttrs() []any {
 	attrs := []any{"version", n.cfg.Version, "data_dir", n.dataDir}
 	if n.Kafka != nil {
 		attrs = append(attrs, "kafka_addr", n.Kafka.Addr().String())
+		if ls := n.Kafka.ListenerAddrs(); len(ls) > 1 {
+			attrs = append(attrs, "kafka_listeners", ls)
+		}
 	}
 	if n.HTTP != nil {
 		attrs = append(attrs, "http_addr", n.HTTP.Addr().String())
@@ -398,6 +411,11 @@ func (n *Node) openHTTP() error {
 		n.httpAuthz = &lateAuthorizer{}
 		hc.Authorizer = n.httpAuthz
 	}
+	tlsCfg, verifier, err := n.httpSecurity()
+	if err != nil {
+		return err
+	}
+	hc.TLS, hc.Authenticate, hc.MetricsPublic = tlsCfg, verifier, n.cfg.Auth.MetricsPublic
 	h, err := httpapi.New(hc)
 	if err != nil {
 		return err
@@ -529,6 +547,7 @@ func (n *Node) openKafka() error {
 	kc.Logger, kc.Registerer = n.component("kafka"), n.Registry
 	kc.Groups, kc.Producers, kc.Share = n.Groups, n.Producers, n.Share
 	kc.Authorizer, kc.ACLs = n.authorizer(), n.ACL
+	kc.Users = n.Users
 	k := kafka.New(kc, n.Broker)
 	if err := k.Listen(); err != nil {
 		return err
@@ -560,6 +579,11 @@ func (n *Node) listenerAddrs() map[string]string {
 	}
 	if k != nil && k.Addr() != nil {
 		m["kafka"] = k.Addr().String()
+		if ls := k.ListenerAddrs(); len(ls) > 1 {
+			for name, a := range ls {
+				m["kafka_"+strings.ToLower(name)] = a
+			}
+		}
 	}
 	if a := n.SchemaRegistryAddr(); a != "" {
 		m["schema_registry"] = a

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,6 +71,10 @@ func (n *Node) openSchemas() error {
 	if n.cfg.SchemaRegistry.Addr == "" {
 		return nil
 	}
+	tlsCfg, _, err := n.httpSecurity()
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", n.cfg.SchemaRegistry.Addr)
 	if err != nil {
 		return fmt.Errorf("schema registry listener: %w", err)
@@ -80,7 +85,10 @@ func (n *Node) openSchemas() error {
 		maxConns = httpapi.DefaultMaxConnections
 	}
 	ln = httpapi.LimitListener(ln, maxConns)
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+	}
+	srv := &http.Server{Handler: n.registryHandler(h), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	if d := n.cfg.SchemaRegistry.ReadHeaderTimeout; d > 0 {
 		srv.ReadHeaderTimeout = d
 	}
