@@ -531,3 +531,14 @@ func TestAuthenticatedPrincipalMeetsACLs(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestAuthorizationMatrixKafkaSASL runs the authorization matrix as a user
+// signed in with SCRAM-SHA-512 on a SASL_PLAINTEXT listener: every API
+// refused without its ACL and served with it, for the SASL principal.
+func TestAuthorizationMatrixKafkaSASL(t *testing.T) {
+	s := startSecure(t, kafkatest.WithNodeConfig(func(c *node.Config) {
+		c.ACL = &acl.Options{}
+	}))
+	kafkaMatrix(t, s.Server, "User:admin", kgo.SeedBrokers(s.addr(t, "SASL_PLAINTEXT")),
+		kgo.SASL(scram.Auth{User: "admin", Pass: "admin-secret"}.AsSha512Mechanism()))
+}
