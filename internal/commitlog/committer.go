@@ -265,7 +265,7 @@ func (c *Committer) flush(logs []*Log, vol vfs.Volume) {
 			go func() {
 				defer wg.Done()
 				c.acquire()
-				l.syncOnce()
+				l.syncOnceIn(true)
 				c.release()
 			}()
 		}
@@ -315,7 +315,7 @@ func (c *Committer) syncVolume(logs []*Log, vol vfs.Volume) {
 	var appends int64
 	for _, p := range pts {
 		appends += p.appends
-		p.log.endSync(p, err)
+		p.log.endSync(p, err, true)
 	}
 	if err == nil {
 		c.metrics.groupCommit.Observe(float64(appends))
@@ -361,8 +361,9 @@ func (l *Log) beginSync() (p syncPoint, ok bool, err error) {
 // endSync records the outcome of the flush that began at p: on success it
 // moves the durable end (and, under SyncAlways, the high watermark); on
 // failure the unsynced tail is considered lost and the next Write truncates
-// back to the durable end. It releases syncMu.
-func (l *Log) endSync(p syncPoint, err error) error {
+// back to the durable end. shared says the flush was part of a commit round
+// over several logs. It releases syncMu.
+func (l *Log) endSync(p syncPoint, err error, shared bool) error {
 	defer l.syncMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -374,7 +375,7 @@ func (l *Log) endSync(p syncPoint, err error) error {
 		return l.mu.syncErr
 	}
 	if a == l.activeLocked() && p.next > l.mu.dur {
-		l.noteRoundLocked(p.end - l.mu.durPos)
+		l.noteRoundLocked(p.end-l.mu.durPos, shared)
 		l.mu.pendingAppends -= p.appends
 		l.mu.dur, l.mu.durPos = p.next, p.end
 		if l.mu.opts.Sync == SyncAlways {
@@ -399,7 +400,11 @@ func (l *Log) endSync(p syncPoint, err error) error {
 
 // syncOnce fsyncs the active segment up to the current end and records the
 // outcome (see endSync).
-func (l *Log) syncOnce() error {
+func (l *Log) syncOnce() error { return l.syncOnceIn(false) }
+
+// syncOnceIn is syncOnce as part of a commit round that flushes several
+// logs (shared) or this log alone.
+func (l *Log) syncOnceIn(shared bool) error {
 	p, ok, err := l.beginSync()
 	if !ok {
 		return err
@@ -410,7 +415,7 @@ func (l *Log) syncOnce() error {
 	if err == nil {
 		l.metrics.groupCommit.Observe(float64(p.appends))
 	}
-	return l.endSync(p, err)
+	return l.endSync(p, err, shared)
 }
 
 // QueueSync queues the log for the next commit round when offsets below
