@@ -148,6 +148,13 @@ func measurePartitions(ctx context.Context, o *scaleOptions, t scaleTarget, n, p
 	p.Values["goroutines"] = float64(s.goroutines(ctx))
 	p.Values["errors"] = float64(load.errs.n.Load())
 	load.close()
+	if acked == 0 {
+		first := "none"
+		if e := load.errs.first.Load(); e != nil {
+			first = *e
+		}
+		return fmt.Errorf("no record acknowledged in %s (first error: %s; broker log %s.log)", o.duration, first, dir)
+	}
 	if !restarts {
 		return nil
 	}

@@ -105,7 +105,8 @@ type Committer struct {
 	// Used only by the round's leader (rounds never overlap).
 	points  []syncPoint
 	dirtyAt time.Time
-	dirtyOK bool
+	dirty   int64 // bytes waiting for writeback at dirtyAt
+	dirtyOK bool  // dirty could be read
 }
 
 // NewCommitter returns a committer; Close it after every log using it is
@@ -276,7 +277,11 @@ func (c *Committer) flush(logs []*Log, vol vfs.Volume) {
 
 // volumeUsable reports whether one volume sync may serve this round: every
 // log lives on the committer's filesystem and little else waits for
-// writeback.
+// writeback. "Little" grows with the round: the alternative is one fsync
+// per log, each a journal commit of its own, so a round over n logs accepts
+// n/logsPerDirtyLimit times MaxVolumeDirty (a round over 1,000 partitions
+// fsynced one by one spent more than writing back the volume's other dirty
+// bytes would, which the kernel writes back within seconds anyway).
 func (c *Committer) volumeUsable(logs []*Log, vol vfs.Volume) bool {
 	for _, l := range logs {
 		if l.fs != c.volFS {
@@ -285,11 +290,15 @@ func (c *Committer) volumeUsable(logs []*Log, vol vfs.Volume) bool {
 	}
 	if now := time.Now(); now.Sub(c.dirtyAt) >= dirtyCheckEvery {
 		n, ok := vol.DirtyBytes()
-		c.dirtyOK = ok && n <= c.maxDirty
+		c.dirty, c.dirtyOK = n, ok
 		c.dirtyAt = now
 	}
-	return c.dirtyOK
+	return c.dirtyOK && c.dirty <= c.maxDirty*int64(max(1, len(logs)/logsPerDirtyLimit))
 }
+
+// logsPerDirtyLimit is how many logs of a round earn it one more
+// MaxVolumeDirty of other dirty bytes (see volumeUsable).
+const logsPerDirtyLimit = 16
 
 // syncVolume makes every log of the round durable with one volume sync. A
 // failure is charged to every log of the round: the kernel does not say
