@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -107,7 +106,8 @@ func (c *conn) readLoop() {
 	// out into their own frame (the reader's buffer is reused for the next
 	// read, so nothing decoded may point into it); a body larger than the
 	// buffer is read straight into its frame.
-	br := bufio.NewReaderSize(c.nc, readBufSize)
+	ir := newIdleReader(c.nc) // idlebuf.go
+	defer ir.release()
 	var size [4]byte
 	for {
 		if c.s.cfg.IdleTimeout > 0 {
@@ -123,6 +123,8 @@ func (c *conn) readLoop() {
 			return
 		default:
 		}
+		ir.waitIdle(c.nc)
+		br := ir.br
 		if _, err := io.ReadFull(br, size[:]); err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, context.Canceled) {
 				c.debug("kafka read", "err", err)
