@@ -152,7 +152,7 @@ func soakOne(ctx context.Context, o *scaleOptions, t scaleTarget, ss soakSetting
 		acked := load.acked.Load()
 		h := load.swapHist()
 		secs := now.Sub(last).Seconds()
-		p := scalePoint{Target: t.Name, X: float64(i) * ss.interval.Minutes(), Values: map[string]float64{
+		p := scalePoint{Target: t.Name, X: math.Round(float64(i)*ss.interval.Minutes()*100) / 100, Values: map[string]float64{
 			"records_per_sec": float64(acked-lastAcked) / secs,
 			"rss_mb":          mb(cur.RSSBytes),
 			"goroutines":      float64(s.goroutines(ctx)),
