@@ -89,7 +89,7 @@ or JSON with --json); progress lines go to stderr.`
 	pf.DurationVar(&o.duration, "duration", 5*time.Minute, "stop the run after this long, whatever else is left")
 	pf.DurationVar(&o.progress, "progress", 2*time.Second, "print a progress line to stderr this often (0: never)")
 	pf.BoolVar(&o.json, "json", false, "print the result as one JSON object")
-	cmd.AddCommand(newBenchProduceCmd(o), newBenchConsumeCmd(o), newBenchE2ECmd(o), newBenchAppendCmd(o))
+	cmd.AddCommand(newBenchProduceCmd(o), newBenchConsumeCmd(o), newBenchE2ECmd(o), newBenchAppendCmd(o), newBenchScaleCmd())
 	return cmd
 }
 

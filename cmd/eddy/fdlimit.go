@@ -41,6 +41,9 @@ func raiseFileLimit(log *slog.Logger) uint64 {
 // open-files limit: connections may use what the reserve leaves, so that
 // clients holding many connections cannot take the descriptors partition
 // logs need. It logs when it lowers the configured cap.
+//
+// maxConns 0 is no cap of its own: the result is what the reserve leaves
+// (0, no cap, when the limit is unknown).
 func connectionLimit(maxConns int, limit uint64, log *slog.Logger) int {
 	if limit == 0 {
 		return maxConns
@@ -48,6 +51,9 @@ func connectionLimit(maxConns int, limit uint64, log *slog.Logger) int {
 	avail := int64(limit) - int64(fdReserve(limit))
 	if avail < 16 {
 		avail = 16
+	}
+	if maxConns == 0 {
+		return int(avail)
 	}
 	if int64(maxConns) > avail {
 		log.Warn("max-connections lowered to fit the open-files limit; raise the limit (ulimit -n, LimitNOFILE=) to allow more",

@@ -15,6 +15,8 @@ func TestConnectionLimit(t *testing.T) {
 		want     int
 	}{
 		{10000, 0, 10000},       // limit unknown: unchanged
+		{0, 0, 0},               // no cap, limit unknown: none
+		{0, 20000, 15000},       // no cap: what the reserve leaves
 		{10000, 1 << 20, 10000}, // plenty of descriptors
 		{10000, 1024, 768},      // a quarter kept for logs
 		{10000, 20000, 10000},   // 15000 available

@@ -110,6 +110,7 @@ type Broker struct {
 	metrics   *metrics
 	now       func() time.Time
 	clusterID string
+	openSem   chan struct{} // bounds the partition logs opening at once
 
 	mu struct {
 		sync.RWMutex
@@ -171,7 +172,8 @@ func Open(cfg Config) (*Broker, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	b := &Broker{cfg: cfg, fs: cfg.FS, log: cfg.Logger, now: cfg.Now, stop: make(chan struct{})}
+	b := &Broker{cfg: cfg, fs: cfg.FS, log: cfg.Logger, now: cfg.Now, stop: make(chan struct{}),
+		openSem: make(chan struct{}, logOpenParallelism)}
 	for _, h := range cfg.Hooks {
 		if h != nil {
 			b.hooks = append(b.hooks, h)
@@ -228,14 +230,25 @@ func Open(cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load topics: %w", err)
 	}
-	for _, r := range recs {
-		t, err := b.openTopic(r.name, r.rec, false)
-		if err != nil {
-			b.closeTopics()
-			return nil, err
+	// Topics open in parallel (openPartition bounds how many logs open at
+	// once): each log's recovery fsyncs its directory, and one after the
+	// other those fsyncs made a restart with thousands of partitions take
+	// seconds.
+	opened := make([]*topic, len(recs))
+	err = forEachParallel(len(recs), len(recs), func(i int) error {
+		t, err := b.openTopic(recs[i].name, recs[i].rec, false)
+		opened[i] = t
+		return err
+	})
+	for _, t := range opened {
+		if t != nil {
+			b.mu.topics[t.name] = t
+			b.mu.byID[t.id] = t
 		}
-		b.mu.topics[t.name] = t
-		b.mu.byID[t.id] = t
+	}
+	if err != nil {
+		b.closeTopics()
+		return nil, err
 	}
 	b.wg.Add(1)
 	go b.retentionLoop()
@@ -289,15 +302,12 @@ func (b *Broker) Close() error {
 func (b *Broker) closeTopics() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var errs []error
+	var parts []*partition
 	for _, t := range b.mu.topics {
-		for _, p := range t.parts {
-			if err := p.close(); err != nil {
-				errs = append(errs, err)
-			}
-		}
+		parts = append(parts, t.parts...)
 	}
-	return errors.Join(errs...)
+	// In parallel: closing a log fsyncs it and writes its clean marker.
+	return forEachParallel(len(parts), logOpenParallelism, func(i int) error { return parts[i].close() })
 }
 
 func (b *Broker) partitionDir(topic string, p int32) string {
@@ -315,15 +325,19 @@ func (b *Broker) openTopic(name string, rec topicRecord, fresh bool) (*topic, er
 		copy(t.id[:], raw)
 	}
 	t.cfg = effective(b.cfg.TopicDefaults, t.overrides)
-	for i := int32(0); i < rec.Partitions; i++ {
-		p, err := b.openPartition(t, i, fresh)
-		if err != nil {
-			for _, p := range t.parts {
+	t.parts = make([]*partition, rec.Partitions)
+	err := forEachParallel(int(rec.Partitions), int(rec.Partitions), func(i int) error {
+		p, err := b.openPartition(t, int32(i), fresh)
+		t.parts[i] = p
+		return err
+	})
+	if err != nil {
+		for _, p := range t.parts {
+			if p != nil {
 				_ = p.close()
 			}
-			return nil, err
 		}
-		t.parts = append(t.parts, p)
+		return nil, err
 	}
 	return t, nil
 }
@@ -337,7 +351,9 @@ func (b *Broker) openPartition(t *topic, i int32, fresh bool) (*partition, error
 			return nil, fmt.Errorf("remove stale %s: %w", dir, err)
 		}
 	}
+	b.openSem <- struct{}{}
 	l, err := commitlog.Open(dir, logOptions(b.logOpts, t.cfg))
+	<-b.openSem
 	if err != nil {
 		return nil, fmt.Errorf("open partition %s-%d: %w", t.name, i, err)
 	}

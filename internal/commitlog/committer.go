@@ -105,7 +105,8 @@ type Committer struct {
 	// Used only by the round's leader (rounds never overlap).
 	points  []syncPoint
 	dirtyAt time.Time
-	dirtyOK bool
+	dirty   int64 // bytes waiting for writeback at dirtyAt
+	dirtyOK bool  // dirty could be read
 }
 
 // NewCommitter returns a committer; Close it after every log using it is
@@ -265,7 +266,7 @@ func (c *Committer) flush(logs []*Log, vol vfs.Volume) {
 			go func() {
 				defer wg.Done()
 				c.acquire()
-				l.syncOnce()
+				l.syncOnceIn(true)
 				c.release()
 			}()
 		}
@@ -276,7 +277,11 @@ func (c *Committer) flush(logs []*Log, vol vfs.Volume) {
 
 // volumeUsable reports whether one volume sync may serve this round: every
 // log lives on the committer's filesystem and little else waits for
-// writeback.
+// writeback. "Little" grows with the round: the alternative is one fsync
+// per log, each a journal commit of its own, so a round over n logs accepts
+// n/logsPerDirtyLimit times MaxVolumeDirty (a round over 1,000 partitions
+// fsynced one by one spent more than writing back the volume's other dirty
+// bytes would, which the kernel writes back within seconds anyway).
 func (c *Committer) volumeUsable(logs []*Log, vol vfs.Volume) bool {
 	for _, l := range logs {
 		if l.fs != c.volFS {
@@ -285,11 +290,15 @@ func (c *Committer) volumeUsable(logs []*Log, vol vfs.Volume) bool {
 	}
 	if now := time.Now(); now.Sub(c.dirtyAt) >= dirtyCheckEvery {
 		n, ok := vol.DirtyBytes()
-		c.dirtyOK = ok && n <= c.maxDirty
+		c.dirty, c.dirtyOK = n, ok
 		c.dirtyAt = now
 	}
-	return c.dirtyOK
+	return c.dirtyOK && c.dirty <= c.maxDirty*int64(max(1, len(logs)/logsPerDirtyLimit))
 }
+
+// logsPerDirtyLimit is how many logs of a round earn it one more
+// MaxVolumeDirty of other dirty bytes (see volumeUsable).
+const logsPerDirtyLimit = 16
 
 // syncVolume makes every log of the round durable with one volume sync. A
 // failure is charged to every log of the round: the kernel does not say
@@ -315,7 +324,7 @@ func (c *Committer) syncVolume(logs []*Log, vol vfs.Volume) {
 	var appends int64
 	for _, p := range pts {
 		appends += p.appends
-		p.log.endSync(p, err)
+		p.log.endSync(p, err, true)
 	}
 	if err == nil {
 		c.metrics.groupCommit.Observe(float64(appends))
@@ -361,8 +370,9 @@ func (l *Log) beginSync() (p syncPoint, ok bool, err error) {
 // endSync records the outcome of the flush that began at p: on success it
 // moves the durable end (and, under SyncAlways, the high watermark); on
 // failure the unsynced tail is considered lost and the next Write truncates
-// back to the durable end. It releases syncMu.
-func (l *Log) endSync(p syncPoint, err error) error {
+// back to the durable end. shared says the flush was part of a commit round
+// over several logs. It releases syncMu.
+func (l *Log) endSync(p syncPoint, err error, shared bool) error {
 	defer l.syncMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -374,7 +384,7 @@ func (l *Log) endSync(p syncPoint, err error) error {
 		return l.mu.syncErr
 	}
 	if a == l.activeLocked() && p.next > l.mu.dur {
-		l.noteRoundLocked(p.end - l.mu.durPos)
+		l.noteRoundLocked(p.end-l.mu.durPos, shared)
 		l.mu.pendingAppends -= p.appends
 		l.mu.dur, l.mu.durPos = p.next, p.end
 		if l.mu.opts.Sync == SyncAlways {
@@ -399,7 +409,11 @@ func (l *Log) endSync(p syncPoint, err error) error {
 
 // syncOnce fsyncs the active segment up to the current end and records the
 // outcome (see endSync).
-func (l *Log) syncOnce() error {
+func (l *Log) syncOnce() error { return l.syncOnceIn(false) }
+
+// syncOnceIn is syncOnce as part of a commit round that flushes several
+// logs (shared) or this log alone.
+func (l *Log) syncOnceIn(shared bool) error {
 	p, ok, err := l.beginSync()
 	if !ok {
 		return err
@@ -410,7 +424,7 @@ func (l *Log) syncOnce() error {
 	if err == nil {
 		l.metrics.groupCommit.Observe(float64(p.appends))
 	}
-	return l.endSync(p, err)
+	return l.endSync(p, err, shared)
 }
 
 // QueueSync queues the log for the next commit round when offsets below

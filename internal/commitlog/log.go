@@ -98,6 +98,8 @@ type Log struct {
 		failEpoch      uint64
 		rollSync       chan struct{} // closed when the background fsync of the last rolled segment ends
 		lazyArmed      bool          // lazy is set to fire
+		lazyNext       int64         // the log end when lazy was armed: what it must see durable
+		soloRounds     int8          // consecutive fsyncs of this log alone, up to maxSoloRounds (zerofill.go)
 		pendingAppends int64         // appends since the last successful fsync
 		roundBytes     int64         // moving average of the bytes one fsync made durable (zerofill.go)
 		sinceDrop      int64         // bytes written since the last look for pages to drop (pagecache.go)
@@ -186,7 +188,7 @@ func (l *Log) Dir() string { return l.dir }
 
 // HighWatermark is the offset after the last record consumers may read:
 // under SyncAlways the fsynced end (it moves when a WaitDurable caller's
-// group commit fsyncs, or at most ~100 ms after a write nobody waits for),
+// group commit fsyncs, or at most ~200 ms after a write nobody waits for),
 // otherwise the log end offset.
 func (l *Log) HighWatermark() int64 {
 	l.mu.RLock()

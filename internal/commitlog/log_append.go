@@ -128,6 +128,7 @@ func (l *Log) write(batches []byte, records int64) (base, next int64, err error)
 		// Safety net: if nobody calls WaitDurable for these bytes, fsync
 		// them anyway soon so the high watermark keeps moving.
 		l.mu.lazyArmed = true
+		l.mu.lazyNext = off
 		l.lazy.Reset(lazySyncDelay)
 	}
 	if l.mu.opts.Sync != SyncAlways {
@@ -214,22 +215,38 @@ func (l *Log) releaseAlloc(a *segment) error {
 	return nil
 }
 
-// lazySyncDelay bounds how long bytes written under SyncAlways stay
+// lazySyncDelay (twice it at most, see lazySync) bounds how long bytes written under SyncAlways stay
 // invisible to consumers when no appender waits for them.
 const lazySyncDelay = 100 * time.Millisecond
 
-// lazySync is the safety-net fsync armed by Write under SyncAlways.
+// lazySync is the safety-net fsync armed by Write under SyncAlways. When
+// the commit rounds of appenders waiting in WaitDurable already made the
+// armed offsets durable it does nothing but re-arm for bytes written since
+// (so a busy log pays no fsync of its own every lazySyncDelay: with
+// thousands of busy partitions those fsyncs outnumbered the rounds); when
+// they did not, it joins the next commit round like any waiter.
 func (l *Log) lazySync() {
 	l.mu.Lock()
 	l.mu.lazyArmed = false
-	closed := l.mu.closed
-	l.mu.Unlock()
-	if closed {
+	if l.mu.closed {
+		l.mu.Unlock()
 		return
 	}
-	l.committer.acquire()
-	defer l.committer.release()
-	if err := l.syncOnce(); err != nil && err != ErrClosed {
+	if l.mu.dur >= l.mu.lazyNext {
+		if l.mu.next > l.mu.dur && l.mu.opts.Sync == SyncAlways {
+			l.mu.lazyArmed = true
+			l.mu.lazyNext = l.mu.next
+			l.lazy.Reset(lazySyncDelay)
+		}
+		l.mu.Unlock()
+		return
+	}
+	l.mu.Unlock()
+	l.committer.waitRound(l)
+	l.mu.RLock()
+	err := l.mu.syncErr
+	l.mu.RUnlock()
+	if err != nil {
 		l.log.Error("fsync failed", "err", err)
 	}
 }

@@ -22,8 +22,10 @@ const scanChunk = 1 << 20
 // exactly). buf is scratch space and may be nil.
 func scanBatches(r io.ReaderAt, pos, end, expectBase int64, buf []byte, fn func(h *record.BatchHeader, pos int64)) (validEnd, next int64, reason error) {
 	next = expectBase
-	if cap(buf) < scanChunk {
-		buf = make([]byte, 0, scanChunk)
+	// No bigger than the range: recovery scans the tails of thousands of
+	// logs at start-up, most of them a few KiB long.
+	if want := min(scanChunk, max(end-pos, record.BatchHeaderSize)); int64(cap(buf)) < want {
+		buf = make([]byte, 0, want)
 	}
 	var bufPos int64 // file position of buf[0]
 	buf = buf[:0]
@@ -280,7 +282,7 @@ func (l *Log) recoverTail(s *segment, idx, tidx []byte, why string) error {
 		}
 		pos := idxLookup(idx, relK)
 		if buf == nil {
-			buf = make([]byte, 0, scanChunk)
+			buf = make([]byte, 0, min(scanChunk, max(s.size, record.BatchHeaderSize)))
 		}
 		end, next, _ := scanBatches(s.f, pos, min(s.size, pos+int64(maxBatchProbe(s, pos))), s.base+int64(relK), buf, nil)
 		if end > pos {

@@ -47,9 +47,32 @@ const minZeroStep = 64 << 10
 // zero-filling ahead.
 const maxZeroRoundBytes = 256 << 10
 
+// Only while fsyncs are the log's own. A commit round that covers several
+// logs makes them durable together (committer.go): one volume sync, or
+// parallel fsyncs whose journal commits the filesystem merges, so zeros save
+// such a round little and cost every log a second write of its bytes and an
+// fdatasync per fill. With a thousand partitions written at once, the fills
+// took most of the broker's CPU and their dirty pages pushed the volume past
+// MaxVolumeDirty, turning every round into a thousand separate fsyncs. So a
+// log zero-fills only after minSoloRounds fsyncs in a row that flushed it
+// alone; one shared round stops it.
+
+// minSoloRounds is how many consecutive fsyncs of a log alone it takes
+// before the log zero-fills ahead; maxSoloRounds caps the count.
+const (
+	minSoloRounds = 2
+	maxSoloRounds = 8
+)
+
 // noteRoundLocked feeds the size of one successful fsync of the active segment
-// into the log's moving average (weight 1/8). mu must be held.
-func (l *Log) noteRoundLocked(bytes int64) {
+// into the log's moving average (weight 1/8), and whether it was part of a
+// round over several logs into the count of solo rounds. mu must be held.
+func (l *Log) noteRoundLocked(bytes int64, shared bool) {
+	if shared {
+		l.mu.soloRounds = 0
+	} else {
+		l.mu.soloRounds = min(l.mu.soloRounds+1, maxSoloRounds)
+	}
 	if bytes <= 0 {
 		return
 	}
@@ -85,7 +108,9 @@ func (l *Log) settleFill(a *segment, need int64) {
 // zeroAheadLocked keeps the active segment zero-filled ahead of an append that
 // ends at need, after settleFill: it starts the next fill when less than
 // half a step of zeros is left; while the log's fsyncs are large it
-// reserves blocks instead. mu must be held.
+// reserves blocks instead, and while they are small but shared with other
+// logs (or too few to tell) it does neither: appends grow the file, and the
+// round's one sync commits that. mu must be held.
 func (l *Log) zeroAheadLocked(a *segment, zf vfs.ZeroFiller, need int64) {
 	if a.fill != nil || a.noAlloc {
 		return // settleFill left a fill running below which the append stays
@@ -94,6 +119,9 @@ func (l *Log) zeroAheadLocked(a *segment, zf vfs.ZeroFiller, need int64) {
 		if need > a.alloc {
 			l.preallocateLocked(a, need) // reserves past the zeros, if any
 		}
+		return
+	}
+	if l.mu.soloRounds < minSoloRounds {
 		return
 	}
 	step := min(l.mu.opts.PreallocateBytes, max(minZeroStep, a.size))

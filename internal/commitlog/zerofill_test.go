@@ -298,12 +298,6 @@ func TestReconfigureDuringZeroFill(t *testing.T) {
 	defer l.Close()
 	release := make(chan struct{})
 	var once sync.Once
-	fs.SetFault(func(op vfs.Op, _ string) error {
-		if op == vfs.OpFillZeros {
-			<-release // hold the fill until the appends below are written
-		}
-		return nil
-	})
 	var batches [][]byte
 	var bases []int64
 	appendOne := func(b []byte) {
@@ -315,6 +309,16 @@ func TestReconfigureDuringZeroFill(t *testing.T) {
 		batches = append(batches, append([]byte(nil), b...))
 		bases = append(bases, base)
 	}
+	// A log zero-fills once minSoloRounds fsyncs in a row were its own.
+	for i := 0; i < minSoloRounds; i++ {
+		appendOne(makeBatch(1, 10, 0, 9))
+	}
+	fs.SetFault(func(op vfs.Op, _ string) error {
+		if op == vfs.OpFillZeros {
+			<-release // hold the fill until the appends below are written
+		}
+		return nil
+	})
 	appendOne(makeBatch(4, 1000, 0, 1)) // starts a fill, which blocks
 	l.mu.Lock()
 	running := l.activeLocked().fill != nil

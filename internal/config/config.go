@@ -90,7 +90,9 @@ type Config struct {
 	// ShutdownTimeout bounds how long a graceful shutdown waits for in-flight
 	// requests before closing connections.
 	ShutdownTimeout time.Duration
-	// MaxConnections caps concurrently open Kafka connections.
+	// MaxConnections caps concurrently open Kafka connections; 0 (the
+	// default, as Kafka's max.connections) sets no cap of its own: the
+	// open-files limit is the cap (see eddy serve).
 	MaxConnections int
 	// MaxInflightPerConn caps requests read from one connection and not yet
 	// answered; past it the server stops reading that socket.
@@ -227,7 +229,7 @@ func Default() Config {
 		LogFormat:              LogFormatText,
 		LogLevel:               "info",
 		ShutdownTimeout:        30 * time.Second,
-		MaxConnections:         10000,
+		MaxConnections:         0,
 		MaxInflightPerConn:     32,
 		ProduceBytesBudget:     256 << 20,
 		MemoryLimit:            512 << 20,
@@ -345,8 +347,8 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout <= 0 || c.ShutdownTimeout > time.Hour {
 		bad("shutdown-timeout", "%s is out of range; allowed more than 0s up to 1h", c.ShutdownTimeout)
 	}
-	if c.MaxConnections < 1 {
-		bad("max-connections", "%d is out of range; must be at least 1", c.MaxConnections)
+	if c.MaxConnections < 0 {
+		bad("max-connections", "%d is out of range; must be 0 (no cap but the open-files limit) or more", c.MaxConnections)
 	}
 	if c.MaxInflightPerConn < 1 || c.MaxInflightPerConn > maxInflightPerCon {
 		bad("max-inflight-per-conn", "%d is out of range; allowed 1 to %d", c.MaxInflightPerConn, maxInflightPerCon)

@@ -221,7 +221,7 @@ func TestValidate(t *testing.T) {
 		{"fsync interval zero", func(c *Config) { c.FsyncInterval = 0 }, "fsync-interval"},
 		{"log level", func(c *Config) { c.LogLevel = "trace" }, "log-level"},
 		{"shutdown zero", func(c *Config) { c.ShutdownTimeout = 0 }, "shutdown-timeout"},
-		{"connections zero", func(c *Config) { c.MaxConnections = 0 }, "max-connections"},
+		{"connections negative", func(c *Config) { c.MaxConnections = -1 }, "max-connections"},
 		{"inflight zero", func(c *Config) { c.MaxInflightPerConn = 0 }, "max-inflight-per-conn"},
 		{"retention ms -1 ok", func(c *Config) { c.RetentionMs = -1 }, ""},
 		{"retention ms -2", func(c *Config) { c.RetentionMs = -2 }, "retention-ms"},

@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -110,7 +109,8 @@ func (c *conn) readLoop() {
 	if !c.startTLS() {
 		return
 	}
-	br := bufio.NewReaderSize(c.nc, readBufSize)
+	ir := newIdleReader(c.nc) // idlebuf.go; a TLS connection keeps its buffer
+	defer ir.release()
 	var size [4]byte
 	for {
 		if c.s.cfg.IdleTimeout > 0 {
@@ -126,6 +126,8 @@ func (c *conn) readLoop() {
 			return
 		default:
 		}
+		ir.waitIdle(c.nc)
+		br := ir.br
 		if _, err := io.ReadFull(br, size[:]); err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, context.Canceled) {
 				c.debug("kafka read", "err", err)

@@ -259,7 +259,9 @@ func TestProbeDescriptorsKeptForLogs(t *testing.T) {
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
 		t.Skipf("setrlimit: %v", err)
 	}
-	p := eddytest.Start(t, eddytest.Args("--default-partitions", "40"))
+	// A configured cap above what the limit leaves is lowered, with a
+	// warning (the default, 0, is set to what it leaves without one).
+	p := eddytest.Start(t, eddytest.Args("--default-partitions", "40", "--max-connections", "10000"))
 	if _, err := p.WaitLog("max-connections lowered to fit the open-files limit; raise the limit (ulimit -n, LimitNOFILE=) to allow more", time.Second); err != nil {
 		t.Fatalf("no warning about the lowered connection cap: %v", err)
 	}

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// soakSettings are the soak's flags.
+type soakSettings struct {
+	interval   time.Duration
+	warmup     int
+	rate       float64
+	partitions int
+	producers  int
+	recordSize int
+	segment    int64
+	retention  int64
+}
+
+func newScaleSoakCmd(o *scaleOptions) *cobra.Command {
+	var ss soakSettings
+	cmd := &cobra.Command{
+		Use:   "soak",
+		Short: "RSS, goroutines, open files, records/s and p99 per interval over a long paced load",
+		Long: `Produce at a fixed rate for --duration (default here 5 s; e.g. --duration 1h)
+into a topic whose retention deletes segments as it goes, and sample the
+broker every --interval: RSS, goroutines, threads, open files, records/s and
+produce p99 over the interval. With --rate 0 the rate is half of what a 5 s
+closed-loop run of the same producers reaches first. The summary checks
+what a steady broker shows: after the --warmup intervals, RSS, goroutines
+and open files vary by less than 10 %, and no interval's records/s is
+below 80 % of the median.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runScaleSoak(cmd, o, ss)
+		},
+	}
+	f := cmd.Flags()
+	f.DurationVar(&ss.interval, "interval", time.Minute, "sampling interval")
+	f.IntVar(&ss.warmup, "warmup", 5, "intervals left out of the flatness checks")
+	f.Float64Var(&ss.rate, "rate", 0, "records/s in total (0: half the measured maximum)")
+	f.IntVar(&ss.partitions, "partitions", 6, "partitions of the topic")
+	f.IntVar(&ss.producers, "producers", 4, "producer clients")
+	f.IntVar(&ss.recordSize, "record-size", 1024, "record value size in bytes")
+	f.Int64Var(&ss.segment, "segment-bytes", 16<<20, "segment.bytes of the topic")
+	f.Int64Var(&ss.retention, "retention-bytes", 64<<20, "retention.bytes of the topic (per partition)")
+	return cmd
+}
+
+func runScaleSoak(cmd *cobra.Command, o *scaleOptions, ss soakSettings) error {
+	if ss.interval <= 0 || ss.interval > o.duration {
+		return usageError{fmt.Errorf("--interval %s: want a positive duration no longer than --duration %s", ss.interval, o.duration)}
+	}
+	ts, err := o.targets()
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	r := o.newReport("soak", ts, map[string]any{
+		"interval_s": ss.interval.Seconds(), "partitions": ss.partitions, "producers": ss.producers,
+		"record_size": ss.recordSize, "segment_bytes": ss.segment, "retention_bytes": ss.retention,
+	})
+	r.Columns = []scaleColumn{
+		{"records_per_sec", "records/s", "%.0f"}, {"p99_ms", "p99 ms", "%.1f"},
+		{"rss_mb", "RSS MB", "%.0f"}, {"goroutines", "goroutines", "%.0f"},
+		{"threads", "threads", "%.0f"}, {"open_files", "open files", "%.0f"}, {"cpu_pct", "broker CPU %", "%.0f"},
+	}
+	r.charts = []scaleChartDef{
+		{File: "soak-rss.png", Title: "Broker RSS (MB) per interval", Key: "rss_mb", YLabel: "MB"},
+		{File: "soak-records.png", Title: "Records/s per interval", Key: "records_per_sec", YLabel: "records/s"},
+		{File: "soak-p99.png", Title: "Produce p99 (ms) per interval", Key: "p99_ms", YLabel: "ms"},
+		{File: "soak-goroutines.png", Title: "Broker goroutines per interval", Key: "goroutines", YLabel: "goroutines"},
+	}
+	for _, t := range ts {
+		if t.Eddy != "" {
+			t.Flags = append(append([]string(nil), t.Flags...), "--retention-check-interval", "5s")
+		}
+		if err := soakOne(ctx, o, t, ss, r); err != nil {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s: %v", t.Name, err))
+		}
+	}
+	r.Notes = append(r.Notes, soakVerdicts(r, ss.warmup)...)
+	return o.finish(cmd, r)
+}
+
+func soakOne(ctx context.Context, o *scaleOptions, t scaleTarget, ss soakSettings, r *scaleReport) error {
+	dir, err := o.pointDir(t, 0)
+	if err != nil {
+		return err
+	}
+	defer cleanupPoint(dir)
+	s, _, err := startScaleServer(t, dir, time.Minute)
+	if err != nil {
+		return err
+	}
+	defer s.kill()
+	seg, ret := strconv.FormatInt(ss.segment, 10), strconv.FormatInt(ss.retention, 10)
+	if _, err := createTopic(ctx, s.kafka, "soak", int32(ss.partitions), map[string]*string{"segment.bytes": &seg, "retention.bytes": &ret}); err != nil {
+		return err
+	}
+	load := &scaleLoad{brokers: s.kafka, topic: "soak", producers: ss.producers, recordSize: ss.recordSize, linger: 5 * time.Millisecond}
+	if err := load.connect(ctx); err != nil {
+		return err
+	}
+	defer load.close()
+	rate := ss.rate
+	if rate <= 0 {
+		mctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		start := time.Now()
+		load.run(mctx, mctx)
+		cancel()
+		rate = float64(load.acked.Load()) / time.Since(start).Seconds() / 2
+		r.Notes = append(r.Notes, fmt.Sprintf("%s: rate %.0f records/s, half of a 5 s closed-loop run", t.Name, rate))
+	}
+	load.rate = rate
+	load.acked.Store(0)
+	load.swapHist()
+	lctx, cancel := context.WithTimeout(ctx, o.duration)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fctx, fcancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer fcancel()
+		load.run(lctx, fctx)
+	}()
+	tick := time.NewTicker(ss.interval)
+	defer tick.Stop()
+	last := time.Now()
+	prev, err := readProc(s.pid())
+	if err != nil {
+		return err
+	}
+	var lastAcked int64
+	for i := 1; ; i++ {
+		select {
+		case <-done:
+			return nil
+		case <-tick.C:
+		}
+		now := time.Now()
+		cur, err := readProc(s.pid())
+		if err != nil {
+			return err
+		}
+		acked := load.acked.Load()
+		h := load.swapHist()
+		secs := now.Sub(last).Seconds()
+		p := scalePoint{Target: t.Name, X: math.Round(float64(i)*ss.interval.Minutes()*100) / 100, Values: map[string]float64{
+			"records_per_sec": float64(acked-lastAcked) / secs,
+			"rss_mb":          mb(cur.RSSBytes),
+			"goroutines":      float64(s.goroutines(ctx)),
+			"threads":         float64(cur.Threads),
+			"open_files":      float64(cur.OpenFiles),
+			"cpu_pct":         100 * (cur.CPUSeconds - prev.CPUSeconds) / secs,
+		}}
+		if sum := h.Summary(); sum != nil {
+			p.Values["p99_ms"] = sum.P99ms
+		}
+		r.Points = append(r.Points, p)
+		last, prev, lastAcked = now, cur, acked
+		if time.Until(deadlineOf(lctx)) < ss.interval/2 {
+			// The next tick would cover less than half an interval.
+			<-done
+			return nil
+		}
+	}
+}
+
+func deadlineOf(ctx context.Context) time.Time {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return time.Now().Add(time.Hour)
+	}
+	return d
+}
+
+// soakVerdicts checks a soak's flatness per target after warmup intervals.
+func soakVerdicts(r *scaleReport, warmup int) []string {
+	var out []string
+	for _, t := range r.Targets {
+		var pts []scalePoint
+		for _, p := range r.Points {
+			if p.Target == t.Name {
+				pts = append(pts, p)
+			}
+		}
+		if len(pts) <= warmup {
+			if len(pts) > 0 {
+				out = append(out, fmt.Sprintf("%s: %d intervals, none after the %d warm-up ones to judge", t.Name, len(pts), warmup))
+			}
+			continue
+		}
+		pts = pts[warmup:]
+		spread := func(key string) float64 {
+			lo, hi := math.Inf(1), math.Inf(-1)
+			for _, p := range pts {
+				lo, hi = math.Min(lo, p.Values[key]), math.Max(hi, p.Values[key])
+			}
+			if lo <= 0 {
+				return math.Inf(1)
+			}
+			return (hi - lo) / lo
+		}
+		rates := make([]float64, len(pts))
+		for i, p := range pts {
+			rates[i] = p.Values["records_per_sec"]
+		}
+		sort.Float64s(rates)
+		median := rates[len(rates)/2]
+		low := rates[0] / median
+		out = append(out, fmt.Sprintf("%s after %d warm-up intervals: RSS varies %.0f %%, goroutines %.0f %%, open files %.0f %% (goal < 10 %%); lowest interval %.0f %% of the median records/s (goal ≥ 80 %%)",
+			t.Name, warmup, 100*spread("rss_mb"), 100*spread("goroutines"), 100*spread("open_files"), 100*low))
+	}
+	return out
+}
