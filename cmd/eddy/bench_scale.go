@@ -123,7 +123,7 @@ bench/ module:  --peer 'kfake-sync=/tmp/peer kfake --port {port} --dir {dir} --s
 	pf.StringVar(&o.altBin, "alt-bin", "", "a second eddy binary, measured at every point too (before/after comparisons)")
 	pf.StringArrayVar(&o.peers, "peer", nil, "another Kafka broker as NAME=COMMAND, {port} and {dir} replaced (repeatable)")
 	pf.StringArrayVar(&o.serveArgs, "serve-flag", nil, "extra flag for every `eddy serve` (repeatable), e.g. --serve-flag=--fsync=never")
-	pf.StringVar(&o.work, "work", "/var/tmp/eddy-scale", "directory for the brokers' data (on the disk to measure; emptied per point)")
+	pf.StringVar(&o.work, "work", filepath.Join(os.TempDir(), "eddy-scale"), "directory for the brokers' data, emptied per point: put it on the disk to measure (the temporary directory is tmpfs on some machines)")
 	pf.StringVar(&o.out, "out", "", "directory for the JSON result and PNG charts (empty: none)")
 	pf.DurationVar(&o.duration, "duration", 5*time.Second, "how long each point's load runs (soak: the whole run)")
 	pf.BoolVar(&o.json, "json", false, "print the result as JSON instead of a table")
