@@ -284,3 +284,84 @@ func TestSchemaValidationEventStoreAppends(t *testing.T) {
 		t.Fatalf("accounts end offset %d, want 1 (only the conforming event)", o.Offset)
 	}
 }
+
+// TestSchemaValidationEventStoreRecordStrategies: under RecordNameStrategy
+// and TopicRecordNameStrategy an event-store append is validated against
+// the subject its event type names (<type>, <topic>-<type>), each event of
+// an append under its own subject; an event whose type has no subject is
+// refused, naming the subject.
+func TestSchemaValidationEventStoreRecordStrategies(t *testing.T) {
+	ctx := context.Background()
+	p := eddytest.Start(t)
+	adm := kadm.NewClient(newClient(t, p))
+	srcl, err := sr.NewClient(sr.URLs(p.SchemaRegistryURL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := func(s string) *string { return &s }
+	register := func(subject, schema string) {
+		t.Helper()
+		if _, err := srcl.CreateSchema(ctx, subject, sr.Schema{Type: sr.TypeJSON, Schema: schema}); err != nil {
+			t.Fatalf("register %s: %v", subject, err)
+		}
+	}
+	const created = `{"type":"object","properties":{"total":{"type":"number"}},"required":["total"]}`
+	const paid = `{"type":"object","properties":{"amount":{"type":"number"}},"required":["amount"]}`
+	for _, tc := range []struct {
+		topic, strategy, createdSubject, paidSubject string
+	}{
+		{"shop", "io.confluent.kafka.serializers.subject.TopicRecordNameStrategy", "shop-OrderCreated", "shop-OrderPaid"},
+		{"shop2", "RecordNameStrategy", "OrderCreated", "OrderPaid"},
+	} {
+		if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{
+			"eddy.streams":                          v("true"),
+			"confluent.value.schema.validation":     v("true"),
+			"confluent.value.subject.name.strategy": v(tc.strategy),
+		}, tc.topic); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		appendEvents := func(events ...[2]string) (int, string) {
+			var parts []string
+			for _, e := range events {
+				n++
+				parts = append(parts, fmt.Sprintf(`{"id":"e-%d","type":%q,"data":%s}`, n, e[0], e[1]))
+			}
+			body := `{"events":[` + strings.Join(parts, ",") + `]}`
+			resp, err := http.Post(p.HTTPURL()+"/v1/topics/"+tc.topic+"/streams/o-1", "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		register(tc.createdSubject, created)
+		if code, body := appendEvents([2]string{"OrderCreated", `{"total":5}`}); code != http.StatusOK {
+			t.Fatalf("%s: conforming OrderCreated refused: %d %s", tc.topic, code, body)
+		}
+		// OrderPaid has no subject yet: refused, naming the subject.
+		code, body := appendEvents([2]string{"OrderPaid", `{"amount":5}`})
+		if code != http.StatusBadRequest || !strings.Contains(body, tc.paidSubject) || !strings.Contains(body, "no schema is registered") {
+			t.Fatalf("%s: OrderPaid without a subject: %d %s", tc.topic, code, body)
+		}
+		register(tc.paidSubject, paid)
+		// Each event of one append under its own subject: OrderPaid's
+		// data does not conform to OrderPaid's schema (it is an
+		// OrderCreated's), so the whole append is refused.
+		code, body = appendEvents([2]string{"OrderCreated", `{"total":7}`}, [2]string{"OrderPaid", `{"total":7}`})
+		if code != http.StatusBadRequest || !strings.Contains(body, "schema_validation") || !strings.Contains(body, tc.paidSubject) {
+			t.Fatalf("%s: non-conforming OrderPaid: %d %s", tc.topic, code, body)
+		}
+		if code, body := appendEvents([2]string{"OrderPaid", `{"amount":5}`}, [2]string{"OrderCreated", `{"total":1}`}); code != http.StatusOK {
+			t.Fatalf("%s: conforming OrderPaid and OrderCreated refused: %d %s", tc.topic, code, body)
+		}
+		ends, err := adm.ListEndOffsets(ctx, tc.topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o, _ := ends.Lookup(tc.topic, 0); o.Offset != 3 {
+			t.Fatalf("%s end offset %d, want 3 (the conforming appends only)", tc.topic, o.Offset)
+		}
+	}
+}

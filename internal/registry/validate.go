@@ -267,7 +267,7 @@ func PolicyOf(sv broker.SchemaValidation) Policy {
 // CheckAppend implements broker.AppendHook: it validates the append under
 // its topic's schema validation configs. Event-store appends (whose values
 // are the events' JSON data, not the wire format) have each value checked
-// against the latest JSON schema of <topic>-value instead.
+// against the latest JSON schema of its subject instead (validateEvents).
 func (v *Validator) CheckAppend(a broker.Append) (*broker.Duplicate, error) {
 	p := PolicyOf(a.Config.SchemaValidation)
 	if !p.Enabled() {
@@ -286,25 +286,61 @@ func (v *Validator) RecordAppend(broker.Append, int64, int64) {}
 func (v *Validator) ForgetTopic(string) {}
 
 // validateEvents checks event-store appends: each value is the event's
-// JSON data, validated against the latest version of the topic's value
-// subject, which must be a JSON schema.
+// JSON data, validated against the latest version of its subject, which
+// must be a JSON schema. The subject follows the topic's value subject name
+// strategy, with the event's type (its ce_type header) as the record name:
+// <topic>-value (TopicNameStrategy), <type> (RecordNameStrategy) or
+// <topic>-<type> (TopicRecordNameStrategy).
 func (v *Validator) validateEvents(topic string, p Policy, batches []byte) error {
 	if !p.Value.Enabled {
 		return nil
 	}
-	subject := topic + "-value"
-	c, id, err := v.r.Latest(subject)
-	if err != nil {
-		return &RecordError{Topic: topic, Side: "value", Subject: subject, Reason: "no schema is registered under the subject"}
+	type latest struct {
+		c   schema.Compiled
+		id  int
+		err *RecordError
 	}
-	if c.Type() != schema.JSON {
-		return &RecordError{Topic: topic, Side: "value", Subject: subject,
-			Reason: fmt.Sprintf("the subject's latest schema (id %d) is %s; event-store appends carry JSON data and need a JSON schema", id, c.Type())}
+	subjects := map[string]latest{}
+	lookup := func(subject string) latest {
+		if l, ok := subjects[subject]; ok {
+			return l
+		}
+		var l latest
+		c, id, err := v.r.Latest(subject)
+		switch {
+		case err != nil:
+			l.err = &RecordError{Topic: topic, Side: "event data", Subject: subject, Reason: "no schema is registered under the subject"}
+		case c.Type() != schema.JSON:
+			l.err = &RecordError{Topic: topic, Side: "event data", Subject: subject,
+				Reason: fmt.Sprintf("the subject's latest schema (id %d) is %s; event-store appends carry JSON data and need a JSON schema", id, c.Type())}
+		default:
+			l.c, l.id = c, id
+		}
+		subjects[subject] = l
+		return l
 	}
 	i := 0
-	err = kbatch.ForEachInBatches(batches, func(_ *kbatch.BatchHeader, rec *kbatch.Record) error {
-		if err := c.Validate(rec.Value, nil); err != nil {
-			return &RecordError{Topic: topic, Record: i, Side: "event data", Subject: subject, Reason: fmt.Sprintf("schema id %d: %v", id, err)}
+	err := kbatch.ForEachInBatches(batches, func(_ *kbatch.BatchHeader, rec *kbatch.Record) error {
+		subject := topic + "-value"
+		if p.Value.Strategy != TopicName {
+			typ, ok := rec.Header(eventTypeHeader)
+			if !ok || len(typ) == 0 {
+				return &RecordError{Topic: topic, Record: i, Side: "event data",
+					Reason: "the event has no type, which names its subject under the topic's record name strategy"}
+			}
+			subject = string(typ)
+			if p.Value.Strategy == TopicRecordName {
+				subject = topic + "-" + subject
+			}
+		}
+		l := lookup(subject)
+		if l.err != nil {
+			re := *l.err
+			re.Record = i
+			return &re
+		}
+		if err := l.c.Validate(rec.Value, nil); err != nil {
+			return &RecordError{Topic: topic, Record: i, Side: "event data", Subject: subject, Reason: fmt.Sprintf("schema id %d: %v", l.id, err)}
 		}
 		i++
 		return nil
@@ -315,3 +351,7 @@ func (v *Validator) validateEvents(topic string, p Policy, batches []byte) error
 	}
 	return err
 }
+
+// eventTypeHeader is the header holding an event-store event's type
+// (eventstore.HeaderType; the registry does not import the event store).
+const eventTypeHeader = "ce_type"
