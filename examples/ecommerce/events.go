@@ -48,7 +48,17 @@ type OrderCreated struct {
 	CustomerID string  `json:"customerId"`
 	Total      float64 `json:"total"`
 	Currency   string  `json:"currency,omitempty"`
-	Items      []Item  `json:"items"`
+	Items      []Item  `json:"items,omitempty"`
+}
+
+// OrderCreatedV1 is OrderCreated as consumers written before version 2
+// know it, without Currency: the inventory service and the VIP email still
+// decode every OrderCreated, of either version, with it.
+type OrderCreatedV1 struct {
+	OrderID    string  `json:"orderId"`
+	CustomerID string  `json:"customerId"`
+	Total      float64 `json:"total"`
+	Items      []Item  `json:"items,omitempty"`
 }
 
 // OrderPaid records the captured payment.
@@ -74,7 +84,7 @@ type PaymentRequested struct {
 // InventoryReserved says the stock of an order is set aside.
 type InventoryReserved struct {
 	OrderID string `json:"orderId"`
-	Items   []Item `json:"items"`
+	Items   []Item `json:"items,omitempty"`
 }
 
 // OutOfStock says an order could not be reserved.

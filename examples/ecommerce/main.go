@@ -30,6 +30,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/sr"
+
 	"github.com/eddy-streaming/eddy/sdk/eventstore"
 	"github.com/eddy-streaming/eddy/sdk/pubsub"
 )
@@ -66,7 +68,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	var o options
 	brokers := fs.String("brokers", "localhost:9092", "Eddy's Kafka listener(s), comma-separated")
 	fs.StringVar(&o.httpURL, "http", "http://localhost:8080", "Eddy's HTTP API (event store)")
-	fs.StringVar(&o.registry, "registry", "http://localhost:8081", "schema registry (not used yet: events are plain JSON)")
+	fs.StringVar(&o.registry, "registry", "http://localhost:8081", "the schema registry the events' JSON schemas are registered with")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8090", "address of the order service's HTTP endpoint")
 	fs.IntVar(&o.orders, "orders", 0, "place this many orders, wait until settled, check the invariants and exit")
 	fs.Float64Var(&o.rate, "rate", 0, "orders per second with --orders (0: as fast as possible)")
@@ -95,6 +97,7 @@ type system struct {
 	log       *slog.Logger
 	store     *eventstore.Client
 	pub       *pubsub.Publisher
+	schemas   *pubsub.Schemas
 	orders    *orderService
 	email     *emailService
 	inventory *inventoryService
@@ -120,16 +123,25 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	reg, err := sr.NewClient(sr.URLs(o.registry))
+	if err != nil {
+		return fmt.Errorf("schema registry client: %w", err)
+	}
+	schemas := pubsub.NewSchemas(reg)
 	pub, err := pubsub.NewPublisher(o.brokers)
 	if err != nil {
 		return err
 	}
 	defer pub.Close()
+	pub.WithSchemas(schemas)
 	if err := setup(ctx, pub); err != nil {
 		return err
 	}
-	s := &system{o: o, log: log, store: store, pub: pub,
-		email:     &emailService{sent: newCounts(), vip: newCounts()},
+	if err := registerSchemas(ctx, pub.Client(), schemas, out); err != nil {
+		return err
+	}
+	s := &system{o: o, log: log, store: store, pub: pub, schemas: schemas,
+		email:     &emailService{sent: newCounts(), vip: newCounts(), currency: map[string]string{}},
 		analytics: newAnalytics(),
 	}
 	s.orders = newOrderService(store, pub)
@@ -156,11 +168,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			}
 		}()
 	}
-	for _, r := range s.email.routers(o.brokers, log) {
+	for _, r := range s.email.routers(o.brokers, schemas, log) {
 		goRun("email", r.Run)
 	}
 	goRun("inventory", s.inventory.router(o.brokers, groupInventory, log).Run)
-	goRun("payment", s.payment.router(o.brokers, pub, log).Run)
+	goRun("payment", s.payment.router(o.brokers, pub, schemas, log).Run)
 	goRun("analytics", func(ctx context.Context) error { return s.analytics.run(ctx, o.brokers) })
 	go func() { _ = srv.Serve(ln) }()
 	fmt.Fprintf(out, "order service on %s (POST /orders, GET /orders/{id})\n", s.orderURL)

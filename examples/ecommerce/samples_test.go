@@ -123,7 +123,7 @@ func TestTutorialSamplesJoinIn(t *testing.T) {
 	start := time.Now()
 	var out syncBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	err := run(ctx, []string{"--brokers", p.KafkaAddr(), "--http", p.HTTPURL(), "--listen", "127.0.0.1:0",
+	err := run(ctx, []string{"--brokers", p.KafkaAddr(), "--http", p.HTTPURL(), "--registry", p.SchemaRegistryURL(), "--listen", "127.0.0.1:0",
 		"--orders", "10", "--eddy", eddytest.Binary(), "--timeout", "45s"}, &out)
 	cancel()
 	if err != nil {

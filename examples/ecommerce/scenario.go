@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os/exec"
 	"slices"
@@ -21,14 +23,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/eddy-streaming/eddy/sdk/eventstore"
 	"github.com/eddy-streaming/eddy/sdk/pubsub"
 )
 
 // placed is one order the scenario placed.
 type placed struct {
-	id    string
-	total float64
-	card  string
+	id       string
+	total    float64
+	card     string
+	currency string // "" for the OrderCreated v1 orders
 }
 
 // scenario places the orders, waits until the system settled them, and
@@ -50,13 +54,28 @@ func (s *system) scenario(ctx context.Context, out io.Writer) error {
 		orders[i] = p
 	}
 	poison := orders[1].id
+	half := len(orders) / 2
+	for i := half; i < len(orders); i++ {
+		orders[i].currency = "USD"
+	}
 
-	// 1. Place the orders (and one twice).
-	if err := s.placeAll(ctx, orders); err != nil {
+	// 1. Place the first half of the orders as OrderCreated v1 (no
+	//    currency), evolve OrderCreated to v2, place the second half
+	//    with a currency (and one order twice).
+	if err := s.placeAll(ctx, orders[:half], 0); err != nil {
+		return err
+	}
+	if err := evolveOrderCreated(ctx, s.schemas.Client(), out); err != nil {
+		return err
+	}
+	if err := s.placeAll(ctx, orders[half:], half); err != nil {
 		return err
 	}
 	dupStatus, err := s.post(ctx, orders[0], 1)
 	if err != nil {
+		return err
+	}
+	if err := s.appendInvalid(ctx, run, out); err != nil {
 		return err
 	}
 	placedIn := time.Since(start)
@@ -153,8 +172,27 @@ func (s *system) scenario(ctx context.Context, out io.Writer) error {
 	return nil
 }
 
-// placeAll posts the orders, at o.rate per second or 8 at a time.
-func (s *system) placeAll(ctx context.Context, orders []placed) error {
+// appendInvalid appends an OrderCreated whose data does not conform to its
+// schema (a negative total, an unknown field) and checks the broker refuses
+// it with 400 naming the subject.
+func (s *system) appendInvalid(ctx context.Context, run string, out io.Writer) error {
+	ev, err := eventstore.NewEvent(typeOrderCreated, map[string]any{"orderId": "bad-" + run, "customerId": "c", "total": -5, "coupon": "FREE"})
+	if err != nil {
+		return err
+	}
+	_, err = s.store.Append(ctx, topicOrders, "bad-"+run, eventstore.NoStream{}, ev)
+	var apiErr *eventstore.APIError
+	sub := subject(topicOrders, typeOrderCreated)
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusBadRequest || !strings.Contains(apiErr.Message, sub) {
+		return fmt.Errorf("an OrderCreated with invalid data was not refused with 400 naming %s: %v", sub, err)
+	}
+	fmt.Fprintf(out, "invalid OrderCreated refused: %d %s\n", apiErr.Status, apiErr.Message)
+	return nil
+}
+
+// placeAll posts the orders (first the index of orders[0] among all), at
+// o.rate per second or 8 at a time.
+func (s *system) placeAll(ctx context.Context, orders []placed, first int) error {
 	var tick <-chan time.Time
 	if s.o.rate > 0 {
 		t := time.NewTicker(time.Duration(float64(time.Second) / s.o.rate))
@@ -177,7 +215,7 @@ func (s *system) placeAll(ctx context.Context, orders []placed) error {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			st, err := s.post(ctx, p, i)
+			st, err := s.post(ctx, p, first+i)
 			if err == nil && st != http.StatusCreated {
 				err = fmt.Errorf("place %s: status %d", p.id, st)
 			}
@@ -193,7 +231,7 @@ func (s *system) placeAll(ctx context.Context, orders []placed) error {
 }
 
 func (s *system) post(ctx context.Context, p placed, i int) (int, error) {
-	body, _ := json.Marshal(PlaceOrder{OrderID: p.id, CustomerID: fmt.Sprintf("customer-%d", i%7), Total: p.total, Card: p.card,
+	body, _ := json.Marshal(PlaceOrder{OrderID: p.id, CustomerID: fmt.Sprintf("customer-%d", i%7), Total: p.total, Currency: p.currency, Card: p.card,
 		Items: []Item{{SKU: "book", Qty: 1 + i%3}, {SKU: "pen", Qty: 1}}})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.orderURL+"/orders", bytes.NewReader(body))
 	if err != nil {
@@ -227,15 +265,24 @@ func (s *system) check(ctx context.Context, orders []placed, dupStatus int) []st
 	}
 	reserved := map[string]int{}
 	for _, r := range inv {
+		if len(r.Value) < 5 || r.Value[0] != 0 {
+			fail("%s record %d/%d is not in the schema registry's wire format", topicInventory, r.Partition, r.Offset)
+		}
 		if header(r, pubsub.HeaderType) == typeInventoryReserved {
 			reserved[string(r.Key)]++
 		}
 	}
+	s.email.mu.Lock()
+	currency := maps.Clone(s.email.currency)
+	s.email.mu.Unlock()
 	var placedSum float64
 	for _, p := range orders {
 		placedSum += p.total
 		if sent[p.id] != 1 {
 			fail("order %s emailed %d times, want 1", p.id, sent[p.id])
+		}
+		if want := cmp.Or(p.currency, "EUR"); currency[p.id] != want {
+			fail("order %s: the v2 email consumer read currency %q, want %q", p.id, currency[p.id], want)
 		}
 		if want := p.total > 1000; (vip[p.id] == 1) != want || vip[p.id] > 1 {
 			fail("order %s (total %.2f) got %d VIP emails", p.id, p.total, vip[p.id])
@@ -283,6 +330,13 @@ func (s *system) printFinal(out io.Writer, orders []placed, took time.Duration) 
 	}
 	fmt.Fprintf(out, "  VIP orders         %d (%s%s)\n", nvip, strings.Join(vip, ", "), more)
 	fmt.Fprintf(out, "  %s\n", s.summary())
+	v2 := 0
+	for _, p := range orders {
+		if p.currency != "" {
+			v2++
+		}
+	}
+	fmt.Fprintf(out, "  OrderCreated       %d v1 + %d v2 events, read by the v2 consumer (email) and the v1 consumers (inventory, VIP email)\n", len(orders)-v2, v2)
 	sum, _, _ := s.analytics.totals()
 	hourly := s.analytics.hourlyTotals()
 	keys := make([]time.Time, 0, len(hourly))

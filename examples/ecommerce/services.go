@@ -48,21 +48,34 @@ func (c *counts) len() int {
 // emailService sends an order confirmation for every OrderCreated (classic
 // group on orders) and a VIP note for the orders of the view orders.vip
 // (content-based routing in the broker).
+//
+// The confirmation is a version 2 consumer (it shows the currency, EUR for
+// version 1 events); the VIP note is still a version 1 consumer
+// (OrderCreatedV1): both handle events of both versions.
 type emailService struct {
 	sent, vip *counts
+	mu        sync.Mutex
+	currency  map[string]string // order id → the currency the confirmation showed
 }
 
-func (s *emailService) routers(brokers []string, log *slog.Logger) []*pubsub.Router {
+func (s *emailService) routers(brokers []string, schemas *pubsub.Schemas, log *slog.Logger) []*pubsub.Router {
 	mw := []pubsub.Middleware{pubsub.Logging(log), pubsub.Retry(pubsub.RetryPolicy{}), pubsub.Recoverer()}
-	r := pubsub.NewRouter(brokers, groupEmail, pubsub.WithLogger(log))
+	r := pubsub.NewRouter(brokers, groupEmail, pubsub.WithLogger(log), pubsub.WithSchemas(schemas))
 	r.Use(mw...)
 	r.Handle(topicOrders, typeOrderCreated, func(ctx context.Context, o OrderCreated) error {
-		s.sent.add(o.OrderID) // stands for sending "thank you for order …" to o.CustomerID
+		cur := o.Currency
+		if cur == "" {
+			cur = "EUR" // a version 1 event
+		}
+		s.mu.Lock()
+		s.currency[o.OrderID] = cur
+		s.mu.Unlock()
+		s.sent.add(o.OrderID) // stands for sending "thank you for order …, o.Total cur" to o.CustomerID
 		return nil
 	})
-	vip := pubsub.NewRouter(brokers, groupVIP, pubsub.WithLogger(log))
+	vip := pubsub.NewRouter(brokers, groupVIP, pubsub.WithLogger(log), pubsub.WithSchemas(schemas))
 	vip.Use(mw...)
-	vip.Handle(viewVIP, typeOrderCreated, func(ctx context.Context, o OrderCreated) error {
+	vip.Handle(viewVIP, typeOrderCreated, func(ctx context.Context, o OrderCreatedV1) error {
 		s.vip.add(o.OrderID)
 		return nil
 	})
@@ -81,13 +94,14 @@ type inventoryService struct {
 }
 
 // router returns the inventory consumer of group; outer middleware goes
-// outside all others.
+// outside all others. It is a version 1 consumer of OrderCreated
+// (OrderCreatedV1): it needs no currency.
 func (s *inventoryService) router(brokers []string, group string, log *slog.Logger, outer ...pubsub.Middleware) *pubsub.Router {
 	r := pubsub.NewRouter(brokers, group, pubsub.WithLogger(log))
 	r.Use(outer...)
 	r.Use(pubsub.Logging(log), pubsub.Retry(pubsub.RetryPolicy{}),
 		pubsub.Idempotent(s.store, topicProcessed, "inventory", 100_000), pubsub.Recoverer())
-	r.Handle(topicOrders, typeOrderCreated, func(ctx context.Context, o OrderCreated) error {
+	r.Handle(topicOrders, typeOrderCreated, func(ctx context.Context, o OrderCreatedV1) error {
 		s.mu.Lock()
 		short := ""
 		for _, it := range o.Items {
@@ -131,8 +145,8 @@ func (s *paymentService) fix(card string) {
 	s.mu.Unlock()
 }
 
-func (s *paymentService) router(brokers []string, pub *pubsub.Publisher, log *slog.Logger) *pubsub.Router {
-	r := pubsub.NewRouter(brokers, groupPayment, pubsub.ShareGroup(), pubsub.WithLogger(log),
+func (s *paymentService) router(brokers []string, pub *pubsub.Publisher, schemas *pubsub.Schemas, log *slog.Logger) *pubsub.Router {
+	r := pubsub.NewRouter(brokers, groupPayment, pubsub.ShareGroup(), pubsub.WithLogger(log), pubsub.WithSchemas(schemas),
 		pubsub.ClientOpts(kgo.FetchMaxWait(200*time.Millisecond)))
 	r.Use(pubsub.Logging(log), pubsub.DeadLetter(pub),
 		pubsub.Retry(pubsub.RetryPolicy{MaxAttempts: 3, Initial: 20 * time.Millisecond}),
