@@ -89,33 +89,8 @@ func isWireFormat(data []byte) bool { return len(data) >= 5 && data[0] == 0 }
 
 // newEvent reads a record's CloudEvents headers.
 func newEvent(r *kgo.Record, group string, share bool) *Event {
-	ev := &Event{
-		Topic: r.Topic, Partition: r.Partition, Offset: r.Offset,
-		Key: r.Key, Data: r.Value, Headers: r.Headers, Timestamp: r.Timestamp,
-		Group: group, Share: share, DeliveryCount: r.DeliveryCount(), Record: r,
-	}
-	for _, h := range r.Headers {
-		switch h.Key {
-		case HeaderID:
-			ev.ID = string(h.Value)
-		case HeaderType:
-			ev.Type = string(h.Value)
-		case HeaderSource:
-			ev.Source = string(h.Value)
-		case HeaderSubject:
-			ev.Subject = string(h.Value)
-		case HeaderSpecVersion:
-			ev.SpecVersion = string(h.Value)
-		case HeaderContentType:
-			ev.ContentType = string(h.Value)
-		case HeaderTime:
-			if t, err := time.Parse(time.RFC3339Nano, string(h.Value)); err == nil {
-				ev.Time = t
-			}
-		}
-	}
-	if ev.Time.IsZero() {
-		ev.Time = r.Timestamp
-	}
+	d := dispatcher{group: group, share: share}
+	ev := new(Event)
+	d.fill(ev, r)
 	return ev
 }

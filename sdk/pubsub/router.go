@@ -160,11 +160,13 @@ func handlerOf(h any) HandlerFunc {
 		if err := ev.Decode(p.Interface()); err != nil {
 			return err
 		}
-		out := v.Call([]reflect.Value{reflect.ValueOf(ctx), p.Elem()})
-		if e := out[0].Interface(); e != nil {
-			return e.(error)
+		// ctx as a Value of the interface type context.Context: the call
+		// then need not check that its dynamic type implements it.
+		out := v.Call([]reflect.Value{reflect.ValueOf(&ctx).Elem(), p.Elem()})
+		if out[0].IsNil() {
+			return nil
 		}
-		return nil
+		return out[0].Interface().(error)
 	}
 }
 
@@ -275,9 +277,10 @@ func (r *Router) runClassic(ctx context.Context, cl *kgo.Client, routes map[stri
 			go func() {
 				defer wg.Done()
 				var last *kgo.Record
-				for _, rec := range p.Records {
-					ev := newEvent(rec, r.group, false)
-					ev.schemas = r.cfg.schemas
+				d := dispatcher{group: r.group, schemas: r.cfg.schemas}
+				evs := d.events(p.Records)
+				for i, rec := range p.Records {
+					ev := &evs[i]
 					if h := r.handler(routes, ev); h != nil {
 						if err := h(hctx, ev); err != nil {
 							mu.Lock()
@@ -353,9 +356,10 @@ func (r *Router) runShare(ctx context.Context, cl *kgo.Client, routes map[string
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for _, rec := range p.Records {
-					ev := newEvent(rec, r.group, true)
-					ev.schemas = r.cfg.schemas
+				d := dispatcher{group: r.group, share: true, schemas: r.cfg.schemas}
+				evs := d.events(p.Records)
+				for i, rec := range p.Records {
+					ev := &evs[i]
 					h := r.handler(routes, ev)
 					var err error
 					if h != nil {
