@@ -59,7 +59,7 @@ func TestEndToEnd(t *testing.T) {
 			"registered orders-OrderCreated v2 (optional currency): version 2,",
 			"a orders-OrderCreated with a required currency is refused",
 			"invalid OrderCreated refused: 400", "(subject orders-OrderCreated)",
-			"OrderCreated       6 v1 + 6 v2 events"} {
+			"OrderCreated       6 v1 + 6 v2 events", "order-to-email     p50 "} {
 			if !strings.Contains(out.String(), want) {
 				t.Fatalf("run %d output lacks %q", i+1, want)
 			}

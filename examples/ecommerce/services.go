@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -56,12 +57,36 @@ type emailService struct {
 	sent, vip *counts
 	mu        sync.Mutex
 	currency  map[string]string // order id → the currency the confirmation showed
+	latency   []time.Duration   // from each OrderCreated's append (ce_time) to its confirmation
+}
+
+// latencies returns the order-to-email latencies, sorted.
+func (s *emailService) latencies() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := slices.Clone(s.latency)
+	slices.Sort(out)
+	return out
 }
 
 func (s *emailService) routers(brokers []string, schemas *pubsub.Schemas, log *slog.Logger) []*pubsub.Router {
 	mw := []pubsub.Middleware{pubsub.Logging(log), pubsub.Retry(pubsub.RetryPolicy{}), pubsub.Recoverer()}
 	r := pubsub.NewRouter(brokers, groupEmail, pubsub.WithLogger(log), pubsub.WithSchemas(schemas))
 	r.Use(mw...)
+	// Order-to-email latency: from the append of OrderCreated (its
+	// ce_time, set by the event store) to the confirmation's handler.
+	measure := func(next pubsub.HandlerFunc) pubsub.HandlerFunc {
+		return func(ctx context.Context, ev *pubsub.Event) error {
+			err := next(ctx, ev)
+			if err == nil {
+				d := time.Since(ev.Time)
+				s.mu.Lock()
+				s.latency = append(s.latency, d)
+				s.mu.Unlock()
+			}
+			return err
+		}
+	}
 	r.Handle(topicOrders, typeOrderCreated, func(ctx context.Context, o OrderCreated) error {
 		cur := o.Currency
 		if cur == "" {
@@ -72,7 +97,7 @@ func (s *emailService) routers(brokers []string, schemas *pubsub.Schemas, log *s
 		s.mu.Unlock()
 		s.sent.add(o.OrderID) // stands for sending "thank you for order …, o.Total cur" to o.CustomerID
 		return nil
-	})
+	}, measure)
 	vip := pubsub.NewRouter(brokers, groupVIP, pubsub.WithLogger(log), pubsub.WithSchemas(schemas))
 	vip.Use(mw...)
 	vip.Handle(viewVIP, typeOrderCreated, func(ctx context.Context, o OrderCreatedV1) error {
