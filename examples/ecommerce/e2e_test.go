@@ -68,7 +68,7 @@ func TestEndToEnd(t *testing.T) {
 }
 
 func TestFlags(t *testing.T) {
-	for _, args := range [][]string{{"--orders", "-1"}, {"--orders", "2"}, {"extra"}, {"--nope"}} {
+	for _, args := range [][]string{{"--orders", "-1"}, {"--orders", "2"}, {"--inflight", "0"}, {"extra"}, {"--nope"}} {
 		var out bytes.Buffer
 		if err := run(context.Background(), args, &out); err == nil {
 			t.Errorf("%v accepted", args)

@@ -57,6 +57,7 @@ type options struct {
 	listen   string
 	orders   int
 	rate     float64
+	inflight int
 	eddy     string
 	timeout  time.Duration
 	verbose  bool
@@ -72,6 +73,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8090", "address of the order service's HTTP endpoint")
 	fs.IntVar(&o.orders, "orders", 0, "place this many orders, wait until settled, check the invariants and exit")
 	fs.Float64Var(&o.rate, "rate", 0, "orders per second with --orders (0: as fast as possible)")
+	fs.IntVar(&o.inflight, "inflight", 8, "with --orders: orders being placed at the same time, at most")
 	fs.StringVar(&o.eddy, "eddy", "eddy", "the eddy binary, for `eddy dlq redrive`")
 	fs.DurationVar(&o.timeout, "timeout", 60*time.Second, "with --orders: how long to wait for the system to settle")
 	fs.BoolVar(&o.verbose, "v", false, "log every event")
@@ -84,6 +86,9 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	o.brokers = strings.Split(*brokers, ",")
 	if o.orders < 0 || o.rate < 0 {
 		return o, fmt.Errorf("%w: --orders and --rate must not be negative", errUsage)
+	}
+	if o.inflight < 1 {
+		return o, fmt.Errorf("%w: --inflight must be at least 1", errUsage)
 	}
 	if o.orders > 0 && o.orders < 3 {
 		return o, fmt.Errorf("%w: --orders needs at least 3 orders (a poison payment and a duplicate among them)", errUsage)

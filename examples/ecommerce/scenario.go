@@ -216,7 +216,7 @@ func (s *system) appendInvalid(ctx context.Context, run string, out io.Writer) e
 }
 
 // placeAll posts the orders (first the index of orders[0] among all), at
-// o.rate per second or 8 at a time.
+// o.rate per second, at most o.inflight at a time.
 func (s *system) placeAll(ctx context.Context, orders []placed, first int) error {
 	var tick <-chan time.Time
 	if s.o.rate > 0 {
@@ -224,7 +224,7 @@ func (s *system) placeAll(ctx context.Context, orders []placed, first int) error
 		defer t.Stop()
 		tick = t.C
 	}
-	sem := make(chan struct{}, 8)
+	sem := make(chan struct{}, s.o.inflight)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
