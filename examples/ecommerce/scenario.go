@@ -125,6 +125,9 @@ func (s *system) scenario(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%w; %s", err, s.summary())
 	}
+	through := time.Since(t0)
+	fmt.Fprintf(out, "every order through all services %v after the first was placed (%.0f orders/s end to end)\n",
+		through.Round(time.Millisecond), float64(len(orders))/through.Seconds())
 	var dead []*kgo.Record
 	err = waitUntil(deadline, "the poison payment in "+dlqPayments, func() bool {
 		rs, err := readTopic(deadline, s.pub.Client(), dlqPayments)
