@@ -292,6 +292,7 @@ func TestConsole(t *testing.T) {
 	t.Run("KeyboardManage", func(t *testing.T) { testKeyboardManage(t, bctx, f) })
 	t.Run("Writes", func(t *testing.T) { testWrites(t, bctx, f) })
 	t.Run("Manage", func(t *testing.T) { testManage(t, bctx, f) })
+	t.Run("SchemaWrites", func(t *testing.T) { testSchemaWrites(t, bctx, f) })
 }
 
 // testPages loads every page, checks it shows its data without any
@@ -587,6 +588,7 @@ func testWrites(t *testing.T, bctx context.Context, f *fixture) {
 		{"/ui/topics/orders", `document.querySelector("#t-records").textContent === "20"`, "#config-set, #configs button"},
 		{"/ui/groups", `document.querySelector("#groups tbody").innerText.includes("billing")`, "#groups button, #share-groups button"},
 		{"/ui/groups/billing", `document.querySelector("#offsets tbody").rows.length === 1`, "#group-delete, #r-apply"},
+		{"/ui/schemas?subject=orders-value", `document.querySelector("#sc-right-text").textContent !== ""`, "#sc-register, #sc-del, #sc-delete"},
 	} {
 		tb.open(pg.path, pg.ready)
 		if n := eval[int](tb, fmt.Sprintf(`document.querySelectorAll(%q).length`, pg.controls)); n != 0 {

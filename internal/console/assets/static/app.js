@@ -550,10 +550,11 @@ const pagesJS = {
 
   async schemas() {
     const subjects = await api(SR + "/subjects");
-    let subject = null;
-    const rows = [];
+    let subject = null, versions = [];
+    const rows = [], counts = {};
     for (const name of subjects.sort()) {
       const vcell = el("td", { class: "num" }, "…"), ccell = el("td", {}, "…");
+      counts[name] = vcell;
       rows.push(el("tr", {}, el("td", {}, el("button", { type: "button", onclick: () => choose(name).catch(showError) }, name)), vcell, ccell));
       Promise.all([api(`${SR}/subjects/${encodeURIComponent(name)}/versions`), api(`${SR}/config/${encodeURIComponent(name)}?defaultToGlobal=true`)])
         .then(([vs, cfg]) => { vcell.textContent = vs.length; ccell.textContent = cfg.compatibilityLevel; }).catch(showError);
@@ -571,9 +572,12 @@ const pagesJS = {
     const choose = async (name) => {
       subject = name;
       const vs = await api(`${SR}/subjects/${encodeURIComponent(name)}/versions`);
+      versions = vs;
+      if (counts[name]) counts[name].textContent = vs.length;
       const opts = () => vs.map((v) => el("option", { value: v }, "v" + v));
       $("#sc-left").replaceChildren(...opts());
       $("#sc-right").replaceChildren(...opts());
+      if ($("#sc-del-v")) { $("#sc-del-v").replaceChildren(...opts()); $("#sc-del-v").value = String(vs.at(-1)); }
       $("#sc-left").value = String(vs.length > 1 ? vs.at(-2) : vs.at(-1));
       $("#sc-right").value = String(vs.at(-1));
       $("#sc-summary").textContent = `${name}: ${vs.length} version(s)`;
@@ -594,6 +598,42 @@ const pagesJS = {
         const out = $("#sc-check-result");
         out.className = r.is_compatible ? "ok" : "bad";
         out.textContent = r.is_compatible ? `compatible with ${subject}` : `not compatible: ${(r.messages || []).join("; ")}`;
+        // Registering is offered for exactly the text that passed.
+        if (register) { register.disabled = !r.is_compatible; checked = r.is_compatible ? body : null; }
+      } catch (err) { showError(err); }
+    });
+    const register = $("#sc-register");
+    let checked = null;
+    if (register) {
+      const stale = () => { register.disabled = true; checked = null; };
+      $("#sc-new").addEventListener("input", stale);
+      $("#sc-type").addEventListener("change", stale);
+      register.addEventListener("click", async () => {
+        if (!subject || !checked) return;
+        const body = checked;
+        if (!(await confirmAction(`Register this ${body.schemaType} schema as a new version of subject "${subject}" (now at v${versions.at(-1)})? Producers that use the subject's latest version will write with it.`, "Register version"))) return;
+        try {
+          const r = await api(`${SR}/subjects/${encodeURIComponent(subject)}/versions`, { method: "POST", headers: { "Content-Type": "application/vnd.schemaregistry.v1+json" }, body: JSON.stringify(body) });
+          const before = versions.length;
+          await choose(subject);
+          stale();
+          const out = $("#sc-check-result");
+          out.className = "ok";
+          out.textContent = versions.length > before ? `registered ${subject} v${versions.at(-1)} (id ${r.id})` : `already registered in ${subject} (id ${r.id}); no new version`;
+        } catch (err) { showError(err); }
+      });
+    }
+    if ($("#sc-del")) $("#sc-del").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      if (!subject) { showError(new Error("choose a subject to delete a version of")); return; }
+      const v = $("#sc-del-v").value;
+      try {
+        const sv = await version(v);
+        if (!(await confirmAction(`Delete version ${v} of subject "${subject}" (schema id ${sv.id})? This is a soft delete: the version leaves the subject's list and is no longer used for new registrations or compatibility checks, while its schema id still decodes the messages written with it.${versions.length === 1 ? " It is the subject's only version, so the subject goes too." : ""}`, "Delete version"))) return;
+        await api(`${SR}/subjects/${encodeURIComponent(subject)}/versions/${v}`, { method: "DELETE" });
+        if (versions.length === 1) { location.assign("/ui/schemas"); return; }
+        await choose(subject);
+        $("#sc-summary").textContent += `; deleted v${v}`;
       } catch (err) { showError(err); }
     });
     const q = new URLSearchParams(location.search).get("subject");
