@@ -293,6 +293,7 @@ func TestConsole(t *testing.T) {
 	t.Run("Writes", func(t *testing.T) { testWrites(t, bctx, f) })
 	t.Run("Manage", func(t *testing.T) { testManage(t, bctx, f) })
 	t.Run("SchemaWrites", func(t *testing.T) { testSchemaWrites(t, bctx, f) })
+	t.Run("RedriveTo", func(t *testing.T) { testRedriveTo(t, bctx, f) })
 }
 
 // testPages loads every page, checks it shows its data without any
@@ -580,7 +581,7 @@ func testWrites(t *testing.T, bctx context.Context, f *fixture) {
 	tb.open("/ui/dlq", `document.querySelector("#dlqs tbody button") !== null`)
 	tb.run(chromedp.Click(chromedp.CSS(`#dlqs tbody button`)))
 	tb.waitJS(`document.querySelector("#deadletters tbody").rows.length === 3`, 5*time.Second)
-	if n := eval[int](tb, `document.querySelectorAll("#dl-redrive, #dl-redrive-all, #deadletters input").length`); n != 0 {
+	if n := eval[int](tb, `document.querySelectorAll("#dl-redrive, #dl-redrive-all, #dl-to, #deadletters input").length`); n != 0 {
 		t.Errorf("read-only dead-letter page shows %d redrive controls", n)
 	}
 	for _, pg := range []struct{ path, ready, controls string }{

@@ -366,6 +366,47 @@ func testSchemaWrites(t *testing.T, bctx context.Context, f *fixture) {
 	tb.noErrors("schema writes")
 }
 
+// testRedriveTo redrives dead letters of dlq.jobs to jobs-retry instead
+// of their original topic, selected ones and then all, each confirmed
+// naming the target; a target that does not exist is the server's 404 in
+// words.
+func testRedriveTo(t *testing.T, bctx context.Context, f *fixture) {
+	base := f.p.HTTPURL()
+	if code := httpJSON(t, "POST", base+"/v1/topics", `{"name":"jobs-retry","partitions":1}`, nil); code != 201 {
+		t.Fatalf("create jobs-retry: %d", code)
+	}
+	records := func(topic string) int64 {
+		var r struct{ Records int64 }
+		httpJSON(t, "GET", base+"/v1/topics/"+topic, "", &r)
+		return r.Records
+	}
+	jobsBefore := records("jobs")
+	tb := newTab(t, bctx, base)
+	tb.open("/ui/dlq", `document.querySelector("#dlqs tbody").innerText.includes("dlq.jobs") && document.querySelectorAll("#dl-topics option").length > 0`)
+	tb.run(chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll("#dlqs tbody button")].find((b) => b.textContent === "dlq.jobs").click()`))
+	tb.waitJS(`document.querySelectorAll("#deadletters input[type=checkbox]").length === 3`, 5*time.Second)
+	if eval[bool](tb, `[...document.querySelectorAll("#dl-topics option")].some((o) => o.value.startsWith("dlq."))`) {
+		t.Error("the target suggestions list a dead-letter topic")
+	}
+	tb.run(chromedp.SetValue(chromedp.CSS("#dl-to"), "jobs-retry"), chromedp.Click(chromedp.CSS(`#deadletters input[data-offset="1"]`)), chromedp.Click(chromedp.CSS("#dl-redrive")))
+	tb.confirm(`Redrive 1 dead letter(s) from dlq.jobs to topic "jobs-retry" instead of jobs/0`)
+	tb.waitJS(`document.querySelector("#dl-result").textContent === "redriven 1: dlq.jobs/1 → jobs-retry/0@0"`, 5*time.Second)
+	tb.run(chromedp.Click(chromedp.CSS("#dl-redrive-all")))
+	tb.confirm(`Redrive all 3 dead letter(s) of dlq.jobs (1 partition(s)) to topic "jobs-retry" instead of the topics they came from`)
+	tb.waitJS(`document.querySelector("#dl-result").textContent === "redriven 3 of 3"`, 10*time.Second)
+	if n := records("jobs-retry"); n != 4 {
+		t.Errorf("jobs-retry holds %d records after redriving 1 and then 3, want 4", n)
+	}
+	if n := records("jobs"); n != jobsBefore {
+		t.Errorf("jobs went from %d to %d records; the redrives named jobs-retry", jobsBefore, n)
+	}
+	tb.run(chromedp.SetValue(chromedp.CSS("#dl-to"), "nowhere"), chromedp.Click(chromedp.CSS("#dl-redrive")))
+	tb.confirm(`to topic "nowhere"`)
+	tb.waitJS(`!document.querySelector("#error").hidden && document.querySelector("#error").textContent.includes("nowhere")`, 5*time.Second)
+	tb.expectLoadErrors(404)
+	tb.noErrors("redrive to")
+}
+
 // phoneW, phoneH is the phone-sized viewport (an iPhone 12-14's CSS size).
 const phoneW, phoneH = 390, 844
 

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/eddy-streaming/eddy/internal/eventstore"
 	"github.com/eddy-streaming/eddy/internal/node"
 	"github.com/eddy-streaming/eddy/internal/schema"
 )
@@ -380,5 +381,69 @@ func TestAdminDecodeWithSchema(t *testing.T) {
 	}
 	if m := p.Messages[2]; m.ValueSchema != nil || m.ValueSchemaError != "" || (m.ValueBase64 == "" && m.ValueText == nil) {
 		t.Errorf("unknown schema id: %+v", m)
+	}
+}
+
+// TestAdminRedriveTo redrives dead letters to another topic than their
+// original one: a keyed record to its key's partition there, an unkeyed
+// one to its original partition number modulo the target's count.
+func TestAdminRedriveTo(t *testing.T) {
+	e := startAdmin(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	adm := kadm.NewClient(e.cl)
+	for _, tp := range []struct {
+		name string
+		n    int32
+	}{{"jobs", 5}, {"jobs-retry", 3}} {
+		if _, err := adm.CreateTopic(ctx, tp.n, 1, nil, tp.name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hdrs := []kgo.RecordHeader{{Key: "__dlq.errors.topic", Value: []byte("jobs")}, {Key: "__dlq.errors.partition", Value: []byte("4")}}
+	recs := []*kgo.Record{{Topic: "dlq.jobs", Key: []byte("job-7"), Value: []byte(`1`), Headers: hdrs}, {Topic: "dlq.jobs", Value: []byte(`2`), Headers: hdrs}}
+	if err := e.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	keyed := eventstore.Partition([]byte("job-7"), 3)
+	var res struct {
+		Redriven []struct {
+			Offset    int64
+			Topic     string
+			Partition int32
+			NewOffset *int64
+		}
+	}
+	if code := e.call(t, "POST", "/v1/topics/dlq.jobs/redrive", `{"partition":0,"offsets":[0,1],"to":"jobs-retry","dryRun":true}`, &res); code != 200 || len(res.Redriven) != 2 ||
+		res.Redriven[0].Topic != "jobs-retry" || res.Redriven[0].Partition != keyed || res.Redriven[1].Partition != 1 || res.Redriven[0].NewOffset != nil {
+		t.Fatalf("dry run to jobs-retry: %d %+v", code, res)
+	}
+	if code := e.call(t, "POST", "/v1/topics/dlq.jobs/redrive", `{"partition":0,"offsets":[0,1],"to":"jobs-retry"}`, &res); code != 200 || len(res.Redriven) != 2 || res.Redriven[1].NewOffset == nil {
+		t.Fatalf("redrive to jobs-retry: %d %+v", code, res)
+	}
+	var p msgPage
+	e.call(t, "GET", fmt.Sprintf("/v1/topics/jobs-retry/messages?partition=%d", keyed), "", &p)
+	if len(p.Messages) != 1 || *p.Messages[0].Key != "job-7" {
+		t.Errorf("jobs-retry/%d after redrive: %+v", keyed, p.Messages)
+	}
+	e.call(t, "GET", "/v1/topics/jobs-retry/messages?partition=1", "", &p)
+	if n := len(p.Messages); (keyed == 1 && n != 2) || (keyed != 1 && n != 1) {
+		t.Errorf("jobs-retry/1 after redrive: %+v", p.Messages)
+	}
+	var jobs struct{ Records int64 }
+	e.call(t, "GET", "/v1/topics/jobs", "", &jobs)
+	if jobs.Records != 0 {
+		t.Errorf("original topic got %d records", jobs.Records)
+	}
+	var eb errBody
+	if code := e.call(t, "POST", "/v1/topics/dlq.jobs/redrive", `{"partition":0,"offsets":[0],"to":"dlq.jobs"}`, &eb); code != 400 || !strings.Contains(eb.Error.Message, "dead-letter topic itself") {
+		t.Errorf("redrive into itself: %d %+v", code, eb)
+	}
+	if code := e.call(t, "POST", "/v1/topics/dlq.jobs/redrive", `{"partition":0,"offsets":[0],"to":"nowhere"}`, &eb); code != 404 {
+		t.Errorf("redrive to a missing topic: %d %+v", code, eb)
+	}
+	ro := startAdmin(t, false)
+	if code := ro.call(t, "POST", "/v1/topics/dlq.jobs/redrive", `{"partition":0,"offsets":[0],"to":"jobs-retry"}`, &eb); code != 403 {
+		t.Errorf("read-only redrive to another topic: %d %+v", code, eb)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eddy-streaming/eddy/internal/eventstore"
 	"github.com/eddy-streaming/eddy/internal/record"
 	"github.com/eddy-streaming/eddy/internal/share"
 )
@@ -30,6 +31,12 @@ type RedriveRequest struct {
 	// is where the following range starts.
 	From  *int64 `json:"from,omitempty"`
 	Count int64  `json:"count,omitempty"`
+	// To, when set, names the topic to write to instead of each record's
+	// original one: a record with a key goes to the partition its key
+	// maps to there (murmur2, as Kafka's default partitioner and `eddy dlq
+	// redrive --to`), one without a key to its original partition number
+	// modulo To's partition count.
+	To string `json:"to,omitempty"`
 	// DryRun reports where each record would go without writing; it is
 	// allowed without --console-write.
 	DryRun bool `json:"dryRun"`
@@ -94,6 +101,20 @@ func (h *adminRoutes) redrive(w http.ResponseWriter, r *http.Request) error {
 	if req.Partition < 0 || req.Partition >= info.Partitions {
 		return BadRequest("partition", "%d: %s has partitions 0 to %d", req.Partition, dlq, info.Partitions-1)
 	}
+	var toParts int32
+	if req.To != "" {
+		if req.To == dlq {
+			return BadRequest("to", "%s is the dead-letter topic itself; name another topic or leave to out to redrive to the original topics", dlq)
+		}
+		if !Allowed(r, opWrite, rtTopic, req.To) {
+			return Forbidden(opWrite, rtTopic, req.To)
+		}
+		tinfo, err := h.b.Topic(req.To)
+		if err != nil {
+			return fmt.Errorf("redrive target: %w", err)
+		}
+		toParts = tinfo.Partitions
+	}
 	start, hw, _, err := h.b.Offsets(dlq, req.Partition)
 	if err != nil {
 		return err
@@ -118,6 +139,16 @@ func (h *adminRoutes) redrive(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		rr.headers = append(rr.headers, record.Header{Key: []byte(HeaderRedrivenFrom), Value: fmt.Appendf(nil, "%s/%d@%d", dlq, req.Partition, off)})
+		if req.To != "" {
+			rr.topic = req.To
+			if rec.Key != nil {
+				rr.part = eventstore.Partition(rec.Key, toParts)
+			} else {
+				rr.part %= toParts
+			}
+			recs = append(recs, rr)
+			return true
+		}
 		if !Allowed(r, opWrite, rtTopic, rr.topic) {
 			// Redriving writes to the original topic.
 			bad = Forbidden(opWrite, rtTopic, rr.topic)

@@ -664,7 +664,8 @@ const pagesJS = {
         const t = await api("/v1/topics/" + encodeURIComponent(current.name));
         const parts = t.partitionList.filter((p) => p.highWatermark > p.logStartOffset);
         const total = parts.reduce((a, p) => a + p.highWatermark - p.logStartOffset, 0);
-        if (!(await confirmAction(`Redrive all ${fmtNum(total)} dead letter(s) of ${current.name} (${parts.length} partition(s)) back to the topics and partitions they came from? They are written again with a __dlq.redriven.from header; the dead letters stay in ${current.name}.`, "Redrive all"))) return;
+        const to = redriveTo();
+        if (!(await confirmAction(`Redrive all ${fmtNum(total)} dead letter(s) of ${current.name} (${parts.length} partition(s)) ${to ? `to topic "${to}" instead of the topics they came from (by key, or their original partition number)` : "back to the topics and partitions they came from"}? They are written again with a __dlq.redriven.from header; the dead letters stay in ${current.name}.`, "Redrive all"))) return;
         const bar = $("#dl-progress"), out = $("#dl-result");
         bar.max = Math.max(total, 1); bar.value = 0; bar.hidden = false;
         $("#dl-stop").hidden = false;
@@ -675,7 +676,7 @@ const pagesJS = {
         try {
           for (const p of parts) {
             for (let from = p.logStartOffset; from < p.highWatermark && !stop;) {
-              const r = await jsonPost(`/v1/topics/${encodeURIComponent(current.name)}/redrive`, { partition: p.partition, from, count: REDRIVE_SLICE });
+              const r = await jsonPost(`/v1/topics/${encodeURIComponent(current.name)}/redrive`, { partition: p.partition, from, count: REDRIVE_SLICE, to: to || undefined });
               done += r.redriven.length;
               read += r.next - from;
               from = r.next;
@@ -696,6 +697,12 @@ const pagesJS = {
         }
       });
     }
+    // redriveTo is the topic named in "Redrive to", or "" for the
+    // dead letters' original topics.
+    const redriveTo = () => ($("#dl-to") ? $("#dl-to").value.trim() : "");
+    if ($("#dl-topics")) api("/v1/topics?limit=1000").then((all) => {
+      $("#dl-topics").replaceChildren(...all.topics.filter((t) => !t.name.startsWith("dlq.")).map((t) => el("option", { value: t.name })));
+    }).catch(showError);
     const selected = () => [...document.querySelectorAll("#deadletters input[type=checkbox]:checked")].map((c) => ({ partition: Number(c.dataset.partition), offset: Number(c.dataset.offset) }));
     const showDLQ = async (name) => {
       const p = await api(`/v1/topics/${encodeURIComponent(name)}/messages?limit=100`);
@@ -717,14 +724,15 @@ const pagesJS = {
       const sel = selected();
       if (!current || !sel.length) return;
       const targets = [...new Set(sel.map((s) => { const m = current.messages.find((m) => m.partition === s.partition && m.offset === s.offset); return `${header(m, "__dlq.errors.topic")}/${header(m, "__dlq.errors.partition")}`; }))];
-      if (!(await confirmAction(`Redrive ${sel.length} dead letter(s) from ${current.name} back to ${targets.join(", ")}? They are written again with a __dlq.redriven.from header; the dead letters stay in ${current.name}.`, "Redrive"))) return;
+      const to = redriveTo();
+      if (!(await confirmAction(`Redrive ${sel.length} dead letter(s) from ${current.name} ${to ? `to topic "${to}" instead of ${targets.join(", ")} (by key, or their original partition number)` : `back to ${targets.join(", ")}`}? They are written again with a __dlq.redriven.from header; the dead letters stay in ${current.name}.`, "Redrive"))) return;
       const byPart = {};
       for (const s of sel) (byPart[s.partition] ||= []).push(s.offset);
       const done = [];
       try {
         for (const [partition, offsets] of Object.entries(byPart)) {
           $("#dl-result").textContent = `redriving ${done.length}/${sel.length}…`;
-          const res = await api(`/v1/topics/${encodeURIComponent(current.name)}/redrive`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ partition: Number(partition), offsets }) });
+          const res = await api(`/v1/topics/${encodeURIComponent(current.name)}/redrive`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ partition: Number(partition), offsets, to: to || undefined }) });
           done.push(...res.redriven);
         }
         showError(null);
