@@ -28,6 +28,7 @@ func (s *Server) registerAdminWrites(h *adminRoutes) {
 	s.Handle("POST /v1/topics/{topic}/messages", h.produce)
 	s.Handle("PATCH /v1/topics/{topic}/configs", h.alterConfigs)
 	s.Handle("DELETE /v1/groups/{group}", h.deleteGroup)
+	s.Handle("POST /v1/share-groups/{group}/offsets/reset", h.resetShareOffsets)
 }
 
 // ProduceHeader is one header of a produce request; Value null is a null

@@ -447,3 +447,85 @@ func TestAdminRedriveTo(t *testing.T) {
 		t.Errorf("read-only redrive to another topic: %d %+v", code, eb)
 	}
 }
+
+// TestAdminShareOffsetReset moves a share group's start offsets: a dry run
+// moves nothing, earliest redelivers from the log start, an offset starts
+// there; a bad body is 400, a missing topic 404, and a read-only server
+// refuses all but dry runs.
+func TestAdminShareOffsetReset(t *testing.T) {
+	e := startAdmin(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := kadm.NewClient(e.cl).CreateTopic(ctx, 2, 1, nil, "work"); err != nil {
+		t.Fatal(err)
+	}
+	var recs []*kgo.Record
+	for i := range 10 {
+		recs = append(recs, &kgo.Record{Topic: "work", Partition: int32(i % 2), Value: []byte(fmt.Sprint(i))})
+	}
+	if err := e.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	type received struct {
+		Records []struct {
+			Partition int32
+			Offset    int64
+		}
+	}
+	receive := func() received {
+		t.Helper()
+		var r received
+		if code := e.call(t, "POST", "/v1/share-groups/workers/receive", `{"topics":["work"],"max":100,"waitMs":200}`, &r); code != 200 {
+			t.Fatalf("receive: %d", code)
+		}
+		return r
+	}
+	// A new share group starts at latest: nothing of the 10 is delivered.
+	if r := receive(); len(r.Records) != 0 {
+		t.Fatalf("first receive got %d records, want 0 (share.auto.offset.reset latest)", len(r.Records))
+	}
+	var res struct {
+		DryRun     bool
+		Partitions []struct {
+			Partition               int32
+			StartBefore, StartAfter int64
+		}
+	}
+	if code := e.call(t, "POST", "/v1/share-groups/workers/offsets/reset", `{"topic":"work","to":"earliest","dryRun":true}`, &res); code != 200 || !res.DryRun || len(res.Partitions) != 2 ||
+		res.Partitions[1].StartBefore != 5 || res.Partitions[1].StartAfter != 0 {
+		t.Fatalf("dry run: %d %+v", code, res)
+	}
+	if r := receive(); len(r.Records) != 0 {
+		t.Fatalf("a dry run moved the start: %d records delivered", len(r.Records))
+	}
+	if code := e.call(t, "POST", "/v1/share-groups/workers/offsets/reset", `{"topic":"work","to":"earliest"}`, &res); code != 200 || res.DryRun || res.Partitions[0].StartAfter != 0 {
+		t.Fatalf("reset to earliest: %d %+v", code, res)
+	}
+	if r := receive(); len(r.Records) != 10 {
+		t.Fatalf("after reset to earliest: %d records delivered, want 10", len(r.Records))
+	}
+	if code := e.call(t, "POST", "/v1/share-groups/workers/offsets/reset", `{"topic":"work","to":"offset","offset":3}`, &res); code != 200 || res.Partitions[0].StartAfter != 3 {
+		t.Fatalf("reset to offset 3: %d %+v", code, res)
+	}
+	if r := receive(); len(r.Records) != 4 || r.Records[0].Offset < 3 {
+		t.Fatalf("after reset to offset 3: %+v, want offsets 3 and 4 of both partitions", r.Records)
+	}
+	var eb errBody
+	for _, c := range []struct {
+		body string
+		code int
+	}{
+		{`{"topic":"work","to":"soon"}`, 400},
+		{`{"to":"earliest"}`, 400},
+		{`{"topic":"work","to":"offset","offset":-1}`, 400},
+		{`{"topic":"nowhere","to":"earliest"}`, 404},
+	} {
+		if code := e.call(t, "POST", "/v1/share-groups/workers/offsets/reset", c.body, &eb); code != c.code {
+			t.Errorf("%s: %d %+v, want %d", c.body, code, eb, c.code)
+		}
+	}
+	ro := startAdmin(t, false)
+	if code := ro.call(t, "POST", "/v1/share-groups/workers/offsets/reset", `{"topic":"work","to":"earliest"}`, &eb); code != 403 || !strings.Contains(eb.Error.Message, "--console-write") {
+		t.Errorf("read-only reset: %d %+v", code, eb)
+	}
+}

@@ -121,8 +121,9 @@ var routeRules = map[string]routeCheck{
 	"GET /v1/views/{name}":    need(opDescribe, rtTopic, "name"),
 	"DELETE /v1/views/{name}": need(opDelete, rtTopic, "name"),
 	// Queues (queues.go): READ on the share group, and on the topics.
-	"POST /v1/share-groups/{group}/receive": need(opRead, rtGroup, "group"), // + READ on the topics, in receive
-	"POST /v1/share-groups/{group}/ack":     need(opRead, rtGroup, "group"),
+	"POST /v1/share-groups/{group}/receive":       need(opRead, rtGroup, "group"), // + READ on the topics, in receive
+	"POST /v1/share-groups/{group}/ack":           need(opRead, rtGroup, "group"),
+	"POST /v1/share-groups/{group}/offsets/reset": need(opRead, rtGroup, "group"), // + READ on the topic, in resetShareOffsets
 	// The schema registry checks its own routes (registry.Authorize).
 	"/schema-registry/": open,
 	// The console's pages and assets hold no data; the data comes from

@@ -145,6 +145,8 @@ func TestAuthorizationMatrixHTTP(t *testing.T) {
 		{"POST", "/v1/share-groups/sg/receive", `{"topics":["t"],"max":1,"waitMs":0}`, []acl.Binding{allow(read, topic, "t")}, []acl.Binding{allow(read, grp, "sg")}},
 		{"POST", "/v1/share-groups/sg/receive", `{"topics":["t"],"max":1,"waitMs":0}`, []acl.Binding{allow(read, grp, "sg")}, []acl.Binding{allow(read, topic, "t")}},
 		{"POST", "/v1/share-groups/sg/ack", `{"ackIds":["x"],"type":"accept"}`, nil, []acl.Binding{allow(read, grp, "sg")}},
+		{"POST", "/v1/share-groups/sg/offsets/reset", `{"topic":"t","to":"earliest","dryRun":true}`, []acl.Binding{allow(read, topic, "t")}, []acl.Binding{allow(read, grp, "sg")}},
+		{"POST", "/v1/share-groups/sg/offsets/reset", `{"topic":"t","to":"earliest","dryRun":true}`, []acl.Binding{allow(read, grp, "sg")}, []acl.Binding{allow(read, topic, "t")}},
 		{"POST", "/schema-registry/subjects/s-value/versions", `{"schema":"\"string\""}`, nil, []acl.Binding{allow(alter, subject, "s-value")}},
 		{"GET", "/schema-registry/subjects/s-value/versions", "", nil, []acl.Binding{allow(describe, subject, "s-value")}},
 		{"GET", "/schema-registry/subjects/s-value/versions/1", "", nil, []acl.Binding{allow(alter, cluster, cl1)}},
