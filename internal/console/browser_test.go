@@ -294,6 +294,7 @@ func TestConsole(t *testing.T) {
 	t.Run("Manage", func(t *testing.T) { testManage(t, bctx, f) })
 	t.Run("SchemaWrites", func(t *testing.T) { testSchemaWrites(t, bctx, f) })
 	t.Run("RedriveTo", func(t *testing.T) { testRedriveTo(t, bctx, f) })
+	t.Run("ShareReset", func(t *testing.T) { testShareReset(t, bctx, f) })
 }
 
 // testPages loads every page, checks it shows its data without any
@@ -587,7 +588,7 @@ func testWrites(t *testing.T, bctx context.Context, f *fixture) {
 	for _, pg := range []struct{ path, ready, controls string }{
 		{"/ui/messages?topic=orders", `document.querySelector("#messages tbody").rows.length === 20`, "#produce, #p-send"},
 		{"/ui/topics/orders", `document.querySelector("#t-records").textContent === "20"`, "#config-set, #configs button"},
-		{"/ui/groups", `document.querySelector("#groups tbody").innerText.includes("billing")`, "#groups button, #share-groups button"},
+		{"/ui/groups", `document.querySelector("#groups tbody").innerText.includes("billing")`, "#groups button, #share-groups button, #sr-apply"},
 		{"/ui/groups/billing", `document.querySelector("#offsets tbody").rows.length === 1`, "#group-delete, #r-apply"},
 		{"/ui/schemas?subject=orders-value", `document.querySelector("#sc-right-text").textContent !== ""`, "#sc-register, #sc-del, #sc-delete"},
 	} {

@@ -407,6 +407,59 @@ func testRedriveTo(t *testing.T, bctx context.Context, f *fixture) {
 	tb.noErrors("redrive to")
 }
 
+// testShareReset resets a share group's start offsets from the groups
+// page: the preview lists the start before and after and moves nothing;
+// the reset, confirmed naming group, topic and target, makes the group
+// deliver the records before its old start.
+func testShareReset(t *testing.T, bctx context.Context, f *fixture) {
+	base := f.p.HTTPURL()
+	if code := httpJSON(t, "POST", base+"/v1/topics", `{"name":"sq","partitions":1}`, nil); code != 201 {
+		t.Fatalf("create sq: %d", code)
+	}
+	for i := range 4 {
+		if code := httpJSON(t, "POST", base+"/v1/topics/sq/messages", fmt.Sprintf(`{"value":{"n":%d}}`, i), nil); code != 201 {
+			t.Fatalf("produce to sq: %d", code)
+		}
+	}
+	var got struct{ Records []struct{ Offset int64 } }
+	receive := func() int {
+		t.Helper()
+		got.Records = nil
+		if code := httpJSON(t, "POST", base+"/v1/share-groups/sq-workers/receive", `{"topics":["sq"],"max":10,"waitMs":200}`, &got); code != 200 {
+			t.Fatalf("share receive: %d", code)
+		}
+		return len(got.Records)
+	}
+	if n := receive(); n != 0 {
+		t.Fatalf("a new share group got %d records, want 0 (it starts at latest)", n)
+	}
+	tb := newTab(t, bctx, base)
+	tb.open("/ui/groups", `[...document.querySelectorAll("#sr-groups option")].some((o) => o.value === "sq-workers")`)
+	if !eval[bool](tb, `document.querySelector("#sr-apply").disabled`) {
+		t.Error("Reset is enabled before a preview")
+	}
+	tb.run(chromedp.SetValue(chromedp.CSS("#sr-group"), "sq-workers"), chromedp.SetValue(chromedp.CSS("#sr-topic"), "sq"),
+		chromedp.SetValue(chromedp.CSS("#sr-to"), "earliest"), chromedp.Click(chromedp.CSS("#sr-preview")))
+	tb.waitJS(`document.querySelector("#sr-summary").textContent === "preview: 1 partition(s) of sq for share group sq-workers" && !document.querySelector("#sr-apply").disabled`, 5*time.Second)
+	if row := eval[string](tb, `document.querySelector("#sr-result tbody tr").innerText`); row != "sq\t0\t4\t0" {
+		t.Errorf("preview row %q, want sq 0 4 0", row)
+	}
+	if n := receive(); n != 0 {
+		t.Fatalf("the preview moved the start: %d records delivered", n)
+	}
+	tb.run(chromedp.Click(chromedp.CSS("#sr-apply")))
+	tb.confirm(`Reset the start offsets of share group "sq-workers" on 1 partition(s) of sq to earliest?`)
+	tb.waitJS(`document.querySelector("#sr-summary").textContent === "reset 1 partition(s)" && document.querySelector("#sr-apply").disabled`, 5*time.Second)
+	if n := receive(); n != 4 {
+		t.Errorf("after the reset to earliest the group got %d records, want 4", n)
+	}
+	// A topic that does not exist is the server's 404, in words.
+	tb.run(chromedp.SetValue(chromedp.CSS("#sr-topic"), "nowhere"), chromedp.Click(chromedp.CSS("#sr-preview")))
+	tb.waitJS(`!document.querySelector("#error").hidden && document.querySelector("#error").textContent.includes("nowhere")`, 5*time.Second)
+	tb.expectLoadErrors(404)
+	tb.noErrors("share reset")
+}
+
 // phoneW, phoneH is the phone-sized viewport (an iPhone 12-14's CSS size).
 const phoneW, phoneH = 390, 844
 

@@ -442,6 +442,7 @@ const pagesJS = {
 
   async groups() {
     let seen = "";
+    shareResetForm();
     poll(async () => {
       const [groups, st] = await Promise.all([api("/v1/groups"), api("/v1/status")]);
       showError(null);
@@ -449,6 +450,7 @@ const pagesJS = {
       const now = JSON.stringify([groups, st.share_groups]);
       if (now === seen) return;
       seen = now;
+      $("#sr-groups").replaceChildren(...(st.share_groups || []).map((g) => el("option", { value: g.group })));
       fill($("#groups tbody"), groups.map((g) => el("tr", {},
         el("td", {}, el("a", { href: "/ui/groups/" + encodeURIComponent(g.group) }, g.group)),
         el("td", {}, g.type), el("td", {}, g.state), el("td", { class: "num" }, g.members), el("td", { class: "num" }, fmtNum(g.lag)),
@@ -744,6 +746,51 @@ const pagesJS = {
     });
   },
 };
+
+// shareResetForm drives the groups page's share-group offset reset:
+// Preview is a dry run listing each partition's start before and after;
+// Reset applies exactly what was previewed, after a confirmation.
+function shareResetForm() {
+  const apply = $("#sr-apply"), out = $("#sr-summary");
+  let previewed = null;
+  api("/v1/topics?limit=1000").then((p) => $("#sr-topics").replaceChildren(...p.topics.map((t) => el("option", { value: t.name })))).catch(() => {});
+  const body = () => {
+    const b = { topic: $("#sr-topic").value.trim(), to: $("#sr-to").value };
+    if (b.to === "offset") b.offset = Number($("#sr-offset").value);
+    return b;
+  };
+  const show = (res) => fill($("#sr-result tbody"), res.partitions.map((p) => el("tr", {},
+    el("td", {}, p.topic), el("td", { class: "num" }, p.partition),
+    el("td", { class: "num" }, p.startBefore < 0 ? "no state" : fmtNum(p.startBefore)), el("td", { class: "num" }, fmtNum(p.startAfter)))), "no partitions", 4);
+  const stale = () => { previewed = null; if (apply) apply.disabled = true; };
+  for (const id of ["#sr-group", "#sr-topic", "#sr-to", "#sr-offset"]) $(id).addEventListener("input", stale);
+  $("#share-reset").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    stale();
+    const group = $("#sr-group").value.trim(), b = body();
+    try {
+      const res = await jsonPost(`/v1/share-groups/${encodeURIComponent(group)}/offsets/reset`, { ...b, dryRun: true });
+      showError(null);
+      show(res);
+      out.textContent = `preview: ${res.partitions.length} partition(s) of ${b.topic} for share group ${group}`;
+      previewed = { group, body: b, n: res.partitions.length };
+      if (apply) apply.disabled = false;
+    } catch (err) { showError(err); }
+  });
+  if (apply) apply.addEventListener("click", async () => {
+    if (!previewed) return;
+    const { group, body: b, n } = previewed;
+    const to = b.to === "offset" ? `offset ${b.offset}` : b.to;
+    if (!(await confirmAction(`Reset the start offsets of share group "${group}" on ${n} partition(s) of ${b.topic} to ${to}? Its in-flight records there are forgotten and delivery goes on from the new start; the group must have no members.`, "Reset share group"))) return;
+    try {
+      const res = await jsonPost(`/v1/share-groups/${encodeURIComponent(group)}/offsets/reset`, b);
+      showError(null);
+      show(res);
+      out.textContent = `reset ${res.partitions.length} partition(s)`;
+      stale();
+    } catch (err) { showError(err); }
+  });
+}
 
 // resetForm drives the group page's offset reset: Preview is a dry run
 // (allowed read-only); Apply confirms, naming the group, the partitions
