@@ -9,8 +9,10 @@
 // headings, forms and empty tables, so the page is usable and focusable
 // before any data arrives; app.js then fetches the data and keeps live
 // parts (charts, live tail) up to date. Write actions (topic create and
-// delete) are shown only when the server allows them, and the server
-// refuses them anyway (403) when it does not.
+// delete, produce, config edits, group deletes and offset resets, dead
+// letter redrives, schema registration and version deletes) are shown
+// only when the server runs with --console-write; the server refuses its
+// own write routes anyway (403) when it does not.
 //
 // Usage:
 //
