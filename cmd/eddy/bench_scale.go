@@ -1,7 +1,7 @@
 package main
 
 // `eddy bench scale`: how the cost of a broker grows with one dimension at
-// a time (partitions, connections, topics, time), every point measured in
+// a time (partitions, connections, topics, fan-out, time), every point measured in
 // the same run against a broker process of its own, so that /proc/PID
 // covers only the broker. Eddy builds (--server-bin, --alt-bin) and other
 // Kafka brokers (--peer NAME=COMMAND) take turns point by point.
@@ -104,6 +104,9 @@ turns point by point in the same run:
                RSS per connection, p99 of a separate latency probe
   topics       N topics of 1 partition: CreateTopics, Metadata and
                /v1/status latency at that size, RSS, start-up
+  fanout       N consumer groups reading one topic from the beginning and
+               at the head: records/s delivered in total, disk reads
+               (read_bytes of /proc/PID/io), broker CPU per GB
   soak         a paced produce load for --duration with retention deleting
                segments: RSS, goroutines, open files, records/s and p99 per
                --interval
@@ -116,6 +119,7 @@ bench/ module:  --peer 'kfake-sync=/tmp/peer kfake --port {port} --dir {dir} --s
   eddy bench scale partitions --alt-bin /tmp/eddy-old --points 1,1000
   eddy bench scale connections --points 10,1000,10000 --active
   eddy bench scale topics --points 10000
+  eddy bench scale fanout --points 1,10,100 --duration 10s
   eddy bench scale soak --duration 1h --interval 1m`,
 	}
 	pf := cmd.PersistentFlags()
@@ -127,7 +131,7 @@ bench/ module:  --peer 'kfake-sync=/tmp/peer kfake --port {port} --dir {dir} --s
 	pf.StringVar(&o.out, "out", "", "directory for the JSON result and PNG charts (empty: none)")
 	pf.DurationVar(&o.duration, "duration", 5*time.Second, "how long each point's load runs (soak: the whole run)")
 	pf.BoolVar(&o.json, "json", false, "print the result as JSON instead of a table")
-	cmd.AddCommand(newScalePartitionsCmd(o), newScaleConnectionsCmd(o), newScaleTopicsCmd(o), newScaleSoakCmd(o))
+	cmd.AddCommand(newScalePartitionsCmd(o), newScaleConnectionsCmd(o), newScaleTopicsCmd(o), newScaleFanoutCmd(o), newScaleSoakCmd(o))
 	return cmd
 }
 

@@ -105,6 +105,20 @@ func TestBenchScaleShort(t *testing.T) {
 			t.Fatalf("topics: %v", v)
 		}
 	})
+	t.Run("fanout", func(t *testing.T) {
+		r := runScale(t, "fanout", "--points", "3", "--backlog", "2000", "--duration", "1s", "--rate", "1000", "--partitions", "2")
+		v := r.Points[0].Values
+		if v["begin_records_per_sec"] <= 0 || v["begin_s"] <= 0 || v["head_produced_per_sec"] <= 0 || v["rss_mb"] <= 0 || v["begin_ratio"] != 1 {
+			t.Fatalf("fanout: %v", v)
+		}
+		if _, ok := v["begin_read_mb"]; !ok {
+			t.Fatalf("fanout: no disk reads: %v", v)
+		}
+		// Three groups at the head each receive what the producer adds.
+		if got := v["head_records_per_sec"] / v["head_produced_per_sec"]; got < 2.5 || got > 3.5 {
+			t.Fatalf("3 groups at the head delivered %.2f× the produced records/s: %v", got, v)
+		}
+	})
 	t.Run("soak", func(t *testing.T) {
 		r := runScale(t, "soak", "--duration", "3s", "--interval", "1s", "--warmup", "1", "--rate", "2000",
 			"--segment-bytes", "1048576", "--retention-bytes", "2097152")
