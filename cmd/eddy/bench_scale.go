@@ -258,6 +258,8 @@ func (r *scaleReport) xName() string {
 	switch r.Dimension {
 	case "soak":
 		return "minute"
+	case "fanout":
+		return "consumer groups"
 	default:
 		return r.Dimension
 	}
