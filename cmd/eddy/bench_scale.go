@@ -169,6 +169,22 @@ func (o *scaleOptions) pointDir(t scaleTarget, x int) (string, error) {
 	return dir, nil
 }
 
+// startPoint clears the point's data directory and starts t's broker on
+// it; the caller defers cleanupPoint(dir) and stopping the server. On an
+// error nothing is left running and the directory is removed.
+func (o *scaleOptions) startPoint(t scaleTarget, x int) (string, *scaleServer, error) {
+	dir, err := o.pointDir(t, x)
+	if err != nil {
+		return "", nil, err
+	}
+	s, _, err := startScaleServer(t, dir, time.Minute)
+	if err != nil {
+		cleanupPoint(dir)
+		return "", nil, err
+	}
+	return dir, s, nil
+}
+
 // cleanup removes a point's data directory and broker log.
 func cleanupPoint(dir string) {
 	os.RemoveAll(dir)

@@ -89,15 +89,11 @@ func runScaleConnections(cmd *cobra.Command, o *scaleOptions, points []int, acti
 }
 
 func measureConnections(ctx context.Context, o *scaleOptions, t scaleTarget, n int, active bool, p *scalePoint) error {
-	dir, err := o.pointDir(t, n)
+	dir, s, err := o.startPoint(t, n)
 	if err != nil {
 		return err
 	}
 	defer cleanupPoint(dir)
-	s, _, err := startScaleServer(t, dir, time.Minute)
-	if err != nil {
-		return err
-	}
 	defer s.kill()
 	for _, topic := range []string{"probe", "conns"} {
 		if _, err := createTopic(ctx, s.kafka, topic, 1, nil); err != nil {

@@ -241,15 +241,11 @@ func (g *fanoutGroups) close() {
 }
 
 func measureFanout(ctx context.Context, o *scaleOptions, f *fanoutOptions, t scaleTarget, n int, p *scalePoint) error {
-	dir, err := o.pointDir(t, n)
+	dir, s, err := o.startPoint(t, n)
 	if err != nil {
 		return err
 	}
 	defer cleanupPoint(dir)
-	s, _, err := startScaleServer(t, dir, time.Minute)
-	if err != nil {
-		return err
-	}
 	defer s.kill()
 	const topic = "fanout"
 	if _, err := createTopic(ctx, s.kafka, topic, int32(f.partitions), nil); err != nil {

@@ -82,15 +82,11 @@ func runScalePartitions(cmd *cobra.Command, o *scaleOptions, points []int, produ
 // measurePartitions measures one point: a fresh broker, a topic of n
 // partitions, the load for --duration, then the restarts.
 func measurePartitions(ctx context.Context, o *scaleOptions, t scaleTarget, n, producers, recordSize int, restarts bool, p *scalePoint) error {
-	dir, err := o.pointDir(t, n)
+	dir, s, err := o.startPoint(t, n)
 	if err != nil {
 		return err
 	}
 	defer cleanupPoint(dir)
-	s, _, err := startScaleServer(t, dir, time.Minute)
-	if err != nil {
-		return err
-	}
 	defer func() {
 		if s != nil {
 			s.kill()

@@ -90,15 +90,11 @@ func runScaleSoak(cmd *cobra.Command, o *scaleOptions, ss soakSettings) error {
 }
 
 func soakOne(ctx context.Context, o *scaleOptions, t scaleTarget, ss soakSettings, r *scaleReport) error {
-	dir, err := o.pointDir(t, 0)
+	dir, s, err := o.startPoint(t, 0)
 	if err != nil {
 		return err
 	}
 	defer cleanupPoint(dir)
-	s, _, err := startScaleServer(t, dir, time.Minute)
-	if err != nil {
-		return err
-	}
 	defer s.kill()
 	seg, ret := strconv.FormatInt(ss.segment, 10), strconv.FormatInt(ss.retention, 10)
 	if _, err := createTopic(ctx, s.kafka, "soak", int32(ss.partitions), map[string]*string{"segment.bytes": &seg, "retention.bytes": &ret}); err != nil {

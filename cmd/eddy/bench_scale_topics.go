@@ -84,15 +84,11 @@ func timeIt(n int, fn func() error) (med, maxMs float64, err error) {
 }
 
 func measureTopics(ctx context.Context, o *scaleOptions, t scaleTarget, n int, p *scalePoint) error {
-	dir, err := o.pointDir(t, n)
+	dir, s, err := o.startPoint(t, n)
 	if err != nil {
 		return err
 	}
 	defer cleanupPoint(dir)
-	s, _, err := startScaleServer(t, dir, time.Minute)
-	if err != nil {
-		return err
-	}
 	defer func() {
 		if s != nil {
 			s.kill()
