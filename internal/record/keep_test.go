@@ -2,7 +2,6 @@ package record
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"testing"
 )
@@ -11,22 +10,9 @@ import (
 // verdict on every input, and on valid batches its sections read (through
 // ResetRecords) the same records as a Reader decompressing the batch.
 func FuzzValidateAllRecordsKeep(f *testing.F) {
-	base := makeBatch(3, 20, 1, 1)
-	f.Add(base)
-	two := append(rawRecord(0, []byte("k"), []byte("v"), [2][]byte{[]byte("h"), nil}), rawRecord(1, nil, []byte("w"))...)
-	f.Add(withRecords(base, two, 2, CodecNone))
-	f.Add(withRecords(base, rawRecord(1, nil, []byte("x")), 1, CodecNone))
-	for c := CodecGzip; c <= CodecZstd; c++ {
-		f.Add(withRecords(base, mustCompress(f, two, c), 2, c))
-		f.Add(buildSample(f, c))
-	}
+	addValidateSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if len(b) >= BatchHeaderSize {
-			b = append([]byte(nil), b...)
-			binary.BigEndian.PutUint32(b[8:], uint32(len(b)-BatchLengthOverhead))
-			b[16] = 2
-			fixCRC(b)
-		}
+		b = consistentHeader(b)
 		h, err := CheckBatch(b)
 		if err != nil {
 			return

@@ -160,24 +160,9 @@ func TestValidateRecordsAllocs(t *testing.T) {
 // reads: the Reader yields exactly RecordCount records, record i at
 // offset delta i, without error.
 func FuzzValidateRecords(f *testing.F) {
-	base := makeBatch(3, 20, 1, 1)
-	f.Add(base)
-	two := append(rawRecord(0, []byte("k"), []byte("v"), [2][]byte{[]byte("h"), nil}), rawRecord(1, nil, []byte("w"))...)
-	f.Add(withRecords(base, two, 2, CodecNone))
-	f.Add(withRecords(base, rawRecord(1, nil, []byte("x")), 1, CodecNone))
-	for c := CodecGzip; c <= CodecZstd; c++ {
-		f.Add(withRecords(base, mustCompress(f, two, c), 2, c))
-		f.Add(buildSample(f, c))
-	}
+	addValidateSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if len(b) >= BatchHeaderSize {
-			// Make the header consistent (length, magic, CRC) so the
-			// fuzzer explores the records, not the checksum.
-			b = append([]byte(nil), b...)
-			binary.BigEndian.PutUint32(b[8:], uint32(len(b)-BatchLengthOverhead))
-			b[16] = 2
-			fixCRC(b)
-		}
+		b = consistentHeader(b)
 		h, err := CheckBatch(b)
 		if err != nil {
 			return
@@ -205,4 +190,32 @@ func FuzzValidateRecords(f *testing.F) {
 			t.Fatalf("validated batch reads %d of %d records, err %v", n, h.RecordCount, rd.Err())
 		}
 	})
+}
+
+// addValidateSeeds adds the record-validation fuzz targets' seed batches:
+// valid ones, records that do not match their count, and every codec.
+func addValidateSeeds(f *testing.F) {
+	base := makeBatch(3, 20, 1, 1)
+	f.Add(base)
+	two := append(rawRecord(0, []byte("k"), []byte("v"), [2][]byte{[]byte("h"), nil}), rawRecord(1, nil, []byte("w"))...)
+	f.Add(withRecords(base, two, 2, CodecNone))
+	f.Add(withRecords(base, rawRecord(1, nil, []byte("x")), 1, CodecNone))
+	for c := CodecGzip; c <= CodecZstd; c++ {
+		f.Add(withRecords(base, mustCompress(f, two, c), 2, c))
+		f.Add(buildSample(f, c))
+	}
+}
+
+// consistentHeader returns a copy of b with its header made consistent
+// (length, magic, CRC), so the fuzzer explores the records, not the
+// checksum; b shorter than a header is returned as it is.
+func consistentHeader(b []byte) []byte {
+	if len(b) < BatchHeaderSize {
+		return b
+	}
+	b = append([]byte(nil), b...)
+	binary.BigEndian.PutUint32(b[8:], uint32(len(b)-BatchLengthOverhead))
+	b[16] = 2
+	fixCRC(b)
+	return b
 }
