@@ -37,11 +37,8 @@ func handleCreateACLs(_ context.Context, s *Server, req *Request) Reply {
 		return Respond(resp)
 	}
 	a := s.cfg.ACLs
-	switch {
-	case a == nil:
-		return failAll(kerr.SecurityDisabled.Code, msgNoAuthorizer)
-	case !s.allowedCluster(req, opAlter):
-		return failAll(kerr.ClusterAuthorizationFailed.Code, msgClusterAuth)
+	if code, msg := s.aclWriteRefusal(req); code != 0 {
+		return failAll(code, msg)
 	}
 	bs := make([]acl.Binding, len(r.Creations))
 	for i, c := range r.Creations {
@@ -66,6 +63,20 @@ func handleCreateACLs(_ context.Context, s *Server, req *Request) Reply {
 		s.log.Info("acls created", "principal", req.Conn.Principal, "count", len(bs))
 		return Respond(resp)
 	})
+}
+
+// aclWriteRefusal answers why req may not change ACLs, as the error code
+// and message every result of CreateAcls or DeleteAcls carries, or 0 when
+// it may: SECURITY_DISABLED without an authorizer, CLUSTER_AUTHORIZATION_FAILED
+// without ALTER on the cluster.
+func (s *Server) aclWriteRefusal(req *Request) (int16, string) {
+	switch {
+	case s.cfg.ACLs == nil:
+		return kerr.SecurityDisabled.Code, msgNoAuthorizer
+	case !s.allowedCluster(req, opAlter):
+		return kerr.ClusterAuthorizationFailed.Code, msgClusterAuth
+	}
+	return 0, ""
 }
 
 // aclErrCode maps an acl validation error to INVALID_REQUEST.

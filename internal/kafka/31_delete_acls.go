@@ -3,7 +3,6 @@ package kafka
 import (
 	"context"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/eddy-streaming/eddy/internal/acl"
@@ -34,11 +33,8 @@ func handleDeleteACLs(_ context.Context, s *Server, req *Request) Reply {
 		return Respond(resp)
 	}
 	a := s.cfg.ACLs
-	switch {
-	case a == nil:
-		return failAll(kerr.SecurityDisabled.Code, msgNoAuthorizer)
-	case !s.allowedCluster(req, opAlter):
-		return failAll(kerr.ClusterAuthorizationFailed.Code, msgClusterAuth)
+	if code, msg := s.aclWriteRefusal(req); code != 0 {
+		return failAll(code, msg)
 	}
 	fs := make([]acl.Filter, len(r.Filters))
 	for i, f := range r.Filters {
