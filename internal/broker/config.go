@@ -51,6 +51,9 @@ type TopicConfig struct {
 	// SchemaValidation is the schema registry's per-topic validation
 	// (schema_configs.go); off by default.
 	SchemaValidation SchemaValidation
+	// Streams is eddy.streams: the event store indexes the topic's records
+	// (streams_hook.go); off by default.
+	Streams bool
 }
 
 // DefaultTopicConfig returns Kafka's defaults plus eddy.fsync=always.

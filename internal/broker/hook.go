@@ -47,7 +47,7 @@ type Append struct {
 	Config TopicConfig
 	// Sections, when not nil, holds the batches' records sections as the
 	// broker's validation decompressed them (kept for topics with schema
-	// validation), valid during CheckAppend only.
+	// validation and event-store topics), valid during CheckAppend only.
 	Sections *record.Sections
 }
 

@@ -16,7 +16,8 @@ const ConfigStreams = "eddy.streams"
 
 func init() {
 	configDefs[ConfigStreams] = configDef{kind: KindString, fixedDef: "false", check: oneOf("true", "false"),
-		doc: "Index records by key as event streams (expected-version appends, per-stream reads)."}
+		apply: func(c *TopicConfig, s string) { c.Streams = s == "true" },
+		doc:   "Index records by key as event streams (expected-version appends, per-stream reads)."}
 }
 
 // CatchUp runs an index catch-up with the partition's appends paused: it

@@ -14,8 +14,8 @@ const defaultDecompressionRatio = 64
 // topic's max.message.bytes (at least 1 MiB). It runs outside the
 // partition lock, reading only the topic's max.message.bytes under it.
 //
-// When the topic validates record schemas (its append hooks read every
-// record again) and a batch is compressed, the decompressed records
+// When the topic validates record schemas or is an event-store topic (its
+// append hooks read every record again) and a batch is compressed, the decompressed records
 // sections are kept and returned for them (record.Sections; the caller
 // releases them); otherwise the result is nil.
 func (b *Broker) validateRecords(p *partition, batches []byte, hs []record.BatchHeader) (*record.Sections, error) {
@@ -33,13 +33,14 @@ func (b *Broker) validateRecords(p *partition, batches []byte, hs []record.Batch
 	p.mu.Lock()
 	maxMsg := p.mu.cfg.MaxMessageBytes
 	sv := p.mu.cfg.SchemaValidation
+	streams := p.mu.cfg.Streams
 	p.mu.Unlock()
 	ratio := b.cfg.DecompressionRatio
 	if ratio <= 0 {
 		ratio = defaultDecompressionRatio
 	}
 	limit := int(min(max(maxMsg, 1<<20)*int64(ratio), record.MaxDecompressed))
-	if sv.Key || sv.Value {
+	if sv.Key || sv.Value || streams {
 		return record.ValidateAllRecordsKeep(batches, hs, limit)
 	}
 	return nil, record.ValidateAllRecords(batches, hs, limit)

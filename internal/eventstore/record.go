@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/eddy-streaming/eddy/internal/broker"
 	"github.com/eddy-streaming/eddy/internal/record"
 )
 
@@ -62,6 +63,33 @@ func forEachRecord(h record.BatchHeader, batch []byte, fn func(r *Record) error)
 	return record.ForEachHeader(h, batch, func(_ *record.BatchHeader, r *Record) error {
 		r.OffsetDelta, r.Offset = i, h.BaseOffset+int64(i)
 		i++
+		return fn(r)
+	})
+}
+
+// forEachAppended is forEachRecord for batch i of an append the broker
+// has validated (CRC checked, every record proven readable): the CRC is not
+// checked again, and a compressed batch is read from the records section
+// validation kept (broker.Append.Sections) instead of being decompressed a
+// second time, under the partition lock.
+func forEachAppended(a *broker.Append, i int, batch []byte, fn func(r *Record) error) error {
+	h := a.Headers[i]
+	if h.IsControl() {
+		return nil
+	}
+	var recs []byte
+	switch {
+	case a.Sections != nil && a.Sections.Records[i] != nil:
+		recs = a.Sections.Records[i]
+	case h.Codec() == record.CodecNone && h.Size() >= record.BatchHeaderSize && h.Size() <= len(batch):
+		recs = batch[record.BatchHeaderSize:h.Size()]
+	default:
+		return forEachRecord(h, batch, fn)
+	}
+	j := int32(0)
+	return record.ForEachSection(h, recs, func(_ *record.BatchHeader, r *Record) error {
+		r.OffsetDelta, r.Offset = j, h.BaseOffset+int64(j)
+		j++
 		return fn(r)
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,6 +112,41 @@ func BenchmarkHookPlainTopic(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		if _, err := s.CheckAppend(broker.Append{Topic: "plain", Headers: hs, Batches: batch}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHookStreamsCompressed is a Kafka produce to an event-store
+// topic (eddy.streams=true, fsync=never) of Snappy batches of 100 1-KiB
+// JSON records in 100 streams: validation, the event store's per-record
+// check and indexing, and the append.
+func BenchmarkHookStreamsCompressed(b *testing.B) {
+	dir := b.TempDir()
+	br, es := openDiskStore(b, dir, Config{Path: filepath.Join(dir, "streams.idx")})
+	defer es.Close()
+	if _, err := br.CreateTopic("s", 1, map[string]string{broker.ConfigStreams: "true", broker.ConfigFsync: "never"}, false); err != nil {
+		b.Fatal(err)
+	}
+	if err := es.refresh(); err != nil { // index the new topic now
+		b.Fatal(err)
+	}
+	val := []byte(`{"order_id":"8c3e0d2a","customer":"c-1029","total":129.95,"status":"pending","items":3,"region":"eu","note":"` + strings.Repeat("n", 900) + `"}`)
+	bld := record.NewBuilder(record.NewHeader(time.Now().UnixMilli()))
+	for i := 0; i < 100; i++ {
+		bld.BeginRecord(int32(i), 0, []byte("order-"+strconv.Itoa(i)), val, 1)
+		bld.AddStringHeader("ce_type", "OrderCreated")
+		bld.EndRecord()
+	}
+	batch, err := bld.Finish(record.CodecSnappy)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(100 * len(val)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := br.Write("s", 0, batch, broker.WriteOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -675,7 +675,7 @@ func (s *Store) CheckAppend(a broker.Append) (*broker.Duplicate, error) {
 		h := hs[i]
 		batch := batches[pos : pos+h.Size()]
 		pos += h.Size()
-		err := forEachRecord(h, batch, func(r *Record) error {
+		err := forEachAppended(&a, i, batch, func(r *Record) error {
 			if r.Key == nil {
 				return nil
 			}

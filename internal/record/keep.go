@@ -97,6 +97,22 @@ func (rd *Reader) ResetRecords(h BatchHeader, records []byte) {
 	rd.left = max(h.RecordCount, 0)
 }
 
+// ForEachSection is ForEachHeader for a batch whose records section is
+// already decompressed (Sections.Records, or an uncompressed batch's bytes
+// after its header): fn gets every record with a Record reused between
+// calls, nothing is decompressed or copied. It stops at fn's first error.
+func ForEachSection(h BatchHeader, records []byte, fn func(h *BatchHeader, r *Record) error) error {
+	rd := readers.Get().(*Reader)
+	defer func() { rd.Release(); readers.Put(rd) }()
+	rd.ResetRecords(h, records)
+	for rd.Next() {
+		if err := fn(&rd.h, &rd.rec); err != nil {
+			return err
+		}
+	}
+	return rd.err
+}
+
 // ForEachKeyValue calls fn with the key and value (nil when null) of each
 // of the count records in records, a records section already proven
 // well-formed (ValidateAllRecordsKeep, ValidateRecords); headers are
