@@ -200,3 +200,17 @@ func parseKeyValues(flag string, kvs []string) ([][2]string, error) {
 func warnf(cmd *cobra.Command, format string, args ...any) {
 	fmt.Fprintf(cmd.ErrOrStderr(), "eddy: "+format+"\n", args...)
 }
+
+// adminRun makes a command's RunE from run: an admin client and a context
+// bounded by --timeout (adminSession) are opened before run and closed
+// after it.
+func (o *clientOptions) adminRun(run func(ctx context.Context, adm *kadm.Client, cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		adm, ctx, done, err := o.adminSession(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer done()
+		return run(ctx, adm, cmd, args)
+	}
+}

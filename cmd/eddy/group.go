@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -31,23 +32,26 @@ func newGroupCmd() *cobra.Command {
 	return cmd
 }
 
+// newGroupListCmd is `eddy group list`: consumer groups only (classic and
+// KIP-848), as kafka-consumer-groups --list; share groups are listed by
+// eddy share-group list.
 func newGroupListCmd(co *clientOptions) *cobra.Command {
+	return groupListCmd(co, "consumer groups", []string{"classic", "consumer"}, true)
+}
+
+// groupListCmd is a `list` command for the groups of the given types: their
+// names, or with --long a table of state (and protocol type when
+// withProtocol).
+func groupListCmd(co *clientOptions, what string, types []string, withProtocol bool) *cobra.Command {
 	var long bool
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List consumer groups (names only, one per line; --long for a table)",
+		Short: "List " + what + " (names only, one per line; --long for a table)",
 		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			adm, ctx, done, err := co.adminSession(cmd.Context())
+		RunE: co.adminRun(func(ctx context.Context, adm *kadm.Client, cmd *cobra.Command, _ []string) error {
+			groups, err := adm.ListGroupsByType(ctx, types)
 			if err != nil {
-				return err
-			}
-			defer done()
-			// Consumer groups only, as kafka-consumer-groups --list; share
-			// groups are listed by eddy share-group list.
-			groups, err := adm.ListGroupsByType(ctx, []string{"classic", "consumer"})
-			if err != nil {
-				return co.brokerError("list groups", err)
+				return co.brokerError("list "+what, err)
 			}
 			out := cmd.OutOrStdout()
 			if !long {
@@ -57,14 +61,26 @@ func newGroupListCmd(co *clientOptions) *cobra.Command {
 				return nil
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "GROUP\tSTATE\tPROTOCOL-TYPE")
+			if withProtocol {
+				fmt.Fprintln(tw, "GROUP\tSTATE\tPROTOCOL-TYPE")
+			} else {
+				fmt.Fprintln(tw, "GROUP\tSTATE")
+			}
 			for _, g := range groups.Sorted() {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", g.Group, orDash(g.State), orDash(g.ProtocolType))
+				if withProtocol {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", g.Group, orDash(g.State), orDash(g.ProtocolType))
+				} else {
+					fmt.Fprintf(tw, "%s\t%s\n", g.Group, orDash(g.State))
+				}
 			}
 			return tw.Flush()
-		},
+		}),
 	}
-	cmd.Flags().BoolVarP(&long, "long", "l", false, "print a table with state and protocol type")
+	help := "print a table with the state"
+	if withProtocol {
+		help = "print a table with state and protocol type"
+	}
+	cmd.Flags().BoolVarP(&long, "long", "l", false, help)
 	return cmd
 }
 
@@ -86,12 +102,7 @@ func newGroupDescribeCmd(co *clientOptions) *cobra.Command {
 		Use:   "describe GROUP...",
 		Short: "Show a group's state, members, assignments, committed offsets and lag",
 		Args:  minArgs(1),
-		RunE: func(cmd *cobra.Command, groups []string) error {
-			adm, ctx, done, err := co.adminSession(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: co.adminRun(func(ctx context.Context, adm *kadm.Client, cmd *cobra.Command, groups []string) error {
 			lags, err := adm.Lag(ctx, groups...)
 			if err != nil {
 				return co.brokerError("describe groups", err)
@@ -124,7 +135,7 @@ func newGroupDescribeCmd(co *clientOptions) *cobra.Command {
 				}
 			}
 			return errors.Join(errs...)
-		},
+		}),
 	}
 	return cmd
 }
@@ -423,12 +434,7 @@ func newGroupDeleteCmd(co *clientOptions) *cobra.Command {
 		Use:   "delete GROUP...",
 		Short: "Delete consumer groups and their committed offsets (only groups without members)",
 		Args:  minArgs(1),
-		RunE: func(cmd *cobra.Command, groups []string) error {
-			adm, ctx, done, err := co.adminSession(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: co.adminRun(func(ctx context.Context, adm *kadm.Client, cmd *cobra.Command, groups []string) error {
 			resps, err := adm.DeleteGroups(ctx, groups...)
 			if err != nil {
 				return co.brokerError("delete groups", err)
@@ -450,7 +456,7 @@ func newGroupDeleteCmd(co *clientOptions) *cobra.Command {
 				}
 			}
 			return errors.Join(errs...)
-		},
+		}),
 	}
 	return cmd
 }

@@ -28,38 +28,7 @@ func newShareGroupCmd() *cobra.Command {
 }
 
 func newShareGroupListCmd(co *clientOptions) *cobra.Command {
-	var long bool
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List share groups (names only, one per line; --long for a table)",
-		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			adm, ctx, done, err := co.adminSession(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			groups, err := adm.ListGroupsByType(ctx, []string{"share"})
-			if err != nil {
-				return co.brokerError("list share groups", err)
-			}
-			out := cmd.OutOrStdout()
-			if !long {
-				for _, g := range groups.Sorted() {
-					fmt.Fprintln(out, g.Group)
-				}
-				return nil
-			}
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "GROUP\tSTATE")
-			for _, g := range groups.Sorted() {
-				fmt.Fprintf(tw, "%s\t%s\n", g.Group, orDash(g.State))
-			}
-			return tw.Flush()
-		},
-	}
-	cmd.Flags().BoolVarP(&long, "long", "l", false, "print a table with the state")
-	return cmd
+	return groupListCmd(co, "share groups", []string{"share"}, false)
 }
 
 func newShareGroupDescribeCmd(co *clientOptions) *cobra.Command {
@@ -67,12 +36,7 @@ func newShareGroupDescribeCmd(co *clientOptions) *cobra.Command {
 		Use:   "describe GROUP...",
 		Short: "Show a share group's members, assignments, start offsets and lag",
 		Args:  minArgs(1),
-		RunE: func(cmd *cobra.Command, groups []string) error {
-			adm, ctx, done, err := co.adminSession(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: co.adminRun(func(ctx context.Context, adm *kadm.Client, cmd *cobra.Command, groups []string) error {
 			described, err := adm.DescribeShareGroups(ctx, groups...)
 			if err != nil && len(described) == 0 {
 				return co.brokerError("describe share groups", err)
@@ -104,7 +68,7 @@ func newShareGroupDescribeCmd(co *clientOptions) *cobra.Command {
 				}
 			}
 			return errors.Join(errs...)
-		},
+		}),
 	}
 }
 
@@ -249,14 +213,9 @@ func newShareGroupDeleteCmd(co *clientOptions) *cobra.Command {
 		Use:   "delete GROUP...",
 		Short: "Delete empty share groups and their state",
 		Args:  minArgs(1),
-		RunE: func(cmd *cobra.Command, groups []string) error {
-			adm, ctx, done, err := co.adminSession(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: co.adminRun(func(ctx context.Context, adm *kadm.Client, cmd *cobra.Command, groups []string) error {
 			return deleteShareGroups(ctx, adm, co, groups)
-		},
+		}),
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -119,13 +120,9 @@ func newTopicListCmd(co *clientOptions) *cobra.Command {
 		Use:   "list",
 		Short: "List topics (names only, one per line; --long for a table)",
 		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			adm, ctx, done, err := co.adminSession(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: co.adminRun(func(ctx context.Context, adm *kadm.Client, cmd *cobra.Command, _ []string) error {
 			var tds kadm.TopicDetails
+			var err error
 			if internal {
 				tds, err = adm.ListTopicsWithInternal(ctx)
 			} else {
@@ -148,7 +145,7 @@ func newTopicListCmd(co *clientOptions) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%d\t%d\n", name, len(td.Partitions), td.Partitions.NumReplicas())
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	cmd.Flags().BoolVarP(&long, "long", "l", false, "print a table with partition and replica counts")
 	cmd.Flags().BoolVar(&internal, "internal", false, "include internal topics")
@@ -160,12 +157,7 @@ func newTopicDescribeCmd(co *clientOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "describe [TOPIC...]",
 		Short: "Show topics' partitions, offsets and configs (all topics if none named)",
-		RunE: func(cmd *cobra.Command, topics []string) error {
-			adm, ctx, done, err := co.adminSession(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: co.adminRun(func(ctx context.Context, adm *kadm.Client, cmd *cobra.Command, topics []string) error {
 			tds, err := adm.ListTopics(ctx, topics...)
 			if err != nil {
 				return co.brokerError("describe topics", err)
@@ -242,7 +234,7 @@ func newTopicDescribeCmd(co *clientOptions) *cobra.Command {
 				}
 			}
 			return errors.Join(errs...)
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&allConfigs, "all-configs", false, "show every config, not only those set on the topic")
 	return cmd
@@ -356,12 +348,7 @@ func newTopicDeleteCmd(co *clientOptions) *cobra.Command {
 		Use:   "delete TOPIC...",
 		Short: "Delete topics and all their records",
 		Args:  minArgs(1),
-		RunE: func(cmd *cobra.Command, topics []string) error {
-			adm, ctx, done, err := co.adminSession(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: co.adminRun(func(ctx context.Context, adm *kadm.Client, cmd *cobra.Command, topics []string) error {
 			resps, err := adm.DeleteTopics(ctx, topics...)
 			if err != nil {
 				return co.brokerError("delete topics", err)
@@ -382,7 +369,7 @@ func newTopicDeleteCmd(co *clientOptions) *cobra.Command {
 				}
 			}
 			return errors.Join(errs...)
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&ifExists, "if-exists", false, "succeed if the topic does not exist")
 	return cmd

@@ -7,6 +7,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -110,12 +111,7 @@ func newUserListCmd(co *clientOptions) *cobra.Command {
 		Use:   "list",
 		Short: "List users and their SCRAM mechanisms",
 		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			adm, ctx, done, err := co.adminSession(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: co.adminRun(func(ctx context.Context, adm *kadm.Client, cmd *cobra.Command, _ []string) error {
 			res, err := adm.DescribeUserSCRAMs(ctx)
 			if err != nil {
 				return co.brokerError("list users", err)
@@ -133,7 +129,7 @@ func newUserListCmd(co *clientOptions) *cobra.Command {
 				fmt.Fprintf(w, "%-24s %s\n", u.User, strings.Join(cs, ", "))
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -143,14 +139,10 @@ func newUserDeleteCmd(co *clientOptions) *cobra.Command {
 		Use:   "delete NAME",
 		Short: "Delete a user's credentials (every mechanism unless --mechanisms)",
 		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			adm, ctx, done, err := co.adminSession(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: co.adminRun(func(ctx context.Context, adm *kadm.Client, cmd *cobra.Command, args []string) error {
 			var ms []kadm.ScramMechanism
 			if mechs != "" {
+				var err error
 				if ms, err = parseScramMechanisms(mechs); err != nil {
 					return err
 				}
@@ -180,7 +172,7 @@ func newUserDeleteCmd(co *clientOptions) *cobra.Command {
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "user %s: deleted\n", args[0])
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&mechs, "mechanisms", "", "delete only these SCRAM mechanisms' credentials")
 	return cmd

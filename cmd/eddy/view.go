@@ -171,12 +171,7 @@ func newViewListCmd(co *clientOptions) *cobra.Command {
 		Use:   "list",
 		Short: "List views with their source and filter",
 		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			adm, ctx, done, err := co.adminSession(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: co.adminRun(func(ctx context.Context, adm *kadm.Client, cmd *cobra.Command, _ []string) error {
 			vs, err := listViews(ctx, adm)
 			if err != nil {
 				return co.brokerError("list views", err)
@@ -187,7 +182,7 @@ func newViewListCmd(co *clientOptions) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", v.name, v.source, v.filter)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 }
 
@@ -196,12 +191,7 @@ func newViewDescribeCmd(co *clientOptions) *cobra.Command {
 		Use:   "describe NAME",
 		Short: "Show a view's source, filter, partitions and offsets",
 		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			adm, ctx, done, err := co.adminSession(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: co.adminRun(func(ctx context.Context, adm *kadm.Client, cmd *cobra.Command, args []string) error {
 			v, err := describeView(ctx, adm, args[0])
 			if err != nil {
 				return err
@@ -216,7 +206,7 @@ func newViewDescribeCmd(co *clientOptions) *cobra.Command {
 			fmt.Fprintln(tw, "PARTITION\tEND OFFSET (source)")
 			ends.Each(func(o kadm.ListedOffset) { fmt.Fprintf(tw, "%d\t%d\n", o.Partition, o.Offset) })
 			return tw.Flush()
-		},
+		}),
 	}
 }
 
@@ -225,12 +215,7 @@ func newViewDeleteCmd(co *clientOptions) *cobra.Command {
 		Use:   "delete NAME...",
 		Short: "Delete views (never their source topics)",
 		Args:  minArgs(1),
-		RunE: func(cmd *cobra.Command, names []string) error {
-			adm, ctx, done, err := co.adminSession(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: co.adminRun(func(ctx context.Context, adm *kadm.Client, cmd *cobra.Command, names []string) error {
 			var errs []error
 			for _, n := range names {
 				// Refuse topics: `eddy view delete` must never delete data.
@@ -249,7 +234,7 @@ func newViewDeleteCmd(co *clientOptions) *cobra.Command {
 				warnf(cmd, "deleted view %q", n)
 			}
 			return errors.Join(errs...)
-		},
+		}),
 	}
 }
 
