@@ -1,9 +1,9 @@
 package broker
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/eddy-streaming/eddy/internal/promreg"
 )
 
 type metrics struct {
@@ -20,22 +20,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		bytesOut:   vec("bytes_out_total", "Record batch bytes read by fetches, per topic."),
 		recordsOut: vec("records_out_total", "Records in the batches read by fetches, per topic."),
 	}
-	if reg != nil {
-		// A broker reopened on the same registry (a restart in one
-		// process) keeps counting into the series already registered.
-		for _, c := range []**prometheus.CounterVec{&m.bytesIn, &m.recordsIn, &m.bytesOut, &m.recordsOut} {
-			if err := reg.Register(*c); err != nil {
-				var are prometheus.AlreadyRegisteredError
-				if !errors.As(err, &are) {
-					return nil, err
-				}
-				existing, ok := are.ExistingCollector.(*prometheus.CounterVec)
-				if !ok {
-					return nil, err
-				}
-				*c = existing
-			}
-		}
+	// A broker reopened on the same registry (a restart in one process)
+	// keeps counting into the series already registered.
+	if err := promreg.All(reg, &m.bytesIn, &m.recordsIn, &m.bytesOut, &m.recordsOut); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/eddy-streaming/eddy/internal/filter"
+	"github.com/eddy-streaming/eddy/internal/promreg"
 	"github.com/eddy-streaming/eddy/internal/record"
 	"github.com/eddy-streaming/eddy/internal/views"
 )
@@ -104,20 +105,8 @@ func newViewMetrics(reg prometheus.Registerer) (*viewMetrics, error) {
 		errs:    vec("filter_errors_total", "Evaluations of a view's filter that failed (the record did not match)."),
 		bytes:   vec("bytes_scanned_total", "Stored source batch bytes a view's fetches scanned."),
 	}
-	if reg != nil {
-		for _, c := range []**prometheus.CounterVec{&m.scanned, &m.matched, &m.errs, &m.bytes} {
-			if err := reg.Register(*c); err != nil {
-				var are prometheus.AlreadyRegisteredError
-				if !errors.As(err, &are) {
-					return nil, err
-				}
-				existing, ok := are.ExistingCollector.(*prometheus.CounterVec)
-				if !ok {
-					return nil, err
-				}
-				*c = existing
-			}
-		}
+	if err := promreg.All(reg, &m.scanned, &m.matched, &m.errs, &m.bytes); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

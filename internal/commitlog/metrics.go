@@ -1,9 +1,9 @@
 package commitlog
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/eddy-streaming/eddy/internal/promreg"
 )
 
 // metrics are shared by all logs of one Committer.
@@ -66,13 +66,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 // register registers c, or returns the collector already registered under
 // its name (several private committers may share one Registerer).
 func register[T prometheus.Collector](reg prometheus.Registerer, c T) T {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(T); ok {
-				return existing
-			}
-		}
-	}
+	c, _ = promreg.Register(reg, c)
 	return c
 }

@@ -48,6 +48,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
+	"github.com/eddy-streaming/eddy/internal/promreg"
 	"github.com/eddy-streaming/eddy/internal/record"
 )
 
@@ -209,17 +210,7 @@ func (s *Store) Recover(b *broker.Broker) error {
 }
 
 func counter(reg prometheus.Registerer, name, help string) prometheus.Counter {
-	c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
-	if reg != nil {
-		if err := reg.Register(c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if errors.As(err, &are) {
-				if ec, ok := are.ExistingCollector.(prometheus.Counter); ok {
-					return ec
-				}
-			}
-		}
-	}
+	c, _ := promreg.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help}))
 	return c
 }
 

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/eddy-streaming/eddy/internal/promreg"
 )
 
 type metrics struct {
@@ -94,17 +96,10 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 // registered (a server recreated on the same registry keeps counting into
 // the same series).
 func register[T prometheus.Collector](reg prometheus.Registerer, s *Server, c T) T {
-	err := reg.Register(c)
-	if err == nil {
-		return c
+	c, err := promreg.Register(reg, c)
+	if err != nil {
+		s.log.Warn("kafka metrics registration", "err", err)
 	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(T); ok {
-			return existing
-		}
-	}
-	s.log.Warn("kafka metrics registration", "err", err)
 	return c
 }
 
