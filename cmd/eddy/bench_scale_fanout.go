@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"golang.org/x/sys/unix"
 )
 
 // fanoutOptions are the flags of `eddy bench scale fanout`.
@@ -134,26 +132,6 @@ func readIOBytes(pid int) (int64, error) {
 		}
 	}
 	return 0, errors.New("read /proc io: no read_bytes")
-}
-
-// dropPageCache asks the kernel to drop the cached pages of every file
-// under dir (posix_fadvise DONTNEED, after fsync so that none is dirty).
-func dropPageCache(dir string) error {
-	return filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		fh, err := os.Open(path)
-		if err != nil {
-			return nil // removed meanwhile
-		}
-		defer fh.Close()
-		_ = fh.Sync()
-		if err := unix.Fadvise(int(fh.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
-			return fmt.Errorf("drop page cache of %s: %w", path, err)
-		}
-		return nil
-	})
 }
 
 // fanoutGroups is N consumer groups of one client each, counting what they

@@ -90,6 +90,7 @@ func startScaleServer(t scaleTarget, dir string, timeout time.Duration) (*scaleS
 	s.log = logf
 	s.cmd = exec.Command(argv[0], argv[1:]...)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	stopWithParent(s.cmd)
 	start := time.Now()
 	if err := s.cmd.Start(); err != nil {
 		logf.Close()

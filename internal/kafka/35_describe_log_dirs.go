@@ -3,8 +3,6 @@ package kafka
 import (
 	"context"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -41,12 +39,7 @@ func handleDescribeLogDirs(_ context.Context, s *Server, req *Request) Reply {
 	}
 	dir := kmsg.NewDescribeLogDirsResponseDir()
 	dir.Dir = s.b.DataDir()
-	dir.TotalBytes, dir.UsableBytes = -1, -1
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir.Dir, &st); err == nil {
-		dir.TotalBytes = int64(st.Blocks) * int64(st.Bsize)
-		dir.UsableBytes = int64(st.Bavail) * int64(st.Bsize)
-	}
+	dir.TotalBytes, dir.UsableBytes = diskSpace(dir.Dir)
 	idx := map[string]int{}
 	for _, ps := range s.b.Partitions() {
 		if r.Topics != nil && !want[ps.Topic][ps.Partition] {
