@@ -2,6 +2,8 @@ package kafka
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"net"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -9,7 +11,7 @@ import (
 	"github.com/eddy-streaming/eddy/internal/share"
 )
 
-// ShareGroupHeartbeat: v1
+// ShareGroupHeartbeat: v0-1
 //
 // Behaviour (KIP-932): MemberEpoch 0 joins with a client-chosen member id
 // and SubscribedTopicNames, -1 leaves (the member's acquired records are
@@ -20,9 +22,12 @@ import (
 // Errors: GROUP_ID_NOT_FOUND, UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH,
 // INVALID_REQUEST.
 //
-// Version notes: v0 was Kafka 4.0's early access and is not served; v1 is
-// KIP-932's stable version (Kafka 4.1+).
-func init() { Register(kmsg.ShareGroupHeartbeat, 1, 1, handleShareGroupHeartbeat) }
+// Version notes: v0 is Kafka 4.0's early access (the KafkaShareConsumer of
+// Java clients 4.0 sends it), the same fields as v1, KIP-932's stable
+// version (Kafka 4.1+). A v0 join (epoch 0) may leave MemberId empty: the
+// coordinator generates one and returns it, as Kafka 4.0 did; from v1 on
+// the client generates it (KIP-1082) and an empty one is INVALID_REQUEST.
+func init() { Register(kmsg.ShareGroupHeartbeat, 0, 1, handleShareGroupHeartbeat) }
 
 func handleShareGroupHeartbeat(_ context.Context, s *Server, req *Request) Reply {
 	r := req.Msg.(*kmsg.ShareGroupHeartbeatRequest)
@@ -45,6 +50,12 @@ func handleShareGroupHeartbeat(_ context.Context, s *Server, req *Request) Reply
 		if !s.allowed(req, opDescribe, rtTopic, t) {
 			return fail(errTopicAuth)
 		}
+	}
+	if r.Version == 0 && r.MemberEpoch == 0 && r.MemberID == "" {
+		// Kafka 4.0's share consumer joins without a member id and takes
+		// the one the coordinator generates (from v1 on, KIP-1082, the
+		// client generates it).
+		r.MemberID = newShareMemberID()
 	}
 	host := ""
 	if req.Conn != nil && req.Conn.Remote != nil {
@@ -77,4 +88,12 @@ func handleShareGroupHeartbeat(_ context.Context, s *Server, req *Request) Reply
 		resp.Assignment = &a
 	}
 	return Respond(resp)
+}
+
+// newShareMemberID returns a member id in Kafka's Uuid text form: 16 random
+// bytes, base64url without padding.
+func newShareMemberID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }

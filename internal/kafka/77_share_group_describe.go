@@ -8,14 +8,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// ShareGroupDescribe: v1
+// ShareGroupDescribe: v0-1
 //
 // Behaviour: each group's state (Empty or Stable), epoch and members with
 // their subscriptions and assignments; an unknown group GROUP_ID_NOT_FOUND.
 // The assignor is "simple", as Kafka's.
 //
-// Version notes: v1 is KIP-932's stable version.
-func init() { Register(kmsg.ShareGroupDescribe, 1, 1, handleShareGroupDescribe) }
+// Version notes: v0 is Kafka 4.0's early access, the same fields as v1,
+// KIP-932's stable version.
+func init() { Register(kmsg.ShareGroupDescribe, 0, 1, handleShareGroupDescribe) }
 
 func handleShareGroupDescribe(_ context.Context, s *Server, req *Request) Reply {
 	r := req.Msg.(*kmsg.ShareGroupDescribeRequest)

@@ -11,7 +11,7 @@ import (
 	"github.com/eddy-streaming/eddy/internal/share"
 )
 
-// ShareFetch: v1-2
+// ShareFetch: v0-2
 //
 // Behaviour (KIP-932): a share session per (group, member):
 // ShareSessionEpoch 0 opens it with the request's partitions, later
@@ -31,12 +31,14 @@ import (
 // UNKNOWN_MEMBER_ID, GROUP_ID_NOT_FOUND, INVALID_REQUEST (acknowledgements
 // on epoch 0), UNKNOWN_TOPIC_ID.
 //
-// Version notes: v0 (Kafka 4.0 early access) is not served; v1 adds
-// MaxRecords, BatchSize and AcquisitionLockTimeoutMillis; v2 (Kafka 4.2,
+// Version notes: v0 is Kafka 4.0's early access (Java clients 4.0): it has
+// PartitionMaxBytes and no MaxRecords (then up to 500 records are
+// acquired per request); v1 adds MaxRecords, BatchSize and
+// AcquisitionLockTimeoutMillis; v2 (Kafka 4.2,
 // what franz-go's share consumer requires) adds ShareAcquireMode (record
 // limit mode is always honoured: Eddy acquires exact offsets) and renew
 // acknowledgements (type 4).
-func init() { Register(kmsg.ShareFetch, 1, 2, handleShareFetch) }
+func init() { Register(kmsg.ShareFetch, 0, 2, handleShareFetch) }
 
 type shareAckPart struct {
 	tp      share.TP

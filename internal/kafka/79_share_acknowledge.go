@@ -10,7 +10,7 @@ import (
 	"github.com/eddy-streaming/eddy/internal/share"
 )
 
-// ShareAcknowledge: v1-2
+// ShareAcknowledge: v0-2
 //
 // Behaviour (KIP-932): acknowledges records in an open share session; the
 // epoch must be the session's next (it advances the same sequence as
@@ -21,9 +21,10 @@ import (
 // a record the member does not hold fails its partition with
 // INVALID_RECORD_STATE. Epoch 0 is INVALID_SHARE_SESSION_EPOCH.
 //
-// Version notes: v1 is KIP-932's stable version; v2 (Kafka 4.2) adds
-// IsRenewAck and AcquisitionLockTimeoutMillis.
-func init() { Register(kmsg.ShareAcknowledge, 1, 2, handleShareAcknowledge) }
+// Version notes: v0 is Kafka 4.0's early access, the same fields as v1,
+// KIP-932's stable version; v2 (Kafka 4.2) adds IsRenewAck and
+// AcquisitionLockTimeoutMillis.
+func init() { Register(kmsg.ShareAcknowledge, 0, 2, handleShareAcknowledge) }
 
 func handleShareAcknowledge(_ context.Context, s *Server, req *Request) Reply {
 	r := req.Msg.(*kmsg.ShareAcknowledgeRequest)
