@@ -6,12 +6,13 @@
 // It subscribes GROUP to TOPIC in explicit acknowledgement mode
 // (share.acknowledgement.mode=explicit; clients that predate that config
 // infer the mode from the acknowledge calls), acknowledges every record it
-// receives — ACCEPT, or REJECT when the value is "poison" — and commits each
-// poll's acknowledgements with commitSync. Output, one line each, for the
-// test to check:
+// receives — ACCEPT; REJECT when the value is "poison"; RELEASE when the
+// value is "retry" and this is its first delivery — and commits each poll's
+// acknowledgements with commitSync. Output, one line each, for the test to
+// check:
 //
 //   READY                                       after subscribing
-//   ACK <accept|reject> <partition> <offset> <deliveryCount> <value>
+//   ACK <accept|reject|release> <partition> <offset> <deliveryCount> <value>
 //                                               an acknowledgement commitSync confirmed
 //   ACKERR <partition> <offset> <error>         an acknowledgement commitSync refused
 //   DONE <records>                              after close
@@ -100,11 +101,16 @@ public class ShareConsume {
                 Map<Integer, List<String>> lines = new HashMap<>();
                 Map<Integer, List<Long>> offsets = new HashMap<>();
                 for (ConsumerRecord<String, String> r : records) {
-                    boolean poison = "poison".equals(r.value());
-                    consumer.acknowledge(r, poison ? AcknowledgeType.REJECT : AcknowledgeType.ACCEPT);
                     short delivery = r.deliveryCount().orElse((short) -1);
+                    AcknowledgeType type = AcknowledgeType.ACCEPT;
+                    if ("poison".equals(r.value())) {
+                        type = AcknowledgeType.REJECT;
+                    } else if ("retry".equals(r.value()) && delivery == 1) {
+                        type = AcknowledgeType.RELEASE;
+                    }
+                    consumer.acknowledge(r, type);
                     lines.computeIfAbsent(r.partition(), p -> new ArrayList<>()).add(String.format("ACK %s %d %d %d %s",
-                        poison ? "reject" : "accept", r.partition(), r.offset(), delivery, r.value()));
+                        type.toString().toLowerCase(java.util.Locale.ROOT), r.partition(), r.offset(), delivery, r.value()));
                     offsets.computeIfAbsent(r.partition(), p -> new ArrayList<>()).add(r.offset());
                     total++;
                 }

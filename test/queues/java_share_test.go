@@ -87,8 +87,9 @@ type javaAck struct {
 // TestJavaShareConsumer runs two of Apache Kafka's KafkaShareConsumer
 // (test/java/ShareConsume.java) in one share group against a real eddy
 // serve, in explicit acknowledgement mode: every record is delivered and
-// acknowledged once overall, and the one record they reject lands on the
-// group's dead-letter topic once. Optional: it needs a kafka-clients jar
+// accepted once overall, the one record they release on its first delivery
+// comes back with delivery count 2, and the one record they reject lands on
+// the group's dead-letter topic once. Optional: it needs a kafka-clients jar
 // (EDDY_KAFKA_CLIENTS_JAR) and a JDK, and skips without them.
 func TestJavaShareConsumer(t *testing.T) {
 	cp := javaClasspath(t)
@@ -112,7 +113,7 @@ func TestJavaShareConsumer(t *testing.T) {
 	enable := "true"
 	newTopic(t, admin, dlq, 1, map[string]*string{share.TopicConfigDLQEnable: &enable})
 	setGroupConfigs(t, admin, group, share.ConfigAutoOffsetReset, "earliest", share.ConfigDLQTopic, dlq)
-	const total, poisonAt = 600, 250
+	const total, poisonAt, retryAt = 600, 250, 400
 
 	var (
 		mu     sync.Mutex
@@ -194,8 +195,11 @@ func TestJavaShareConsumer(t *testing.T) {
 		var recs []*kgo.Record
 		for i := b * total / 6; i < (b+1)*total/6; i++ {
 			v := "v" + strconv.Itoa(i)
-			if i == poisonAt {
+			switch i {
+			case poisonAt:
 				v = "poison"
+			case retryAt:
+				v = "retry"
 			}
 			recs = append(recs, &kgo.Record{Topic: topic, Partition: int32(i % 3), Key: []byte(strconv.Itoa(i)), Value: []byte(v)})
 		}
@@ -208,9 +212,9 @@ func TestJavaShareConsumer(t *testing.T) {
 	deadline := time.Now().Add(150 * time.Second)
 	for {
 		mu.Lock()
-		n, nerr := len(acks), len(errs)
+		n, nerr, retried := len(acks), len(errs), len(acks[fmt.Sprintf("%d/%d", retryAt%3, retryAt/3)])
 		mu.Unlock()
-		if n >= total || nerr > 0 || time.Now().After(deadline) {
+		if (n >= total && retried >= 2) || nerr > 0 || time.Now().After(deadline) {
 			break
 		}
 		for _, c := range consumers {
@@ -250,6 +254,13 @@ func TestJavaShareConsumer(t *testing.T) {
 	for i := 0; i < total; i++ {
 		k := fmt.Sprintf("%d/%d", i%3, i/3)
 		a := acks[k]
+		if i == retryAt {
+			// Released on its first delivery, accepted on the second.
+			if len(a) != 2 || a[0].kind != "release" || a[0].delivery != 1 || a[1].kind != "accept" || a[1].delivery != 2 || a[1].value != "retry" {
+				t.Errorf("record %s (released once): got %+v, want release at delivery 1, accept at delivery 2", k, a)
+			}
+			continue
+		}
 		if len(a) != 1 {
 			t.Errorf("record %s acknowledged %d times: %+v", k, len(a), a)
 			continue
