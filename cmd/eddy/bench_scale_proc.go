@@ -227,6 +227,12 @@ func resetHWM(pid int) {
 // goroutines reads go_goroutines from an eddy server's /metrics; -1 when
 // it cannot (another broker).
 func (s *scaleServer) goroutines(ctx context.Context) int {
+	return int(s.gauge(ctx, "go_goroutines"))
+}
+
+// gauge reads one unlabelled metric from the broker's /metrics, or -1 when
+// the broker has no HTTP listener or the metric is missing.
+func (s *scaleServer) gauge(ctx context.Context, name string) float64 {
 	if s.http == "" {
 		return -1
 	}
@@ -242,10 +248,10 @@ func (s *scaleServer) goroutines(ctx context.Context) int {
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "go_goroutines "); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
 			n, err := strconv.ParseFloat(v, 64)
 			if err == nil {
-				return int(n)
+				return n
 			}
 		}
 	}

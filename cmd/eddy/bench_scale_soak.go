@@ -35,7 +35,11 @@ produce p99 over the interval. With --rate 0 the rate is half of what a 5 s
 closed-loop run of the same producers reaches first. The summary checks
 what a steady broker shows: after the --warmup intervals, RSS, goroutines
 and open files vary by less than 10 %, and no interval's records/s is
-below 80 % of the median.`,
+below 80 % of the median. Clients open and close connections of their own
+accord (franz-go reopens an idle metadata connection every 5 minutes), and
+each costs the broker goroutines and a file descriptor, so goroutines and
+open files are also judged over the intervals with the most common client
+connection count.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runScaleSoak(cmd, o, ss)
@@ -69,7 +73,8 @@ func runScaleSoak(cmd *cobra.Command, o *scaleOptions, ss soakSettings) error {
 	r.Columns = []scaleColumn{
 		{"records_per_sec", "records/s", "%.0f"}, {"p99_ms", "p99 ms", "%.1f"},
 		{"rss_mb", "RSS MB", "%.0f"}, {"goroutines", "goroutines", "%.0f"},
-		{"threads", "threads", "%.0f"}, {"open_files", "open files", "%.0f"}, {"cpu_pct", "broker CPU %", "%.0f"},
+		{"threads", "threads", "%.0f"}, {"open_files", "open files", "%.0f"}, {"connections", "client connections", "%.0f"},
+		{"cpu_pct", "broker CPU %", "%.0f"},
 	}
 	r.charts = []scaleChartDef{
 		{File: "soak-rss.png", Title: "Broker RSS (MB) per interval", Key: "rss_mb", YLabel: "MB"},
@@ -152,6 +157,7 @@ func soakOne(ctx context.Context, o *scaleOptions, t scaleTarget, ss soakSetting
 			"records_per_sec": float64(acked-lastAcked) / secs,
 			"rss_mb":          mb(cur.RSSBytes),
 			"goroutines":      float64(s.goroutines(ctx)),
+			"connections":     s.gauge(ctx, "eddy_kafka_connections"),
 			"threads":         float64(cur.Threads),
 			"open_files":      float64(cur.OpenFiles),
 			"cpu_pct":         100 * (cur.CPUSeconds - prev.CPUSeconds) / secs,
@@ -194,16 +200,6 @@ func soakVerdicts(r *scaleReport, warmup int) []string {
 			continue
 		}
 		pts = pts[warmup:]
-		spread := func(key string) float64 {
-			lo, hi := math.Inf(1), math.Inf(-1)
-			for _, p := range pts {
-				lo, hi = math.Min(lo, p.Values[key]), math.Max(hi, p.Values[key])
-			}
-			if lo <= 0 {
-				return math.Inf(1)
-			}
-			return (hi - lo) / lo
-		}
 		rates := make([]float64, len(pts))
 		for i, p := range pts {
 			rates[i] = p.Values["records_per_sec"]
@@ -211,8 +207,50 @@ func soakVerdicts(r *scaleReport, warmup int) []string {
 		sort.Float64s(rates)
 		median := rates[len(rates)/2]
 		low := rates[0] / median
-		out = append(out, fmt.Sprintf("%s after %d warm-up intervals: RSS varies %.0f %%, goroutines %.0f %%, open files %.0f %% (goal < 10 %%); lowest interval %.0f %% of the median records/s (goal ≥ 80 %%)",
-			t.Name, warmup, 100*spread("rss_mb"), 100*spread("goroutines"), 100*spread("open_files"), 100*low))
+		line := fmt.Sprintf("%s after %d warm-up intervals: RSS varies %.0f %%, goroutines %.0f %%, open files %.0f %% (goal < 10 %%); lowest interval %.0f %% of the median records/s (goal ≥ 80 %%)",
+			t.Name, warmup, 100*soakSpread(pts, "rss_mb"), 100*soakSpread(pts, "goroutines"), 100*soakSpread(pts, "open_files"), 100*low)
+		if same, conns := soakModalConns(pts); conns >= 0 && len(same) < len(pts) {
+			line += fmt.Sprintf("; at %.0f client connections (%d of %d intervals): goroutines %.0f %%, open files %.0f %%",
+				conns, len(same), len(pts), 100*soakSpread(same, "goroutines"), 100*soakSpread(same, "open_files"))
+		}
+		out = append(out, line)
 	}
 	return out
+}
+
+// soakSpread is (max − min) / min of one value over points; +Inf when the
+// minimum is not positive (the value could not be read).
+func soakSpread(pts []scalePoint, key string) float64 {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, p := range pts {
+		lo, hi = math.Min(lo, p.Values[key]), math.Max(hi, p.Values[key])
+	}
+	if lo <= 0 {
+		return math.Inf(1)
+	}
+	return (hi - lo) / lo
+}
+
+// soakModalConns returns the points sampled at the most common client
+// connection count, and that count; -1 when the count was not read.
+func soakModalConns(pts []scalePoint) ([]scalePoint, float64) {
+	count := map[float64]int{}
+	best, bestN := -1.0, 0
+	for _, p := range pts {
+		c, ok := p.Values["connections"]
+		if !ok || c < 0 {
+			return nil, -1
+		}
+		count[c]++
+		if n := count[c]; n > bestN || (n == bestN && c < best) {
+			best, bestN = c, n
+		}
+	}
+	var same []scalePoint
+	for _, p := range pts {
+		if p.Values["connections"] == best {
+			same = append(same, p)
+		}
+	}
+	return same, best
 }
