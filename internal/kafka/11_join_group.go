@@ -5,7 +5,6 @@ import (
 	"net"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/eddy-streaming/eddy/internal/group"
@@ -33,12 +32,9 @@ func handleJoinGroup(_ context.Context, s *Server, req *Request) Reply {
 		s.countErr(req, code)
 		return Respond(resp)
 	}
-	if !s.allowed(req, opRead, rtGroup, r.Group) {
-		return fail(kerr.GroupAuthorizationFailed.Code)
-	}
-	c := s.groups()
+	c, code := s.memberGroup(req, r.Group)
 	if c == nil {
-		return fail(ErrorCode(errNoCoordinator))
+		return fail(code)
 	}
 	jr := group.JoinRequest{
 		Group:                  r.Group,

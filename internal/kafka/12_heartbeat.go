@@ -3,7 +3,6 @@ package kafka
 import (
 	"context"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -20,14 +19,10 @@ func init() { Register(kmsg.Heartbeat, 0, 4, handleHeartbeat) }
 func handleHeartbeat(_ context.Context, s *Server, req *Request) Reply {
 	r := req.Msg.(*kmsg.HeartbeatRequest)
 	resp := r.ResponseKind().(*kmsg.HeartbeatResponse)
-	if !s.allowed(req, opRead, rtGroup, r.Group) {
-		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
-		s.countErr(req, resp.ErrorCode)
-		return Respond(resp)
-	}
-	c := s.groups()
+	c, code := s.memberGroup(req, r.Group)
 	if c == nil {
-		resp.ErrorCode = ErrorCode(errNoCoordinator)
+		resp.ErrorCode = code
+		s.countErr(req, code)
 		return Respond(resp)
 	}
 	return Defer(func(ctx context.Context) Reply {

@@ -3,7 +3,6 @@ package kafka
 import (
 	"context"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/eddy-streaming/eddy/internal/group"
@@ -22,14 +21,10 @@ func init() { Register(kmsg.LeaveGroup, 0, 5, handleLeaveGroup) }
 func handleLeaveGroup(_ context.Context, s *Server, req *Request) Reply {
 	r := req.Msg.(*kmsg.LeaveGroupRequest)
 	resp := r.ResponseKind().(*kmsg.LeaveGroupResponse)
-	if !s.allowed(req, opRead, rtGroup, r.Group) {
-		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
-		s.countErr(req, resp.ErrorCode)
-		return Respond(resp)
-	}
-	c := s.groups()
+	c, code := s.memberGroup(req, r.Group)
 	if c == nil {
-		resp.ErrorCode = ErrorCode(errNoCoordinator)
+		resp.ErrorCode = code
+		s.countErr(req, code)
 		return Respond(resp)
 	}
 	var members []group.LeaveMember

@@ -3,7 +3,6 @@ package kafka
 import (
 	"context"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/eddy-streaming/eddy/internal/group"
@@ -23,14 +22,10 @@ func init() { Register(kmsg.SyncGroup, 0, 5, handleSyncGroup) }
 func handleSyncGroup(_ context.Context, s *Server, req *Request) Reply {
 	r := req.Msg.(*kmsg.SyncGroupRequest)
 	resp := r.ResponseKind().(*kmsg.SyncGroupResponse)
-	if !s.allowed(req, opRead, rtGroup, r.Group) {
-		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
-		s.countErr(req, resp.ErrorCode)
-		return Respond(resp)
-	}
-	c := s.groups()
+	c, code := s.memberGroup(req, r.Group)
 	if c == nil {
-		resp.ErrorCode = ErrorCode(errNoCoordinator)
+		resp.ErrorCode = code
+		s.countErr(req, code)
 		return Respond(resp)
 	}
 	sr := group.SyncRequest{

@@ -12,6 +12,20 @@ import (
 // groups returns the coordinator, or nil when none is configured.
 func (s *Server) groups() *group.Coordinator { return s.cfg.Groups }
 
+// memberGroup gates a classic group membership request (JoinGroup,
+// SyncGroup, Heartbeat, LeaveGroup): READ on the group, and a coordinator
+// to answer it. It returns the coordinator, or the error code to answer.
+func (s *Server) memberGroup(req *Request, groupID string) (*group.Coordinator, int16) {
+	if !s.allowed(req, opRead, rtGroup, groupID) {
+		return nil, kerr.GroupAuthorizationFailed.Code
+	}
+	c := s.groups()
+	if c == nil {
+		return nil, ErrorCode(errNoCoordinator)
+	}
+	return c, 0
+}
+
 // errNoCoordinator is answered when no coordinator is plugged in.
 var errNoCoordinator = errors.New("no group coordinator configured")
 
