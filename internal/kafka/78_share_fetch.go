@@ -36,7 +36,9 @@ import (
 // acquired per request); v1 adds MaxRecords, BatchSize and
 // AcquisitionLockTimeoutMillis; v2 (Kafka 4.2,
 // what franz-go's share consumer requires) adds ShareAcquireMode (record
-// limit mode is always honoured: Eddy acquires exact offsets) and renew
+// limit mode: at most MaxRecords are acquired; batch-optimized mode, 0, as
+// Kafka: MaxRecords is soft, new records are acquired up to the end of a
+// stored batch so no batch is split between fetches) and renew
 // acknowledgements (type 4).
 func init() { Register(kmsg.ShareFetch, 0, 2, handleShareFetch) }
 
@@ -153,6 +155,7 @@ func handleShareFetch(_ context.Context, s *Server, req *Request) Reply {
 		var (
 			ackErrs []error
 			res     []share.PartitionResult
+			fr      share.FetchResult
 		)
 		if fetch {
 			maxRecs := int(r.MaxRecords)
@@ -161,7 +164,9 @@ func handleShareFetch(_ context.Context, s *Server, req *Request) Reply {
 			}
 			wait := time.Duration(r.MaxWaitMillis) * time.Millisecond
 			// The acks and the acquisitions are made durable together.
-			fr, err := c.FetchAck(ctx, share.FetchRequest{Group: group, MemberID: member, Partitions: parts, MaxRecords: maxRecs, MaxBytes: int(r.MaxBytes), MaxWait: wait, Acks: pas})
+			var err error
+			fr, err = c.FetchAck(ctx, share.FetchRequest{Group: group, MemberID: member, Partitions: parts, MaxRecords: maxRecs, MaxBytes: int(r.MaxBytes), MaxWait: wait, Acks: pas,
+				BatchOptimized: r.ShareAcquireMode == 0})
 			if err != nil {
 				return fail(err)
 			}
@@ -235,6 +240,10 @@ func handleShareFetch(_ context.Context, s *Server, req *Request) Reply {
 				resp.Topics = append(resp.Topics, rt)
 			}
 		}
-		return Respond(resp)
+		// The batches are in pooled buffers until the response is
+		// written.
+		reply := Respond(resp)
+		reply.release = fr.Release
+		return reply
 	})
 }

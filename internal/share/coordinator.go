@@ -194,6 +194,10 @@ type sharePart struct {
 	// Both are owned by the dlqBusy holder.
 	dlqRetryAt atomic.Int64
 	dlqFails   int
+
+	// bytesPerOffset and bytesPerBatch are what the partition's last
+	// read of new records saw: they size the next read.
+	bytesPerOffset, bytesPerBatch atomic.Int64
 }
 
 // New starts a Coordinator, loading the stored groups.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/eddy-streaming/eddy/internal/broker"
@@ -25,6 +27,12 @@ type FetchRequest struct {
 	// write as the acquisitions (ShareFetch's piggybacked acks);
 	// FetchResult.AckErrs answers them.
 	Acks []PartitionAcks
+	// BatchOptimized makes MaxRecords a soft limit, as Kafka's
+	// batch-optimized acquire mode (ShareFetch ShareAcquireMode 0): the
+	// acquisition of new records ends at the end of a stored batch, so
+	// that no batch is split between fetches. Otherwise at most
+	// MaxRecords are acquired (record-limit mode).
+	BatchOptimized bool
 }
 
 // FetchResult is Fetch's answer.
@@ -43,6 +51,18 @@ type PartitionResult struct {
 	Batches  []byte
 	Acquired []Range
 	Err      error
+	// buf holds Batches when they are in a pooled buffer.
+	buf *readBuf
+}
+
+// Release returns the buffers holding the results' batches to their pool;
+// the batches must not be used afterwards. Callers that do not call it
+// leave the buffers to the garbage collector.
+func (r FetchResult) Release() {
+	for i := range r.Partitions {
+		r.Partitions[i].buf.release()
+		r.Partitions[i].buf = nil
+	}
 }
 
 // Fetch acquires records for the member from the given partitions and
@@ -135,15 +155,25 @@ func (c *Coordinator) FetchAck(ctx context.Context, r FetchRequest) (FetchResult
 // fetchOnce acquires from each partition once, makes the acquisitions
 // durable in one write, then reads their batches. It returns whether any
 // record was acquired, and the earliest time a lock or backoff ends.
+//
+// A partition with nothing to redeliver is read before it is acquired:
+// the batches from the window's end are read into a pooled buffer, the
+// acquisition ends at a batch boundary when the request is batch
+// optimized (Kafka's soft MaxRecords), and the response serves the
+// buffer's batches without copying them. Other partitions (records to
+// redeliver in the window) are acquired first and read afterwards, while
+// the acquisitions are written.
 func (c *Coordinator) fetchOnce(g *group, r FetchRequest, changed []*sharePart) ([]PartitionResult, bool, time.Time, error) {
 	gc := g.config()
 	lim := c.limits(gc)
 	left := r.MaxRecords
+	bytesLeft := r.MaxBytes
 	var (
 		out  = make([]PartitionResult, len(r.Partitions))
 		got  bool
 		next time.Time
 		now  = c.now()
+		late []int // partitions to read after acquiring
 	)
 	for i, t := range r.Partitions {
 		out[i].TP = t
@@ -160,9 +190,21 @@ func (c *Coordinator) fetchOnce(g *group, r FetchRequest, changed []*sharePart) 
 		if gc.AutoOffsetReset == "earliest" {
 			reset = logStart
 		}
+		want := left
+		sp.mu.Lock()
+		end, room := sp.p.NewRoom(now, logStart, hw, reset, lim)
+		sp.mu.Unlock()
+		var pre *readBuf
+		if room > 0 {
+			want = int(min(int64(want), room))
+			pre = c.readNew(t, sp, end, want, max(bytesLeft, 1))
+			if pre != nil {
+				want = pre.acquirable(end, want, r.BatchOptimized)
+			}
+		}
 		sp.mu.Lock()
 		was := sp.p.Start()
-		ranges := sp.p.Acquire(now, r.MemberID, left, logStart, hw, reset, lim)
+		ranges := sp.p.Acquire(now, r.MemberID, want, logStart, hw, reset, lim)
 		if len(ranges) > 0 || was != sp.p.Start() {
 			changed = append(changed, sp)
 		}
@@ -174,19 +216,30 @@ func (c *Coordinator) fetchOnce(g *group, r FetchRequest, changed []*sharePart) 
 		for _, rg := range ranges {
 			left -= int(rg.Last - rg.First + 1)
 		}
-	}
-	// The acquisitions (and piggybacked acknowledgements) are written
-	// while their records are read; nothing is answered before the write
-	// is durable.
-	wait := c.persistAsync(changed...)
-	bytesLeft := r.MaxBytes
-	for i := range out {
-		if len(out[i].Acquired) == 0 {
+		if len(ranges) == 0 {
+			pre.release()
 			continue
 		}
 		got = true
+		if pre != nil && len(ranges) == 1 && ranges[0].First == end {
+			// Acquired what was read (another member may have
+			// moved the window meanwhile; then it is read again).
+			if b := pre.upTo(ranges[0].Last); b != nil {
+				out[i].Batches, out[i].buf = b, pre
+				bytesLeft -= len(b)
+				continue
+			}
+		}
+		pre.release()
+		late = append(late, i)
+	}
+	// The acquisitions (and piggybacked acknowledgements) are written
+	// while the remaining records are read; nothing is answered before
+	// the write is durable.
+	wait := c.persistAsync(changed...)
+	for _, i := range late {
 		var err error
-		out[i].Batches, err = c.readRanges(out[i].TP, out[i].Acquired, bytesLeft)
+		out[i].Batches, out[i].buf, err = c.readRanges(out[i].TP, out[i].Acquired, max(bytesLeft, 1))
 		if err != nil {
 			out[i].Err = err
 		}
@@ -196,7 +249,8 @@ func (c *Coordinator) fetchOnce(g *group, r FetchRequest, changed []*sharePart) 
 		// The acquisitions stay in memory and time out.
 		for i := range out {
 			if len(out[i].Acquired) > 0 {
-				out[i].Acquired, out[i].Batches, out[i].Err = nil, nil, fmt.Errorf("persist share state: %w", err)
+				out[i].buf.release()
+				out[i].Acquired, out[i].Batches, out[i].buf, out[i].Err = nil, nil, nil, fmt.Errorf("persist share state: %w", err)
 			}
 		}
 		return out, false, next, err
@@ -204,20 +258,141 @@ func (c *Coordinator) fetchOnce(g *group, r FetchRequest, changed []*sharePart) 
 	return out, got, next, nil
 }
 
-// Reads of the acquired offsets' batches start at readChunk bytes and
-// double up to readChunkMax while more is needed: a read as large as the
-// request's MaxBytes (50 MiB by default) would copy the rest of the
-// partition to return a few hundred records.
+// readBuf is a pooled buffer holding stored batches read for a fetch, the
+// batches parsed out of it.
+type readBuf struct {
+	b       []byte
+	batches []batchSpan
+}
+
+// batchSpan is one stored batch in a readBuf: its last offset and where it
+// ends in the buffer.
+type batchSpan struct {
+	last int64
+	end  int
+}
+
+var readBufs = sync.Pool{New: func() any { return &readBuf{b: make([]byte, 0, 64<<10)} }}
+
+// maxPooledRead keeps one unusually large read from pinning memory.
+const maxPooledRead = 8 << 20
+
+func getReadBuf() *readBuf { return readBufs.Get().(*readBuf) }
+
+func (rb *readBuf) release() {
+	if rb == nil || cap(rb.b) > maxPooledRead {
+		return
+	}
+	rb.b, rb.batches = rb.b[:0], rb.batches[:0]
+	readBufs.Put(rb)
+}
+
+// parse records the whole batches at the start of rb.b.
+func (rb *readBuf) parse() {
+	rb.batches = rb.batches[:0]
+	for pos := 0; pos+record.BatchHeaderSize <= len(rb.b); {
+		h, err := record.ParseBatchHeader(rb.b[pos:])
+		size := h.Size()
+		if err != nil || size < record.BatchHeaderSize || pos+size > len(rb.b) {
+			break
+		}
+		pos += size
+		rb.batches = append(rb.batches, batchSpan{last: h.LastOffset(), end: pos})
+	}
+	rb.b = rb.b[:rb.endAt(len(rb.batches))]
+}
+
+func (rb *readBuf) endAt(n int) int {
+	if n == 0 {
+		return 0
+	}
+	return rb.batches[n-1].end
+}
+
+// acquirable returns how many offsets from end a fetch wanting want
+// records acquires given the batches read: with batchOptimized up to the
+// end of the batch holding the want-th offset (Kafka's soft limit, so
+// no batch is split between two fetches), else want; never past the
+// batches read, so that the records served are the ones read.
+func (rb *readBuf) acquirable(end int64, want int, batchOptimized bool) int {
+	if len(rb.batches) == 0 {
+		return want
+	}
+	target := end + int64(want) - 1
+	for _, s := range rb.batches {
+		if s.last >= target {
+			if batchOptimized {
+				return int(s.last - end + 1)
+			}
+			return want
+		}
+	}
+	return int(rb.batches[len(rb.batches)-1].last - end + 1)
+}
+
+// upTo returns the batches up to the one holding last, nil when the
+// buffer does not reach it.
+func (rb *readBuf) upTo(last int64) []byte {
+	for i, s := range rb.batches {
+		if s.last >= last {
+			return rb.b[:rb.endAt(i+1)]
+		}
+	}
+	return nil
+}
+
+// Reads of a partition's batches are sized from the bytes per offset and
+// per batch the partition's last read saw; the first read of a partition
+// reads readChunk bytes, and reads of acquired ranges double from there up
+// to readChunkMax while more is needed.
 const (
 	readChunk    = 128 << 10
 	readChunkMax = 8 << 20
 )
 
-// readRanges reads the stored batches holding the acquired offsets.
-func (c *Coordinator) readRanges(t TP, ranges []Range, maxBytes int) ([]byte, error) {
-	var out, scratch []byte
+// readNew reads the batches from offset end holding about want records,
+// into a pooled buffer; nil when nothing could be read.
+func (c *Coordinator) readNew(t TP, sp *sharePart, end int64, want, maxBytes int) *readBuf {
+	size := readChunk
+	if bpo, bpb := sp.bytesPerOffset.Load(), sp.bytesPerBatch.Load(); bpo > 0 {
+		size = int(min(int64(want)*bpo*5/4+bpb, readChunkMax))
+	}
+	size = max(min(size, maxBytes), 1)
+	rb := getReadBuf()
+	rb.b = slices.Grow(rb.b[:0], size)
+	res, err := c.b.FetchInto(rb.b, t.Topic, t.Partition, end, size)
+	if err != nil || len(res.Batches) == 0 {
+		rb.release()
+		return nil
+	}
+	rb.b = res.Batches
+	rb.parse()
+	if len(rb.batches) == 0 {
+		rb.release()
+		return nil
+	}
+	if h, err := record.ParseBatchHeader(rb.b); err == nil {
+		n := rb.batches[len(rb.batches)-1].last - h.BaseOffset + 1
+		if n > 0 {
+			sp.bytesPerOffset.Store(max(int64(len(rb.b))/n, 1))
+			sp.bytesPerBatch.Store(int64(len(rb.b) / len(rb.batches)))
+		}
+	}
+	return rb
+}
+
+// readRanges reads the stored batches holding the acquired offsets into a
+// pooled buffer.
+func (c *Coordinator) readRanges(t TP, ranges []Range, maxBytes int) ([]byte, *readBuf, error) {
+	rb := getReadBuf()
+	out := rb.b[:0]
+	var scratch []byte
 	covered := int64(-1) // last offset already in out
 	chunk := readChunk
+	done := func(err error) ([]byte, *readBuf, error) {
+		rb.b = out
+		return out, rb, err
+	}
 	for _, rg := range ranges {
 		off := max(rg.First, covered+1)
 		for off <= rg.Last {
@@ -228,10 +403,10 @@ func (c *Coordinator) readRanges(t TP, ranges []Range, maxBytes int) ([]byte, er
 					off = res.LogStartOffset
 					continue
 				}
-				return out, fmt.Errorf("read %s-%d at %d: %w", t.Topic, t.Partition, off, err)
+				return done(fmt.Errorf("read %s-%d at %d: %w", t.Topic, t.Partition, off, err))
 			}
 			if len(res.Batches) == 0 {
-				return out, nil
+				return done(nil)
 			}
 			b := res.Batches
 			scratch = res.Batches[:0]
@@ -252,12 +427,12 @@ func (c *Coordinator) readRanges(t TP, ranges []Range, maxBytes int) ([]byte, er
 				}
 			}
 			if covered < off {
-				return out, nil // nothing readable advanced us
+				return done(nil) // nothing readable advanced us
 			}
 			off = covered + 1
 		}
 	}
-	return out, nil
+	return done(nil)
 }
 
 // AckBatch acknowledges offsets First..Last with one type each (or one

@@ -576,3 +576,39 @@ func (p *Partition) Lag(hw int64) int64 {
 	}
 	return n
 }
+
+// NewRoom reports where a fetch that finds no record to redeliver starts
+// acquiring, and how many new offsets it may acquire there: it returns
+// the window's end and the room past it (up to hw, within MaxLocks), or
+// room 0 when Acquire would first take records of the window (available,
+// or acquired with an expired lock) or the window must move first. The
+// fetch path reads the stored batches from end before acquiring, so it
+// can acquire up to a batch boundary and serve the batches it read.
+func (p *Partition) NewRoom(now time.Time, logStart, hw, reset int64, lim Limits) (end, room int64) {
+	start := p.start
+	if start < 0 {
+		start = reset
+	}
+	if start < logStart {
+		return 0, 0
+	}
+	nn := now.UnixNano()
+	open := 0
+	for i := range p.recs {
+		r := &p.recs[i]
+		switch {
+		case r.state == Available && r.availAt <= nn:
+			return 0, 0
+		case r.state == Acquired && r.lockUntil <= nn:
+			return 0, 0
+		case !r.state.terminal():
+			open++
+		}
+	}
+	end = start + int64(len(p.recs))
+	room = hw - end
+	if lim.MaxLocks > 0 {
+		room = min(room, int64(lim.MaxLocks-open), int64(MaxWindowFactor*lim.MaxLocks-len(p.recs)))
+	}
+	return end, max(room, 0)
+}

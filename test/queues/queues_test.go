@@ -389,3 +389,58 @@ func topicIDOf(t *testing.T, cl *kgo.Client, topic string) [16]byte {
 	}
 	return resp.Topics[0].TopicID
 }
+
+// TestShareFetchAcquireModes checks ShareFetch's two acquire modes with
+// franz-go: by default (batch optimized, as Kafka) MaxRecords is soft and
+// a fetch takes whole stored batches, so a 1,500-record batch arrives in
+// one poll although the consumer asks for 100; with
+// ShareMaxRecordsStrict (record limit) no poll holds more than 100. Every
+// record is delivered once in both.
+func TestShareFetchAcquireModes(t *testing.T) {
+	srv := kafkatest.Start(t)
+	admin := manualProducer(t, srv)
+	newTopic(t, admin, "t", 2, nil)
+	const total = 3000
+	produce(t, admin, "t", total, func(i int) int32 { return int32(i % 2) }) // one batch per partition
+	for _, strict := range []bool{false, true} {
+		g := fmt.Sprintf("g-strict-%v", strict)
+		setGroupConfigs(t, admin, g, share.ConfigAutoOffsetReset, "earliest")
+		opts := []kgo.Opt{kgo.ShareGroup(g), kgo.ConsumeTopics("t"), kgo.FetchMaxWait(200 * time.Millisecond), kgo.ShareMaxRecords(100)}
+		if strict {
+			opts = append(opts, kgo.ShareMaxRecordsStrict())
+		}
+		cl := srv.Client(t, opts...)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		seen := map[string]bool{}
+		largest := 0
+		for ctx.Err() == nil && len(seen) < total {
+			pctx, pc := context.WithTimeout(ctx, time.Second)
+			fs := cl.PollFetches(pctx)
+			pc()
+			k := 0
+			fs.EachRecord(func(r *kgo.Record) {
+				k++
+				if seen[string(r.Value)] {
+					t.Errorf("strict=%v: record %s delivered twice", strict, r.Value)
+				}
+				seen[string(r.Value)] = true
+				r.Ack(kgo.AckAccept)
+			})
+			largest = max(largest, k)
+			if err := cl.FlushAcks(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cancel()
+		if len(seen) != total {
+			t.Fatalf("strict=%v: got %d of %d records", strict, len(seen), total)
+		}
+		if strict && largest > 100 {
+			t.Errorf("record-limit mode: a poll held %d records, want at most 100", largest)
+		}
+		if !strict && largest != total/2 {
+			t.Errorf("batch-optimized mode: largest poll %d records, want one whole batch of %d", largest, total/2)
+		}
+		t.Logf("strict=%v: largest poll %d records", strict, largest)
+	}
+}
