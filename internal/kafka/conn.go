@@ -294,11 +294,18 @@ func (r Reply) done() {
 	}
 }
 
-// writeResponse frames and writes one response, reusing buf; Fetch
-// responses send stored batches without copying them (writev).
+// writeResponse frames and writes one response, reusing buf; Fetch and
+// ShareFetch responses send stored batches without copying them (writev).
 func (c *conn) writeResponse(buf []byte, corr int32, resp kmsg.Response) ([]byte, int64, error) {
 	if fr, ok := resp.(*kmsg.FetchResponse); ok {
 		if bufs, ok := appendFetchFrame(buf[:0], corr, fr); ok {
+			head := bufs[0][:0]
+			n, err := c.writeBufs(bufs)
+			return head, n, err
+		}
+	}
+	if sr, ok := resp.(*kmsg.ShareFetchResponse); ok {
+		if bufs, ok := appendShareFetchFrame(buf[:0], corr, sr); ok {
 			head := bufs[0][:0]
 			n, err := c.writeBufs(bufs)
 			return head, n, err
