@@ -18,11 +18,18 @@ import (
 // 100th (poison) on each delivery. After the run: every acknowledgement
 // the consumer saw confirmed held (the record never came back), every
 // healthy record was consumed, and each poison record is on the
-// dead-letter topic exactly once.
+// dead-letter topic exactly once. It runs with record-limit fetches of
+// 100 records, and with batch-optimized fetches (franz-go's default) of
+// whole 50-record batches.
 func TestKill9EddyServe(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns eddy serve")
 	}
+	t.Run("record-limit", func(t *testing.T) { kill9EddyServe(t, true) })
+	t.Run("batch-optimized", func(t *testing.T) { kill9EddyServe(t, false) })
+}
+
+func kill9EddyServe(t *testing.T, strict bool) {
 	p := eddytest.Start(t)
 	addr := p.KafkaAddr()
 	admin := kgoClient(t, addr, kgo.RecordPartitioner(kgo.ManualPartitioner()))
@@ -32,7 +39,16 @@ func TestKill9EddyServe(t *testing.T) {
 	setGroupConfigs(t, admin, "g", share.ConfigAutoOffsetReset, "earliest", share.ConfigDLQTopic, "dlq.t",
 		share.ConfigDeliveryLimit, "5", share.ConfigLockDuration, "2000")
 	const total = 3000
-	produce(t, admin, "t", total, func(i int) int32 { return int32(i % 2) })
+	for i := 0; i < total; i += 100 { // stored batches of 50 records
+		recs := make([]*kgo.Record, 100)
+		for j := range recs {
+			v := []byte(strconv.Itoa(i + j))
+			recs[j] = &kgo.Record{Topic: "t", Partition: int32((i + j) % 2), Key: v, Value: v}
+		}
+		if err := admin.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	poison := func(v string) bool { n, _ := strconv.Atoi(v); return n%100 == 13 }
 
 	var (
@@ -41,18 +57,19 @@ func TestKill9EddyServe(t *testing.T) {
 		consumed  = map[string]bool{}
 		ackFailed bool
 	)
-	cl := kgoClient(t, addr, kgo.ShareGroup("g"), kgo.ConsumeTopics("t"), kgo.FetchMaxWait(200*time.Millisecond),
-		// Strict: 100 records per fetch, so the kills land mid-run
-		// (batch-optimized fetches would take each 1,500-record batch
-		// whole).
-		kgo.ShareMaxRecords(100), kgo.ShareMaxRecordsStrict(), kgo.RetryTimeout(30*time.Second),
+	opts := []kgo.Opt{kgo.ShareGroup("g"), kgo.ConsumeTopics("t"), kgo.FetchMaxWait(200 * time.Millisecond),
+		kgo.ShareMaxRecords(100), kgo.RetryTimeout(30 * time.Second)}
+	if strict {
+		opts = append(opts, kgo.ShareMaxRecordsStrict())
+	}
+	cl := kgoClient(t, addr, append(opts,
 		kgo.ShareAckCallback(func(_ *kgo.Client, rs kgo.ShareAckResults) {
 			if rs.Error() != nil {
 				mu.Lock()
 				ackFailed = true
 				mu.Unlock()
 			}
-		}))
+		}))...)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	killAt := map[int]bool{800: true, 2000: true}
