@@ -32,8 +32,9 @@ import (
 // on epoch 0), UNKNOWN_TOPIC_ID.
 //
 // Version notes: v0 is Kafka 4.0's early access (Java clients 4.0): it has
-// PartitionMaxBytes and no MaxRecords (then up to 500 records are
-// acquired per request); v1 adds MaxRecords, BatchSize and
+// PartitionMaxBytes and no MaxRecords (then 500 records are acquired per
+// request, batch-optimized); v0 and v1 have no ShareAcquireMode and are
+// served batch-optimized; v1 adds MaxRecords, BatchSize and
 // AcquisitionLockTimeoutMillis; v2 (Kafka 4.2,
 // what franz-go's share consumer requires) adds ShareAcquireMode (record
 // limit mode: at most MaxRecords are acquired; batch-optimized mode, 0, as
