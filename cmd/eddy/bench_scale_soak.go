@@ -30,8 +30,9 @@ func newScaleSoakCmd(o *scaleOptions) *cobra.Command {
 		Short: "RSS, goroutines, open files, records/s and p99 per interval over a long paced load",
 		Long: `Produce at a fixed rate for --duration (default here 5 s; e.g. --duration 1h)
 into a topic whose retention deletes segments as it goes, and sample the
-broker every --interval: RSS, goroutines, threads, open files, records/s and
-produce p99 over the interval. With --rate 0 the rate is half of what a 5 s
+broker every --interval: RSS, goroutines, threads, open files and client
+connections (each the median of 12 samples over the interval), records/s
+and produce p99 over the interval. With --rate 0 the rate is half of what a 5 s
 closed-loop run of the same producers reaches first. The summary checks
 what a steady broker shows: after the --warmup intervals, RSS, goroutines
 and open files vary by less than 10 %, and no interval's records/s is
@@ -133,21 +134,35 @@ func soakOne(ctx context.Context, o *scaleOptions, t scaleTarget, ss soakSetting
 	}()
 	tick := time.NewTicker(ss.interval)
 	defer tick.Stop()
+	sample := time.NewTicker(ss.interval / soakSamples)
+	defer sample.Stop()
 	last := time.Now()
 	prev, err := readProc(s.pid())
 	if err != nil {
 		return err
 	}
 	var lastAcked int64
+	var g soakGauges
 	for i := 1; ; i++ {
-		select {
-		case <-done:
-			return nil
-		case <-tick.C:
+	wait:
+		for {
+			select {
+			case <-done:
+				return nil
+			case <-sample.C:
+				if err := g.add(ctx, s); err != nil {
+					return err
+				}
+			case <-tick.C:
+				break wait
+			}
 		}
 		now := time.Now()
 		cur, err := readProc(s.pid())
 		if err != nil {
+			return err
+		}
+		if err := g.add(ctx, s); err != nil {
 			return err
 		}
 		acked := load.acked.Load()
@@ -155,13 +170,9 @@ func soakOne(ctx context.Context, o *scaleOptions, t scaleTarget, ss soakSetting
 		secs := now.Sub(last).Seconds()
 		p := scalePoint{Target: t.Name, X: math.Round(float64(i)*ss.interval.Minutes()*100) / 100, Values: map[string]float64{
 			"records_per_sec": float64(acked-lastAcked) / secs,
-			"rss_mb":          mb(cur.RSSBytes),
-			"goroutines":      float64(s.goroutines(ctx)),
-			"connections":     s.gauge(ctx, "eddy_kafka_connections"),
-			"threads":         float64(cur.Threads),
-			"open_files":      float64(cur.OpenFiles),
 			"cpu_pct":         100 * (cur.CPUSeconds - prev.CPUSeconds) / secs,
 		}}
+		g.medians(p.Values)
 		if sum := h.Summary(); sum != nil {
 			p.Values["p99_ms"] = sum.P99ms
 		}
@@ -253,4 +264,41 @@ func soakModalConns(pts []scalePoint) ([]scalePoint, float64) {
 		}
 	}
 	return same, best
+}
+
+// soakSamples is how many times per interval the soak samples the broker's
+// gauges; an interval's value is their median, so that what is in flight at
+// one instant (a produce request waiting for its fsync holds a goroutine, a
+// client's idle connection lives for seconds) does not pass for a trend.
+const soakSamples = 12
+
+// soakGauges collects one interval's samples of the broker's gauges.
+type soakGauges struct {
+	rss, goroutines, conns, threads, files []float64
+}
+
+// add takes one sample of the broker's process and metrics.
+func (g *soakGauges) add(ctx context.Context, s *scaleServer) error {
+	st, err := readProc(s.pid())
+	if err != nil {
+		return err
+	}
+	g.rss = append(g.rss, mb(st.RSSBytes))
+	g.threads = append(g.threads, float64(st.Threads))
+	g.files = append(g.files, float64(st.OpenFiles))
+	g.goroutines = append(g.goroutines, float64(s.goroutines(ctx)))
+	g.conns = append(g.conns, s.gauge(ctx, "eddy_kafka_connections"))
+	return nil
+}
+
+// medians stores the interval's medians into values and starts the next
+// interval.
+func (g *soakGauges) medians(values map[string]float64) {
+	for key, xs := range map[string][]float64{
+		"rss_mb": g.rss, "goroutines": g.goroutines, "connections": g.conns, "threads": g.threads, "open_files": g.files,
+	} {
+		sort.Float64s(xs)
+		values[key] = xs[len(xs)/2]
+	}
+	*g = soakGauges{}
 }
