@@ -39,9 +39,10 @@ import (
 //
 // Also, for measuring under load and comparing builds:
 //
-//   - EDDY_VIEW_BENCH_ROUNDS=R repeats the four reads R times (each round
-//     in the same order, on the same data) and judges the targets on the
-//     median times and the median of the rounds' client/view ratios;
+//   - EDDY_VIEW_BENCH_ROUNDS=R repeats the four reads R times on the same
+//     data (every other round in the reverse order) and judges the
+//     targets on the median times and the median of the rounds'
+//     client/view ratios;
 //   - EDDY_VIEW_BENCH_BINARY=path runs that eddy binary instead of the one
 //     built from the code under test;
 //   - EDDY_VIEW_BENCH_PPROF=file writes a CPU profile of the broker taken
@@ -159,12 +160,22 @@ func TestViewPerformance(t *testing.T) {
 
 	load0 := loadAverage()
 	var runs []result
-	for range rounds {
+	for i := range rounds {
+		// Every other round reads in the reverse order, so that a load
+		// rising or falling during a round weighs on each read alike.
 		var r result
-		r.raw = consume("perf", n, all)
-		r.view = consume("perf-big", want, all)
-		r.client = consume("perf", want, clientSide)
-		r.hdr = consume("perf-cancelled", want, all)
+		reads := []func(){
+			func() { r.raw = consume("perf", n, all) },
+			func() { r.view = consume("perf-big", want, all) },
+			func() { r.client = consume("perf", want, clientSide) },
+			func() { r.hdr = consume("perf-cancelled", want, all) },
+		}
+		if i%2 == 1 {
+			slices.Reverse(reads)
+		}
+		for _, do := range reads {
+			do()
+		}
 		runs = append(runs, r)
 	}
 	load1 := loadAverage()
