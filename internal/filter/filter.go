@@ -258,12 +258,19 @@ func (p *Program) Match(r *Record) bool {
 // (the record then does not match; the error is counted).
 func (p *Program) Eval(r *Record) (bool, error) {
 	a := p.evals.Get().(*activation)
+	ok, err := p.eval(a, r)
+	a.plan.reset(nil) // the pool keeps nothing of r
+	a.reset(nil)
+	p.evals.Put(a)
+	return ok, err
+}
+
+// eval is Eval with the activation a. a may still refer to r after it.
+func (p *Program) eval(a *activation, r *Record) (bool, error) {
 	if p.plan != nil {
 		a.plan.reset(r)
 		res := p.plan.eval(&a.plan)
-		a.plan.reset(nil)
 		if res != triErr {
-			p.evals.Put(a)
 			return res == triTrue, nil
 		}
 		// An error: the interpreter evaluates it again, so the error
@@ -271,8 +278,6 @@ func (p *Program) Eval(r *Record) (bool, error) {
 	}
 	a.reset(r)
 	out, _, err := p.prg.Eval(a)
-	a.reset(nil)
-	p.evals.Put(a)
 	if err == nil {
 		if b, ok := out.(types.Bool); ok {
 			return bool(b), nil
@@ -286,6 +291,34 @@ func (p *Program) Eval(r *Record) (bool, error) {
 	p.errMu.Unlock()
 	return false, err
 }
+
+// Matcher evaluates one Program for one goroutine at a time: it keeps its
+// own evaluation state, where Match and Eval take one from the Program's
+// pool on each call. Scans that evaluate many records in a row use one.
+// It may refer to the last record evaluated until the next evaluation.
+type Matcher struct {
+	p *Program
+	a activation
+}
+
+// Matcher returns a new Matcher of p.
+func (p *Program) Matcher() *Matcher {
+	m := &Matcher{p: p}
+	m.a.p = p
+	return m
+}
+
+// Program returns the program m evaluates.
+func (m *Matcher) Program() *Program { return m.p }
+
+// Match is [Program.Match].
+func (m *Matcher) Match(r *Record) bool {
+	ok, _ := m.p.eval(&m.a, r)
+	return ok
+}
+
+// Eval is [Program.Eval].
+func (m *Matcher) Eval(r *Record) (bool, error) { return m.p.eval(&m.a, r) }
 
 // sizeHints tells the cost estimator how big the variables can be.
 type sizeHints struct{}

@@ -128,6 +128,21 @@ func skipSpace(b []byte) []byte {
 // skipString returns the length of the string starting at b[0] == '"'
 // (quotes included) and whether it holds escapes.
 func skipString(b []byte) (int, bool, error) {
+	// Short strings without escapes (member names, most values): a byte
+	// loop, cheaper than the calls to IndexByte below.
+	for i := 1; i < len(b) && i < 32; i++ {
+		switch b[i] {
+		case '"':
+			return i + 1, false, nil
+		case '\\':
+			return skipLongString(b)
+		}
+	}
+	return skipLongString(b)
+}
+
+// skipLongString is skipString for strings that are long or hold escapes.
+func skipLongString(b []byte) (int, bool, error) {
 	esc := false
 	for i := 1; i < len(b); {
 		j := bytes.IndexByte(b[i:], '"')

@@ -128,6 +128,69 @@ type cmpNode struct {
 	name string    // attrHeader, attrCE: the map key
 	op   string    // operators.Equals, NotEquals, Less, LessEquals, Greater, GreaterEquals
 	c    ref.Val
+	// intC: c is an int, cInt; an int member is then compared with it
+	// without building CEL values (cmpInt).
+	intC bool
+	cInt int64
+}
+
+// cmpInt is apply for an int x and an int constant, on plain int64s: CEL
+// compares two ints as Go does.
+func (n *cmpNode) cmpInt(x int64) tri {
+	var ok bool
+	switch n.op {
+	case operators.Equals:
+		ok = x == n.cInt
+	case operators.NotEquals:
+		ok = x != n.cInt
+	case operators.Less:
+		ok = x < n.cInt
+	case operators.LessEquals:
+		ok = x <= n.cInt
+	case operators.Greater:
+		ok = x > n.cInt
+	case operators.GreaterEquals:
+		ok = x >= n.cInt
+	default:
+		return apply(n, types.Int(x))
+	}
+	if ok {
+		return triTrue
+	}
+	return triFalse
+}
+
+// smallInt reads the JSON number at raw[0] when it is an integer of at
+// most 18 digits (so it fits an int64): the common case, read without
+// strconv. ok is false for anything else (a fraction, an exponent, a
+// longer number, a malformed one), which applyJSON then reads as before.
+func smallInt(raw []byte) (v int64, ok bool) {
+	i, neg := 0, false
+	if raw[0] == '-' {
+		i, neg = 1, true
+	}
+	start := i
+	for ; i < len(raw) && i-start <= 18; i++ {
+		c := raw[i]
+		if c < '0' || c > '9' {
+			break
+		}
+		v = v*10 + int64(c-'0')
+	}
+	if n := i - start; n == 0 || n > 18 {
+		return 0, false
+	}
+	if i < len(raw) {
+		// Where scanNumber would not stop: not a plain integer.
+		switch raw[i] {
+		case '.', 'e', 'E', '+', '-':
+			return 0, false
+		}
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
 }
 
 func (n *cmpNode) eval(c *planCtx) tri {
@@ -191,6 +254,11 @@ func (n *cmpNode) applyJSON(raw []byte) tri {
 	case c == 'f' && len(raw) >= 5 && string(raw[:5]) == "false":
 		return apply(n, types.False)
 	case c == '-' || c >= '0' && c <= '9':
+		if n.intC {
+			if x, ok := smallInt(raw); ok {
+				return n.cmpInt(x)
+			}
+		}
 		end, isInt := scanNumber(raw)
 		s := bytesString(raw[:end])
 		if isInt {
@@ -374,6 +442,9 @@ func cmpOf(a, lit ast.Expr, op string) *cmpNode {
 		return nil // bytes and other literals: the interpreter
 	}
 	n := &cmpNode{op: op, c: c}
+	if ci, ok := c.(types.Int); ok {
+		n.intC, n.cInt = true, int64(ci)
+	}
 	if !attrOf(a, n) {
 		return nil
 	}

@@ -36,6 +36,24 @@ var planValues = []string{
 	`{"total": 12, "total": 13}`,
 	`{"total" 12}`,
 	`{"a": {"b": [}}, "total": 3}`,
+	// Integers read without strconv (smallInt) and the forms it leaves
+	// to the general path.
+	`{"id":"order-1","total":1500,"region":"EU"}`,
+	`{"total": 007}`,
+	`{"total": -0}`,
+	`{"total": -1001}`,
+	`{"total": 999999999999999999}`,
+	`{"total": 1000000000000000000}`,
+	`{"total": 9223372036854775807}`,
+	`{"total": 1500e0}`,
+	`{"total": 1500.}`,
+	`{"total": 15-00}`,
+	`{"total": 15+0}`,
+	`{"total": -}`,
+	`{"total": 1500x}`,
+	`{"note": "a long string with no escape in it, more than 32 bytes", "total": 1001}`,
+	`{"note": "a long string with an \"escape\" past the first bytes", "total": 1001}`,
+	`{"no\u0074e": "x", "total": 1001}`,
 }
 
 // TestPlanMatchesInterpreter evaluates every planned shape with the plan
@@ -102,13 +120,16 @@ func comparePlan(t *testing.T, expr string, p, ip *Program, value, ceType string
 	r.Value = []byte(value)
 	r.Headers = append(r.Headers[:0:0], r.Headers...)
 	r.Headers[0].Value = []byte(ceType)
-	got, gotErr := p.Eval(r)
 	want, wantErr := ip.Eval(r)
-	if got != want || (gotErr == nil) != (wantErr == nil) {
-		t.Fatalf("%s on value %q, ce_type %q: plan (%v, %v), interpreter (%v, %v)", expr, value, ceType, got, gotErr, want, wantErr)
-	}
-	if gotErr != nil && gotErr.Error() != wantErr.Error() {
-		t.Fatalf("%s on value %q: plan error %q, interpreter error %q", expr, value, gotErr, wantErr)
+	m := p.Matcher()
+	for i, eval := range []func(*Record) (bool, error){p.Eval, m.Eval, m.Eval} { // a Matcher twice: state from the last record must not leak
+		got, gotErr := eval(r)
+		if got != want || (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("%s on value %q, ce_type %q: plan (%v, %v) (evaluation %d), interpreter (%v, %v)", expr, value, ceType, got, gotErr, i, want, wantErr)
+		}
+		if gotErr != nil && gotErr.Error() != wantErr.Error() {
+			t.Fatalf("%s on value %q: plan error %q, interpreter error %q", expr, value, gotErr, wantErr)
+		}
 	}
 }
 
@@ -141,4 +162,29 @@ func FuzzPlan(f *testing.F) {
 		}
 		comparePlan(t, e, p, ip, string(value), ceType)
 	})
+}
+
+// TestMatcherReuse: one Matcher evaluating records in a row answers as
+// Eval does on each, whatever the record before it (planned and
+// interpreted expressions, values that error).
+func TestMatcherReuse(t *testing.T) {
+	for _, e := range []string{`value.total > 1000`, `value.customer.tier == "gold" || value.total == 12`,
+		`has(value.total) && key != ""`, `ce.type == "OrderCreated" && value.total >= 1000`} {
+		p, err := Compile(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := p.Matcher()
+		for round := range 2 {
+			for _, v := range planValues {
+				r := rec()
+				r.Value = []byte(v)
+				want, wantErr := p.Eval(r)
+				got, gotErr := m.Eval(r)
+				if got != want || (gotErr == nil) != (wantErr == nil) {
+					t.Fatalf("%s on %q (round %d): Matcher (%v, %v), Eval (%v, %v)", e, v, round, got, gotErr, want, wantErr)
+				}
+			}
+		}
+	}
 }

@@ -268,3 +268,66 @@ func value0(v []byte) byte {
 	}
 	return v[0] | 1
 }
+
+// TestFilteredDecodeLongVarints: a record whose varints take 10 bytes (a
+// timestamp delta of 2^62 or more, valid though never seen) is decoded by
+// the exact decoder, the same as binary.Varint reads it.
+func TestFilteredDecodeLongVarints(t *testing.T) {
+	body := []byte{0}
+	body = binary.AppendVarint(body, -1<<62-5) // timestamp delta: 10 bytes
+	body = binary.AppendVarint(body, 3)        // offset delta
+	body = binary.AppendVarint(body, 1)
+	body = append(body, 'k')
+	body = binary.AppendVarint(body, 2)
+	body = append(body, "vv"...)
+	body = binary.AppendVarint(body, 1)
+	body = binary.AppendVarint(body, 1)
+	body = append(body, 'h')
+	body = binary.AppendVarint(body, -1)
+	var f Filtered
+	h := BatchHeader{BaseOffset: 100, BaseTimestamp: 1000}
+	if err := f.decode(body, &h); err != nil {
+		t.Fatal(err)
+	}
+	r := f.rec
+	if r.TimestampDelta != -1<<62-5 || r.Offset != 103 || string(r.Key) != "k" || string(r.Value) != "vv" ||
+		len(r.Headers) != 1 || string(r.Headers[0].Key) != "h" || r.Headers[0].Value != nil {
+		t.Fatalf("%+v", r)
+	}
+}
+
+// FuzzFilteredDecode: the inlined record decoder agrees with the exact one
+// (binary.Varint) on any bytes: same error or none, same fields.
+func FuzzFilteredDecode(f *testing.F) {
+	f.Add([]byte{0, 2, 4, 2, 'k', 4, 'v', 'v', 2, 2, 'h', 1})
+	f.Add([]byte{0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0, 1, 1, 0})
+	f.Add([]byte{0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 1, 1, 0})
+	f.Add([]byte{0, 0, 0, 0x7f, 0})
+	f.Add([]byte{0, 0, 0, 1, 1, 0x10})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if len(body) == 0 {
+			return
+		}
+		h := BatchHeader{BaseOffset: 7, BaseTimestamp: 1000}
+		var fast, exact Filtered
+		errFast := fast.decode(body, &h)
+		errExact := exact.decodeExact(body, &h)
+		if (errFast == nil) != (errExact == nil) {
+			t.Fatalf("decode error %v, exact decoder error %v", errFast, errExact)
+		}
+		if errFast != nil {
+			return
+		}
+		a, b := fast.rec, exact.rec
+		same := a.Attributes == b.Attributes && a.TimestampDelta == b.TimestampDelta && a.OffsetDelta == b.OffsetDelta &&
+			a.Offset == b.Offset && a.Timestamp == b.Timestamp && bytes.Equal(a.Key, b.Key) && (a.Key == nil) == (b.Key == nil) &&
+			bytes.Equal(a.Value, b.Value) && (a.Value == nil) == (b.Value == nil) && len(a.Headers) == len(b.Headers)
+		for i := 0; same && i < len(a.Headers); i++ {
+			same = bytes.Equal(a.Headers[i].Key, b.Headers[i].Key) && bytes.Equal(a.Headers[i].Value, b.Headers[i].Value) &&
+				(a.Headers[i].Value == nil) == (b.Headers[i].Value == nil)
+		}
+		if !same {
+			t.Fatalf("decode %+v, exact decoder %+v", a, b)
+		}
+	})
+}
