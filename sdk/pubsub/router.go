@@ -50,6 +50,7 @@ type routerCfg struct {
 	maxPoll  int
 	shutdown time.Duration
 	schemas  *Schemas
+	keyConc  int
 }
 
 // ShareGroup runs the router as a member of a share group (KIP-932)
@@ -96,7 +97,7 @@ type Router struct {
 // NewRouter returns a router for group (a consumer group, or a share
 // group with the ShareGroup option) on brokers.
 func NewRouter(brokers []string, group string, opts ...RouterOpt) *Router {
-	c := routerCfg{logger: slog.Default(), maxPoll: 500, shutdown: 10 * time.Second}
+	c := routerCfg{logger: slog.Default(), maxPoll: 500, shutdown: 10 * time.Second, keyConc: 1}
 	for _, o := range opts {
 		o.apply(&c)
 	}
@@ -178,8 +179,8 @@ func (r *Router) Ready() <-chan struct{} { return r.ready }
 // them with Timeout), commits (classic group) or flushes the
 // acknowledgements (share group), leaves the group and returns nil.
 //
-// On a classic group the records of a partition are handled in order and
-// partitions in parallel; an error that reaches the router stops it: the
+// On a classic group the records of a partition are handled in order
+// (per key with KeyConcurrency) and partitions in parallel; an error that reaches the router stops it: the
 // offsets before the failed record are committed and Run returns a
 // *HandlerError (use DeadLetter to keep going past failed records). On a
 // share group the records of a poll are handled in parallel per partition
@@ -276,26 +277,32 @@ func (r *Router) runClassic(ctx context.Context, cl *kgo.Client, routes map[stri
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				var last *kgo.Record
 				d := dispatcher{group: r.group, schemas: r.cfg.schemas}
 				evs := d.events(p.Records)
-				for i, rec := range p.Records {
+				fail := laneFailure{idx: -1}
+				runLanes(evs, r.cfg.keyConc, func(i int) bool {
 					ev := &evs[i]
 					if h := r.handler(routes, ev); h != nil {
 						if err := h(hctx, ev); err != nil {
-							mu.Lock()
-							if failure == nil {
-								failure = &HandlerError{Topic: ev.Topic, Partition: ev.Partition, Offset: ev.Offset, Type: ev.Type, Err: err}
-							}
-							mu.Unlock()
-							break
+							fail.set(i, err)
+							return false
 						}
 					}
-					last = rec
-				}
-				if last != nil {
+					return true
+				})
+				done := len(p.Records)
+				if fail.idx >= 0 {
+					done = fail.idx
+					ev := &evs[fail.idx]
 					mu.Lock()
-					commit = append(commit, last)
+					if failure == nil {
+						failure = &HandlerError{Topic: ev.Topic, Partition: ev.Partition, Offset: ev.Offset, Type: ev.Type, Err: fail.err}
+					}
+					mu.Unlock()
+				}
+				if done > 0 {
+					mu.Lock()
+					commit = append(commit, p.Records[done-1])
 					mu.Unlock()
 				}
 			}()
@@ -358,8 +365,8 @@ func (r *Router) runShare(ctx context.Context, cl *kgo.Client, routes map[string
 				defer wg.Done()
 				d := dispatcher{group: r.group, share: true, schemas: r.cfg.schemas}
 				evs := d.events(p.Records)
-				for i, rec := range p.Records {
-					ev := &evs[i]
+				runLanes(evs, r.cfg.keyConc, func(i int) bool {
+					ev, rec := &evs[i], p.Records[i]
 					h := r.handler(routes, ev)
 					var err error
 					if h != nil {
@@ -375,7 +382,8 @@ func (r *Router) runShare(ctx context.Context, cl *kgo.Client, routes map[string
 						r.cfg.logger.Info("router release", eventAttrs(ev, "err", err)...)
 						rec.Ack(kgo.AckRelease)
 					}
-				}
+					return true
+				})
 			}()
 		})
 		wg.Wait()
