@@ -21,6 +21,12 @@ const (
 	groupVIP       = "email-vip"
 	groupInventory = "inventory"
 	groupPayment   = "payment"
+
+	// keyConcurrency is how many orders of one partition the inventory
+	// and payment services handle at once (each order's events in
+	// order): their handlers wait for durable writes, which the broker's
+	// group commit then shares.
+	keyConcurrency = 64
 )
 
 // Event types (ce_type).

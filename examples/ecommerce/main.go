@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
@@ -61,6 +62,7 @@ type options struct {
 	eddy     string
 	timeout  time.Duration
 	verbose  bool
+	cpuprof  string
 }
 
 func parseFlags(args []string, out io.Writer) (options, error) {
@@ -77,6 +79,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.StringVar(&o.eddy, "eddy", "eddy", "the eddy binary, for `eddy dlq redrive`")
 	fs.DurationVar(&o.timeout, "timeout", 60*time.Second, "with --orders: how long to wait for the system to settle")
 	fs.BoolVar(&o.verbose, "v", false, "log every event")
+	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write the process's CPU profile (go tool pprof) to this file")
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -118,6 +121,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	o, err := parseFlags(args, out)
 	if err != nil {
 		return err
+	}
+	if o.cpuprof != "" {
+		f, err := os.Create(o.cpuprof)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	level := slog.LevelWarn
 	if o.verbose {

@@ -122,7 +122,7 @@ type inventoryService struct {
 // outside all others. It is a version 1 consumer of OrderCreated
 // (OrderCreatedV1): it needs no currency.
 func (s *inventoryService) router(brokers []string, group string, log *slog.Logger, outer ...pubsub.Middleware) *pubsub.Router {
-	r := pubsub.NewRouter(brokers, group, pubsub.WithLogger(log))
+	r := pubsub.NewRouter(brokers, group, pubsub.WithLogger(log), pubsub.KeyConcurrency(keyConcurrency))
 	r.Use(outer...)
 	r.Use(pubsub.Logging(log), pubsub.Retry(pubsub.RetryPolicy{}),
 		pubsub.Idempotent(s.store, topicProcessed, "inventory", 100_000), pubsub.Recoverer())
@@ -172,7 +172,7 @@ func (s *paymentService) fix(card string) {
 
 func (s *paymentService) router(brokers []string, pub *pubsub.Publisher, schemas *pubsub.Schemas, log *slog.Logger) *pubsub.Router {
 	r := pubsub.NewRouter(brokers, groupPayment, pubsub.ShareGroup(), pubsub.WithLogger(log), pubsub.WithSchemas(schemas),
-		pubsub.ClientOpts(kgo.FetchMaxWait(200*time.Millisecond)))
+		pubsub.KeyConcurrency(keyConcurrency), pubsub.ClientOpts(kgo.FetchMaxWait(200*time.Millisecond)))
 	r.Use(pubsub.Logging(log), pubsub.DeadLetter(pub),
 		pubsub.Retry(pubsub.RetryPolicy{MaxAttempts: 3, Initial: 20 * time.Millisecond}),
 		pubsub.Timeout(10*time.Second), pubsub.Recoverer())
