@@ -112,6 +112,10 @@ type system struct {
 	payment   *paymentService
 	analytics *analytics
 	orderURL  string
+	// client places the orders: it keeps a keep-alive connection per
+	// order in flight (http.DefaultClient keeps two, and would dial anew
+	// for most orders).
+	client *http.Client
 }
 
 // poisonCard always fails until the payment service "fixes" it.
@@ -172,6 +176,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("order service: %w", err)
 	}
 	s.orderURL = "http://" + ln.Addr().String()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = o.inflight
+	s.client = &http.Client{Transport: tr}
+	defer tr.CloseIdleConnections()
 	srv := &http.Server{Handler: s.orders.handler(), ReadHeaderTimeout: 10 * time.Second}
 
 	sctx, cancel := context.WithCancel(ctx)

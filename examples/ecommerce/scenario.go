@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -84,6 +85,7 @@ func (s *system) scenario(ctx context.Context, out io.Writer) error {
 	//    currency), evolve OrderCreated to v2, place the second half
 	//    with a currency (and one order twice).
 	t0, cpu0 := time.Now(), processCPU()
+	srv0, srvOK := s.serverCPU(ctx)
 	if err := s.placeAll(ctx, orders[:half], 0); err != nil {
 		return err
 	}
@@ -126,8 +128,16 @@ func (s *system) scenario(ctx context.Context, out io.Writer) error {
 		return fmt.Errorf("%w; %s", err, s.summary())
 	}
 	through, cpu := time.Since(t0), processCPU()-cpu0
-	fmt.Fprintf(out, "every order through all services %v after the first was placed (%.0f orders/s end to end); this process used %v of CPU meanwhile (%.2f ms per order)\n",
-		through.Round(time.Millisecond), float64(len(orders))/through.Seconds(), cpu.Round(time.Millisecond), float64(cpu.Microseconds())/1000/float64(len(orders)))
+	perOrder := func(d time.Duration) string {
+		return fmt.Sprintf("%v (%.2f ms per order)", d.Round(time.Millisecond), float64(d.Microseconds())/1000/float64(len(orders)))
+	}
+	fmt.Fprintf(out, "every order through all services %v after the first was placed (%.0f orders/s end to end)\n",
+		through.Round(time.Millisecond), float64(len(orders))/through.Seconds())
+	cpuLine := "CPU meanwhile: this process " + perOrder(cpu)
+	if srv1, ok := s.serverCPU(ctx); ok && srvOK {
+		cpuLine += ", the server " + perOrder(srv1-srv0)
+	}
+	fmt.Fprintln(out, cpuLine)
 	var dead []*kgo.Record
 	err = waitUntil(deadline, "the poison payment in "+dlqPayments, func() bool {
 		rs, err := readTopic(deadline, s.pub.Client(), dlqPayments)
@@ -266,7 +276,7 @@ func (s *system) post(ctx context.Context, p placed, i int) (int, error) {
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.client.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("place %s: %w", p.id, err)
 	}
@@ -411,6 +421,31 @@ func hasAll(c *counts, ids []string) bool {
 		}
 	}
 	return true
+}
+
+// serverCPU is the server's process_cpu_seconds_total (its /metrics), if
+// it can be read.
+func (s *system) serverCPU(ctx context.Context) (time.Duration, bool) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(s.o.httpURL, "/")+"/metrics", nil)
+	if err != nil {
+		return 0, false
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return 0, false
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return 0, false
+	}
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(line, "process_cpu_seconds_total "); ok {
+			sec, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return time.Duration(sec * float64(time.Second)), err == nil
+		}
+	}
+	return 0, false
 }
 
 func without(ids []string, id string) []string {
