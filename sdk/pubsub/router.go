@@ -237,6 +237,23 @@ func (r *Router) handler(routes map[string]map[string]HandlerFunc, ev *Event) Ha
 	return byType[AnyType]
 }
 
+// handlersOf returns the handler of each event of evs (nil: none);
+// consecutive events of one topic and type, the usual case, share one
+// lookup.
+func (r *Router) handlersOf(hs []HandlerFunc, routes map[string]map[string]HandlerFunc, evs []Event) []HandlerFunc {
+	hs = hs[:len(evs)]
+	var topic, typ string
+	var h HandlerFunc
+	for i := range evs {
+		ev := &evs[i]
+		if i == 0 || ev.Type != typ || ev.Topic != topic {
+			topic, typ, h = ev.Topic, ev.Type, r.handler(routes, ev)
+		}
+		hs[i] = h
+	}
+	return hs
+}
+
 // poll returns the next records, or done when the router must stop.
 func (r *Router) poll(ctx context.Context, cl *kgo.Client) (fs kgo.Fetches, done bool) {
 	fs = cl.PollRecords(ctx, r.cfg.maxPoll)
@@ -278,11 +295,14 @@ func (r *Router) runClassic(ctx context.Context, cl *kgo.Client, routes map[stri
 			go func() {
 				defer wg.Done()
 				d := dispatcher{group: r.group, schemas: r.cfg.schemas}
-				evs := d.events(p.Records)
+				sl := getSlab(len(p.Records))
+				defer putSlab(sl)
+				evs := d.events(sl.evs, p.Records)
+				hs := r.handlersOf(sl.hs, routes, evs)
 				fail := laneFailure{idx: -1}
 				runLanes(evs, r.cfg.keyConc, func(i int) bool {
 					ev := &evs[i]
-					if h := r.handler(routes, ev); h != nil {
+					if h := hs[i]; h != nil {
 						if err := h(hctx, ev); err != nil {
 							fail.set(i, err)
 							return false
@@ -364,10 +384,12 @@ func (r *Router) runShare(ctx context.Context, cl *kgo.Client, routes map[string
 			go func() {
 				defer wg.Done()
 				d := dispatcher{group: r.group, share: true, schemas: r.cfg.schemas}
-				evs := d.events(p.Records)
+				sl := getSlab(len(p.Records))
+				defer putSlab(sl)
+				evs := d.events(sl.evs, p.Records)
+				hs := r.handlersOf(sl.hs, routes, evs)
 				runLanes(evs, r.cfg.keyConc, func(i int) bool {
-					ev, rec := &evs[i], p.Records[i]
-					h := r.handler(routes, ev)
+					ev, rec, h := &evs[i], p.Records[i], hs[i]
 					var err error
 					if h != nil {
 						err = h(hctx, ev)
