@@ -79,7 +79,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.StringVar(&o.eddy, "eddy", "eddy", "the eddy binary, for `eddy dlq redrive`")
 	fs.DurationVar(&o.timeout, "timeout", 60*time.Second, "with --orders: how long to wait for the system to settle")
 	fs.BoolVar(&o.verbose, "v", false, "log every event")
-	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write the process's CPU profile (go tool pprof) to this file")
+	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write the process's CPU profile (go tool pprof) to this file; with --orders from the first order placed until every order went through all services")
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -126,16 +126,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if o.cpuprof != "" {
-		f, err := os.Create(o.cpuprof)
+	if o.cpuprof != "" && o.orders == 0 {
+		stop, err := startCPUProfile(o.cpuprof)
 		if err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
+			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 	level := slog.LevelWarn
 	if o.verbose {
@@ -220,6 +216,19 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		runErr = errors.Join(runErr, e)
 	}
 	return runErr
+}
+
+// startCPUProfile writes the CPU profile to file until stop is called.
+func startCPUProfile(file string) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // setup creates the topics, the VIP view, the dead-letter topic and the

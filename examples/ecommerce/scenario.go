@@ -84,6 +84,13 @@ func (s *system) scenario(ctx context.Context, out io.Writer) error {
 	// 1. Place the first half of the orders as OrderCreated v1 (no
 	//    currency), evolve OrderCreated to v2, place the second half
 	//    with a currency (and one order twice).
+	stopProfile := func() {}
+	if s.o.cpuprof != "" {
+		if stopProfile, err = startCPUProfile(s.o.cpuprof); err != nil {
+			return err
+		}
+		defer func() { stopProfile() }() // a second stop does nothing
+	}
 	t0, cpu0 := time.Now(), processCPU()
 	srv0, srvOK := s.serverCPU(ctx)
 	if err := s.placeAll(ctx, orders[:half], 0); err != nil {
@@ -128,6 +135,7 @@ func (s *system) scenario(ctx context.Context, out io.Writer) error {
 		return fmt.Errorf("%w; %s", err, s.summary())
 	}
 	through, cpu := time.Since(t0), processCPU()-cpu0
+	stopProfile()
 	perOrder := func(d time.Duration) string {
 		return fmt.Sprintf("%v (%.2f ms per order)", d.Round(time.Millisecond), float64(d.Microseconds())/1000/float64(len(orders)))
 	}
