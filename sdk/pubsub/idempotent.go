@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/eddy-streaming/eddy/sdk/eventstore"
 )
 
@@ -28,8 +30,15 @@ const EventProcessed = "EventProcessed"
 // as the handler's effect and the mark are not separated by a crash; a
 // crash between them processes the event again on redelivery. Events
 // without ce_id are passed through.
-func Idempotent(store *eventstore.Client, topic, name string, cacheSize int) Middleware {
+//
+// With MarkThrough the marks are produced over the Kafka protocol instead
+// of appended over HTTP; they land in the same streams.
+func Idempotent(store *eventstore.Client, topic, name string, cacheSize int, opts ...IdempotentOption) Middleware {
 	c := &seenCache{max: cacheSize, m: map[string]struct{}{}}
+	var cfg idempotentCfg
+	for _, o := range opts {
+		o(&cfg)
+	}
 	return func(next HandlerFunc) HandlerFunc {
 		return func(ctx context.Context, ev *Event) error {
 			if ev.ID == "" {
@@ -58,6 +67,16 @@ func Idempotent(store *eventstore.Client, topic, name string, cacheSize int) Mid
 			}
 			data, _ := json.Marshal(map[string]any{"topic": ev.Topic, "partition": ev.Partition, "offset": ev.Offset, "type": ev.Type})
 			mark := eventstore.EventData{ID: markID(stream), Type: EventProcessed, Data: data}
+			if cfg.pub != nil && cfg.pub.Publish(ctx, Message{Topic: topic, Key: stream, Type: EventProcessed, ID: mark.ID, Data: data,
+				Headers: []kgo.RecordHeader{{Key: HeaderExpectedVersion, Value: []byte("no_stream")}}}) == nil {
+				c.add(stream)
+				return nil
+			}
+			// Refused (a mark already there, or a batch shared with
+			// one), or the produce failed: nothing of the refused batch
+			// was written, and the append over HTTP decides. It is
+			// idempotent by the mark's id should the produce have
+			// landed after all.
 			_, err = store.Append(ctx, topic, stream, eventstore.NoStream{}, mark)
 			var wev *eventstore.WrongExpectedVersionError
 			if err != nil && !errors.As(err, &wev) {
@@ -67,6 +86,27 @@ func Idempotent(store *eventstore.Client, topic, name string, cacheSize int) Mid
 			return nil
 		}
 	}
+}
+
+// IdempotentOption configures Idempotent.
+type IdempotentOption func(*idempotentCfg)
+
+type idempotentCfg struct {
+	pub *Publisher
+}
+
+// MarkThrough makes Idempotent produce its marks through pub, over the
+// Kafka protocol, as records of the mark's stream carrying the
+// HeaderExpectedVersion header no_stream (docs/http-api.md, "Over the
+// Kafka protocol"), instead of one HTTP append each. The producer batches
+// the marks of handlers running at once (KeyConcurrency, partitions in
+// parallel) into one request and one fsync. The broker refuses a whole
+// batch when one of its marks exists already; the marks of a refused or
+// failed produce are then appended over HTTP, one by one, which decides
+// each. On a plain topic (not eddy.streams) the broker refuses them too,
+// and the first append over HTTP makes it an event-store topic.
+func MarkThrough(pub *Publisher) IdempotentOption {
+	return func(c *idempotentCfg) { c.pub = pub }
 }
 
 // markID is a deterministic UUID-shaped id for a mark, so retrying its
