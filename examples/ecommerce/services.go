@@ -125,7 +125,7 @@ func (s *inventoryService) router(brokers []string, group string, log *slog.Logg
 	r := pubsub.NewRouter(brokers, group, pubsub.WithLogger(log), pubsub.KeyConcurrency(keyConcurrency))
 	r.Use(outer...)
 	r.Use(pubsub.Logging(log), pubsub.Retry(pubsub.RetryPolicy{}),
-		pubsub.Idempotent(s.store, topicProcessed, "inventory", 100_000), pubsub.Recoverer())
+		pubsub.Idempotent(s.store, topicProcessed, "inventory", 100_000, pubsub.MarkThrough(s.pub)), pubsub.Recoverer())
 	r.Handle(topicOrders, typeOrderCreated, func(ctx context.Context, o OrderCreatedV1) error {
 		s.mu.Lock()
 		short := ""
