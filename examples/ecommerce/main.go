@@ -138,7 +138,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	store, err := eventstore.New(o.httpURL)
+	// One connection per request in flight at once: the inventory's
+	// lookups and the payments' appends (keyConcurrency orders of each of
+	// the 3 partitions each) and the orders being placed.
+	store, err := eventstore.New(o.httpURL, eventstore.MaxIdleConns(2*3*keyConcurrency+o.inflight))
 	if err != nil {
 		return err
 	}
