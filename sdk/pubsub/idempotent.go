@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -39,6 +40,9 @@ func Idempotent(store *eventstore.Client, topic, name string, cacheSize int, opt
 	for _, o := range opts {
 		o(&cfg)
 	}
+	// appended: a mark was appended over HTTP, so topic is an event-store
+	// topic and produced marks are indexed (MarkThrough).
+	var appended atomic.Bool
 	return func(next HandlerFunc) HandlerFunc {
 		return func(ctx context.Context, ev *Event) error {
 			if ev.ID == "" {
@@ -67,21 +71,22 @@ func Idempotent(store *eventstore.Client, topic, name string, cacheSize int, opt
 			}
 			data, _ := json.Marshal(map[string]any{"topic": ev.Topic, "partition": ev.Partition, "offset": ev.Offset, "type": ev.Type})
 			mark := eventstore.EventData{ID: markID(stream), Type: EventProcessed, Data: data}
-			if cfg.pub != nil && cfg.pub.Publish(ctx, Message{Topic: topic, Key: stream, Type: EventProcessed, ID: mark.ID, Data: data,
+			if cfg.pub != nil && appended.Load() && cfg.pub.Publish(ctx, Message{Topic: topic, Key: stream, Type: EventProcessed, ID: mark.ID, Data: data,
 				Headers: []kgo.RecordHeader{{Key: HeaderExpectedVersion, Value: []byte("no_stream")}}}) == nil {
 				c.add(stream)
 				return nil
 			}
-			// Refused (a mark already there, or a batch shared with
-			// one), or the produce failed: nothing of the refused batch
-			// was written, and the append over HTTP decides. It is
-			// idempotent by the mark's id should the produce have
-			// landed after all.
+			// The first mark, or a refused produce (a mark already
+			// there, or a batch shared with one), or a failed one:
+			// nothing of a refused batch was written, and the append
+			// over HTTP decides. It is idempotent by the mark's id
+			// should the produce have landed after all.
 			_, err = store.Append(ctx, topic, stream, eventstore.NoStream{}, mark)
 			var wev *eventstore.WrongExpectedVersionError
 			if err != nil && !errors.As(err, &wev) {
 				return fmt.Errorf("idempotent %s: mark %s processed: %w", name, stream, err)
 			}
+			appended.Store(true)
 			c.add(stream)
 			return nil
 		}
@@ -103,8 +108,10 @@ type idempotentCfg struct {
 // parallel) into one request and one fsync. The broker refuses a whole
 // batch when one of its marks exists already; the marks of a refused or
 // failed produce are then appended over HTTP, one by one, which decides
-// each. On a plain topic (not eddy.streams) the broker refuses them too,
-// and the first append over HTTP makes it an event-store topic.
+// each. The first mark of the middleware is appended over HTTP, which
+// makes topic an event-store topic (eddy.streams) if it is not one yet: on
+// a plain topic the broker indexes no produced record, and would store a
+// compressed batch of marks without checking or indexing it.
 func MarkThrough(pub *Publisher) IdempotentOption {
 	return func(c *idempotentCfg) { c.pub = pub }
 }

@@ -13,9 +13,9 @@ import (
 
 // TestIdempotentMarkThrough: with MarkThrough the marks are produced over
 // the Kafka protocol into the same streams the HTTP appends write. The
-// marks topic starts as a plain topic, whose broker refuses records with
-// an expected version: the first marks go over HTTP (which makes it an
-// event-store topic), the later ones are produced. Every event is handled
+// marks topic starts as a plain topic: the first mark goes over HTTP
+// (which makes it an event-store topic), the later ones are produced, but
+// for those of batches the broker refused. Every event is handled
 // once across duplicates in the log, handlers running at once
 // (KeyConcurrency) and a replay by a new group, and every mark stream holds
 // one EventProcessed at version 0.
