@@ -51,6 +51,8 @@ type routerCfg struct {
 	shutdown time.Duration
 	schemas  *Schemas
 	keyConc  int
+	// commitEvery: CommitInterval (0: commit after every poll).
+	commitEvery time.Duration
 }
 
 // ShareGroup runs the router as a member of a share group (KIP-932)
@@ -214,7 +216,8 @@ func (r *Router) Run(ctx context.Context) error {
 	if r.cfg.share {
 		opts = append(opts, kgo.ShareGroup(r.group))
 	} else {
-		opts = append(opts, kgo.ConsumerGroup(r.group), kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll())
+		opts = append(opts, kgo.ConsumerGroup(r.group), kgo.BlockRebalanceOnPoll())
+		opts = append(opts, r.classicCommitOpts()...)
 	}
 	opts = append(opts, r.cfg.kopts...)
 	cl, err := kgo.NewClient(opts...)
@@ -333,7 +336,7 @@ func (r *Router) runClassic(ctx context.Context, cl *kgo.Client, routes map[stri
 		}
 		if len(commit) > 0 {
 			cctx, cancel := context.WithTimeout(hctx, r.cfg.shutdown)
-			err := cl.CommitRecords(cctx, commit...)
+			err := r.commit(cctx, cl, commit, false)
 			cancel()
 			if err != nil {
 				r.cfg.logger.Warn("router commit", "group", r.group, "err", err)
@@ -346,9 +349,9 @@ func (r *Router) runClassic(ctx context.Context, cl *kgo.Client, routes map[stri
 // finishClassic commits the records given, leaves the group and returns
 // the errors.
 func (r *Router) finishClassic(cl *kgo.Client, commit []*kgo.Record, errs ...error) error {
-	if len(commit) > 0 {
+	if len(commit) > 0 || r.cfg.commitEvery > 0 {
 		cctx, cancel := context.WithTimeout(context.Background(), r.cfg.shutdown)
-		if err := cl.CommitRecords(cctx, commit...); err != nil {
+		if err := r.commit(cctx, cl, commit, true); err != nil {
 			errs = append(errs, fmt.Errorf("router %s: final commit: %w", r.group, err))
 		}
 		cancel()
