@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/eddy-streaming/eddy/sdk/eventstore"
 )
@@ -27,6 +28,11 @@ const (
 	// order): their handlers wait for durable writes, which the broker's
 	// group commit then shares.
 	keyConcurrency = 64
+
+	// commitInterval is how often the classic groups (email, VIP email,
+	// inventory) commit their offsets, in the background, instead of
+	// after every poll (pubsub.CommitInterval).
+	commitInterval = 200 * time.Millisecond
 )
 
 // Event types (ce_type).

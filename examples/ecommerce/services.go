@@ -71,7 +71,7 @@ func (s *emailService) latencies() []time.Duration {
 
 func (s *emailService) routers(brokers []string, schemas *pubsub.Schemas, log *slog.Logger) []*pubsub.Router {
 	mw := []pubsub.Middleware{pubsub.Logging(log), pubsub.Retry(pubsub.RetryPolicy{}), pubsub.Recoverer()}
-	r := pubsub.NewRouter(brokers, groupEmail, pubsub.WithLogger(log), pubsub.WithSchemas(schemas))
+	r := pubsub.NewRouter(brokers, groupEmail, pubsub.WithLogger(log), pubsub.WithSchemas(schemas), pubsub.CommitInterval(commitInterval))
 	r.Use(mw...)
 	// Order-to-email latency: from the append of OrderCreated (its
 	// ce_time, set by the event store) to the confirmation's handler.
@@ -98,7 +98,7 @@ func (s *emailService) routers(brokers []string, schemas *pubsub.Schemas, log *s
 		s.sent.add(o.OrderID) // stands for sending "thank you for order …, o.Total cur" to o.CustomerID
 		return nil
 	}, measure)
-	vip := pubsub.NewRouter(brokers, groupVIP, pubsub.WithLogger(log), pubsub.WithSchemas(schemas))
+	vip := pubsub.NewRouter(brokers, groupVIP, pubsub.WithLogger(log), pubsub.WithSchemas(schemas), pubsub.CommitInterval(commitInterval))
 	vip.Use(mw...)
 	vip.Handle(viewVIP, typeOrderCreated, func(ctx context.Context, o OrderCreatedV1) error {
 		s.vip.add(o.OrderID)
@@ -122,7 +122,8 @@ type inventoryService struct {
 // outside all others. It is a version 1 consumer of OrderCreated
 // (OrderCreatedV1): it needs no currency.
 func (s *inventoryService) router(brokers []string, group string, log *slog.Logger, outer ...pubsub.Middleware) *pubsub.Router {
-	r := pubsub.NewRouter(brokers, group, pubsub.WithLogger(log), pubsub.KeyConcurrency(keyConcurrency))
+	r := pubsub.NewRouter(brokers, group, pubsub.WithLogger(log), pubsub.KeyConcurrency(keyConcurrency),
+		pubsub.CommitInterval(commitInterval))
 	r.Use(outer...)
 	r.Use(pubsub.Logging(log), pubsub.Retry(pubsub.RetryPolicy{}),
 		pubsub.Idempotent(s.store, topicProcessed, "inventory", 100_000, pubsub.MarkThrough(s.pub)), pubsub.Recoverer())
