@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/eddy-streaming/eddy/sdk/eventstore"
 )
@@ -21,6 +22,17 @@ const (
 	groupVIP       = "email-vip"
 	groupInventory = "inventory"
 	groupPayment   = "payment"
+
+	// keyConcurrency is how many orders of one partition the inventory
+	// and payment services handle at once (each order's events in
+	// order): their handlers wait for durable writes, which the broker's
+	// group commit then shares.
+	keyConcurrency = 64
+
+	// commitInterval is how often the classic groups (email, VIP email,
+	// inventory) commit their offsets, in the background, instead of
+	// after every poll (pubsub.CommitInterval).
+	commitInterval = 200 * time.Millisecond
 )
 
 // Event types (ce_type).

@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
@@ -61,6 +62,7 @@ type options struct {
 	eddy     string
 	timeout  time.Duration
 	verbose  bool
+	cpuprof  string
 }
 
 func parseFlags(args []string, out io.Writer) (options, error) {
@@ -77,6 +79,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.StringVar(&o.eddy, "eddy", "eddy", "the eddy binary, for `eddy dlq redrive`")
 	fs.DurationVar(&o.timeout, "timeout", 60*time.Second, "with --orders: how long to wait for the system to settle")
 	fs.BoolVar(&o.verbose, "v", false, "log every event")
+	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write the process's CPU profile (go tool pprof) to this file; with --orders from the first order placed until every order went through all services")
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -109,6 +112,10 @@ type system struct {
 	payment   *paymentService
 	analytics *analytics
 	orderURL  string
+	// client places the orders: it keeps a keep-alive connection per
+	// order in flight (http.DefaultClient keeps two, and would dial anew
+	// for most orders).
+	client *http.Client
 }
 
 // poisonCard always fails until the payment service "fixes" it.
@@ -119,12 +126,22 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.cpuprof != "" && o.orders == 0 {
+		stop, err := startCPUProfile(o.cpuprof)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	level := slog.LevelWarn
 	if o.verbose {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	store, err := eventstore.New(o.httpURL)
+	// One connection per request in flight at once: the inventory's
+	// lookups and the payments' appends (keyConcurrency orders of each of
+	// the 3 partitions each) and the orders being placed.
+	store, err := eventstore.New(o.httpURL, eventstore.MaxIdleConns(2*3*keyConcurrency+o.inflight))
 	if err != nil {
 		return err
 	}
@@ -158,6 +175,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("order service: %w", err)
 	}
 	s.orderURL = "http://" + ln.Addr().String()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = o.inflight
+	s.client = &http.Client{Transport: tr}
+	defer tr.CloseIdleConnections()
 	srv := &http.Server{Handler: s.orders.handler(), ReadHeaderTimeout: 10 * time.Second}
 
 	sctx, cancel := context.WithCancel(ctx)
@@ -198,6 +219,19 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		runErr = errors.Join(runErr, e)
 	}
 	return runErr
+}
+
+// startCPUProfile writes the CPU profile to file until stop is called.
+func startCPUProfile(file string) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // setup creates the topics, the VIP view, the dead-letter topic and the

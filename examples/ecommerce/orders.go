@@ -56,16 +56,30 @@ func (s *orderService) place(ctx context.Context, p PlaceOrder) error {
 		Data: PaymentRequested{OrderID: p.OrderID, Amount: p.Total, Card: p.Card}})
 }
 
-// pay appends OrderPaid with the expected version of the state it decided
-// on (retrying on a conflict); paying a paid order appends nothing.
+// pay appends OrderPaid. A payment answers the PaymentRequested of a
+// newly created order, so pay first appends with expected version 0 — the
+// order's OrderCreated and nothing after it, so still "created" — without
+// reading the stream. When the order has moved on (paid already, or
+// cancelled) that append is refused, and pay rebuilds the order from its
+// stream and decides on its state, appending with the version it decided
+// on as the expected one (retrying on a conflict); paying a paid order
+// appends nothing.
 func (s *orderService) pay(ctx context.Context, id string, amount float64, paymentID string) error {
-	_, err := s.repo.Update(ctx, id, func(o *Order) ([]eventstore.EventData, error) {
+	ev, err := eventstore.NewEvent(typeOrderPaid, OrderPaid{OrderID: id, Amount: amount, PaymentID: paymentID})
+	if err != nil {
+		return err
+	}
+	_, err = s.store.Append(ctx, topicOrders, id, eventstore.Version(0), ev)
+	var wev *eventstore.WrongExpectedVersionError
+	if !errors.As(err, &wev) {
+		return err
+	}
+	_, err = s.repo.Update(ctx, id, func(o *Order) ([]eventstore.EventData, error) {
 		switch o.Status {
 		case "paid":
 			return nil, nil
 		case "created":
-			ev, err := eventstore.NewEvent(typeOrderPaid, OrderPaid{OrderID: id, Amount: amount, PaymentID: paymentID})
-			return []eventstore.EventData{ev}, err
+			return []eventstore.EventData{ev}, nil
 		default:
 			return nil, pubsub.Permanent(fmt.Errorf("order %s is %q, cannot be paid", id, o.Status))
 		}

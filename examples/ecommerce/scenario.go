@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -83,7 +84,15 @@ func (s *system) scenario(ctx context.Context, out io.Writer) error {
 	// 1. Place the first half of the orders as OrderCreated v1 (no
 	//    currency), evolve OrderCreated to v2, place the second half
 	//    with a currency (and one order twice).
-	t0 := time.Now()
+	stopProfile := func() {}
+	if s.o.cpuprof != "" {
+		if stopProfile, err = startCPUProfile(s.o.cpuprof); err != nil {
+			return err
+		}
+		defer func() { stopProfile() }() // a second stop does nothing
+	}
+	t0, cpu0 := time.Now(), processCPU()
+	srv0, srvOK := s.serverCPU(ctx)
 	if err := s.placeAll(ctx, orders[:half], 0); err != nil {
 		return err
 	}
@@ -125,9 +134,18 @@ func (s *system) scenario(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%w; %s", err, s.summary())
 	}
-	through := time.Since(t0)
+	through, cpu := time.Since(t0), processCPU()-cpu0
+	stopProfile()
+	perOrder := func(d time.Duration) string {
+		return fmt.Sprintf("%v (%.2f ms per order)", d.Round(time.Millisecond), float64(d.Microseconds())/1000/float64(len(orders)))
+	}
 	fmt.Fprintf(out, "every order through all services %v after the first was placed (%.0f orders/s end to end)\n",
 		through.Round(time.Millisecond), float64(len(orders))/through.Seconds())
+	cpuLine := "CPU meanwhile: this process " + perOrder(cpu)
+	if srv1, ok := s.serverCPU(ctx); ok && srvOK {
+		cpuLine += ", the server " + perOrder(srv1-srv0)
+	}
+	fmt.Fprintln(out, cpuLine)
 	var dead []*kgo.Record
 	err = waitUntil(deadline, "the poison payment in "+dlqPayments, func() bool {
 		rs, err := readTopic(deadline, s.pub.Client(), dlqPayments)
@@ -266,7 +284,7 @@ func (s *system) post(ctx context.Context, p placed, i int) (int, error) {
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.client.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("place %s: %w", p.id, err)
 	}
@@ -397,14 +415,45 @@ func waitUntil(ctx context.Context, what string, cond func() bool) error {
 	return nil
 }
 
+// hasAll reports whether c counted every id of ids; it looks at the
+// counters in place, without copying them (the wait loops call it often).
 func hasAll(c *counts, ids []string) bool {
-	m := c.snapshot()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) < len(ids) {
+		return false
+	}
 	for _, id := range ids {
-		if m[id] == 0 {
+		if c.m[id] == 0 {
 			return false
 		}
 	}
 	return true
+}
+
+// serverCPU is the server's process_cpu_seconds_total (its /metrics), if
+// it can be read.
+func (s *system) serverCPU(ctx context.Context) (time.Duration, bool) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(s.o.httpURL, "/")+"/metrics", nil)
+	if err != nil {
+		return 0, false
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return 0, false
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return 0, false
+	}
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(line, "process_cpu_seconds_total "); ok {
+			sec, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return time.Duration(sec * float64(time.Second)), err == nil
+		}
+	}
+	return 0, false
 }
 
 func without(ids []string, id string) []string {

@@ -71,7 +71,7 @@ func (s *emailService) latencies() []time.Duration {
 
 func (s *emailService) routers(brokers []string, schemas *pubsub.Schemas, log *slog.Logger) []*pubsub.Router {
 	mw := []pubsub.Middleware{pubsub.Logging(log), pubsub.Retry(pubsub.RetryPolicy{}), pubsub.Recoverer()}
-	r := pubsub.NewRouter(brokers, groupEmail, pubsub.WithLogger(log), pubsub.WithSchemas(schemas))
+	r := pubsub.NewRouter(brokers, groupEmail, pubsub.WithLogger(log), pubsub.WithSchemas(schemas), pubsub.CommitInterval(commitInterval))
 	r.Use(mw...)
 	// Order-to-email latency: from the append of OrderCreated (its
 	// ce_time, set by the event store) to the confirmation's handler.
@@ -98,7 +98,7 @@ func (s *emailService) routers(brokers []string, schemas *pubsub.Schemas, log *s
 		s.sent.add(o.OrderID) // stands for sending "thank you for order …, o.Total cur" to o.CustomerID
 		return nil
 	}, measure)
-	vip := pubsub.NewRouter(brokers, groupVIP, pubsub.WithLogger(log), pubsub.WithSchemas(schemas))
+	vip := pubsub.NewRouter(brokers, groupVIP, pubsub.WithLogger(log), pubsub.WithSchemas(schemas), pubsub.CommitInterval(commitInterval))
 	vip.Use(mw...)
 	vip.Handle(viewVIP, typeOrderCreated, func(ctx context.Context, o OrderCreatedV1) error {
 		s.vip.add(o.OrderID)
@@ -122,10 +122,11 @@ type inventoryService struct {
 // outside all others. It is a version 1 consumer of OrderCreated
 // (OrderCreatedV1): it needs no currency.
 func (s *inventoryService) router(brokers []string, group string, log *slog.Logger, outer ...pubsub.Middleware) *pubsub.Router {
-	r := pubsub.NewRouter(brokers, group, pubsub.WithLogger(log))
+	r := pubsub.NewRouter(brokers, group, pubsub.WithLogger(log), pubsub.KeyConcurrency(keyConcurrency),
+		pubsub.CommitInterval(commitInterval))
 	r.Use(outer...)
 	r.Use(pubsub.Logging(log), pubsub.Retry(pubsub.RetryPolicy{}),
-		pubsub.Idempotent(s.store, topicProcessed, "inventory", 100_000), pubsub.Recoverer())
+		pubsub.Idempotent(s.store, topicProcessed, "inventory", 100_000, pubsub.MarkThrough(s.pub)), pubsub.Recoverer())
 	r.Handle(topicOrders, typeOrderCreated, func(ctx context.Context, o OrderCreatedV1) error {
 		s.mu.Lock()
 		short := ""
@@ -172,7 +173,7 @@ func (s *paymentService) fix(card string) {
 
 func (s *paymentService) router(brokers []string, pub *pubsub.Publisher, schemas *pubsub.Schemas, log *slog.Logger) *pubsub.Router {
 	r := pubsub.NewRouter(brokers, groupPayment, pubsub.ShareGroup(), pubsub.WithLogger(log), pubsub.WithSchemas(schemas),
-		pubsub.ClientOpts(kgo.FetchMaxWait(200*time.Millisecond)))
+		pubsub.KeyConcurrency(keyConcurrency), pubsub.ClientOpts(kgo.FetchMaxWait(200*time.Millisecond)))
 	r.Use(pubsub.Logging(log), pubsub.DeadLetter(pub),
 		pubsub.Retry(pubsub.RetryPolicy{MaxAttempts: 3, Initial: 20 * time.Millisecond}),
 		pubsub.Timeout(10*time.Second), pubsub.Recoverer())

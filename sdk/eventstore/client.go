@@ -47,7 +47,8 @@ type Client struct {
 }
 
 type cfg struct {
-	hc *http.Client
+	hc      *http.Client
+	maxIdle int
 }
 
 // Opt configures New.
@@ -63,6 +64,14 @@ func (f optFunc) apply(c *cfg) { f(c) }
 // per server.
 func HTTPClient(hc *http.Client) Opt { return optFunc(func(c *cfg) { c.hc = hc }) }
 
+// MaxIdleConns sets how many idle keep-alive connections per server the
+// Client's own transport keeps (default 128; ignored with HTTPClient). A
+// Client with more requests in flight at once than that closes the
+// connections beyond it as their requests end, and dials anew for the
+// next ones: a dial and an accept per request. Give it about the number
+// of goroutines that use the Client at once.
+func MaxIdleConns(n int) Opt { return optFunc(func(c *cfg) { c.maxIdle = n }) }
+
 // defaultTransport runs http:// requests on the caller's goroutine over
 // pooled keep-alive connections (connTransport), and https:// ones through
 // a clone of http.DefaultTransport. Both keep room for the idle connections
@@ -70,12 +79,16 @@ func HTTPClient(hc *http.Client) Opt { return optFunc(func(c *cfg) { c.hc = hc }
 // host and closes the connections that go idle beyond those, to dial again
 // for the next request (TestDefaultClientReusesConnections: 32 goroutines,
 // 960 appends: 48-49 connections with net/http's default, 32 with this one).
-var defaultTransport = func() *connTransport {
+var defaultTransport = newTransport(128)
+
+// newTransport returns the transport of a Client keeping up to maxIdle
+// idle connections per server.
+func newTransport(maxIdle int) *connTransport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConns = 1024
-	t.MaxIdleConnsPerHost = 128
-	return newConnTransport(t, 128, t.IdleConnTimeout)
-}()
+	t.MaxIdleConns = max(1024, maxIdle)
+	t.MaxIdleConnsPerHost = maxIdle
+	return newConnTransport(t, maxIdle, t.IdleConnTimeout)
+}
 
 // New returns a Client for the server at baseURL ("http://host:8080").
 func New(baseURL string, opts ...Opt) (*Client, error) {
@@ -88,7 +101,11 @@ func New(baseURL string, opts ...Opt) (*Client, error) {
 		o.apply(&c)
 	}
 	cl := &Client{base: strings.TrimRight(baseURL, "/"), hc: c.hc}
-	if cl.hc == nil {
+	switch {
+	case cl.hc != nil:
+	case c.maxIdle > 0 && c.maxIdle != 128:
+		cl.rt = newTransport(c.maxIdle)
+	default:
 		cl.rt = defaultTransport
 	}
 	return cl, nil

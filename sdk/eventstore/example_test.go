@@ -57,3 +57,14 @@ func Example() {
 	})
 	fmt.Println(err)
 }
+
+func ExampleMaxIdleConns() {
+	// 200 goroutines append at once: a keep-alive connection each, kept
+	// between their requests instead of dialed anew.
+	store, err := eventstore.New("http://localhost:8080", eventstore.MaxIdleConns(200))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_ = store
+}

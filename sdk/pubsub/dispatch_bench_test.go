@@ -88,15 +88,18 @@ func BenchmarkDispatch(b *testing.B) {
 			d := dispatcher{group: r.group}
 			for i := 0; i < b.N; i += batch {
 				n := min(batch, b.N-i)
-				evs := d.events(recs[:n])
+				sl := getSlab(n)
+				evs := d.events(sl.evs, recs[:n])
+				hs := r.handlersOf(sl.hs, routes, evs)
 				for j := range n {
 					ev := &evs[j]
-					if h := r.handler(routes, ev); h != nil {
+					if h := hs[j]; h != nil {
 						if err := h(ctx, ev); err != nil {
 							b.Fatal(err)
 						}
 					}
 				}
+				putSlab(sl)
 			}
 		})
 	}

@@ -1,14 +1,16 @@
 package pubsub
 
 import (
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // dispatcher turns the records of one partition's poll into Events, with
-// less work per record than one newEvent each: the Events of a poll are
-// one allocation, and the attributes that repeat from one record to the
+// less work per record than one newEvent each: the Events of a poll live
+// in a slab the router reuses from poll to poll (eventSlabs), and the
+// attributes that repeat from one record to the
 // next (type, source, subject, specversion, content type) reuse the
 // previous record's string instead of allocating a new one. Only ce_id
 // takes an allocation per record. A dispatcher is used by one goroutine.
@@ -20,14 +22,45 @@ type dispatcher struct {
 	typ, source, subject, specVersion, contentType string
 }
 
-// events returns the Events of recs; the slice is new, so handlers may
-// keep an *Event.
-func (d *dispatcher) events(recs []*kgo.Record) []Event {
-	evs := make([]Event, len(recs))
+// events fills evs (len(recs) long at least) with the Events of recs and
+// returns them.
+func (d *dispatcher) events(evs []Event, recs []*kgo.Record) []Event {
+	evs = evs[:len(recs)]
 	for i, r := range recs {
 		d.fill(&evs[i], r)
 	}
 	return evs
+}
+
+// slab is the memory of one partition's poll: its Events and their
+// handlers.
+type slab struct {
+	evs []Event
+	hs  []HandlerFunc
+}
+
+// eventSlabs keeps slabs from one poll to the next: a poll's Events are
+// then no new allocation for the garbage collector to scan and free, a
+// cost that dominates the SDK's own per event otherwise. A handler must
+// therefore not keep its *Event after it returns (Event.Clone).
+var eventSlabs sync.Pool
+
+// getSlab returns a slab for n records.
+func getSlab(n int) *slab {
+	s, _ := eventSlabs.Get().(*slab)
+	if s == nil || cap(s.evs) < n {
+		s = &slab{evs: make([]Event, n), hs: make([]HandlerFunc, n)}
+	}
+	s.evs, s.hs = s.evs[:n], s.hs[:n]
+	return s
+}
+
+// putSlab clears s, so that it keeps no record alive, and keeps it for
+// the next poll.
+func putSlab(s *slab) {
+	clear(s.evs)
+	clear(s.hs)
+	eventSlabs.Put(s)
 }
 
 // fill sets ev from r, as newEvent does.

@@ -51,7 +51,7 @@ func TestDispatcherEvents(t *testing.T) {
 	}
 	recs = append(recs, &kgo.Record{Topic: "t", Offset: 4, Timestamp: time.Unix(7, 0)}) // no headers
 	d := dispatcher{group: "g", share: true}
-	evs := d.events(recs)
+	evs := d.events(make([]Event, len(recs)), recs)
 	for i, r := range recs {
 		want := newEvent(r, "g", true)
 		got := evs[i]

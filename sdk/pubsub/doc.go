@@ -47,6 +47,11 @@ const (
 	// HeaderStreamVersion is the event's version in its stream, for
 	// events appended through the event store.
 	HeaderStreamVersion = "eddy-stream-version"
+	// HeaderExpectedVersion on a produced record makes its append to the
+	// stream of its key conditional, as an HTTP append's expectedVersion:
+	// "any", "no_stream", "exists" or a version number. The broker refuses
+	// the record's whole batch (INVALID_RECORD) when the check fails.
+	HeaderExpectedVersion = "eddy-expected-version"
 )
 
 // Failure headers of a dead letter: those the broker writes for a share

@@ -12,6 +12,11 @@ import (
 // Event is one record a Router hands to a handler, with its CloudEvents
 // attributes read from the binary-mode headers. A record without ce_type
 // has an empty Type (it matches only a handler registered for AnyType).
+//
+// The Router reuses an Event's memory for a later record once the handler
+// has returned: a handler or middleware that keeps the *Event longer (in a
+// goroutine of its own, a slice, a channel) keeps Clone() instead. Its
+// Key, Data and Headers are the record's and are not reused.
 type Event struct {
 	ID          string
 	Type        string
@@ -47,6 +52,12 @@ type Event struct {
 
 	// schemas decodes values in the Confluent wire format (WithSchemas).
 	schemas *Schemas
+}
+
+// Clone returns a copy of e that stays valid after the handler returns.
+func (e *Event) Clone() *Event {
+	c := *e
+	return &c
 }
 
 // Header returns the value of the last header named key.

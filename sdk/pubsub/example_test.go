@@ -83,6 +83,33 @@ func ExampleIdempotent() {
 	})
 }
 
+func ExampleMarkThrough() {
+	store, _ := eventstore.New("http://localhost:8080")
+	pub, _ := pubsub.NewPublisher([]string{"localhost:9092"})
+	defer pub.Close()
+	// The marks are produced through pub: the marks of the handlers
+	// running at once share one produce request; a mark the broker
+	// refuses is appended over HTTP, which decides it.
+	r := pubsub.NewRouter([]string{"localhost:9092"}, "inventory", pubsub.KeyConcurrency(64))
+	r.Use(pubsub.Idempotent(store, "processed", "inventory", 10000, pubsub.MarkThrough(pub)))
+	r.Handle("orders", "OrderCreated", pubsub.Typed(func(ctx context.Context, o OrderCreated) error {
+		return nil
+	}))
+}
+
+func ExampleKeyConcurrency() {
+	store, _ := eventstore.New("http://localhost:8080")
+	// Up to 64 orders of a partition at once, each order's events (one
+	// key) in order: the handlers' event-store appends overlap and share
+	// the broker's fsyncs. Idempotent makes a redelivery after a failure
+	// harmless.
+	r := pubsub.NewRouter([]string{"localhost:9092"}, "inventory", pubsub.KeyConcurrency(64))
+	r.Use(pubsub.Idempotent(store, "processed", "inventory", 10000))
+	r.Handle("orders", "OrderCreated", pubsub.Typed(func(ctx context.Context, o OrderCreated) error {
+		return nil
+	}))
+}
+
 // prometheusLike stands for a prometheus/client_golang histogram vector.
 type prometheusLike interface {
 	Observe(topic, typ, outcome string, seconds float64)

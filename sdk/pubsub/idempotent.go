@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/eddy-streaming/eddy/sdk/eventstore"
 )
@@ -28,8 +31,18 @@ const EventProcessed = "EventProcessed"
 // as the handler's effect and the mark are not separated by a crash; a
 // crash between them processes the event again on redelivery. Events
 // without ce_id are passed through.
-func Idempotent(store *eventstore.Client, topic, name string, cacheSize int) Middleware {
+//
+// With MarkThrough the marks are produced over the Kafka protocol instead
+// of appended over HTTP; they land in the same streams.
+func Idempotent(store *eventstore.Client, topic, name string, cacheSize int, opts ...IdempotentOption) Middleware {
 	c := &seenCache{max: cacheSize, m: map[string]struct{}{}}
+	var cfg idempotentCfg
+	for _, o := range opts {
+		o(&cfg)
+	}
+	// appended: a mark was appended over HTTP, so topic is an event-store
+	// topic and produced marks are indexed (MarkThrough).
+	var appended atomic.Bool
 	return func(next HandlerFunc) HandlerFunc {
 		return func(ctx context.Context, ev *Event) error {
 			if ev.ID == "" {
@@ -58,15 +71,49 @@ func Idempotent(store *eventstore.Client, topic, name string, cacheSize int) Mid
 			}
 			data, _ := json.Marshal(map[string]any{"topic": ev.Topic, "partition": ev.Partition, "offset": ev.Offset, "type": ev.Type})
 			mark := eventstore.EventData{ID: markID(stream), Type: EventProcessed, Data: data}
+			if cfg.pub != nil && appended.Load() && cfg.pub.Publish(ctx, Message{Topic: topic, Key: stream, Type: EventProcessed, ID: mark.ID, Data: data,
+				Headers: []kgo.RecordHeader{{Key: HeaderExpectedVersion, Value: []byte("no_stream")}}}) == nil {
+				c.add(stream)
+				return nil
+			}
+			// The first mark, or a refused produce (a mark already
+			// there, or a batch shared with one), or a failed one:
+			// nothing of a refused batch was written, and the append
+			// over HTTP decides. It is idempotent by the mark's id
+			// should the produce have landed after all.
 			_, err = store.Append(ctx, topic, stream, eventstore.NoStream{}, mark)
 			var wev *eventstore.WrongExpectedVersionError
 			if err != nil && !errors.As(err, &wev) {
 				return fmt.Errorf("idempotent %s: mark %s processed: %w", name, stream, err)
 			}
+			appended.Store(true)
 			c.add(stream)
 			return nil
 		}
 	}
+}
+
+// IdempotentOption configures Idempotent.
+type IdempotentOption func(*idempotentCfg)
+
+type idempotentCfg struct {
+	pub *Publisher
+}
+
+// MarkThrough makes Idempotent produce its marks through pub, over the
+// Kafka protocol, as records of the mark's stream carrying the
+// HeaderExpectedVersion header no_stream (docs/http-api.md, "Over the
+// Kafka protocol"), instead of one HTTP append each. The producer batches
+// the marks of handlers running at once (KeyConcurrency, partitions in
+// parallel) into one request and one fsync. The broker refuses a whole
+// batch when one of its marks exists already; the marks of a refused or
+// failed produce are then appended over HTTP, one by one, which decides
+// each. The first mark of the middleware is appended over HTTP, which
+// makes topic an event-store topic (eddy.streams) if it is not one yet: on
+// a plain topic the broker indexes no produced record, and would store a
+// compressed batch of marks without checking or indexing it.
+func MarkThrough(pub *Publisher) IdempotentOption {
+	return func(c *idempotentCfg) { c.pub = pub }
 }
 
 // markID is a deterministic UUID-shaped id for a mark, so retrying its

@@ -50,6 +50,9 @@ type routerCfg struct {
 	maxPoll  int
 	shutdown time.Duration
 	schemas  *Schemas
+	keyConc  int
+	// commitEvery: CommitInterval (0: commit after every poll).
+	commitEvery time.Duration
 }
 
 // ShareGroup runs the router as a member of a share group (KIP-932)
@@ -96,7 +99,7 @@ type Router struct {
 // NewRouter returns a router for group (a consumer group, or a share
 // group with the ShareGroup option) on brokers.
 func NewRouter(brokers []string, group string, opts ...RouterOpt) *Router {
-	c := routerCfg{logger: slog.Default(), maxPoll: 500, shutdown: 10 * time.Second}
+	c := routerCfg{logger: slog.Default(), maxPoll: 500, shutdown: 10 * time.Second, keyConc: 1}
 	for _, o := range opts {
 		o.apply(&c)
 	}
@@ -178,8 +181,8 @@ func (r *Router) Ready() <-chan struct{} { return r.ready }
 // them with Timeout), commits (classic group) or flushes the
 // acknowledgements (share group), leaves the group and returns nil.
 //
-// On a classic group the records of a partition are handled in order and
-// partitions in parallel; an error that reaches the router stops it: the
+// On a classic group the records of a partition are handled in order
+// (per key with KeyConcurrency) and partitions in parallel; an error that reaches the router stops it: the
 // offsets before the failed record are committed and Run returns a
 // *HandlerError (use DeadLetter to keep going past failed records). On a
 // share group the records of a poll are handled in parallel per partition
@@ -213,7 +216,8 @@ func (r *Router) Run(ctx context.Context) error {
 	if r.cfg.share {
 		opts = append(opts, kgo.ShareGroup(r.group))
 	} else {
-		opts = append(opts, kgo.ConsumerGroup(r.group), kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll())
+		opts = append(opts, kgo.ConsumerGroup(r.group), kgo.BlockRebalanceOnPoll())
+		opts = append(opts, r.classicCommitOpts()...)
 	}
 	opts = append(opts, r.cfg.kopts...)
 	cl, err := kgo.NewClient(opts...)
@@ -234,6 +238,23 @@ func (r *Router) handler(routes map[string]map[string]HandlerFunc, ev *Event) Ha
 		return h
 	}
 	return byType[AnyType]
+}
+
+// handlersOf returns the handler of each event of evs (nil: none);
+// consecutive events of one topic and type, the usual case, share one
+// lookup.
+func (r *Router) handlersOf(hs []HandlerFunc, routes map[string]map[string]HandlerFunc, evs []Event) []HandlerFunc {
+	hs = hs[:len(evs)]
+	var topic, typ string
+	var h HandlerFunc
+	for i := range evs {
+		ev := &evs[i]
+		if i == 0 || ev.Type != typ || ev.Topic != topic {
+			topic, typ, h = ev.Topic, ev.Type, r.handler(routes, ev)
+		}
+		hs[i] = h
+	}
+	return hs
 }
 
 // poll returns the next records, or done when the router must stop.
@@ -276,26 +297,35 @@ func (r *Router) runClassic(ctx context.Context, cl *kgo.Client, routes map[stri
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				var last *kgo.Record
 				d := dispatcher{group: r.group, schemas: r.cfg.schemas}
-				evs := d.events(p.Records)
-				for i, rec := range p.Records {
+				sl := getSlab(len(p.Records))
+				defer putSlab(sl)
+				evs := d.events(sl.evs, p.Records)
+				hs := r.handlersOf(sl.hs, routes, evs)
+				fail := laneFailure{idx: -1}
+				runLanes(evs, r.cfg.keyConc, func(i int) bool {
 					ev := &evs[i]
-					if h := r.handler(routes, ev); h != nil {
+					if h := hs[i]; h != nil {
 						if err := h(hctx, ev); err != nil {
-							mu.Lock()
-							if failure == nil {
-								failure = &HandlerError{Topic: ev.Topic, Partition: ev.Partition, Offset: ev.Offset, Type: ev.Type, Err: err}
-							}
-							mu.Unlock()
-							break
+							fail.set(i, err)
+							return false
 						}
 					}
-					last = rec
-				}
-				if last != nil {
+					return true
+				})
+				done := len(p.Records)
+				if fail.idx >= 0 {
+					done = fail.idx
+					ev := &evs[fail.idx]
 					mu.Lock()
-					commit = append(commit, last)
+					if failure == nil {
+						failure = &HandlerError{Topic: ev.Topic, Partition: ev.Partition, Offset: ev.Offset, Type: ev.Type, Err: fail.err}
+					}
+					mu.Unlock()
+				}
+				if done > 0 {
+					mu.Lock()
+					commit = append(commit, p.Records[done-1])
 					mu.Unlock()
 				}
 			}()
@@ -306,7 +336,7 @@ func (r *Router) runClassic(ctx context.Context, cl *kgo.Client, routes map[stri
 		}
 		if len(commit) > 0 {
 			cctx, cancel := context.WithTimeout(hctx, r.cfg.shutdown)
-			err := cl.CommitRecords(cctx, commit...)
+			err := r.commit(cctx, cl, commit, false)
 			cancel()
 			if err != nil {
 				r.cfg.logger.Warn("router commit", "group", r.group, "err", err)
@@ -319,9 +349,9 @@ func (r *Router) runClassic(ctx context.Context, cl *kgo.Client, routes map[stri
 // finishClassic commits the records given, leaves the group and returns
 // the errors.
 func (r *Router) finishClassic(cl *kgo.Client, commit []*kgo.Record, errs ...error) error {
-	if len(commit) > 0 {
+	if len(commit) > 0 || r.cfg.commitEvery > 0 {
 		cctx, cancel := context.WithTimeout(context.Background(), r.cfg.shutdown)
-		if err := cl.CommitRecords(cctx, commit...); err != nil {
+		if err := r.commit(cctx, cl, commit, true); err != nil {
 			errs = append(errs, fmt.Errorf("router %s: final commit: %w", r.group, err))
 		}
 		cancel()
@@ -357,10 +387,12 @@ func (r *Router) runShare(ctx context.Context, cl *kgo.Client, routes map[string
 			go func() {
 				defer wg.Done()
 				d := dispatcher{group: r.group, share: true, schemas: r.cfg.schemas}
-				evs := d.events(p.Records)
-				for i, rec := range p.Records {
-					ev := &evs[i]
-					h := r.handler(routes, ev)
+				sl := getSlab(len(p.Records))
+				defer putSlab(sl)
+				evs := d.events(sl.evs, p.Records)
+				hs := r.handlersOf(sl.hs, routes, evs)
+				runLanes(evs, r.cfg.keyConc, func(i int) bool {
+					ev, rec, h := &evs[i], p.Records[i], hs[i]
 					var err error
 					if h != nil {
 						err = h(hctx, ev)
@@ -375,7 +407,8 @@ func (r *Router) runShare(ctx context.Context, cl *kgo.Client, routes map[string
 						r.cfg.logger.Info("router release", eventAttrs(ev, "err", err)...)
 						rec.Ack(kgo.AckRelease)
 					}
-				}
+					return true
+				})
 			}()
 		})
 		wg.Wait()
