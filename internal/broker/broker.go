@@ -506,67 +506,10 @@ func collisionKey(name string) string { return strings.ReplaceAll(name, ".", "_"
 
 // CreateTopic creates a topic with partitions partitions (-1: the default
 // count) and config overrides. With validateOnly it checks everything and
-// creates nothing.
+// creates nothing. It is CreateTopics of one topic.
 func (b *Broker) CreateTopic(name string, partitions int32, configs map[string]string, validateOnly bool) (TopicInfo, error) {
-	if src, ok := configs[views.SourceConfig]; ok {
-		return b.CreateView(name, src, configs[views.FilterConfig], partitions, validateOnly)
-	}
-	if err := ValidateTopicName(name); err != nil {
-		return TopicInfo{}, err
-	}
-	if partitions == -1 {
-		partitions = b.cfg.DefaultPartitions
-	}
-	if partitions < 1 || partitions > 1<<20 {
-		return TopicInfo{}, fmt.Errorf("%w: %d", ErrInvalidPartitions, partitions)
-	}
-	if err := validateConfigs(configs); err != nil {
-		return TopicInfo{}, err
-	}
-	ov := make(map[string]string, len(configs))
-	for k, v := range configs {
-		ov[k] = v
-	}
-	id := newTopicID()
-	rec := topicRecord{V: 1, ID: hex.EncodeToString(id[:]), Partitions: partitions, Configs: ov}
-	if err := b.reserve(name, validateOnly); err != nil {
-		return TopicInfo{}, err
-	}
-	if validateOnly {
-		t := &topic{name: name, id: id, overrides: ov, cfg: effective(b.cfg.TopicDefaults, ov)}
-		info := t.info()
-		info.Partitions = partitions
-		return info, nil
-	}
-	defer func() {
-		b.mu.Lock()
-		close(b.mu.creating[name])
-		delete(b.mu.creating, name)
-		b.mu.Unlock()
-	}()
-	// Opening many partitions creates and fsyncs files: do it without the
-	// topic-table lock so produce and fetch on other topics go on.
-	t, err := b.openTopic(name, rec, true)
-	if err != nil {
-		return TopicInfo{}, err
-	}
-	if err := b.saveTopic(t); err != nil {
-		for _, p := range t.parts {
-			_ = p.close()
-		}
-		return TopicInfo{}, err
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.mu.closed {
-		for _, p := range t.parts {
-			_ = p.close()
-		}
-		return TopicInfo{}, ErrClosed
-	}
-	b.mu.topics[name] = t
-	b.mu.byID[t.id] = t
-	return t.info(), nil
+	r := b.CreateTopics([]TopicSpec{{Name: name, Partitions: partitions, Configs: configs}}, validateOnly)[0]
+	return r.Info, r.Err
 }
 
 // reserve checks that name is free (not taken, not being created, not

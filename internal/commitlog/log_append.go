@@ -67,6 +67,11 @@ func (l *Log) write(batches []byte, records int64) (base, next int64, err error)
 			return 0, 0, err
 		}
 	}
+	if l.createSync.Load() != 0 {
+		if err := l.syncCreatedLocked(); err != nil {
+			return 0, 0, err
+		}
+	}
 	a := l.activeLocked()
 	n := int64(len(batches))
 	if a.size > 0 && (a.size+n > l.mu.opts.SegmentBytes ||

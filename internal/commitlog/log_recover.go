@@ -114,11 +114,16 @@ func (l *Log) recover() error {
 	}
 	now := l.mu.opts.Now()
 	if len(bases) == 0 {
-		s, err := createSegment(l.fs, l.dir, 0, now)
+		deferSync := l.mu.opts.DeferCreateSync
+		s, err := createSegmentSync(l.fs, l.dir, 0, now, !deferSync)
 		if err != nil {
 			return err
 		}
 		l.mu.segs = []*segment{s}
+		if deferSync {
+			l.createSync.Or(createSyncIndex | createSyncDir)
+			return nil
+		}
 		if err := l.fs.SyncDir(l.dir); err != nil {
 			return fmt.Errorf("sync log dir: %w", err)
 		}

@@ -98,6 +98,12 @@ func newSegmentPaths(fs vfs.FS, dir string, base int64) *segment {
 // createSegment creates empty segment files (truncating leftovers) and
 // loads an empty index. The caller syncs the directory.
 func createSegment(fs vfs.FS, dir string, base int64, now time.Time) (*segment, error) {
+	return createSegmentSync(fs, dir, base, now, true)
+}
+
+// createSegmentSync is createSegment, fsyncing the new index files only
+// when syncIndex is set (see Options.DeferCreateSync).
+func createSegmentSync(fs vfs.FS, dir string, base int64, now time.Time, syncIndex bool) (*segment, error) {
 	s := newSegmentPaths(fs, dir, base)
 	f, err := fs.OpenFile(s.logPath, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -107,7 +113,7 @@ func createSegment(fs vfs.FS, dir string, base int64, now time.Time) (*segment, 
 	s.created, s.modTime = now, now
 	s.loaded = true
 	s.idxBad = true // write headers on first flush
-	if err := s.flushIndex(true); err != nil {
+	if err := s.flushIndex(syncIndex); err != nil {
 		f.Close()
 		return nil, err
 	}
