@@ -116,6 +116,9 @@ type Broker struct {
 		sync.RWMutex
 		topics map[string]*topic
 		byID   map[[16]byte]*topic
+		// keys maps each topic's collisionKey to its name, so a new name
+		// is checked against every topic without walking them.
+		keys map[string]string
 		// creating holds names whose logs are being opened by CreateTopic;
 		// the channel closes when that ends.
 		creating map[string]chan struct{}
@@ -202,6 +205,7 @@ func Open(cfg Config) (*Broker, error) {
 	}
 	b.mu.topics = make(map[string]*topic)
 	b.mu.byID = make(map[[16]byte]*topic)
+	b.mu.keys = make(map[string]string)
 	b.mu.creating = make(map[string]chan struct{})
 	if err := b.fs.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
@@ -244,6 +248,7 @@ func Open(cfg Config) (*Broker, error) {
 		if t != nil {
 			b.mu.topics[t.name] = t
 			b.mu.byID[t.id] = t
+			b.mu.keys[collisionKey(t.name)] = t.name
 		}
 	}
 	if err != nil {
@@ -530,10 +535,8 @@ func (b *Broker) reserve(name string, checkOnly bool) error {
 		return fmt.Errorf("%w: %s (being created)", ErrTopicExists, name)
 	}
 	ck := collisionKey(name)
-	for other := range b.mu.topics {
-		if collisionKey(other) == ck {
-			return fmt.Errorf("%w: %q collides with existing topic %q ('.' and '_' are alike in metric names)", ErrInvalidTopic, name, other)
-		}
+	if other, ok := b.mu.keys[ck]; ok {
+		return fmt.Errorf("%w: %q collides with existing topic %q ('.' and '_' are alike in metric names)", ErrInvalidTopic, name, other)
 	}
 	for other := range b.mu.creating {
 		if collisionKey(other) == ck {
@@ -573,6 +576,7 @@ func (b *Broker) DeleteTopic(name string) error {
 	}
 	delete(b.mu.topics, name)
 	delete(b.mu.byID, t.id)
+	delete(b.mu.keys, collisionKey(name))
 	b.mu.Unlock()
 	b.metrics.forgetTopic(name)
 	var errs []error

@@ -89,6 +89,7 @@ func (b *Broker) CreateTopics(specs []TopicSpec, validateOnly bool) []CreateResu
 		if nt.err == nil {
 			b.mu.topics[nt.t.name] = nt.t
 			b.mu.byID[nt.t.id] = nt.t
+			b.mu.keys[collisionKey(nt.t.name)] = nt.t.name
 		}
 	}
 	b.mu.Unlock()

@@ -8,11 +8,12 @@ import (
 
 // Making new logs durable in batches (Options.DeferCreateSync).
 //
-// A new log is durable once its directory's entry in the parent directory,
-// its files' entries in its directory and its index headers are on disk:
-// four fsyncs, each a device flush. A CreateTopics of 100 topics, or one
-// topic of 10,000 partitions, paid them for every partition (about 24 ms
-// per topic on this project's VM, 244 s for 10,000 topics). With
+// A new log is durable once its directory's entry in the parent directory
+// and its segment file's entry in its directory are on disk; Open paid
+// four fsyncs for that (the index files' headers too), each a device
+// flush. A CreateTopics of 100 topics, or one topic of 10,000 partitions,
+// paid them for every partition (about 24 ms per topic on this project's
+// VM, 244 s for 10,000 topics). With
 // DeferCreateSync, Open leaves them owed in Log.createSync, and the caller
 // settles the whole batch with Committer.SyncCreated: one volume sync
 // (syncfs(2) writes back every dirty inode and directory block of the
@@ -22,8 +23,7 @@ import (
 // The fsyncs a log's creation may owe (bits of Log.createSync).
 const (
 	createSyncParent uint32 = 1 << iota // the parent directory (the log's directory entry)
-	createSyncDir                       // the log's directory (its segment files' entries)
-	createSyncIndex                     // the active segment's index headers
+	createSyncDir                       // the log's directory (its segment file's entry)
 )
 
 // SyncCreated makes the creation of logs opened with
@@ -115,15 +115,6 @@ func (l *Log) syncCreatedLocked() error {
 	owed := l.createSync.Load()
 	if owed == 0 {
 		return nil
-	}
-	if owed&createSyncIndex != 0 {
-		a := l.activeLocked()
-		a.imu.Lock()
-		err := a.flushIndexUpTo(l.mu.durPos, true) // never entries past the durable end
-		a.imu.Unlock()
-		if err != nil {
-			return fmt.Errorf("make new log %s durable: %w", l.dir, err)
-		}
 	}
 	if owed&createSyncDir != 0 {
 		if err := l.fs.SyncDir(l.dir); err != nil {

@@ -121,7 +121,7 @@ func (l *Log) recover() error {
 		}
 		l.mu.segs = []*segment{s}
 		if deferSync {
-			l.createSync.Or(createSyncIndex | createSyncDir)
+			l.createSync.Or(createSyncDir)
 			return nil
 		}
 		if err := l.fs.SyncDir(l.dir); err != nil {

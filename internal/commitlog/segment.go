@@ -101,8 +101,10 @@ func createSegment(fs vfs.FS, dir string, base int64, now time.Time) (*segment, 
 	return createSegmentSync(fs, dir, base, now, true)
 }
 
-// createSegmentSync is createSegment, fsyncing the new index files only
-// when syncIndex is set (see Options.DeferCreateSync).
+// createSegmentSync is createSegment; without syncIndex (a new log under
+// Options.DeferCreateSync) the index files are not created yet: the first
+// index flush (a commit round, a roll or Close) writes them, and recovery
+// scans an active segment whose index files are missing.
 func createSegmentSync(fs vfs.FS, dir string, base int64, now time.Time, syncIndex bool) (*segment, error) {
 	s := newSegmentPaths(fs, dir, base)
 	f, err := fs.OpenFile(s.logPath, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
@@ -113,7 +115,10 @@ func createSegmentSync(fs vfs.FS, dir string, base int64, now time.Time, syncInd
 	s.created, s.modTime = now, now
 	s.loaded = true
 	s.idxBad = true // write headers on first flush
-	if err := s.flushIndex(syncIndex); err != nil {
+	if !syncIndex {
+		return s, nil
+	}
+	if err := s.flushIndex(true); err != nil {
 		f.Close()
 		return nil, err
 	}
