@@ -114,6 +114,15 @@ type Log struct {
 	// queued: in the committer's queue for the next round; guarded by
 	// the committer's mu, not the log's.
 	queued bool
+	// takenBy and takenEnd: the last round that took the log from the
+	// queue, and the log end offset then (from written); guarded by the
+	// committer's mu. A writer whose offsets end at or below takenEnd is
+	// covered by that round's flush.
+	takenBy  uint64
+	takenEnd int64
+	// written is the log end offset (mu.next), stored after each write,
+	// for the committer to read without taking mu.
+	written atomic.Int64
 	// lazy is the safety-net fsync when nobody waits (SyncAlways); set once
 	// at Open, armed under mu (mu.lazyArmed).
 	lazy *time.Timer

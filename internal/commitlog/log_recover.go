@@ -183,6 +183,7 @@ func (l *Log) recover() error {
 	}
 	a.created = now
 	l.mu.next = a.next
+	l.written.Store(l.mu.next)
 	l.mu.start = l.mu.segs[0].base
 	l.applyStartFileLocked()
 	l.mu.hw, l.mu.dur = l.mu.next, l.mu.next
