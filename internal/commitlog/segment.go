@@ -102,9 +102,11 @@ func createSegment(fs vfs.FS, dir string, base int64, now time.Time) (*segment, 
 }
 
 // createSegmentSync is createSegment; without syncIndex (a new log under
-// Options.DeferCreateSync) the index files are not created yet: the first
-// index flush (a commit round, a roll or Close) writes them, and recovery
-// scans an active segment whose index files are missing.
+// Options.DeferCreateSync) the index files' headers are written but not
+// fsynced. Their files are created here all the same, not at the first
+// index flush: that flush runs in a commit round, where creating two files
+// per partition of a new 10,000-partition topic cost the first seconds of
+// produce a third of their throughput.
 func createSegmentSync(fs vfs.FS, dir string, base int64, now time.Time, syncIndex bool) (*segment, error) {
 	s := newSegmentPaths(fs, dir, base)
 	f, err := fs.OpenFile(s.logPath, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
@@ -115,10 +117,7 @@ func createSegmentSync(fs vfs.FS, dir string, base int64, now time.Time, syncInd
 	s.created, s.modTime = now, now
 	s.loaded = true
 	s.idxBad = true // write headers on first flush
-	if !syncIndex {
-		return s, nil
-	}
-	if err := s.flushIndex(true); err != nil {
+	if err := s.flushIndex(syncIndex); err != nil {
 		f.Close()
 		return nil, err
 	}
