@@ -295,7 +295,10 @@ func parsePoints(s string) ([]int, error) {
 }
 
 // createTopic creates topic with partitions (1 replica) and returns how
-// long the request took.
+// long the request took. The request may take up to createTopicTimeout: a
+// client that gives up earlier (kadm's default is 15 s) retries and is told
+// the topic exists while the broker is still creating it, and the load
+// then starts against a topic that is not there yet.
 func createTopic(ctx context.Context, brokers, topic string, partitions int32, configs map[string]*string) (time.Duration, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers))
 	if err != nil {
@@ -303,6 +306,7 @@ func createTopic(ctx context.Context, brokers, topic string, partitions int32, c
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
+	adm.SetTimeoutMillis(int32(createTopicTimeout / time.Millisecond))
 	start := time.Now()
 	resp, err := adm.CreateTopic(ctx, partitions, 1, configs, topic)
 	took := time.Since(start)
@@ -337,6 +341,10 @@ func crashUnderLoad(ctx context.Context, s *scaleServer, topic string, d time.Du
 	load.close()
 	return nil
 }
+
+// createTopicTimeout bounds one CreateTopics of the bench (10,000
+// partitions on a loaded machine took up to half a minute).
+const createTopicTimeout = 2 * time.Minute
 
 // mb is bytes in MB.
 func mb(b int64) float64 { return float64(b) / 1e6 }

@@ -116,6 +116,9 @@ type Broker struct {
 		sync.RWMutex
 		topics map[string]*topic
 		byID   map[[16]byte]*topic
+		// keys maps each topic's collisionKey to its name, so a new name
+		// is checked against every topic without walking them.
+		keys map[string]string
 		// creating holds names whose logs are being opened by CreateTopic;
 		// the channel closes when that ends.
 		creating map[string]chan struct{}
@@ -202,6 +205,7 @@ func Open(cfg Config) (*Broker, error) {
 	}
 	b.mu.topics = make(map[string]*topic)
 	b.mu.byID = make(map[[16]byte]*topic)
+	b.mu.keys = make(map[string]string)
 	b.mu.creating = make(map[string]chan struct{})
 	if err := b.fs.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
@@ -244,6 +248,7 @@ func Open(cfg Config) (*Broker, error) {
 		if t != nil {
 			b.mu.topics[t.name] = t
 			b.mu.byID[t.id] = t
+			b.mu.keys[collisionKey(t.name)] = t.name
 		}
 	}
 	if err != nil {
@@ -506,67 +511,10 @@ func collisionKey(name string) string { return strings.ReplaceAll(name, ".", "_"
 
 // CreateTopic creates a topic with partitions partitions (-1: the default
 // count) and config overrides. With validateOnly it checks everything and
-// creates nothing.
+// creates nothing. It is CreateTopics of one topic.
 func (b *Broker) CreateTopic(name string, partitions int32, configs map[string]string, validateOnly bool) (TopicInfo, error) {
-	if src, ok := configs[views.SourceConfig]; ok {
-		return b.CreateView(name, src, configs[views.FilterConfig], partitions, validateOnly)
-	}
-	if err := ValidateTopicName(name); err != nil {
-		return TopicInfo{}, err
-	}
-	if partitions == -1 {
-		partitions = b.cfg.DefaultPartitions
-	}
-	if partitions < 1 || partitions > 1<<20 {
-		return TopicInfo{}, fmt.Errorf("%w: %d", ErrInvalidPartitions, partitions)
-	}
-	if err := validateConfigs(configs); err != nil {
-		return TopicInfo{}, err
-	}
-	ov := make(map[string]string, len(configs))
-	for k, v := range configs {
-		ov[k] = v
-	}
-	id := newTopicID()
-	rec := topicRecord{V: 1, ID: hex.EncodeToString(id[:]), Partitions: partitions, Configs: ov}
-	if err := b.reserve(name, validateOnly); err != nil {
-		return TopicInfo{}, err
-	}
-	if validateOnly {
-		t := &topic{name: name, id: id, overrides: ov, cfg: effective(b.cfg.TopicDefaults, ov)}
-		info := t.info()
-		info.Partitions = partitions
-		return info, nil
-	}
-	defer func() {
-		b.mu.Lock()
-		close(b.mu.creating[name])
-		delete(b.mu.creating, name)
-		b.mu.Unlock()
-	}()
-	// Opening many partitions creates and fsyncs files: do it without the
-	// topic-table lock so produce and fetch on other topics go on.
-	t, err := b.openTopic(name, rec, true)
-	if err != nil {
-		return TopicInfo{}, err
-	}
-	if err := b.saveTopic(t); err != nil {
-		for _, p := range t.parts {
-			_ = p.close()
-		}
-		return TopicInfo{}, err
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.mu.closed {
-		for _, p := range t.parts {
-			_ = p.close()
-		}
-		return TopicInfo{}, ErrClosed
-	}
-	b.mu.topics[name] = t
-	b.mu.byID[t.id] = t
-	return t.info(), nil
+	r := b.CreateTopics([]TopicSpec{{Name: name, Partitions: partitions, Configs: configs}}, validateOnly)[0]
+	return r.Info, r.Err
 }
 
 // reserve checks that name is free (not taken, not being created, not
@@ -587,10 +535,8 @@ func (b *Broker) reserve(name string, checkOnly bool) error {
 		return fmt.Errorf("%w: %s (being created)", ErrTopicExists, name)
 	}
 	ck := collisionKey(name)
-	for other := range b.mu.topics {
-		if collisionKey(other) == ck {
-			return fmt.Errorf("%w: %q collides with existing topic %q ('.' and '_' are alike in metric names)", ErrInvalidTopic, name, other)
-		}
+	if other, ok := b.mu.keys[ck]; ok {
+		return fmt.Errorf("%w: %q collides with existing topic %q ('.' and '_' are alike in metric names)", ErrInvalidTopic, name, other)
 	}
 	for other := range b.mu.creating {
 		if collisionKey(other) == ck {
@@ -630,6 +576,7 @@ func (b *Broker) DeleteTopic(name string) error {
 	}
 	delete(b.mu.topics, name)
 	delete(b.mu.byID, t.id)
+	delete(b.mu.keys, collisionKey(name))
 	b.mu.Unlock()
 	b.metrics.forgetTopic(name)
 	var errs []error

@@ -163,9 +163,15 @@ func (c *Committer) Close() error {
 func (c *Committer) acquire() { c.sem <- struct{}{} }
 func (c *Committer) release() { <-c.sem }
 
-// enqueue puts l in the queue of the next commit round.
-func (c *Committer) enqueue(l *Log) {
+// enqueue puts l in the queue of the next commit round, unless the round
+// running now took it after its offsets below next were written (that
+// round covers them; see takenBy).
+func (c *Committer) enqueue(l *Log, next int64) {
 	c.mu.Lock()
+	if c.coveredLocked(l, next) {
+		c.mu.Unlock()
+		return
+	}
 	if !l.queued {
 		l.queued = true
 		c.queue = append(c.queue, l)
@@ -173,12 +179,31 @@ func (c *Committer) enqueue(l *Log) {
 	c.mu.Unlock()
 }
 
+// coveredLocked reports whether the running round took l after its
+// offsets below next were written, so that its flush covers them: the
+// round snapshots a log's end when it flushes it, after taking it. c.mu
+// must be held.
+func (c *Committer) coveredLocked(l *Log, next int64) bool {
+	return c.leading && next > 0 && l.takenBy == c.started && next <= l.takenEnd
+}
+
 // waitRound queues l for the next commit round and returns once a round
 // that began after the call has flushed it (successfully or not: the caller
-// checks the log's durable end and sync error).
-func (c *Committer) waitRound(l *Log) {
+// checks the log's durable end and sync error). A caller waiting for the
+// offsets below next (0: unknown) whose bytes the running round took
+// waits for that round instead: a produce request written while the
+// previous request of its connection waited is then made durable by the
+// round already under way rather than the one after it.
+func (c *Committer) waitRound(l *Log, next int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.coveredLocked(l, next) {
+		target := c.started
+		for c.done < target {
+			c.conds[target%2].Wait()
+		}
+		return
+	}
 	c.arrivals++
 	c.pending++
 	if c.gathering {
@@ -200,6 +225,7 @@ func (c *Committer) waitRound(l *Log) {
 		c.queue = c.spare[:0]
 		for _, q := range logs {
 			q.queued = false
+			q.takenBy, q.takenEnd = c.started+1, q.written.Load()
 		}
 		waiters := c.pending
 		c.pending = 0
@@ -437,7 +463,7 @@ func (l *Log) QueueSync(next int64) {
 	need := l.mu.opts.Sync == SyncAlways && !l.mu.closed && l.mu.dur < next
 	l.mu.RUnlock()
 	if need {
-		l.committer.enqueue(l)
+		l.committer.enqueue(l, next)
 	}
 }
 
@@ -467,7 +493,7 @@ func (l *Log) WaitDurable(next int64) error {
 			return fmt.Errorf("offset %d was never written or was lost (log end %d)", next, l.mu.next)
 		}
 		l.mu.Unlock()
-		l.committer.waitRound(l)
+		l.committer.waitRound(l, next)
 		l.mu.Lock()
 	}
 	return nil

@@ -241,3 +241,53 @@ func TestQueueSyncFlushesSeveralLogsInOneRound(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitJoinsTheRunningRoundThatTookTheLog: bytes written before the
+// running round took their log are made durable by that round, so their
+// writer waits for it instead of leading another (a pipelined produce
+// request whose partitions the round took while its connection's earlier
+// request waited).
+func TestWaitJoinsTheRunningRoundThatTookTheLog(t *testing.T) {
+	fs := vfs.NewMem()
+	c := NewCommitter(CommitterOptions{FS: fs, Dir: "/data"})
+	defer c.Close()
+	l := openLogs(t, fs, c, 1)[0]
+	_, nextA, err := l.Write(makeBatch(1, 50, 1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, nextB, err := l.Write(makeBatch(1, 50, 2, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered := make(chan struct{}, 1)
+	release := make(chan struct{})
+	fs.SetFault(func(op vfs.Op, _ string) error {
+		if op == vfs.OpSync {
+			select {
+			case entered <- struct{}{}:
+			default:
+			}
+			<-release
+		}
+		return nil
+	})
+	defer fs.SetFault(nil)
+	errs := make(chan error, 2)
+	go func() { errs <- l.WaitDurable(nextA) }()
+	<-entered // round 1 took the log (with both writes) and is in its fsync
+	go func() { errs <- l.WaitDurable(nextB) }()
+	time.Sleep(100 * time.Millisecond) // the second waiter arrives during round 1
+	close(release)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.mu.Lock()
+	rounds := c.started
+	c.mu.Unlock()
+	if rounds != 1 {
+		t.Fatalf("%d commit rounds, want 1: the round that took the log covered both writes", rounds)
+	}
+}

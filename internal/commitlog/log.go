@@ -107,9 +107,22 @@ type Log struct {
 		dropBase       int64         // sealed segments below this base are done with dropping
 	}
 
+	// createSync holds the fsyncs of the log's creation still owed
+	// (createSync* bits, Options.DeferCreateSync; create_sync.go).
+	createSync atomic.Uint32
+
 	// queued: in the committer's queue for the next round; guarded by
 	// the committer's mu, not the log's.
 	queued bool
+	// takenBy and takenEnd: the last round that took the log from the
+	// queue, and the log end offset then (from written); guarded by the
+	// committer's mu. A writer whose offsets end at or below takenEnd is
+	// covered by that round's flush.
+	takenBy  uint64
+	takenEnd int64
+	// written is the log end offset (mu.next), stored after each write,
+	// for the committer to read without taking mu.
+	written atomic.Int64
 	// lazy is the safety-net fsync when nobody waits (SyncAlways); set once
 	// at Open, armed under mu (mu.lazyArmed).
 	lazy *time.Timer
@@ -155,7 +168,9 @@ func Open(dir string, opts Options) (*Log, error) {
 	// A new directory's entry in the data directory is durable only after
 	// the data directory's fsync; without it a power cut can drop a whole
 	// partition whose segments were fsynced.
-	if errors.Is(statErr, iofs.ErrNotExist) {
+	if errors.Is(statErr, iofs.ErrNotExist) && opts.DeferCreateSync {
+		l.createSync.Or(createSyncParent)
+	} else if errors.Is(statErr, iofs.ErrNotExist) {
 		if err := l.fs.SyncDir(filepath.Dir(dir)); err != nil {
 			l.closeCommitter()
 			return nil, fmt.Errorf("create log dir %s: %w", dir, err)

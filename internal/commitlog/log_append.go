@@ -67,6 +67,11 @@ func (l *Log) write(batches []byte, records int64) (base, next int64, err error)
 			return 0, 0, err
 		}
 	}
+	if l.createSync.Load() != 0 {
+		if err := l.syncCreatedLocked(); err != nil {
+			return 0, 0, err
+		}
+	}
 	a := l.activeLocked()
 	n := int64(len(batches))
 	if a.size > 0 && (a.size+n > l.mu.opts.SegmentBytes ||
@@ -122,6 +127,7 @@ func (l *Log) write(batches []byte, records int64) (base, next int64, err error)
 	a.size += n
 	a.modTime = l.mu.opts.Now()
 	l.mu.next = off
+	l.written.Store(off)
 	l.mu.pendingAppends++
 	l.noteWrittenLocked(n)
 	if l.mu.opts.Sync == SyncAlways && !l.mu.lazyArmed {
@@ -242,7 +248,7 @@ func (l *Log) lazySync() {
 		return
 	}
 	l.mu.Unlock()
-	l.committer.waitRound(l)
+	l.committer.waitRound(l, 0)
 	l.mu.RLock()
 	err := l.mu.syncErr
 	l.mu.RUnlock()
@@ -442,6 +448,7 @@ func (l *Log) repairLocked() error {
 	}
 	l.mu.syncErr, l.mu.writeBroken = nil, false
 	l.mu.next = a.next
+	l.written.Store(l.mu.next)
 	l.mu.start = min(l.mu.start, l.mu.next) // DeleteRecordsBefore may have moved it past the cut
 	l.mu.pendingAppends = 0
 	l.mu.dur, l.mu.durPos = l.mu.next, a.size

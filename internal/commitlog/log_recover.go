@@ -114,11 +114,16 @@ func (l *Log) recover() error {
 	}
 	now := l.mu.opts.Now()
 	if len(bases) == 0 {
-		s, err := createSegment(l.fs, l.dir, 0, now)
+		deferSync := l.mu.opts.DeferCreateSync
+		s, err := createSegmentSync(l.fs, l.dir, 0, now, !deferSync)
 		if err != nil {
 			return err
 		}
 		l.mu.segs = []*segment{s}
+		if deferSync {
+			l.createSync.Or(createSyncDir)
+			return nil
+		}
 		if err := l.fs.SyncDir(l.dir); err != nil {
 			return fmt.Errorf("sync log dir: %w", err)
 		}
@@ -178,6 +183,7 @@ func (l *Log) recover() error {
 	}
 	a.created = now
 	l.mu.next = a.next
+	l.written.Store(l.mu.next)
 	l.mu.start = l.mu.segs[0].base
 	l.applyStartFileLocked()
 	l.mu.hw, l.mu.dur = l.mu.next, l.mu.next

@@ -85,6 +85,14 @@ type Options struct {
 	// page-cache append speed on ext4. Sealing or closing a segment releases
 	// what it did not use. Default 8 MiB; 0 disables.
 	PreallocateBytes int64
+	// DeferCreateSync leaves out the fsyncs that make a new log's creation
+	// durable (its directory's entry in the parent directory, the
+	// directory's files): Open then creates it without waiting for the
+	// disk, and the caller makes a batch of new logs durable together with
+	// Committer.SyncCreated (one volume sync for all of them where the
+	// filesystem offers one). A log that is written before that makes its
+	// own creation durable first. Existing logs are not affected.
+	DeferCreateSync bool
 	// CacheBytes is how much of the log's end its pages stay in the page
 	// cache: pages that are durable and further behind the end are dropped
 	// (posix_fadvise DONTNEED) a few MiB at a time, so a log that keeps

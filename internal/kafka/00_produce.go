@@ -140,6 +140,14 @@ func handleProduce(ctx context.Context, s *Server, req *Request) Reply {
 	}
 	for _, pw := range waits {
 		if pw.w.WaitBlocks() {
+			// Queue the partitions for the next commit round now: while
+			// the writer still waits for this connection's earlier
+			// requests, a round begun meanwhile covers these bytes too,
+			// and this request's wait then finds them durable (or waits
+			// for that round) instead of needing a round of its own.
+			for _, pw := range waits {
+				pw.w.QueueSync()
+			}
 			// The durability wait runs on the connection's writer, in
 			// order: no goroutine per request, and pipelined produces
 			// of one connection share the fsync the first one waits for.

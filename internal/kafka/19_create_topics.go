@@ -40,6 +40,11 @@ func handleCreateTopics(_ context.Context, s *Server, req *Request) Reply {
 		seen[rt.Topic]++
 	}
 	clusterCreate := s.allowedCluster(req, opCreate)
+	// The topics that pass the checks below are created together
+	// (Broker.CreateTopics: one volume sync and one metadata commit for
+	// all of them); slots are their places in resp.Topics.
+	var specs []broker.TopicSpec
+	var slots []int
 	for _, rt := range r.Topics {
 		t := kmsg.NewCreateTopicsResponseTopic()
 		t.Topic = rt.Topic
@@ -87,14 +92,31 @@ func handleCreateTopics(_ context.Context, s *Server, req *Request) Reply {
 			if err := broker.ValidateClientTopicName(rt.Topic); err != nil {
 				return err
 			}
-			info, err := s.b.CreateTopic(rt.Topic, parts, configs, r.ValidateOnly)
-			if err != nil {
-				return err
+			// Created below, with the request's other valid topics.
+			specs = append(specs, broker.TopicSpec{Name: rt.Topic, Partitions: parts, Configs: configs})
+			slots = append(slots, len(resp.Topics))
+			return nil
+		}()
+		if err != nil {
+			if t.ErrorCode == 0 {
+				t.ErrorCode = ErrorCode(err)
 			}
+			t.ErrorMessage = errMessage(err)
+			s.countErr(req, t.ErrorCode)
+		}
+		resp.Topics = append(resp.Topics, t)
+	}
+	for i, res := range s.b.CreateTopics(specs, r.ValidateOnly) {
+		t := &resp.Topics[slots[i]]
+		err := func() error {
+			if res.Err != nil {
+				return res.Err
+			}
+			info := res.Info
 			t.TopicID = info.ID
 			t.NumPartitions = info.Partitions
 			t.ReplicationFactor = 1
-			if r.Version >= 5 && !s.allowed(req, opDescribeConfigs, rtTopic, rt.Topic) {
+			if r.Version >= 5 && !s.allowed(req, opDescribeConfigs, rtTopic, t.Topic) {
 				t.ConfigErrorCode = kerr.TopicAuthorizationFailed.Code
 			} else if r.Version >= 5 {
 				for _, e := range broker.DescribeConfigEntries(s.b.TopicDefaults(), info.Overrides) {
@@ -118,7 +140,6 @@ func handleCreateTopics(_ context.Context, s *Server, req *Request) Reply {
 			t.ErrorMessage = errMessage(err)
 			s.countErr(req, t.ErrorCode)
 		}
-		resp.Topics = append(resp.Topics, t)
 	}
 	return Respond(resp)
 }
