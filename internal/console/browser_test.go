@@ -286,6 +286,8 @@ func TestConsole(t *testing.T) {
 	t.Run("Produce", func(t *testing.T) { testProduce(t, bctx, f) })
 	t.Run("Streams", func(t *testing.T) { testStreams(t, bctx, f) })
 	t.Run("SchemaDecode", func(t *testing.T) { testSchemaDecode(t, bctx, f) })
+	t.Run("TailDecode", func(t *testing.T) { testTailDecode(t, bctx, f) })
+	t.Run("SchemaDiff", func(t *testing.T) { testSchemaDiff(t, bctx, f) })
 	t.Run("ErrorWords", func(t *testing.T) { testErrorWords(t, bctx, f) })
 	t.Run("Phone", func(t *testing.T) { testPhone(t, bctx, f) })
 	t.Run("Keyboard", func(t *testing.T) { testKeyboard(t, bctx, f) })
@@ -293,8 +295,10 @@ func TestConsole(t *testing.T) {
 	t.Run("Writes", func(t *testing.T) { testWrites(t, bctx, f) })
 	t.Run("Manage", func(t *testing.T) { testManage(t, bctx, f) })
 	t.Run("SchemaWrites", func(t *testing.T) { testSchemaWrites(t, bctx, f) })
+	t.Run("SchemaManage", func(t *testing.T) { testSchemaManage(t, bctx, f) })
 	t.Run("RedriveTo", func(t *testing.T) { testRedriveTo(t, bctx, f) })
 	t.Run("ShareReset", func(t *testing.T) { testShareReset(t, bctx, f) })
+	t.Run("ShareGroupPage", func(t *testing.T) { testShareGroupPage(t, bctx, f) })
 }
 
 // testPages loads every page, checks it shows its data without any
@@ -590,7 +594,7 @@ func testWrites(t *testing.T, bctx context.Context, f *fixture) {
 		{"/ui/topics/orders", `document.querySelector("#t-records").textContent === "20"`, "#config-set, #configs button"},
 		{"/ui/groups", `document.querySelector("#groups tbody").innerText.includes("billing")`, "#groups button, #share-groups button, #sr-apply"},
 		{"/ui/groups/billing", `document.querySelector("#offsets tbody").rows.length === 1`, "#group-delete, #r-apply"},
-		{"/ui/schemas?subject=orders-value", `document.querySelector("#sc-right-text").textContent !== ""`, "#sc-register, #sc-del, #sc-delete"},
+		{"/ui/schemas?subject=orders-value", `document.querySelector("#sc-right-text").textContent !== ""`, "#sc-register, #sc-del, #sc-delete, #sc-del-perm, #sc-subject, #sc-settings, #sg-settings"},
 	} {
 		tb.open(pg.path, pg.ready)
 		if n := eval[int](tb, fmt.Sprintf(`document.querySelectorAll(%q).length`, pg.controls)); n != 0 {

@@ -59,6 +59,7 @@ var pages = []page{
 	{"messages", "messages", "Messages", "messages"},
 	{"groups", "groups", "Consumer groups", "groups"},
 	{"groups/{group}", "group", "Consumer group", "groups"},
+	{"share-groups/{group}", "share-group", "Share group", "groups"},
 	{"streams", "streams", "Streams", "streams"},
 	{"dlq", "dlq", "Dead letters", "dlq"},
 	{"schemas", "schemas", "Schemas", "schemas"},

@@ -298,7 +298,7 @@ func testErrorWords(t *testing.T, bctx context.Context, f *fixture) {
 	az := newTab(t, bctx, p.HTTPURL())
 	az.open("/ui/", `!document.querySelector("#error").hidden`)
 	msg := eval[string](az, `document.querySelector("#error").textContent`)
-	if !strings.HasPrefix(msg, "Your user may not do this (403 on GET /v1/status") || !strings.Contains(msg, "DESCRIBE on the cluster") || !strings.Contains(msg, "Ask an administrator for an ACL") {
+	if !strings.HasPrefix(msg, "Your user may not do this (403 on GET /v1/overview") || !strings.Contains(msg, "DESCRIBE on the cluster") || !strings.Contains(msg, "Ask an administrator for an ACL") {
 		t.Errorf("overview refused by ACLs says %q", msg)
 	}
 	az.expectLoadErrors(403)
@@ -356,7 +356,7 @@ func testSchemaWrites(t *testing.T, bctx context.Context, f *fixture) {
 	}
 	tb.run(chromedp.SetValue(chromedp.CSS("#sc-del-v"), "3"), chromedp.Click(chromedp.CSS("#sc-delete")))
 	tb.confirm(`Delete version 3 of subject "orders-value" (schema id `)
-	tb.waitJS(`document.querySelector("#sc-summary").textContent === "orders-value: 2 version(s); deleted v3"`, 5*time.Second)
+	tb.waitJS(`document.querySelector("#sc-summary").textContent === "orders-value: 2 version(s), 1 soft-deleted; deleted v3"`, 5*time.Second)
 	if code := httpJSON(t, "GET", sr, "", &vs); code != 200 || fmt.Sprint(vs) != "[1 2]" {
 		t.Errorf("versions after delete: %d %v, want [1 2]", code, vs)
 	}
@@ -525,5 +525,8 @@ func testKeyboardManage(t *testing.T, bctx context.Context, f *fixture) {
 		[]string{"s-topic", "s-prefix", "s-search", "order-1", "s-stream", "s-from", "s-read"})
 	reach("/ui/dlq", `document.querySelector("#dlqs tbody").innerText.includes("dlq.jobs")`,
 		[]string{"dlq.jobs"})
+	reach("/ui/schemas?subject=orders-value", `document.querySelector("#sc-right-text").textContent !== ""`,
+		[]string{"sc-show-deleted", "orders-value", "sc-left", "sc-right", "sc-show", "sc-del-v", "sc-delete", "sc-subj-del",
+			"sc-compat", "sc-compat-set", "sc-mode", "sc-mode-set", "sc-type", "sc-new", "sc-check-go", "sg-compat", "sg-compat-set", "sg-mode", "sg-mode-set"})
 	tb.noErrors("keyboard")
 }

@@ -40,11 +40,16 @@ type AdminOptions struct {
 	// Schemas, when set, decodes browsed values in the schema registry's
 	// wire format (magic byte 0, schema id) with their registered schema.
 	Schemas *registry.Registry `json:"-" yaml:"-"`
+	// RequestLatency, when set, gives GET /v1/overview the count and
+	// summed seconds of the Kafka requests with an API key (0: Produce).
+	RequestLatency func(key int16) (count uint64, sumSeconds float64) `json:"-" yaml:"-"`
 }
 
 // RegisterAdmin adds the admin routes over b and g (g may be nil: the
 // group routes then answer 503):
 //
+//	GET    /v1/overview?top=
+//	GET    /v1/share-groups/{group}
 //	GET    /v1/topics?prefix=&after=&limit=
 //	GET    /v1/topics/{topic}
 //	GET    /v1/topics/{topic}/messages?partition=&offset=&time=&order=&limit=&filter=
@@ -59,6 +64,9 @@ type AdminOptions struct {
 //	DELETE /v1/groups/{group}?type=classic|share
 func (s *Server) RegisterAdmin(b *broker.Broker, g *group.Coordinator, o AdminOptions) {
 	h := &adminRoutes{s: s, b: b, g: g, o: o}
+	s.schemas.Store(o.Schemas)
+	s.Handle("GET /v1/overview", h.overview)
+	s.Handle("GET /v1/share-groups/{group}", h.shareGroup)
 	s.Handle("GET /v1/topics", h.listTopics)
 	s.Handle("GET /v1/topics/{topic}", h.topic)
 	s.Handle("GET /v1/topics/{topic}/messages", h.messages)
@@ -76,6 +84,8 @@ type adminRoutes struct {
 	b *broker.Broker
 	g *group.Coordinator
 	o AdminOptions
+	// rates turns the overview's traffic counters into rates.
+	rates overviewRates
 }
 
 // TopicSummary is one topic of GET /v1/topics.

@@ -94,6 +94,9 @@ var routeRules = map[string]routeCheck{
 	"GET /metrics": open,
 	// Status describes the whole node.
 	"GET /v1/status": need(opDescribe, rtCluster, ""),
+	// The overview's totals and top lists; entries the user may not
+	// DESCRIBE are left out of the lists.
+	"GET /v1/overview": need(opDescribe, rtCluster, ""),
 	// Topics (admin.go): the list shows topics the caller may DESCRIBE.
 	"GET /v1/topics":                        open,
 	"GET /v1/topics/{topic}":                need(opDescribe, rtTopic, "topic"),
@@ -123,7 +126,8 @@ var routeRules = map[string]routeCheck{
 	// Queues (queues.go): READ on the share group, and on the topics.
 	"POST /v1/share-groups/{group}/receive":       need(opRead, rtGroup, "group"), // + READ on the topics, in receive
 	"POST /v1/share-groups/{group}/ack":           need(opRead, rtGroup, "group"),
-	"POST /v1/share-groups/{group}/offsets/reset": need(opRead, rtGroup, "group"), // + READ on the topic, in resetShareOffsets
+	"POST /v1/share-groups/{group}/offsets/reset": need(opRead, rtGroup, "group"),     // + READ on the topic, in resetShareOffsets
+	"GET /v1/share-groups/{group}":                need(opDescribe, rtGroup, "group"), // partitions of topics without DESCRIBE left out
 	// The schema registry checks its own routes (registry.Authorize).
 	"/schema-registry/": open,
 	// The console's pages and assets hold no data; the data comes from

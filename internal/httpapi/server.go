@@ -41,6 +41,7 @@ import (
 
 	"github.com/eddy-streaming/eddy/internal/auth"
 	"github.com/eddy-streaming/eddy/internal/membudget"
+	"github.com/eddy-streaming/eddy/internal/registry"
 	"github.com/eddy-streaming/eddy/internal/share"
 )
 
@@ -110,6 +111,9 @@ type Server struct {
 	// queues is the share-group coordinator once RegisterQueues ran
 	// (/v1/status reports its groups).
 	queues atomic.Pointer[share.Coordinator]
+	// schemas is the schema registry once RegisterAdmin ran (live tail
+	// decodes wire-format values with it).
+	schemas atomic.Pointer[registry.Registry]
 
 	ready       atomic.Bool
 	notReadyWhy atomic.Value // string

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/eddy-streaming/eddy/internal/eventstore"
+	"github.com/eddy-streaming/eddy/internal/registry"
 )
 
 // StreamsOptions tunes the event-store routes.
@@ -181,6 +182,8 @@ type sse struct {
 	rc      *http.ResponseController
 	o       StreamsOptions
 	closing <-chan struct{}
+	// schemas, when set (decode=schema), decodes wire-format values.
+	schemas *registry.Registry
 }
 
 func (h *streamRoutes) startSSE(w http.ResponseWriter) *sse {
@@ -228,7 +231,7 @@ func (e *sse) run(r *http.Request, sub *eventstore.Subscription) {
 				_ = e.write("event: dropped\ndata: " + string(b) + "\n\n")
 				return
 			}
-			b, err := json.Marshal(d.Event)
+			b, err := e.marshal(d.Event)
 			if err != nil {
 				return
 			}
@@ -300,10 +303,20 @@ func (h *streamRoutes) subscribeTopic(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
+	var reg *registry.Registry
+	switch d := r.URL.Query().Get("decode"); d {
+	case "":
+	case "schema":
+		reg = h.s.schemas.Load()
+	default:
+		return BadRequest("decode", "%q: the only decoding is schema (values in the schema registry's wire format)", d)
+	}
 	sub, err := h.es.SubscribeTopic(r.Context(), topic, cur, from, o.Subscribe)
 	if err != nil {
 		return err
 	}
-	h.startSSE(w).run(r, sub)
+	e := h.startSSE(w)
+	e.schemas = reg
+	e.run(r, sub)
 	return nil
 }

@@ -161,81 +161,56 @@ function poll(fn) {
   });
 }
 
-// parseMetrics sums Prometheus text-format samples by metric name, and by
-// topic label for the per-topic ones.
-function parseMetrics(text) {
-  const sums = {}, byTopic = {};
-  for (const line of text.split("\n")) {
-    if (!line || line[0] === "#") continue;
-    const m = /^([a-z_]+)(\{[^}]*\})? ([0-9.eE+\-]+|NaN)/.exec(line);
-    if (!m) continue;
-    const v = Number(m[3]);
-    sums[m[1]] = (sums[m[1]] || 0) + v;
-    const api = m[2] && /api="([^"]*)"/.exec(m[2]);
-    if (api) {
-      const k = m[1] + "\u0000api=" + api[1];
-      byTopic[k] = (byTopic[k] || 0) + v;
-    }
-    const t = m[2] && /topic="([^"]*)"/.exec(m[2]);
-    if (t) {
-      const k = m[1] + "\u0000" + t[1];
-      byTopic[k] = (byTopic[k] || 0) + v;
-    }
-  }
-  return { sums, byTopic };
-}
-
 // ---- pages ----
 
 const pagesJS = {
   async overview() {
+    // The first request is the cheapest (totals only, no per-topic or
+    // per-group work on the server), so the cards fill at once; the top
+    // lists come with the next one, then every POLL_MS.
     const inSeries = [], outSeries = [], latSeries = [], diskSeries = [];
-    let prev = null;
+    let prev = null, top = 0;
     const canvas = $("#chart-throughput");
-    const LAT = "eddy_kafka_request_duration_seconds_";
     poll(async () => {
-      const [st, metricsText] = await Promise.all([api("/v1/status"), fetch("/metrics").then((r) => (r.ok ? r.text() : Promise.reject(new Error(explain(r.status, "", r.statusText, "GET", "/metrics")))))]);
+      const ov = await api("/v1/overview?top=" + top);
       showError(null);
-      $("#st-ready").textContent = st.ready ? "ready" : "not ready";
-      $("#st-version").textContent = st.version || "dev";
-      $("#st-uptime").textContent = fmtDur(st.uptime_seconds);
-      $("#st-topics").textContent = fmtNum(st.topic_count);
-      $("#st-partitions").textContent = fmtNum(st.partition_count);
-      $("#st-bytes").textContent = fmtBytes(st.bytes_stored);
-      $("#st-groups").textContent = fmtNum((st.groups || []).length + (st.share_groups || []).length);
-      const m = parseMetrics(metricsText);
-      const now = { t: Date.now(), in: m.sums.eddy_topic_records_in_total || 0, out: m.sums.eddy_topic_records_out_total || 0, byTopic: m.byTopic };
-      const rates = {};
+      $("#st-ready").textContent = ov.ready ? "ready" : "not ready";
+      $("#st-version").textContent = ov.version || "dev";
+      $("#st-uptime").textContent = fmtDur(ov.uptimeSeconds);
+      $("#st-topics").textContent = fmtNum(ov.topicCount);
+      $("#st-partitions").textContent = fmtNum(ov.partitionCount);
+      $("#st-bytes").textContent = fmtBytes(ov.bytesStored);
+      $("#st-groups").textContent = fmtNum(ov.groupCount + ov.shareGroupCount);
+      const now = { t: Date.now(), in: ov.recordsIn, out: ov.recordsOut, n: ov.produceRequests, s: ov.produceSeconds };
       if (prev) {
         const dt = (now.t - prev.t) / 1000;
         inSeries.push(Math.max(0, (now.in - prev.in) / dt));
         outSeries.push(Math.max(0, (now.out - prev.out) / dt));
-        const dn = (now.byTopic[LAT + "count\u0000api=Produce"] || 0) - (prev.byTopic[LAT + "count\u0000api=Produce"] || 0);
-        const ds = (now.byTopic[LAT + "sum\u0000api=Produce"] || 0) - (prev.byTopic[LAT + "sum\u0000api=Produce"] || 0);
+        const dn = now.n - prev.n, ds = now.s - prev.s;
         latSeries.push(dn > 0 ? (1000 * ds) / dn : 0);
         if (inSeries.length > MAX_POINTS) { inSeries.shift(); outSeries.shift(); latSeries.shift(); }
-        for (const [k, v] of Object.entries(now.byTopic)) {
-          if (!k.startsWith("eddy_topic_records_in_total\u0000")) continue;
-          rates[k.split("\u0000")[1]] = Math.max(0, (v - (prev.byTopic[k] || 0)) / dt);
-        }
         $("#tp-now").textContent = `now: produce ${fmtCompact(inSeries.at(-1))}/s, fetch ${fmtCompact(outSeries.at(-1))}/s`;
       }
       prev = now;
       drawChart(canvas, [{ values: inSeries, color: "--in" }, { values: outSeries, color: "--out" }], "records/s");
-      diskSeries.push(st.bytes_stored);
+      diskSeries.push(ov.bytesStored);
       if (diskSeries.length > MAX_POINTS) diskSeries.shift();
       drawChart($("#chart-latency"), [{ values: latSeries, color: "--in" }], "ms");
       drawChart($("#chart-disk"), [{ values: diskSeries, color: "--out" }], "bytes");
-      const topics = [...st.topics].sort((a, b) => (rates[b.name] || 0) - (rates[a.name] || 0) || b.records - a.records).slice(0, 10);
-      fill($("#top-topics tbody"), topics.map((t) => el("tr", {},
+      if (top === 0) {
+        top = 10;
+        setTimeout(() => api("/v1/overview?top=10").then(showTop).catch(showError), 0);
+      } else showTop(ov);
+    });
+    const showTop = (ov) => {
+      fill($("#top-topics tbody"), (ov.topTopics || []).map((t) => el("tr", {},
         el("td", {}, el("a", { href: "/ui/topics/" + encodeURIComponent(t.name) }, t.name)),
-        el("td", { class: "num" }, fmtCompact(rates[t.name] || 0)),
+        el("td", { class: "num" }, fmtCompact(t.recordsPerSecond)),
         el("td", { class: "num" }, fmtNum(t.records)))), "no topics", 3);
-      const groups = [...(st.groups || [])].sort((a, b) => b.lag - a.lag).slice(0, 10);
-      fill($("#top-lag tbody"), groups.map((g) => el("tr", {},
+      fill($("#top-lag tbody"), (ov.topLag || []).map((g) => el("tr", {},
         el("td", {}, el("a", { href: "/ui/groups/" + encodeURIComponent(g.group) }, g.group)),
         el("td", {}, g.state), el("td", { class: "num" }, fmtNum(g.lag)))), "no consumer groups", 3);
-    });
+    };
   },
 
   async topics() {
@@ -369,7 +344,7 @@ const pagesJS = {
     };
     const open = () => {
       const f = form();
-      const url = `/v1/topics/${encodeURIComponent(tailTopic)}/subscribe?` + qs({ lastEventId: cursor, filter: f.filter });
+      const url = `/v1/topics/${encodeURIComponent(tailTopic)}/subscribe?` + qs({ lastEventId: cursor, filter: f.filter, decode: "schema" });
       es = new EventSource(url);
       es.onopen = () => setState("live: following " + tailTopic);
       es.onmessage = (ev) => {
@@ -456,7 +431,7 @@ const pagesJS = {
         el("td", {}, g.type), el("td", {}, g.state), el("td", { class: "num" }, g.members), el("td", { class: "num" }, fmtNum(g.lag)),
         WRITES ? el("td", {}, el("button", { type: "button", class: "danger", "aria-label": "Delete group " + g.group, onclick: () => deleteGroup(g.group, "classic", g.members, g.lag).catch(showError) }, "Delete…")) : null)), "no consumer groups", WRITES ? 6 : 5);
       fill($("#share-groups tbody"), (st.share_groups || []).map((g) => el("tr", {},
-        el("td", {}, g.group), el("td", {}, g.state),
+        el("td", {}, el("a", { href: "/ui/share-groups/" + encodeURIComponent(g.group) }, g.group)), el("td", {}, g.state),
         el("td", {}, `${g.members} members · lag ${fmtNum(g.lag)} · in flight ${fmtNum(g.in_flight)} · redelivered ${fmtNum(g.redelivered)} · dead-lettered ${fmtNum(g.dead_lettered)}`),
         WRITES ? el("td", {}, el("button", { type: "button", class: "danger", "aria-label": "Delete share group " + g.group, onclick: () => deleteGroup(g.group, "share", g.members, g.lag).catch(showError) }, "Delete…")) : null)), "no share groups", WRITES ? 4 : 3);
     });
@@ -486,6 +461,46 @@ const pagesJS = {
         el("td", {}, el("a", { href: "/ui/topics/" + encodeURIComponent(o.topic) }, o.topic)), el("td", { class: "num" }, o.partition),
         el("td", { class: "num" }, fmtNum(o.committed)), el("td", { class: "num" }, fmtNum(o.highWatermark)),
         el("td", { class: "num", "data-lag": o.lag }, fmtNum(o.lag)), el("td", {}, o.member || ""))), "no committed offsets", 6);
+    });
+  },
+
+  async "share-group"() {
+    const lag = [];
+    let last = null;
+    shareResetForm();
+    const del = $("#sg-delete");
+    if (del) del.addEventListener("click", () => deleteGroup(PARAM, "share", last ? last.members.length : 0, last ? last.lag : 0, () => { location.href = "/ui/groups"; }).catch(showError));
+    poll(async () => {
+      const g = await api("/v1/share-groups/" + encodeURIComponent(PARAM));
+      last = g;
+      showError(null);
+      $("#sg-state").textContent = g.state;
+      $("#sg-members").textContent = fmtNum(g.members.length);
+      $("#sg-lag").textContent = fmtNum(g.lag);
+      $("#sg-inflight").textContent = fmtNum(g.inFlight);
+      $("#sg-acquired").textContent = fmtNum(g.acquired);
+      $("#sg-acked").textContent = fmtNum(g.acknowledged);
+      $("#sg-archived").textContent = fmtNum(g.archived);
+      $("#sg-oldest").textContent = g.oldestAvailableSeconds > 0 ? fmtDur(g.oldestAvailableSeconds) : "none waiting";
+      lag.push(g.lag);
+      if (lag.length > MAX_POINTS) lag.shift();
+      drawChart($("#chart-share-lag"), [{ values: lag, color: "--in" }], "lag (records)");
+      $("#sr-topics").replaceChildren(...[...new Set(g.partitions.map((p) => p.topic))].map((t) => el("option", { value: t })));
+      fill($("#sg-members-t tbody"), g.members.map((m) => el("tr", {},
+        el("td", {}, m.memberId), el("td", {}, m.clientId), el("td", {}, m.clientHost), el("td", { class: "num" }, m.epoch),
+        el("td", {}, m.topics.join(", ")),
+        el("td", {}, Object.entries(m.assignment).map(([t, ps]) => `${t}: ${ps.join(",")}`).join("; ")))), "no members", 6);
+      fill($("#sg-parts tbody"), g.partitions.map((p) => el("tr", { "data-topic": p.topic, "data-partition": p.partition },
+        el("td", {}, el("a", { href: "/ui/topics/" + encodeURIComponent(p.topic) }, p.topic)), el("td", { class: "num" }, p.partition),
+        el("td", { class: "num", "data-k": "start" }, p.startOffset < 0 ? "not started" : fmtNum(p.startOffset)),
+        el("td", { class: "num", "data-k": "end" }, p.startOffset < 0 ? "–" : fmtNum(p.endOffset)),
+        el("td", { class: "num", "data-k": "lag" }, fmtNum(p.lag)),
+        el("td", { class: "num", "data-k": "inflight", title: `available ${p.available} (of which ${p.redelivering} redelivering), acquired ${p.acquired}, being dead-lettered ${p.archiving}` }, fmtNum(p.inFlight)),
+        el("td", { class: "num", "data-k": "acquired" }, fmtNum(p.acquired)),
+        el("td", { class: "num", "data-k": "acked" }, fmtNum(p.acknowledged)),
+        el("td", { class: "num", "data-k": "archived" }, fmtNum(p.archived)),
+        el("td", { class: "num", "data-k": "redelivered" }, fmtNum(p.redelivered)),
+        el("td", { class: "num", "data-k": "deadlettered" }, fmtNum(p.deadLettered)))), "no partitions fetched yet", 11);
     });
   },
 
@@ -551,41 +566,74 @@ const pagesJS = {
   },
 
   async schemas() {
-    const subjects = await api(SR + "/subjects");
-    let subject = null, versions = [];
-    const rows = [], counts = {};
-    for (const name of subjects.sort()) {
-      const vcell = el("td", { class: "num" }, "…"), ccell = el("td", {}, "…");
-      counts[name] = vcell;
-      rows.push(el("tr", {}, el("td", {}, el("button", { type: "button", onclick: () => choose(name).catch(showError) }, name)), vcell, ccell));
-      Promise.all([api(`${SR}/subjects/${encodeURIComponent(name)}/versions`), api(`${SR}/config/${encodeURIComponent(name)}?defaultToGlobal=true`)])
-        .then(([vs, cfg]) => { vcell.textContent = vs.length; ccell.textContent = cfg.compatibilityLevel; }).catch(showError);
-    }
-    fill($("#subjects tbody"), rows, "no subjects registered", 3);
-    const version = (v) => api(`${SR}/subjects/${encodeURIComponent(subject)}/versions/${v}`);
+    const enc = encodeURIComponent;
+    const COMPAT = ["BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE", "NONE"];
+    const MODES = ["READWRITE", "READONLY", "IMPORT"];
+    const srJSON = (path, method, body) => api(SR + path, { method, headers: { "Content-Type": "application/vnd.schemaregistry.v1+json" }, body: body && JSON.stringify(body) });
+    for (const [id, list] of [["#sc-compat", COMPAT], ["#sg-compat", COMPAT], ["#sc-mode", MODES], ["#sg-mode", MODES]]) if ($(id)) $(id).replaceChildren(...list.map((v) => el("option", { value: v }, v)));
+    let subject = null, versions = [], all = [], subjCompat = "", subjMode = "", glob = { compat: "", mode: "" };
+    const counts = {};
+    const loadGlobal = async () => {
+      const [c, m] = await Promise.all([api(SR + "/config"), api(SR + "/mode")]);
+      glob = { compat: c.compatibilityLevel, mode: m.mode };
+      $("#sg-compat-now").textContent = glob.compat;
+      $("#sg-mode-now").textContent = glob.mode;
+      if ($("#sg-compat")) { $("#sg-compat").value = glob.compat; $("#sg-mode").value = glob.mode; }
+    };
+    const listSubjects = async () => {
+      const deleted = $("#sc-show-deleted").checked;
+      const [live, names] = await Promise.all([api(SR + "/subjects"), deleted ? api(SR + "/subjects?deleted=true") : null]);
+      const liveSet = new Set(live);
+      const rows = [];
+      for (const name of (names || live).sort()) {
+        const vcell = el("td", { class: "num" }, "…"), ccell = el("td", {}, "…"), mcell = el("td", {}, "…");
+        counts[name] = vcell;
+        rows.push(el("tr", { "data-subject": name }, el("td", {}, el("button", { type: "button", onclick: () => choose(name).catch(showError) }, name), liveSet.has(name) ? "" : el("span", { class: "badge bad" }, "soft-deleted")), vcell, ccell, mcell));
+        const vs = liveSet.has(name) ? api(`${SR}/subjects/${enc(name)}/versions`) : Promise.resolve([]);
+        Promise.all([vs, api(`${SR}/config/${enc(name)}?defaultToGlobal=true`), api(`${SR}/mode/${enc(name)}?defaultToGlobal=true`)])
+          .then(([vs, cfg, mode]) => { vcell.textContent = vs.length; ccell.textContent = cfg.compatibilityLevel; mcell.textContent = mode.mode; }).catch(showError);
+      }
+      fill($("#subjects tbody"), rows, "no subjects registered", 4);
+    };
+    $("#sc-show-deleted").addEventListener("change", () => listSubjects().catch(showError));
+    await Promise.all([loadGlobal(), listSubjects()]);
+    const version = (v) => api(`${SR}/subjects/${enc(subject)}/versions/${v}` + (versions.includes(Number(v)) ? "" : "?deleted=true"));
     const compare = async () => {
       const [a, b] = await Promise.all([version($("#sc-left").value), version($("#sc-right").value)]);
-      const la = prettySchema(a).split("\n"), lb = prettySchema(b).split("\n");
       $("#sc-left-h").textContent = `${subject} v${a.version} (id ${a.id}, ${a.schemaType || "AVRO"})`;
       $("#sc-right-h").textContent = `${subject} v${b.version} (id ${b.id}, ${b.schemaType || "AVRO"})`;
-      showSide($("#sc-left-text"), la, lb);
-      showSide($("#sc-right-text"), lb, la);
+      const d = showDiff($("#sc-left-text"), $("#sc-right-text"), prettySchema(a).split("\n"), prettySchema(b).split("\n"));
+      $("#sc-diff-summary").textContent = d.removed + d.added === 0 ? `v${a.version} and v${b.version} are the same (after formatting)` : `v${a.version} → v${b.version}: ${d.removed} line(s) removed, ${d.added} added`;
     };
     const choose = async (name) => {
       subject = name;
-      const vs = await api(`${SR}/subjects/${encodeURIComponent(name)}/versions`);
-      versions = vs;
+      // A soft-deleted subject has no live versions (its versions route
+      // answers 404): ask for them only when the subject is listed.
+      const live = (await api(SR + "/subjects")).includes(name);
+      const [vs, allVs, cfg, mode] = await Promise.all([
+        live ? api(`${SR}/subjects/${enc(name)}/versions`) : [],
+        api(`${SR}/subjects/${enc(name)}/versions?deleted=true`),
+        api(`${SR}/config/${enc(name)}?defaultToGlobal=true`), api(`${SR}/mode/${enc(name)}?defaultToGlobal=true`)]);
+      versions = vs; all = allVs;
+      subjCompat = cfg.compatibilityLevel; subjMode = mode.mode;
       if (counts[name]) counts[name].textContent = vs.length;
-      const opts = () => vs.map((v) => el("option", { value: v }, "v" + v));
-      $("#sc-left").replaceChildren(...opts());
-      $("#sc-right").replaceChildren(...opts());
-      if ($("#sc-del-v")) { $("#sc-del-v").replaceChildren(...opts()); $("#sc-del-v").value = String(vs.at(-1)); }
-      $("#sc-left").value = String(vs.length > 1 ? vs.at(-2) : vs.at(-1));
-      $("#sc-right").value = String(vs.at(-1));
-      $("#sc-summary").textContent = `${name}: ${vs.length} version(s)`;
-      const latest = await version("latest");
-      $("#sc-type").value = latest.schemaType || "AVRO";
-      if (!$("#sc-new").value) $("#sc-new").value = prettySchema(latest);
+      const opts = (list) => list.map((v) => el("option", { value: v }, "v" + v + (vs.includes(v) ? "" : " (soft-deleted)")));
+      $("#sc-left").replaceChildren(...opts(allVs));
+      $("#sc-right").replaceChildren(...opts(allVs));
+      const shown = vs.length ? vs : allVs;
+      $("#sc-left").value = String(shown.length > 1 ? shown.at(-2) : shown.at(-1));
+      $("#sc-right").value = String(shown.at(-1));
+      if ($("#sc-del-v")) { $("#sc-del-v").replaceChildren(...opts(allVs)); $("#sc-del-v").value = String(allVs.at(-1)); syncDel(); }
+      if ($("#sc-compat")) { $("#sc-compat").value = subjCompat; $("#sc-mode").value = subjMode; }
+      const gone = allVs.length - vs.length;
+      $("#sc-summary").textContent = vs.length ? `${name}: ${vs.length} version(s)` + (gone ? `, ${gone} soft-deleted` : "") : `${name}: soft-deleted (${allVs.length} version(s))`;
+      $("#sc-summary").dataset.compat = subjCompat;
+      $("#sc-summary").dataset.mode = subjMode;
+      if (vs.length) {
+        const latest = await version("latest");
+        $("#sc-type").value = latest.schemaType || "AVRO";
+        if (!$("#sc-new").value) $("#sc-new").value = prettySchema(latest);
+      }
       await compare();
       showError(null);
     };
@@ -595,7 +643,7 @@ const pagesJS = {
       if (!subject) { showError(new Error("choose a subject to check against")); return; }
       try {
         const body = { schema: $("#sc-new").value, schemaType: $("#sc-type").value };
-        const r = await api(`${SR}/compatibility/subjects/${encodeURIComponent(subject)}/versions?verbose=true`, { method: "POST", headers: { "Content-Type": "application/vnd.schemaregistry.v1+json" }, body: JSON.stringify(body) });
+        const r = await api(`${SR}/compatibility/subjects/${enc(subject)}/versions?verbose=true`, { method: "POST", headers: { "Content-Type": "application/vnd.schemaregistry.v1+json" }, body: JSON.stringify(body) });
         showError(null);
         const out = $("#sc-check-result");
         out.className = r.is_compatible ? "ok" : "bad";
@@ -615,7 +663,7 @@ const pagesJS = {
         const body = checked;
         if (!(await confirmAction(`Register this ${body.schemaType} schema as a new version of subject "${subject}" (now at v${versions.at(-1)})? Producers that use the subject's latest version will write with it.`, "Register version"))) return;
         try {
-          const r = await api(`${SR}/subjects/${encodeURIComponent(subject)}/versions`, { method: "POST", headers: { "Content-Type": "application/vnd.schemaregistry.v1+json" }, body: JSON.stringify(body) });
+          const r = await api(`${SR}/subjects/${enc(subject)}/versions`, { method: "POST", headers: { "Content-Type": "application/vnd.schemaregistry.v1+json" }, body: JSON.stringify(body) });
           const before = versions.length;
           await choose(subject);
           stale();
@@ -625,19 +673,90 @@ const pagesJS = {
         } catch (err) { showError(err); }
       });
     }
-    if ($("#sc-del")) $("#sc-del").addEventListener("submit", async (e) => {
-      e.preventDefault();
-      if (!subject) { showError(new Error("choose a subject to delete a version of")); return; }
-      const v = $("#sc-del-v").value;
+    // Deletes, Confluent's way: a soft delete first (the version or
+    // subject leaves the lists, its schema id still decodes), then
+    // permanent=true for a soft-deleted one. Each button is enabled only
+    // for what it can do to the selected version.
+    const syncDel = () => {
+      const v = Number($("#sc-del-v").value), live = versions.includes(v);
+      $("#sc-delete").disabled = !live;
+      $("#sc-del-perm").disabled = live || !all.includes(v);
+      $("#sc-subj-del").disabled = !versions.length;
+      $("#sc-subj-perm").disabled = !!versions.length || !all.length;
+    };
+    const after = async (what) => {
+      if (!versions.length && !all.length) { location.assign("/ui/schemas"); return; }
+      await listSubjects();
+      await choose(subject);
+      $("#sc-summary").textContent += "; " + what;
+    };
+    if ($("#sc-del")) {
+      $("#sc-del-v").addEventListener("change", syncDel);
+      $("#sc-del").addEventListener("submit", async (e) => {
+        e.preventDefault();
+        if (!subject) { showError(new Error("choose a subject to delete a version of")); return; }
+        const v = $("#sc-del-v").value;
+        try {
+          const sv = await version(v);
+          if (!(await confirmAction(`Delete version ${v} of subject "${subject}" (schema id ${sv.id})? This is a soft delete: the version leaves the subject's list and is no longer used for new registrations or compatibility checks, while its schema id still decodes the messages written with it.${versions.length === 1 ? " It is the subject's only version, so the subject goes too." : ""}`, "Delete version"))) return;
+          await api(`${SR}/subjects/${enc(subject)}/versions/${v}`, { method: "DELETE" });
+          if (versions.length === 1) { location.assign("/ui/schemas"); return; }
+          await after(`deleted v${v}`);
+        } catch (err) { showError(err); }
+      });
+      $("#sc-del-perm").addEventListener("click", async () => {
+        if (!subject) return;
+        const v = $("#sc-del-v").value;
+        try {
+          const sv = await version(v);
+          if (!(await confirmAction(`Permanently delete version ${v} of subject "${subject}" (schema id ${sv.id}), soft-deleted before? Its schema text goes for good; if no other subject version has schema id ${sv.id}, messages written with it no longer decode with their schema. This cannot be undone.`, "Delete permanently"))) return;
+          await api(`${SR}/subjects/${enc(subject)}/versions/${v}?permanent=true`, { method: "DELETE" });
+          all = all.filter((x) => x !== Number(v));
+          await after(`permanently deleted v${v}`);
+        } catch (err) { showError(err); }
+      });
+      $("#sc-subj-del").addEventListener("click", async () => {
+        if (!subject) return;
+        if (!(await confirmAction(`Delete subject "${subject}" with its ${versions.length} version(s) (v${versions.join(", v")})? This is a soft delete: the subject leaves the list and takes no new registrations under its old versions' checks, while their schema ids still decode; it can be deleted permanently afterwards.`, "Delete subject"))) return;
+        try {
+          await api(`${SR}/subjects/${enc(subject)}`, { method: "DELETE" });
+          $("#sc-show-deleted").checked = true;
+          await after("subject soft-deleted");
+        } catch (err) { showError(err); }
+      });
+      $("#sc-subj-perm").addEventListener("click", async () => {
+        if (!subject) return;
+        if (!(await confirmAction(`Permanently delete subject "${subject}" and its ${all.length} soft-deleted version(s)? Their schema texts go for good; schema ids no other subject uses no longer decode. This cannot be undone.`, "Delete permanently"))) return;
+        try {
+          await api(`${SR}/subjects/${enc(subject)}?permanent=true`, { method: "DELETE" });
+          versions = []; all = [];
+          await after("subject permanently deleted");
+        } catch (err) { showError(err); }
+      });
+    }
+    // Compatibility level and mode, of the subject and registry-wide.
+    const MODE_WORDS = { READWRITE: "registrations and deletes are allowed", READONLY: "new versions and deletes are refused", IMPORT: "versions are registered with the ids and version numbers given (for migrating from another registry); compatibility is not checked" };
+    const setting = async (kind, scope, now, to) => {
+      const where = scope ? `subject "${scope}"` : "the registry (subjects without their own use it)";
+      if (to === now) { showError(new Error(`${kind === "config" ? "The compatibility level" : "The mode"} of ${where} is ${now} already`)); return; }
+      const text = kind === "config"
+        ? `Set the compatibility level of ${where} from ${now} to ${to}? New versions${scope ? ` of ${scope}` : ""} are then checked under ${to}.`
+        : `Set the mode of ${where} from ${now} to ${to}? Under ${to} ${MODE_WORDS[to]}.`;
+      if (!(await confirmAction(text, kind === "config" ? "Set compatibility" : "Set mode"))) return;
       try {
-        const sv = await version(v);
-        if (!(await confirmAction(`Delete version ${v} of subject "${subject}" (schema id ${sv.id})? This is a soft delete: the version leaves the subject's list and is no longer used for new registrations or compatibility checks, while its schema id still decodes the messages written with it.${versions.length === 1 ? " It is the subject's only version, so the subject goes too." : ""}`, "Delete version"))) return;
-        await api(`${SR}/subjects/${encodeURIComponent(subject)}/versions/${v}`, { method: "DELETE" });
-        if (versions.length === 1) { location.assign("/ui/schemas"); return; }
-        await choose(subject);
-        $("#sc-summary").textContent += `; deleted v${v}`;
+        await srJSON(`/${kind}` + (scope ? `/${enc(scope)}` : ""), "PUT", kind === "config" ? { compatibility: to } : { mode: to });
+        showError(null);
+        await loadGlobal();
+        await listSubjects();
+        if (subject) await choose(subject);
       } catch (err) { showError(err); }
-    });
+    };
+    if ($("#sc-settings")) {
+      $("#sc-compat-set").addEventListener("click", () => { if (subject) setting("config", subject, subjCompat, $("#sc-compat").value); else showError(new Error("choose a subject first")); });
+      $("#sc-mode-set").addEventListener("click", () => { if (subject) setting("mode", subject, subjMode, $("#sc-mode").value); else showError(new Error("choose a subject first")); });
+      $("#sg-compat-set").addEventListener("click", () => setting("config", "", glob.compat, $("#sg-compat").value));
+      $("#sg-mode-set").addEventListener("click", () => setting("mode", "", glob.mode, $("#sg-mode").value));
+    }
     const q = new URLSearchParams(location.search).get("subject");
     if (q) await choose(q);
   },
@@ -753,7 +872,7 @@ const pagesJS = {
 function shareResetForm() {
   const apply = $("#sr-apply"), out = $("#sr-summary");
   let previewed = null;
-  api("/v1/topics?limit=1000").then((p) => $("#sr-topics").replaceChildren(...p.topics.map((t) => el("option", { value: t.name })))).catch(() => {});
+  if ($("#sr-groups")) api("/v1/topics?limit=1000").then((p) => $("#sr-topics").replaceChildren(...p.topics.map((t) => el("option", { value: t.name })))).catch(() => {});
   const body = () => {
     const b = { topic: $("#sr-topic").value.trim(), to: $("#sr-to").value };
     if (b.to === "offset") b.offset = Number($("#sr-offset").value);
@@ -861,19 +980,95 @@ function resetForm() {
   });
 }
 
-// prettySchema indents a JSON (Avro, JSON Schema) schema; Protobuf text
-// is shown as is.
+// prettySchema formats a schema for reading and diffing: JSON (Avro,
+// JSON Schema) indented with its object keys in one fixed order (the
+// usual Avro keys first, then the others alphabetically), so two versions
+// that differ only in key order or whitespace format the same; Protobuf
+// text as it is, without trailing spaces.
 function prettySchema(v) {
   if (!v) return "";
-  if (v.schemaType === "PROTOBUF") return v.schema;
-  try { return JSON.stringify(JSON.parse(v.schema), null, 2); } catch (e) { return v.schema; }
+  if (v.schemaType === "PROTOBUF") return v.schema.split("\n").map((l) => l.trimEnd()).join("\n").trim();
+  try { return JSON.stringify(canonicalJSON(JSON.parse(v.schema)), null, 2); } catch (e) { return v.schema; }
 }
 
-// showSide renders lines, marking those not in the other side's set.
-function showSide(pre, lines, other) {
-  const set = new Set(other);
-  pre.replaceChildren(...lines.map((l) => el("span", set.has(l) ? {} : { class: "chg" }, l + "\n")));
-  pre.dataset.changed = lines.filter((l) => !set.has(l)).length;
+const KEY_ORDER = ["type", "name", "namespace", "doc", "aliases", "symbols", "items", "values", "size", "logicalType", "precision", "scale", "default", "order", "fields"];
+function canonicalJSON(x) {
+  if (Array.isArray(x)) return x.map(canonicalJSON);
+  if (x === null || typeof x !== "object") return x;
+  const rank = (k) => { const i = KEY_ORDER.indexOf(k); return i < 0 ? KEY_ORDER.length : i; };
+  const out = {};
+  for (const k of Object.keys(x).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0))) out[k] = canonicalJSON(x[k]);
+  return out;
+}
+
+// diffLines is Myers' O((N+M)D) diff of two arrays of lines: the shortest
+// edit script as ops in order, {op: "=", a, b} for a line kept (a and b
+// are its indexes), {op: "-", a} removed from the left, {op: "+", b}
+// added on the right. eq compares two lines (default ===).
+function diffLines(A, B, eq) {
+  eq = eq || ((x, y) => x === y);
+  const N = A.length, M = B.length, MAX = N + M, off = MAX + 1;
+  const v = new Int32Array(2 * MAX + 3);
+  const trace = [];
+  let D = 0;
+  outer: for (; D <= MAX; D++) {
+    // Only diagonals -D-1..D+1 matter at step D: keep that slice.
+    trace.push(v.slice(off - D - 1, off + D + 2));
+    for (let k = -D; k <= D; k += 2) {
+      let x = k === -D || (k !== D && v[off + k - 1] < v[off + k + 1]) ? v[off + k + 1] : v[off + k - 1] + 1;
+      let y = x - k;
+      while (x < N && y < M && eq(A[x], B[y])) { x++; y++; }
+      v[off + k] = x;
+      if (x >= N && y >= M) break outer;
+    }
+  }
+  // Walk the trace back from (N, M) to (0, 0).
+  const ops = [];
+  let x = N, y = M;
+  for (let d = D; d > 0; d--) {
+    const vp = trace[d], k = x - y, o = d + 1;
+    const down = k === -d || (k !== d && vp[o + k - 1] < vp[o + k + 1]);
+    const pk = down ? k + 1 : k - 1;
+    const px = vp[o + pk], py = px - pk;
+    while (x > px + (down ? 0 : 1) && y > py + (down ? 1 : 0)) { x--; y--; ops.push({ op: "=", a: x, b: y }); }
+    if (down) { y--; ops.push({ op: "+", b: y }); } else { x--; ops.push({ op: "-", a: x }); }
+  }
+  while (x > 0 && y > 0) { x--; y--; ops.push({ op: "=", a: x, b: y }); }
+  return ops.reverse();
+}
+
+// showDiff draws an ordered line diff of two versions side by side: kept
+// lines on both sides, removed lines marked on the left and added ones on
+// the right, a run of removals facing the run of additions that replaced
+// it, blank filler opposite a line the other side lacks. Lines that differ
+// only by a trailing comma (JSON's separator moves when a field is added
+// at the end) count as kept.
+function showDiff(left, right, la, lb) {
+  const strip = (l) => l.replace(/,\s*$/, "");
+  const ops = diffLines(la, lb, (x, y) => strip(x) === strip(y));
+  const L = [], R = [];
+  let dels = [], adds = [];
+  const flush = () => {
+    for (let i = 0; i < Math.max(dels.length, adds.length); i++) {
+      L.push(i < dels.length ? el("span", { class: "del" }, "- " + la[dels[i]] + "\n") : el("span", { class: "gap" }, "\n"));
+      R.push(i < adds.length ? el("span", { class: "add" }, "+ " + lb[adds[i]] + "\n") : el("span", { class: "gap" }, "\n"));
+    }
+    dels = []; adds = [];
+  };
+  let removed = 0, added = 0;
+  for (const o of ops) {
+    if (o.op === "-") { dels.push(o.a); removed++; continue; }
+    if (o.op === "+") { adds.push(o.b); added++; continue; }
+    flush();
+    L.push(el("span", {}, "  " + la[o.a] + "\n"));
+    R.push(el("span", {}, "  " + lb[o.b] + "\n"));
+  }
+  flush();
+  left.replaceChildren(...L);
+  right.replaceChildren(...R);
+  left.dataset.changed = removed;
+  right.dataset.changed = added;
+  return { removed, added };
 }
 
 const SR = "/schema-registry";
@@ -935,6 +1130,10 @@ function eventToMessage(e) {
   if (e.version >= 0) headers.push({ key: "eddy-stream-version", value: String(e.version) });
   const m = { partition: e.partition, offset: e.offset, timestamp: e.timestamp, key: e.stream, headers };
   if (e.data !== undefined) m.valueJson = e.data; else if (e.dataBase64) m.valueBase64 = e.dataBase64;
+  // With decode=schema the server decoded a wire-format value with its
+  // registered schema (or says why it could not).
+  if (e.valueSchema) m.valueSchema = e.valueSchema;
+  if (e.valueSchemaError) m.valueSchemaError = e.valueSchemaError;
   return m;
 }
 
