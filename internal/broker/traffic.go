@@ -1,8 +1,8 @@
 package broker
 
 import (
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Traffic is a topic's records appended and read by fetches since the

@@ -1,8 +1,8 @@
 package kafka
 
 import (
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // RequestLatency returns how many requests with API key key (0 is
