@@ -441,8 +441,13 @@ func TestConsoleFirefox(t *testing.T) {
 			t.Fatalf("the error watch missed %q; it saw:\n%s", want, seen)
 		}
 	}
+	// A share group for its page: a receive creates it.
+	if code := httpJSON(t, "POST", f.p.HTTPURL()+"/v1/share-groups/fx-workers/receive", `{"topics":["orders"],"max":1,"waitMs":10}`, nil); code != 200 {
+		t.Fatalf("share receive: %d", code)
+	}
 	pages := []struct{ name, path, ready string }{
 		{"overview", "/", `document.querySelector("#st-ready").textContent === "ready" && document.querySelector("#top-topics tbody").rows.length >= 3`},
+		{"share group", "/ui/share-groups/fx-workers", `document.querySelector("#sg-state").textContent === "Empty" && document.querySelector("#sg-members-t tbody").innerText.includes("no members")`},
 		{"topics", "/ui/topics", `document.querySelector("#topics tbody").innerText.includes("payments")`},
 		{"topic", "/ui/topics/orders", `document.querySelector("#partitions tbody").rows.length === 2 && document.querySelector("#t-records").textContent === "20"`},
 		{"messages", "/ui/messages?topic=orders", `document.querySelector("#messages tbody").rows.length === 20`},

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -99,9 +100,11 @@ func TestConsoleScale(t *testing.T) {
 		return fcp, data
 	}
 	var worstFCP float64
+	var overviewFCP []float64
 	for range 3 {
 		fcp, _ := measure("/ui/", fmt.Sprintf(`document.querySelector("#st-topics").textContent.replaceAll(",", "") === %q && document.querySelector("#top-lag tbody").rows.length === %d`, fmt.Sprint(topics), min(groups, 10)))
 		worstFCP = max(worstFCP, fcp)
+		overviewFCP = append(overviewFCP, fcp)
 		fcp, _ = measure("/ui/topics", `document.querySelector("#topics tbody").rows.length === 50`)
 		worstFCP = max(worstFCP, fcp)
 		// The next page of the list: server-side, 50 rows.
@@ -123,6 +126,13 @@ func TestConsoleScale(t *testing.T) {
 	// fail it; the numbers in docs/console.md are from the logs above.
 	if !scaleRun() && worstFCP > 2000 {
 		t.Errorf("first contentful paint %.0f ms with %d topics", worstFCP, topics)
+	}
+	// The target (docs/console.md): the overview's first paint under
+	// 300 ms at 1,000 topics and 200 groups; the median of the three
+	// loads, so one descheduled load on a shared machine does not decide.
+	slices.Sort(overviewFCP)
+	if med := overviewFCP[1]; scaleRun() && med >= 300 {
+		t.Errorf("overview first contentful paint %.0f ms (median of %v) with %d topics and %d groups; the target is under 300 ms", med, overviewFCP, topics, groups)
 	}
 	tb.noErrors("scale")
 }
