@@ -5,41 +5,63 @@ import (
 	dto "github.com/prometheus/client_model/go"
 )
 
-// Traffic is a topic's records appended and read by fetches since the
-// process started: the eddy_topic_records_in_total and
-// eddy_topic_records_out_total counters.
-type Traffic struct {
+// TopicStat is one topic's size and traffic, as TopicStats reports it.
+type TopicStat struct {
+	Name       string
+	Partitions int
+	// Bytes is the size of its partitions' stored batches; Records the sum
+	// over partitions of high watermark minus log start offset.
+	Bytes, Records int64
+	// RecordsIn and RecordsOut are the records appended and read by
+	// fetches since the process started (the eddy_topic_records_in_total
+	// and eddy_topic_records_out_total counters).
 	RecordsIn, RecordsOut int64
 }
 
-// TopicTraffic returns every topic's traffic counters, read from the
-// counters the append and fetch paths already keep (nothing is added to
-// those paths). Views have none. Safe for concurrent use.
-func (b *Broker) TopicTraffic() map[string]Traffic {
+// TopicStats returns every topic's size and traffic counters in one pass,
+// in no particular order, without sorting or naming directories, so a
+// caller that wants totals or the top few of thousands of topics pays
+// little (the overview polls it). Views hold nothing and are not listed.
+// Safe for concurrent use.
+func (b *Broker) TopicStats() []TopicStat {
+	// t.parts is replaced (never changed in place) under the write lock
+	// when partitions are added, so the slices taken here stay valid.
+	type named struct {
+		name  string
+		parts []*partition
+	}
 	b.mu.RLock()
-	type pair struct{ in, out prometheus.Counter }
-	counters := make(map[string]pair, len(b.mu.topics))
-	for name, t := range b.mu.topics {
-		// Every partition of a topic shares the topic's counters.
-		if len(t.parts) > 0 && t.parts[0].recordsIn != nil {
-			counters[name] = pair{t.parts[0].recordsIn, t.parts[0].recordsOut}
-		}
+	topics := make([]named, 0, len(b.mu.topics))
+	for _, t := range b.mu.topics {
+		topics = append(topics, named{t.name, t.parts})
 	}
 	b.mu.RUnlock()
-	out := make(map[string]Traffic, len(counters))
-	for name, c := range counters {
-		out[name] = Traffic{RecordsIn: counterValue(c.in), RecordsOut: counterValue(c.out)}
+	out := make([]TopicStat, len(topics))
+	var m dto.Metric
+	for i, t := range topics {
+		s := TopicStat{Name: t.name, Partitions: len(t.parts)}
+		for _, p := range t.parts {
+			s.Bytes += p.log.Size()
+			s.Records += p.log.HighWatermark() - p.log.LogStartOffset()
+		}
+		// Every partition of a topic shares the topic's counters.
+		if len(t.parts) > 0 {
+			s.RecordsIn = counterValue(&m, t.parts[0].recordsIn)
+			s.RecordsOut = counterValue(&m, t.parts[0].recordsOut)
+		}
+		out[i] = s
 	}
 	return out
 }
 
-// counterValue reads a counter's current value.
-func counterValue(c prometheus.Counter) int64 {
+// counterValue reads a counter's current value into m (reused between
+// calls).
+func counterValue(m *dto.Metric, c prometheus.Counter) int64 {
 	if c == nil {
 		return 0
 	}
-	var m dto.Metric
-	if err := c.Write(&m); err != nil || m.Counter == nil {
+	m.Reset()
+	if err := c.Write(m); err != nil || m.Counter == nil {
 		return 0
 	}
 	return int64(m.Counter.GetValue())

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/eddy-streaming/eddy/internal/broker"
 )
 
 // Overview is the body of GET /v1/overview.
@@ -92,28 +94,24 @@ func (h *adminRoutes) overview(w http.ResponseWriter, r *http.Request) error {
 	if !s.cfg.StartedAt.IsZero() {
 		ov.UptimeSeconds = time.Since(s.cfg.StartedAt).Seconds()
 	}
-	type agg struct{ records, bytes int64 }
-	byTopic := map[string]*agg{}
-	for _, p := range h.b.Partitions() {
-		a := byTopic[p.Topic]
-		if a == nil {
-			a = &agg{}
-			byTopic[p.Topic] = a
-		}
-		ov.PartitionCount++
-		ov.BytesStored += p.Size
-		a.bytes += p.Size
-		a.records += p.HighWatermark - p.LogStartOffset
-	}
-	ov.TopicCount = len(byTopic)
-	traffic := h.b.TopicTraffic()
-	cur := trafficSample{at: time.Now(), in: make(map[string]int64, len(traffic))}
-	for name, t := range traffic {
+	stats := h.b.TopicStats()
+	ov.TopicCount = len(stats)
+	for _, t := range stats {
+		ov.PartitionCount += t.Partitions
+		ov.BytesStored += t.Bytes
 		ov.RecordsIn += t.RecordsIn
 		ov.RecordsOut += t.RecordsOut
-		cur.in[name] = t.RecordsIn
 	}
-	prev := h.rates.since(cur)
+	// Rates need the counters of an earlier request: kept only by
+	// requests that rank topics.
+	var cur, prev trafficSample
+	if top > 0 {
+		cur = trafficSample{at: time.Now(), in: make(map[string]int64, len(stats))}
+		for _, t := range stats {
+			cur.in[t.Name] = t.RecordsIn
+		}
+		prev = h.rates.since(cur)
+	}
 	if h.o.RequestLatency != nil {
 		ov.ProduceRequests, ov.ProduceSeconds = h.o.RequestLatency(0)
 	}
@@ -156,19 +154,15 @@ func (h *adminRoutes) overview(w http.ResponseWriter, r *http.Request) error {
 	}
 	if top > 0 {
 		dt := cur.at.Sub(prev.at).Seconds()
-		ov.TopTopics = make([]OverviewTopic, 0, len(byTopic))
-		for name, a := range byTopic {
-			if !Allowed(r, opDescribe, rtTopic, name) {
-				continue
+		rate := func(t broker.TopicStat) float64 {
+			if prev.in == nil || dt < 0.5 { // shorter intervals are noise
+				return 0
 			}
-			t := OverviewTopic{Name: name, Records: a.records, Bytes: a.bytes}
-			if prev.in != nil && dt >= 0.5 { // shorter intervals are noise
-				t.RecordsPerSecond = max(0, float64(cur.in[name]-prev.in[name])/dt)
-			}
-			ov.TopTopics = append(ov.TopTopics, t)
+			return max(0, float64(t.RecordsIn-prev.in[t.Name])/dt)
 		}
-		sort.Slice(ov.TopTopics, func(i, j int) bool {
-			a, b := ov.TopTopics[i], ov.TopTopics[j]
+		// Only the top N are kept and sorted: a bounded insertion into a
+		// short slice, not a sort of every topic.
+		less := func(a, b OverviewTopic) bool {
 			if a.RecordsPerSecond != b.RecordsPerSecond {
 				return a.RecordsPerSecond > b.RecordsPerSecond
 			}
@@ -176,9 +170,23 @@ func (h *adminRoutes) overview(w http.ResponseWriter, r *http.Request) error {
 				return a.Records > b.Records
 			}
 			return a.Name < b.Name
-		})
-		if len(ov.TopTopics) > int(top) {
-			ov.TopTopics = ov.TopTopics[:top]
+		}
+		ov.TopTopics = make([]OverviewTopic, 0, top+1)
+		for _, t := range stats {
+			ot := OverviewTopic{Name: t.Name, Records: t.Records, Bytes: t.Bytes, RecordsPerSecond: rate(t)}
+			if len(ov.TopTopics) == int(top) && !less(ot, ov.TopTopics[top-1]) {
+				continue
+			}
+			if !Allowed(r, opDescribe, rtTopic, t.Name) {
+				continue
+			}
+			i := sort.Search(len(ov.TopTopics), func(i int) bool { return less(ot, ov.TopTopics[i]) })
+			ov.TopTopics = append(ov.TopTopics, OverviewTopic{})
+			copy(ov.TopTopics[i+1:], ov.TopTopics[i:])
+			ov.TopTopics[i] = ot
+			if len(ov.TopTopics) > int(top) {
+				ov.TopTopics = ov.TopTopics[:top]
+			}
 		}
 	}
 	writeCompactJSON(w, http.StatusOK, ov)
