@@ -92,9 +92,11 @@ func newTab(t *testing.T, bctx context.Context, base string) *tab {
 	return newTabFor(t, bctx, base, 30*time.Second)
 }
 
-// newTabFor is newTab whose actions must all end within d.
-func newTabFor(t *testing.T, bctx context.Context, base string, d time.Duration) *tab {
-	ctx, cancel := chromedp.NewContext(bctx)
+// newTabFor is newTab whose actions must all end within d; opts are
+// chromedp's (e.g. chromedp.WithNewBrowserContext() for a tab with its
+// own cookies and sign-in cache).
+func newTabFor(t *testing.T, bctx context.Context, base string, d time.Duration, opts ...chromedp.ContextOption) *tab {
+	ctx, cancel := chromedp.NewContext(bctx, opts...)
 	ctx, cancelTimeout := context.WithTimeout(ctx, d)
 	t.Cleanup(func() { cancelTimeout(); cancel() })
 	tb := &tab{t: t, ctx: ctx, base: base}

@@ -66,6 +66,7 @@ func (s *Server) RegisterAdmin(b *broker.Broker, g *group.Coordinator, o AdminOp
 	h := &adminRoutes{s: s, b: b, g: g, o: o}
 	s.schemas.Store(o.Schemas)
 	s.Handle("GET /v1/overview", h.overview)
+	s.Handle("GET /v1/share-groups", h.listShareGroups)
 	s.Handle("GET /v1/share-groups/{group}", h.shareGroup)
 	s.Handle("GET /v1/topics", h.listTopics)
 	s.Handle("GET /v1/topics/{topic}", h.topic)

@@ -15,6 +15,7 @@ import (
 	"github.com/eddy-streaming/eddy/internal/eventstore"
 	"github.com/eddy-streaming/eddy/internal/node"
 	"github.com/eddy-streaming/eddy/internal/schema"
+	"github.com/eddy-streaming/eddy/internal/share"
 )
 
 func TestAdminProduce(t *testing.T) {
@@ -158,12 +159,20 @@ func TestAdminDeleteGroup(t *testing.T) {
 	if len(st.ShareGroups) != 1 {
 		t.Fatalf("share groups before delete: %+v", st)
 	}
+	// GET /v1/share-groups lists it with its counters.
+	var shares []share.Status
+	if code := e.call(t, "GET", "/v1/share-groups", "", &shares); code != 200 || len(shares) != 1 || shares[0].Group != "workers" || shares[0].State != "Empty" {
+		t.Fatalf("GET /v1/share-groups: %d %+v, want workers, Empty", code, shares)
+	}
 	if code := e.call(t, "DELETE", "/v1/groups/workers?type=share", "", &eb); code != 204 {
 		t.Fatalf("delete share group: %d %+v", code, eb)
 	}
 	e.call(t, "GET", "/v1/status", "", &st)
 	if len(st.ShareGroups) != 0 {
 		t.Errorf("share groups after delete: %+v", st)
+	}
+	if code := e.call(t, "GET", "/v1/share-groups", "", &shares); code != 200 || shares == nil || len(shares) != 0 {
+		t.Errorf("GET /v1/share-groups after delete: %d %+v, want []", code, shares)
 	}
 	if code := e.call(t, "DELETE", "/v1/groups/workers?type=share", "", &eb); code != 404 {
 		t.Errorf("delete share group again: %d %+v", code, eb)

@@ -128,6 +128,7 @@ var routeRules = map[string]routeCheck{
 	"POST /v1/share-groups/{group}/ack":           need(opRead, rtGroup, "group"),
 	"POST /v1/share-groups/{group}/offsets/reset": need(opRead, rtGroup, "group"),     // + READ on the topic, in resetShareOffsets
 	"GET /v1/share-groups/{group}":                need(opDescribe, rtGroup, "group"), // partitions of topics without DESCRIBE left out
+	"GET /v1/share-groups":                        open,                               // the groups the caller may DESCRIBE, as GET /v1/groups
 	// The schema registry checks its own routes (registry.Authorize).
 	"/schema-registry/": open,
 	// The console's pages and assets hold no data; the data comes from

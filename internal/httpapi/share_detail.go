@@ -1,14 +1,36 @@
 package httpapi
 
-// GET /v1/share-groups/{group}: one share group's members, their
-// assignments and each share-partition's state (the console's share
-// group page; `eddy share-group describe` shows the same through Kafka's
-// DescribeShareGroups and DescribeShareGroupOffsets).
+// GET /v1/share-groups: the share groups with their counters (the
+// console's groups page). GET /v1/share-groups/{group}: one share group's
+// members, their assignments and each share-partition's state (the
+// console's share group page; `eddy share-group describe` shows the same
+// through Kafka's DescribeShareGroups and DescribeShareGroupOffsets).
 
 import (
 	"fmt"
 	"net/http"
+
+	"github.com/eddy-streaming/eddy/internal/share"
 )
+
+// listShareGroups answers every share group's summary sorted by group id,
+// as /v1/status lists them; without DESCRIBE on the cluster only the
+// groups the caller may DESCRIBE (as GET /v1/groups and Kafka's
+// ListGroups). Empty while share groups are not running.
+func (h *adminRoutes) listShareGroups(w http.ResponseWriter, r *http.Request) error {
+	out := []share.Status{}
+	if sc := h.s.queues.Load(); sc != nil {
+		all := sc.Status()
+		cluster := AllowedCluster(r, opDescribe)
+		for _, s := range all {
+			if cluster || Allowed(r, opDescribe, rtGroup, s.Group) {
+				out = append(out, s)
+			}
+		}
+	}
+	writeCompactJSON(w, http.StatusOK, out)
+	return nil
+}
 
 // ShareGroupDetail is the body of GET /v1/share-groups/{group}.
 type ShareGroupDetail struct {

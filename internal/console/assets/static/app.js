@@ -419,18 +419,18 @@ const pagesJS = {
     let seen = "";
     shareResetForm();
     poll(async () => {
-      const [groups, st] = await Promise.all([api("/v1/groups"), api("/v1/status")]);
+      const [groups, shares] = await Promise.all([api("/v1/groups"), api("/v1/share-groups")]);
       showError(null);
       // Re-render only on change, so a focused control keeps its focus.
-      const now = JSON.stringify([groups, st.share_groups]);
+      const now = JSON.stringify([groups, shares]);
       if (now === seen) return;
       seen = now;
-      $("#sr-groups").replaceChildren(...(st.share_groups || []).map((g) => el("option", { value: g.group })));
+      $("#sr-groups").replaceChildren(...shares.map((g) => el("option", { value: g.group })));
       fill($("#groups tbody"), groups.map((g) => el("tr", {},
         el("td", {}, el("a", { href: "/ui/groups/" + encodeURIComponent(g.group) }, g.group)),
         el("td", {}, g.type), el("td", {}, g.state), el("td", { class: "num" }, g.members), el("td", { class: "num" }, fmtNum(g.lag)),
         WRITES ? el("td", {}, el("button", { type: "button", class: "danger", "aria-label": "Delete group " + g.group, onclick: () => deleteGroup(g.group, "classic", g.members, g.lag).catch(showError) }, "Delete…")) : null)), "no consumer groups", WRITES ? 6 : 5);
-      fill($("#share-groups tbody"), (st.share_groups || []).map((g) => el("tr", {},
+      fill($("#share-groups tbody"), shares.map((g) => el("tr", {},
         el("td", {}, el("a", { href: "/ui/share-groups/" + encodeURIComponent(g.group) }, g.group)), el("td", {}, g.state),
         el("td", {}, `${g.members} members · lag ${fmtNum(g.lag)} · in flight ${fmtNum(g.in_flight)} · redelivered ${fmtNum(g.redelivered)} · dead-lettered ${fmtNum(g.dead_lettered)}`),
         WRITES ? el("td", {}, el("button", { type: "button", class: "danger", "aria-label": "Delete share group " + g.group, onclick: () => deleteGroup(g.group, "share", g.members, g.lag).catch(showError) }, "Delete…")) : null)), "no share groups", WRITES ? 4 : 3);
