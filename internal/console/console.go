@@ -21,7 +21,9 @@ package console
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -84,6 +86,9 @@ type pageData struct {
 	Items            any
 	// Param is the page's path parameter (topic or group name).
 	Param string
+	// Assets is the version of the static files (a hash of their
+	// contents), appended to their URLs so browsers cache them.
+	Assets string
 }
 
 // Register adds the console's routes to s: GET /ui/... for the pages and
@@ -97,9 +102,21 @@ func Register(s *httpapi.Server, o Options) error {
 	if err != nil {
 		return fmt.Errorf("console assets: %w", err)
 	}
+	version, err := assetsVersion(static)
+	if err != nil {
+		return fmt.Errorf("console assets: %w", err)
+	}
 	files := http.StripPrefix("/ui/static/", http.FileServerFS(static))
 	s.HandleHTTP("GET /ui/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-cache")
+		// The pages name the files with ?v= their contents' hash, so a
+		// browser keeps them without asking again (no revalidation round
+		// trip before the first paint); a URL with another or no version
+		// is revalidated each time.
+		if r.URL.Query().Get("v") == version {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			w.Header().Set("Cache-Control", "no-cache")
+		}
 		files.ServeHTTP(w, r)
 	}))
 	s.HandleHTTP("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
@@ -107,7 +124,7 @@ func Register(s *httpapi.Server, o Options) error {
 	for _, p := range pages {
 		p := p
 		s.HandleHTTP("GET /ui/"+p.path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			d := pageData{Page: p.name, Title: p.title, Nav: p.nav, Version: o.Version, Writes: o.AllowWrites, Items: navItems}
+			d := pageData{Page: p.name, Title: p.title, Nav: p.nav, Version: o.Version, Writes: o.AllowWrites, Items: navItems, Assets: version}
 			if i := strings.IndexByte(p.path, '{'); i >= 0 && p.path != "{$}" {
 				d.Param = r.PathValue(strings.Trim(p.path[i:], "{}"))
 				d.Title = p.title + " " + d.Param
@@ -128,4 +145,26 @@ func Register(s *httpapi.Server, o Options) error {
 		}))
 	}
 	return nil
+}
+
+// assetsVersion is the first 12 hex digits of the SHA-256 of every
+// static file's name and contents.
+func assetsVersion(static fs.FS) (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(static, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(static, path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", path, len(b))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12], nil
 }

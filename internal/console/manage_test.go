@@ -495,24 +495,7 @@ func testPhone(t *testing.T, bctx context.Context, f *fixture) {
 // added: each is reached in document order.
 func testKeyboardManage(t *testing.T, bctx context.Context, f *fixture) {
 	tb := newTab(t, bctx, f.p.HTTPURL())
-	reach := func(path, ready string, want []string) {
-		tb.open(path, ready)
-		tb.run(chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`))
-		var seen []string
-		for range 120 {
-			tb.run(chromedp.KeyEvent("\t"))
-			seen = append(seen, eval[string](tb, `(() => { const a = document.activeElement; return a.id || a.getAttribute("aria-label") || a.getAttribute("href") || a.textContent.trim(); })()`))
-		}
-		pos := 0
-		for _, s := range seen {
-			if pos < len(want) && s == want[pos] {
-				pos++
-			}
-		}
-		if pos < len(want) {
-			t.Errorf("%s: tabbing reached %v; missing %q (in order: %v)", path, seen, want[pos], want)
-		}
-	}
+	reach := tb.reach
 	reach("/ui/messages?topic=orders", `document.querySelector("#messages tbody").rows.length >= 20`,
 		[]string{"m-topic", "m-go", "tail-toggle", "p-topic", "p-partition", "p-key", "p-headers", "p-value", "p-send"})
 	reach("/ui/topics/orders", `document.querySelector("#partitions tbody").rows.length === 2`,
@@ -529,4 +512,41 @@ func testKeyboardManage(t *testing.T, bctx context.Context, f *fixture) {
 		[]string{"sc-show-deleted", "orders-value", "sc-left", "sc-right", "sc-show", "sc-del-v", "sc-delete", "sc-subj-del",
 			"sc-compat", "sc-compat-set", "sc-mode", "sc-mode-set", "sc-type", "sc-new", "sc-check-go", "sg-compat", "sg-compat-set", "sg-mode", "sg-mode-set"})
 	tb.noErrors("keyboard")
+}
+
+// reach opens path, waits for ready, then presses Tab 120 times from the
+// top of the page: the focused controls (by id, aria-label, href or text)
+// must include want in that order.
+func (tb *tab) reach(path, ready string, want []string) {
+	tb.t.Helper()
+	tb.open(path, ready)
+	tb.run(chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`))
+	var seen []string
+	for range 120 {
+		tb.run(chromedp.KeyEvent("\t"))
+		seen = append(seen, eval[string](tb, `(() => { const a = document.activeElement; return a.id || a.getAttribute("aria-label") || a.getAttribute("href") || a.textContent.trim(); })()`))
+	}
+	pos := 0
+	for _, s := range seen {
+		if pos < len(want) && s == want[pos] {
+			pos++
+		}
+	}
+	if pos < len(want) {
+		tb.t.Errorf("%s: tabbing reached %v; missing %q (in order: %v)", path, seen, want[pos], want)
+	}
+}
+
+// fitsPhone loads path at phone size (390x844, mobile emulation) and
+// fails when the page is wider than the screen; it saves the screenshot
+// phone-name, then restores the desktop size.
+func (tb *tab) fitsPhone(name, path, ready string) {
+	tb.t.Helper()
+	tb.run(chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	defer tb.run(chromedp.EmulateViewport(viewW, viewH))
+	tb.open(path, ready)
+	if w := eval[int](tb, `document.documentElement.scrollWidth`); w > phoneW {
+		tb.t.Errorf("%s at %d px wide is %d px wide", name, phoneW, w)
+	}
+	tb.screenshot("phone-" + name)
 }

@@ -114,6 +114,14 @@ func testShareGroupPage(t *testing.T, bctx context.Context, f *fixture) {
 	tb.waitJS(`Number(document.querySelector("#chart-share-lag").dataset.points) >= 1`, 5*time.Second)
 	tb.screenshot("share-group")
 	tb.noErrors("share group page")
+	// Keyboard: the page's controls in document order; on a phone the
+	// page fits the screen (its tables scroll inside themselves).
+	page := "/ui/share-groups/queue-workers"
+	ready := `document.querySelector("#sg-parts tbody").rows.length === 2`
+	tb.reach(page, ready, []string{"/ui/groups", "sg-delete", "sr-topic", "sr-to", "sr-offset", "sr-preview"})
+	tb.fitsPhone("share-group", page, ready)
+	tb.open(page, ready)
+	tb.noErrors("share group page keyboard and phone")
 
 	// The member leaves (its held records are released); the page's reset
 	// preview shows each partition's start before and after, moving none.

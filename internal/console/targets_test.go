@@ -31,9 +31,10 @@ import (
 func scaleRun() bool { return os.Getenv("EDDY_CONSOLE_SCALE") == "1" }
 
 // TestConsoleScale measures the overview's first contentful paint and
-// time to data, and the topic list's (first page and the next), with many
-// topics and groups: 200 topics and 40 groups by default, 1,000 and 200
-// with EDDY_CONSOLE_SCALE=1.
+// time to data, and the topic list's (first page, the next page and a
+// prefix search), with many topics and groups: 200 topics and 40 groups
+// by default, 1,000 and 200 with EDDY_CONSOLE_SCALE=1, which also checks
+// the targets on the medians of five loads.
 func TestConsoleScale(t *testing.T) {
 	topics, groups := 200, 40
 	// EDDY_CONSOLE_TOPICS and EDDY_CONSOLE_VIEWS change the list's size.
@@ -44,7 +45,8 @@ func TestConsoleScale(t *testing.T) {
 		fmt.Sscan(v, &topics)
 	}
 	bctx := browser(t)
-	p := eddytest.Start(t)
+	// EDDY_CONSOLE_ARGS adds `eddy serve` flags (space-separated).
+	p := eddytest.Start(t, eddytest.Args(strings.Fields(os.Getenv("EDDY_CONSOLE_ARGS"))...))
 	cl, err := kgo.NewClient(kgo.SeedBrokers(p.KafkaAddr()))
 	if err != nil {
 		t.Fatal(err)
@@ -96,21 +98,36 @@ func TestConsoleScale(t *testing.T) {
 			new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.name === "first-contentful-paint") resolve(e.startTime); }).observe({ type: "paint", buffered: true });
 			setTimeout(() => resolve(-1), 2000);
 		})`)
-		t.Logf("%s: first contentful paint %.0f ms, data shown %v after navigation started", path, fcp, data.Round(time.Millisecond))
+		// Where the time before the paint went: the page's first byte, the
+		// stylesheet (render-blocking) and the script loaded.
+		timing := eval[string](tb, `(() => {
+			const n = performance.getEntriesByType("navigation")[0];
+			const r = (s) => { const e = performance.getEntriesByType("resource").find((e) => e.name.endsWith(s)); return e ? Math.round(e.responseEnd) : -1; };
+			return "first byte " + Math.round(n.responseStart) + " ms, html " + Math.round(n.responseEnd) + " ms, app.css " + r("/app.css") + " ms, app.js " + r("/app.js") + " ms, DOMContentLoaded " + Math.round(n.domContentLoadedEventEnd) + " ms";
+		})()`)
+		t.Logf("%s: first contentful paint %.0f ms, data shown %v after navigation started (%s)", path, fcp, data.Round(time.Millisecond), timing)
 		return fcp, data
 	}
 	var worstFCP float64
-	var overviewFCP []float64
-	for range 3 {
-		fcp, _ := measure("/ui/", fmt.Sprintf(`document.querySelector("#st-topics").textContent.replaceAll(",", "") === %q && document.querySelector("#top-lag tbody").rows.length === %d`, fmt.Sprint(topics), min(groups, 10)))
+	var overviewFCP, overviewData, listFCP, listData, nextPage, search []float64
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	// Five loads of each at full size (three on the short run).
+	rounds := 3
+	if scaleRun() {
+		rounds = 5
+	}
+	for range rounds {
+		fcp, data := measure("/ui/", fmt.Sprintf(`document.querySelector("#st-topics").textContent.replaceAll(",", "") === %q && document.querySelector("#top-lag tbody").rows.length === %d`, fmt.Sprint(topics), min(groups, 10)))
 		worstFCP = max(worstFCP, fcp)
-		overviewFCP = append(overviewFCP, fcp)
-		fcp, _ = measure("/ui/topics", `document.querySelector("#topics tbody").rows.length === 50`)
+		overviewFCP, overviewData = append(overviewFCP, fcp), append(overviewData, ms(data))
+		fcp, data = measure("/ui/topics", `document.querySelector("#topics tbody").rows.length === 50`)
 		worstFCP = max(worstFCP, fcp)
+		listFCP, listData = append(listFCP, fcp), append(listData, ms(data))
 		// The next page of the list: server-side, 50 rows.
 		start := time.Now()
 		tb.run(chromedp.Click(chromedp.CSS("#topics-next")))
 		tb.waitJS(`document.querySelector("#topics tbody tr td").innerText === "topic-00050"`, 10*time.Second)
+		nextPage = append(nextPage, ms(time.Since(start)))
 		t.Logf("/ui/topics next page shown in %v", time.Since(start).Round(time.Millisecond))
 		// A prefix search near the end of the list.
 		start = time.Now()
@@ -120,21 +137,52 @@ func TestConsoleScale(t *testing.T) {
 		}
 		tb.run(chromedp.SetValue(chromedp.CSS("#topic-prefix"), last), chromedp.Click(chromedp.CSS(`#topic-search button`)))
 		tb.waitJS(fmt.Sprintf(`document.querySelector("#topics tbody").rows.length === 1 && document.querySelector("#topics tbody tr td").innerText === %q`, last), 10*time.Second)
+		search = append(search, ms(time.Since(start)))
 		t.Logf("/ui/topics prefix search shown in %v", time.Since(start).Round(time.Millisecond))
 	}
+	// Medians of the loads, so one descheduled load on a shared machine
+	// does not decide.
+	median := func(v []float64) float64 { v = slices.Clone(v); slices.Sort(v); return v[len(v)/2] }
+	t.Logf("medians with %d list entries and %d groups (load %s): overview first paint %.0f ms, data %.0f ms; topic list first paint %.0f ms, data %.0f ms, next page %.0f ms, prefix search %.0f ms",
+		topics+views, groups, loadAverage(), median(overviewFCP), median(overviewData), median(listFCP), median(listData), median(nextPage), median(search))
 	// A loose bound on the short run, so a loaded CI machine does not
 	// fail it; the numbers in docs/console.md are from the logs above.
 	if !scaleRun() && worstFCP > 2000 {
 		t.Errorf("first contentful paint %.0f ms with %d topics", worstFCP, topics)
 	}
-	// The target (docs/console.md): the overview's first paint under
-	// 300 ms at 1,000 topics and 200 groups; the median of the three
-	// loads, so one descheduled load on a shared machine does not decide.
-	slices.Sort(overviewFCP)
-	if med := overviewFCP[1]; scaleRun() && med >= 300 {
-		t.Errorf("overview first contentful paint %.0f ms (median of %v) with %d topics and %d groups; the target is under 300 ms", med, overviewFCP, topics, groups)
+	if scaleRun() {
+		// The targets (docs/console.md): the overview's first paint under
+		// 300 ms at 1,000 topics and 200 groups; the topic list stays
+		// responsive at 10,000 entries: its first paint under 300 ms too,
+		// its first page, the next page and a prefix search each shown
+		// within 500 ms.
+		for _, c := range []struct {
+			what  string
+			v     []float64
+			bound float64
+		}{
+			{"overview first contentful paint", overviewFCP, 300},
+			{"topic list first contentful paint", listFCP, 300},
+			{"topic list first page shown", listData, 500},
+			{"topic list next page shown", nextPage, 500},
+			{"topic list prefix search shown", search, 500},
+		} {
+			if med := median(c.v); med >= c.bound {
+				t.Errorf("%s: %.0f ms (median of %v) with %d list entries and %d groups; the target is under %.0f ms", c.what, med, c.v, topics+views, groups, c.bound)
+			}
+		}
 	}
 	tb.noErrors("scale")
+}
+
+// loadAverage is the machine's 1-minute load average, "?" where /proc
+// has none.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 // TestConsoleTail produces 1,000 messages/s while the messages page
