@@ -284,6 +284,7 @@ func TestConsole(t *testing.T) {
 	t.Run("Pages", func(t *testing.T) { testPages(t, bctx, f) })
 	t.Run("LiveTail", func(t *testing.T) { testLiveTail(t, bctx, f) })
 	t.Run("Filter", func(t *testing.T) { testFilter(t, bctx, f) })
+	t.Run("BrowseTime", func(t *testing.T) { testBrowseTime(t, bctx, f) })
 	t.Run("GroupLag", func(t *testing.T) { testGroupLag(t, bctx, f) })
 	t.Run("Produce", func(t *testing.T) { testProduce(t, bctx, f) })
 	t.Run("Streams", func(t *testing.T) { testStreams(t, bctx, f) })
