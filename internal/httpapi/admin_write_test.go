@@ -391,6 +391,44 @@ func TestAdminDecodeWithSchema(t *testing.T) {
 	if m := p.Messages[2]; m.ValueSchema != nil || m.ValueSchemaError != "" || (m.ValueBase64 == "" && m.ValueText == nil) {
 		t.Errorf("unknown schema id: %+v", m)
 	}
+
+	// Protobuf (the second message of its file, so the wire value carries
+	// message indexes) and JSON Schema, each in the wire format.
+	ids := map[string]int32{}
+	for subject, body := range map[string]map[string]string{
+		"paid-value": {"schemaType": "PROTOBUF", "schema": "syntax = \"proto3\";\npackage shop;\nmessage Other { bool b = 1; }\nmessage Paid { string id = 1; int32 cents = 2; }\n"},
+		"note-value": {"schemaType": "JSON", "schema": `{"type":"object","properties":{"text":{"type":"string"}},"required":["text"]}`},
+	} {
+		b, _ := json.Marshal(body)
+		var r struct{ ID int32 }
+		if code := e.call(t, "POST", "/schema-registry/subjects/"+subject+"/versions", string(b), &r); code != 200 {
+			t.Fatalf("register %s: %d", subject, code)
+		}
+		ids[subject] = r.ID
+	}
+	// Paid{id: "p-1", cents: 250}: field 1 (string), field 2 (varint).
+	paid := append(schema.AppendIndexes(schema.AppendWire(nil, ids["paid-value"]), []int{1}), 0x0a, 3, 'p', '-', '1', 0x10, 0xfa, 0x01)
+	note := append(schema.AppendWire(nil, ids["note-value"]), `{"text":"hello"}`...)
+	for _, v := range [][]byte{paid, note} {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "typed", Value: v}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.call(t, "GET", "/v1/topics/typed/messages?partition=0&order=oldest", "", &p)
+	if len(p.Messages) != 2 {
+		t.Fatalf("typed: %d messages", len(p.Messages))
+	}
+	for i, want := range []struct {
+		typ, subject, value string
+	}{{"PROTOBUF", "paid-value", `{"id":"p-1","cents":250}`}, {"JSON", "note-value", `{"text":"hello"}`}} {
+		m := p.Messages[i]
+		var got, exp any
+		_ = json.Unmarshal(m.ValueJSON, &got)
+		_ = json.Unmarshal([]byte(want.value), &exp)
+		if m.ValueSchema == nil || m.ValueSchema.Type != want.typ || m.ValueSchema.Subject != want.subject || fmt.Sprint(got) != fmt.Sprint(exp) {
+			t.Errorf("%s value decoded as %s with %+v (error %q), want %s", want.typ, m.ValueJSON, m.ValueSchema, m.ValueSchemaError, want.value)
+		}
+	}
 }
 
 // TestAdminRedriveTo redrives dead letters to another topic than their
