@@ -39,17 +39,7 @@ func (b *Broker) TopicStats() []TopicStat {
 	out := make([]TopicStat, len(topics))
 	var m dto.Metric
 	for i, t := range topics {
-		s := TopicStat{Name: t.name, Partitions: len(t.parts)}
-		for _, p := range t.parts {
-			s.Bytes += p.log.Size()
-			s.Records += p.log.HighWatermark() - p.log.LogStartOffset()
-		}
-		// Every partition of a topic shares the topic's counters.
-		if len(t.parts) > 0 {
-			s.RecordsIn = counterValue(&m, t.parts[0].recordsIn)
-			s.RecordsOut = counterValue(&m, t.parts[0].recordsOut)
-		}
-		out[i] = s
+		out[i] = statOf(&m, t.name, t.parts)
 	}
 	return out
 }
@@ -65,4 +55,39 @@ func counterValue(m *dto.Metric, c prometheus.Counter) int64 {
 		return 0
 	}
 	return int64(m.Counter.GetValue())
+}
+
+// TopicStat returns one topic's size and traffic counters, false when
+// there is no such topic (views hold nothing). A page of a topic list
+// reads its few entries with it instead of every partition's stats.
+// Safe for concurrent use.
+func (b *Broker) TopicStat(name string) (TopicStat, bool) {
+	b.mu.RLock()
+	t, ok := b.mu.topics[name]
+	var parts []*partition
+	if ok {
+		parts = t.parts
+	}
+	b.mu.RUnlock()
+	if !ok {
+		return TopicStat{}, false
+	}
+	var m dto.Metric
+	return statOf(&m, name, parts), true
+}
+
+// statOf sums a topic's partitions; parts is the topic's partition
+// slice taken under b.mu (replaced, never changed in place).
+func statOf(m *dto.Metric, name string, parts []*partition) TopicStat {
+	s := TopicStat{Name: name, Partitions: len(parts)}
+	for _, p := range parts {
+		s.Bytes += p.log.Size()
+		s.Records += p.log.HighWatermark() - p.log.LogStartOffset()
+	}
+	// Every partition of a topic shares the topic's counters.
+	if len(parts) > 0 {
+		s.RecordsIn = counterValue(m, parts[0].recordsIn)
+		s.RecordsOut = counterValue(m, parts[0].recordsOut)
+	}
+	return s
 }

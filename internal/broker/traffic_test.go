@@ -7,8 +7,9 @@ import (
 	"github.com/eddy-streaming/eddy/internal/broker"
 )
 
-// TestTopicStats checks each topic's partitions, records and bytes, and
-// (under -race) that reading them while partitions are added is safe.
+// TestTopicStats checks each topic's partitions, records and bytes (all
+// topics' and one's), and (under -race) that reading them while
+// partitions are added is safe.
 func TestTopicStats(t *testing.T) {
 	e := open(t, t.TempDir(), nil)
 	for _, name := range []string{"s-a", "s-b"} {
@@ -45,5 +46,12 @@ func TestTopicStats(t *testing.T) {
 	}
 	if b := byName["s-b"]; b.Partitions != 8 || b.Records != 0 || b.Bytes != 0 {
 		t.Errorf("s-b %+v, want 8 empty partitions", b)
+	}
+	// One topic's, as the list of every topic has it.
+	if a, ok := e.b.TopicStat("s-a"); !ok || a != byName["s-a"] {
+		t.Errorf("TopicStat(s-a) = %+v %v, want %+v", a, ok, byName["s-a"])
+	}
+	if _, ok := e.b.TopicStat("none"); ok {
+		t.Error("TopicStat of a topic that does not exist")
 	}
 }

@@ -30,7 +30,7 @@ func TestConsoleAssetCaching(t *testing.T) {
 		t.Fatalf("GET /: %d at %s, want the overview at /ui/", res.StatusCode, res.Request.URL.Path)
 	}
 	m := regexp.MustCompile(`href="(/ui/static/app\.css\?v=([0-9a-f]{12}))"`).FindStringSubmatch(page)
-	if m == nil || !regexp.MustCompile(`src="/ui/static/app\.js\?v=` + m[2] + `"`).MatchString(page) {
+	if m == nil || !regexp.MustCompile(`src="/ui/static/app\.js\?v=`+m[2]+`"`).MatchString(page) {
 		t.Fatalf("the page does not name app.css and app.js with one version:\n%s", page)
 	}
 	for path, want := range map[string]string{

@@ -138,7 +138,6 @@ func (h *adminRoutes) listTopics(w http.ResponseWriter, r *http.Request) error {
 	all := append(h.b.Topics(), h.b.Views()...)
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	page := TopicPage{Topics: []TopicSummary{}}
-	idx := map[string]int{}
 	for _, info := range all {
 		if !strings.HasPrefix(info.Name, prefix) || !Allowed(r, opDescribe, rtTopic, info.Name) {
 			continue
@@ -151,13 +150,12 @@ func (h *adminRoutes) listTopics(w http.ResponseWriter, r *http.Request) error {
 			page.Next = page.Topics[len(page.Topics)-1].Name
 			continue
 		}
-		idx[info.Name] = len(page.Topics)
 		page.Topics = append(page.Topics, summaryOf(info))
 	}
-	for _, p := range h.b.Partitions() {
-		if i, ok := idx[p.Topic]; ok {
-			page.Topics[i].Bytes += p.Size
-			page.Topics[i].Records += p.HighWatermark - p.LogStartOffset
+	// Sizes and records of the page's topics only, not every partition.
+	for i := range page.Topics {
+		if st, ok := h.b.TopicStat(page.Topics[i].Name); ok {
+			page.Topics[i].Bytes, page.Topics[i].Records = st.Bytes, st.Records
 		}
 	}
 	// A view stores nothing; its offsets are its source's, so its records
