@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +113,9 @@ func testShareGroupPage(t *testing.T, bctx context.Context, f *fixture) {
 		t.Errorf("members table %q lacks the client id and its assignment queue: 0,1", members)
 	}
 	tb.waitJS(`Number(document.querySelector("#chart-share-lag").dataset.points) >= 1`, 5*time.Second)
+	if os.Getenv("EDDY_UPDATE_SCREENSHOTS") == "1" {
+		tb.waitJS(`Number(document.querySelector("#chart-share-lag").dataset.points) >= 4`, 15*time.Second) // a line to show
+	}
 	tb.screenshot("share-group")
 	tb.noErrors("share group page")
 	// Keyboard: the page's controls in document order; on a phone the
