@@ -92,6 +92,10 @@ type Config struct {
 	// decompress to, as a multiple of its topic's max.message.bytes
 	// (validate.go). Zero means 64.
 	DecompressionRatio int
+	// MaxOpenFiles bounds the segment files held open across every
+	// partition (commitlog.FileCache: least recently used ones are closed
+	// and reopened on demand). Zero keeps every segment file open.
+	MaxOpenFiles int
 }
 
 // DefaultConfig returns a Config with Kafka's defaults: auto-create on, one
@@ -197,6 +201,16 @@ func Open(cfg Config) (*Broker, error) {
 		b.committer = newCommitter(b.logOpts, cfg.DataDir)
 		b.logOpts.Committer = b.committer
 	}
+	if cfg.MaxOpenFiles > 0 && b.logOpts.Files == nil {
+		files, err := commitlog.NewFileCache(commitlog.FileCacheOptions{MaxOpen: cfg.MaxOpenFiles, Registerer: cfg.Registerer})
+		if err != nil {
+			return nil, fmt.Errorf("broker: %w", err)
+		}
+		b.logOpts.Files = files
+	}
+	// Logs recovered after a crash leave their tails to finishRecovery:
+	// one commit round for all of them.
+	b.logOpts.DeferRecoverySync = true
 	// The shared committer registers the fsync metrics once.
 	b.logOpts.Registerer = nil
 	var err error
@@ -250,6 +264,9 @@ func Open(cfg Config) (*Broker, error) {
 			b.mu.byID[t.id] = t
 			b.mu.keys[collisionKey(t.name)] = t.name
 		}
+	}
+	if err == nil {
+		err = b.finishRecovery()
 	}
 	if err != nil {
 		b.closeTopics()

@@ -255,8 +255,8 @@ func (l *Log) Options() Options {
 }
 
 // Reconfigure changes segment, retention, index and sync settings at run
-// time (AlterConfigs). FS, Committer, Registerer and Logger cannot change and
-// are ignored. Switching to SyncAlways fsyncs first so the high watermark
+// time (AlterConfigs). FS, Committer, Files, Registerer and Logger cannot
+// change and are ignored. Switching to SyncAlways fsyncs first so the high watermark
 // does not move backwards.
 func (l *Log) Reconfigure(opts Options) error {
 	if err := opts.Validate(); err != nil {
@@ -270,7 +270,7 @@ func (l *Log) Reconfigure(opts Options) error {
 		return ErrClosed
 	}
 	old := l.mu.opts
-	opts.FS, opts.Committer, opts.Registerer, opts.Logger = old.FS, old.Committer, old.Registerer, old.Logger
+	opts.FS, opts.Committer, opts.Registerer, opts.Logger, opts.Files = old.FS, old.Committer, old.Registerer, old.Logger, old.Files
 	if opts.Now == nil {
 		opts.Now = old.Now
 	}

@@ -303,7 +303,7 @@ func (l *Log) rollLocked() error {
 	if ierr != nil {
 		return fmt.Errorf("roll: %w", ierr)
 	}
-	s, err := createSegment(l.fs, l.dir, l.mu.next, l.mu.opts.Now())
+	s, err := createSegment(l.fs, l.mu.opts.Files, l.dir, l.mu.next, l.mu.opts.Now())
 	if err != nil {
 		return fmt.Errorf("roll: %w", err)
 	}
@@ -441,7 +441,7 @@ func (l *Log) repairLocked() error {
 	a.imu.Lock()
 	idx := append([]byte(nil), a.idx...)
 	tidx := append([]byte(nil), a.tidx...)
-	err := l.recoverTail(a, idx, tidx, why)
+	err := l.recoverTail(a, idx, tidx, why, false)
 	a.imu.Unlock()
 	if err != nil {
 		return err

@@ -113,9 +113,10 @@ func (l *Log) recover() error {
 		return err
 	}
 	now := l.mu.opts.Now()
+	deferTail := false
 	if len(bases) == 0 {
 		deferSync := l.mu.opts.DeferCreateSync
-		s, err := createSegmentSync(l.fs, l.dir, 0, now, !deferSync)
+		s, err := createSegmentSync(l.fs, l.mu.opts.Files, l.dir, 0, now, !deferSync)
 		if err != nil {
 			return err
 		}
@@ -130,7 +131,7 @@ func (l *Log) recover() error {
 		return nil
 	}
 	for _, base := range bases {
-		s, err := openSegmentFile(l.fs, l.dir, base)
+		s, err := openSegmentFile(l.fs, l.mu.opts.Files, l.dir, base)
 		if err != nil {
 			return err
 		}
@@ -176,7 +177,8 @@ func (l *Log) recover() error {
 		if !a.loaded {
 			idx, _ := readIndexFile(l.fs, a.idxPath, idxMagic, idxEntrySize)
 			tidx, _ := readIndexFile(l.fs, a.tidxPath, tidxMagic, tidxEntrySize)
-			if err := l.recoverTail(a, idx, tidx, "unclean shutdown"); err != nil {
+			deferTail = l.mu.opts.DeferRecoverySync && l.mu.opts.Sync == SyncAlways
+			if err := l.recoverTail(a, idx, tidx, "unclean shutdown", deferTail); err != nil {
 				return err
 			}
 		}
@@ -188,6 +190,28 @@ func (l *Log) recover() error {
 	l.applyStartFileLocked()
 	l.mu.hw, l.mu.dur = l.mu.next, l.mu.next
 	l.mu.hwPos, l.mu.durPos = a.size, a.size
+	if deferTail {
+		// Nothing of the active segment is known durable until
+		// FinishRecovery's commit round: readers see none of it, and the
+		// round makes all of it durable and visible (endSync).
+		l.mu.hw, l.mu.dur = a.base, a.base
+		l.mu.hwPos, l.mu.durPos = 0, 0
+	}
+	return nil
+}
+
+// FinishRecovery makes the tail that Open recovered under
+// Options.DeferRecoverySync durable and readable, and rewrites its
+// indexes. Logs calling it at the same time share one commit round (one
+// volume sync where the filesystem offers it); a caller opening many logs
+// calls QueueSync(LogEndOffset()) on each first, so that the first round
+// covers them all. It does nothing for a log with nothing to sync.
+func (l *Log) FinishRecovery() error {
+	next := l.LogEndOffset()
+	l.QueueSync(next)
+	if err := l.WaitDurable(next); err != nil {
+		return fmt.Errorf("finish recovery of %s: %w", l.dir, err)
+	}
 	return nil
 }
 
@@ -200,7 +224,7 @@ func (l *Log) recoverLastClosed() error {
 	p, last := l.mu.segs[n-2], l.mu.segs[n-1]
 	idx, _ := readIndexFile(l.fs, p.idxPath, idxMagic, idxEntrySize)
 	tidx, _ := readIndexFile(l.fs, p.tidxPath, tidxMagic, tidxEntrySize)
-	if err := l.recoverTail(p, idx, tidx, "unclean shutdown during the background fsync of a rolled segment"); err != nil {
+	if err := l.recoverTail(p, idx, tidx, "unclean shutdown during the background fsync of a rolled segment", false); err != nil {
 		return err
 	}
 	if p.next == last.base {
@@ -256,8 +280,9 @@ func (l *Log) loadCleanActive(a *segment, next int64) bool {
 // is the byte count to consider, against the given index contents:
 // it keeps index entries up to the last one that points at a good batch,
 // rescans from there, truncates the file after the last good batch and
-// rewrites the index files.
-func (l *Log) recoverTail(s *segment, idx, tidx []byte, why string) error {
+// rewrites the index files. With deferSync it leaves the fsync and the
+// index rewrite to the caller's commit round (FinishRecovery).
+func (l *Log) recoverTail(s *segment, idx, tidx []byte, why string, deferSync bool) error {
 	idx = idx[:validIdxPrefix(idx, s.size)]
 	// Choose the last index point k covered by both indexes, whose batch
 	// verifies; everything up to k is trusted.
@@ -337,16 +362,23 @@ func (l *Log) recoverTail(s *segment, idx, tidx []byte, why string) error {
 			return fmt.Errorf("truncate %s: %w", s.logPath, err)
 		}
 	}
-	l.log.Warn("recovered log tail", "segment", s.logPath, "reason", why,
+	// Info, not Warn: after a crash every partition's log reports this
+	// (10,000 lines for 10,000 partitions); a truncation warns above.
+	l.log.Info("recovered log tail", "segment", s.logPath, "reason", why,
 		"scanned_from", startPos, "scanned_bytes", validEnd-startPos, "next_offset", next)
+	s.size = validEnd
+	s.loaded = true
+	s.idxBad = true // rewrite both index files whole
+	if deferSync {
+		// The caller's commit round fsyncs the tail, and only then does
+		// endSync write index entries pointing into it.
+		return nil
+	}
 	// What survived may exist only in the page cache (a killed process):
 	// make it durable before the index files vouch for it.
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("sync %s: %w", s.logPath, err)
 	}
-	s.size = validEnd
-	s.loaded = true
-	s.idxBad = true // rewrite both index files whole
 	if err := s.flushIndex(false); err != nil {
 		l.log.Warn("index rewrite failed; it will be retried", "segment", s.idxPath, "err", err)
 	}

@@ -117,6 +117,16 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// DeferRecoverySync leaves the tail that Open recovers after an
+	// unclean stop of a SyncAlways log unsynced and invisible (the high
+	// watermark stays below it) until FinishRecovery makes it durable, so
+	// that a caller opening many logs makes all their tails durable in
+	// one commit round (one volume sync) instead of one fsync per log.
+	// Other policies, and logs that stopped cleanly, are unaffected.
+	DeferRecoverySync bool
+	// Files bounds the open segment files of every log sharing it
+	// (FileCache); nil keeps every segment file open while its log is.
+	Files *FileCache
 }
 
 // DefaultOptions returns the defaults documented on Options.

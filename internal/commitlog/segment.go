@@ -97,8 +97,8 @@ func newSegmentPaths(fs vfs.FS, dir string, base int64) *segment {
 
 // createSegment creates empty segment files (truncating leftovers) and
 // loads an empty index. The caller syncs the directory.
-func createSegment(fs vfs.FS, dir string, base int64, now time.Time) (*segment, error) {
-	return createSegmentSync(fs, dir, base, now, true)
+func createSegment(fs vfs.FS, files *FileCache, dir string, base int64, now time.Time) (*segment, error) {
+	return createSegmentSync(fs, files, dir, base, now, true)
 }
 
 // createSegmentSync is createSegment; without syncIndex (a new log under
@@ -107,9 +107,9 @@ func createSegment(fs vfs.FS, dir string, base int64, now time.Time) (*segment, 
 // index flush: that flush runs in a commit round, where creating two files
 // per partition of a new 10,000-partition topic cost the first seconds of
 // produce a third of their throughput.
-func createSegmentSync(fs vfs.FS, dir string, base int64, now time.Time, syncIndex bool) (*segment, error) {
+func createSegmentSync(fs vfs.FS, files *FileCache, dir string, base int64, now time.Time, syncIndex bool) (*segment, error) {
 	s := newSegmentPaths(fs, dir, base)
-	f, err := fs.OpenFile(s.logPath, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := openLogFile(fs, files, s.logPath, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("create segment %d: %w", base, err)
 	}
@@ -125,9 +125,9 @@ func createSegmentSync(fs vfs.FS, dir string, base int64, now time.Time, syncInd
 }
 
 // openSegmentFile opens an existing .log and records its size.
-func openSegmentFile(fs vfs.FS, dir string, base int64) (*segment, error) {
+func openSegmentFile(fs vfs.FS, files *FileCache, dir string, base int64) (*segment, error) {
 	s := newSegmentPaths(fs, dir, base)
-	f, err := fs.OpenFile(s.logPath, os.O_RDWR, 0)
+	f, err := openLogFile(fs, files, s.logPath, os.O_RDWR, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open segment %d: %w", base, err)
 	}
@@ -141,6 +141,14 @@ func openSegmentFile(fs vfs.FS, dir string, base int64) (*segment, error) {
 	s.modTime = st.ModTime()
 	s.created = st.ModTime()
 	return s, nil
+}
+
+// openLogFile opens a segment's .log, through files when not nil.
+func openLogFile(fs vfs.FS, files *FileCache, path string, flag int, perm os.FileMode) (vfs.File, error) {
+	if files != nil {
+		return files.openFile(fs, path, flag, perm)
+	}
+	return fs.OpenFile(path, flag, perm)
 }
 
 func (s *segment) close() error {

@@ -94,6 +94,10 @@ type Config struct {
 	// default, as Kafka's max.connections) sets no cap of its own: the
 	// open-files limit is the cap (see eddy serve).
 	MaxConnections int
+	// MaxOpenFiles bounds the partition segment files held open at once
+	// (commitlog.FileCache: the least recently used are closed and
+	// reopened on demand); 0 (the default) keeps every one open.
+	MaxOpenFiles int
 	// MaxInflightPerConn caps requests read from one connection and not yet
 	// answered; past it the server stops reading that socket.
 	MaxInflightPerConn int
@@ -349,6 +353,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxConnections < 0 {
 		bad("max-connections", "%d is out of range; must be 0 (no cap but the open-files limit) or more", c.MaxConnections)
+	}
+	if c.MaxOpenFiles < 0 {
+		bad("max-open-files", "%d is negative; use 0 (every segment file stays open) or a bound such as 4096", c.MaxOpenFiles)
 	}
 	if c.MaxInflightPerConn < 1 || c.MaxInflightPerConn > maxInflightPerCon {
 		bad("max-inflight-per-conn", "%d is out of range; allowed 1 to %d", c.MaxInflightPerConn, maxInflightPerCon)

@@ -45,6 +45,7 @@ var settings = []setting{
 	str("log-level", "log level: debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
 	duration("shutdown-timeout", "how long a graceful shutdown waits for in-flight requests", func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
 	integer("max-connections", "maximum concurrently open Kafka connections; 0 is no cap but what the open-files limit leaves", func(c *Config) *int { return &c.MaxConnections }),
+	integer("max-open-files", "segment files of partition logs held open at once; the least recently used are closed and reopened on demand; 0 keeps every one open", func(c *Config) *int { return &c.MaxOpenFiles }),
 	integer("max-inflight-per-conn", "maximum unanswered requests per Kafka connection before the server stops reading it", func(c *Config) *int { return &c.MaxInflightPerConn }),
 	byteSize("produce-bytes-budget", "produce bytes held in memory awaiting write+fsync, across all connections, before producers are slowed by TCP backpressure", func(c *Config) *int64 { return &c.ProduceBytesBudget }),
 	duration("idle-timeout", "close a Kafka connection that sends nothing for this long (Kafka's connections.max.idle.ms); 0 never does", func(c *Config) *time.Duration { return &c.IdleTimeout }),

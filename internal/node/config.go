@@ -24,6 +24,7 @@ func FromConfig(cfg config.Config) Config {
 	logOpts.SyncInterval = cfg.FsyncInterval
 	logOpts.CacheBytes = cfg.PageCacheBytes
 	nc.Broker.LogOptions = &logOpts
+	nc.Broker.MaxOpenFiles = cfg.MaxOpenFiles
 	nc.Kafka = &kafka.Config{
 		Addr:               cfg.KafkaAddr,
 		AdvertisedAddr:     cfg.AdvertisedAddr,
