@@ -53,17 +53,17 @@ func TestStaleCleanMarker(t *testing.T) {
 		wantN     int // batches readable after the cut
 		roll      bool
 	}{
-		{"no writes", func(*testing.T, *Log) {}, true, 5},
+		{"no writes", func(*testing.T, *Log) {}, true, 5, false},
 		{"unsynced write", func(t *testing.T, l *Log) {
 			if _, _, err := l.Write(makeBatch(2, 50, 900, 9)); err != nil {
 				t.Fatal(err)
 			}
-		}, true, 5},
+		}, true, 5, false},
 		{"acknowledged append", func(t *testing.T, l *Log) {
 			if _, err := l.Append(makeBatch(2, 50, 900, 9)); err != nil {
 				t.Fatal(err)
 			}
-		}, false, 6},
+		}, false, 6, false},
 		{"roll", func(t *testing.T, l *Log) {
 			for i := 0; i < 8; i++ { // 2 KiB segments: rolls
 				if _, err := l.Append(makeBatch(2, 200, int64(1000+i), 9)); err != nil {
