@@ -12,7 +12,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if runChildIfRequested() {
+	if runChildIfRequested() || runDeferChildIfRequested() {
 		return
 	}
 	goleak.VerifyTestMain(m)
