@@ -98,10 +98,8 @@ func (c *FileCache) Open() int {
 func (c *FileCache) openFile(fs vfs.FS, path string, flag int, perm os.FileMode) (vfs.File, error) {
 	cf := &cachedFile{c: c, fs: fs, path: path}
 	c.mu.Lock()
-	victims := c.makeRoomLocked()
-	c.open++
+	c.reserveLocked(1)
 	c.mu.Unlock()
-	c.closeVictims(victims)
 	f, err := fs.OpenFile(path, flag, perm)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -124,35 +122,31 @@ type victim struct {
 	wgen  uint64
 }
 
-// makeRoomLocked evicts least recently used files until one more may be
-// opened, waiting while every open file is in use. The evicted
-// descriptors stay counted until closeVictims closes them. mu must be
-// held.
-func (c *FileCache) makeRoomLocked() []victim {
-	var out []victim
-	for c.open-len(out) >= c.max {
+// reserveLocked takes n slots for more descriptors: while the cache is
+// full it evicts the least recently used file not in use and closes it
+// (unlocking mu meanwhile), or waits for a file to be released or closed
+// when every open file is in use. An evicted descriptor keeps its slot
+// until it is closed, so the files held open never exceed the bound, even
+// for a moment. mu must be held; it is held again on return.
+func (c *FileCache) reserveLocked(n int) {
+	for c.open+n > c.max {
 		e := c.pickLocked()
 		if e == nil {
-			if len(out) > 0 {
-				// Close what was picked before waiting for more.
-				c.mu.Unlock()
-				c.closeVictims(out)
-				c.mu.Lock()
-				out = out[:0]
-				continue
-			}
 			c.cond.Wait()
 			continue
 		}
 		cf := e.Value.(*cachedFile)
 		c.lru.Remove(e)
 		cf.elem = nil
-		out = append(out, victim{cf: cf, f: cf.f, dirty: cf.wgen != cf.sgen, wgen: cf.wgen})
+		v := victim{cf: cf, f: cf.f, dirty: cf.wgen != cf.sgen, wgen: cf.wgen}
 		cf.f = nil
 		cf.evicting++
 		c.evictions.Inc()
+		c.mu.Unlock()
+		c.closeVictims([]victim{v})
+		c.mu.Lock()
 	}
-	return out
+	c.open += n
 }
 
 // pickLocked returns the LRU element to evict: the least recently used
@@ -238,10 +232,8 @@ func (cf *cachedFile) acquire() (vfs.File, error) {
 		break
 	}
 	cf.opening = true
-	victims := c.makeRoomLocked()
-	c.open++
+	c.reserveLocked(1)
 	c.mu.Unlock()
-	c.closeVictims(victims)
 	f, err := cf.fs.OpenFile(cf.path, os.O_RDWR, 0)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -349,6 +341,11 @@ func (cf *cachedFile) Sync() error {
 	}
 	c := cf.c
 	c.mu.Lock()
+	for cf.evicting > 0 {
+		// An evicted descriptor's fsync still runs: its outcome is
+		// this Sync's too.
+		c.cond.Wait()
+	}
 	gen, prev := cf.wgen, cf.err
 	cf.err = nil
 	c.mu.Unlock()
@@ -428,19 +425,44 @@ func (cf *cachedFile) Allocate(off, n int64) error {
 	return errUnsupported
 }
 
-// FillZeros implements vfs.ZeroFiller when the underlying file does.
+// FillZeros implements vfs.ZeroFiller when the underlying file does. The
+// underlying fill may open a descriptor of its own (vfs.OS's does, so
+// that its writeback errors reach the file's descriptors too), so it runs
+// on a descriptor opened for it, holding two of the cache's slots and
+// none of the file's: it waits for room like any open, without holding a
+// slot meanwhile. A cache of one file has no room for it.
 func (cf *cachedFile) FillZeros(off, n int64) error {
-	f, err := cf.acquire()
-	if err != nil {
-		return err
+	c := cf.c
+	if c.max < 2 {
+		return fmt.Errorf("fill zeros %s: needs 2 open files, the cache allows %d: %w", cf.path, c.max, errUnsupported)
 	}
-	// Changed: a failure must reach the next Sync even if this
-	// descriptor is evicted before it.
-	defer cf.release(true)
-	if z, ok := f.(vfs.ZeroFiller); ok {
+	c.mu.Lock()
+	if cf.closed {
+		c.mu.Unlock()
+		return os.ErrClosed
+	}
+	c.reserveLocked(2)
+	c.openGauge.Set(float64(c.open))
+	c.mu.Unlock()
+	err := func() error {
+		f, err := cf.fs.OpenFile(cf.path, os.O_RDWR, 0)
+		if err != nil {
+			return fmt.Errorf("fill zeros: %w", err)
+		}
+		defer f.Close()
+		z, ok := f.(vfs.ZeroFiller)
+		if !ok {
+			return errUnsupported
+		}
 		return z.FillZeros(off, n)
-	}
-	return errUnsupported
+	}()
+	c.mu.Lock()
+	c.open -= 2
+	cf.wgen++ // the file changed: an eviction fsyncs it
+	c.openGauge.Set(float64(c.open))
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	return err
 }
 
 // StartWriteback implements vfs.WritebackStarter when the underlying file
