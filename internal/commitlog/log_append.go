@@ -441,7 +441,7 @@ func (l *Log) repairLocked() error {
 	a.imu.Lock()
 	idx := append([]byte(nil), a.idx...)
 	tidx := append([]byte(nil), a.tidx...)
-	err := l.recoverTail(a, idx, tidx, why, false)
+	err := l.recoverTail(a, idx, tidx, why, false, false)
 	a.imu.Unlock()
 	if err != nil {
 		return err

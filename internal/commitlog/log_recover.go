@@ -178,7 +178,7 @@ func (l *Log) recover() error {
 			idx, _ := readIndexFile(l.fs, a.idxPath, idxMagic, idxEntrySize)
 			tidx, _ := readIndexFile(l.fs, a.tidxPath, tidxMagic, tidxEntrySize)
 			deferTail = l.mu.opts.DeferRecoverySync && l.mu.opts.Sync == SyncAlways
-			if err := l.recoverTail(a, idx, tidx, "unclean shutdown", deferTail); err != nil {
+			if err := l.recoverTail(a, idx, tidx, "unclean shutdown", deferTail, true); err != nil {
 				return err
 			}
 		}
@@ -224,7 +224,7 @@ func (l *Log) recoverLastClosed() error {
 	p, last := l.mu.segs[n-2], l.mu.segs[n-1]
 	idx, _ := readIndexFile(l.fs, p.idxPath, idxMagic, idxEntrySize)
 	tidx, _ := readIndexFile(l.fs, p.tidxPath, tidxMagic, tidxEntrySize)
-	if err := l.recoverTail(p, idx, tidx, "unclean shutdown during the background fsync of a rolled segment", false); err != nil {
+	if err := l.recoverTail(p, idx, tidx, "unclean shutdown during the background fsync of a rolled segment", false, false); err != nil {
 		return err
 	}
 	if p.next == last.base {
@@ -281,8 +281,19 @@ func (l *Log) loadCleanActive(a *segment, next int64) bool {
 // it keeps index entries up to the last one that points at a good batch,
 // rescans from there, truncates the file after the last good batch and
 // rewrites the index files. With deferSync it leaves the fsync and the
-// index rewrite to the caller's commit round (FinishRecovery).
-func (l *Log) recoverTail(s *segment, idx, tidx []byte, why string, deferSync bool) error {
+// index writes to the caller's commit round (FinishRecovery).
+//
+// onDisk says that idx and tidx are what the index files hold (nil for a
+// file missing or damaged). When the files hold exactly the entries kept,
+// as after a kill -9 (index entries are written only for fsynced bytes,
+// and the page cache survives), they are not rewritten: the entries of
+// the rescanned tail are appended by a later flush, as in normal running,
+// and recovery scans after the last entry on disk anyway. Rewriting both
+// files of every log (open, truncate, write, close) was most of a restart
+// after kill -9 with 10,000 partitions.
+func (l *Log) recoverTail(s *segment, idx, tidx []byte, why string, deferSync, onDisk bool) error {
+	onDisk = onDisk && idx != nil && tidx != nil
+	diskIdx, diskTidx := len(idx), len(tidx)
 	idx = idx[:validIdxPrefix(idx, s.size)]
 	// Choose the last index point k covered by both indexes, whose batch
 	// verifies; everything up to k is trusted.
@@ -339,6 +350,8 @@ func (l *Log) recoverTail(s *segment, idx, tidx []byte, why string, deferSync bo
 		s.idx, s.tidx = s.idx[:0], s.tidx[:0]
 		s.sinceIdx = 0
 	}
+	keepFiles := onDisk && len(s.idx) == diskIdx && len(s.tidx) == diskTidx
+	keptIdx, keptTidx := len(s.idx), len(s.tidx)
 	validEnd, next, reason := scanBatches(s.f, startPos, s.size, startNext, buf, func(h *record.BatchHeader, pos int64) {
 		s.trackBatch(h, pos, l.mu.opts.IndexIntervalBytes)
 	})
@@ -368,7 +381,12 @@ func (l *Log) recoverTail(s *segment, idx, tidx []byte, why string, deferSync bo
 		"scanned_from", startPos, "scanned_bytes", validEnd-startPos, "next_offset", next)
 	s.size = validEnd
 	s.loaded = true
-	s.idxBad = true // rewrite both index files whole
+	if keepFiles {
+		s.idxBad = false
+		s.idxDone, s.tidxDone = keptIdx, keptTidx
+	} else {
+		s.idxBad = true // rewrite both index files whole
+	}
 	if deferSync {
 		// The caller's commit round fsyncs the tail, and only then does
 		// endSync write index entries pointing into it.

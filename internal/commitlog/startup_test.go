@@ -325,3 +325,126 @@ func TestFileCacheEvictionSyncFailure(t *testing.T) {
 		t.Fatalf("MaxOpen 0: %v, want ErrInvalidOptions", err)
 	}
 }
+
+// TestRecoveryKeepsIntactIndexFiles: after a kill -9 (the page cache and
+// so the index files survive, and they hold only entries of fsynced
+// bytes), recovery does not rewrite the index files (no truncate, and
+// under DeferRecoverySync no write at all); entries of the rescanned tail are written by
+// later flushes and the log checks clean after a close and a reopen. A
+// damaged index file is still rewritten whole.
+func TestRecoveryKeepsIntactIndexFiles(t *testing.T) {
+	for _, deferred := range []bool{false, true} {
+		t.Run(fmt.Sprintf("deferred=%v", deferred), func(t *testing.T) {
+			const dir = "/data/keep-0"
+			fs := vfs.NewMem()
+			o := memOpts(fs, SyncAlways)
+			o.SegmentBytes = 1 << 20
+			o.IndexIntervalBytes = 200
+			o.DeferRecoverySync = deferred
+			l := openUnchecked(t, dir, o)
+			n := 0
+			appendSome := func(l *Log, k int) {
+				for i := 0; i < k; i++ {
+					if _, err := l.Append(makeBatch(2, 100, int64(n), byte(n))); err != nil {
+						t.Fatal(err)
+					}
+					n++
+				}
+			}
+			appendSome(l, 30)
+			if err := l.Close(); err != nil { // the index files now hold every entry
+				t.Fatal(err)
+			}
+			l = openUnchecked(t, dir, o)
+			appendSome(l, 20) // entries in memory only: below a flush
+			// kill -9: l is abandoned, its files stay as they are.
+			var indexOps []string
+			fs.SetFault(func(op vfs.Op, path string) error {
+				if strings.HasSuffix(path, ".index") || strings.HasSuffix(path, ".timeindex") {
+					// Without the deferral, recovery appends the tail's
+					// entries once the tail is fsynced: writes, no truncate.
+					if op == vfs.OpTruncate || (deferred && op == vfs.OpWrite) {
+						indexOps = append(indexOps, op.String()+" "+path)
+					}
+				}
+				return nil
+			})
+			l2 := openUnchecked(t, dir, o)
+			if deferred {
+				if err := l2.FinishRecovery(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(indexOps) > 0 {
+				t.Fatalf("recovery wrote intact index files: %v", indexOps)
+			}
+			if got := len(readAllBatches(t, l2)); got != 50 {
+				t.Fatalf("%d batches, want 50", got)
+			}
+			appendSome(l2, 10)
+			if err := l2.Close(); err != nil {
+				t.Fatal(err)
+			}
+			fs.SetFault(nil)
+			l3 := openUnchecked(t, dir, o)
+			defer l3.Close()
+			if err := l3.Check(); err != nil {
+				t.Fatal(err)
+			}
+			if got := len(readAllBatches(t, l3)); got != 60 {
+				t.Fatalf("%d batches after reopen, want 60", got)
+			}
+		})
+	}
+	t.Run("damaged index", func(t *testing.T) {
+		const dir = "/data/keep-1"
+		fs := vfs.NewMem()
+		o := memOpts(fs, SyncAlways)
+		o.SegmentBytes = 1 << 20
+		o.IndexIntervalBytes = 200
+		l := openUnchecked(t, dir, o)
+		for i := 0; i < 30; i++ {
+			if _, err := l.Append(makeBatch(2, 100, int64(i), byte(i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		l = openUnchecked(t, dir, o)
+		if _, err := l.Append(makeBatch(2, 100, 30, 30)); err != nil {
+			t.Fatal(err)
+		}
+		f, err := fs.OpenFile(filepath.Join(dir, "00000000000000000000.index"), os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteAt([]byte{0xff, 0xff, 0xff, 0x7f}, 12); err != nil { // an entry past the end
+			t.Fatal(err)
+		}
+		f.Close()
+		truncated := false
+		fs.SetFault(func(op vfs.Op, path string) error {
+			if op == vfs.OpTruncate && strings.HasSuffix(path, ".index") {
+				truncated = true
+			}
+			return nil
+		})
+		l2 := openUnchecked(t, dir, o)
+		if !truncated {
+			t.Fatal("a damaged index file was not rewritten")
+		}
+		if err := l2.Close(); err != nil {
+			t.Fatal(err)
+		}
+		fs.SetFault(nil)
+		l3 := openUnchecked(t, dir, o)
+		defer l3.Close()
+		if err := l3.Check(); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(readAllBatches(t, l3)); got != 31 {
+			t.Fatalf("%d batches, want 31", got)
+		}
+	})
+}
