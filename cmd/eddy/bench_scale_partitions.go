@@ -51,6 +51,7 @@ func runScalePartitions(cmd *cobra.Command, o *scaleOptions, points []int, produ
 		{"threads", "threads", "%.0f"}, {"goroutines", "goroutines", "%.0f"},
 		{"create_s", "CreateTopics s", "%.2f"},
 		{"startup_clean_s", "start after clean stop s", "%.2f"}, {"startup_crash_s", "start after kill -9 s", "%.2f"},
+		{"startup_clean_cpu_s", "its CPU s", "%.2f"}, {"startup_crash_cpu_s", "its CPU s", "%.2f"},
 	}
 	r.charts = []scaleChartDef{
 		{File: "partitions-records.png", Title: "Produce records/s against partitions (same total load)", Key: "records_per_sec", YLabel: "records/s", LogX: true},
@@ -164,6 +165,9 @@ func measurePartitions(ctx context.Context, o *scaleOptions, t scaleTarget, n, p
 		return fmt.Errorf("restart after a clean stop: %w", err)
 	}
 	p.Values["startup_clean_s"] = took.Seconds()
+	if pr, err := readProc(s2.pid()); err == nil {
+		p.Values["startup_clean_cpu_s"] = pr.CPUSeconds // the start-up's CPU: little else ran yet
+	}
 	if err := crashUnderLoad(ctx, s2, topic, 2*time.Second); err != nil {
 		s2.kill()
 		return fmt.Errorf("load before kill -9: %w", err)
@@ -173,6 +177,9 @@ func measurePartitions(ctx context.Context, o *scaleOptions, t scaleTarget, n, p
 		return fmt.Errorf("restart after kill -9: %w", err)
 	}
 	p.Values["startup_crash_s"] = took.Seconds()
+	if pr, err := readProc(s3.pid()); err == nil {
+		p.Values["startup_crash_cpu_s"] = pr.CPUSeconds
+	}
 	s = s3
 	return nil
 }
