@@ -93,7 +93,10 @@ type Log struct {
 		// writeBroken is set when a failed write could not be truncated
 		// away; syncErr when an fsync failed. Either makes the next Write
 		// repair the active segment back to its durable end first.
-		writeBroken    bool
+		writeBroken bool
+		// markerPending: the clean-shutdown marker Open trusted is still
+		// on disk, and write removes it first (readCleanMarker).
+		markerPending  bool
 		syncErr        error
 		failEpoch      uint64
 		rollSync       chan struct{} // closed when the background fsync of the last rolled segment ends

@@ -62,6 +62,12 @@ func (l *Log) write(batches []byte, records int64) (base, next int64, err error)
 	if l.mu.closed {
 		return 0, 0, ErrClosed
 	}
+	if l.mu.markerPending {
+		if err := removeCleanMarker(l.fs, l.dir); err != nil {
+			return 0, 0, err
+		}
+		l.mu.markerPending = false
+	}
 	if l.mu.syncErr != nil || l.mu.writeBroken {
 		if err := l.repairLocked(); err != nil {
 			return 0, 0, err

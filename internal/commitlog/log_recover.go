@@ -108,10 +108,7 @@ func (l *Log) recover() error {
 		}
 	}
 	slices.Sort(bases)
-	marker, valid, present, err := takeCleanMarker(l.fs, l.dir)
-	if err != nil {
-		return err
-	}
+	marker, valid, present := readCleanMarker(l.fs, l.dir)
 	now := l.mu.opts.Now()
 	deferTail := false
 	if len(bases) == 0 {
@@ -167,7 +164,14 @@ func (l *Log) recover() error {
 	}
 	if clean && l.loadCleanActive(a, marker.next) {
 		l.log.Debug("opened after clean shutdown", "next", a.next)
+		// Still true: it goes before the first write (readCleanMarker).
+		l.mu.markerPending = true
 	} else {
+		if present {
+			if err := removeCleanMarker(l.fs, l.dir); err != nil {
+				return err
+			}
+		}
 		if trusted == len(l.mu.segs)-2 {
 			if err := l.recoverLastClosed(); err != nil {
 				return err
