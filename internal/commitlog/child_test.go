@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -68,17 +69,7 @@ func TestKill9(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	acked := map[int64]int64{} // base → next
 	for round := 0; round < 20; round++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), childEnv+"="+dir)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		cmd, out, stderr := startChild(t, childEnv, dir)
 		var mu sync.Mutex
 		n := 0
 		done := make(chan struct{})
@@ -147,4 +138,23 @@ func verifyAcked(t *testing.T, dir string, acked map[int64]int64) {
 			t.Fatalf("acked next %d beyond high watermark %d", next, l.HighWatermark())
 		}
 	}
+}
+
+// startChild runs this test binary as a child process with env=dir in its
+// environment (a child's TestMain hook reads it), its stdout piped back and
+// its stderr kept for failure messages.
+func startChild(t *testing.T, env, dir string) (*exec.Cmd, io.ReadCloser, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), env+"="+dir)
+	stderr := new(bytes.Buffer)
+	cmd.Stderr = stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, out, stderr
 }
