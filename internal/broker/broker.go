@@ -365,6 +365,12 @@ func (b *Broker) openTopic(name string, rec topicRecord, fresh bool) (*topic, er
 }
 
 func (b *Broker) openPartition(t *topic, i int32, fresh bool) (*partition, error) {
+	return b.openPartitionLog(t, i, fresh, logOptions(b.logOpts, t.cfg))
+}
+
+// openPartitionLog opens partition i of t with opts; fresh first removes a
+// directory of the same name.
+func (b *Broker) openPartitionLog(t *topic, i int32, fresh bool, opts commitlog.Options) (*partition, error) {
 	dir := b.partitionDir(t.name, i)
 	if fresh {
 		// A directory left behind by a delete that crashed before removing
@@ -374,7 +380,7 @@ func (b *Broker) openPartition(t *topic, i int32, fresh bool) (*partition, error
 		}
 	}
 	b.openSem <- struct{}{}
-	l, err := commitlog.Open(dir, logOptions(b.logOpts, t.cfg))
+	l, err := commitlog.Open(dir, opts)
 	<-b.openSem
 	if err != nil {
 		return nil, fmt.Errorf("open partition %s-%d: %w", t.name, i, err)

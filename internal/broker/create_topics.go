@@ -186,23 +186,9 @@ func (b *Broker) openNewTopics(batch []*newTopic) {
 // openNewPartition opens a new partition's log (after removing a stale
 // directory of the same name) with its creation not yet durable.
 func (b *Broker) openNewPartition(t *topic, i int32) (*partition, error) {
-	dir := b.partitionDir(t.name, i)
-	// A directory left behind by a delete that crashed before removing
-	// it must not leak old records into a new topic of the same name.
-	if err := b.fs.RemoveAll(dir); err != nil {
-		return nil, fmt.Errorf("remove stale %s: %w", dir, err)
-	}
 	opts := logOptions(b.logOpts, t.cfg)
 	opts.DeferCreateSync = true
-	b.openSem <- struct{}{}
-	l, err := commitlog.Open(dir, opts)
-	<-b.openSem
-	if err != nil {
-		return nil, fmt.Errorf("open partition %s-%d: %w", t.name, i, err)
-	}
-	p := newPartition(t, i, l)
-	b.metrics.bind(p)
-	return p, nil
+	return b.openPartitionLog(t, i, true, opts)
 }
 
 // persistNewTopics makes the creation of the batch's opened topics
