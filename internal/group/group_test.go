@@ -325,8 +325,13 @@ func TestThreeMembersProtocolSelectionAndSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	c1, c2 := e.joinAsync(reqs[1]), e.joinAsync(reqs[2])
-	waitFor(t, "rebalance", func() bool {
-		return e.c.Heartbeat(ctx(t), "g", lead.MemberID, "", lead.Generation) != nil
+	// Both newcomers must be waiting in the join before the leader rejoins,
+	// or the rebalance could complete with the leader and one of them.
+	waitFor(t, "both newcomers joining", func() bool {
+		var n int
+		g, _ := e.c.lookup("g", false)
+		_ = g.run(ctx(t), func() { n = len(g.members) })
+		return n == 3
 	})
 	if err := e.c.Heartbeat(ctx(t), "g", lead.MemberID, "", lead.Generation); !errors.Is(err, ErrRebalanceInProgress) {
 		t.Fatalf("heartbeat during rebalance: %v", err)
