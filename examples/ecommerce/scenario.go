@@ -237,22 +237,30 @@ func (s *system) appendInvalid(ctx context.Context, run string, out io.Writer) e
 }
 
 // placeAll posts the orders (first the index of orders[0] among all), at
-// o.rate per second, at most o.inflight at a time.
+// o.rate per second, at most o.inflight at a time. The rate is a schedule,
+// not a ticker: order i is due at i/rate after the first, and an order
+// that is late (the machine was busy) is sent at once, so a busy moment
+// does not lower the rate offered afterwards (a ticker drops the ticks its
+// reader missed).
 func (s *system) placeAll(ctx context.Context, orders []placed, first int) error {
-	var tick <-chan time.Time
-	if s.o.rate > 0 {
-		t := time.NewTicker(time.Duration(float64(time.Second) / s.o.rate))
-		defer t.Stop()
-		tick = t.C
+	start := time.Now()
+	due := func(i int) time.Duration {
+		if s.o.rate <= 0 {
+			return 0
+		}
+		return time.Duration(float64(i) / s.o.rate * float64(time.Second))
 	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	sem := make(chan struct{}, s.o.inflight)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
 	for i, p := range orders {
-		if tick != nil && i > 0 {
+		if wait := due(i) - time.Since(start); wait > 0 {
+			timer.Reset(wait)
 			select {
-			case <-tick:
+			case <-timer.C:
 			case <-ctx.Done():
 				return ctx.Err()
 			}
