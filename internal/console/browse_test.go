@@ -8,6 +8,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/eddy-streaming/eddy/internal/console/browsertest"
 )
 
 // testBrowseTime browses a topic whose records are a minute apart by
@@ -25,19 +27,19 @@ func testBrowseTime(t *testing.T, bctx context.Context, f *fixture) {
 	if err := f.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	tb := newTab(t, bctx, f.p.HTTPURL())
-	tb.open("/ui/messages?topic=timed", `document.querySelector("#messages tbody").rows.length === 10`)
-	if first := eval[string](tb, `document.querySelector("#messages tbody tr td:nth-child(3)").textContent`); first != "2026-01-01 00:09:00.000" {
+	tb := browsertest.NewTab(t, bctx, f.p.HTTPURL())
+	tb.Open("/ui/messages?topic=timed", `document.querySelector("#messages tbody").rows.length === 10`)
+	if first := browsertest.Eval[string](tb, `document.querySelector("#messages tbody tr td:nth-child(3)").textContent`); first != "2026-01-01 00:09:00.000" {
 		t.Errorf("newest first starts at %q, want 2026-01-01 00:09:00.000", first)
 	}
 	// The datetime-local input gets its value from script (chromedp's
 	// SetValue refuses that node).
-	tb.run(chromedp.Evaluate[chromedp.Void](`document.querySelector("#m-time").value = "2026-01-01T00:05:00"`),
+	tb.Run(chromedp.Evaluate[chromedp.Void](`document.querySelector("#m-time").value = "2026-01-01T00:05:00"`),
 		chromedp.SetValue(chromedp.CSS("#m-order"), "oldest"), chromedp.SetValue(chromedp.CSS("#m-limit"), "3"), chromedp.Click(chromedp.CSS("#m-go")))
-	tb.waitJS(`document.querySelector("#messages tbody").rows.length === 3 && document.querySelector("#messages tbody tr td:nth-child(2)").textContent === "5"`, 5*time.Second)
-	times := eval[[]string](tb, `[...document.querySelectorAll("#messages tbody tr td:nth-child(3)")].map((td) => td.textContent)`)
+	tb.WaitJS(`document.querySelector("#messages tbody").rows.length === 3 && document.querySelector("#messages tbody tr td:nth-child(2)").textContent === "5"`, 5*time.Second)
+	times := browsertest.Eval[[]string](tb, `[...document.querySelectorAll("#messages tbody tr td:nth-child(3)")].map((td) => td.textContent)`)
 	if fmt.Sprint(times) != "[2026-01-01 00:05:00.000 2026-01-01 00:06:00.000 2026-01-01 00:07:00.000]" {
 		t.Errorf("from 00:05 oldest first: %v, want minutes 5, 6, 7", times)
 	}
-	tb.noErrors("browse by time")
+	tb.NoErrors("browse by time")
 }

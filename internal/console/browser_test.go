@@ -1,9 +1,10 @@
 package console_test
 
-// Browser tests: Debian's Chromium, headless, driven by chromedp against a
-// real `eddy serve` (built from this tree by eddytest). They skip when no
-// Chromium is installed, unless EDDY_REQUIRE_CLIENTS=1 (CI), where that is
-// a failure. EDDY_UPDATE_SCREENSHOTS=1 rewrites docs/console/*.png.
+// Browser tests: Debian's Chromium, headless, driven by chromedp (through
+// browsertest) against a real `eddy serve` (built from this tree by
+// eddytest). They skip when no Chromium is installed, unless
+// EDDY_REQUIRE_CLIENTS=1 (CI), where that is a failure.
+// EDDY_UPDATE_SCREENSHOTS=1 rewrites docs/console/*.png.
 
 import (
 	"context"
@@ -11,10 +12,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,183 +22,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/eddy-streaming/eddy/internal/console/browsertest"
 	"github.com/eddy-streaming/eddy/internal/eddytest"
 )
 
 func TestMain(m *testing.M) { os.Exit(eddytest.BuildBinary(m)) }
 
-// chromium returns the path of a Chromium binary, or skips (fails under
-// EDDY_REQUIRE_CLIENTS=1) when there is none.
-func chromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("EDDY_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-headless-shell", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("EDDY_REQUIRE_CLIENTS") == "1" {
-		t.Fatal("browser tests need Chromium (apt-get install chromium); EDDY_REQUIRE_CLIENTS=1 forbids skipping")
-	}
-	t.Skip("browser tests skipped: no chromium on PATH (apt-get install chromium, or set EDDY_CHROMIUM)")
-	return ""
-}
-
-// The width and height of every page the tests load and screenshot.
-const viewW, viewH = 1280, 860
-
-// browser starts one headless Chromium for the test and returns its
-// context; tabs are opened with tab.
-func browser(t *testing.T) context.Context {
-	path := chromium(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(viewW, viewH),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	if err := chromedp.Do(bctx); err != nil { // starts the browser
-		cancelBrowser()
-		cancelAlloc()
-		t.Fatalf("start chromium %s: %v", path, err)
-	}
-	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
-	return bctx
-}
-
-// tab is one browser tab that records console errors, uncaught exceptions
-// and failed loads.
-type tab struct {
-	t    *testing.T
-	ctx  context.Context
-	base string
-
-	mu     sync.Mutex
-	errors []string
-}
-
-func newTab(t *testing.T, bctx context.Context, base string) *tab {
-	return newTabFor(t, bctx, base, 30*time.Second)
-}
-
-// newTabFor is newTab whose actions must all end within d; opts are
-// chromedp's (e.g. chromedp.WithNewBrowserContext() for a tab with its
-// own cookies and sign-in cache).
-func newTabFor(t *testing.T, bctx context.Context, base string, d time.Duration, opts ...chromedp.ContextOption) *tab {
-	ctx, cancel := chromedp.NewContext(bctx, opts...)
-	ctx, cancelTimeout := context.WithTimeout(ctx, d)
-	t.Cleanup(func() { cancelTimeout(); cancel() })
-	tb := &tab{t: t, ctx: ctx, base: base}
-	messages := chromedp.Console(ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {
-				tb.addError(fmt.Sprintf("%s %s:%d", m, m.URL, m.Line))
-			}
-		}
-	}()
-	tb.run(chromedp.EmulateViewport(viewW, viewH))
-	return tb
-}
-
-func (tb *tab) addError(s string) {
-	tb.mu.Lock()
-	tb.errors = append(tb.errors, s)
-	tb.mu.Unlock()
-}
-
-// noErrors fails the test if the page logged any error so far.
-func (tb *tab) noErrors(what string) {
-	tb.t.Helper()
-	tb.mu.Lock()
-	defer tb.mu.Unlock()
-	if len(tb.errors) > 0 {
-		tb.t.Errorf("%s: browser errors:\n  %s", what, strings.Join(tb.errors, "\n  "))
-	}
-	tb.errors = nil
-}
-
-// expectLoadErrors forgets the browser's "failed to load resource" errors
-// for answers with status, which the test caused on purpose.
-func (tb *tab) expectLoadErrors(status int) {
-	time.Sleep(100 * time.Millisecond)
-	tb.mu.Lock()
-	defer tb.mu.Unlock()
-	kept := tb.errors[:0]
-	for _, e := range tb.errors {
-		if !strings.Contains(e, fmt.Sprintf("status of %d", status)) {
-			kept = append(kept, e)
-		}
-	}
-	tb.errors = kept
-}
-
-func (tb *tab) run(actions ...chromedp.Action[chromedp.Void]) {
-	tb.t.Helper()
-	if err := chromedp.Do(tb.ctx, actions...); err != nil {
-		tb.t.Fatalf("browser: %v", err)
-	}
-}
-
-// waitJS polls a JavaScript condition until it is true or timeout passes.
-func (tb *tab) waitJS(cond string, timeout time.Duration) {
-	tb.t.Helper()
-	if _, err := chromedp.Run(tb.ctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(25*time.Millisecond))); err != nil {
-		state, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`document.querySelector("main").innerText.slice(0, 1500) + "\nerror box: " + document.querySelector("#error").textContent`))
-		tb.t.Fatalf("waiting for %s: %v\npage:\n%s", cond, err, state)
-	}
-}
-
-// eval evaluates js in the page (awaiting a promise) and decodes its value.
-func eval[T any](tb *tab, js string) T {
-	tb.t.Helper()
-	v, err := chromedp.Run(tb.ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
-	if err != nil {
-		tb.t.Fatalf("evaluate %s: %v", js, err)
-	}
-	return v
-}
-
-// open navigates to path and waits for ready, a JavaScript condition that
-// holds once the page shows its data.
-func (tb *tab) open(path, ready string) {
-	tb.t.Helper()
-	tb.run(chromedp.Navigate(tb.base + path))
-	tb.waitJS(ready, 10*time.Second)
-}
-
-// screenshot saves the viewport as docs/console/name.png when
-// EDDY_UPDATE_SCREENSHOTS=1.
-func (tb *tab) screenshot(name string) {
-	tb.t.Helper()
-	if os.Getenv("EDDY_UPDATE_SCREENSHOTS") != "1" {
-		return
-	}
-	png, err := chromedp.Run(tb.ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		tb.t.Fatal(err)
-	}
-	path := filepath.Join("..", "..", "docs", "console", name+".png")
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		tb.t.Fatal(err)
-	}
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		tb.t.Fatal(err)
-	}
-}
+// shot is the path of the console screenshot name under docs/console
+// (written by Tab.Screenshot when EDDY_UPDATE_SCREENSHOTS=1).
+func shot(name string) string { return filepath.Join("..", "..", "docs", "console", name+".png") }
 
 // fixture is a server with data on it: topic orders (2 partitions, 20
 // JSON records with n = 0..19), topic tail with one record, topic payments with 10 records of which
@@ -278,7 +109,7 @@ func newFixture(t *testing.T, args ...string) *fixture {
 // that check counts (payments).
 func TestConsole(t *testing.T) {
 	start := time.Now()
-	bctx := browser(t)
+	bctx := browsertest.Start(t)
 	f := newFixture(t, "--console-write")
 	t.Logf("browser and server ready in %v", time.Since(start).Round(time.Millisecond))
 	t.Run("Pages", func(t *testing.T) { testPages(t, bctx, f) })
@@ -307,7 +138,7 @@ func TestConsole(t *testing.T) {
 // testPages loads every page, checks it shows its data without any
 // browser error, and saves the screenshots.
 func testPages(t *testing.T, bctx context.Context, f *fixture) {
-	tb := newTab(t, bctx, f.p.HTTPURL())
+	tb := browsertest.NewTab(t, bctx, f.p.HTTPURL())
 	pages := []struct{ name, path, ready string }{
 		{"overview", "/", `document.querySelector("#st-ready").textContent === "ready" && document.querySelector("#top-topics tbody").rows.length >= 3 && Number(document.querySelector("#chart-disk").dataset.points) >= 2 && Number(document.querySelector("#chart-latency").dataset.points) >= 1`},
 		{"topics", "/ui/topics", `document.querySelector("#topics tbody").innerText.includes("payments")`},
@@ -320,7 +151,7 @@ func testPages(t *testing.T, bctx context.Context, f *fixture) {
 		{"schemas", "/ui/schemas?subject=orders-value", `document.querySelector("#subjects tbody").innerText.includes("BACKWARD") && Number(document.querySelector("#sc-right-text").dataset.changed) >= 4`},
 	}
 	for _, pg := range pages {
-		tb.open(pg.path, pg.ready)
+		tb.Open(pg.path, pg.ready)
 		if pg.name == "overview" && os.Getenv("EDDY_UPDATE_SCREENSHOTS") == "1" {
 			// Varying traffic for a few polls, so the chart has a shape.
 			ctx := context.Background()
@@ -335,58 +166,58 @@ func testPages(t *testing.T, bctx context.Context, f *fixture) {
 			}
 		}
 		if pg.name == "group" && os.Getenv("EDDY_UPDATE_SCREENSHOTS") == "1" {
-			tb.waitJS(`Number(document.querySelector("#chart-lag").dataset.points) >= 3`, 10*time.Second)
+			tb.WaitJS(`Number(document.querySelector("#chart-lag").dataset.points) >= 3`, 10*time.Second)
 		}
 		if pg.name == "dlq" {
-			tb.run(chromedp.Click(chromedp.CSS(`#dlqs tbody button`)))
-			tb.waitJS(`document.querySelector("#deadletters tbody").rows.length === 3`, 5*time.Second)
+			tb.Run(chromedp.Click(chromedp.CSS(`#dlqs tbody button`)))
+			tb.WaitJS(`document.querySelector("#deadletters tbody").rows.length === 3`, 5*time.Second)
 		}
 		var title string
-		title = eval[string](tb, `document.title`)
+		title = browsertest.Eval[string](tb, `document.title`)
 		if !strings.HasSuffix(title, "· Eddy") {
 			t.Errorf("%s: title %q", pg.name, title)
 		}
 		time.Sleep(100 * time.Millisecond) // late errors of the page's fetches
-		tb.noErrors(pg.name)
-		tb.screenshot(pg.name)
+		tb.NoErrors(pg.name)
+		tb.Screenshot(shot(pg.name))
 	}
 	// Schemas: the diff marks the added field's lines only on the right;
 	// a compatible and an incompatible candidate are told apart.
-	if left := eval[string](tb, `document.querySelector("#sc-left-text").dataset.changed`); left != "0" {
+	if left := browsertest.Eval[string](tb, `document.querySelector("#sc-left-text").dataset.changed`); left != "0" {
 		t.Errorf("left (v1) has %s changed lines, want 0 (v2 only adds)", left)
 	}
-	tb.run(chromedp.SetValue(chromedp.CSS("#sc-new"), `{"type":"record","name":"Order","fields":[{"name":"id","type":"int"}]}`), chromedp.Click(chromedp.CSS("#sc-check-go")))
-	tb.waitJS(`document.querySelector("#sc-check-result").textContent.startsWith("not compatible")`, 5*time.Second)
-	tb.run(chromedp.SetValue(chromedp.CSS("#sc-new"), `{"type":"record","name":"Order","fields":[{"name":"id","type":"string"},{"name":"total","type":"double","default":0},{"name":"note","type":"string","default":""}]}`), chromedp.Click(chromedp.CSS("#sc-check-go")))
-	tb.waitJS(`document.querySelector("#sc-check-result").textContent === "compatible with orders-value"`, 5*time.Second)
-	tb.noErrors("schemas")
+	tb.Run(chromedp.SetValue(chromedp.CSS("#sc-new"), `{"type":"record","name":"Order","fields":[{"name":"id","type":"int"}]}`), chromedp.Click(chromedp.CSS("#sc-check-go")))
+	tb.WaitJS(`document.querySelector("#sc-check-result").textContent.startsWith("not compatible")`, 5*time.Second)
+	tb.Run(chromedp.SetValue(chromedp.CSS("#sc-new"), `{"type":"record","name":"Order","fields":[{"name":"id","type":"string"},{"name":"total","type":"double","default":0},{"name":"note","type":"string","default":""}]}`), chromedp.Click(chromedp.CSS("#sc-check-go")))
+	tb.WaitJS(`document.querySelector("#sc-check-result").textContent === "compatible with orders-value"`, 5*time.Second)
+	tb.NoErrors("schemas")
 
 	// The CloudEvents attribute is shown as such, the other header plainly.
-	tb.open("/ui/messages?topic=orders&partition=0&limit=1", `document.querySelector("#messages tbody").rows.length === 1`)
+	tb.Open("/ui/messages?topic=orders&partition=0&limit=1", `document.querySelector("#messages tbody").rows.length === 1`)
 	var cells string
-	cells = eval[string](tb, `document.querySelector("#messages tbody tr").innerText`)
+	cells = browsertest.Eval[string](tb, `document.querySelector("#messages tbody tr").innerText`)
 	for _, want := range []string{"CloudEvent", "type OrderPlaced", "trace abc", `"n": 18`, "order-18"} {
 		if !strings.Contains(cells, want) {
 			t.Errorf("message row %q lacks %q", cells, want)
 		}
 	}
 	// Not-UTF-8 values are hex.
-	tb.open("/ui/messages?topic=dlq.jobs&partition=0&order=oldest", `document.querySelector("#messages tbody").rows.length === 3`)
-	cells = eval[string](tb, `document.querySelector("#messages tbody tr pre.hex").textContent`)
+	tb.Open("/ui/messages?topic=dlq.jobs&partition=0&order=oldest", `document.querySelector("#messages tbody").rows.length === 3`)
+	cells = browsertest.Eval[string](tb, `document.querySelector("#messages tbody tr pre.hex").textContent`)
 	if cells != "ff fe 00" {
 		t.Errorf("binary value shown as %q, want hex ff fe 00", cells)
 	}
-	tb.noErrors("browse")
+	tb.NoErrors("browse")
 }
 
 // testLiveTail produces while the messages page tails: each record
 // must appear within 2 s; pausing holds records back and resuming shows
 // them, none lost.
 func testLiveTail(t *testing.T, bctx context.Context, f *fixture) {
-	tb := newTab(t, bctx, f.p.HTTPURL())
-	tb.open("/ui/messages?topic=tail", `document.querySelector("#messages tbody").rows.length === 1`)
-	tb.run(chromedp.Click(chromedp.CSS("#tail-toggle")))
-	tb.waitJS(`document.querySelector("#tail-state").textContent.startsWith("live")`, 5*time.Second)
+	tb := browsertest.NewTab(t, bctx, f.p.HTTPURL())
+	tb.Open("/ui/messages?topic=tail", `document.querySelector("#messages tbody").rows.length === 1`)
+	tb.Run(chromedp.Click(chromedp.CSS("#tail-toggle")))
+	tb.WaitJS(`document.querySelector("#tail-state").textContent.startsWith("live")`, 5*time.Second)
 	produce := func(marker string) time.Time {
 		start := time.Now()
 		if err := f.cl.ProduceSync(context.Background(), &kgo.Record{Topic: "tail", Key: []byte(marker), Value: []byte(`{"marker":"` + marker + `"}`)}).FirstErr(); err != nil {
@@ -398,62 +229,62 @@ func testLiveTail(t *testing.T, bctx context.Context, f *fixture) {
 		return fmt.Sprintf(`document.querySelector("#messages tbody").innerText.includes(%q)`, marker)
 	}
 	start := produce("tail-1")
-	tb.waitJS(has("tail-1"), 2*time.Second)
+	tb.WaitJS(has("tail-1"), 2*time.Second)
 	t.Logf("produced record shown in live tail after %v", time.Since(start).Round(time.Millisecond))
 	var rows int
-	rows = eval[int](tb, `document.querySelector("#messages tbody").rows.length`)
+	rows = browsertest.Eval[int](tb, `document.querySelector("#messages tbody").rows.length`)
 	if rows != 1 {
 		t.Errorf("live tail shows %d rows, want only the new record", rows)
 	}
 
-	tb.run(chromedp.Click(chromedp.CSS("#tail-toggle")))
-	tb.waitJS(`document.querySelector("#tail-state").textContent.startsWith("paused")`, 2*time.Second)
+	tb.Run(chromedp.Click(chromedp.CSS("#tail-toggle")))
+	tb.WaitJS(`document.querySelector("#tail-state").textContent.startsWith("paused")`, 2*time.Second)
 	produce("tail-2")
 	time.Sleep(500 * time.Millisecond)
 	var shown bool
-	shown = eval[bool](tb, has("tail-2"))
+	shown = browsertest.Eval[bool](tb, has("tail-2"))
 	if shown {
 		t.Error("a record produced while paused is shown before resume")
 	}
-	tb.run(chromedp.Click(chromedp.CSS("#tail-toggle")))
-	tb.waitJS(has("tail-2"), 2*time.Second)
-	tb.waitJS(`document.querySelector("#tail-rate").dataset.count === "2"`, 3*time.Second)
-	rows = eval[int](tb, `document.querySelector("#messages tbody").rows.length`)
+	tb.Run(chromedp.Click(chromedp.CSS("#tail-toggle")))
+	tb.WaitJS(has("tail-2"), 2*time.Second)
+	tb.WaitJS(`document.querySelector("#tail-rate").dataset.count === "2"`, 3*time.Second)
+	rows = browsertest.Eval[int](tb, `document.querySelector("#messages tbody").rows.length`)
 	if rows != 2 {
 		t.Errorf("after resume the tail shows %d rows, want 2 (none lost, none repeated)", rows)
 	}
-	tb.noErrors("live tail")
+	tb.NoErrors("live tail")
 }
 
 // testFilter narrows a browse with a CEL filter.
 func testFilter(t *testing.T, bctx context.Context, f *fixture) {
-	tb := newTab(t, bctx, f.p.HTTPURL())
-	tb.open("/ui/messages?topic=orders", `document.querySelector("#messages tbody").rows.length === 20`)
-	tb.run(
+	tb := browsertest.NewTab(t, bctx, f.p.HTTPURL())
+	tb.Open("/ui/messages?topic=orders", `document.querySelector("#messages tbody").rows.length === 20`)
+	tb.Run(
 		chromedp.SetValue(chromedp.CSS("#m-filter"), `value.n < 3 || key == "order-11"`),
 		chromedp.Click(chromedp.CSS("#m-go")),
 	)
-	tb.waitJS(`document.querySelector("#messages tbody").rows.length === 4`, 5*time.Second)
+	tb.WaitJS(`document.querySelector("#messages tbody").rows.length === 4`, 5*time.Second)
 	var keys []string
-	keys = eval[[]string](tb, `[...document.querySelectorAll("#messages tbody tr td:nth-child(4)")].map(td => td.textContent).sort()`)
+	keys = browsertest.Eval[[]string](tb, `[...document.querySelectorAll("#messages tbody tr td:nth-child(4)")].map(td => td.textContent).sort()`)
 	if strings.Join(keys, ",") != "order-0,order-1,order-11,order-2" {
 		t.Errorf("filtered keys %v", keys)
 	}
 	// A filter that does not compile is shown in words, from the server.
-	tb.run(chromedp.SetValue(chromedp.CSS("#m-filter"), `value.n <`), chromedp.Click(chromedp.CSS("#m-go")))
-	tb.waitJS(`!document.querySelector("#error").hidden && document.querySelector("#error").textContent.includes("filter")`, 5*time.Second)
-	tb.expectLoadErrors(400)
-	tb.noErrors("filter")
+	tb.Run(chromedp.SetValue(chromedp.CSS("#m-filter"), `value.n <`), chromedp.Click(chromedp.CSS("#m-go")))
+	tb.WaitJS(`!document.querySelector("#error").hidden && document.querySelector("#error").textContent.includes("filter")`, 5*time.Second)
+	tb.ExpectLoadErrors(400)
+	tb.NoErrors("filter")
 }
 
 // testGroupLag checks the group page shows the committed offsets'
 // lag and that the lag chart draws as it polls.
 func testGroupLag(t *testing.T, bctx context.Context, f *fixture) {
-	tb := newTab(t, bctx, f.p.HTTPURL())
-	tb.open("/ui/groups/billing", `document.querySelector("#offsets td[data-lag]") !== null`)
+	tb := browsertest.NewTab(t, bctx, f.p.HTTPURL())
+	tb.Open("/ui/groups/billing", `document.querySelector("#offsets td[data-lag]") !== null`)
 	var lag, committed string
-	lag = eval[string](tb, `document.querySelector("#offsets td[data-lag]").textContent`)
-	committed = eval[string](tb, `document.querySelector("#offsets tbody tr td:nth-child(3)").textContent`)
+	lag = browsertest.Eval[string](tb, `document.querySelector("#offsets td[data-lag]").textContent`)
+	committed = browsertest.Eval[string](tb, `document.querySelector("#offsets tbody tr td:nth-child(3)").textContent`)
 	if lag != "6" || committed != "4" {
 		t.Errorf("payments/0: lag %q committed %q, want 6 and 4", lag, committed)
 	}
@@ -462,30 +293,30 @@ func testGroupLag(t *testing.T, bctx context.Context, f *fixture) {
 	for i := range 5 {
 		f.cl.ProduceSync(context.Background(), &kgo.Record{Topic: "payments", Value: []byte(fmt.Sprint(i))})
 	}
-	tb.waitJS(`document.querySelector("#g-lag").textContent === "11"`, 5*time.Second)
-	tb.waitJS(`Number(document.querySelector("#chart-lag").dataset.points) >= 2`, 5*time.Second)
+	tb.WaitJS(`document.querySelector("#g-lag").textContent === "11"`, 5*time.Second)
+	tb.WaitJS(`Number(document.querySelector("#chart-lag").dataset.points) >= 2`, 5*time.Second)
 	// The chart drew non-background pixels.
 	var drawn bool
-	drawn = eval[bool](tb, `(() => { const c = document.querySelector("#chart-lag"); const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n > 500; })()`)
+	drawn = browsertest.Eval[bool](tb, `(() => { const c = document.querySelector("#chart-lag"); const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n > 500; })()`)
 	if !drawn {
 		t.Error("lag chart is empty")
 	}
 	// Reset to earliest: the preview shows the new lag and changes
 	// nothing; applying asks first, then the lag becomes 15.
-	tb.run(chromedp.SetValue(chromedp.CSS("#r-to"), "earliest"), chromedp.Click(chromedp.CSS("#r-preview")))
-	tb.waitJS(`document.querySelector("#reset-preview td[data-lag-after]")?.textContent === "15"`, 5*time.Second)
+	tb.Run(chromedp.SetValue(chromedp.CSS("#r-to"), "earliest"), chromedp.Click(chromedp.CSS("#r-preview")))
+	tb.WaitJS(`document.querySelector("#reset-preview td[data-lag-after]")?.textContent === "15"`, 5*time.Second)
 	time.Sleep(2500 * time.Millisecond) // a poll after the preview
-	if lag := eval[string](tb, `document.querySelector("#g-lag").textContent`); lag != "11" {
+	if lag := browsertest.Eval[string](tb, `document.querySelector("#g-lag").textContent`); lag != "11" {
 		t.Errorf("lag after preview %q, want 11 (a preview changes nothing)", lag)
 	}
-	tb.run(chromedp.Click(chromedp.CSS("#r-apply")))
-	tb.waitJS(`document.querySelector("#confirm").open`, 3*time.Second)
-	if text := eval[string](tb, `document.querySelector("#confirm-text").textContent`); text != `Reset the offsets of group "billing" on 1 partition(s) to earliest? Lag goes from 11 to 15.` {
+	tb.Run(chromedp.Click(chromedp.CSS("#r-apply")))
+	tb.WaitJS(`document.querySelector("#confirm").open`, 3*time.Second)
+	if text := browsertest.Eval[string](tb, `document.querySelector("#confirm-text").textContent`); text != `Reset the offsets of group "billing" on 1 partition(s) to earliest? Lag goes from 11 to 15.` {
 		t.Errorf("reset confirmation says %q", text)
 	}
-	tb.run(chromedp.Click(chromedp.CSS("#confirm-ok")))
-	tb.waitJS(`document.querySelector("#g-lag").textContent === "15"`, 5*time.Second)
-	tb.noErrors("group")
+	tb.Run(chromedp.Click(chromedp.CSS("#confirm-ok")))
+	tb.WaitJS(`document.querySelector("#g-lag").textContent === "15"`, 5*time.Second)
+	tb.NoErrors("group")
 }
 
 // testWrites creates and deletes a topic through the pages (each
@@ -493,55 +324,55 @@ func testGroupLag(t *testing.T, bctx context.Context, f *fixture) {
 // a read-only server hides the controls and refuses the routes with 403.
 func testWrites(t *testing.T, bctx context.Context, f *fixture) {
 	rw := f.p
-	tb := newTab(t, bctx, rw.HTTPURL())
-	tb.open("/ui/topics", `document.querySelector("#topic-count").textContent !== ""`)
-	tb.run(
+	tb := browsertest.NewTab(t, bctx, rw.HTTPURL())
+	tb.Open("/ui/topics", `document.querySelector("#topic-count").textContent !== ""`)
+	tb.Run(
 		chromedp.SetValue(chromedp.CSS("#create-name"), "made-in-ui"),
 		chromedp.SetValue(chromedp.CSS("#create-partitions"), "3"),
 		chromedp.Click(chromedp.CSS(`#topic-create button[type=submit]`)),
 	)
-	tb.waitJS(`document.querySelector("#confirm").open`, 3*time.Second)
+	tb.WaitJS(`document.querySelector("#confirm").open`, 3*time.Second)
 	var text string
-	text = eval[string](tb, `document.querySelector("#confirm-text").textContent`)
+	text = browsertest.Eval[string](tb, `document.querySelector("#confirm-text").textContent`)
 	if text != `Create topic "made-in-ui" with 3 partition(s)?` {
 		t.Errorf("create confirmation says %q", text)
 	}
-	tb.run(chromedp.Click(chromedp.CSS("#confirm-ok")))
-	tb.waitJS(`document.querySelector("#topics tbody").innerText.includes("made-in-ui")`, 5*time.Second)
+	tb.Run(chromedp.Click(chromedp.CSS("#confirm-ok")))
+	tb.WaitJS(`document.querySelector("#topics tbody").innerText.includes("made-in-ui")`, 5*time.Second)
 	// Delete: cancelling keeps the topic, confirming deletes it.
-	tb.run(chromedp.Click(chromedp.CSS(`button[aria-label="Delete topic made-in-ui"]`)))
-	tb.waitJS(`document.querySelector("#confirm").open`, 3*time.Second)
-	text = eval[string](tb, `document.querySelector("#confirm-text").textContent`)
+	tb.Run(chromedp.Click(chromedp.CSS(`button[aria-label="Delete topic made-in-ui"]`)))
+	tb.WaitJS(`document.querySelector("#confirm").open`, 3*time.Second)
+	text = browsertest.Eval[string](tb, `document.querySelector("#confirm-text").textContent`)
 	if !strings.Contains(text, `Delete topic "made-in-ui" with its 3 partition(s)`) {
 		t.Errorf("delete confirmation says %q", text)
 	}
-	tb.run(chromedp.Click(chromedp.CSS("#confirm-cancel")))
+	tb.Run(chromedp.Click(chromedp.CSS("#confirm-cancel")))
 	time.Sleep(200 * time.Millisecond)
 	if res, err := http.Get(rw.HTTPURL() + "/v1/topics/made-in-ui"); err != nil || res.StatusCode != 200 {
 		t.Fatalf("topic gone after cancel: %v %v", err, res)
 	}
-	tb.run(chromedp.Click(chromedp.CSS(`button[aria-label="Delete topic made-in-ui"]`)))
-	tb.waitJS(`document.querySelector("#confirm").open`, 3*time.Second)
-	tb.run(chromedp.Click(chromedp.CSS("#confirm-ok")))
-	tb.waitJS(`!document.querySelector("#topics tbody").innerText.includes("made-in-ui")`, 5*time.Second)
+	tb.Run(chromedp.Click(chromedp.CSS(`button[aria-label="Delete topic made-in-ui"]`)))
+	tb.WaitJS(`document.querySelector("#confirm").open`, 3*time.Second)
+	tb.Run(chromedp.Click(chromedp.CSS("#confirm-ok")))
+	tb.WaitJS(`!document.querySelector("#topics tbody").innerText.includes("made-in-ui")`, 5*time.Second)
 	if res, err := http.Get(rw.HTTPURL() + "/v1/topics/made-in-ui"); err != nil || res.StatusCode != 404 {
 		t.Fatalf("topic still there after delete: %v %v", err, res)
 	}
 	// Redrive two of the three dead letters back to jobs/0.
-	tb.open("/ui/dlq", `document.querySelector("#dlqs tbody button") !== null`)
-	tb.run(chromedp.Click(chromedp.CSS(`#dlqs tbody button`)))
-	tb.waitJS(`document.querySelectorAll("#deadletters input[type=checkbox]").length === 3`, 5*time.Second)
-	tb.run(
+	tb.Open("/ui/dlq", `document.querySelector("#dlqs tbody button") !== null`)
+	tb.Run(chromedp.Click(chromedp.CSS(`#dlqs tbody button`)))
+	tb.WaitJS(`document.querySelectorAll("#deadletters input[type=checkbox]").length === 3`, 5*time.Second)
+	tb.Run(
 		chromedp.Click(chromedp.CSS(`#deadletters input[data-offset="0"]`)),
 		chromedp.Click(chromedp.CSS(`#deadletters input[data-offset="2"]`)),
 		chromedp.Click(chromedp.CSS("#dl-redrive")),
 	)
-	tb.waitJS(`document.querySelector("#confirm").open`, 3*time.Second)
-	if text := eval[string](tb, `document.querySelector("#confirm-text").textContent`); !strings.HasPrefix(text, "Redrive 2 dead letter(s) from dlq.jobs back to jobs/0?") {
+	tb.WaitJS(`document.querySelector("#confirm").open`, 3*time.Second)
+	if text := browsertest.Eval[string](tb, `document.querySelector("#confirm-text").textContent`); !strings.HasPrefix(text, "Redrive 2 dead letter(s) from dlq.jobs back to jobs/0?") {
 		t.Errorf("redrive confirmation says %q", text)
 	}
-	tb.run(chromedp.Click(chromedp.CSS("#confirm-ok")))
-	tb.waitJS(`document.querySelector("#dl-result").textContent.startsWith("redriven 2:")`, 5*time.Second)
+	tb.Run(chromedp.Click(chromedp.CSS("#confirm-ok")))
+	tb.WaitJS(`document.querySelector("#dl-result").textContent.startsWith("redriven 2:")`, 5*time.Second)
 	var jobs struct{ Records int64 }
 	if res, err := http.Get(rw.HTTPURL() + "/v1/topics/jobs"); err != nil {
 		t.Fatal(err)
@@ -552,23 +383,23 @@ func testWrites(t *testing.T, bctx context.Context, f *fixture) {
 	if jobs.Records != 3 {
 		t.Errorf("jobs holds %d records after redriving 2, want 3", jobs.Records)
 	}
-	tb.noErrors("read-write")
+	tb.NoErrors("read-write")
 
 	ro := newFixture(t)
-	tb = newTab(t, bctx, ro.p.HTTPURL())
-	tb.open("/ui/topics", `document.querySelector("#topics tbody").innerText.includes("orders")`)
+	tb = browsertest.NewTab(t, bctx, ro.p.HTTPURL())
+	tb.Open("/ui/topics", `document.querySelector("#topics tbody").innerText.includes("orders")`)
 	var controls int
-	controls = eval[int](tb, `document.querySelectorAll("#topic-create, #topics button.danger").length`)
+	controls = browsertest.Eval[int](tb, `document.querySelectorAll("#topic-create, #topics button.danger").length`)
 	if controls != 0 {
 		t.Errorf("read-only topics page shows %d write controls", controls)
 	}
-	text = eval[string](tb, `document.querySelector(".mode").textContent`)
+	text = browsertest.Eval[string](tb, `document.querySelector(".mode").textContent`)
 	if text != "read-only" {
 		t.Errorf("mode badge %q", text)
 	}
 	// The server refuses the write routes even when called from the page.
 	var answers []string
-	answers = eval[[]string](tb, `Promise.all([
+	answers = browsertest.Eval[[]string](tb, `Promise.all([
 		fetch("/v1/topics", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({name: "nope"})}),
 		fetch("/v1/topics/orders", {method: "DELETE"}),
 	].map(p => p.then(async r => r.status + " " + (await r.json()).error.message)))`)
@@ -577,19 +408,19 @@ func testWrites(t *testing.T, bctx context.Context, f *fixture) {
 			t.Errorf("read-only write answered %q, want 403 naming --console-write", a)
 		}
 	}
-	tb.expectLoadErrors(403)
+	tb.ExpectLoadErrors(403)
 	if res, err := http.Get(ro.p.HTTPURL() + "/v1/topics/orders"); err != nil || res.StatusCode != 200 {
 		t.Fatalf("orders after refused delete: %v %v", err, res)
 	}
-	tb.open("/ui/topics/orders", `document.querySelector("#t-records").textContent === "20"`)
-	controls = eval[int](tb, `document.querySelectorAll("#topic-delete").length`)
+	tb.Open("/ui/topics/orders", `document.querySelector("#t-records").textContent === "20"`)
+	controls = browsertest.Eval[int](tb, `document.querySelectorAll("#topic-delete").length`)
 	if controls != 0 {
 		t.Error("read-only topic page shows a delete button")
 	}
-	tb.open("/ui/dlq", `document.querySelector("#dlqs tbody button") !== null`)
-	tb.run(chromedp.Click(chromedp.CSS(`#dlqs tbody button`)))
-	tb.waitJS(`document.querySelector("#deadletters tbody").rows.length === 3`, 5*time.Second)
-	if n := eval[int](tb, `document.querySelectorAll("#dl-redrive, #dl-redrive-all, #dl-to, #deadletters input").length`); n != 0 {
+	tb.Open("/ui/dlq", `document.querySelector("#dlqs tbody button") !== null`)
+	tb.Run(chromedp.Click(chromedp.CSS(`#dlqs tbody button`)))
+	tb.WaitJS(`document.querySelector("#deadletters tbody").rows.length === 3`, 5*time.Second)
+	if n := browsertest.Eval[int](tb, `document.querySelectorAll("#dl-redrive, #dl-redrive-all, #dl-to, #deadletters input").length`); n != 0 {
 		t.Errorf("read-only dead-letter page shows %d redrive controls", n)
 	}
 	for _, pg := range []struct{ path, ready, controls string }{
@@ -599,32 +430,32 @@ func testWrites(t *testing.T, bctx context.Context, f *fixture) {
 		{"/ui/groups/billing", `document.querySelector("#offsets tbody").rows.length === 1`, "#group-delete, #r-apply"},
 		{"/ui/schemas?subject=orders-value", `document.querySelector("#sc-right-text").textContent !== ""`, "#sc-register, #sc-del, #sc-delete, #sc-del-perm, #sc-subject, #sc-settings, #sg-settings"},
 	} {
-		tb.open(pg.path, pg.ready)
-		if n := eval[int](tb, fmt.Sprintf(`document.querySelectorAll(%q).length`, pg.controls)); n != 0 {
+		tb.Open(pg.path, pg.ready)
+		if n := browsertest.Eval[int](tb, fmt.Sprintf(`document.querySelectorAll(%q).length`, pg.controls)); n != 0 {
 			t.Errorf("read-only %s shows %d write controls (%s)", pg.path, n, pg.controls)
 		}
 	}
 	// A write refused by the read-only server is put in words.
-	msg := eval[string](tb, `api("/v1/topics/orders/messages", {method: "POST", headers: {"Content-Type": "application/json"}, body: "{}"}).then(() => "accepted", (e) => e.message)`)
+	msg := browsertest.Eval[string](tb, `api("/v1/topics/orders/messages", {method: "POST", headers: {"Content-Type": "application/json"}, body: "{}"}).then(() => "accepted", (e) => e.message)`)
 	if !strings.HasPrefix(msg, "This server is read-only") || !strings.Contains(msg, "--console-write") {
 		t.Errorf("read-only produce explained as %q", msg)
 	}
-	tb.expectLoadErrors(403)
-	tb.noErrors("read-only")
+	tb.ExpectLoadErrors(403)
+	tb.NoErrors("read-only")
 }
 
 // testKeyboard tabs through the messages and topics pages: the
 // skip link, every navigation entry and the main controls are reached
 // in document order.
 func testKeyboard(t *testing.T, bctx context.Context, f *fixture) {
-	tb := newTab(t, bctx, f.p.HTTPURL())
+	tb := browsertest.NewTab(t, bctx, f.p.HTTPURL())
 	reach := func(path string, want []string) {
-		tb.open(path, `document.readyState === "complete"`)
+		tb.Open(path, `document.readyState === "complete"`)
 		var seen []string
 		for range 40 {
-			tb.run(chromedp.KeyEvent(kb.Tab))
+			tb.Run(chromedp.KeyEvent(kb.Tab))
 			var id string
-			id = eval[string](tb, `(() => { const a = document.activeElement; return a.id || a.getAttribute("href") || a.textContent.trim(); })()`)
+			id = browsertest.Eval[string](tb, `(() => { const a = document.activeElement; return a.id || a.getAttribute("href") || a.textContent.trim(); })()`)
 			seen = append(seen, id)
 		}
 		pos := 0
@@ -640,5 +471,5 @@ func testKeyboard(t *testing.T, bctx context.Context, f *fixture) {
 	nav := []string{"#main", "/ui/", "/ui/topics", "/ui/messages", "/ui/groups", "/ui/streams", "/ui/dlq", "/ui/schemas"}
 	reach("/ui/messages", append(nav, "m-topic", "m-partition", "m-offset", "m-time", "m-order", "m-limit", "m-filter", "m-go", "tail-toggle"))
 	reach("/ui/topics", append(nav, "topic-prefix", "create-name", "create-partitions", "create-retention"))
-	tb.noErrors("keyboard")
+	tb.NoErrors("keyboard")
 }

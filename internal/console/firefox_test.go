@@ -33,6 +33,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/eddy-streaming/eddy/internal/console/browsertest"
 )
 
 // firefox returns the path of a Firefox binary, or skips (fails under
@@ -377,7 +379,7 @@ func TestConsoleFirefox(t *testing.T) {
 		t.Fatalf("browsing contexts: %v %+v", err, tree)
 	}
 	bc := tree.Contexts[0].Context
-	if err := b.call(ctx, "browsingContext.setViewport", map[string]any{"context": bc, "viewport": map[string]int{"width": viewW, "height": viewH}}, nil); err != nil {
+	if err := b.call(ctx, "browsingContext.setViewport", map[string]any{"context": bc, "viewport": map[string]int{"width": browsertest.ViewW, "height": browsertest.ViewH}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	eval := func(expr string) (json.RawMessage, error) {

@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/eddy-streaming/eddy/internal/console/browsertest"
 	"github.com/eddy-streaming/eddy/internal/eddytest"
 	"github.com/eddy-streaming/eddy/internal/schema"
 )
@@ -44,46 +45,46 @@ func httpJSON(t *testing.T, method, url, body string, out any) int {
 
 // confirm waits for the confirmation dialog, checks its text contains
 // want and presses its OK button.
-func (tb *tab) confirm(want string) {
-	tb.t.Helper()
-	tb.waitJS(`document.querySelector("#confirm").open`, 3*time.Second)
-	if text := eval[string](tb, `document.querySelector("#confirm-text").textContent`); !strings.Contains(text, want) {
-		tb.t.Errorf("confirmation says %q, want it to name %q", text, want)
+func confirm(tb *browsertest.Tab, want string) {
+	tb.T.Helper()
+	tb.WaitJS(`document.querySelector("#confirm").open`, 3*time.Second)
+	if text := browsertest.Eval[string](tb, `document.querySelector("#confirm-text").textContent`); !strings.Contains(text, want) {
+		tb.T.Errorf("confirmation says %q, want it to name %q", text, want)
 	}
-	tb.run(chromedp.Click(chromedp.CSS("#confirm-ok")))
+	tb.Run(chromedp.Click(chromedp.CSS("#confirm-ok")))
 }
 
 // testProduce produces a message from the messages page and finds it in
 // the browse; a value that is not JSON is refused in words before sending.
 func testProduce(t *testing.T, bctx context.Context, f *fixture) {
-	tb := newTab(t, bctx, f.p.HTTPURL())
+	tb := browsertest.NewTab(t, bctx, f.p.HTTPURL())
 	if code := httpJSON(t, "POST", f.p.HTTPURL()+"/v1/topics", `{"name":"produced","partitions":2}`, nil); code != 201 {
 		t.Fatalf("create topic produced: %d", code)
 	}
-	tb.open("/ui/messages?topic=produced", `document.querySelector("#m-summary").textContent !== ""`)
-	tb.run(
+	tb.Open("/ui/messages?topic=produced", `document.querySelector("#m-summary").textContent !== ""`)
+	tb.Run(
 		chromedp.SetValue(chromedp.CSS("#p-partition"), "1"),
 		chromedp.SetValue(chromedp.CSS("#p-key"), "cust-7"),
 		chromedp.SetValue(chromedp.CSS("#p-headers"), "ce_type: CustomerJoined\ntrace: t-1"),
 		chromedp.SetValue(chromedp.CSS("#p-value"), `{"name": "Ann", "tier": 2}`),
 		chromedp.Click(chromedp.CSS("#p-send")),
 	)
-	tb.waitJS(`document.querySelector("#p-result").textContent === "produced to produced partition 1 at offset 0"`, 5*time.Second)
-	tb.run(chromedp.Click(chromedp.CSS("#m-go")))
-	tb.waitJS(`document.querySelector("#messages tbody").rows.length === 1`, 5*time.Second)
-	row := eval[string](tb, `document.querySelector("#messages tbody tr").innerText`)
+	tb.WaitJS(`document.querySelector("#p-result").textContent === "produced to produced partition 1 at offset 0"`, 5*time.Second)
+	tb.Run(chromedp.Click(chromedp.CSS("#m-go")))
+	tb.WaitJS(`document.querySelector("#messages tbody").rows.length === 1`, 5*time.Second)
+	row := browsertest.Eval[string](tb, `document.querySelector("#messages tbody tr").innerText`)
 	for _, want := range []string{"cust-7", "CloudEvent", "type CustomerJoined", "trace t-1", `"name": "Ann"`} {
 		if !strings.Contains(row, want) {
 			t.Errorf("produced row %q lacks %q", row, want)
 		}
 	}
-	tb.run(chromedp.SetValue(chromedp.CSS("#p-value"), `{name: Ann}`), chromedp.Click(chromedp.CSS("#p-send")))
-	tb.waitJS(`document.querySelector("#error").textContent.startsWith("The value is not JSON")`, 3*time.Second)
+	tb.Run(chromedp.SetValue(chromedp.CSS("#p-value"), `{name: Ann}`), chromedp.Click(chromedp.CSS("#p-send")))
+	tb.WaitJS(`document.querySelector("#error").textContent.startsWith("The value is not JSON")`, 3*time.Second)
 	// The server's refusal (a partition the topic lacks) is shown in words.
-	tb.run(chromedp.SetValue(chromedp.CSS("#p-value"), `1`), chromedp.SetValue(chromedp.CSS("#p-partition"), "5"), chromedp.Click(chromedp.CSS("#p-send")))
-	tb.waitJS(`document.querySelector("#error").textContent.includes("Correct the named field") && document.querySelector("#error").textContent.includes("partitions 0 to 1")`, 3*time.Second)
-	tb.expectLoadErrors(400)
-	tb.noErrors("produce")
+	tb.Run(chromedp.SetValue(chromedp.CSS("#p-value"), `1`), chromedp.SetValue(chromedp.CSS("#p-partition"), "5"), chromedp.Click(chromedp.CSS("#p-send")))
+	tb.WaitJS(`document.querySelector("#error").textContent.includes("Correct the named field") && document.querySelector("#error").textContent.includes("partitions 0 to 1")`, 3*time.Second)
+	tb.ExpectLoadErrors(400)
+	tb.NoErrors("produce")
 }
 
 // testStreams searches the event store by id prefix (paged on the
@@ -99,26 +100,26 @@ func testStreams(t *testing.T, bctx context.Context, f *fixture) {
 	if code := httpJSON(t, "POST", f.p.HTTPURL()+"/v1/topics/shop/streams/order-1", body, nil); code != 200 {
 		t.Fatalf("append order-1: %d", code)
 	}
-	tb := newTab(t, bctx, f.p.HTTPURL())
-	tb.open("/ui/streams", `document.readyState === "complete"`)
-	tb.run(chromedp.SetValue(chromedp.CSS("#s-topic"), "shop"), chromedp.SetValue(chromedp.CSS("#s-prefix"), "cart-"), chromedp.Click(chromedp.CSS("#s-search")))
-	tb.waitJS(`document.querySelector("#streams tbody").rows.length === 50 && !document.querySelector("#ss-next").disabled`, 5*time.Second)
-	if first := eval[string](tb, `document.querySelector("#streams tbody tr").innerText`); !strings.HasPrefix(first, "cart-000") {
+	tb := browsertest.NewTab(t, bctx, f.p.HTTPURL())
+	tb.Open("/ui/streams", `document.readyState === "complete"`)
+	tb.Run(chromedp.SetValue(chromedp.CSS("#s-topic"), "shop"), chromedp.SetValue(chromedp.CSS("#s-prefix"), "cart-"), chromedp.Click(chromedp.CSS("#s-search")))
+	tb.WaitJS(`document.querySelector("#streams tbody").rows.length === 50 && !document.querySelector("#ss-next").disabled`, 5*time.Second)
+	if first := browsertest.Eval[string](tb, `document.querySelector("#streams tbody tr").innerText`); !strings.HasPrefix(first, "cart-000") {
 		t.Errorf("first stream row %q", first)
 	}
-	tb.run(chromedp.Click(chromedp.CSS("#ss-next")))
-	tb.waitJS(`document.querySelector("#streams tbody").rows.length === 10 && document.querySelector("#ss-next").disabled`, 5*time.Second)
-	if first := eval[string](tb, `document.querySelector("#streams tbody tr td").innerText`); first != "cart-050" {
+	tb.Run(chromedp.Click(chromedp.CSS("#ss-next")))
+	tb.WaitJS(`document.querySelector("#streams tbody").rows.length === 10 && document.querySelector("#ss-next").disabled`, 5*time.Second)
+	if first := browsertest.Eval[string](tb, `document.querySelector("#streams tbody tr td").innerText`); first != "cart-050" {
 		t.Errorf("second page starts at %q, want cart-050", first)
 	}
-	tb.run(chromedp.SetValue(chromedp.CSS("#s-prefix"), "order-"), chromedp.Click(chromedp.CSS("#s-search")))
-	tb.waitJS(`document.querySelector("#streams tbody").rows.length === 1`, 5*time.Second)
-	if v := eval[string](tb, `document.querySelector("#streams tbody tr td:nth-child(3)").innerText`); v != "2" {
+	tb.Run(chromedp.SetValue(chromedp.CSS("#s-prefix"), "order-"), chromedp.Click(chromedp.CSS("#s-search")))
+	tb.WaitJS(`document.querySelector("#streams tbody").rows.length === 1`, 5*time.Second)
+	if v := browsertest.Eval[string](tb, `document.querySelector("#streams tbody tr td:nth-child(3)").innerText`); v != "2" {
 		t.Errorf("order-1 listed at version %q, want 2", v)
 	}
-	tb.run(chromedp.Click(chromedp.CSS("#streams tbody button")))
-	tb.waitJS(`document.querySelector("#events tbody").rows.length === 3 && document.querySelectorAll("#timeline li").length === 3`, 5*time.Second)
-	last := eval[string](tb, `document.querySelector("#timeline li:last-child").innerText`)
+	tb.Run(chromedp.Click(chromedp.CSS("#streams tbody button")))
+	tb.WaitJS(`document.querySelector("#events tbody").rows.length === 3 && document.querySelectorAll("#timeline li").length === 3`, 5*time.Second)
+	last := browsertest.Eval[string](tb, `document.querySelector("#timeline li:last-child").innerText`)
 	for _, want := range []string{"v2 OrderShipped", "changed: carrier", `"total": 10`, `"carrier": "ups"`} {
 		if !strings.Contains(last, want) {
 			t.Errorf("timeline's last entry %q lacks %q", last, want)
@@ -127,8 +128,8 @@ func testStreams(t *testing.T, bctx context.Context, f *fixture) {
 	if lines := strings.Split(last, "\n"); len(lines) < 2 || lines[1] != "changed: carrier" {
 		t.Errorf("timeline's last entry %q: want the second line \"changed: carrier\" (paid was already true)", last)
 	}
-	tb.screenshot("streams")
-	tb.noErrors("streams")
+	tb.Screenshot(shot("streams"))
+	tb.NoErrors("streams")
 }
 
 // testSchemaDecode produces a value in the schema registry's wire format
@@ -147,16 +148,16 @@ func testSchemaDecode(t *testing.T, bctx context.Context, f *fixture) {
 	if err := f.cl.ProduceSync(context.Background(), &kgo.Record{Topic: "avro-orders", Value: value}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	tb := newTab(t, bctx, f.p.HTTPURL())
-	tb.open("/ui/messages?topic=avro-orders", `document.querySelector("#messages tbody").rows.length === 1`)
-	cell := eval[string](tb, `document.querySelector("#messages tbody tr td:last-child").innerText`)
+	tb := browsertest.NewTab(t, bctx, f.p.HTTPURL())
+	tb.Open("/ui/messages?topic=avro-orders", `document.querySelector("#messages tbody").rows.length === 1`)
+	cell := browsertest.Eval[string](tb, `document.querySelector("#messages tbody tr td:last-child").innerText`)
 	for _, want := range []string{fmt.Sprintf("AVRO schema %d (orders-value v2)", sv.ID), `"id": "o-77"`, `"total": 42.5`} {
 		if !strings.Contains(cell, want) {
 			t.Errorf("decoded value cell %q lacks %q", cell, want)
 		}
 	}
-	tb.screenshot("messages-schema")
-	tb.noErrors("schema decode")
+	tb.Screenshot(shot("messages-schema"))
+	tb.NoErrors("schema decode")
 }
 
 // testManage edits a topic's configs, deletes a classic and a share group,
@@ -168,21 +169,21 @@ func testManage(t *testing.T, bctx context.Context, f *fixture) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	adm := kadm.NewClient(f.cl)
-	tb := newTab(t, bctx, base)
+	tb := browsertest.NewTab(t, bctx, base)
 
 	// Topic configs: set, then remove, each confirmed.
-	tb.open("/ui/topics/payments", `document.querySelector("#configs tbody").innerText.includes("none")`)
-	tb.run(chromedp.SetValue(chromedp.CSS("#c-name"), "retention.ms"), chromedp.SetValue(chromedp.CSS("#c-value"), "3600000"), chromedp.Click(chromedp.CSS("#c-set")))
-	tb.confirm(`Set retention.ms of topic "payments" to 3600000`)
-	tb.waitJS(`document.querySelector("#configs tbody").innerText.includes("3600000") && document.querySelector("#t-retention").textContent === "1h 0m"`, 5*time.Second)
-	tb.run(chromedp.Click(chromedp.CSS(`button[aria-label="Remove config retention.ms"]`)))
-	tb.confirm(`Remove the override retention.ms of topic "payments"`)
-	tb.waitJS(`document.querySelector("#configs tbody").innerText.includes("none")`, 5*time.Second)
+	tb.Open("/ui/topics/payments", `document.querySelector("#configs tbody").innerText.includes("none")`)
+	tb.Run(chromedp.SetValue(chromedp.CSS("#c-name"), "retention.ms"), chromedp.SetValue(chromedp.CSS("#c-value"), "3600000"), chromedp.Click(chromedp.CSS("#c-set")))
+	confirm(tb, `Set retention.ms of topic "payments" to 3600000`)
+	tb.WaitJS(`document.querySelector("#configs tbody").innerText.includes("3600000") && document.querySelector("#t-retention").textContent === "1h 0m"`, 5*time.Second)
+	tb.Run(chromedp.Click(chromedp.CSS(`button[aria-label="Remove config retention.ms"]`)))
+	confirm(tb, `Remove the override retention.ms of topic "payments"`)
+	tb.WaitJS(`document.querySelector("#configs tbody").innerText.includes("none")`, 5*time.Second)
 	// A bad value is the server's 400, in words.
-	tb.run(chromedp.SetValue(chromedp.CSS("#c-name"), "retention.ms"), chromedp.SetValue(chromedp.CSS("#c-value"), "soon"), chromedp.Click(chromedp.CSS("#c-set")))
-	tb.confirm("retention.ms")
-	tb.waitJS(`document.querySelector("#error").textContent.includes("retention.ms") && !document.querySelector("#error").hidden`, 5*time.Second)
-	tb.expectLoadErrors(400)
+	tb.Run(chromedp.SetValue(chromedp.CSS("#c-name"), "retention.ms"), chromedp.SetValue(chromedp.CSS("#c-value"), "soon"), chromedp.Click(chromedp.CSS("#c-set")))
+	confirm(tb, "retention.ms")
+	tb.WaitJS(`document.querySelector("#error").textContent.includes("retention.ms") && !document.querySelector("#error").hidden`, 5*time.Second)
+	tb.ExpectLoadErrors(400)
 
 	// Groups: a classic group with commits and a share group, deleted
 	// from the groups page.
@@ -197,13 +198,13 @@ func testManage(t *testing.T, bctx context.Context, f *fixture) {
 	if code := httpJSON(t, "POST", base+"/v1/share-groups/sg-1/receive", `{"topics":["jobs"],"max":1,"waitMs":100}`, nil); code != 200 {
 		t.Fatalf("share receive: %d", code)
 	}
-	tb.open("/ui/groups", `document.querySelector("#groups tbody").innerText.includes("old-billing") && document.querySelector("#share-groups tbody").innerText.includes("sg-1")`)
-	tb.run(chromedp.Click(chromedp.CSS(`button[aria-label="Delete group old-billing"]`)))
-	tb.confirm(`Delete consumer group "old-billing" (0 member(s), lag`)
-	tb.waitJS(`!document.querySelector("#groups tbody").innerText.includes("old-billing")`, 5*time.Second)
-	tb.run(chromedp.Click(chromedp.CSS(`button[aria-label="Delete share group sg-1"]`)))
-	tb.confirm(`Delete share group "sg-1"`)
-	tb.waitJS(`!document.querySelector("#share-groups tbody").innerText.includes("sg-1")`, 5*time.Second)
+	tb.Open("/ui/groups", `document.querySelector("#groups tbody").innerText.includes("old-billing") && document.querySelector("#share-groups tbody").innerText.includes("sg-1")`)
+	tb.Run(chromedp.Click(chromedp.CSS(`button[aria-label="Delete group old-billing"]`)))
+	confirm(tb, `Delete consumer group "old-billing" (0 member(s), lag`)
+	tb.WaitJS(`!document.querySelector("#groups tbody").innerText.includes("old-billing")`, 5*time.Second)
+	tb.Run(chromedp.Click(chromedp.CSS(`button[aria-label="Delete share group sg-1"]`)))
+	confirm(tb, `Delete share group "sg-1"`)
+	tb.WaitJS(`!document.querySelector("#share-groups tbody").innerText.includes("sg-1")`, 5*time.Second)
 	if code := httpJSON(t, "GET", base+"/v1/groups/old-billing", "", nil); code != 404 {
 		t.Errorf("old-billing after delete: %d", code)
 	}
@@ -229,15 +230,15 @@ func testManage(t *testing.T, bctx context.Context, f *fixture) {
 	if err := cl2.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	tb.open("/ui/dlq", `document.querySelector("#dlqs tbody").innerText.includes("dlq.bulk")`)
-	tb.run(chromedp.Click(chromedp.CSS(`#dlqs tbody tr:first-child button`)))
-	tb.waitJS(`document.querySelector("#dl-h").textContent === "Dead letters in dlq.bulk" && !document.querySelector("#dl-redrive-all").disabled`, 5*time.Second)
-	tb.run(chromedp.Click(chromedp.CSS("#dl-redrive-all")))
-	tb.confirm("Redrive all 2,000 dead letter(s) of dlq.bulk (2 partition(s))")
+	tb.Open("/ui/dlq", `document.querySelector("#dlqs tbody").innerText.includes("dlq.bulk")`)
+	tb.Run(chromedp.Click(chromedp.CSS(`#dlqs tbody tr:first-child button`)))
+	tb.WaitJS(`document.querySelector("#dl-h").textContent === "Dead letters in dlq.bulk" && !document.querySelector("#dl-redrive-all").disabled`, 5*time.Second)
+	tb.Run(chromedp.Click(chromedp.CSS("#dl-redrive-all")))
+	confirm(tb, "Redrive all 2,000 dead letter(s) of dlq.bulk (2 partition(s))")
 	// The progress bar moves through intermediate values.
-	tb.waitJS(`!document.querySelector("#dl-progress").hidden`, 3*time.Second)
-	tb.waitJS(`document.querySelector("#dl-result").textContent === "redriven 2,000 of 2,000"`, 30*time.Second)
-	if v := eval[float64](tb, `document.querySelector("#dl-progress").value`); v != 2000 {
+	tb.WaitJS(`!document.querySelector("#dl-progress").hidden`, 3*time.Second)
+	tb.WaitJS(`document.querySelector("#dl-result").textContent === "redriven 2,000 of 2,000"`, 30*time.Second)
+	if v := browsertest.Eval[float64](tb, `document.querySelector("#dl-progress").value`); v != 2000 {
 		t.Errorf("progress bar at %v, want 2000", v)
 	}
 	var bulk struct{ Records int64 }
@@ -253,30 +254,30 @@ func testManage(t *testing.T, bctx context.Context, f *fixture) {
 	if code := httpJSON(t, "POST", base+"/v1/groups/wide-readers/offsets/reset", `{"to":"latest","topic":"wide"}`, nil); code != 200 {
 		t.Fatalf("seed wide-readers: %d", code)
 	}
-	tb.open("/ui/groups/wide-readers", `document.querySelector("#offsets tbody").rows.length === 250`)
-	tb.run(chromedp.SetValue(chromedp.CSS("#r-to"), "earliest"), chromedp.Click(chromedp.CSS("#r-preview")))
-	tb.waitJS(`document.querySelector("#r-summary").textContent.startsWith("preview: 250 partition(s)")`, 5*time.Second)
-	tb.run(chromedp.Click(chromedp.CSS("#r-apply")))
-	tb.confirm(`Reset the offsets of group "wide-readers" on 250 partition(s) to earliest?`)
-	tb.waitJS(`document.querySelector("#r-summary").textContent === "reset 250 partition(s)" && document.querySelector("#r-progress").value === 250`, 10*time.Second)
+	tb.Open("/ui/groups/wide-readers", `document.querySelector("#offsets tbody").rows.length === 250`)
+	tb.Run(chromedp.SetValue(chromedp.CSS("#r-to"), "earliest"), chromedp.Click(chromedp.CSS("#r-preview")))
+	tb.WaitJS(`document.querySelector("#r-summary").textContent.startsWith("preview: 250 partition(s)")`, 5*time.Second)
+	tb.Run(chromedp.Click(chromedp.CSS("#r-apply")))
+	confirm(tb, `Reset the offsets of group "wide-readers" on 250 partition(s) to earliest?`)
+	tb.WaitJS(`document.querySelector("#r-summary").textContent === "reset 250 partition(s)" && document.querySelector("#r-progress").value === 250`, 10*time.Second)
 	// Group delete from its page.
-	tb.run(chromedp.Click(chromedp.CSS("#group-delete")))
-	tb.confirm(`Delete consumer group "wide-readers"`)
+	tb.Run(chromedp.Click(chromedp.CSS("#group-delete")))
+	confirm(tb, `Delete consumer group "wide-readers"`)
 	time.Sleep(time.Second) // the page goes to the group list
-	tb.waitJS(`location.pathname === "/ui/groups" && document.readyState === "complete"`, 5*time.Second)
+	tb.WaitJS(`location.pathname === "/ui/groups" && document.readyState === "complete"`, 5*time.Second)
 	if code := httpJSON(t, "GET", base+"/v1/groups/wide-readers", "", nil); code != 404 {
 		t.Errorf("wide-readers after delete: %d", code)
 	}
-	tb.noErrors("manage")
+	tb.NoErrors("manage")
 }
 
 // testErrorWords checks how errors are put: a 401 and a 403 (what an
 // authenticating server answers) tell the user to sign in again or ask for
 // an ACL; a read-only server's 403 names --console-write.
 func testErrorWords(t *testing.T, bctx context.Context, f *fixture) {
-	tb := newTab(t, bctx, f.p.HTTPURL())
-	tb.open("/ui/topics", `document.querySelector("#topic-count").textContent !== ""`)
-	got := eval[[]string](tb, `[
+	tb := browsertest.NewTab(t, bctx, f.p.HTTPURL())
+	tb.Open("/ui/topics", `document.querySelector("#topic-count").textContent !== ""`)
+	got := browsertest.Eval[[]string](tb, `[
 		explain(401, "unauthorized", "authentication required", "GET", "/v1/topics?limit=50"),
 		explain(403, "forbidden", "user ann may not Describe topic orders", "GET", "/v1/topics/orders"),
 		explain(403, "forbidden", "writes through the HTTP admin routes are off; restart eddy serve with --console-write", "POST", "/v1/topics"),
@@ -286,7 +287,7 @@ func testErrorWords(t *testing.T, bctx context.Context, f *fixture) {
 			t.Errorf("explained error %d: %q lacks %q", i, got[i], want)
 		}
 	}
-	tb.noErrors("error words")
+	tb.NoErrors("error words")
 
 	// A server that authorizes with ACLs and has none: the overview's
 	// status call is refused for the (anonymous) user, and the page says
@@ -295,14 +296,14 @@ func testErrorWords(t *testing.T, bctx context.Context, f *fixture) {
 	if code := httpJSON(t, "POST", p.HTTPURL()+"/v1/topics", `{"name":"secret"}`, nil); code != 403 {
 		t.Fatalf("create topic without an ACL: %d, want 403", code)
 	}
-	az := newTab(t, bctx, p.HTTPURL())
-	az.open("/ui/", `!document.querySelector("#error").hidden`)
-	msg := eval[string](az, `document.querySelector("#error").textContent`)
+	az := browsertest.NewTab(t, bctx, p.HTTPURL())
+	az.Open("/ui/", `!document.querySelector("#error").hidden`)
+	msg := browsertest.Eval[string](az, `document.querySelector("#error").textContent`)
 	if !strings.HasPrefix(msg, "Your user may not do this (403 on GET /v1/overview") || !strings.Contains(msg, "DESCRIBE on the cluster") || !strings.Contains(msg, "Ask an administrator for an ACL") {
 		t.Errorf("overview refused by ACLs says %q", msg)
 	}
-	az.expectLoadErrors(403)
-	az.noErrors("authorizing server")
+	az.ExpectLoadErrors(403)
+	az.NoErrors("authorizing server")
 }
 
 // testSchemaWrites registers a new version of orders-value from the
@@ -312,30 +313,30 @@ func testErrorWords(t *testing.T, bctx context.Context, f *fixture) {
 // registry's REST API.
 func testSchemaWrites(t *testing.T, bctx context.Context, f *fixture) {
 	sr := f.p.HTTPURL() + "/schema-registry/subjects/orders-value/versions"
-	tb := newTab(t, bctx, f.p.HTTPURL())
-	tb.open("/ui/schemas?subject=orders-value", `document.querySelector("#sc-summary").textContent === "orders-value: 2 version(s)" && document.querySelector("#sc-new").value !== ""`)
-	if !eval[bool](tb, `document.querySelector("#sc-register").disabled`) {
+	tb := browsertest.NewTab(t, bctx, f.p.HTTPURL())
+	tb.Open("/ui/schemas?subject=orders-value", `document.querySelector("#sc-summary").textContent === "orders-value: 2 version(s)" && document.querySelector("#sc-new").value !== ""`)
+	if !browsertest.Eval[bool](tb, `document.querySelector("#sc-register").disabled`) {
 		t.Error("register is enabled before any compatibility check")
 	}
 	// A required field without a default breaks BACKWARD: not offered.
-	tb.run(chromedp.SetValue(chromedp.CSS("#sc-new"), `{"type":"record","name":"Order","fields":[{"name":"id","type":"string"},{"name":"total","type":"double","default":0},{"name":"region","type":"string"}]}`),
+	tb.Run(chromedp.SetValue(chromedp.CSS("#sc-new"), `{"type":"record","name":"Order","fields":[{"name":"id","type":"string"},{"name":"total","type":"double","default":0},{"name":"region","type":"string"}]}`),
 		chromedp.Click(chromedp.CSS("#sc-check-go")))
-	tb.waitJS(`document.querySelector("#sc-check-result").textContent.startsWith("not compatible")`, 5*time.Second)
-	if !eval[bool](tb, `document.querySelector("#sc-register").disabled`) {
+	tb.WaitJS(`document.querySelector("#sc-check-result").textContent.startsWith("not compatible")`, 5*time.Second)
+	if !browsertest.Eval[bool](tb, `document.querySelector("#sc-register").disabled`) {
 		t.Error("register is enabled after a failed compatibility check")
 	}
 	// With a default it passes; editing the text after the check takes
 	// the offer back until it is checked again.
 	v3 := `{"type":"record","name":"Order","fields":[{"name":"id","type":"string"},{"name":"total","type":"double","default":0},{"name":"region","type":"string","default":"eu"}]}`
-	tb.run(chromedp.SetValue(chromedp.CSS("#sc-new"), v3), chromedp.Click(chromedp.CSS("#sc-check-go")))
-	tb.waitJS(`document.querySelector("#sc-check-result").textContent === "compatible with orders-value" && !document.querySelector("#sc-register").disabled`, 5*time.Second)
-	tb.run(chromedp.SendKeys(chromedp.CSS("#sc-new"), " "))
-	tb.waitJS(`document.querySelector("#sc-register").disabled`, 3*time.Second)
-	tb.run(chromedp.Click(chromedp.CSS("#sc-check-go")))
-	tb.waitJS(`!document.querySelector("#sc-register").disabled`, 5*time.Second)
-	tb.run(chromedp.Click(chromedp.CSS("#sc-register")))
-	tb.confirm(`Register this AVRO schema as a new version of subject "orders-value" (now at v2)?`)
-	tb.waitJS(`document.querySelector("#sc-check-result").textContent.startsWith("registered orders-value v3 (id ") && document.querySelector("#sc-summary").textContent === "orders-value: 3 version(s)" && document.querySelector("#subjects tbody").innerText.includes("3")`, 5*time.Second)
+	tb.Run(chromedp.SetValue(chromedp.CSS("#sc-new"), v3), chromedp.Click(chromedp.CSS("#sc-check-go")))
+	tb.WaitJS(`document.querySelector("#sc-check-result").textContent === "compatible with orders-value" && !document.querySelector("#sc-register").disabled`, 5*time.Second)
+	tb.Run(chromedp.SendKeys(chromedp.CSS("#sc-new"), " "))
+	tb.WaitJS(`document.querySelector("#sc-register").disabled`, 3*time.Second)
+	tb.Run(chromedp.Click(chromedp.CSS("#sc-check-go")))
+	tb.WaitJS(`!document.querySelector("#sc-register").disabled`, 5*time.Second)
+	tb.Run(chromedp.Click(chromedp.CSS("#sc-register")))
+	confirm(tb, `Register this AVRO schema as a new version of subject "orders-value" (now at v2)?`)
+	tb.WaitJS(`document.querySelector("#sc-check-result").textContent.startsWith("registered orders-value v3 (id ") && document.querySelector("#sc-summary").textContent === "orders-value: 3 version(s)" && document.querySelector("#subjects tbody").innerText.includes("3")`, 5*time.Second)
 	var vs []int
 	if code := httpJSON(t, "GET", sr, "", &vs); code != 200 || fmt.Sprint(vs) != "[1 2 3]" {
 		t.Fatalf("versions after register: %d %v, want [1 2 3]", code, vs)
@@ -347,23 +348,23 @@ func testSchemaWrites(t *testing.T, bctx context.Context, f *fixture) {
 	}
 
 	// Soft delete of v3: cancel keeps it, confirm deletes it.
-	tb.run(chromedp.SetValue(chromedp.CSS("#sc-del-v"), "3"), chromedp.Click(chromedp.CSS("#sc-delete")))
-	tb.waitJS(`document.querySelector("#confirm").open`, 3*time.Second)
-	tb.run(chromedp.Click(chromedp.CSS("#confirm-cancel")))
+	tb.Run(chromedp.SetValue(chromedp.CSS("#sc-del-v"), "3"), chromedp.Click(chromedp.CSS("#sc-delete")))
+	tb.WaitJS(`document.querySelector("#confirm").open`, 3*time.Second)
+	tb.Run(chromedp.Click(chromedp.CSS("#confirm-cancel")))
 	time.Sleep(200 * time.Millisecond)
 	if httpJSON(t, "GET", sr, "", &vs); len(vs) != 3 {
 		t.Fatalf("versions after a cancelled delete: %v", vs)
 	}
-	tb.run(chromedp.SetValue(chromedp.CSS("#sc-del-v"), "3"), chromedp.Click(chromedp.CSS("#sc-delete")))
-	tb.confirm(`Delete version 3 of subject "orders-value" (schema id `)
-	tb.waitJS(`document.querySelector("#sc-summary").textContent === "orders-value: 2 version(s), 1 soft-deleted; deleted v3"`, 5*time.Second)
+	tb.Run(chromedp.SetValue(chromedp.CSS("#sc-del-v"), "3"), chromedp.Click(chromedp.CSS("#sc-delete")))
+	confirm(tb, `Delete version 3 of subject "orders-value" (schema id `)
+	tb.WaitJS(`document.querySelector("#sc-summary").textContent === "orders-value: 2 version(s), 1 soft-deleted; deleted v3"`, 5*time.Second)
 	if code := httpJSON(t, "GET", sr, "", &vs); code != 200 || fmt.Sprint(vs) != "[1 2]" {
 		t.Errorf("versions after delete: %d %v, want [1 2]", code, vs)
 	}
 	if code := httpJSON(t, "GET", sr+"?deleted=true", "", &vs); code != 200 || fmt.Sprint(vs) != "[1 2 3]" {
 		t.Errorf("versions with deleted=true: %d %v, want [1 2 3] (a soft delete)", code, vs)
 	}
-	tb.noErrors("schema writes")
+	tb.NoErrors("schema writes")
 }
 
 // testRedriveTo redrives dead letters of dlq.jobs to jobs-retry instead
@@ -381,30 +382,30 @@ func testRedriveTo(t *testing.T, bctx context.Context, f *fixture) {
 		return r.Records
 	}
 	jobsBefore := records("jobs")
-	tb := newTab(t, bctx, base)
-	tb.open("/ui/dlq", `document.querySelector("#dlqs tbody").innerText.includes("dlq.jobs") && document.querySelectorAll("#dl-topics option").length > 0`)
-	tb.run(chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll("#dlqs tbody button")].find((b) => b.textContent === "dlq.jobs").click()`))
-	tb.waitJS(`document.querySelectorAll("#deadletters input[type=checkbox]").length === 3`, 5*time.Second)
-	if eval[bool](tb, `[...document.querySelectorAll("#dl-topics option")].some((o) => o.value.startsWith("dlq."))`) {
+	tb := browsertest.NewTab(t, bctx, base)
+	tb.Open("/ui/dlq", `document.querySelector("#dlqs tbody").innerText.includes("dlq.jobs") && document.querySelectorAll("#dl-topics option").length > 0`)
+	tb.Run(chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll("#dlqs tbody button")].find((b) => b.textContent === "dlq.jobs").click()`))
+	tb.WaitJS(`document.querySelectorAll("#deadletters input[type=checkbox]").length === 3`, 5*time.Second)
+	if browsertest.Eval[bool](tb, `[...document.querySelectorAll("#dl-topics option")].some((o) => o.value.startsWith("dlq."))`) {
 		t.Error("the target suggestions list a dead-letter topic")
 	}
-	tb.run(chromedp.SetValue(chromedp.CSS("#dl-to"), "jobs-retry"), chromedp.Click(chromedp.CSS(`#deadletters input[data-offset="1"]`)), chromedp.Click(chromedp.CSS("#dl-redrive")))
-	tb.confirm(`Redrive 1 dead letter(s) from dlq.jobs to topic "jobs-retry" instead of jobs/0`)
-	tb.waitJS(`document.querySelector("#dl-result").textContent === "redriven 1: dlq.jobs/1 → jobs-retry/0@0"`, 5*time.Second)
-	tb.run(chromedp.Click(chromedp.CSS("#dl-redrive-all")))
-	tb.confirm(`Redrive all 3 dead letter(s) of dlq.jobs (1 partition(s)) to topic "jobs-retry" instead of the topics they came from`)
-	tb.waitJS(`document.querySelector("#dl-result").textContent === "redriven 3 of 3"`, 10*time.Second)
+	tb.Run(chromedp.SetValue(chromedp.CSS("#dl-to"), "jobs-retry"), chromedp.Click(chromedp.CSS(`#deadletters input[data-offset="1"]`)), chromedp.Click(chromedp.CSS("#dl-redrive")))
+	confirm(tb, `Redrive 1 dead letter(s) from dlq.jobs to topic "jobs-retry" instead of jobs/0`)
+	tb.WaitJS(`document.querySelector("#dl-result").textContent === "redriven 1: dlq.jobs/1 → jobs-retry/0@0"`, 5*time.Second)
+	tb.Run(chromedp.Click(chromedp.CSS("#dl-redrive-all")))
+	confirm(tb, `Redrive all 3 dead letter(s) of dlq.jobs (1 partition(s)) to topic "jobs-retry" instead of the topics they came from`)
+	tb.WaitJS(`document.querySelector("#dl-result").textContent === "redriven 3 of 3"`, 10*time.Second)
 	if n := records("jobs-retry"); n != 4 {
 		t.Errorf("jobs-retry holds %d records after redriving 1 and then 3, want 4", n)
 	}
 	if n := records("jobs"); n != jobsBefore {
 		t.Errorf("jobs went from %d to %d records; the redrives named jobs-retry", jobsBefore, n)
 	}
-	tb.run(chromedp.SetValue(chromedp.CSS("#dl-to"), "nowhere"), chromedp.Click(chromedp.CSS("#dl-redrive")))
-	tb.confirm(`to topic "nowhere"`)
-	tb.waitJS(`!document.querySelector("#error").hidden && document.querySelector("#error").textContent.includes("nowhere")`, 5*time.Second)
-	tb.expectLoadErrors(404)
-	tb.noErrors("redrive to")
+	tb.Run(chromedp.SetValue(chromedp.CSS("#dl-to"), "nowhere"), chromedp.Click(chromedp.CSS("#dl-redrive")))
+	confirm(tb, `to topic "nowhere"`)
+	tb.WaitJS(`!document.querySelector("#error").hidden && document.querySelector("#error").textContent.includes("nowhere")`, 5*time.Second)
+	tb.ExpectLoadErrors(404)
+	tb.NoErrors("redrive to")
 }
 
 // testShareReset resets a share group's start offsets from the groups
@@ -433,31 +434,31 @@ func testShareReset(t *testing.T, bctx context.Context, f *fixture) {
 	if n := receive(); n != 0 {
 		t.Fatalf("a new share group got %d records, want 0 (it starts at latest)", n)
 	}
-	tb := newTab(t, bctx, base)
-	tb.open("/ui/groups", `[...document.querySelectorAll("#sr-groups option")].some((o) => o.value === "sq-workers")`)
-	if !eval[bool](tb, `document.querySelector("#sr-apply").disabled`) {
+	tb := browsertest.NewTab(t, bctx, base)
+	tb.Open("/ui/groups", `[...document.querySelectorAll("#sr-groups option")].some((o) => o.value === "sq-workers")`)
+	if !browsertest.Eval[bool](tb, `document.querySelector("#sr-apply").disabled`) {
 		t.Error("Reset is enabled before a preview")
 	}
-	tb.run(chromedp.SetValue(chromedp.CSS("#sr-group"), "sq-workers"), chromedp.SetValue(chromedp.CSS("#sr-topic"), "sq"),
+	tb.Run(chromedp.SetValue(chromedp.CSS("#sr-group"), "sq-workers"), chromedp.SetValue(chromedp.CSS("#sr-topic"), "sq"),
 		chromedp.SetValue(chromedp.CSS("#sr-to"), "earliest"), chromedp.Click(chromedp.CSS("#sr-preview")))
-	tb.waitJS(`document.querySelector("#sr-summary").textContent === "preview: 1 partition(s) of sq for share group sq-workers" && !document.querySelector("#sr-apply").disabled`, 5*time.Second)
-	if row := eval[string](tb, `document.querySelector("#sr-result tbody tr").innerText`); row != "sq\t0\t4\t0" {
+	tb.WaitJS(`document.querySelector("#sr-summary").textContent === "preview: 1 partition(s) of sq for share group sq-workers" && !document.querySelector("#sr-apply").disabled`, 5*time.Second)
+	if row := browsertest.Eval[string](tb, `document.querySelector("#sr-result tbody tr").innerText`); row != "sq\t0\t4\t0" {
 		t.Errorf("preview row %q, want sq 0 4 0", row)
 	}
 	if n := receive(); n != 0 {
 		t.Fatalf("the preview moved the start: %d records delivered", n)
 	}
-	tb.run(chromedp.Click(chromedp.CSS("#sr-apply")))
-	tb.confirm(`Reset the start offsets of share group "sq-workers" on 1 partition(s) of sq to earliest?`)
-	tb.waitJS(`document.querySelector("#sr-summary").textContent === "reset 1 partition(s)" && document.querySelector("#sr-apply").disabled`, 5*time.Second)
+	tb.Run(chromedp.Click(chromedp.CSS("#sr-apply")))
+	confirm(tb, `Reset the start offsets of share group "sq-workers" on 1 partition(s) of sq to earliest?`)
+	tb.WaitJS(`document.querySelector("#sr-summary").textContent === "reset 1 partition(s)" && document.querySelector("#sr-apply").disabled`, 5*time.Second)
 	if n := receive(); n != 4 {
 		t.Errorf("after the reset to earliest the group got %d records, want 4", n)
 	}
 	// A topic that does not exist is the server's 404, in words.
-	tb.run(chromedp.SetValue(chromedp.CSS("#sr-topic"), "nowhere"), chromedp.Click(chromedp.CSS("#sr-preview")))
-	tb.waitJS(`!document.querySelector("#error").hidden && document.querySelector("#error").textContent.includes("nowhere")`, 5*time.Second)
-	tb.expectLoadErrors(404)
-	tb.noErrors("share reset")
+	tb.Run(chromedp.SetValue(chromedp.CSS("#sr-topic"), "nowhere"), chromedp.Click(chromedp.CSS("#sr-preview")))
+	tb.WaitJS(`!document.querySelector("#error").hidden && document.querySelector("#error").textContent.includes("nowhere")`, 5*time.Second)
+	tb.ExpectLoadErrors(404)
+	tb.NoErrors("share reset")
 }
 
 // phoneW, phoneH is the phone-sized viewport (an iPhone 12-14's CSS size).
@@ -467,8 +468,8 @@ const phoneW, phoneH = 390, 844
 // screen (tables scroll inside themselves), and screenshots are saved as
 // docs/console/phone-*.png.
 func testPhone(t *testing.T, bctx context.Context, f *fixture) {
-	tb := newTab(t, bctx, f.p.HTTPURL())
-	tb.run(chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	tb := browsertest.NewTab(t, bctx, f.p.HTTPURL())
+	tb.Run(chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulateScale(2), chromedp.EmulateMobile))
 	for _, pg := range []struct{ name, path, ready string }{
 		{"overview", "/", `document.querySelector("#st-ready").textContent === "ready"`},
 		{"topics", "/ui/topics", `document.querySelector("#topics tbody").innerText.includes("payments")`},
@@ -480,22 +481,22 @@ func testPhone(t *testing.T, bctx context.Context, f *fixture) {
 		{"dlq", "/ui/dlq", `document.querySelector("#dlqs tbody").innerText.includes("dlq.jobs")`},
 		{"schemas", "/ui/schemas?subject=orders-value", `document.querySelector("#sc-right-text").textContent !== ""`},
 	} {
-		tb.open(pg.path, pg.ready)
-		if w := eval[int](tb, `document.documentElement.scrollWidth`); w > phoneW {
-			over := eval[string](tb, `[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > innerWidth + 1).slice(0, 3).map(e => e.tagName + "#" + e.id + "." + e.className + " " + Math.round(e.getBoundingClientRect().right)).join(" ") + " | iw " + innerWidth + " cw " + document.documentElement.clientWidth + " " + [...document.querySelectorAll("body > *, main > *, main table")].map(e => e.tagName + "." + e.className + "#" + e.id + ":" + e.scrollWidth + "/" + e.clientWidth + "/" + getComputedStyle(e).display + "/" + getComputedStyle(e).overflowX).join(" ")`)
+		tb.Open(pg.path, pg.ready)
+		if w := browsertest.Eval[int](tb, `document.documentElement.scrollWidth`); w > phoneW {
+			over := browsertest.Eval[string](tb, `[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > innerWidth + 1).slice(0, 3).map(e => e.tagName + "#" + e.id + "." + e.className + " " + Math.round(e.getBoundingClientRect().right)).join(" ") + " | iw " + innerWidth + " cw " + document.documentElement.clientWidth + " " + [...document.querySelectorAll("body > *, main > *, main table")].map(e => e.tagName + "." + e.className + "#" + e.id + ":" + e.scrollWidth + "/" + e.clientWidth + "/" + getComputedStyle(e).display + "/" + getComputedStyle(e).overflowX).join(" ")`)
 			t.Errorf("%s at %d px wide is %d px wide (wider: %s)", pg.name, phoneW, w, over)
 		}
 		time.Sleep(100 * time.Millisecond)
-		tb.noErrors("phone " + pg.name)
-		tb.screenshot("phone-" + pg.name)
+		tb.NoErrors("phone " + pg.name)
+		tb.Screenshot(shot("phone-" + pg.name))
 	}
 }
 
 // testKeyboardManage tabs through the controls this file's features
 // added: each is reached in document order.
 func testKeyboardManage(t *testing.T, bctx context.Context, f *fixture) {
-	tb := newTab(t, bctx, f.p.HTTPURL())
-	reach := tb.reach
+	tb := browsertest.NewTab(t, bctx, f.p.HTTPURL())
+	reach := func(path, ready string, want []string) { reachPage(tb, path, ready, want) }
 	reach("/ui/messages?topic=orders", `document.querySelector("#messages tbody").rows.length >= 20`,
 		[]string{"m-topic", "m-go", "tail-toggle", "p-topic", "p-partition", "p-key", "p-headers", "p-value", "p-send"})
 	reach("/ui/topics/orders", `document.querySelector("#partitions tbody").rows.length === 2`,
@@ -511,20 +512,20 @@ func testKeyboardManage(t *testing.T, bctx context.Context, f *fixture) {
 	reach("/ui/schemas?subject=orders-value", `document.querySelector("#sc-right-text").textContent !== ""`,
 		[]string{"sc-show-deleted", "orders-value", "sc-left", "sc-right", "sc-show", "sc-del-v", "sc-delete", "sc-subj-del",
 			"sc-compat", "sc-compat-set", "sc-mode", "sc-mode-set", "sc-type", "sc-new", "sc-check-go", "sg-compat", "sg-compat-set", "sg-mode", "sg-mode-set"})
-	tb.noErrors("keyboard")
+	tb.NoErrors("keyboard")
 }
 
 // reach opens path, waits for ready, then presses Tab 120 times from the
 // top of the page: the focused controls (by id, aria-label, href or text)
 // must include want in that order.
-func (tb *tab) reach(path, ready string, want []string) {
-	tb.t.Helper()
-	tb.open(path, ready)
-	tb.run(chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`))
+func reachPage(tb *browsertest.Tab, path, ready string, want []string) {
+	tb.T.Helper()
+	tb.Open(path, ready)
+	tb.Run(chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`))
 	var seen []string
 	for range 120 {
-		tb.run(chromedp.KeyEvent("\t"))
-		seen = append(seen, eval[string](tb, `(() => { const a = document.activeElement; return a.id || a.getAttribute("aria-label") || a.getAttribute("href") || a.textContent.trim(); })()`))
+		tb.Run(chromedp.KeyEvent("\t"))
+		seen = append(seen, browsertest.Eval[string](tb, `(() => { const a = document.activeElement; return a.id || a.getAttribute("aria-label") || a.getAttribute("href") || a.textContent.trim(); })()`))
 	}
 	pos := 0
 	for _, s := range seen {
@@ -533,20 +534,20 @@ func (tb *tab) reach(path, ready string, want []string) {
 		}
 	}
 	if pos < len(want) {
-		tb.t.Errorf("%s: tabbing reached %v; missing %q (in order: %v)", path, seen, want[pos], want)
+		tb.T.Errorf("%s: tabbing reached %v; missing %q (in order: %v)", path, seen, want[pos], want)
 	}
 }
 
 // fitsPhone loads path at phone size (390x844, mobile emulation) and
 // fails when the page is wider than the screen; it saves the screenshot
 // phone-name, then restores the desktop size.
-func (tb *tab) fitsPhone(name, path, ready string) {
-	tb.t.Helper()
-	tb.run(chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulateScale(2), chromedp.EmulateMobile))
-	defer tb.run(chromedp.EmulateViewport(viewW, viewH))
-	tb.open(path, ready)
-	if w := eval[int](tb, `document.documentElement.scrollWidth`); w > phoneW {
-		tb.t.Errorf("%s at %d px wide is %d px wide", name, phoneW, w)
+func fitsPhone(tb *browsertest.Tab, name, path, ready string) {
+	tb.T.Helper()
+	tb.Run(chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	defer tb.Run(chromedp.EmulateViewport(browsertest.ViewW, browsertest.ViewH))
+	tb.Open(path, ready)
+	if w := browsertest.Eval[int](tb, `document.documentElement.scrollWidth`); w > phoneW {
+		tb.T.Errorf("%s at %d px wide is %d px wide", name, phoneW, w)
 	}
-	tb.screenshot("phone-" + name)
+	tb.Screenshot(shot("phone-" + name))
 }

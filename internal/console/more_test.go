@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/eddy-streaming/eddy/internal/console/browsertest"
 	"github.com/eddy-streaming/eddy/internal/schema"
 )
 
@@ -89,18 +90,18 @@ func testShareGroupPage(t *testing.T, bctx context.Context, f *fixture) {
 		t.Fatalf("flush acks: %v", err)
 	}
 
-	tb := newTab(t, bctx, base)
-	tb.open("/ui/groups", `document.querySelector('#share-groups a[href="/ui/share-groups/queue-workers"]') !== null`)
-	tb.run(chromedp.Click(chromedp.CSS(`#share-groups a[href="/ui/share-groups/queue-workers"]`)))
-	tb.waitNav(`location.pathname === "/ui/share-groups/queue-workers" && document.querySelector("#sg-parts tbody").rows.length === 2 && document.querySelector("#sg-acked").textContent === "8"`, 10*time.Second)
-	cards := eval[map[string]string](tb, `Object.fromEntries([...document.querySelectorAll(".card")].map((c) => [c.querySelector(".label").textContent, c.querySelector(".value").textContent]))`)
+	tb := browsertest.NewTab(t, bctx, base)
+	tb.Open("/ui/groups", `document.querySelector('#share-groups a[href="/ui/share-groups/queue-workers"]') !== null`)
+	tb.Run(chromedp.Click(chromedp.CSS(`#share-groups a[href="/ui/share-groups/queue-workers"]`)))
+	waitNav(tb, `location.pathname === "/ui/share-groups/queue-workers" && document.querySelector("#sg-parts tbody").rows.length === 2 && document.querySelector("#sg-acked").textContent === "8"`, 10*time.Second)
+	cards := browsertest.Eval[map[string]string](tb, `Object.fromEntries([...document.querySelectorAll(".card")].map((c) => [c.querySelector(".label").textContent, c.querySelector(".value").textContent]))`)
 	for k, want := range map[string]string{"State": "Stable", "Members": "1", "Lag": "2", "In flight": "2", "Acquired": "2", "Acknowledged": "8", "Archived": "2"} {
 		if cards[k] != want {
 			t.Errorf("share group card %s = %q, want %q (cards %v)", k, cards[k], want, cards)
 		}
 	}
 	for p := range 2 {
-		row := eval[map[string]string](tb, fmt.Sprintf(`Object.fromEntries([...document.querySelectorAll('#sg-parts tr[data-partition="%d"] td[data-k]')].map((td) => [td.dataset.k, td.textContent]))`, p))
+		row := browsertest.Eval[map[string]string](tb, fmt.Sprintf(`Object.fromEntries([...document.querySelectorAll('#sg-parts tr[data-partition="%d"] td[data-k]')].map((td) => [td.dataset.k, td.textContent]))`, p))
 		want := map[string]string{"start": "5", "end": "6", "lag": "1", "inflight": "1", "acquired": "1", "acked": "4", "archived": "1", "redelivered": "0", "deadlettered": "0"}
 		for k, v := range want {
 			if row[k] != v {
@@ -108,39 +109,39 @@ func testShareGroupPage(t *testing.T, bctx context.Context, f *fixture) {
 			}
 		}
 	}
-	members := eval[string](tb, `document.querySelector("#sg-members-t tbody").innerText`)
+	members := browsertest.Eval[string](tb, `document.querySelector("#sg-members-t tbody").innerText`)
 	if !strings.Contains(members, "page-worker") || !strings.Contains(members, "queue: 0,1") {
 		t.Errorf("members table %q lacks the client id and its assignment queue: 0,1", members)
 	}
-	tb.waitJS(`Number(document.querySelector("#chart-share-lag").dataset.points) >= 1`, 5*time.Second)
+	tb.WaitJS(`Number(document.querySelector("#chart-share-lag").dataset.points) >= 1`, 5*time.Second)
 	if os.Getenv("EDDY_UPDATE_SCREENSHOTS") == "1" {
-		tb.waitJS(`Number(document.querySelector("#chart-share-lag").dataset.points) >= 4`, 15*time.Second) // a line to show
+		tb.WaitJS(`Number(document.querySelector("#chart-share-lag").dataset.points) >= 4`, 15*time.Second) // a line to show
 	}
-	tb.screenshot("share-group")
-	tb.noErrors("share group page")
+	tb.Screenshot(shot("share-group"))
+	tb.NoErrors("share group page")
 	// Keyboard: the page's controls in document order; on a phone the
 	// page fits the screen (its tables scroll inside themselves).
 	page := "/ui/share-groups/queue-workers"
 	ready := `document.querySelector("#sg-parts tbody").rows.length === 2`
-	tb.reach(page, ready, []string{"/ui/groups", "sg-delete", "sr-topic", "sr-to", "sr-offset", "sr-preview"})
-	tb.fitsPhone("share-group", page, ready)
-	tb.open(page, ready)
-	tb.noErrors("share group page keyboard and phone")
+	reachPage(tb, page, ready, []string{"/ui/groups", "sg-delete", "sr-topic", "sr-to", "sr-offset", "sr-preview"})
+	fitsPhone(tb, "share-group", page, ready)
+	tb.Open(page, ready)
+	tb.NoErrors("share group page keyboard and phone")
 
 	// The member leaves (its held records are released); the page's reset
 	// preview shows each partition's start before and after, moving none.
 	cl.Close()
-	tb.waitJS(`document.querySelector("#sg-state").textContent === "Empty"`, 10*time.Second)
-	tb.run(chromedp.SetValue(chromedp.CSS("#sr-topic"), "queue"), chromedp.SetValue(chromedp.CSS("#sr-to"), "earliest"), chromedp.Click(chromedp.CSS("#sr-preview")))
-	tb.waitJS(`document.querySelector("#sr-summary").textContent === "preview: 2 partition(s) of queue for share group queue-workers"`, 5*time.Second)
-	if rows := eval[string](tb, `document.querySelector("#sr-result tbody").innerText`); rows != "queue\t0\t5\t0\nqueue\t1\t5\t0" {
+	tb.WaitJS(`document.querySelector("#sg-state").textContent === "Empty"`, 10*time.Second)
+	tb.Run(chromedp.SetValue(chromedp.CSS("#sr-topic"), "queue"), chromedp.SetValue(chromedp.CSS("#sr-to"), "earliest"), chromedp.Click(chromedp.CSS("#sr-preview")))
+	tb.WaitJS(`document.querySelector("#sr-summary").textContent === "preview: 2 partition(s) of queue for share group queue-workers"`, 5*time.Second)
+	if rows := browsertest.Eval[string](tb, `document.querySelector("#sr-result tbody").innerText`); rows != "queue\t0\t5\t0\nqueue\t1\t5\t0" {
 		t.Errorf("reset preview rows %q, want queue 0 5 0 and queue 1 5 0", rows)
 	}
 	var d struct{ Partitions []struct{ StartOffset int64 } }
 	if code := httpJSON(t, "GET", base+"/v1/share-groups/queue-workers", "", &d); code != 200 || len(d.Partitions) != 2 || d.Partitions[0].StartOffset != 5 {
 		t.Errorf("after the preview: %d %+v, want both starts still 5", code, d)
 	}
-	tb.noErrors("share group reset preview")
+	tb.NoErrors("share group reset preview")
 }
 
 // testSchemaManage deletes a soft-deleted version permanently, changes a
@@ -167,55 +168,55 @@ func testSchemaManage(t *testing.T, bctx context.Context, f *fixture) {
 	if got := versions("/subjects/orders-value/versions?deleted=true"); got != "[1 2 3]" {
 		t.Fatalf("before: versions with deleted %s", got)
 	}
-	tb := newTab(t, bctx, f.p.HTTPURL())
-	tb.open("/ui/schemas?subject=orders-value", `document.querySelector("#sc-summary").textContent === "orders-value: 2 version(s), 1 soft-deleted"`)
-	tb.run(chromedp.SetValue(chromedp.CSS("#sc-del-v"), "2"))
-	tb.run(chromedp.Evaluate[chromedp.Void](`document.querySelector("#sc-del-v").dispatchEvent(new Event("change"))`))
-	if !eval[bool](tb, `!document.querySelector("#sc-delete").disabled && document.querySelector("#sc-del-perm").disabled`) {
+	tb := browsertest.NewTab(t, bctx, f.p.HTTPURL())
+	tb.Open("/ui/schemas?subject=orders-value", `document.querySelector("#sc-summary").textContent === "orders-value: 2 version(s), 1 soft-deleted"`)
+	tb.Run(chromedp.SetValue(chromedp.CSS("#sc-del-v"), "2"))
+	tb.Run(chromedp.Evaluate[chromedp.Void](`document.querySelector("#sc-del-v").dispatchEvent(new Event("change"))`))
+	if !browsertest.Eval[bool](tb, `!document.querySelector("#sc-delete").disabled && document.querySelector("#sc-del-perm").disabled`) {
 		t.Error("a live version: soft delete should be offered, permanent not")
 	}
-	tb.run(chromedp.SetValue(chromedp.CSS("#sc-del-v"), "3"))
-	tb.run(chromedp.Evaluate[chromedp.Void](`document.querySelector("#sc-del-v").dispatchEvent(new Event("change"))`))
-	if !eval[bool](tb, `document.querySelector("#sc-delete").disabled && !document.querySelector("#sc-del-perm").disabled`) {
+	tb.Run(chromedp.SetValue(chromedp.CSS("#sc-del-v"), "3"))
+	tb.Run(chromedp.Evaluate[chromedp.Void](`document.querySelector("#sc-del-v").dispatchEvent(new Event("change"))`))
+	if !browsertest.Eval[bool](tb, `document.querySelector("#sc-delete").disabled && !document.querySelector("#sc-del-perm").disabled`) {
 		t.Error("a soft-deleted version: permanent delete should be offered, soft not")
 	}
-	tb.run(chromedp.Click(chromedp.CSS("#sc-del-perm")))
-	tb.confirm(`Permanently delete version 3 of subject "orders-value" (schema id `)
-	tb.waitJS(`document.querySelector("#sc-summary").textContent === "orders-value: 2 version(s); permanently deleted v3"`, 5*time.Second)
+	tb.Run(chromedp.Click(chromedp.CSS("#sc-del-perm")))
+	confirm(tb, `Permanently delete version 3 of subject "orders-value" (schema id `)
+	tb.WaitJS(`document.querySelector("#sc-summary").textContent === "orders-value: 2 version(s); permanently deleted v3"`, 5*time.Second)
 	if got := versions("/subjects/orders-value/versions?deleted=true"); got != "[1 2]" {
 		t.Errorf("after the permanent delete: versions with deleted %s, want [1 2]", got)
 	}
 
 	// Compatibility of the subject, then its mode.
-	tb.run(chromedp.SetValue(chromedp.CSS("#sc-compat"), "FULL"), chromedp.Click(chromedp.CSS("#sc-compat-set")))
-	tb.confirm(`Set the compatibility level of subject "orders-value" from BACKWARD to FULL?`)
-	tb.waitJS(`document.querySelector("#sc-summary").dataset.compat === "FULL" && document.querySelector('#subjects tr[data-subject="orders-value"]').innerText.includes("FULL")`, 5*time.Second)
+	tb.Run(chromedp.SetValue(chromedp.CSS("#sc-compat"), "FULL"), chromedp.Click(chromedp.CSS("#sc-compat-set")))
+	confirm(tb, `Set the compatibility level of subject "orders-value" from BACKWARD to FULL?`)
+	tb.WaitJS(`document.querySelector("#sc-summary").dataset.compat === "FULL" && document.querySelector('#subjects tr[data-subject="orders-value"]').innerText.includes("FULL")`, 5*time.Second)
 	if got := getJSON("/config/orders-value")["compatibilityLevel"]; got != "FULL" {
 		t.Errorf("subject compatibility %v, want FULL", got)
 	}
-	tb.run(chromedp.SetValue(chromedp.CSS("#sc-mode"), "READONLY"), chromedp.Click(chromedp.CSS("#sc-mode-set")))
-	tb.confirm(`Set the mode of subject "orders-value" from READWRITE to READONLY? Under READONLY new versions and deletes are refused.`)
-	tb.waitJS(`document.querySelector("#sc-summary").dataset.mode === "READONLY"`, 5*time.Second)
+	tb.Run(chromedp.SetValue(chromedp.CSS("#sc-mode"), "READONLY"), chromedp.Click(chromedp.CSS("#sc-mode-set")))
+	confirm(tb, `Set the mode of subject "orders-value" from READWRITE to READONLY? Under READONLY new versions and deletes are refused.`)
+	tb.WaitJS(`document.querySelector("#sc-summary").dataset.mode === "READONLY"`, 5*time.Second)
 	if got := getJSON("/mode/orders-value")["mode"]; got != "READONLY" {
 		t.Errorf("subject mode %v, want READONLY", got)
 	}
 	if code := httpJSON(t, "POST", sr+"/subjects/orders-value/versions", `{"schema":"{\"type\":\"record\",\"name\":\"Order\",\"fields\":[{\"name\":\"id\",\"type\":\"string\"},{\"name\":\"x\",\"type\":\"int\",\"default\":1}]}"}`, nil); code < 400 {
 		t.Errorf("registering under READONLY answered %d", code)
 	}
-	tb.run(chromedp.SetValue(chromedp.CSS("#sc-mode"), "READWRITE"), chromedp.Click(chromedp.CSS("#sc-mode-set")))
-	tb.confirm(`Set the mode of subject "orders-value" from READONLY to READWRITE?`)
-	tb.waitJS(`document.querySelector("#sc-summary").dataset.mode === "READWRITE"`, 5*time.Second)
+	tb.Run(chromedp.SetValue(chromedp.CSS("#sc-mode"), "READWRITE"), chromedp.Click(chromedp.CSS("#sc-mode-set")))
+	confirm(tb, `Set the mode of subject "orders-value" from READONLY to READWRITE?`)
+	tb.WaitJS(`document.querySelector("#sc-summary").dataset.mode === "READWRITE"`, 5*time.Second)
 	// Registry-wide compatibility.
-	tb.run(chromedp.SetValue(chromedp.CSS("#sg-compat"), "NONE"), chromedp.Click(chromedp.CSS("#sg-compat-set")))
-	tb.confirm(`Set the compatibility level of the registry (subjects without their own use it) from BACKWARD to NONE?`)
-	tb.waitJS(`document.querySelector("#sg-compat-now").textContent === "NONE"`, 5*time.Second)
+	tb.Run(chromedp.SetValue(chromedp.CSS("#sg-compat"), "NONE"), chromedp.Click(chromedp.CSS("#sg-compat-set")))
+	confirm(tb, `Set the compatibility level of the registry (subjects without their own use it) from BACKWARD to NONE?`)
+	tb.WaitJS(`document.querySelector("#sg-compat-now").textContent === "NONE"`, 5*time.Second)
 	if got := getJSON("/config")["compatibilityLevel"]; got != "NONE" {
 		t.Errorf("global compatibility %v, want NONE", got)
 	}
 	// Setting what is already set is refused before asking.
-	tb.run(chromedp.Click(chromedp.CSS("#sg-compat-set")))
-	tb.waitJS(`!document.querySelector("#error").hidden && document.querySelector("#error").textContent.includes("is NONE already")`, 3*time.Second)
-	if eval[bool](tb, `document.querySelector("#confirm").open`) {
+	tb.Run(chromedp.Click(chromedp.CSS("#sg-compat-set")))
+	tb.WaitJS(`!document.querySelector("#error").hidden && document.querySelector("#error").textContent.includes("is NONE already")`, 3*time.Second)
+	if browsertest.Eval[bool](tb, `document.querySelector("#confirm").open`) {
 		t.Error("a confirmation opened for a level already set")
 	}
 
@@ -223,13 +224,13 @@ func testSchemaManage(t *testing.T, bctx context.Context, f *fixture) {
 	if code := httpJSON(t, "POST", sr+"/subjects/tmp-value/versions", `{"schema":"{\"type\":\"string\"}"}`, nil); code != 200 {
 		t.Fatalf("register tmp-value: %d", code)
 	}
-	tb.open("/ui/schemas?subject=tmp-value", `document.querySelector("#sc-summary").textContent === "tmp-value: 1 version(s)"`)
-	if !eval[bool](tb, `!document.querySelector("#sc-subj-del").disabled && document.querySelector("#sc-subj-perm").disabled`) {
+	tb.Open("/ui/schemas?subject=tmp-value", `document.querySelector("#sc-summary").textContent === "tmp-value: 1 version(s)"`)
+	if !browsertest.Eval[bool](tb, `!document.querySelector("#sc-subj-del").disabled && document.querySelector("#sc-subj-perm").disabled`) {
 		t.Error("a live subject: soft delete should be offered, permanent not")
 	}
-	tb.run(chromedp.Click(chromedp.CSS("#sc-subj-del")))
-	tb.confirm(`Delete subject "tmp-value" with its 1 version(s) (v1)? This is a soft delete`)
-	tb.waitJS(`document.querySelector("#sc-summary").textContent === "tmp-value: soft-deleted (1 version(s)); subject soft-deleted" && !document.querySelector("#sc-subj-perm").disabled`, 5*time.Second)
+	tb.Run(chromedp.Click(chromedp.CSS("#sc-subj-del")))
+	confirm(tb, `Delete subject "tmp-value" with its 1 version(s) (v1)? This is a soft delete`)
+	tb.WaitJS(`document.querySelector("#sc-summary").textContent === "tmp-value: soft-deleted (1 version(s)); subject soft-deleted" && !document.querySelector("#sc-subj-perm").disabled`, 5*time.Second)
 	var subjects []string
 	httpJSON(t, "GET", sr+"/subjects", "", &subjects)
 	if strings.Contains(fmt.Sprint(subjects), "tmp-value") {
@@ -239,17 +240,17 @@ func testSchemaManage(t *testing.T, bctx context.Context, f *fixture) {
 	if !strings.Contains(fmt.Sprint(subjects), "tmp-value") {
 		t.Errorf("subjects with deleted=true after the soft delete: %v, want tmp-value listed", subjects)
 	}
-	if !eval[bool](tb, `document.querySelector('#subjects tr[data-subject="tmp-value"]').innerText.includes("soft-deleted")`) {
+	if !browsertest.Eval[bool](tb, `document.querySelector('#subjects tr[data-subject="tmp-value"]').innerText.includes("soft-deleted")`) {
 		t.Error("the soft-deleted subject is not listed as such")
 	}
-	tb.run(chromedp.Click(chromedp.CSS("#sc-subj-perm")))
-	tb.confirm(`Permanently delete subject "tmp-value" and its 1 soft-deleted version(s)?`)
-	tb.waitNav(`location.search === "" && document.querySelector("#subjects tbody").innerText.includes("orders-value")`, 5*time.Second)
+	tb.Run(chromedp.Click(chromedp.CSS("#sc-subj-perm")))
+	confirm(tb, `Permanently delete subject "tmp-value" and its 1 soft-deleted version(s)?`)
+	waitNav(tb, `location.search === "" && document.querySelector("#subjects tbody").innerText.includes("orders-value")`, 5*time.Second)
 	httpJSON(t, "GET", sr+"/subjects?deleted=true", "", &subjects)
 	if strings.Contains(fmt.Sprint(subjects), "tmp-value") {
 		t.Errorf("subjects with deleted=true after the permanent delete: %v", subjects)
 	}
-	tb.noErrors("schema management")
+	tb.NoErrors("schema management")
 	// Back to the fixture's settings.
 	httpJSON(t, "PUT", sr+"/config", `{"compatibility":"BACKWARD"}`, nil)
 	httpJSON(t, "DELETE", sr+"/config/orders-value", "", nil)
@@ -261,8 +262,8 @@ func testSchemaManage(t *testing.T, bctx context.Context, f *fixture) {
 // side-by-side view of two versions that differ only in key order and
 // whitespace shows no change, and an added field shows only its lines.
 func testSchemaDiff(t *testing.T, bctx context.Context, f *fixture) {
-	tb := newTab(t, bctx, f.p.HTTPURL())
-	tb.open("/ui/schemas", `document.querySelector("#subjects tbody").rows.length >= 1`)
+	tb := browsertest.NewTab(t, bctx, f.p.HTTPURL())
+	tb.Open("/ui/schemas", `document.querySelector("#subjects tbody").rows.length >= 1`)
 	type op struct {
 		Op   string `json:"op"`
 		A, B *int
@@ -283,7 +284,7 @@ func testSchemaDiff(t *testing.T, bctx context.Context, f *fixture) {
 		cases = append(cases, c)
 	}
 	in, _ := json.Marshal(cases)
-	all := eval[[][]op](tb, fmt.Sprintf(`%s.map(([a, b]) => diffLines(a, b))`, in))
+	all := browsertest.Eval[[][]op](tb, fmt.Sprintf(`%s.map(([a, b]) => diffLines(a, b))`, in))
 	for i, ops := range all {
 		a, b := cases[i][0], cases[i][1]
 		ai, bi, kept := 0, 0, 0
@@ -311,7 +312,7 @@ func testSchemaDiff(t *testing.T, bctx context.Context, f *fixture) {
 
 	// Key order and whitespace: no change. An added field: only its lines
 	// on the right, in place.
-	got := eval[[]int](tb, `(() => {
+	got := browsertest.Eval[[]int](tb, `(() => {
 		const l = document.createElement("pre"), r = document.createElement("pre");
 		const a = prettySchema({schema: '{"type":"record","name":"A","fields":[{"name":"x","type":"int"}]}'}).split("\n");
 		const b = prettySchema({schema: '{ "fields" : [ {"type":"int", "name":"x"} ], "name":"A",\n "type":"record" }'}).split("\n");
@@ -322,24 +323,24 @@ func testSchemaDiff(t *testing.T, bctx context.Context, f *fixture) {
 	if fmt.Sprint(got) != "[0 0 0 5 5 5 1]" {
 		t.Errorf("diff of reordered keys and of an added field: %v, want [0 0 0 5 5 5 1] (no change; 5 added lines facing 5 gaps, sides aligned)", got)
 	}
-	tb.open("/ui/schemas?subject=orders-value", `document.querySelector("#sc-diff-summary").textContent === "v1 → v2: 0 line(s) removed, 5 added"`)
-	tb.noErrors("schema diff")
+	tb.Open("/ui/schemas?subject=orders-value", `document.querySelector("#sc-diff-summary").textContent === "v1 → v2: 0 line(s) removed, 5 added"`)
+	tb.NoErrors("schema diff")
 }
 
 // waitNav is waitJS across a navigation the page starts itself (a link
 // clicked, location.assign): evaluating while the old page goes away
 // fails, so failures count as "not yet" until timeout.
-func (tb *tab) waitNav(cond string, timeout time.Duration) {
-	tb.t.Helper()
+func waitNav(tb *browsertest.Tab, cond string, timeout time.Duration) {
+	tb.T.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		ok, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](cond))
+		ok, err := chromedp.Run(tb.Ctx, chromedp.Evaluate[bool](cond))
 		if err == nil && ok {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	tb.waitJS(cond, time.Second) // fails with the page's text
+	tb.WaitJS(cond, time.Second) // fails with the page's text
 }
 
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
@@ -372,10 +373,10 @@ func testTailDecode(t *testing.T, bctx context.Context, f *fixture) {
 	if _, err := kadm.NewClient(f.cl).CreateTopic(context.Background(), 1, 1, nil, "avro-tail"); err != nil {
 		t.Fatal(err)
 	}
-	tb := newTab(t, bctx, f.p.HTTPURL())
-	tb.open("/ui/messages?topic=avro-tail", `document.querySelector("#m-summary").textContent !== ""`)
-	tb.run(chromedp.Click(chromedp.CSS("#tail-toggle")))
-	tb.waitJS(`document.querySelector("#tail-state").textContent.startsWith("live")`, 5*time.Second)
+	tb := browsertest.NewTab(t, bctx, f.p.HTTPURL())
+	tb.Open("/ui/messages?topic=avro-tail", `document.querySelector("#m-summary").textContent !== ""`)
+	tb.Run(chromedp.Click(chromedp.CSS("#tail-toggle")))
+	tb.WaitJS(`document.querySelector("#tail-state").textContent.startsWith("live")`, 5*time.Second)
 	s := avro.MustParse(`{"type":"record","name":"Order","fields":[{"name":"id","type":"string"},{"name":"total","type":"double","default":0}]}`)
 	datum, err := avro.Marshal(s, map[string]any{"id": "o-tail", "total": 7.25})
 	if err != nil {
@@ -385,15 +386,15 @@ func testTailDecode(t *testing.T, bctx context.Context, f *fixture) {
 	if err := f.cl.ProduceSync(context.Background(), &kgo.Record{Topic: "avro-tail", Value: value}, &kgo.Record{Topic: "avro-tail", Value: []byte(`{"plain":true}`)}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	tb.waitJS(`document.querySelector("#messages tbody").rows.length === 2`, 3*time.Second)
-	cell := eval[string](tb, `document.querySelector('#messages tbody tr[data-offset="0"] td:last-child').innerText`)
+	tb.WaitJS(`document.querySelector("#messages tbody").rows.length === 2`, 3*time.Second)
+	cell := browsertest.Eval[string](tb, `document.querySelector('#messages tbody tr[data-offset="0"] td:last-child').innerText`)
 	for _, want := range []string{fmt.Sprintf("AVRO schema %d (orders-value v2)", sv.ID), `"id": "o-tail"`, `"total": 7.25`} {
 		if !strings.Contains(cell, want) {
 			t.Errorf("live tail value cell %q lacks %q", cell, want)
 		}
 	}
-	if cell := eval[string](tb, `document.querySelector('#messages tbody tr[data-offset="1"] td:last-child').innerText`); !strings.Contains(cell, `"plain": true`) {
+	if cell := browsertest.Eval[string](tb, `document.querySelector('#messages tbody tr[data-offset="1"] td:last-child').innerText`); !strings.Contains(cell, `"plain": true`) {
 		t.Errorf("live tail JSON value cell %q", cell)
 	}
-	tb.noErrors("tail decode")
+	tb.NoErrors("tail decode")
 }

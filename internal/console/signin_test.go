@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
+	"github.com/eddy-streaming/eddy/internal/console/browsertest"
 	"github.com/eddy-streaming/eddy/internal/eddytest"
 )
 
@@ -26,17 +28,17 @@ import (
 // WWW-Authenticate: Basic) with user and password, through the DevTools
 // Fetch domain: the browser's own sign-in path, not a header the test
 // adds. It counts the challenges answered.
-func (tb *tab) signIn(user, password string) *int {
-	tb.t.Helper()
-	challenges := new(int)
-	paused := chromedp.Events(tb.ctx, fetch.RequestPaused)
-	auths := chromedp.Events(tb.ctx, fetch.AuthRequired)
+func signIn(tb *browsertest.Tab, user, password string) *atomic.Int64 {
+	tb.T.Helper()
+	challenges := new(atomic.Int64)
+	paused := chromedp.Events(tb.Ctx, fetch.RequestPaused)
+	auths := chromedp.Events(tb.Ctx, fetch.AuthRequired)
 	go func() {
 		for ev, err := range paused {
 			if err != nil {
 				return
 			}
-			_, _ = chromedp.Call(tb.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+			_, _ = chromedp.Call(tb.Ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
 		}
 	}()
 	go func() {
@@ -44,16 +46,14 @@ func (tb *tab) signIn(user, password string) *int {
 			if err != nil {
 				return
 			}
-			tb.mu.Lock()
-			*challenges++
-			tb.mu.Unlock()
-			_, _ = chromedp.Call(tb.ctx, fetch.ContinueWithAuth, fetch.ContinueWithAuthParams{RequestID: ev.RequestID,
+			challenges.Add(1)
+			_, _ = chromedp.Call(tb.Ctx, fetch.ContinueWithAuth, fetch.ContinueWithAuthParams{RequestID: ev.RequestID,
 				AuthChallengeResponse: &fetch.AuthChallengeResponse{Response: fetch.AuthChallengeResponseResponseProvideCredentials, Username: user, Password: password}})
 		}
 	}()
 	handle := true
-	if _, err := chromedp.Call(tb.ctx, fetch.Enable, fetch.EnableParams{HandleAuthRequests: &handle}); err != nil {
-		tb.t.Fatal(err)
+	if _, err := chromedp.Call(tb.Ctx, fetch.Enable, fetch.EnableParams{HandleAuthRequests: &handle}); err != nil {
+		tb.T.Fatal(err)
 	}
 	return challenges
 }
@@ -67,7 +67,7 @@ func (tb *tab) signIn(user, password string) *int {
 // are refused in words. Signed in as the administrator, every topic and
 // group shows.
 func TestConsoleSignedIn(t *testing.T) {
-	bctx := browser(t)
+	bctx := browsertest.Start(t)
 	pw := filepath.Join(t.TempDir(), "admin.pw")
 	if err := os.WriteFile(pw, []byte("admin-secret\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -144,52 +144,50 @@ func TestConsoleSignedIn(t *testing.T) {
 
 	// Each user signs in in a browser context of its own: one context
 	// keeps the credentials it signed in with for the origin.
-	ann := newTabFor(t, bctx, p.HTTPURL(), 30*time.Second, chromedp.WithNewBrowserContext())
-	challenges := ann.signIn("ann", "ann-pw")
-	ann.open("/ui/topics", `document.querySelector("#topic-count").textContent === "2 topics"`)
-	if list := eval[string](ann, `document.querySelector("#topics tbody").innerText`); !strings.Contains(list, "ann-orders") || !strings.Contains(list, "ann-invoices") || strings.Contains(list, "payroll") || strings.Contains(list, "secrets") {
+	ann := browsertest.NewTabFor(t, bctx, p.HTTPURL(), 30*time.Second, chromedp.WithNewBrowserContext())
+	challenges := signIn(ann, "ann", "ann-pw")
+	ann.Open("/ui/topics", `document.querySelector("#topic-count").textContent === "2 topics"`)
+	if list := browsertest.Eval[string](ann, `document.querySelector("#topics tbody").innerText`); !strings.Contains(list, "ann-orders") || !strings.Contains(list, "ann-invoices") || strings.Contains(list, "payroll") || strings.Contains(list, "secrets") {
 		t.Errorf("ann's topic list:\n%s\nwant ann-orders and ann-invoices only", list)
 	}
-	ann.mu.Lock()
-	n := *challenges
-	ann.mu.Unlock()
+	n := challenges.Load()
 	if n == 0 {
 		t.Errorf("the browser was never asked to sign in")
 	}
-	ann.open("/ui/groups", `document.querySelector("#groups tbody").innerText.includes("ann-billing") && document.querySelector("#share-groups tbody").innerText.includes("ann-queue")`)
-	if list := eval[string](ann, `document.querySelector("#groups tbody").innerText + document.querySelector("#share-groups tbody").innerText`); strings.Contains(list, "hr") {
+	ann.Open("/ui/groups", `document.querySelector("#groups tbody").innerText.includes("ann-billing") && document.querySelector("#share-groups tbody").innerText.includes("ann-queue")`)
+	if list := browsertest.Eval[string](ann, `document.querySelector("#groups tbody").innerText + document.querySelector("#share-groups tbody").innerText`); strings.Contains(list, "hr") {
 		t.Errorf("ann's group lists show hr's groups:\n%s", list)
 	}
-	ann.noErrors("signed in as ann")
+	ann.NoErrors("signed in as ann")
 	// The overview describes the whole node (DESCRIBE on the cluster).
-	ann.open("/ui/", `!document.querySelector("#error").hidden`)
-	if msg := eval[string](ann, `document.querySelector("#error").textContent`); !strings.Contains(msg, "DESCRIBE on the cluster") {
+	ann.Open("/ui/", `!document.querySelector("#error").hidden`)
+	if msg := browsertest.Eval[string](ann, `document.querySelector("#error").textContent`); !strings.Contains(msg, "DESCRIBE on the cluster") {
 		t.Errorf("the overview for ann says %q", msg)
 	}
-	ann.expectLoadErrors(403)
+	ann.ExpectLoadErrors(403)
 	// A topic she may not describe, and a write she may not do.
-	ann.open("/ui/topics/payroll", `!document.querySelector("#error").hidden`)
-	if msg := eval[string](ann, `document.querySelector("#error").textContent`); !strings.Contains(msg, "Your user may not do this") || !strings.Contains(msg, "Ask an administrator for an ACL") {
+	ann.Open("/ui/topics/payroll", `!document.querySelector("#error").hidden`)
+	if msg := browsertest.Eval[string](ann, `document.querySelector("#error").textContent`); !strings.Contains(msg, "Your user may not do this") || !strings.Contains(msg, "Ask an administrator for an ACL") {
 		t.Errorf("payroll for ann says %q", msg)
 	}
-	ann.expectLoadErrors(403)
-	ann.open("/ui/topics", `document.querySelector("#topic-count").textContent === "2 topics"`)
-	ann.run(chromedp.SetValue(chromedp.CSS("#create-name"), "ann-new"), chromedp.Click(chromedp.CSS(`#topic-create button[type="submit"]`)))
-	ann.confirm(`Create topic "ann-new"`)
-	ann.waitJS(`!document.querySelector("#error").hidden`, 5*time.Second)
-	if msg := eval[string](ann, `document.querySelector("#error").textContent`); !strings.Contains(msg, "Your user may not do this") {
+	ann.ExpectLoadErrors(403)
+	ann.Open("/ui/topics", `document.querySelector("#topic-count").textContent === "2 topics"`)
+	ann.Run(chromedp.SetValue(chromedp.CSS("#create-name"), "ann-new"), chromedp.Click(chromedp.CSS(`#topic-create button[type="submit"]`)))
+	confirm(ann, `Create topic "ann-new"`)
+	ann.WaitJS(`!document.querySelector("#error").hidden`, 5*time.Second)
+	if msg := browsertest.Eval[string](ann, `document.querySelector("#error").textContent`); !strings.Contains(msg, "Your user may not do this") {
 		t.Errorf("creating a topic as ann says %q", msg)
 	}
-	ann.expectLoadErrors(403)
-	ann.noErrors("refusals for ann")
+	ann.ExpectLoadErrors(403)
+	ann.NoErrors("refusals for ann")
 	if topics, err := adm.ListTopics(ctx); err != nil || topics.Has("ann-new") {
 		t.Errorf("ann-new exists after a refused create (err %v)", err)
 	}
 
-	admin := newTabFor(t, bctx, p.HTTPURL(), 30*time.Second, chromedp.WithNewBrowserContext())
-	admin.signIn("admin", "admin-secret")
-	admin.open("/ui/topics", `document.querySelector("#topic-count").textContent === "4 topics"`)
-	admin.open("/ui/", `document.querySelector("#st-ready").textContent === "ready" && document.querySelector("#top-topics tbody").rows.length === 4 && document.querySelector("#top-lag tbody").rows.length === 2`)
-	admin.open("/ui/groups", `document.querySelector("#groups tbody").innerText.includes("ann-billing") && document.querySelector("#groups tbody").innerText.includes("hr") && document.querySelector("#share-groups tbody").innerText.includes("hr-queue")`)
-	admin.noErrors("signed in as admin")
+	admin := browsertest.NewTabFor(t, bctx, p.HTTPURL(), 30*time.Second, chromedp.WithNewBrowserContext())
+	signIn(admin, "admin", "admin-secret")
+	admin.Open("/ui/topics", `document.querySelector("#topic-count").textContent === "4 topics"`)
+	admin.Open("/ui/", `document.querySelector("#st-ready").textContent === "ready" && document.querySelector("#top-topics tbody").rows.length === 4 && document.querySelector("#top-lag tbody").rows.length === 2`)
+	admin.Open("/ui/groups", `document.querySelector("#groups tbody").innerText.includes("ann-billing") && document.querySelector("#groups tbody").innerText.includes("hr") && document.querySelector("#share-groups tbody").innerText.includes("hr-queue")`)
+	admin.NoErrors("signed in as admin")
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/eddy-streaming/eddy/internal/console/browsertest"
 	"github.com/eddy-streaming/eddy/internal/eddytest"
 )
 
@@ -46,7 +47,7 @@ func TestConsoleScale(t *testing.T) {
 	if v := os.Getenv("EDDY_CONSOLE_TOPICS"); v != "" {
 		fmt.Sscan(v, &topics)
 	}
-	bctx := browser(t)
+	bctx := browsertest.Start(t)
 	// EDDY_CONSOLE_ARGS adds `eddy serve` flags (space-separated).
 	p := eddytest.Start(t, eddytest.Args(strings.Fields(os.Getenv("EDDY_CONSOLE_ARGS"))...))
 	cl, err := kgo.NewClient(kgo.SeedBrokers(p.KafkaAddr()))
@@ -106,19 +107,19 @@ func TestConsoleScale(t *testing.T) {
 	defer func() {
 		t.Logf("server CPU during the page loads: %v", (cpuTime(p.PID()) - server0).Round(time.Millisecond))
 	}()
-	tb := newTabFor(t, bctx, p.HTTPURL(), 10*time.Minute)
+	tb := browsertest.NewTabFor(t, bctx, p.HTTPURL(), 10*time.Minute)
 	measure := func(path, ready string) (fcp float64, data time.Duration) {
-		tb.open("/ui/schemas", `true`) // warm: connection and asset cache
+		tb.Open("/ui/schemas", `true`) // warm: connection and asset cache
 		start := time.Now()
-		tb.open(path, ready)
+		tb.Open(path, ready)
 		data = time.Since(start)
-		fcp = eval[float64](tb, `new Promise((resolve) => {
+		fcp = browsertest.Eval[float64](tb, `new Promise((resolve) => {
 			new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.name === "first-contentful-paint") resolve(e.startTime); }).observe({ type: "paint", buffered: true });
 			setTimeout(() => resolve(-1), 2000);
 		})`)
 		// Where the time before the paint went: the page's first byte, the
 		// stylesheet (render-blocking) and the script loaded.
-		timing := eval[string](tb, `(() => {
+		timing := browsertest.Eval[string](tb, `(() => {
 			const n = performance.getEntriesByType("navigation")[0];
 			const r = (s) => { const e = performance.getEntriesByType("resource").find((e) => e.name.endsWith(s)); return e ? Math.round(e.responseEnd) : -1; };
 			return "first byte " + Math.round(n.responseStart) + " ms, html " + Math.round(n.responseEnd) + " ms, app.css " + r("/app.css") + " ms, app.js " + r("/app.js") + " ms, DOMContentLoaded " + Math.round(n.domContentLoadedEventEnd) + " ms";
@@ -143,8 +144,8 @@ func TestConsoleScale(t *testing.T) {
 		listFCP, listData = append(listFCP, fcp), append(listData, ms(data))
 		// The next page of the list: server-side, 50 rows.
 		start := time.Now()
-		tb.run(chromedp.Click(chromedp.CSS("#topics-next")))
-		tb.waitJS(`document.querySelector("#topics tbody tr td").innerText === "topic-00050"`, 10*time.Second)
+		tb.Run(chromedp.Click(chromedp.CSS("#topics-next")))
+		tb.WaitJS(`document.querySelector("#topics tbody tr td").innerText === "topic-00050"`, 10*time.Second)
 		nextPage = append(nextPage, ms(time.Since(start)))
 		t.Logf("/ui/topics next page shown in %v", time.Since(start).Round(time.Millisecond))
 		// A prefix search near the end of the list.
@@ -153,8 +154,8 @@ func TestConsoleScale(t *testing.T) {
 		if views > 0 {
 			last = fmt.Sprintf("view-%05d", views-1)
 		}
-		tb.run(chromedp.SetValue(chromedp.CSS("#topic-prefix"), last), chromedp.Click(chromedp.CSS(`#topic-search button`)))
-		tb.waitJS(fmt.Sprintf(`document.querySelector("#topics tbody").rows.length === 1 && document.querySelector("#topics tbody tr td").innerText === %q`, last), 10*time.Second)
+		tb.Run(chromedp.SetValue(chromedp.CSS("#topic-prefix"), last), chromedp.Click(chromedp.CSS(`#topic-search button`)))
+		tb.WaitJS(fmt.Sprintf(`document.querySelector("#topics tbody").rows.length === 1 && document.querySelector("#topics tbody tr td").innerText === %q`, last), 10*time.Second)
 		search = append(search, ms(time.Since(start)))
 		t.Logf("/ui/topics prefix search shown in %v", time.Since(start).Round(time.Millisecond))
 	}
@@ -190,7 +191,7 @@ func TestConsoleScale(t *testing.T) {
 			}
 		}
 	}
-	tb.noErrors("scale")
+	tb.NoErrors("scale")
 }
 
 // cpuTime is the user and system CPU time process pid has used, from
@@ -239,7 +240,7 @@ func TestConsoleTail(t *testing.T) {
 		fmt.Sscan(v, &seconds)
 	}
 	const rate = 1000
-	bctx := browser(t)
+	bctx := browsertest.Start(t)
 	p := eddytest.Start(t)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(p.KafkaAddr()), kgo.DefaultProduceTopic("firehose"), kgo.ProducerLinger(5*time.Millisecond))
 	if err != nil {
@@ -251,15 +252,15 @@ func TestConsoleTail(t *testing.T) {
 	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, nil, "firehose"); err != nil {
 		t.Fatal(err)
 	}
-	tb := newTabFor(t, bctx, p.HTTPURL(), time.Duration(seconds+60)*time.Second)
+	tb := browsertest.NewTabFor(t, bctx, p.HTTPURL(), time.Duration(seconds+60)*time.Second)
 	// DevTools' network tracking (on for every chromedp tab) keeps each
 	// server-sent event for the inspector; a user's tab has no inspector.
-	if _, err := chromedp.Call(tb.ctx, network.Disable, cdp.Empty{}); err != nil {
+	if _, err := chromedp.Call(tb.Ctx, network.Disable, cdp.Empty{}); err != nil {
 		t.Fatal(err)
 	}
-	tb.open("/ui/messages?topic=firehose", `document.querySelector("#m-summary").textContent !== ""`)
-	tb.run(chromedp.Click(chromedp.CSS("#tail-toggle")))
-	tb.waitJS(`document.querySelector("#tail-state").textContent.startsWith("live")`, 5*time.Second)
+	tb.Open("/ui/messages?topic=firehose", `document.querySelector("#m-summary").textContent !== ""`)
+	tb.Run(chromedp.Click(chromedp.CSS("#tail-toggle")))
+	tb.WaitJS(`document.querySelector("#tail-state").textContent.startsWith("live")`, 5*time.Second)
 	base := rendererMem(bctx)
 	var produced, failed atomic.Int64
 	start := time.Now()
@@ -298,8 +299,8 @@ func TestConsoleTail(t *testing.T) {
 		if testing.Verbose() {
 			t.Logf("%v: %d produced, renderer private %.1f MB", time.Since(start).Round(time.Second), produced.Load(), mb(m.private))
 		}
-		maxHeap = max(maxHeap, eval[float64](tb, `performance.memory ? performance.memory.usedJSHeapSize : 0`))
-		maxRows = max(maxRows, eval[int](tb, `document.querySelector("#messages tbody").rows.length`))
+		maxHeap = max(maxHeap, browsertest.Eval[float64](tb, `performance.memory ? performance.memory.usedJSHeapSize : 0`))
+		maxRows = max(maxRows, browsertest.Eval[int](tb, `document.querySelector("#messages tbody").rows.length`))
 	}
 	if err := cl.Flush(ctx); err != nil {
 		t.Fatal(err)
@@ -310,10 +311,10 @@ func TestConsoleTail(t *testing.T) {
 		t.Fatalf("%d of %d produces failed", failed.Load(), n)
 	}
 	// Every record reaches the page within 3 s of the last produce.
-	tb.waitJS(fmt.Sprintf(`Number(document.querySelector("#tail-rate").dataset.count) === %d`, n), 5*time.Second)
+	tb.WaitJS(fmt.Sprintf(`Number(document.querySelector("#tail-rate").dataset.count) === %d`, n), 5*time.Second)
 	caughtUp := time.Since(prodEnd)
 	peak = peak.max(rendererMem(bctx))
-	rows := eval[int](tb, `document.querySelector("#messages tbody").rows.length`)
+	rows := browsertest.Eval[int](tb, `document.querySelector("#messages tbody").rows.length`)
 	maxRows = max(maxRows, rows)
 	t.Logf("live tail: %d records in %v (%.0f/s); page had them all %v after the last produce; rows kept %d (max %d); renderer private memory %.1f MB before, max %.1f MB (RSS %.1f → %.1f MB, shared code included); JS heap max %.1f MB",
 		n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), caughtUp.Round(time.Millisecond), rows, maxRows,
@@ -327,7 +328,7 @@ func TestConsoleTail(t *testing.T) {
 	if float64(n)/elapsed.Seconds() < 0.9*rate {
 		t.Errorf("produced only %.0f/s", float64(n)/elapsed.Seconds())
 	}
-	tb.noErrors("tail")
+	tb.NoErrors("tail")
 }
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }

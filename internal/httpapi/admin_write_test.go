@@ -429,6 +429,36 @@ func TestAdminDecodeWithSchema(t *testing.T) {
 			t.Errorf("%s value decoded as %s with %+v (error %q), want %s", want.typ, m.ValueJSON, m.ValueSchema, m.ValueSchemaError, want.value)
 		}
 	}
+
+	// Many JSON Schema values in compressed batches over three
+	// partitions, browsed together: each decoded value must be its own
+	// record's (a decoded JSON payload once aliased the read buffer that
+	// the next partition's read reused, and the page failed to encode).
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 3, 1, nil, "notes"); err != nil {
+		t.Fatal(err)
+	}
+	var batch []*kgo.Record
+	want := map[string]bool{}
+	for i := range 60 {
+		text := fmt.Sprintf(`{"text":"note number %d with some words to compress"}`, i)
+		want[text] = true
+		batch = append(batch, &kgo.Record{Topic: "notes", Partition: int32(i % 3), Value: append(schema.AppendWire(nil, ids["note-value"]), text...)})
+	}
+	if err := cl.ProduceSync(ctx, batch...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if code := e.call(t, "GET", "/v1/topics/notes/messages?limit=60&order=oldest", "", &p); code != 200 {
+		t.Fatalf("browse notes: %d", code)
+	}
+	if len(p.Messages) != 60 {
+		t.Fatalf("notes: %d messages, want 60", len(p.Messages))
+	}
+	for _, m := range p.Messages {
+		if m.ValueSchema == nil || !want[string(m.ValueJSON)] {
+			t.Errorf("notes value %s (schema %+v, error %q): not a produced value", m.ValueJSON, m.ValueSchema, m.ValueSchemaError)
+		}
+		delete(want, string(m.ValueJSON))
+	}
 }
 
 // TestAdminRedriveTo redrives dead letters to another topic than their
