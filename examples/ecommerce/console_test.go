@@ -65,6 +65,8 @@ func TestConsoleShowsTheSystem(t *testing.T) {
 			if evs := browsertest.Eval[string](tb, `document.querySelector("#events tbody").innerText`); strings.Index(evs, "OrderCreated") < 0 || strings.Index(evs, "OrderPaid") < strings.Index(evs, "OrderCreated") {
 				t.Errorf("stream %s shows:\n%s\nwant OrderCreated, then OrderPaid", poison, evs)
 			}
+			// The stream's events are below the list of streams.
+			browsertest.Eval[bool](tb, `document.querySelector("#stream-h").scrollIntoView(), true`)
 		case "messages-inventory":
 			// Values in the registry's wire format are shown decoded.
 			if v := browsertest.Eval[string](tb, `document.querySelector("#messages tbody").innerText`); !strings.Contains(v, "orderId") {
