@@ -496,6 +496,30 @@ func (b *Broker) fetchView(dst []byte, v *view, part int32, offset int64, maxByt
 	return res, nil
 }
 
+// UnreadFrom returns the first offset at or after from that may hold a
+// record a consumer of topic still reads. For a view it moves past the
+// source records that do not match: those a view fetch scanned without a
+// match (the skip cache), and what one more bounded scan finds (within a
+// view fetch's limits; it stops at the first match, and remembers a
+// stretch without one). So the lag of a group that committed after its
+// last matching record is 0, not the count of the source's records after
+// it. For other topics, and on any error, it returns from.
+func (b *Broker) UnreadFrom(topic string, part int32, from int64) int64 {
+	v := b.view(topic)
+	if v == nil {
+		return from
+	}
+	res, err := b.fetchView(nil, v, part, from, 1)
+	if err != nil || res.Filler == 0 || res.Filler != len(res.Batches) {
+		return from // a match (or nothing scanned) at or after from
+	}
+	h, err := record.ParseBatchHeader(res.Batches)
+	if err != nil {
+		return from
+	}
+	return h.LastOffset() + 1
+}
+
 // growViewOut makes room for need more bytes in a view fetch's output,
 // whose limit is maxBytes, after seen source records, with about left
 // more to scan. It grows at once to what the output will likely reach —

@@ -150,7 +150,9 @@ func (g *group) subscribedTopics() map[string]bool {
 }
 
 // PartitionLag is one partition's committed offset, high watermark and lag
-// (high watermark minus committed offset, never negative).
+// (high watermark minus committed offset, never negative; for a view, minus
+// the first offset after the committed one that may still match: see
+// UnreadFroms).
 type PartitionLag struct {
 	Topic         string
 	Partition     int32
@@ -176,7 +178,11 @@ func (c *Coordinator) Lag(ctx context.Context, groupID string) ([]PartitionLag, 
 		if err != nil {
 			return nil, fmt.Errorf("lag of group %s at %s/%d: %w", groupID, cm.Topic, cm.Partition, err)
 		}
-		lag := hw - cm.Offset
+		from := cm.Offset
+		if u, ok := c.cfg.Topics.(UnreadFroms); ok && from < hw {
+			from = u.UnreadFrom(cm.Topic, cm.Partition, from)
+		}
+		lag := hw - from
 		if lag < 0 {
 			lag = 0
 		}

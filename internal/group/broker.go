@@ -2,7 +2,8 @@ package group
 
 import "github.com/eddy-streaming/eddy/internal/broker"
 
-// BrokerTopics adapts a *broker.Broker to Topics (and TopicIDs).
+// BrokerTopics adapts a *broker.Broker to Topics (and TopicIDs and
+// UnreadFroms).
 func BrokerTopics(b *broker.Broker) Topics { return brokerTopics{b} }
 
 type brokerTopics struct{ b *broker.Broker }
@@ -18,6 +19,10 @@ func (t brokerTopics) Partitions(topic string) (int32, bool) {
 func (t brokerTopics) HighWatermark(topic string, partition int32) (int64, error) {
 	_, hw, _, err := t.b.Offsets(topic, partition)
 	return hw, err
+}
+
+func (t brokerTopics) UnreadFrom(topic string, partition int32, committed int64) int64 {
+	return t.b.UnreadFrom(topic, partition, committed)
 }
 
 func (t brokerTopics) TopicID(topic string) ([16]byte, bool) {

@@ -49,6 +49,17 @@ type Topics interface {
 	HighWatermark(topic string, partition int32) (int64, error)
 }
 
+// UnreadFroms may also be implemented by a Topics whose topics include
+// views (filtered topics), whose offsets are their source's: lag is then
+// measured from UnreadFrom, not from the committed offset, so the source
+// records after a group's last match that the view will never deliver do
+// not count as lag.
+type UnreadFroms interface {
+	// UnreadFrom returns the first offset at or after committed that may
+	// hold a record a consumer of topic has still to read.
+	UnreadFrom(topic string, partition int32, committed int64) int64
+}
+
 // TopicIDs may also be implemented by a Topics. A topic's id changes when
 // it is deleted and created again; offsets committed for an earlier
 // incarnation are then ignored by OffsetFetch and removed by the retention

@@ -30,7 +30,7 @@ func newMetrics(c *Coordinator, reg prometheus.Registerer) *metrics {
 			Name: "eddy_group_offset_commits_total", Help: "Partition offsets committed durably.",
 		}),
 		collector: &lagCollector{c: c,
-			lag: prometheus.NewDesc("eddy_group_lag", "High watermark minus committed offset per group and partition.",
+			lag: prometheus.NewDesc("eddy_group_lag", "High watermark minus committed offset per group and partition (on a view, minus the first offset after the committed one that may still match).",
 				[]string{"group", "topic", "partition"}, nil),
 			members: prometheus.NewDesc("eddy_group_members", "Members per group.", []string{"group", "state"}, nil),
 		},
