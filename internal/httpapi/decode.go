@@ -40,8 +40,6 @@ func decodeValue(m *Message, value []byte, reg *registry.Registry) bool {
 		m.ValueBase64, m.ValueSchemaError = base64.StdEncoding.EncodeToString(value), "schema "+vs.Type+" id "+strconv.Itoa(vs.ID)+": "+err.Error()
 		return true
 	}
-	// A JSON Schema payload comes back as itself, a slice of value, which
-	// may live in a read buffer the next read reuses: keep a copy.
-	m.ValueJSON, m.ValueSchema = append(json.RawMessage(nil), out...), vs
+	m.ValueJSON, m.ValueSchema = json.RawMessage(out), vs
 	return true
 }

@@ -15,8 +15,10 @@ import (
 // returns it as JSON: an Avro datum as its generic JSON form (records as
 // objects, bytes as base64, a union branch that is not null as
 // {"type": value}), a Protobuf message in the protojson mapping, a JSON
-// payload as itself. The payload is validated first, so a payload that does
-// not match the schema is an error, never a partial value.
+// payload as a copy of itself. The result never shares memory with payload
+// (which may live in a read buffer that is reused). The payload is
+// validated first, so a payload that does not match the schema is an
+// error, never a partial value.
 func DecodeJSON(c Compiled, payload []byte, index []int) ([]byte, error) {
 	if err := c.Validate(payload, index); err != nil {
 		return nil, err
@@ -50,7 +52,7 @@ func DecodeJSON(c Compiled, payload []byte, index []int) ([]byte, error) {
 		if !json.Valid(payload) {
 			return nil, fmt.Errorf("payload is not JSON")
 		}
-		return payload, nil
+		return append([]byte(nil), payload...), nil
 	}
 	return nil, fmt.Errorf("decode: unknown schema type %s", c.Type())
 }

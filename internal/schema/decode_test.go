@@ -64,8 +64,14 @@ func TestDecodeJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, err := DecodeJSON(js, []byte(`{"a":"x"}`), nil); err != nil || string(out) != `{"a":"x"}` {
+	in := []byte(`{"a":"x"}`)
+	out, err = DecodeJSON(js, in, nil)
+	if err != nil || string(out) != `{"a":"x"}` {
 		t.Fatalf("json decoded as %s (%v)", out, err)
+	}
+	copy(in, `{"a":"y"}`) // the payload's buffer is reused
+	if string(out) != `{"a":"x"}` {
+		t.Fatalf("the decoded JSON shares the payload's memory: %s", out)
 	}
 	if _, err := DecodeJSON(js, []byte(`{"a":1}`), nil); err == nil {
 		t.Fatal("a json payload against its schema decoded")
