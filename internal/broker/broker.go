@@ -832,12 +832,7 @@ type PartitionStats struct {
 
 // Partitions returns the stats of every partition, by topic then partition.
 func (b *Broker) Partitions() []PartitionStats {
-	b.mu.RLock()
-	var parts []*partition
-	for _, t := range b.mu.topics {
-		parts = append(parts, t.parts...)
-	}
-	b.mu.RUnlock()
+	parts := b.allPartitions()
 	out := make([]PartitionStats, 0, len(parts))
 	for _, p := range parts {
 		out = append(out, PartitionStats{Topic: p.topic, Partition: p.id, Dir: p.log.Dir(), Size: p.log.Size(), Segments: p.log.SegmentCount(),

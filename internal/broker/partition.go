@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -231,7 +232,7 @@ func (b *Broker) Write(topic string, part int32, batches []byte, opts WriteOptio
 		return nil, fmt.Errorf("write %s-%d: %w", topic, part, logErr(err))
 	}
 	// batches now hold what the log stored (base offsets rewritten).
-	p.tail.set(base, next, batches)
+	p.tail.set(base, next, batches, time.Now().UnixNano())
 	if len(b.hooks) > 0 {
 		b.recordAppend(a, base, appendTime)
 	}
@@ -294,6 +295,7 @@ func (b *Broker) FetchInto(dst []byte, topic string, part int32, offset int64, m
 }
 
 func (p *partition) fetch(dst []byte, offset int64, maxBytes int) (FetchResult, error) {
+	p.tail.fetched(time.Now().UnixNano())
 	r := FetchResult{HighWatermark: p.log.HighWatermark(), LogStartOffset: p.log.LogStartOffset(), LogEndOffset: p.log.LogEndOffset()}
 	if offset < r.LogStartOffset || offset > r.LogEndOffset {
 		return r, fmt.Errorf("%w: offset %d, log %s-%d holds [%d, %d]", ErrOffsetOutOfRange, offset, p.topic, p.id, r.LogStartOffset, r.LogEndOffset)

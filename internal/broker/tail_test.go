@@ -6,6 +6,7 @@ import (
 	"hash/crc32"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/eddy-streaming/eddy/internal/meta"
 	"github.com/eddy-streaming/eddy/internal/record"
@@ -80,7 +81,19 @@ func TestTailCacheServesWhatTheLogHolds(t *testing.T) {
 			}
 			return data
 		}
-		var next int64
+		// Nobody fetches yet: a write is not copied.
+		w0, err := b.Append(topic, 0, tailBatch(1, []byte("value")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := p.tail.read(nil, w0.Base, w0.Next, 1<<20); ok || p.tail.data != nil {
+			t.Fatalf("%s: a write nobody fetches was copied", topic)
+		}
+		// A consumer fetches at the log end: the writes that follow are.
+		if _, err := b.Fetch(topic, 0, w0.Next, 1<<20); err != nil {
+			t.Fatal(err)
+		}
+		next := w0.Next
 		for i, n := range []int{1, 3, 1} {
 			w, err := b.Append(topic, 0, tailBatch(n, []byte("value")))
 			if err != nil {
@@ -104,7 +117,7 @@ func TestTailCacheServesWhatTheLogHolds(t *testing.T) {
 		}
 		// Not the cached write's first offset, or too small a limit:
 		// from the log (which still returns one whole batch).
-		if _, ok := p.tail.read(nil, 0, next, 1<<20); ok {
+		if _, ok := p.tail.read(nil, w0.Base, next, 1<<20); ok {
 			t.Fatal("an older offset was served from the cache")
 		}
 		res, err := b.Fetch(topic, 0, 0, 1)
@@ -127,5 +140,54 @@ func TestTailCacheServesWhatTheLogHolds(t *testing.T) {
 		if err != nil || !bytes.Equal(res.Batches, fromLog(w.Base, 1<<30)) {
 			t.Fatalf("fetch of the large write: %v", err)
 		}
+	}
+}
+
+// TestTailCacheOnlyWhileFetched: a partition's writes are copied only
+// within tailWanted of its last fetch; after that the next write, or the
+// periodic sweep for a partition no longer written, releases the buffer.
+func TestTailCacheOnlyWhileFetched(t *testing.T) {
+	var c tailCache
+	c.reset()
+	batch := tailBatch(2, []byte("value"))
+	now := time.Now().UnixNano()
+	c.set(0, 2, batch, now)
+	if c.data != nil {
+		t.Fatal("copied a write of a partition never fetched")
+	}
+	c.fetched(now)
+	c.set(2, 4, batch, now+1)
+	if got, ok := c.read(nil, 2, 4, 1<<20); !ok || !bytes.Equal(got, batch) {
+		t.Fatal("a write right after a fetch was not served from the copy")
+	}
+	// Fetches closer together than fetchedAtStep do not move the time.
+	c.fetched(now + fetchedAtStep/2)
+	if c.fetchedAt.Load() != now {
+		t.Fatal("fetchedAt moved within fetchedAtStep")
+	}
+	c.releaseIdle(now + int64(tailWanted) - 1)
+	if _, ok := c.read(nil, 2, 4, 1<<20); !ok {
+		t.Fatal("released while still fetched within tailWanted")
+	}
+	c.set(4, 6, batch, now+int64(tailWanted)-1)
+	if _, ok := c.read(nil, 4, 6, 1<<20); !ok {
+		t.Fatal("not copied within tailWanted of the fetch")
+	}
+	// Idle past tailWanted: the sweep releases the buffer.
+	c.releaseIdle(now + int64(tailWanted))
+	if c.data != nil || c.base != -1 {
+		t.Fatal("the sweep kept the copy of a partition nobody fetches")
+	}
+	// Fetched again: copies resume; then a write long after the last
+	// fetch releases it by itself.
+	later := now + 2*int64(tailWanted)
+	c.fetched(later)
+	c.set(6, 8, batch, later)
+	if _, ok := c.read(nil, 6, 8, 1<<20); !ok {
+		t.Fatal("copies did not resume after a new fetch")
+	}
+	c.set(8, 10, batch, later+int64(tailWanted))
+	if c.data != nil {
+		t.Fatal("a write long after the last fetch kept the buffer")
 	}
 }

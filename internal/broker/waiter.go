@@ -81,12 +81,7 @@ const inlineWakeups = 4
 // Waiting returns the number of waiters parked across all partitions (a
 // fetch on three partitions counts three). For tests and metrics.
 func (b *Broker) Waiting() int {
-	b.mu.RLock()
-	var parts []*partition
-	for _, t := range b.mu.topics {
-		parts = append(parts, t.parts...)
-	}
-	b.mu.RUnlock()
+	parts := b.allPartitions()
 	n := 0
 	for _, p := range parts {
 		p.wmu.Lock()

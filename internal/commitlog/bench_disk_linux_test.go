@@ -54,3 +54,46 @@ func BenchmarkDiskRounds(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkVolumeSyncFiles measures the disk, not the log: what one
+// syncfs(2) costs when a commit round's bytes are spread over many files,
+// as a round over many partitions spreads them, against the same bytes
+// appended to one file. Each op appends bytes/files to each of the files
+// and syncs the volume. The per-file cost (a data write and inode update
+// of its own for every file) is what bounds records/s at 1,000 partitions
+// (docs/scale.md).
+//
+//	go test ./internal/commitlog -run '^$' -bench VolumeSyncFiles -benchtime 100x
+func BenchmarkVolumeSyncFiles(b *testing.B) {
+	const bytes = 1 << 20
+	for _, files := range []int{1, 16, 256, 1024} {
+		b.Run(fmt.Sprintf("files=%d", files), func(b *testing.B) {
+			dir := b.TempDir()
+			fs := make([]*os.File, files)
+			for i := range fs {
+				f, err := os.OpenFile(filepath.Join(dir, fmt.Sprint(i)), os.O_CREATE|os.O_RDWR, 0o644)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer f.Close()
+				fs[i] = f
+			}
+			buf := make([]byte, bytes/files)
+			if err := unix.Syncfs(int(fs[0].Fd())); err != nil {
+				b.Skipf("no syncfs here: %v", err)
+			}
+			b.SetBytes(bytes)
+			b.ResetTimer()
+			for range b.N {
+				for _, f := range fs {
+					if _, err := f.Write(buf); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := unix.Syncfs(int(fs[0].Fd())); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
