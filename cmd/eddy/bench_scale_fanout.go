@@ -317,8 +317,14 @@ func measureFanout(ctx context.Context, o *scaleOptions, f *fanoutOptions, t sca
 		defer fcancel()
 		load.run(lctx, fctx)
 	}()
-	// One second for every group to have found the end of the log.
+	// The window opens once every group is at the head: a second, and
+	// then until each has received a record of the load (a group whose
+	// first fetch found the end late does not receive what came before, and
+	// the window must not count that as the fan-out falling behind).
 	time.Sleep(time.Second)
+	for deadline := time.Now().Add(30 * time.Second); g.least() == 0 && time.Now().Before(deadline) && ctx.Err() == nil; {
+		time.Sleep(20 * time.Millisecond)
+	}
 	c0, a0 := g.total(), load.acked.Load()
 	rd0, _ = readIOBytes(s.pid())
 	pr0, _ = readProc(s.pid())
