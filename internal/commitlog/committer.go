@@ -425,7 +425,7 @@ func (l *Log) endSync(p syncPoint, err error, shared bool) error {
 		a.imu.Lock()
 		if a.idxBad || len(a.idx)-a.idxDone >= indexFlushBytes {
 			if err := a.flushIndexUpTo(p.end, false); err != nil {
-				l.log.Warn("index write failed; it will be rewritten", "segment", a.idxPath, "err", err)
+				l.logger().Warn("index write failed; it will be rewritten", "segment", a.idxPath, "err", err)
 			}
 		}
 		a.imu.Unlock()
@@ -529,7 +529,7 @@ func (l *Log) startFlusher() {
 					return // closed while a Reconfigure restarted the flusher
 				}
 				if err != nil {
-					l.log.Error("interval fsync failed", "err", err)
+					l.logger().Error("interval fsync failed", "err", err)
 				}
 			}
 		}

@@ -65,7 +65,7 @@ const cleanMarkerName = ".clean_shutdown"
 type Log struct {
 	dir       string
 	fs        vfs.FS
-	log       *slog.Logger
+	baseLog   *slog.Logger // Options.Logger; logger() adds the log's directory
 	committer *Committer
 	ownsComm  bool
 	metrics   *metrics
@@ -126,8 +126,9 @@ type Log struct {
 	// written is the log end offset (mu.next), stored after each write,
 	// for the committer to read without taking mu.
 	written atomic.Int64
-	// lazy is the safety-net fsync when nobody waits (SyncAlways); set once
-	// at Open, armed under mu (mu.lazyArmed).
+	// lazy is the safety-net fsync when nobody waits (SyncAlways), armed
+	// under mu (mu.lazyArmed, armLazyLocked); nil while the log is idle.
+	// Guarded by mu.
 	lazy *time.Timer
 
 	// flusher guards the interval flusher's channels.
@@ -152,10 +153,8 @@ func Open(dir string, opts Options) (*Log, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	l := &Log{dir: dir, fs: opts.FS, log: opts.Logger.With("log", dir)}
+	l := &Log{dir: dir, fs: opts.FS, baseLog: opts.Logger}
 	l.mu.opts = opts
-	l.lazy = time.AfterFunc(time.Hour, l.lazySync)
-	l.lazy.Stop()
 	if opts.Committer != nil {
 		l.committer = opts.Committer
 	} else {
@@ -299,11 +298,16 @@ func (l *Log) Reconfigure(opts Options) error {
 	return nil
 }
 
+// logger returns the log's logger, naming its directory. It is built per
+// message (they are rare) rather than kept: a kept one cost 450 bytes per
+// partition.
+func (l *Log) logger() *slog.Logger { return l.baseLog.With("log", l.dir) }
+
 // Close fsyncs everything, writes the clean-shutdown marker and closes the
 // files. Waiters in WaitDurable get ErrClosed if their data was not synced.
 func (l *Log) Close() error {
 	l.stopFlusher()
-	l.lazy.Stop()
+	l.stopLazy()
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
 	l.mu.Lock()
@@ -371,7 +375,7 @@ func (l *Log) closeLocked() error {
 // (DeleteTopics).
 func (l *Log) Delete() error {
 	l.stopFlusher()
-	l.lazy.Stop()
+	l.stopLazy()
 	l.syncMu.Lock()
 	l.mu.Lock()
 	if l.mu.closed {

@@ -139,9 +139,7 @@ func (l *Log) write(batches []byte, records int64) (base, next int64, err error)
 	if l.mu.opts.Sync == SyncAlways && !l.mu.lazyArmed {
 		// Safety net: if nobody calls WaitDurable for these bytes, fsync
 		// them anyway soon so the high watermark keeps moving.
-		l.mu.lazyArmed = true
-		l.mu.lazyNext = off
-		l.lazy.Reset(lazySyncDelay)
+		l.armLazyLocked(off)
 	}
 	if l.mu.opts.Sync != SyncAlways {
 		l.mu.hw, l.mu.hwPos = l.mu.next, a.size
@@ -197,7 +195,7 @@ func (l *Log) preallocateLocked(a *segment, need int64) {
 	to := max(need, min(from+l.mu.opts.PreallocateBytes, l.mu.opts.SegmentBytes))
 	if err := al.Allocate(from, to-from); err != nil {
 		a.noAlloc = true
-		l.log.Warn("cannot reserve disk blocks ahead of appends; appending without", "segment", a.logPath, "err", err)
+		l.logger().Warn("cannot reserve disk blocks ahead of appends; appending without", "segment", a.logPath, "err", err)
 		return
 	}
 	a.alloc = to
@@ -220,7 +218,7 @@ func (l *Log) releaseAlloc(a *segment) error {
 		if a.zeroed {
 			return fmt.Errorf("cut zero-filled space off %s: %w", a.logPath, err)
 		}
-		l.log.Warn("cannot release reserved disk blocks", "segment", a.logPath, "err", err)
+		l.logger().Warn("cannot release reserved disk blocks", "segment", a.logPath, "err", err)
 		return nil
 	}
 	a.alloc, a.zeroed = 0, false
@@ -246,20 +244,45 @@ func (l *Log) lazySync() {
 	}
 	if l.mu.dur >= l.mu.lazyNext {
 		if l.mu.next > l.mu.dur && l.mu.opts.Sync == SyncAlways {
-			l.mu.lazyArmed = true
-			l.mu.lazyNext = l.mu.next
-			l.lazy.Reset(lazySyncDelay)
+			l.armLazyLocked(l.mu.next)
+		} else {
+			l.lazy = nil // idle: the next write makes a new one
 		}
 		l.mu.Unlock()
 		return
 	}
+	l.lazy = nil
 	l.mu.Unlock()
 	l.committer.waitRound(l, 0)
 	l.mu.RLock()
 	err := l.mu.syncErr
 	l.mu.RUnlock()
 	if err != nil {
-		l.log.Error("fsync failed", "err", err)
+		l.logger().Error("fsync failed", "err", err)
+	}
+}
+
+// armLazyLocked arms the safety-net fsync for the offsets below next,
+// creating its timer if the log has none: a log holds one only from its
+// first unwaited write until the timer fires with nothing left to arm it
+// for, so 10,000 idle partitions hold no timers. mu must be held.
+func (l *Log) armLazyLocked(next int64) {
+	l.mu.lazyArmed = true
+	l.mu.lazyNext = next
+	if l.lazy == nil {
+		l.lazy = time.AfterFunc(lazySyncDelay, l.lazySync)
+		return
+	}
+	l.lazy.Reset(lazySyncDelay)
+}
+
+// stopLazy stops the safety-net fsync, if armed.
+func (l *Log) stopLazy() {
+	l.mu.Lock()
+	t := l.lazy
+	l.mu.Unlock()
+	if t != nil {
+		t.Stop()
 	}
 }
 
@@ -349,12 +372,12 @@ func (l *Log) syncRolled(s *segment, done chan struct{}) {
 	l.metrics.fsync.Observe(time.Since(start).Seconds())
 	if err != nil {
 		l.metrics.fsyncErrors.Inc()
-		l.log.Error("fsync of rolled segment failed; rewriting it from the page cache", "segment", s.logPath, "err", err)
+		l.logger().Error("fsync of rolled segment failed; rewriting it from the page cache", "segment", s.logPath, "err", err)
 		if err = rewriteRange(s.f, 0, s.size); err == nil {
 			err = s.f.Sync()
 		}
 		if err != nil {
-			l.log.Error("rolled segment is not durable; a power cut may lose it", "segment", s.logPath, "err", err)
+			l.logger().Error("rolled segment is not durable; a power cut may lose it", "segment", s.logPath, "err", err)
 			return
 		}
 	}
@@ -363,7 +386,7 @@ func (l *Log) syncRolled(s *segment, done chan struct{}) {
 	s.imu.Lock()
 	defer s.imu.Unlock()
 	if err := s.flushIndex(true); err != nil {
-		l.log.Warn("index write failed; it will be rebuilt", "segment", s.idxPath, "err", err)
+		l.logger().Warn("index write failed; it will be rebuilt", "segment", s.idxPath, "err", err)
 	}
 	s.closeIndexFiles()
 }
@@ -440,7 +463,7 @@ func (l *Log) repairLocked() error {
 		}
 	}
 	if lost := a.size - cut; lost > 0 {
-		l.log.Warn("dropped unsynced tail", "segment", a.logPath, "bytes", lost, "from_offset", l.mu.dur, "reason", why)
+		l.logger().Warn("dropped unsynced tail", "segment", a.logPath, "bytes", lost, "from_offset", l.mu.dur, "reason", why)
 		l.metrics.truncated.Add(float64(lost))
 	}
 	a.size = cut

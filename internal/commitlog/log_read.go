@@ -243,7 +243,7 @@ func (l *Log) ensureLoaded(s *segment) error {
 		s.imu.Unlock()
 	} else {
 		s.imu.Unlock()
-		l.log.Warn("rebuilding damaged index of closed segment", "segment", s.idxPath)
+		l.logger().Warn("rebuilding damaged index of closed segment", "segment", s.idxPath)
 		if err := l.rebuildClosedIndex(s); err != nil {
 			return err
 		}

@@ -137,7 +137,7 @@ func (l *Log) recover() error {
 	a := l.activeLocked()
 	clean := valid && marker.activeBase == a.base && marker.activeSize == a.size
 	if present && !clean {
-		l.log.Warn("ignoring clean-shutdown marker that does not match the files", "valid", valid)
+		l.logger().Warn("ignoring clean-shutdown marker that does not match the files", "valid", valid)
 	}
 	// Closed segments are durable, except that after a crash under
 	// interval/never the last closed one may still have been in its
@@ -155,7 +155,7 @@ func (l *Log) recover() error {
 				s.maxTsOf = -1
 			}
 		} else {
-			l.log.Warn("rebuilding index of closed segment", "segment", s.logPath, "reason", "missing or damaged .timeindex")
+			l.logger().Warn("rebuilding index of closed segment", "segment", s.logPath, "reason", "missing or damaged .timeindex")
 			if err := l.rebuildClosedIndex(s); err != nil {
 				return err
 			}
@@ -163,7 +163,7 @@ func (l *Log) recover() error {
 		}
 	}
 	if clean && l.loadCleanActive(a, marker.next) {
-		l.log.Debug("opened after clean shutdown", "next", a.next)
+		l.logger().Debug("opened after clean shutdown", "next", a.next)
 		// Still true: it goes before the first write (readCleanMarker).
 		l.mu.markerPending = true
 	} else {
@@ -238,12 +238,12 @@ func (l *Log) recoverLastClosed() error {
 		p.closeIndexFiles()
 		p.imu.Unlock()
 		if err != nil {
-			l.log.Warn("index rewrite failed", "segment", p.idxPath, "err", err)
+			l.logger().Warn("index rewrite failed", "segment", p.idxPath, "err", err)
 		}
 		l.noteLoaded(p)
 		return nil
 	}
-	l.log.Warn("removing segment that no longer follows the recovered one", "segment", last.logPath,
+	l.logger().Warn("removing segment that no longer follows the recovered one", "segment", last.logPath,
 		"bytes", last.size, "expected_base", p.next)
 	l.metrics.truncated.Add(float64(last.size))
 	if err := last.remove(); err != nil {
@@ -263,7 +263,7 @@ func (l *Log) loadCleanActive(a *segment, next int64) bool {
 	tidx, ok2 := readIndexFile(l.fs, a.tidxPath, tidxMagic, tidxEntrySize)
 	if !ok1 || !ok2 || validIdxPrefix(idx, a.size) != len(idx) || validTidxPrefix(tidx, next-a.base) != len(tidx) ||
 		(a.size > 0 && len(idx) == 0) || next < a.base {
-		l.log.Warn("index of active segment damaged after clean shutdown; scanning", "segment", a.logPath)
+		l.logger().Warn("index of active segment damaged after clean shutdown; scanning", "segment", a.logPath)
 		return false
 	}
 	a.idx, a.tidx = idx, tidx
@@ -366,13 +366,13 @@ func (l *Log) recoverTail(s *segment, idx, tidx []byte, why string, deferSync, o
 	}
 	if fileSize := st.Size(); fileSize > validEnd && allZeros(s.f, validEnd, fileSize) {
 		// Space zero-filled ahead of appends (zerofill.go): nothing lost.
-		l.log.Info("dropping zero-filled space after the last batch", "segment", s.logPath, "at", validEnd, "bytes", fileSize-validEnd)
+		l.logger().Info("dropping zero-filled space after the last batch", "segment", s.logPath, "at", validEnd, "bytes", fileSize-validEnd)
 		if err := s.f.Truncate(validEnd); err != nil {
 			return fmt.Errorf("truncate %s: %w", s.logPath, err)
 		}
 	} else if fileSize > validEnd {
 		cerr := &CorruptionError{Segment: s.logPath, Offset: validEnd, Reason: why, Err: reason}
-		l.log.Warn("truncating log tail", "segment", s.logPath, "at", validEnd, "bytes", fileSize-validEnd,
+		l.logger().Warn("truncating log tail", "segment", s.logPath, "at", validEnd, "bytes", fileSize-validEnd,
 			"next_offset", next, "scanned_from", startPos, "reason", cerr)
 		l.metrics.truncated.Add(float64(fileSize - validEnd))
 		if err := s.f.Truncate(validEnd); err != nil {
@@ -381,7 +381,7 @@ func (l *Log) recoverTail(s *segment, idx, tidx []byte, why string, deferSync, o
 	}
 	// Info, not Warn: after a crash every partition's log reports this
 	// (10,000 lines for 10,000 partitions); a truncation warns above.
-	l.log.Info("recovered log tail", "segment", s.logPath, "reason", why,
+	l.logger().Info("recovered log tail", "segment", s.logPath, "reason", why,
 		"scanned_from", startPos, "scanned_bytes", validEnd-startPos, "next_offset", next)
 	s.size = validEnd
 	s.loaded = true
@@ -402,7 +402,7 @@ func (l *Log) recoverTail(s *segment, idx, tidx []byte, why string, deferSync, o
 		return fmt.Errorf("sync %s: %w", s.logPath, err)
 	}
 	if err := s.flushIndex(false); err != nil {
-		l.log.Warn("index rewrite failed; it will be retried", "segment", s.idxPath, "err", err)
+		l.logger().Warn("index rewrite failed; it will be retried", "segment", s.idxPath, "err", err)
 	}
 	return nil
 }
@@ -452,7 +452,7 @@ func (l *Log) rebuildClosedIndex(s *segment) error {
 	s.loaded = true
 	s.idxBad = true
 	if err := s.flushIndex(true); err != nil {
-		l.log.Warn("index rewrite failed", "segment", s.idxPath, "err", err)
+		l.logger().Warn("index rewrite failed", "segment", s.idxPath, "err", err)
 	}
 	s.closeIndexFiles()
 	return nil

@@ -92,7 +92,7 @@ func readStartFile(fs vfs.FS, dir string) (off int64, ok bool, err error) {
 func (l *Log) applyStartFileLocked() {
 	off, ok, err := readStartFile(l.fs, l.dir)
 	if err != nil {
-		l.log.Warn("ignoring log start offset file", "err", err)
+		l.logger().Warn("ignoring log start offset file", "err", err)
 		return
 	}
 	if ok && off > l.mu.start {
@@ -150,7 +150,7 @@ func (l *Log) dropSegmentsLocked(n int, why string) error {
 	l.loaded.Unlock()
 	var firstErr error
 	for _, s := range doomed {
-		l.log.Info("deleted segment", "segment", s.logPath, "bytes", s.size, "reason", why, "log_start_offset", l.mu.start)
+		l.logger().Info("deleted segment", "segment", s.logPath, "bytes", s.size, "reason", why, "log_start_offset", l.mu.start)
 		if err := s.remove(); err != nil && firstErr == nil {
 			firstErr = err
 		}

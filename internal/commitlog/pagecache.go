@@ -152,7 +152,7 @@ func (l *Log) nextDropLocked() (dropRange, bool) {
 func (l *Log) drop(d dropRange) {
 	if err := l.dropPages(d); err != nil {
 		if !errors.Is(err, os.ErrClosed) {
-			l.log.Warn("writeback failed; keeping the segment's pages in the page cache", "segment", d.seg.logPath, "err", err)
+			l.logger().Warn("writeback failed; keeping the segment's pages in the page cache", "segment", d.seg.logPath, "err", err)
 		}
 		l.mu.Lock() // not under the segment's io lock: Log.mu comes first
 		d.seg.noDrop = true
@@ -177,7 +177,7 @@ func (l *Log) dropPages(d dropRange) error {
 	}
 	if cd, ok := s.f.(vfs.CacheDropper); ok {
 		if err := cd.DropCache(d.from, d.to-d.from); err != nil {
-			l.log.Debug("cannot drop written pages from the page cache", "segment", s.logPath, "err", err)
+			l.logger().Debug("cannot drop written pages from the page cache", "segment", s.logPath, "err", err)
 		}
 	}
 	return nil
@@ -193,7 +193,7 @@ func (l *Log) openWritebackLocked(a *segment) {
 	f, err := l.fs.OpenFile(a.logPath, os.O_RDONLY, 0)
 	if err != nil {
 		a.noDrop = true
-		l.log.Debug("cannot open a writeback descriptor; keeping the segment's pages in the page cache", "segment", a.logPath, "err", err)
+		l.logger().Debug("cannot open a writeback descriptor; keeping the segment's pages in the page cache", "segment", a.logPath, "err", err)
 		return
 	}
 	a.wb = f

@@ -92,6 +92,48 @@ func TestLazySyncStillCoversUnwaitedWrites(t *testing.T) {
 	}
 }
 
+// TestIdleLogHoldsNoTimer: the safety-net timer exists only from a log's
+// first unwaited write until it fires with nothing left to cover, so idle
+// partitions hold none.
+func TestIdleLogHoldsNoTimer(t *testing.T) {
+	fs := vfs.NewMem()
+	l := openT(t, "/data/idle", memOpts(fs, SyncAlways))
+	defer l.Close()
+	timer := func() *time.Timer {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.lazy
+	}
+	if timer() != nil {
+		t.Fatal("a log never written holds a timer")
+	}
+	_, next, err := l.Write(makeBatch(1, 10, 1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if timer() == nil {
+		t.Fatal("an unwaited write armed no timer")
+	}
+	deadline := time.Now().Add(4*lazySyncDelay + time.Second)
+	for l.HighWatermark() < next || timer() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("high watermark %d (want %d), timer %v: the idle log kept its timer", l.HighWatermark(), next, timer() != nil)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Written again: the net is armed again and still covers the write.
+	_, next, err = l.Write(makeBatch(1, 10, 1, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for l.HighWatermark() < next {
+		if time.Now().After(deadline.Add(time.Second)) {
+			t.Fatalf("high watermark %d, want %d after the timer was dropped", l.HighWatermark(), next)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // TestNoZeroFillInSharedRounds: logs whose fsyncs are part of commit rounds
 // over several logs reserve blocks instead of zero-filling ahead (a round's
 // shared sync gains nothing from zeros, which cost a second write of every

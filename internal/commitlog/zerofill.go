@@ -153,7 +153,7 @@ func (l *Log) finishFill(a *segment) {
 	a.zeroed = true
 	if f.err != nil {
 		a.noAlloc = true
-		l.log.Warn("cannot zero-fill ahead of appends; appending without", "segment", a.logPath, "err", f.err)
+		l.logger().Warn("cannot zero-fill ahead of appends; appending without", "segment", a.logPath, "err", f.err)
 	}
 }
 
