@@ -96,12 +96,21 @@ type Config struct {
 	// partition (commitlog.FileCache: least recently used ones are closed
 	// and reopened on demand). Zero keeps every segment file open.
 	MaxOpenFiles int
+	// CommitJournalBytes sizes the commit journal in DataDir
+	// (commitlog.CommitterOptions.JournalBytes); zero disables it. A
+	// journal left by an earlier run is replayed either way.
+	CommitJournalBytes int64
 }
+
+// DefaultCommitJournalBytes is Config.CommitJournalBytes's default: at
+// 1,000 partitions 64 MiB gave 8 % fewer records/s and 256 MiB 6 % more
+// (docs/scale.md).
+const DefaultCommitJournalBytes = 128 << 20
 
 // DefaultConfig returns a Config with Kafka's defaults: auto-create on, one
 // partition, DefaultTopicConfig.
 func DefaultConfig() Config {
-	return Config{AutoCreateTopics: true, DefaultPartitions: 1, TopicDefaults: DefaultTopicConfig()}
+	return Config{AutoCreateTopics: true, DefaultPartitions: 1, TopicDefaults: DefaultTopicConfig(), CommitJournalBytes: DefaultCommitJournalBytes}
 }
 
 // Broker is the set of topics of one data directory.
@@ -198,8 +207,12 @@ func Open(cfg Config) (*Broker, error) {
 		b.logOpts.Now = cfg.Now
 	}
 	if b.logOpts.Committer == nil {
-		b.committer = newCommitter(b.logOpts, cfg.DataDir)
+		b.committer = newCommitter(b.logOpts, cfg.DataDir, cfg.CommitJournalBytes)
 		b.logOpts.Committer = b.committer
+		if _, err := b.committer.OpenJournal(); err != nil {
+			b.committer.Close()
+			return nil, fmt.Errorf("broker: %w", err)
+		}
 	}
 	if cfg.MaxOpenFiles > 0 && b.logOpts.Files == nil {
 		files, err := commitlog.NewFileCache(commitlog.FileCacheOptions{MaxOpen: cfg.MaxOpenFiles, Registerer: cfg.Registerer})

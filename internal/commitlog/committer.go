@@ -3,9 +3,12 @@ package commitlog
 import (
 	"errors"
 	"fmt"
+	iofs "io/fs"
 	"log/slog"
+	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eddy-streaming/eddy/internal/vfs"
@@ -37,6 +40,12 @@ type CommitterOptions struct {
 	// 40 ms of writeback at 1.5 GB/s, the worst case a round then pays);
 	// negative disables volume syncs.
 	MaxVolumeDirty int64
+	// JournalBytes sizes the commit journal (journal.go): a round over
+	// several logs appends their new bytes to one file of this size in Dir
+	// and syncs only it, while a volume sync is available to retire it.
+	// Zero disables it; OpenJournal still replays a journal left by a run
+	// that used one.
+	JournalBytes int64
 }
 
 // defaultMaxVolumeDirty is CommitterOptions.MaxVolumeDirty's default.
@@ -80,6 +89,19 @@ type Committer struct {
 	vol      vfs.Volume // nil: fsync per log only
 	volFS    vfs.FS
 	maxDirty int64
+	fs       vfs.FS // CommitterOptions.FS and Dir
+	dir      string
+	jrnSize  int64
+
+	// jrn is the commit journal, nil when not in use; used only by a
+	// round's leader.
+	jrn *journal
+	// jrnFailed: the journal's records of a failed round could be neither
+	// scrubbed nor retired, so a replay could write them over bytes the
+	// logs hold since: nothing is acknowledged any more (errJournalFailed).
+	jrnFailed atomic.Bool
+	rels      []string       // a journal round's segment paths, reused
+	bg        sync.WaitGroup // background retirements of journal halves
 
 	mu sync.Mutex
 	// conds[r%2] holds the appenders waiting for round r: when round r
@@ -98,6 +120,9 @@ type Committer struct {
 	released      uint64        // appenders it released
 	arrivalsAtEnd uint64        // arrivals when it ended
 	lastFlush     time.Duration // how long its flush took
+	retireReq     bool          // the next round must retire the journal (RetireJournal)
+	retires       uint64        // rounds that served a retireReq
+	retireErr     error         // why the last of them left the journal live
 	gathering     bool          // a leader waits on gatherCond
 	gatherCond    *sync.Cond
 	gatherTimer   *time.Timer // ends a leader's gathering
@@ -126,6 +151,9 @@ func NewCommitter(opts CommitterOptions) *Committer {
 		log:      opts.Logger,
 		sem:      make(chan struct{}, opts.Parallelism),
 		maxDirty: opts.MaxVolumeDirty,
+		fs:       opts.FS,
+		dir:      opts.Dir,
+		jrnSize:  opts.JournalBytes,
 	}
 	c.conds = [2]*sync.Cond{sync.NewCond(&c.mu), sync.NewCond(&c.mu)}
 	c.gatherCond = sync.NewCond(&c.mu)
@@ -147,17 +175,74 @@ func NewCommitter(opts CommitterOptions) *Committer {
 	return c
 }
 
-// Close releases the committer's volume handle. It holds no goroutines;
-// it is idempotent.
-func (c *Committer) Close() error {
-	c.mu.Lock()
-	vol := c.vol
-	c.vol = nil
-	c.mu.Unlock()
-	if vol != nil {
-		return vol.Close()
+// OpenJournal replays the commit journal of Dir, if there is one, into
+// the segment files it names, and starts using it when JournalBytes and a
+// volume sync allow. Call it once, before any log of Dir opens; replayed
+// is how many records were written back.
+func (c *Committer) OpenJournal() (replayed int, err error) {
+	if c.fs == nil || c.dir == "" {
+		return 0, nil
 	}
-	return nil
+	use := c.jrnSize > 0 && c.vol != nil
+	if !use {
+		if _, err := c.fs.Stat(filepath.Join(c.dir, journalName)); errors.Is(err, iofs.ErrNotExist) {
+			return 0, nil
+		}
+	}
+	j, n, err := openJournal(c.fs, c.dir, c.jrnSize, c.log)
+	if err != nil {
+		return n, err
+	}
+	if !use {
+		return n, j.close()
+	}
+	c.jrn = j
+	return n, nil
+}
+
+// RetireJournal makes every file durable with a volume sync and retires
+// the journal's records, so that no later replay writes into files that
+// change meanwhile: Log.Delete calls it before removing its directory.
+func (c *Committer) RetireJournal() error {
+	c.mu.Lock()
+	if c.jrn == nil {
+		c.mu.Unlock()
+		return nil
+	}
+	c.retireReq = true
+	served := c.retires
+	c.mu.Unlock()
+	// The round that takes the request begins after it and ends before
+	// the round this call waits for.
+	c.waitRound(nil, 0)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.retires == served {
+		return errors.New("commit journal: no round served the request to retire it")
+	}
+	return c.retireErr
+}
+
+// Close retires the journal (every log using the committer is closed, so
+// fsynced) and releases the committer's volume handle and journal. It
+// holds no goroutines; it is idempotent.
+func (c *Committer) Close() error {
+	c.bg.Wait()
+	c.mu.Lock()
+	vol, j := c.vol, c.jrn
+	c.vol, c.jrn = nil, nil
+	c.mu.Unlock()
+	var errs []error
+	if j != nil {
+		if j.live() && !c.jrnFailed.Load() {
+			errs = append(errs, j.retire())
+		}
+		errs = append(errs, j.close())
+	}
+	if vol != nil {
+		errs = append(errs, vol.Close())
+	}
+	return errors.Join(errs...)
 }
 
 func (c *Committer) acquire() { c.sem <- struct{}{} }
@@ -197,7 +282,7 @@ func (c *Committer) coveredLocked(l *Log, next int64) bool {
 func (c *Committer) waitRound(l *Log, next int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.coveredLocked(l, next) {
+	if l != nil && c.coveredLocked(l, next) {
 		target := c.started
 		for c.done < target {
 			c.conds[target%2].Wait()
@@ -209,7 +294,7 @@ func (c *Committer) waitRound(l *Log, next int64) {
 	if c.gathering {
 		c.gatherCond.Signal()
 	}
-	if !l.queued {
+	if l != nil && !l.queued {
 		l.queued = true
 		c.queue = append(c.queue, l)
 	}
@@ -231,11 +316,17 @@ func (c *Committer) waitRound(l *Log, next int64) {
 		c.pending = 0
 		c.started++
 		vol := c.vol
+		retire := c.retireReq
+		c.retireReq = false
 		c.mu.Unlock()
 
 		start := time.Now()
-		c.flush(logs, vol)
+		c.flush(logs, vol, retire)
 		took := time.Since(start)
+		var retireErr error
+		if retire && c.jrn != nil && c.jrn.live() {
+			retireErr = errors.New("commit journal could not be retired: the volume sync or the journal's header write failed")
+		}
 
 		clear(logs)
 		c.mu.Lock()
@@ -243,6 +334,10 @@ func (c *Committer) waitRound(l *Log, next int64) {
 		c.done = c.started
 		c.leading = false
 		c.released, c.arrivalsAtEnd, c.lastFlush = waiters, c.arrivals, took
+		if retire {
+			c.retires++
+			c.retireErr = retireErr
+		}
 		c.conds[c.done%2].Broadcast()
 		c.conds[(c.done+1)%2].Signal()
 	}
@@ -274,15 +369,20 @@ func (c *Committer) gatherLocked() {
 	c.gatherTimer.Stop()
 }
 
-// flush makes every log of one round durable.
-func (c *Committer) flush(logs []*Log, vol vfs.Volume) {
+// flush makes every log of one round durable; retire asks for a volume
+// sync that retires the journal whatever the round holds.
+func (c *Committer) flush(logs []*Log, vol vfs.Volume, retire bool) {
 	switch {
+	case retire && vol != nil:
+		c.syncVolume(logs, vol)
 	case len(logs) == 0:
 	case len(logs) == 1:
 		c.acquire()
 		logs[0].syncOnce()
 		c.release()
 		c.metrics.roundLogs.Observe(1)
+	case vol != nil && c.jrn != nil:
+		c.syncJournal(logs, vol)
 	case vol != nil && c.volumeUsable(logs, vol):
 		c.syncVolume(logs, vol)
 	default:
@@ -326,19 +426,32 @@ func (c *Committer) volumeUsable(logs []*Log, vol vfs.Volume) bool {
 // MaxVolumeDirty of other dirty bytes (see volumeUsable).
 const logsPerDirtyLimit = 16
 
-// syncVolume makes every log of the round durable with one volume sync. A
+// syncVolume makes every log of the round durable with one volume sync,
+// and retires the journal's records, which that sync made durable too. A
 // failure is charged to every log of the round: the kernel does not say
 // whose writeback failed.
 func (c *Committer) syncVolume(logs []*Log, vol vfs.Volume) {
 	c.acquire()
 	defer c.release()
+	pts := c.beginPoints(logs)
+	c.syncPointsVolume(pts, vol)
+}
+
+// beginPoints begins the flush of each log that has bytes to flush
+// (beginSync), into the round's reused slice.
+func (c *Committer) beginPoints(logs []*Log) []syncPoint {
 	pts := c.points[:0]
 	for _, l := range logs {
 		if p, ok, _ := l.beginSync(); ok {
 			pts = append(pts, p)
 		}
 	}
-	if len(pts) == 0 {
+	return pts
+}
+
+// syncPointsVolume is syncVolume for points already begun.
+func (c *Committer) syncPointsVolume(pts []syncPoint, vol vfs.Volume) {
+	if len(pts) == 0 && (c.jrn == nil || !c.jrn.live()) {
 		return
 	}
 	start := time.Now()
@@ -346,13 +459,28 @@ func (c *Committer) syncVolume(logs []*Log, vol vfs.Volume) {
 	c.metrics.fsync.Observe(time.Since(start).Seconds())
 	if err != nil {
 		c.log.Error("volume sync failed; the unsynced tails of the logs it covered are lost", "logs", len(pts), "err", err)
+		if c.jrn != nil && c.jrn.live() {
+			c.failLiveJournal(err)
+		}
+	} else if c.jrn != nil && c.jrn.live() {
+		// Until the journal's records are dead, none may be acknowledged:
+		// after a failed journal sync some may be for bytes the logs
+		// dropped, which a replay would write back.
+		if err = c.jrn.retire(); err != nil {
+			c.log.Error("commit journal could not be retired; the round's logs drop their unsynced tails", "err", err)
+		}
 	}
+	c.endPoints(pts, err)
+}
+
+// endPoints records the outcome of a round's flush for each of its points.
+func (c *Committer) endPoints(pts []syncPoint, err error) {
 	var appends int64
 	for _, p := range pts {
 		appends += p.appends
 		p.log.endSync(p, err, true)
 	}
-	if err == nil {
+	if err == nil && len(pts) > 0 {
 		c.metrics.groupCommit.Observe(float64(appends))
 		c.metrics.roundLogs.Observe(float64(len(pts)))
 	}
@@ -360,12 +488,127 @@ func (c *Committer) syncVolume(logs []*Log, vol vfs.Volume) {
 	c.points = pts[:0]
 }
 
-// syncPoint is what one flush of a log covers: the active segment up to
-// end, offsets below next, appends writes.
+// syncJournal makes the round's logs durable through the journal: their
+// new bytes appended to it and one sync of it. A round the journal cannot
+// serve (no room left, a log's bytes unreadable) uses a volume sync, which
+// retires the journal.
+func (c *Committer) syncJournal(logs []*Log, vol vfs.Volume) {
+	c.acquire()
+	defer c.release()
+	pts := c.beginPoints(logs)
+	if len(pts) == 0 {
+		return
+	}
+	j := c.jrn
+	rels := c.rels[:0]
+	var need int64
+	for _, p := range pts {
+		rel, err := filepath.Rel(c.dir, p.seg.logPath)
+		if err == nil && !filepath.IsLocal(rel) {
+			err = fmt.Errorf("%s is outside %s", p.seg.logPath, c.dir)
+		}
+		if err != nil {
+			c.log.Warn("commit journal cannot serve the round; syncing the volume", "err", err)
+			c.syncPointsVolume(pts, vol)
+			return
+		}
+		rels = append(rels, rel)
+		need += recordSize(rel, p.end-p.from)
+	}
+	c.rels = rels[:0]
+	full, ok := j.room(need)
+	if !ok {
+		// The other half is not retired yet, or the round is larger than
+		// a half: this round's volume sync retires both.
+		c.syncPointsVolume(pts, vol)
+		return
+	}
+	if full != 0 {
+		c.retireAsync(j, vol, full+1)
+	}
+	j.begin()
+	for i, p := range pts {
+		if err := j.add(rels[i], p.seg.f, p.from, p.end-p.from); err != nil {
+			c.log.Warn("commit journal cannot serve the round; syncing the volume", "err", err)
+			c.syncPointsVolume(pts, vol)
+			return
+		}
+	}
+	start := time.Now()
+	err := j.commit()
+	c.metrics.fsync.Observe(time.Since(start).Seconds())
+	if err != nil {
+		c.log.Error("commit journal sync failed; the unsynced tails of the logs it covered are lost", "logs", len(pts), "err", err)
+		c.clearFailedRound(vol)
+	}
+	c.endPoints(pts, err)
+}
+
+// clearFailedRound makes sure no replay finds the records of a round whose
+// journal sync failed (the logs will write other bytes where they point):
+// it zeroes them, or failing that retires the epoch with a volume sync.
+// When neither works the journal is failed for good (jrnFailed).
+func (c *Committer) clearFailedRound(vol vfs.Volume) {
+	err := c.jrn.scrub()
+	if err == nil {
+		return
+	}
+	if err = vol.Sync(); err == nil {
+		err = c.jrn.retire()
+	}
+	if err != nil {
+		c.jrnFailed.Store(true)
+		c.log.Error("commit journal failed and could not be cleared; no write to an fsync=always topic is acknowledged any more: restart Eddy once the disk is fixed", "err", err)
+	}
+}
+
+// retireAsync retires the journal's epochs below upTo in the background:
+// a volume sync makes every file durable, then the header says so. The
+// journal's other half takes the rounds meanwhile.
+func (c *Committer) retireAsync(j *journal, vol vfs.Volume, upTo uint64) {
+	c.bg.Add(1)
+	go func() {
+		defer c.bg.Done()
+		c.acquire()
+		start := time.Now()
+		err := vol.Sync()
+		c.metrics.fsync.Observe(time.Since(start).Seconds())
+		c.release()
+		if err != nil {
+			c.failLiveJournal(err)
+			return
+		}
+		if err := j.setLiveFrom(upTo); err != nil {
+			c.jrnFailed.Store(true)
+			c.log.Error("commit journal half could not be retired; no write to an fsync=always topic is acknowledged any more: restart Eddy once the disk is fixed", "err", err)
+		}
+	}()
+}
+
+// failLiveJournal fails the journal for good after a volume sync failed
+// while it held records: the partition files may have lost acknowledged
+// bytes that only the journal holds, which a restart replays.
+func (c *Committer) failLiveJournal(err error) {
+	if c.jrnFailed.Swap(true) {
+		return
+	}
+	c.log.Error("volume sync failed while the commit journal held acknowledged records; no write to an fsync=always topic is acknowledged any more: restart Eddy to replay them", "err", err)
+}
+
+// errJournalFailed is what appenders get once the journal has failed for
+// good (Committer.jrnFailed).
+var errJournalFailed = errors.New("commit journal failed and could not be cleared: writes are no longer acknowledged; restart Eddy once the disk is fixed")
+
+// journalFailed reports whether the journal has failed for good.
+func (c *Committer) journalFailed() bool { return c.jrnFailed.Load() }
+
+// syncPoint is what one flush of a log covers: the active segment from
+// from up to end, offsets below next, appends writes.
 type syncPoint struct {
 	log     *Log
 	seg     *segment
 	next    int64
+	from    int64 // where the active segment's durable bytes end
 	end     int64
 	appends int64
 }
@@ -387,7 +630,7 @@ func (l *Log) beginSync() (p syncPoint, ok bool, err error) {
 	case l.mu.next <= l.mu.dur:
 	default:
 		a := l.activeLocked()
-		return syncPoint{log: l, seg: a, next: l.mu.next, end: a.size, appends: l.mu.pendingAppends}, true, nil
+		return syncPoint{log: l, seg: a, next: l.mu.next, from: l.mu.durPos, end: a.size, appends: l.mu.pendingAppends}, true, nil
 	}
 	l.syncMu.Unlock()
 	return syncPoint{}, false, err
@@ -403,6 +646,9 @@ func (l *Log) endSync(p syncPoint, err error, shared bool) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	a := p.seg
+	if err == nil && l.committer.journalFailed() {
+		err = errJournalFailed
+	}
 	if err != nil {
 		l.metrics.fsyncErrors.Inc()
 		l.mu.syncErr = fmt.Errorf("fsync %s: %w", a.logPath, err)

@@ -355,6 +355,11 @@ func (l *Log) closeLocked() error {
 		}
 		a.imu.Unlock()
 	}
+	if len(errs) == 0 && l.committer.journalFailed() {
+		// A replay may write a failed round's records over this log's
+		// tail: the next start must scan it.
+		errs = append(errs, errJournalFailed)
+	}
 	if len(errs) == 0 {
 		if err := writeCleanMarker(l.fs, l.dir, cleanMarker{next: l.mu.next, activeBase: a.base, activeSize: a.size}); err != nil {
 			errs = append(errs, err)
@@ -391,6 +396,12 @@ func (l *Log) Delete() error {
 	}
 	l.mu.Unlock()
 	l.syncMu.Unlock()
+	// Closed, the log is in no later round; retiring the journal now makes
+	// sure no replay writes its old bytes into a log recreated here.
+	if err := l.committer.RetireJournal(); err != nil {
+		l.closeCommitter()
+		return fmt.Errorf("delete log %s: %w", l.dir, err)
+	}
 	l.closeCommitter()
 	if err := l.fs.RemoveAll(l.dir); err != nil {
 		return fmt.Errorf("delete log %s: %w", l.dir, err)

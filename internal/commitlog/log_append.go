@@ -418,6 +418,9 @@ func (l *Log) syncActiveLocked() error {
 	start := l.mu.opts.Now()
 	err := a.f.Sync()
 	l.metrics.fsync.Observe(l.mu.opts.Now().Sub(start).Seconds())
+	if err == nil && l.committer.journalFailed() {
+		err = errJournalFailed
+	}
 	if err != nil {
 		l.metrics.fsyncErrors.Inc()
 		l.mu.syncErr = fmt.Errorf("fsync %s: %w", a.logPath, err)

@@ -149,6 +149,11 @@ type Config struct {
 	// reuse pages (commitlog.Options.CacheBytes). 0 leaves the page cache to
 	// the kernel.
 	PageCacheBytes int64
+	// CommitJournalBytes sizes the commit journal: a commit round over
+	// several partitions appends their new bytes to this one file and
+	// syncs it instead of syncing every partition's file
+	// (commitlog.CommitterOptions.JournalBytes). 0 disables it.
+	CommitJournalBytes int64
 	// PprofAddr is the listen address of Go's profiling endpoints
 	// (/debug/pprof/), on a listener and mux of their own; empty (the
 	// default) serves none. Only a loopback host is accepted unless
@@ -248,6 +253,7 @@ func Default() Config {
 		HTTPReadHeaderTimeout:  10 * time.Second,
 		HTTPIdleTimeout:        2 * time.Minute,
 		PageCacheBytes:         256 << 20,
+		CommitJournalBytes:     128 << 20,
 		Authorizer:             AuthorizerNone,
 		SSLClientAuth:          ClientAuthNone,
 	}
@@ -364,6 +370,9 @@ func (c Config) Validate() error {
 		bad("produce-bytes-budget", "%s is below max-request-bytes (%s); it must hold at least one maximal request", formatBytes(c.ProduceBytesBudget), formatBytes(c.MaxRequestBytes))
 	}
 	errs = append(errs, c.checkLimits()...)
+	if c.CommitJournalBytes < 0 {
+		bad("commit-journal-bytes", "%d is negative; use 0 (sync every partition's file) or a size such as 128MiB", c.CommitJournalBytes)
+	}
 	if c.PageCacheBytes < 0 {
 		bad("page-cache-per-partition", "%d is negative; use 0 (leave the page cache to the kernel) or a size such as 256MiB", c.PageCacheBytes)
 	}

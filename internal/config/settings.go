@@ -59,6 +59,7 @@ var settings = []setting{
 	duration("http-body-timeout", "how long one HTTP request body may take to arrive; 0 is no bound", func(c *Config) *time.Duration { return &c.HTTPBodyTimeout }),
 	duration("http-read-header-timeout", "how long HTTP request headers may take to arrive", func(c *Config) *time.Duration { return &c.HTTPReadHeaderTimeout }),
 	duration("http-idle-timeout", "close an idle keep-alive HTTP connection after this long", func(c *Config) *time.Duration { return &c.HTTPIdleTimeout }),
+	byteSize("commit-journal-bytes", "size of the commit journal: a commit round over several partitions appends their new bytes to this one file and syncs only it (their files are synced later, together); 0 syncs every partition's file each round", func(c *Config) *int64 { return &c.CommitJournalBytes }),
 	byteSize("page-cache-per-partition", "how much of each partition's end stays in the page cache once on disk; older pages are dropped so busy partitions reuse pages; 0 leaves it to the kernel", func(c *Config) *int64 { return &c.PageCacheBytes }),
 	byteSize("memory-limit", "soft memory limit of the Go runtime (the GC works harder near it); 0 is none; GOMEMLIMIT wins when set", func(c *Config) *int64 { return &c.MemoryLimit }),
 	str("pprof-addr", "listen address of Go's profiling endpoints (/debug/pprof/), e.g. 127.0.0.1:6060; empty serves none", func(c *Config) *string { return &c.PprofAddr }),

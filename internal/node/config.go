@@ -25,6 +25,7 @@ func FromConfig(cfg config.Config) Config {
 	logOpts.CacheBytes = cfg.PageCacheBytes
 	nc.Broker.LogOptions = &logOpts
 	nc.Broker.MaxOpenFiles = cfg.MaxOpenFiles
+	nc.Broker.CommitJournalBytes = cfg.CommitJournalBytes
 	nc.Kafka = &kafka.Config{
 		Addr:               cfg.KafkaAddr,
 		AdvertisedAddr:     cfg.AdvertisedAddr,
