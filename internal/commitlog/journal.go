@@ -89,6 +89,9 @@ type journal struct {
 	written int64
 	buf     []byte // the round's records
 
+	// retiring is closed when the last background retirement ends.
+	retiring chan struct{}
+
 	hmu      sync.Mutex
 	liveFrom uint64 // records of lower epochs are dead; in the header
 }
@@ -96,8 +99,10 @@ type journal struct {
 // openJournal opens the journal of dir, replaying its live records into
 // the segment files they name and retiring them, or creates it, size bytes
 // long (durable before it returns). replayed is how many records
-// were written back. Call it before any log of dir opens.
-func openJournal(fsys vfs.FS, dir string, size int64, log *slog.Logger) (j *journal, replayed int, err error) {
+// were written back. vol, when not nil, syncs the volume holding dir: it
+// makes the replayed files durable with one sync instead of one each.
+// Call it before any log of dir opens.
+func openJournal(fsys vfs.FS, dir string, size int64, vol vfs.Volume, log *slog.Logger) (j *journal, replayed int, err error) {
 	path := filepath.Join(dir, journalName)
 	f, err := fsys.OpenFile(path, os.O_RDWR, 0)
 	switch {
@@ -124,7 +129,7 @@ func openJournal(fsys vfs.FS, dir string, size int64, log *slog.Logger) (j *jour
 	}
 	j = &journal{fs: fsys, dir: dir, f: f, half: (st.Size() - journalHeaderSize) / 2}
 	j.liveFrom = binary.BigEndian.Uint64(hdr[8:])
-	replayed, last, err := j.replay(log)
+	replayed, last, err := j.replay(vol, log)
 	if err != nil {
 		return fail(err)
 	}
@@ -221,10 +226,11 @@ func (j *journal) isLive(e uint64) bool {
 }
 
 // replay writes every live record back into its segment file, the older
-// half first, and fsyncs the files written. Each half is read from its
+// half first, and makes the files written durable (one volume sync, or an
+// fsync each without vol). Each half is read from its
 // start up to the first record that is not whole, not intact or of another
 // epoch than its first. last is the highest epoch found.
-func (j *journal) replay(log *slog.Logger) (n int, last uint64, err error) {
+func (j *journal) replay(vol vfs.Volume, log *slog.Logger) (n int, last uint64, err error) {
 	var halves [2][]journalRecord
 	for h := range halves {
 		recs, err := j.scanHalf(h)
@@ -268,6 +274,12 @@ func (j *journal) replay(log *slog.Logger) (n int, last uint64, err error) {
 			}
 			n++
 		}
+	}
+	if vol != nil && len(files) > 0 {
+		if err := vol.Sync(); err != nil {
+			return n, last, fmt.Errorf("commit journal replay: sync the volume: %w", err)
+		}
+		return n, last, nil
 	}
 	for path, f := range files {
 		if err := f.Sync(); err != nil {
@@ -340,14 +352,23 @@ func recordSize(path string, n int64) int64 {
 }
 
 // room reports whether need bytes of records fit in the current half,
-// moving to the other half when they do not and it is retired (the full
-// half, returned as full with ok, is then the caller's to retire).
+// moving to the other half when they do not and it is retired, after
+// waiting for its retirement if one runs (the full half, returned as full
+// with ok, is then the caller's to retire).
 func (j *journal) room(need int64) (full uint64, ok bool) {
 	if j.pos+need <= j.halfStart(j.cur)+j.half {
 		return 0, true
 	}
 	other := 1 - j.cur
-	if need > j.half || j.isLive(j.halfEpoch[other]) {
+	if need > j.half {
+		return 0, false
+	}
+	if j.isLive(j.halfEpoch[other]) && j.retiring != nil {
+		// Its retirement runs: wait for it rather than sync the volume
+		// a second time.
+		<-j.retiring
+	}
+	if j.isLive(j.halfEpoch[other]) {
 		return 0, false
 	}
 	full = j.epoch()

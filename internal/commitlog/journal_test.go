@@ -23,7 +23,7 @@ func journalCommitter(t testing.TB, fs vfs.FS, size int64) (*Committer, int) {
 	if err := fs.MkdirAll("/data", 0o755); err != nil {
 		t.Fatal(err)
 	}
-	c := NewCommitter(CommitterOptions{FS: fs, Dir: "/data", JournalBytes: size})
+	c := NewCommitter(CommitterOptions{FS: fs, Dir: "/data", JournalBytes: size, JournalMinLogs: 2})
 	n, err := c.OpenJournal()
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +128,7 @@ func TestJournalPowerLossAtEveryOp(t *testing.T) {
 	}
 	replays := 0
 	for i, s := range snaps {
-		c2 := NewCommitter(CommitterOptions{FS: s.fs, Dir: "/data", JournalBytes: 1 << 20})
+		c2 := NewCommitter(CommitterOptions{FS: s.fs, Dir: "/data", JournalBytes: 1 << 20, JournalMinLogs: 2})
 		n, err := c2.OpenJournal()
 		if err != nil {
 			t.Fatalf("crash point %d: replay: %v", i, err)
@@ -487,7 +487,7 @@ func FuzzJournalReplay(f *testing.F) {
 	f.Fuzz(func(t *testing.T, recs []byte) {
 		fs := journalFileWith(t, recs)
 		before, _ := fs.ReadDir("/data/t-0")
-		j, _, err := openJournal(fs, "/data", 1<<20, slog.New(slog.DiscardHandler))
+		j, _, err := openJournal(fs, "/data", 1<<20, nil, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatalf("replay: %v", err)
 		}
