@@ -141,6 +141,13 @@ func openJournal(fsys vfs.FS, dir string, size int64, vol vfs.Volume, log *slog.
 	if err := j.setLiveFrom(next); err != nil {
 		return fail(err)
 	}
+	if size > 0 && max(size, journalMinSize) != st.Size() {
+		// Resized (--commit-journal-bytes changed): nothing is live any
+		// more, so a new file of the new size replaces it.
+		f.Close()
+		j, err := createJournal(fsys, dir, size)
+		return j, replayed, err
+	}
 	j.start(0, next)
 	return j, replayed, nil
 }

@@ -502,3 +502,19 @@ func FuzzJournalReplay(f *testing.F) {
 		}
 	})
 }
+
+// TestJournalResized: a journal of another size than configured is
+// replayed, then replaced by one of the configured size.
+func TestJournalResized(t *testing.T) {
+	fs := journalFileWith(t, journalRecordBytes(1, "t-0/00000000000000000000.log", 0, []byte("ab")))
+	c := NewCommitter(CommitterOptions{FS: fs, Dir: "/data", JournalBytes: 64 << 10})
+	n, err := c.OpenJournal()
+	if err != nil || n != 1 {
+		t.Fatalf("replayed %d records (%v), want 1", n, err)
+	}
+	c.Close()
+	st, err := fs.CrashClone().Stat("/data/" + journalName)
+	if err != nil || st.Size() != 64<<10 {
+		t.Fatalf("journal after the resize: %v, %v; want 64 KiB", st, err)
+	}
+}
