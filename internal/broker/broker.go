@@ -97,20 +97,16 @@ type Config struct {
 	// and reopened on demand). Zero keeps every segment file open.
 	MaxOpenFiles int
 	// CommitJournalBytes sizes the commit journal in DataDir
-	// (commitlog.CommitterOptions.JournalBytes); zero disables it. A
+	// (commitlog.CommitterOptions.JournalBytes); zero (DefaultConfig's)
+	// disables it, eddy serve's default is 128 MiB (internal/config). A
 	// journal left by an earlier run is replayed either way.
 	CommitJournalBytes int64
 }
 
-// DefaultCommitJournalBytes is Config.CommitJournalBytes's default: at
-// 1,000 partitions 64 MiB gave 8 % fewer records/s and 256 MiB 6 % more
-// (docs/scale.md).
-const DefaultCommitJournalBytes = 128 << 20
-
 // DefaultConfig returns a Config with Kafka's defaults: auto-create on, one
 // partition, DefaultTopicConfig.
 func DefaultConfig() Config {
-	return Config{AutoCreateTopics: true, DefaultPartitions: 1, TopicDefaults: DefaultTopicConfig(), CommitJournalBytes: DefaultCommitJournalBytes}
+	return Config{AutoCreateTopics: true, DefaultPartitions: 1, TopicDefaults: DefaultTopicConfig()}
 }
 
 // Broker is the set of topics of one data directory.

@@ -17,7 +17,10 @@ import (
 func TestJournalPowerLossManyPartitions(t *testing.T) {
 	dir := t.TempDir()
 	mem := vfs.NewMem()
-	e := open(t, dir, func(c *broker.Config) { c.FS = mem })
+	withJournal := func(fs vfs.FS) func(*broker.Config) {
+		return func(c *broker.Config) { c.FS, c.CommitJournalBytes = fs, 4<<20 }
+	}
+	e := open(t, dir, withJournal(mem))
 	const parts, rounds, perBatch = 80, 3, 2
 	if _, err := e.b.CreateTopic("orders", parts, nil, false); err != nil {
 		t.Fatal(err)
@@ -57,7 +60,7 @@ func TestJournalPowerLossManyPartitions(t *testing.T) {
 		t.Fatalf("orders-0 holds %d bytes after the power cut without a replay: the test does not need the journal", st.Size())
 	}
 	e.close()
-	e = open(t, dir, func(c *broker.Config) { c.FS = crashed })
+	e = open(t, dir, withJournal(crashed))
 	for p := range int32(parts) {
 		res, err := e.b.Fetch("orders", p, 0, 1<<20)
 		if err != nil {
