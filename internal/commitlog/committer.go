@@ -105,8 +105,9 @@ type Committer struct {
 	// scrubbed nor retired, so a replay could write them over bytes the
 	// logs hold since: nothing is acknowledged any more (errJournalFailed).
 	jrnFailed atomic.Bool
-	rels      []string       // a journal round's segment paths, reused
-	bg        sync.WaitGroup // background retirements of journal halves
+	rels      []string        // a journal round's segment paths, reused
+	kicks     []writebackKick // a journal round's writeback starts, reused
+	bg        sync.WaitGroup  // background retirements of journal halves
 
 	mu sync.Mutex
 	// conds[r%2] holds the appenders waiting for round r: when round r
@@ -558,7 +559,37 @@ func (c *Committer) syncJournal(logs []*Log, vol vfs.Volume) {
 		c.log.Error("commit journal sync failed; the unsynced tails of the logs it covered are lost", "logs", len(pts), "err", err)
 		c.clearFailedRound(vol)
 	}
+	kicks := c.kicks[:0]
+	if err == nil {
+		for _, p := range pts {
+			if p.end-p.seg.kicked >= journalWritebackBytes {
+				kicks = append(kicks, writebackKick{p.seg, p.seg.kicked, p.end})
+				p.seg.kicked = p.end
+			}
+		}
+	}
 	c.endPoints(pts, err)
+	// After the round's appenders are released: the kernel writes these
+	// ranges back now, in pieces of at least journalWritebackBytes, rather
+	// than all at once in the half's volume sync.
+	for _, k := range kicks {
+		if ws, ok := k.seg.f.(vfs.WritebackStarter); ok {
+			_ = ws.StartWriteback(k.from, k.to-k.from)
+		}
+	}
+	clear(kicks)
+	c.kicks = kicks[:0]
+}
+
+// journalWritebackBytes is how many bytes a log's journal rounds gather
+// before the kernel is asked to start writing them back to the log's file.
+const journalWritebackBytes = 64 << 10
+
+// writebackKick is a range of a segment whose writeback a journal round
+// starts.
+type writebackKick struct {
+	seg      *segment
+	from, to int64
 }
 
 // clearFailedRound makes sure no replay finds the records of a round whose

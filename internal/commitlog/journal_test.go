@@ -518,3 +518,34 @@ func TestJournalResized(t *testing.T) {
 		t.Fatalf("journal after the resize: %v, %v; want 64 KiB", st, err)
 	}
 }
+
+// TestJournalRoundsStartWriteback: once a log's journaled bytes reach
+// journalWritebackBytes, the round asks the kernel to start writing them
+// back to the log's file, so the half's volume sync finds less to write.
+func TestJournalRoundsStartWriteback(t *testing.T) {
+	fs := vfs.NewMem()
+	c, _ := journalCommitter(t, fs, 4<<20)
+	defer c.Close()
+	var starts atomic.Int64
+	fs.SetFault(func(op vfs.Op, path string) error {
+		if op == vfs.OpStartWriteback && strings.HasSuffix(path, ".log") {
+			starts.Add(1)
+		}
+		return nil
+	})
+	o := journalLogOpts(fs, c)
+	o.SegmentBytes = 1 << 20
+	ls := []*Log{openT(t, "/data/a-0", o), openT(t, "/data/b-0", o)}
+	for _, l := range ls {
+		defer l.Close()
+	}
+	for i := range 4 {
+		writeBoth(t, ls, makeBatch(4, 5000, int64(i), byte(i)))
+		if i == 0 && starts.Load() != 0 {
+			t.Fatal("writeback started for less than journalWritebackBytes")
+		}
+	}
+	if starts.Load() < 2 {
+		t.Fatalf("%d writeback starts after 80 KB journaled per log, want one per log", starts.Load())
+	}
+}

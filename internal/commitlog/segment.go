@@ -52,6 +52,9 @@ type segment struct {
 	io       sync.RWMutex // read-locked by readers copying from f without Log.mu; write-locked to close f
 
 	size     int64     // bytes of valid batches
+	// kicked: the kernel was asked to start writing back the bytes below
+	// (commit journal rounds, kickWriteback); used only by round leaders.
+	kicked int64
 	alloc    int64     // blocks are reserved, or zero-filled, up to here (Options.PreallocateBytes); 0 when none
 	noAlloc  bool      // reserving failed (full disk, unsupported): stop trying
 	fill     *zeroFill // a background zero-fill past alloc, nil when none (zerofill.go)
