@@ -52,9 +52,7 @@ type segment struct {
 	io       sync.RWMutex // read-locked by readers copying from f without Log.mu; write-locked to close f
 
 	size     int64     // bytes of valid batches
-	// kicked: the kernel was asked to start writing back the bytes below
-	// (commit journal rounds, kickWriteback); used only by round leaders.
-	kicked int64
+	kicked   int64     // writeback of the bytes below was started (commit journal rounds; their leaders only)
 	alloc    int64     // blocks are reserved, or zero-filled, up to here (Options.PreallocateBytes); 0 when none
 	noAlloc  bool      // reserving failed (full disk, unsupported): stop trying
 	fill     *zeroFill // a background zero-fill past alloc, nil when none (zerofill.go)
