@@ -447,6 +447,15 @@ func (c *Committer) syncVolume(logs []*Log, vol vfs.Volume) {
 	c.syncPointsVolume(pts, vol)
 }
 
+// timedSync runs sync, a volume or journal sync, into the fsync latency
+// histogram.
+func (c *Committer) timedSync(sync func() error) error {
+	start := time.Now()
+	err := sync()
+	c.metrics.fsync.Observe(time.Since(start).Seconds())
+	return err
+}
+
 // beginPoints begins the flush of each log that has bytes to flush
 // (beginSync), into the round's reused slice.
 func (c *Committer) beginPoints(logs []*Log) []syncPoint {
@@ -464,9 +473,7 @@ func (c *Committer) syncPointsVolume(pts []syncPoint, vol vfs.Volume) {
 	if len(pts) == 0 && (c.jrn == nil || !c.jrn.live()) {
 		return
 	}
-	start := time.Now()
-	err := vol.Sync()
-	c.metrics.fsync.Observe(time.Since(start).Seconds())
+	err := c.timedSync(vol.Sync)
 	if err != nil {
 		c.log.Error("volume sync failed; the unsynced tails of the logs it covered are lost", "logs", len(pts), "err", err)
 		if c.jrn != nil && c.jrn.live() {
@@ -552,9 +559,7 @@ func (c *Committer) syncJournal(logs []*Log, vol vfs.Volume) {
 			return
 		}
 	}
-	start := time.Now()
-	err := j.commit()
-	c.metrics.fsync.Observe(time.Since(start).Seconds())
+	err := c.timedSync(j.commit)
 	if err != nil {
 		c.log.Error("commit journal sync failed; the unsynced tails of the logs it covered are lost", "logs", len(pts), "err", err)
 		c.clearFailedRound(vol)
@@ -622,10 +627,7 @@ func (c *Committer) retireAsync(j *journal, vol vfs.Volume, upTo uint64) {
 		defer close(done)
 		// No fsync slot: the round's leader holds one and may wait for this
 		// sync (journal.room); at most one of these runs at a time.
-		start := time.Now()
-		err := vol.Sync()
-		c.metrics.fsync.Observe(time.Since(start).Seconds())
-		if err != nil {
+		if err := c.timedSync(vol.Sync); err != nil {
 			c.failLiveJournal(err)
 			return
 		}

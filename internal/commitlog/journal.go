@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/eddy-streaming/eddy/internal/vfs"
@@ -390,7 +391,9 @@ func (j *journal) begin() { j.buf = j.buf[:0] }
 // file f, whose path relative to the data directory is path.
 func (j *journal) add(path string, f vfs.File, pos, n int64) error {
 	start := len(j.buf)
-	j.buf = append(j.buf, make([]byte, recordSize(path, n))...)
+	size := int(recordSize(path, n))
+	// Every byte of the record is written below: grow without zeroing.
+	j.buf = slices.Grow(j.buf, size)[:start+size]
 	rec := j.buf[start:]
 	body := rec[journalRecordHeader:]
 	binary.BigEndian.PutUint64(body, j.epoch())
