@@ -12,10 +12,13 @@ import (
 // the hot path (`eddy log check` verifies the files of closed logs with
 // Verify). The first problem found is returned as a *CorruptionError.
 func (l *Log) Check() error {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.mu.closed {
 		return ErrClosed
+	}
+	if err := l.writeHeldLocked(); err != nil {
+		return err
 	}
 	var buf []byte
 	if l.mu.start < l.mu.segs[0].base || l.mu.start > l.mu.next {

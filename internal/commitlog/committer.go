@@ -443,7 +443,7 @@ const logsPerDirtyLimit = 16
 func (c *Committer) syncVolume(logs []*Log, vol vfs.Volume) {
 	c.acquire()
 	defer c.release()
-	pts := c.beginPoints(logs)
+	pts := c.beginPoints(logs, false)
 	c.syncPointsVolume(pts, vol)
 }
 
@@ -457,11 +457,11 @@ func (c *Committer) timedSync(sync func() error) error {
 }
 
 // beginPoints begins the flush of each log that has bytes to flush
-// (beginSync), into the round's reused slice.
-func (c *Committer) beginPoints(logs []*Log) []syncPoint {
+// (beginSync), into the round's reused slice; deferWrite as beginSync's.
+func (c *Committer) beginPoints(logs []*Log, deferWrite bool) []syncPoint {
 	pts := c.points[:0]
 	for _, l := range logs {
-		if p, ok, _ := l.beginSync(); ok {
+		if p, ok, _ := l.beginSync(deferWrite); ok {
 			pts = append(pts, p)
 		}
 	}
@@ -473,6 +473,7 @@ func (c *Committer) syncPointsVolume(pts []syncPoint, vol vfs.Volume) {
 	if len(pts) == 0 && (c.jrn == nil || !c.jrn.live()) {
 		return
 	}
+	writeTaken(pts)
 	err := c.timedSync(vol.Sync)
 	if err != nil {
 		c.log.Error("volume sync failed; the unsynced tails of the logs it covered are lost", "logs", len(pts), "err", err)
@@ -490,12 +491,17 @@ func (c *Committer) syncPointsVolume(pts []syncPoint, vol vfs.Volume) {
 	c.endPoints(pts, err)
 }
 
-// endPoints records the outcome of a round's flush for each of its points.
+// endPoints records the outcome of a round's flush for each of its points
+// (a point whose held bytes could not be written fails with that error).
 func (c *Committer) endPoints(pts []syncPoint, err error) {
 	var appends int64
 	for _, p := range pts {
 		appends += p.appends
-		p.log.endSync(p, err, true)
+		perr := err
+		if perr == nil {
+			perr = p.werr
+		}
+		p.log.endSync(p, perr, true)
 	}
 	if err == nil && len(pts) > 0 {
 		c.metrics.groupCommit.Observe(float64(appends))
@@ -520,7 +526,7 @@ const defaultJournalMinLogs = 64
 func (c *Committer) syncJournal(logs []*Log, vol vfs.Volume) {
 	c.acquire()
 	defer c.release()
-	pts := c.beginPoints(logs)
+	pts := c.beginPoints(logs, true)
 	if len(pts) == 0 {
 		return
 	}
@@ -553,16 +559,23 @@ func (c *Committer) syncJournal(logs []*Log, vol vfs.Volume) {
 	}
 	j.begin()
 	for i, p := range pts {
-		if err := j.add(rels[i], p.seg.f, p.from, p.end-p.from); err != nil {
+		if err := j.add(rels[i], p.seg.f, p.from, p.end-p.from, p.mem.bytes()); err != nil {
 			c.log.Warn("commit journal cannot serve the round; syncing the volume", "err", err)
 			c.syncPointsVolume(pts, vol)
 			return
 		}
 	}
+	// The logs' held bytes go to their files while the journal syncs:
+	// the round's records already hold them.
+	written := make(chan bool, 1)
+	go func() { written <- writeTaken(pts) }()
 	err := c.timedSync(j.commit)
+	failedWrite := !<-written
 	if err != nil {
 		c.log.Error("commit journal sync failed; the unsynced tails of the logs it covered are lost", "logs", len(pts), "err", err)
 		c.clearFailedRound(vol)
+	} else if failedWrite {
+		c.retireAfterFailedWrite(vol)
 	}
 	kicks := c.kicks[:0]
 	if err == nil {
@@ -584,6 +597,42 @@ func (c *Committer) syncJournal(logs []*Log, vol vfs.Volume) {
 	}
 	clear(kicks)
 	c.kicks = kicks[:0]
+}
+
+// writeTaken writes the held bytes that beginSync took without writing
+// (syncPoint.unwritten) to their segments; false when a write failed
+// (that point's werr).
+func writeTaken(pts []syncPoint) bool {
+	ok := true
+	for i := range pts {
+		p := &pts[i]
+		if p.unwritten == nil {
+			continue
+		}
+		if _, err := p.seg.f.WriteAt(p.mem.b, p.from); err != nil {
+			p.werr = fmt.Errorf("write %s: %w", p.seg.logPath, err)
+			ok = false
+		}
+		close(p.unwritten)
+		p.unwritten = nil
+	}
+	return ok
+}
+
+// retireAfterFailedWrite retires the journal after a round whose records
+// are durable but some of whose logs could not write their held bytes:
+// those logs fail the round and cut their tails, and must not find the
+// records replayed over what they write next. When the retirement fails
+// the journal is failed for good (jrnFailed).
+func (c *Committer) retireAfterFailedWrite(vol vfs.Volume) {
+	err := vol.Sync()
+	if err == nil {
+		err = c.jrn.retire()
+	}
+	if err != nil {
+		c.jrnFailed.Store(true)
+		c.log.Error("commit journal could not be retired after a failed segment write; no write to an fsync=always topic is acknowledged any more: restart Eddy once the disk is fixed", "err", err)
+	}
 }
 
 // journalWritebackBytes is how many bytes a log's journal rounds gather
@@ -664,14 +713,25 @@ type syncPoint struct {
 	from    int64 // where the active segment's durable bytes end
 	end     int64
 	appends int64
+	epoch   uint64 // the log's failEpoch at beginSync
+	// mem holds the bytes from from to end when the log held them all
+	// (held.go); the flush owns it and endSync pools it.
+	mem *heldBuf
+	// unwritten, when not nil, says mem is not written to seg yet: the
+	// round writes it (writeTaken), then closes unwritten, which is the
+	// log's mu.writing meanwhile.
+	unwritten chan struct{}
+	werr      error // why writing mem failed
 }
 
 // beginSync locks the log's syncMu and snapshots what a flush started now
-// covers. ok is false when there is nothing to flush (syncMu is then
-// released); err says why not when it is an error (closed, or an earlier
-// fsync failure still to be repaired). A true ok must be followed by
-// endSync.
-func (l *Log) beginSync() (p syncPoint, ok bool, err error) {
+// covers, writing the log's held bytes to its file first, or, with
+// deferWrite when they are all the flush covers, handing them to the
+// flush to write (syncPoint.unwritten). ok is false when there is nothing
+// to flush (syncMu is then released); err says why not when it is an
+// error (closed, or an earlier fsync failure still to be repaired). A true
+// ok must be followed by endSync.
+func (l *Log) beginSync(deferWrite bool) (p syncPoint, ok bool, err error) {
 	l.syncMu.Lock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -683,7 +743,24 @@ func (l *Log) beginSync() (p syncPoint, ok bool, err error) {
 	case l.mu.next <= l.mu.dur:
 	default:
 		a := l.activeLocked()
-		return syncPoint{log: l, seg: a, next: l.mu.next, from: l.mu.durPos, end: a.size, appends: l.mu.pendingAppends}, true, nil
+		p = syncPoint{log: l, seg: a, next: l.mu.next, from: l.mu.durPos, end: a.size, appends: l.mu.pendingAppends, epoch: l.mu.failEpoch}
+		covers := l.mu.held != nil && l.mu.heldAt == l.mu.durPos
+		if covers && deferWrite {
+			p.mem, p.unwritten = l.mu.held, make(chan struct{})
+			l.mu.held, l.mu.writing = nil, p.unwritten
+			return p, true, nil
+		}
+		mem, werr := l.takeHeldLocked()
+		if werr != nil {
+			err = l.failHeldLocked(werr)
+			break
+		}
+		if covers {
+			p.mem = mem
+		} else {
+			putHeld(mem)
+		}
+		return p, true, nil
 	}
 	l.syncMu.Unlock()
 	return syncPoint{}, false, err
@@ -696,8 +773,10 @@ func (l *Log) beginSync() (p syncPoint, ok bool, err error) {
 // over several logs. It releases syncMu.
 func (l *Log) endSync(p syncPoint, err error, shared bool) error {
 	defer l.syncMu.Unlock()
+	putHeld(p.mem)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.mu.writing = nil
 	a := p.seg
 	if err == nil && l.committer.journalFailed() {
 		err = errJournalFailed
@@ -708,7 +787,7 @@ func (l *Log) endSync(p syncPoint, err error, shared bool) error {
 		l.mu.failEpoch++
 		return l.mu.syncErr
 	}
-	if a == l.activeLocked() && p.next > l.mu.dur {
+	if a == l.activeLocked() && p.next > l.mu.dur && p.epoch == l.mu.failEpoch {
 		l.noteRoundLocked(p.end-l.mu.durPos, shared)
 		l.mu.pendingAppends -= p.appends
 		l.mu.dur, l.mu.durPos = p.next, p.end
@@ -739,7 +818,7 @@ func (l *Log) syncOnce() error { return l.syncOnceIn(false) }
 // syncOnceIn is syncOnce as part of a commit round that flushes several
 // logs (shared) or this log alone.
 func (l *Log) syncOnceIn(shared bool) error {
-	p, ok, err := l.beginSync()
+	p, ok, err := l.beginSync(false)
 	if !ok {
 		return err
 	}

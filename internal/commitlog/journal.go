@@ -388,8 +388,9 @@ func (j *journal) room(need int64) (full uint64, ok bool) {
 func (j *journal) begin() { j.buf = j.buf[:0] }
 
 // add appends to the round a record of the n bytes at pos of the segment
-// file f, whose path relative to the data directory is path.
-func (j *journal) add(path string, f vfs.File, pos, n int64) error {
+// file f, whose path relative to the data directory is path. mem, when it
+// holds n bytes, is those bytes, and f is not read.
+func (j *journal) add(path string, f vfs.File, pos, n int64, mem []byte) error {
 	start := len(j.buf)
 	size := int(recordSize(path, n))
 	// Every byte of the record is written below: grow without zeroing.
@@ -400,7 +401,9 @@ func (j *journal) add(path string, f vfs.File, pos, n int64) error {
 	binary.BigEndian.PutUint16(body[8:], uint16(len(path)))
 	copy(body[10:], path)
 	binary.BigEndian.PutUint64(body[10+len(path):], uint64(pos))
-	if _, err := f.ReadAt(body[journalBodyFixed+len(path):], pos); err != nil {
+	if int64(len(mem)) == n {
+		copy(body[journalBodyFixed+len(path):], mem)
+	} else if _, err := f.ReadAt(body[journalBodyFixed+len(path):], pos); err != nil {
 		j.buf = j.buf[:start]
 		return fmt.Errorf("read %s for the commit journal: %w", path, err)
 	}

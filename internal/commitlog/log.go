@@ -108,6 +108,13 @@ type Log struct {
 		sinceDrop      int64         // bytes written since the last look for pages to drop (pagecache.go)
 		dropDone       chan struct{} // closed when the running page dropper exits; nil when none runs
 		dropBase       int64         // sealed segments below this base are done with dropping
+		// held: copies of SyncAlways writes not yet written to the active
+		// segment, which they fill from heldAt to its size (held.go).
+		held   *heldBuf
+		heldAt int64
+		// writing is closed once a journal round has written the held
+		// bytes it took (syncPoint.unwritten); nil when none is pending.
+		writing chan struct{}
 	}
 
 	// createSync holds the fsyncs of the log's creation still owed
@@ -277,6 +284,13 @@ func (l *Log) Reconfigure(opts Options) error {
 		opts.Now = old.Now
 	}
 	toAlways := opts.Sync == SyncAlways && old.Sync != SyncAlways
+	if opts.Sync != SyncAlways {
+		// Readers may read up to the log's size from now on.
+		if err := l.writeHeldLocked(); err != nil {
+			l.mu.Unlock()
+			return fmt.Errorf("reconfigure: %w", err)
+		}
+	}
 	if !toAlways {
 		l.mu.opts = opts
 		if opts.Sync != SyncAlways {
@@ -334,6 +348,11 @@ func (l *Log) closeLocked() error {
 	}
 	l.waitRollSyncLocked()
 	a := l.activeLocked()
+	if len(errs) == 0 {
+		if err := l.writeHeldLocked(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := l.releaseAlloc(a); err != nil {
 		errs = append(errs, err)
 	}
@@ -389,6 +408,7 @@ func (l *Log) Delete() error {
 		return ErrClosed
 	}
 	l.mu.closed = true
+	l.dropHeldLocked()
 	l.waitDropperLocked()
 	l.waitRollSyncLocked()
 	for _, s := range l.mu.segs {

@@ -113,16 +113,26 @@ func (l *Log) write(batches []byte, records int64) (base, next int64, err error)
 		}
 	}
 	l.openWritebackLocked(a)
-	if _, err := a.f.WriteAt(batches, a.size); err != nil {
-		// A short write may have left part of the batches: cut it off.
-		l.waitFill(a)
-		if terr := a.f.Truncate(a.size); terr != nil {
-			l.mu.writeBroken = true
+	hold := l.holdLocked(len(batches))
+	if !hold || l.heldLenLocked()+len(batches) > holdMaxBytes {
+		if err := l.writeHeldNowLocked(); err != nil {
+			return 0, 0, err
 		}
-		a.alloc, a.zeroed = 0, false // the truncate released the reservation
-		return 0, 0, fmt.Errorf("write %s: %w", a.logPath, err)
 	}
-	l.startWritebackLocked(a, n)
+	if hold {
+		l.appendHeldLocked(a.size, batches)
+	} else {
+		if _, err := a.f.WriteAt(batches, a.size); err != nil {
+			// A short write may have left part of the batches: cut it off.
+			l.waitFill(a)
+			if terr := a.f.Truncate(a.size); terr != nil {
+				l.mu.writeBroken = true
+			}
+			a.alloc, a.zeroed = 0, false // the truncate released the reservation
+			return 0, 0, fmt.Errorf("write %s: %w", a.logPath, err)
+		}
+		l.startWritebackLocked(a, n)
+	}
 	a.imu.Lock()
 	for pos := 0; pos < len(batches); {
 		h, _ := record.ParseBatchHeader(batches[pos:])
@@ -309,6 +319,9 @@ func (l *Log) Append(batches []byte) (base int64, err error) {
 func (l *Log) rollLocked() error {
 	a := l.activeLocked()
 	always := l.mu.opts.Sync == SyncAlways
+	if err := l.writeHeldLocked(); err != nil {
+		return fmt.Errorf("roll: %w", err)
+	}
 	if err := l.releaseAlloc(a); err != nil {
 		return fmt.Errorf("roll: %w", err)
 	}
@@ -414,6 +427,9 @@ func rewriteRange(f interface {
 // syncActiveLocked fsyncs the active segment while holding mu (roll and
 // repair paths, which are rare). A failure marks the tail lost.
 func (l *Log) syncActiveLocked() error {
+	if err := l.writeHeldLocked(); err != nil {
+		return err
+	}
 	a := l.activeLocked()
 	start := l.mu.opts.Now()
 	err := a.f.Sync()
@@ -438,6 +454,7 @@ func (l *Log) syncActiveLocked() error {
 // failed fsync (the kernel may have dropped those pages) or to its known
 // size after a failed write, and fsyncs the result.
 func (l *Log) repairLocked() error {
+	l.dropHeldLocked() // past the durable end: a failed write or flush made held bytes lost
 	a := l.activeLocked()
 	cut := a.size
 	why := "write failed"
