@@ -364,6 +364,52 @@ func TestJournalNotUsedForOneLog(t *testing.T) {
 	}
 }
 
+// TestJournalServesSmallRoundsWhileLive: a round over fewer logs than
+// JournalMinLogs syncs the volume while the journal is empty, and goes
+// through the journal while it holds live records (a volume sync would
+// write back everything the journal's rounds wrote).
+func TestJournalServesSmallRoundsWhileLive(t *testing.T) {
+	fs := vfs.NewMem()
+	if err := fs.MkdirAll("/data", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := NewCommitter(CommitterOptions{FS: fs, Dir: "/data", JournalBytes: 1 << 20, JournalMinLogs: 3})
+	defer c.Close()
+	if _, err := c.OpenJournal(); err != nil {
+		t.Fatal(err)
+	}
+	var volumeSyncs atomic.Int64
+	fs.SetFault(func(op vfs.Op, path string) error {
+		if op == vfs.OpSyncVolume {
+			volumeSyncs.Add(1)
+		}
+		return nil
+	})
+	var ls []*Log
+	for _, d := range []string{"/data/a-0", "/data/b-0", "/data/c-0"} {
+		l := openT(t, d, journalLogOpts(fs, c))
+		defer l.Close()
+		ls = append(ls, l)
+	}
+	writeBoth(t, ls[:2], makeBatch(1, 50, 1, 1))
+	if volumeSyncs.Load() != 1 || c.jrn.live() {
+		t.Fatalf("a round over 2 logs with the journal empty: %d volume syncs, journal live %v; want 1 and false", volumeSyncs.Load(), c.jrn.live())
+	}
+	writeBoth(t, ls, makeBatch(1, 50, 2, 2))
+	if !c.jrn.live() {
+		t.Fatal("a round over 3 logs did not go through the journal")
+	}
+	writeBoth(t, ls[:2], makeBatch(1, 50, 3, 3))
+	if volumeSyncs.Load() != 1 {
+		t.Fatalf("a round over 2 logs while the journal is live synced the volume (%d syncs)", volumeSyncs.Load())
+	}
+	afterPowerLoss(t, fs, func(dir string, got [][]byte) {
+		if len(got) != 3 {
+			t.Fatalf("%s: %d batches after the crash, want 3", dir, len(got))
+		}
+	})
+}
+
 // journalFileWith returns a MemFS holding a segment file at
 // /data/t-0/00000000000000000000.log and a journal of epoch 1 whose
 // record area is recs.
