@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/eddy-streaming/eddy/internal/vfs"
 )
@@ -593,5 +594,38 @@ func TestJournalRoundsStartWriteback(t *testing.T) {
 	}
 	if starts.Load() < 2 {
 		t.Fatalf("%d writeback starts after 80 KB journaled per log, want one per log", starts.Load())
+	}
+}
+
+// TestJournalRoundsStartWritebackOfOldBytes: a log's journaled bytes that
+// stay below journalWritebackBytes get their writeback started once they
+// are journalWritebackAge old, so a half's volume sync does not find them
+// all.
+func TestJournalRoundsStartWritebackOfOldBytes(t *testing.T) {
+	fs := vfs.NewMem()
+	c, _ := journalCommitter(t, fs, 4<<20)
+	defer c.Close()
+	var starts atomic.Int64
+	fs.SetFault(func(op vfs.Op, path string) error {
+		if op == vfs.OpStartWriteback && strings.HasSuffix(path, ".log") {
+			starts.Add(1)
+		}
+		return nil
+	})
+	o := journalLogOpts(fs, c)
+	o.SegmentBytes = 1 << 20
+	ls := []*Log{openT(t, "/data/a-0", o), openT(t, "/data/b-0", o)}
+	for _, l := range ls {
+		defer l.Close()
+	}
+	writeBoth(t, ls, makeBatch(2, 100, 1, 1))
+	writeBoth(t, ls, makeBatch(2, 100, 2, 2))
+	if starts.Load() != 0 {
+		t.Fatal("writeback started for young bytes below journalWritebackBytes")
+	}
+	time.Sleep(journalWritebackAge + 50*time.Millisecond)
+	writeBoth(t, ls, makeBatch(2, 100, 3, 3))
+	if got := starts.Load(); got != 2 {
+		t.Fatalf("%d writeback starts for bytes older than journalWritebackAge, want one per log", got)
 	}
 }

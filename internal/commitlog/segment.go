@@ -53,6 +53,7 @@ type segment struct {
 
 	size     int64     // bytes of valid batches
 	kicked   int64     // writeback of the bytes below was started (commit journal rounds; their leaders only)
+	kickedAt time.Time // when kicked last moved
 	alloc    int64     // blocks are reserved, or zero-filled, up to here (Options.PreallocateBytes); 0 when none
 	noAlloc  bool      // reserving failed (full disk, unsupported): stop trying
 	fill     *zeroFill // a background zero-fill past alloc, nil when none (zerofill.go)
