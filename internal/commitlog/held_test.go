@@ -97,14 +97,8 @@ func TestJournalRoundTakesHeldBytes(t *testing.T) {
 	fs := vfs.NewMem()
 	c, _ := journalCommitter(t, fs, 1<<20)
 	defer c.Close()
-	var segReads atomic.Int64
-	fs.SetFault(func(op vfs.Op, path string) error {
-		if op == vfs.OpRead && strings.HasSuffix(path, logSuffix) {
-			segReads.Add(1)
-		}
-		return nil
-	})
-	ls := []*Log{openT(t, "/data/a-0", journalLogOpts(fs, c)), openT(t, "/data/b-0", journalLogOpts(fs, c))}
+	segReads := countOps(fs, vfs.OpRead, logSuffix)
+	ls := openPair(t, journalLogOpts(fs, c))
 	for _, l := range ls {
 		defer l.Close()
 	}
@@ -150,7 +144,7 @@ func TestJournalRoundSegmentWriteFailure(t *testing.T) {
 		}
 		return nil
 	})
-	ls := []*Log{openT(t, "/data/a-0", journalLogOpts(fs, c)), openT(t, "/data/b-0", journalLogOpts(fs, c))}
+	ls := openPair(t, journalLogOpts(fs, c))
 	for _, l := range ls {
 		defer l.Close()
 	}

@@ -63,6 +63,26 @@ func writeBoth(t testing.TB, ls []*Log, b []byte) {
 	}
 }
 
+// countOps counts the operations op on fs's paths ending in suffix (it
+// replaces fs's fault function).
+func countOps(fs *vfs.MemFS, op vfs.Op, suffix string) *atomic.Int64 {
+	var n atomic.Int64
+	fs.SetFault(func(o vfs.Op, path string) error {
+		if o == op && strings.HasSuffix(path, suffix) {
+			n.Add(1)
+		}
+		return nil
+	})
+	return &n
+}
+
+// openPair opens the logs /data/a-0 and /data/b-0 with o; the caller
+// closes them.
+func openPair(t *testing.T, o Options) []*Log {
+	t.Helper()
+	return []*Log{openT(t, "/data/a-0", o), openT(t, "/data/b-0", o)}
+}
+
 // TestJournalPowerLossAtEveryOp: two logs whose commit rounds go through a
 // small journal (it fills and is retired by volume syncs several times),
 // with segment rolls; the filesystem is snapshotted as a power cut would
@@ -566,26 +586,30 @@ func TestJournalResized(t *testing.T) {
 	}
 }
 
+// writebackPair opens two logs with 1 MiB segments sharing a 4 MiB
+// journal, and counts the writeback starts on their segments. Cleanup
+// closes them.
+func writebackPair(t *testing.T) ([]*Log, *atomic.Int64) {
+	fs := vfs.NewMem()
+	c, _ := journalCommitter(t, fs, 4<<20)
+	starts := countOps(fs, vfs.OpStartWriteback, logSuffix)
+	o := journalLogOpts(fs, c)
+	o.SegmentBytes = 1 << 20
+	ls := openPair(t, o)
+	t.Cleanup(func() {
+		for _, l := range ls {
+			l.Close()
+		}
+		c.Close()
+	})
+	return ls, starts
+}
+
 // TestJournalRoundsStartWriteback: once a log's journaled bytes reach
 // journalWritebackBytes, the round asks the kernel to start writing them
 // back to the log's file, so the half's volume sync finds less to write.
 func TestJournalRoundsStartWriteback(t *testing.T) {
-	fs := vfs.NewMem()
-	c, _ := journalCommitter(t, fs, 4<<20)
-	defer c.Close()
-	var starts atomic.Int64
-	fs.SetFault(func(op vfs.Op, path string) error {
-		if op == vfs.OpStartWriteback && strings.HasSuffix(path, ".log") {
-			starts.Add(1)
-		}
-		return nil
-	})
-	o := journalLogOpts(fs, c)
-	o.SegmentBytes = 1 << 20
-	ls := []*Log{openT(t, "/data/a-0", o), openT(t, "/data/b-0", o)}
-	for _, l := range ls {
-		defer l.Close()
-	}
+	ls, starts := writebackPair(t)
 	for i := range 4 {
 		writeBoth(t, ls, makeBatch(4, 5000, int64(i), byte(i)))
 		if i == 0 && starts.Load() != 0 {
@@ -602,22 +626,7 @@ func TestJournalRoundsStartWriteback(t *testing.T) {
 // are journalWritebackAge old, so a half's volume sync does not find them
 // all.
 func TestJournalRoundsStartWritebackOfOldBytes(t *testing.T) {
-	fs := vfs.NewMem()
-	c, _ := journalCommitter(t, fs, 4<<20)
-	defer c.Close()
-	var starts atomic.Int64
-	fs.SetFault(func(op vfs.Op, path string) error {
-		if op == vfs.OpStartWriteback && strings.HasSuffix(path, ".log") {
-			starts.Add(1)
-		}
-		return nil
-	})
-	o := journalLogOpts(fs, c)
-	o.SegmentBytes = 1 << 20
-	ls := []*Log{openT(t, "/data/a-0", o), openT(t, "/data/b-0", o)}
-	for _, l := range ls {
-		defer l.Close()
-	}
+	ls, starts := writebackPair(t)
 	writeBoth(t, ls, makeBatch(2, 100, 1, 1))
 	writeBoth(t, ls, makeBatch(2, 100, 2, 2))
 	if starts.Load() != 0 {
