@@ -583,26 +583,13 @@ func (c *Committer) syncJournal(logs []*Log, vol vfs.Volume) {
 		c.log.Error("commit journal sync failed; the unsynced tails of the logs it covered are lost", "logs", len(pts), "err", err)
 		c.clearFailedRound(vol)
 	} else if failedWrite {
-		c.retireAfterFailedWrite(vol)
+		// The records are durable, but logs that could not write their
+		// held bytes fail the round and cut their tails.
+		c.retireOrFail(vol, "a failed segment write")
 	}
-	kicks := c.kicks[:0]
+	var kicks []writebackKick
 	if err == nil {
-		now := time.Now()
-		aged := max(minAgedKicks, len(pts)/8) // kicks of old bytes this round may start
-		for _, p := range pts {
-			if p.seg.kickedAt.IsZero() {
-				p.seg.kickedAt = now // the age of its bytes counts from here
-			}
-			n := p.end - p.seg.kicked
-			old := n > 0 && aged > 0 && now.Sub(p.seg.kickedAt) >= journalWritebackAge
-			if n >= journalWritebackBytes || old {
-				if n < journalWritebackBytes {
-					aged--
-				}
-				kicks = append(kicks, writebackKick{p.seg, p.seg.kicked, p.end})
-				p.seg.kicked, p.seg.kickedAt = p.end, now
-			}
-		}
+		kicks = c.pickKicks(pts)
 	}
 	c.endPoints(pts, err)
 	// After the round's appenders are released: the kernel writes these
@@ -615,6 +602,33 @@ func (c *Committer) syncJournal(logs []*Log, vol vfs.Volume) {
 	}
 	clear(kicks)
 	c.kicks = kicks[:0]
+}
+
+// pickKicks chooses the ranges of a successful journal round's segments
+// whose writeback the round starts: a log's journaled bytes once they reach
+// journalWritebackBytes, or once they are journalWritebackAge old (at most
+// an eighth of the round's logs, and at least minAgedKicks, of those).
+func (c *Committer) pickKicks(pts []syncPoint) []writebackKick {
+	kicks := c.kicks[:0]
+	now := time.Now()
+	aged := max(minAgedKicks, len(pts)/8)
+	for _, p := range pts {
+		if p.seg.kickedAt.IsZero() {
+			p.seg.kickedAt = now // the age of its bytes counts from here
+		}
+		n := p.end - p.seg.kicked
+		full := n >= journalWritebackBytes
+		old := n > 0 && aged > 0 && now.Sub(p.seg.kickedAt) >= journalWritebackAge
+		if !full && !old {
+			continue
+		}
+		if !full {
+			aged--
+		}
+		kicks = append(kicks, writebackKick{p.seg, p.seg.kicked, p.end})
+		p.seg.kicked, p.seg.kickedAt = p.end, now
+	}
+	return kicks
 }
 
 // writeTaken writes the held bytes that beginSync took without writing
@@ -637,19 +651,18 @@ func writeTaken(pts []syncPoint) bool {
 	return ok
 }
 
-// retireAfterFailedWrite retires the journal after a round whose records
-// are durable but some of whose logs could not write their held bytes:
-// those logs fail the round and cut their tails, and must not find the
-// records replayed over what they write next. When the retirement fails
-// the journal is failed for good (jrnFailed).
-func (c *Committer) retireAfterFailedWrite(vol vfs.Volume) {
+// retireOrFail retires the journal with a volume sync, so that no replay
+// finds records of a failed round (why) whose logs will write other bytes
+// where they point; when that fails too, the journal is failed for good
+// (jrnFailed).
+func (c *Committer) retireOrFail(vol vfs.Volume, why string) {
 	err := vol.Sync()
 	if err == nil {
 		err = c.jrn.retire()
 	}
 	if err != nil {
 		c.jrnFailed.Store(true)
-		c.log.Error("commit journal could not be retired after a failed segment write; no write to an fsync=always topic is acknowledged any more: restart Eddy once the disk is fixed", "err", err)
+		c.log.Error("commit journal could not be retired after "+why+"; no write to an fsync=always topic is acknowledged any more: restart Eddy once the disk is fixed", "err", err)
 	}
 }
 
@@ -680,19 +693,10 @@ type writebackKick struct {
 
 // clearFailedRound makes sure no replay finds the records of a round whose
 // journal sync failed (the logs will write other bytes where they point):
-// it zeroes them, or failing that retires the epoch with a volume sync.
-// When neither works the journal is failed for good (jrnFailed).
+// it zeroes them, or failing that retires the epoch (retireOrFail).
 func (c *Committer) clearFailedRound(vol vfs.Volume) {
-	err := c.jrn.scrub()
-	if err == nil {
-		return
-	}
-	if err = vol.Sync(); err == nil {
-		err = c.jrn.retire()
-	}
-	if err != nil {
-		c.jrnFailed.Store(true)
-		c.log.Error("commit journal failed and could not be cleared; no write to an fsync=always topic is acknowledged any more: restart Eddy once the disk is fixed", "err", err)
+	if c.jrn.scrub() != nil {
+		c.retireOrFail(vol, "a failed journal sync")
 	}
 }
 
@@ -745,7 +749,6 @@ type syncPoint struct {
 	from    int64 // where the active segment's durable bytes end
 	end     int64
 	appends int64
-	epoch   uint64 // the log's failEpoch at beginSync
 	// mem holds the bytes from from to end when the log held them all
 	// (held.go); the flush owns it and endSync pools it.
 	mem *heldBuf
@@ -775,7 +778,7 @@ func (l *Log) beginSync(deferWrite bool) (p syncPoint, ok bool, err error) {
 	case l.mu.next <= l.mu.dur:
 	default:
 		a := l.activeLocked()
-		p = syncPoint{log: l, seg: a, next: l.mu.next, from: l.mu.durPos, end: a.size, appends: l.mu.pendingAppends, epoch: l.mu.failEpoch}
+		p = syncPoint{log: l, seg: a, next: l.mu.next, from: l.mu.durPos, end: a.size, appends: l.mu.pendingAppends}
 		covers := l.mu.held != nil && l.mu.heldAt == l.mu.durPos
 		if covers && deferWrite {
 			p.mem, p.unwritten = l.mu.held, make(chan struct{})
@@ -784,7 +787,9 @@ func (l *Log) beginSync(deferWrite bool) (p syncPoint, ok bool, err error) {
 		}
 		mem, werr := l.takeHeldLocked()
 		if werr != nil {
-			err = l.failHeldLocked(werr)
+			// No round is flushing the log now, so no journal record
+			// names the bytes this loses.
+			err = l.failSyncLocked(werr)
 			break
 		}
 		if covers {
@@ -814,12 +819,9 @@ func (l *Log) endSync(p syncPoint, err error, shared bool) error {
 		err = errJournalFailed
 	}
 	if err != nil {
-		l.metrics.fsyncErrors.Inc()
-		l.mu.syncErr = fmt.Errorf("fsync %s: %w", a.logPath, err)
-		l.mu.failEpoch++
-		return l.mu.syncErr
+		return l.failSyncLocked(fmt.Errorf("fsync %s: %w", a.logPath, err))
 	}
-	if a == l.activeLocked() && p.next > l.mu.dur && p.epoch == l.mu.failEpoch {
+	if a == l.activeLocked() && p.next > l.mu.dur {
 		l.noteRoundLocked(p.end-l.mu.durPos, shared)
 		l.mu.pendingAppends -= p.appends
 		l.mu.dur, l.mu.durPos = p.next, p.end

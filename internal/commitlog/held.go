@@ -98,14 +98,6 @@ func (l *Log) holdLocked(n int) bool {
 	return l.mu.opts.Sync == SyncAlways && n <= holdMaxWrite
 }
 
-// heldLenLocked is how many bytes the log holds. mu must be held.
-func (l *Log) heldLenLocked() int {
-	if l.mu.held == nil {
-		return 0
-	}
-	return len(l.mu.held.b)
-}
-
 // appendHeldLocked holds b, the bytes of a write at pos of the active
 // segment (its end), which writeHeldLocked has left room for. mu must be
 // held.
@@ -159,11 +151,11 @@ func (l *Log) writeHeldNowLocked() error {
 	return err
 }
 
-// failHeldLocked makes a failed write of held bytes at the start of a
-// flush a failed flush: their appenders get err, and the next write cuts
-// the log back to its durable end. No commit round is flushing the log
-// then, so no journal record names the lost bytes. mu must be held.
-func (l *Log) failHeldLocked(err error) error {
+// failSyncLocked records a failed flush of the log's tail (a failed
+// fsync, or a failed write of held bytes at its start): the appenders
+// waiting for it get err, and the next write cuts the log back to its
+// durable end (repairLocked). It returns err. mu must be held.
+func (l *Log) failSyncLocked(err error) error {
 	l.metrics.fsyncErrors.Inc()
 	l.mu.syncErr = err
 	l.mu.failEpoch++

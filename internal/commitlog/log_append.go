@@ -114,7 +114,7 @@ func (l *Log) write(batches []byte, records int64) (base, next int64, err error)
 	}
 	l.openWritebackLocked(a)
 	hold := l.holdLocked(len(batches))
-	if !hold || l.heldLenLocked()+len(batches) > holdMaxBytes {
+	if !hold || len(l.mu.held.bytes())+len(batches) > holdMaxBytes {
 		if err := l.writeHeldNowLocked(); err != nil {
 			return 0, 0, err
 		}
@@ -438,10 +438,7 @@ func (l *Log) syncActiveLocked() error {
 		err = errJournalFailed
 	}
 	if err != nil {
-		l.metrics.fsyncErrors.Inc()
-		l.mu.syncErr = fmt.Errorf("fsync %s: %w", a.logPath, err)
-		l.mu.failEpoch++
-		return l.mu.syncErr
+		return l.failSyncLocked(fmt.Errorf("fsync %s: %w", a.logPath, err))
 	}
 	if l.mu.next > l.mu.dur {
 		l.mu.dur, l.mu.durPos = l.mu.next, a.size
