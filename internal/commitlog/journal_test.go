@@ -21,10 +21,17 @@ import (
 // size bytes, replaying what fs holds.
 func journalCommitter(t testing.TB, fs vfs.FS, size int64) (*Committer, int) {
 	t.Helper()
+	return journalCommitterMin(t, fs, size, 2)
+}
+
+// journalCommitterMin is journalCommitter with rounds over minLogs logs or
+// more going through the journal.
+func journalCommitterMin(t testing.TB, fs vfs.FS, size int64, minLogs int) (*Committer, int) {
+	t.Helper()
 	if err := fs.MkdirAll("/data", 0o755); err != nil {
 		t.Fatal(err)
 	}
-	c := NewCommitter(CommitterOptions{FS: fs, Dir: "/data", JournalBytes: size, JournalMinLogs: 2})
+	c := NewCommitter(CommitterOptions{FS: fs, Dir: "/data", JournalBytes: size, JournalMinLogs: minLogs})
 	n, err := c.OpenJournal()
 	if err != nil {
 		t.Fatal(err)
@@ -391,14 +398,8 @@ func TestJournalNotUsedForOneLog(t *testing.T) {
 // write back everything the journal's rounds wrote).
 func TestJournalServesSmallRoundsWhileLive(t *testing.T) {
 	fs := vfs.NewMem()
-	if err := fs.MkdirAll("/data", 0o755); err != nil {
-		t.Fatal(err)
-	}
-	c := NewCommitter(CommitterOptions{FS: fs, Dir: "/data", JournalBytes: 1 << 20, JournalMinLogs: 3})
+	c, _ := journalCommitterMin(t, fs, 1<<20, 3)
 	defer c.Close()
-	if _, err := c.OpenJournal(); err != nil {
-		t.Fatal(err)
-	}
 	var volumeSyncs atomic.Int64
 	fs.SetFault(func(op vfs.Op, path string) error {
 		if op == vfs.OpSyncVolume {
@@ -636,5 +637,33 @@ func TestJournalRoundsStartWritebackOfOldBytes(t *testing.T) {
 	writeBoth(t, ls, makeBatch(2, 100, 3, 3))
 	if got := starts.Load(); got != 2 {
 		t.Fatalf("%d writeback starts for bytes older than journalWritebackAge, want one per log", got)
+	}
+}
+
+// TestJournalRoundCapsAgedKicks: one round starts the writeback of old
+// bytes for at most an eighth of its logs, and at least minAgedKicks
+// (each is a writeback of its own); the next rounds take the rest.
+func TestJournalRoundCapsAgedKicks(t *testing.T) {
+	fs := vfs.NewMem()
+	c, _ := journalCommitter(t, fs, 4<<20)
+	defer c.Close()
+	starts := countOps(fs, vfs.OpStartWriteback, logSuffix)
+	const logs = 2*minAgedKicks + 4 // an eighth of them is below minAgedKicks
+	var ls []*Log
+	for i := range logs {
+		l := openT(t, fmt.Sprintf("/data/t-%d", i), journalLogOpts(fs, c))
+		defer l.Close()
+		ls = append(ls, l)
+	}
+	writeBoth(t, ls, makeBatch(1, 100, 1, 1))
+	time.Sleep(journalWritebackAge + 50*time.Millisecond)
+	writeBoth(t, ls, makeBatch(1, 100, 2, 2))
+	if got := starts.Load(); got != minAgedKicks {
+		t.Fatalf("a round over %d logs with old bytes started %d writebacks, want %d", logs, got, minAgedKicks)
+	}
+	writeBoth(t, ls, makeBatch(1, 100, 3, 3))
+	writeBoth(t, ls, makeBatch(1, 100, 4, 4))
+	if got := starts.Load(); got != logs {
+		t.Fatalf("after two more rounds %d writebacks started, want one per log (%d)", got, logs)
 	}
 }
