@@ -55,6 +55,7 @@ type producerFlags struct {
 	batchBytes  int32
 	compression string
 	maxBuffered int
+	partitioner string
 }
 
 func newBenchCmd() *cobra.Command {
@@ -101,6 +102,7 @@ func addProducerFlags(cmd *cobra.Command, p *producerFlags, linger time.Duration
 	f.Int32Var(&p.batchBytes, "batch-bytes", 1<<20, "maximum bytes of one record batch")
 	f.StringVar(&p.compression, "compression", "none", "batch compression: none, gzip, snappy, lz4 or zstd")
 	f.IntVar(&p.maxBuffered, "max-buffered-records", 10000, "records a producer may hold unacknowledged before Produce blocks")
+	f.StringVar(&p.partitioner, "partitioner", partitionerAdaptive, partitionerUsage)
 }
 
 // kgoOpts turns producer flags into client options.
@@ -122,7 +124,12 @@ func (p *producerFlags) kgoOpts(topic string, timeout time.Duration) ([]kgo.Opt,
 	if p.maxBuffered < 1 {
 		return nil, usageError{fmt.Errorf("--max-buffered-records %d: want at least 1", p.maxBuffered)}
 	}
+	part, err := partitionerOpt(p.partitioner)
+	if err != nil {
+		return nil, err
+	}
 	opts := []kgo.Opt{
+		part,
 		kgo.DefaultProduceTopic(topic),
 		kgo.RequiredAcks(acks),
 		kgo.ProducerLinger(p.linger),

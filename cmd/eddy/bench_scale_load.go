@@ -21,6 +21,9 @@ type scaleLoad struct {
 	recordSize int
 	rate       float64 // 0: as fast as acknowledged
 	linger     time.Duration
+	// partitioner is the producers' --partitioner (empty: franz-go's
+	// default, partitionerAdaptive).
+	partitioner string
 
 	acked   atomic.Int64
 	errs    errorCounter
@@ -31,11 +34,19 @@ type scaleLoad struct {
 // connect creates and connects the producer clients.
 func (l *scaleLoad) connect(ctx context.Context) error {
 	l.hist.Store(new(latencyHist))
+	name := l.partitioner
+	if name == "" {
+		name = partitionerAdaptive
+	}
+	part, err := partitionerOpt(name)
+	if err != nil {
+		return err
+	}
 	for range l.producers {
 		c, err := kgo.NewClient(kgo.SeedBrokers(l.brokers), kgo.DefaultProduceTopic(l.topic),
 			kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(l.linger),
 			kgo.ProducerBatchMaxBytes(1<<20), kgo.MaxBufferedRecords(10000),
-			kgo.RecordDeliveryTimeout(time.Minute), kgo.RetryTimeout(time.Minute))
+			kgo.RecordDeliveryTimeout(time.Minute), kgo.RetryTimeout(time.Minute), part)
 		if err != nil {
 			l.close()
 			return fmt.Errorf("producer client: %w", err)

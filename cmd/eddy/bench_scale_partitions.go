@@ -3,15 +3,22 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 )
 
+// partitionsLoad is the load of `eddy bench scale partitions` at each point.
+type partitionsLoad struct {
+	producers, recordSize int
+	partitioner           string
+	restarts              bool // measure the start-ups too
+}
+
 func newScalePartitionsCmd(o *scaleOptions) *cobra.Command {
 	var points string
-	var producers, recordSize int
-	var restarts bool
+	var pl partitionsLoad
 	cmd := &cobra.Command{
 		Use:   "partitions",
 		Short: "records/s, p99, CPU/GB, RSS, open files and restart times against partitions per topic",
@@ -21,32 +28,37 @@ func newScalePartitionsCmd(o *scaleOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runScalePartitions(cmd, o, ps, producers, recordSize, restarts)
+			return runScalePartitions(cmd, o, ps, pl)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&points, "points", "1,100,1000,10000", "partition counts to measure, comma-separated")
-	f.IntVar(&producers, "producers", 4, "producer clients of the load")
-	f.IntVar(&recordSize, "record-size", 1024, "record value size in bytes")
-	f.BoolVar(&restarts, "restarts", true, "measure start-up after a clean stop and after kill -9 under load")
+	f.IntVar(&pl.producers, "producers", 4, "producer clients of the load")
+	f.IntVar(&pl.recordSize, "record-size", 1024, "record value size in bytes")
+	f.StringVar(&pl.partitioner, "partitioner", partitionerAdaptive, partitionerUsage)
+	f.BoolVar(&pl.restarts, "restarts", true, "measure start-up after a clean stop and after kill -9 under load")
 	return cmd
 }
 
-func runScalePartitions(cmd *cobra.Command, o *scaleOptions, points []int, producers, recordSize int, restarts bool) error {
-	if producers < 1 || recordSize < 1 {
-		return usageError{fmt.Errorf("--producers %d, --record-size %d: want at least 1", producers, recordSize)}
+func runScalePartitions(cmd *cobra.Command, o *scaleOptions, points []int, pl partitionsLoad) error {
+	if pl.producers < 1 || pl.recordSize < 1 {
+		return usageError{fmt.Errorf("--producers %d, --record-size %d: want at least 1", pl.producers, pl.recordSize)}
+	}
+	if _, err := partitionerOpt(pl.partitioner); err != nil {
+		return err
 	}
 	ts, err := o.targets()
 	if err != nil {
 		return err
 	}
 	r := o.newReport("partitions", ts, map[string]any{
-		"producers": producers, "record_size": recordSize, "acks": "all", "idempotent": true,
+		"producers": pl.producers, "record_size": pl.recordSize, "partitioner": pl.partitioner, "acks": "all", "idempotent": true,
 		"linger_ms": 5, "seconds": o.duration.Seconds(),
 	})
 	r.Columns = []scaleColumn{
 		{"records_per_sec", "records/s", "%.0f"}, {"ratio_to_first", "× first point", "%.2f"},
 		{"p99_ms", "produce p99 ms", "%.1f"}, {"cpu_s_per_gb", "broker CPU s/GB", "%.2f"},
+		{"client_cpu_s_per_gb", "bench client CPU s/GB", "%.2f"},
 		{"hwm_mb", "peak RSS MB", "%.0f"}, {"open_files", "open files", "%.0f"},
 		{"threads", "threads", "%.0f"}, {"goroutines", "goroutines", "%.0f"},
 		{"create_s", "CreateTopics s", "%.2f"},
@@ -64,7 +76,7 @@ func runScalePartitions(cmd *cobra.Command, o *scaleOptions, points []int, produ
 	for _, x := range points {
 		for _, t := range ts {
 			p := scalePoint{Target: t.Name, X: float64(x), Values: map[string]float64{}}
-			if err := measurePartitions(cmd.Context(), o, t, x, producers, recordSize, restarts, &p); err != nil {
+			if err := measurePartitions(cmd.Context(), o, t, x, pl, &p); err != nil {
 				p.Error = err.Error()
 			}
 			if v, ok := first[t.Name]; ok && v > 0 {
@@ -82,7 +94,7 @@ func runScalePartitions(cmd *cobra.Command, o *scaleOptions, points []int, produ
 
 // measurePartitions measures one point: a fresh broker, a topic of n
 // partitions, the load for --duration, then the restarts.
-func measurePartitions(ctx context.Context, o *scaleOptions, t scaleTarget, n, producers, recordSize int, restarts bool, p *scalePoint) error {
+func measurePartitions(ctx context.Context, o *scaleOptions, t scaleTarget, n int, pl partitionsLoad, p *scalePoint) error {
 	dir, s, err := o.startPoint(t, n)
 	if err != nil {
 		return err
@@ -99,7 +111,7 @@ func measurePartitions(ctx context.Context, o *scaleOptions, t scaleTarget, n, p
 		return err
 	}
 	p.Values["create_s"] = took.Seconds()
-	load := &scaleLoad{brokers: s.kafka, topic: topic, producers: producers, recordSize: recordSize, linger: 5 * time.Millisecond}
+	load := &scaleLoad{brokers: s.kafka, topic: topic, producers: pl.producers, recordSize: pl.recordSize, linger: 5 * time.Millisecond, partitioner: pl.partitioner}
 	if err := load.connect(ctx); err != nil {
 		return err
 	}
@@ -117,6 +129,9 @@ func measurePartitions(ctx context.Context, o *scaleOptions, t scaleTarget, n, p
 	if err != nil {
 		return err
 	}
+	// The bench's own CPU: the load's producers run in this process, and
+	// share the machine with the broker.
+	clientBefore, cerr := readProc(os.Getpid())
 	lctx, cancel := context.WithTimeout(ctx, o.duration)
 	fctx, fcancel := context.WithTimeout(ctx, o.duration+30*time.Second)
 	start := time.Now()
@@ -128,6 +143,7 @@ func measurePartitions(ctx context.Context, o *scaleOptions, t scaleTarget, n, p
 	if err != nil {
 		return err
 	}
+	clientAfter, cerr2 := readProc(os.Getpid())
 	acked := load.acked.Load()
 	h := load.swapHist()
 	p.Values["records_per_sec"] = float64(acked) / elapsed.Seconds()
@@ -135,8 +151,11 @@ func measurePartitions(ctx context.Context, o *scaleOptions, t scaleTarget, n, p
 		p.Values["p99_ms"] = sum.P99ms
 		p.Values["p50_ms"] = sum.P50ms
 	}
-	if gb := float64(acked) * float64(recordSize) / 1e9; gb > 0 {
+	if gb := float64(acked) * float64(pl.recordSize) / 1e9; gb > 0 {
 		p.Values["cpu_s_per_gb"] = (after.CPUSeconds - before.CPUSeconds) / gb
+		if cerr == nil && cerr2 == nil {
+			p.Values["client_cpu_s_per_gb"] = (clientAfter.CPUSeconds - clientBefore.CPUSeconds) / gb
+		}
 	}
 	p.Values["hwm_mb"] = mb(after.HWMBytes)
 	p.Values["rss_mb"] = mb(after.RSSBytes)
@@ -152,7 +171,7 @@ func measurePartitions(ctx context.Context, o *scaleOptions, t scaleTarget, n, p
 		}
 		return fmt.Errorf("no record acknowledged in %s (first error: %s; broker log %s.log)", o.duration, first, dir)
 	}
-	if !restarts {
+	if !pl.restarts {
 		return nil
 	}
 	if err := s.stop(); err != nil {

@@ -70,13 +70,16 @@ func TestBenchScaleShort(t *testing.T) {
 		t.Skip("starts several servers")
 	}
 	t.Run("partitions", func(t *testing.T) {
-		r := runScale(t, "partitions", "--points", "1,20", "--duration", "1s", "--producers", "2")
+		r := runScale(t, "partitions", "--points", "1,20", "--duration", "1s", "--producers", "2", "--partitioner", "uniform")
 		if len(r.Points) != 2 {
 			t.Fatalf("%d points, want 2", len(r.Points))
 		}
+		if r.Settings["partitioner"] != "uniform" {
+			t.Fatalf("settings: %v", r.Settings)
+		}
 		for _, p := range r.Points {
 			v := p.Values
-			if v["records_per_sec"] <= 0 || v["cpu_s_per_gb"] <= 0 || v["hwm_mb"] <= 0 || v["p99_ms"] <= 0 {
+			if v["records_per_sec"] <= 0 || v["cpu_s_per_gb"] <= 0 || v["client_cpu_s_per_gb"] <= 0 || v["hwm_mb"] <= 0 || v["p99_ms"] <= 0 {
 				t.Fatalf("point %v: %v", p.X, v)
 			}
 			if v["startup_clean_s"] <= 0 || v["startup_crash_s"] <= 0 {
@@ -141,6 +144,7 @@ func TestBenchScaleFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"bench", "scale", "partitions", "--points", "0"},
 		{"bench", "scale", "partitions", "--points", "1,x"},
+		{"bench", "scale", "partitions", "--partitioner", "random"},
 		{"bench", "scale", "topics", "--peer", "kfake"},
 		{"bench", "scale", "topics", "--peer", "kfake=peer kfake"},
 		{"bench", "scale", "soak", "--duration", "1s", "--interval", "2s"},

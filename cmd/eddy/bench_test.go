@@ -49,6 +49,14 @@ func TestBenchScenarios(t *testing.T) {
 		t.Fatalf("produce rates: %+v", prod)
 	}
 
+	// The non-adaptive partitioner spreads 2 MB over the partitions, 64
+	// KiB at a time.
+	uni, _ := runBench(t, srv.Addr, "produce", "--topic", "u", "--partitions", "8", "--records", "2000",
+		"--record-size", "1000", "--partitioner", "uniform")
+	if uni.Records != 2000 || uni.Errors != 0 {
+		t.Fatalf("produce --partitioner uniform: %+v", uni)
+	}
+
 	cons, _ := runBench(t, srv.Addr, "consume", "--topic", "b")
 	if cons.Records != 3000 || cons.Bytes != 3000*200 || cons.Truncated || cons.RecordSize != 200 {
 		t.Fatalf("consume result: %+v", cons)
@@ -105,6 +113,7 @@ func TestBenchHumanSummaryAndErrors(t *testing.T) {
 		{"bench", "e2e", "--record-size", "4"},
 		{"bench", "consume", "--members", "-1"},
 		{"bench", "produce", "--duration", "0s"},
+		{"bench", "produce", "--partitioner", "murmur2"},
 	} {
 		root := newRootCmd()
 		root.SetOut(&bytes.Buffer{})
