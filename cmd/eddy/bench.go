@@ -179,7 +179,7 @@ func (o *benchOptions) ensureTopic(ctx context.Context) (int32, error) {
 	defer cancel()
 	details, err := adm.ListTopics(rctx, o.topic)
 	if err != nil {
-		return 0, o.client.brokerError("list topics", err)
+		return 0, o.setupError(ctx, "list topics", err)
 	}
 	if d, ok := details[o.topic]; ok && d.Err == nil {
 		return int32(len(d.Partitions)), nil
@@ -193,12 +193,25 @@ func (o *benchOptions) ensureTopic(ctx context.Context) (int32, error) {
 	}
 	resp, err := adm.CreateTopic(rctx, o.partitions, 1, configs, o.topic)
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-		return 0, o.client.brokerError("create topic", err)
+		return 0, o.setupError(ctx, "create topic", err)
 	}
 	if resp.Err != nil && !errors.Is(resp.Err, kerr.TopicAlreadyExists) {
 		return 0, fmt.Errorf("create topic %q: %w", o.topic, resp.Err)
 	}
 	return o.partitions, nil
+}
+
+// setupError explains a failed setup request of a run whose context is
+// ctx: when the run's --duration (or a signal) ended it first, that is the
+// reason, not a silent broker.
+func (o *benchOptions) setupError(ctx context.Context, what string, err error) error {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("%s: --duration %s ran out before the broker answered (creating thousands of partitions can take a while: raise --duration)", what, o.duration)
+	case ctx.Err() != nil:
+		return fmt.Errorf("%s: interrupted", what)
+	}
+	return o.client.brokerError(what, err)
 }
 
 // runContext bounds a run by --duration and by SIGINT/SIGTERM: an

@@ -125,6 +125,16 @@ func TestBenchHumanSummaryAndErrors(t *testing.T) {
 		}
 	}
 
+	// A --duration that ends during the setup says so, rather than
+	// blaming the broker.
+	root = newRootCmd()
+	root.SetOut(&bytes.Buffer{})
+	root.SetErr(&bytes.Buffer{})
+	root.SetArgs([]string{"bench", "produce", "--brokers", srv.Addr, "--topic", "late", "--duration", "1ns", "--progress", "0"})
+	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "--duration 1ns ran out") {
+		t.Fatalf("setup cut by --duration: %v", err)
+	}
+
 	// Consuming a missing topic is an error, not a hang.
 	root = newRootCmd()
 	root.SetOut(&bytes.Buffer{})
