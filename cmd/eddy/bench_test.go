@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+
 	"github.com/eddy-streaming/eddy/internal/eddytest"
 	"github.com/eddy-streaming/eddy/internal/kafka/kafkatest"
 )
@@ -49,12 +51,26 @@ func TestBenchScenarios(t *testing.T) {
 		t.Fatalf("produce rates: %+v", prod)
 	}
 
-	// The non-adaptive partitioner spreads 2 MB over the partitions, 64
-	// KiB at a time.
+	// The non-adaptive partitioner moves to a random partition after
+	// each 64 KiB: 2 MB land on several of the 8 partitions.
 	uni, _ := runBench(t, srv.Addr, "produce", "--topic", "u", "--partitions", "8", "--records", "2000",
 		"--record-size", "1000", "--partitioner", "uniform")
 	if uni.Records != 2000 || uni.Errors != 0 {
 		t.Fatalf("produce --partitioner uniform: %+v", uni)
+	}
+	ends, err := kadm.NewClient(srv.Client(t)).ListEndOffsets(context.Background(), "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var used, total int64
+	ends.Each(func(o kadm.ListedOffset) {
+		total += o.Offset
+		if o.Offset > 0 {
+			used++
+		}
+	})
+	if total != 2000 || used < 2 {
+		t.Fatalf("--partitioner uniform: %d records over %d partitions, want 2000 over several", total, used)
 	}
 
 	cons, _ := runBench(t, srv.Addr, "consume", "--topic", "b")
