@@ -74,9 +74,10 @@ func BenchmarkDecompressOnly(b *testing.B) {
 }
 
 // BenchmarkValidateBenchPayload validates what `eddy bench produce
-// --record-size 1024 --compression zstd` sends: 1,000 copies of one 1 KiB
-// record value, which zstd shrinks to about 5 KB, so that validation is
-// all decompression output, content checksum and record walk.
+// --record-size 1024 --compression zstd|snappy` sends: 1,000 copies of one
+// 1 KiB record value, which zstd shrinks to about 5 KB and Snappy to about
+// 59 KB, so that validation is all decompression output, content checksum
+// and record walk.
 func BenchmarkValidateBenchPayload(b *testing.B) {
 	const alpha = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 {}:,\""
 	val := make([]byte, 1024)
@@ -84,7 +85,7 @@ func BenchmarkValidateBenchPayload(b *testing.B) {
 	for j := range val {
 		val[j] = alpha[r.IntN(len(alpha))]
 	}
-	for _, c := range []Codec{CodecNone, CodecZstd} {
+	for _, c := range []Codec{CodecNone, CodecZstd, CodecSnappy} {
 		bd := NewBuilder(NewHeader(1_700_000_000_000))
 		for i := 0; i < 1000; i++ {
 			bd.BeginRecord(int32(i), int64(i), nil, val, 0)
