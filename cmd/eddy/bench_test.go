@@ -150,6 +150,16 @@ func TestBenchHumanSummaryAndErrors(t *testing.T) {
 	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "--duration 1ns ran out") {
 		t.Fatalf("setup cut by --duration: %v", err)
 	}
+	// So does one interrupted (SIGINT, SIGTERM: the run's context ends).
+	root = newRootCmd()
+	root.SetOut(&bytes.Buffer{})
+	root.SetErr(&bytes.Buffer{})
+	root.SetArgs([]string{"bench", "produce", "--brokers", srv.Addr, "--topic", "late", "--duration", "1m", "--progress", "0"})
+	gone, cancelGone := context.WithCancel(context.Background())
+	cancelGone()
+	if err := root.ExecuteContext(gone); err == nil || !strings.Contains(err.Error(), "list topics: interrupted") {
+		t.Fatalf("setup interrupted: %v", err)
+	}
 
 	// Consuming a missing topic is an error, not a hang.
 	root = newRootCmd()
